@@ -1,0 +1,153 @@
+//===- KVQOps.td - kvq operations --------------------------*- tablegen -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KVQ_DIALECT_KVQ_IR_KVQOPS_TD
+#define KVQ_DIALECT_KVQ_IR_KVQOPS_TD
+
+include "kvq/Dialect/KVQ/IR/KVQBase.td"
+include "kvq/Dialect/KVQ/IR/KVQAttrs.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def KVQ_FloatTensor : RankedTensorOf<[AnyFloat]>;
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_QuantizeOp : KVQ_Op<"quantize", [Pure]> {
+  let summary = "Quantize a floating-point tensor into codes and side data";
+  let description = [{
+    Computes, for every block of `input` that the scheme's granularity
+    defines, a scale (and a zero point for asymmetric schemes) from the
+    block's finite values, and the code of every element. `codes` has the
+    input's shape and the scheme's storage type; `scale` (and `zero_point`)
+    have the scheme's scale shape and scale type.
+
+    Example:
+
+    ```mlir
+    %codes, %scale, %zp = kvq.quantize
+        #kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16> %v
+        : tensor<1x8x100x128xf32>
+        -> tensor<1x8x100x128xi4>, tensor<1x8x100x4xf16>, tensor<1x8x100x4xf16>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input, KVQ_QuantSchemeAttr:$scheme);
+  let results = (outs AnyRankedTensor:$codes, KVQ_FloatTensor:$scale,
+                      Optional<KVQ_FloatTensor>:$zero_point);
+  let assemblyFormat = [{
+    custom<Scheme>($scheme) $input attr-dict `:` type($input) `->` type($codes) `,`
+    type($scale) (`,` type($zero_point)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// DequantizeOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_DequantizeOp : KVQ_Op<"dequantize", [Pure]> {
+  let summary = "Reconstruct a floating-point tensor from codes and side data";
+  let description = [{
+    The inverse of `kvq.quantize`: `code * scale` (symmetric) or
+    `code * scale + zero_point` (asymmetric, unsigned codes), with the scale
+    of the block holding each element. The result has the codes' shape and
+    any floating-point element type.
+
+    Example:
+
+    ```mlir
+    %k = kvq.dequantize #kvq.quant<i8, symmetric, token> %codes, %scale
+        : tensor<1x8x100x128xi8>, tensor<1x8x100x1xf32> -> tensor<1x8x100x128xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$codes, KVQ_FloatTensor:$scale,
+                       Optional<KVQ_FloatTensor>:$zero_point,
+                       KVQ_QuantSchemeAttr:$scheme);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    custom<Scheme>($scheme) $codes `,` $scale (`,` $zero_point^)? attr-dict `:` type($codes)
+    `,` type($scale) (`,` type($zero_point)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Scaled dot-product attention over a possibly compressed KV cache";
+  let description = [{
+    `softmax(Q K^T * scale + mask) V` for
+
+    * `Q`: `[B, Hq, Sq, D]`, floating point (`Sq = 1` is decode);
+    * `K`: `[B, Hkv, Skv, D]` and `V`: `[B, Hkv, Skv, Dv]`, either plain
+      floating point or quantized codes (then the operand group names the
+      scheme and its scale / zero-point tensors). `Hq` must be a multiple of
+      `Hkv`: query head `h` reads key/value head `h / (Hq / Hkv)`
+      (grouped-query attention);
+    * `mask`: optional additive mask broadcastable to `[B, Hq, Sq, Skv]`
+      (each of the two leading dimensions is either full or 1);
+    * `scale`: defaults to `1 / sqrt(D)`;
+    * `causal`: query `i` attends key `j` only when `j <= i + Skv - Sq`
+      (bottom-right aligned, so a decode query sees the whole cache).
+
+    A query row with every key masked produces zeros. The result is
+    `[B, Hq, Sq, Dv]` with Q's element type.
+
+    Example (decode with an INT4 K and an INT8 V cache):
+
+    ```mlir
+    %o = kvq.attention
+        q(%q : tensor<1x32x1x128xf32>)
+        k(%kc : tensor<1x8x4096x128xi4>,
+          #kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>,
+          scale %ks : tensor<1x8x4096x4xf16>)
+        v(%vc : tensor<1x8x4096x128xi8>, #kvq.quant<i8, symmetric, token>,
+          scale %vs : tensor<1x8x4096x1xf32>)
+        {causal} -> tensor<1x32x1x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    KVQ_FloatTensor:$query,
+    AnyRankedTensor:$key,
+    AnyRankedTensor:$value,
+    Optional<KVQ_FloatTensor>:$key_scale,
+    Optional<KVQ_FloatTensor>:$key_zero_point,
+    Optional<KVQ_FloatTensor>:$value_scale,
+    Optional<KVQ_FloatTensor>:$value_zero_point,
+    Optional<KVQ_FloatTensor>:$mask,
+    OptionalAttr<KVQ_QuantSchemeAttr>:$key_scheme,
+    OptionalAttr<KVQ_QuantSchemeAttr>:$value_scheme,
+    OptionalAttr<F32Attr>:$scale,
+    UnitAttr:$causal
+  );
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    `q` `(` $query `:` type($query) `)`
+    `k` `(` custom<KVOperand>($key, type($key), $key_scheme, $key_scale,
+                              type($key_scale), $key_zero_point,
+                              type($key_zero_point)) `)`
+    `v` `(` custom<KVOperand>($value, type($value), $value_scheme,
+                              $value_scale, type($value_scale),
+                              $value_zero_point, type($value_zero_point)) `)`
+    (`mask` `(` $mask^ `:` type($mask) `)`)?
+    attr-dict `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The softmax scale: the `scale` attribute, else 1/sqrt(D).
+    double getEffectiveScale();
+    /// Number of query heads sharing one key/value head.
+    int64_t getGroupSize();
+    bool isKeyQuantized() { return static_cast<bool>(getKeySchemeAttr()); }
+    bool isValueQuantized() { return static_cast<bool>(getValueSchemeAttr()); }
+  }];
+}
+
+#endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

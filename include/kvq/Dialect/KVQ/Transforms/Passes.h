@@ -1,0 +1,29 @@
+//===- Passes.h - kvq transformation passes ---------------------*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_H
+#define KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_H
+
+#include "kvq/Dialect/KVQ/IR/KVQDialect.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace kvq {
+
+#define GEN_PASS_DECL
+#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+
+/// Patterns that fold `kvq.dequantize` producers into `kvq.attention`.
+void populateFuseDequantizePatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+
+} // namespace kvq
+} // namespace mlir
+
+#endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_H

@@ -1,0 +1,38 @@
+//===- Passes.td - kvq transformation passes ---------------*- tablegen -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD
+#define KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def KVQFuse : Pass<"kvq-fuse"> {
+  let summary = "Fuse dequantization of K/V into kvq.attention";
+  let description = [{
+    Rewrites `kvq.attention` whose key or value operand is produced by
+    `kvq.dequantize` into an attention that consumes the codes, scales and
+    zero points directly, so that no dequantized copy of the cache is ever
+    materialised: the lowering decodes each tile in registers inside the
+    attention loop.
+
+    ```mlir
+    %k = kvq.dequantize #kvq.quant<i4, symmetric, token> %kc, %ks
+        : tensor<1x8x64x128xi4>, tensor<1x8x64x1xf32> -> tensor<1x8x64x128xf32>
+    %o = kvq.attention q(%q : ...) k(%k : ...) v(%v : ...) -> ...
+    // becomes
+    %o = kvq.attention q(%q : ...)
+        k(%kc : tensor<1x8x64x128xi4>, #kvq.quant<i4, symmetric, token>,
+          scale %ks : tensor<1x8x64x1xf32>) v(%v : ...) -> ...
+    ```
+
+    The fused form dequantizes in the attention's compute precision (f32),
+    which is at least as precise as the separate op's result type. A
+    dequantize with other users stays in place for them.
+  }];
+  let dependentDialects = ["::mlir::kvq::KVQDialect"];
+}
+
+#endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD

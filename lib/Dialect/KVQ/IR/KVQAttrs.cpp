@@ -1,0 +1,285 @@
+//===- KVQAttrs.cpp - kvq attributes ----------------------------*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Dialect/KVQ/IR/KVQAttrs.h"
+#include "kvq/Dialect/KVQ/IR/KVQDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::kvq;
+
+#include "kvq/Dialect/KVQ/IR/KVQEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "kvq/Dialect/KVQ/IR/KVQAttrs.cpp.inc"
+
+void KVQDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "kvq/Dialect/KVQ/IR/KVQAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantSchemeAttr: syntax
+//===----------------------------------------------------------------------===//
+
+/// Parses `( key1 = int , key2 = int )` into two integers.
+static ParseResult parseKeyedPair(AsmParser &parser, StringRef key1,
+                                  StringRef key2,
+                                  SmallVectorImpl<int64_t> &values) {
+  int64_t a, b;
+  if (parser.parseLParen() || parser.parseKeyword(key1) ||
+      parser.parseEqual() || parser.parseInteger(a) || parser.parseComma() ||
+      parser.parseKeyword(key2) || parser.parseEqual() ||
+      parser.parseInteger(b) || parser.parseRParen())
+    return failure();
+  values.push_back(a);
+  values.push_back(b);
+  return success();
+}
+
+Attribute QuantSchemeAttr::parse(AsmParser &parser, Type) {
+  MLIRContext *ctx = parser.getContext();
+  SMLoc loc = parser.getCurrentLocation();
+  Type storageType;
+  if (parser.parseLess() || parser.parseType(storageType) ||
+      parser.parseComma())
+    return {};
+
+  SMLoc modeLoc = parser.getCurrentLocation();
+  StringRef mode;
+  if (parser.parseKeyword(&mode))
+    return {};
+  bool symmetric;
+  if (mode == "symmetric") {
+    symmetric = true;
+  } else if (mode == "asymmetric") {
+    symmetric = false;
+  } else {
+    parser.emitError(modeLoc, "expected 'symmetric' or 'asymmetric'");
+    return {};
+  }
+
+  if (parser.parseComma())
+    return {};
+  SMLoc granLoc = parser.getCurrentLocation();
+  StringRef granName;
+  if (parser.parseKeyword(&granName))
+    return {};
+  std::optional<Granularity> granularity = symbolizeGranularity(granName);
+  if (!granularity) {
+    parser.emitError(granLoc, "expected a granularity: tensor, token, "
+                              "channel, group(axis = A, size = G) or "
+                              "block(rows = R, cols = C)");
+    return {};
+  }
+  SmallVector<int64_t, 2> params;
+  if (*granularity == Granularity::Group &&
+      parseKeyedPair(parser, "axis", "size", params))
+    return {};
+  if (*granularity == Granularity::Block &&
+      parseKeyedPair(parser, "rows", "cols", params))
+    return {};
+
+  Type scaleType = Float32Type::get(ctx);
+  if (succeeded(parser.parseOptionalComma())) {
+    if (parser.parseKeyword("scale") || parser.parseEqual() ||
+        parser.parseType(scaleType))
+      return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<QuantSchemeAttr>(loc, ctx, storageType, symmetric,
+                                            *granularity, params, scaleType);
+}
+
+void QuantSchemeAttr::print(AsmPrinter &printer) const {
+  printer << "<" << getStorageType() << ", "
+          << (getSymmetric() ? "symmetric" : "asymmetric") << ", "
+          << stringifyGranularity(getGranularity());
+  ArrayRef<int64_t> params = getGranularityParams();
+  if (getGranularity() == Granularity::Group)
+    printer << "(axis = " << params[0] << ", size = " << params[1] << ")";
+  else if (getGranularity() == Granularity::Block)
+    printer << "(rows = " << params[0] << ", cols = " << params[1] << ")";
+  if (!getScaleType().isF32())
+    printer << ", scale = " << getScaleType();
+  printer << ">";
+}
+
+//===----------------------------------------------------------------------===//
+// QuantSchemeAttr: verification and queries
+//===----------------------------------------------------------------------===//
+
+static bool isSupportedIntStorage(Type type) {
+  auto intType = dyn_cast<IntegerType>(type);
+  if (!intType || !intType.isSignless())
+    return false;
+  unsigned width = intType.getWidth();
+  return width == 8 || width == 4 || width == 2;
+}
+
+LogicalResult
+QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        Type storageType, bool symmetric,
+                        Granularity granularity, ArrayRef<int64_t> params,
+                        Type scaleType) {
+  bool isFp8 = isa<Float8E4M3FNType, Float8E5M2Type>(storageType);
+  if (!isFp8 && !isSupportedIntStorage(storageType))
+    return emitError() << "storage type must be one of i8, i4, i2, f8E4M3FN, "
+                          "f8E5M2, but got "
+                       << storageType;
+  if (isFp8 && !symmetric)
+    return emitError() << "FP8 storage requires a symmetric scheme";
+  if (!scaleType.isF32() && !scaleType.isF16() && !scaleType.isBF16())
+    return emitError() << "scale type must be f32, f16 or bf16, but got "
+                       << scaleType;
+  bool hasParams =
+      granularity == Granularity::Group || granularity == Granularity::Block;
+  if (params.size() != (hasParams ? 2u : 0u))
+    return emitError() << "granularity '" << stringifyGranularity(granularity)
+                       << "' takes " << (hasParams ? 2 : 0)
+                       << " parameters, but got " << params.size();
+  if (granularity == Granularity::Group) {
+    if (params[0] < 0)
+      return emitError() << "group axis must be non-negative, but got "
+                         << params[0];
+    if (params[1] < 1)
+      return emitError() << "group size must be positive, but got "
+                         << params[1];
+  }
+  if (granularity == Granularity::Block && (params[0] < 1 || params[1] < 1))
+    return emitError() << "block rows and cols must be positive, but got "
+                       << params[0] << " x " << params[1];
+  return success();
+}
+
+unsigned QuantSchemeAttr::getStorageBitWidth() const {
+  return getStorageType().getIntOrFloatBitWidth();
+}
+
+bool QuantSchemeAttr::isFloat8() const {
+  return isa<Float8E4M3FNType, Float8E5M2Type>(getStorageType());
+}
+
+double QuantSchemeAttr::getMaxCode() const {
+  if (isa<Float8E4M3FNType>(getStorageType()))
+    return 448.0;
+  if (isa<Float8E5M2Type>(getStorageType()))
+    return 57344.0;
+  unsigned bits = getStorageBitWidth();
+  if (getSymmetric())
+    return static_cast<double>((int64_t(1) << (bits - 1)) - 1);
+  return static_cast<double>((int64_t(1) << bits) - 1);
+}
+
+double QuantSchemeAttr::getMinCode() const {
+  return getSymmetric() ? -getMaxCode() : 0.0;
+}
+
+int64_t QuantSchemeAttr::getGroupAxis() const {
+  assert(getGranularity() == Granularity::Group && "not a group scheme");
+  return getGranularityParams()[0];
+}
+
+int64_t QuantSchemeAttr::getGroupSize() const {
+  assert(getGranularity() == Granularity::Group && "not a group scheme");
+  return getGranularityParams()[1];
+}
+
+int64_t QuantSchemeAttr::getBlockRows() const {
+  assert(getGranularity() == Granularity::Block && "not a block scheme");
+  return getGranularityParams()[0];
+}
+
+int64_t QuantSchemeAttr::getBlockCols() const {
+  assert(getGranularity() == Granularity::Block && "not a block scheme");
+  return getGranularityParams()[1];
+}
+
+LogicalResult QuantSchemeAttr::verifyRank(
+    int64_t rank, function_ref<InFlightDiagnostic()> emitError) const {
+  switch (getGranularity()) {
+  case Granularity::Tensor:
+    return success();
+  case Granularity::Token:
+  case Granularity::Channel:
+  case Granularity::Block:
+    if (rank < 2)
+      return emitError() << "granularity '"
+                         << stringifyGranularity(getGranularity())
+                         << "' needs data of rank >= 2 (tokens x channels), "
+                            "but got rank "
+                         << rank;
+    return success();
+  case Granularity::Group:
+    if (getGroupAxis() >= rank)
+      return emitError() << "group axis " << getGroupAxis()
+                         << " is out of range for data of rank " << rank;
+    return success();
+  }
+  llvm_unreachable("unknown granularity");
+}
+
+/// Marks, per dimension, whether one quantization block spans it whole, and
+/// otherwise the block's extent along it.
+static void computeBlock(QuantSchemeAttr scheme, ArrayRef<int64_t> shape,
+                         SmallVectorImpl<int64_t> &extent,
+                         SmallVectorImpl<bool> &whole) {
+  int64_t rank = shape.size();
+  extent.assign(rank, 1);
+  whole.assign(rank, false);
+  switch (scheme.getGranularity()) {
+  case Granularity::Tensor:
+    whole.assign(rank, true);
+    break;
+  case Granularity::Token:
+    whole[rank - 1] = true;
+    break;
+  case Granularity::Channel:
+    whole[rank - 2] = true;
+    break;
+  case Granularity::Group:
+    extent[scheme.getGroupAxis()] = scheme.getGroupSize();
+    break;
+  case Granularity::Block:
+    extent[rank - 2] = scheme.getBlockRows();
+    extent[rank - 1] = scheme.getBlockCols();
+    break;
+  }
+}
+
+SmallVector<int64_t>
+QuantSchemeAttr::getBlockShape(ArrayRef<int64_t> shape) const {
+  SmallVector<int64_t> extent;
+  SmallVector<bool> whole;
+  computeBlock(*this, shape, extent, whole);
+  for (auto [i, dim] : llvm::enumerate(shape))
+    if (whole[i])
+      extent[i] = dim;
+  return extent;
+}
+
+SmallVector<int64_t>
+QuantSchemeAttr::getScaleShape(ArrayRef<int64_t> shape) const {
+  SmallVector<int64_t> extent;
+  SmallVector<bool> whole;
+  computeBlock(*this, shape, extent, whole);
+  SmallVector<int64_t> result;
+  for (auto [i, dim] : llvm::enumerate(shape)) {
+    if (whole[i])
+      result.push_back(1);
+    else if (ShapedType::isDynamic(dim))
+      result.push_back(ShapedType::kDynamic);
+    else
+      result.push_back(llvm::divideCeil(dim, extent[i]));
+  }
+  return result;
+}

@@ -1,0 +1,310 @@
+//===- KVQOps.cpp - kvq operations ------------------------------*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::kvq;
+
+//===----------------------------------------------------------------------===//
+// Shared helpers
+//===----------------------------------------------------------------------===//
+
+/// Formats a shape as `[2, ?, 8]` for diagnostics.
+static std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "[";
+  llvm::interleaveComma(shape, os, [&](int64_t d) {
+    if (ShapedType::isDynamic(d))
+      os << "?";
+    else
+      os << d;
+  });
+  os << "]";
+  return s;
+}
+
+/// Two extents agree unless both are static and differ.
+static bool dimsCompatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+static bool shapesCompatible(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  return a.size() == b.size() &&
+         llvm::all_of(llvm::zip_equal(a, b), [](auto pair) {
+           return dimsCompatible(std::get<0>(pair), std::get<1>(pair));
+         });
+}
+
+/// Verifies the codes / scale / zero-point triple of data with `dataShape`
+/// stored under `scheme`. `what` names the operand group in messages.
+static LogicalResult verifyQuantizedData(Operation *op, StringRef what,
+                                         QuantSchemeAttr scheme,
+                                         ArrayRef<int64_t> dataShape,
+                                         RankedTensorType codesType,
+                                         Value scale, Value zeroPoint) {
+  auto emitError = [&]() { return op->emitOpError(); };
+  if (failed(scheme.verifyRank(dataShape.size(), [&]() {
+        return op->emitOpError() << what << ": ";
+      })))
+    return failure();
+  if (codesType.getElementType() != scheme.getStorageType())
+    return emitError() << what << " codes must have the scheme's storage type "
+                       << scheme.getStorageType() << ", but got "
+                       << codesType.getElementType();
+  if (!scale)
+    return emitError() << what << " is quantized but has no scale operand";
+  SmallVector<int64_t> expected = scheme.getScaleShape(dataShape);
+  for (auto [name, side] :
+       {std::pair<StringRef, Value>{"scale", scale}, {"zero point", zeroPoint}}) {
+    if (!side)
+      continue;
+    auto type = cast<RankedTensorType>(side.getType());
+    if (type.getElementType() != scheme.getScaleType())
+      return emitError() << what << " " << name
+                         << " must have the scheme's scale type "
+                         << scheme.getScaleType() << ", but got "
+                         << type.getElementType();
+    if (!shapesCompatible(type.getShape(), expected))
+      return emitError() << what << " " << name << " shape must be "
+                         << formatShape(expected) << " for the scheme's '"
+                         << stringifyGranularity(scheme.getGranularity())
+                         << "' granularity on data of shape "
+                         << formatShape(dataShape) << ", but got "
+                         << formatShape(type.getShape());
+  }
+  if (scheme.hasZeroPoint() && !zeroPoint)
+    return emitError() << what
+                       << " uses an asymmetric scheme and needs a zero point";
+  if (!scheme.hasZeroPoint() && zeroPoint)
+    return emitError() << what
+                       << " uses a symmetric scheme and takes no zero point";
+  return success();
+}
+
+/// Parses a scheme attribute written in full (`#kvq.quant<...>`). The ops
+/// print it before their operands: an extended attribute directly followed
+/// by `:` would take the op's type list as its own type.
+static ParseResult parseScheme(OpAsmParser &parser, QuantSchemeAttr &scheme) {
+  SMLoc loc = parser.getCurrentLocation();
+  Attribute attr;
+  if (parser.parseAttribute(attr, NoneType::get(parser.getContext())))
+    return failure();
+  scheme = dyn_cast<QuantSchemeAttr>(attr);
+  if (!scheme)
+    return parser.emitError(loc, "expected a #kvq.quant scheme attribute");
+  return success();
+}
+
+static void printScheme(OpAsmPrinter &printer, Operation *,
+                        QuantSchemeAttr scheme) {
+  printer.printAttribute(scheme);
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizeOp::verify() {
+  RankedTensorType inputType = getInput().getType();
+  auto codesType = cast<RankedTensorType>(getCodes().getType());
+  if (!shapesCompatible(inputType.getShape(), codesType.getShape()))
+    return emitOpError() << "codes shape " << formatShape(codesType.getShape())
+                         << " must match the input shape "
+                         << formatShape(inputType.getShape());
+  return verifyQuantizedData(*this, "result", getScheme(),
+                             inputType.getShape(), codesType, getScale(),
+                             getZeroPoint());
+}
+
+//===----------------------------------------------------------------------===//
+// DequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DequantizeOp::verify() {
+  auto codesType = cast<RankedTensorType>(getCodes().getType());
+  RankedTensorType resultType = getResult().getType();
+  if (!shapesCompatible(resultType.getShape(), codesType.getShape()))
+    return emitOpError() << "result shape "
+                         << formatShape(resultType.getShape())
+                         << " must match the codes shape "
+                         << formatShape(codesType.getShape());
+  return verifyQuantizedData(*this, "operand", getScheme(),
+                             codesType.getShape(), codesType, getScale(),
+                             getZeroPoint());
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+/// Parses the operand group of K or V:
+/// `%x : type [, #kvq.quant<...>, scale %s : type [, zero_point %z : type]]`.
+static ParseResult
+parseKVOperand(OpAsmParser &parser, OpAsmParser::UnresolvedOperand &data,
+               Type &dataType, QuantSchemeAttr &scheme,
+               std::optional<OpAsmParser::UnresolvedOperand> &scale,
+               Type &scaleType,
+               std::optional<OpAsmParser::UnresolvedOperand> &zeroPoint,
+               Type &zeroPointType) {
+  if (parser.parseOperand(data) || parser.parseColonType(dataType))
+    return failure();
+  if (failed(parser.parseOptionalComma()))
+    return success();
+  OpAsmParser::UnresolvedOperand operand;
+  if (parseScheme(parser, scheme) || parser.parseComma() ||
+      parser.parseKeyword("scale") || parser.parseOperand(operand) ||
+      parser.parseColonType(scaleType))
+    return failure();
+  scale = operand;
+  if (failed(parser.parseOptionalComma()))
+    return success();
+  if (parser.parseKeyword("zero_point") || parser.parseOperand(operand) ||
+      parser.parseColonType(zeroPointType))
+    return failure();
+  zeroPoint = operand;
+  return success();
+}
+
+static void printKVOperand(OpAsmPrinter &printer, Operation *, Value data,
+                           Type dataType, QuantSchemeAttr scheme, Value scale,
+                           Type scaleType, Value zeroPoint,
+                           Type zeroPointType) {
+  printer << data << " : " << dataType;
+  if (!scheme)
+    return;
+  printer << ", ";
+  printer.printAttribute(scheme);
+  printer << ", scale " << scale << " : " << scaleType;
+  if (zeroPoint)
+    printer << ", zero_point " << zeroPoint << " : " << zeroPointType;
+}
+
+double AttentionOp::getEffectiveScale() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToDouble();
+  int64_t d = getQuery().getType().getShape()[3];
+  // A dynamic head dimension has no compile-time default; lowering reads it
+  // from the runtime shape instead.
+  if (ShapedType::isDynamic(d))
+    return std::nan("");
+  return 1.0 / std::sqrt(static_cast<double>(d));
+}
+
+int64_t AttentionOp::getGroupSize() {
+  int64_t hq = getQuery().getType().getShape()[1];
+  int64_t hkv = cast<RankedTensorType>(getKey().getType()).getShape()[1];
+  if (ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv))
+    return ShapedType::kDynamic;
+  return hq / hkv;
+}
+
+/// Verifies K or V: plain floating point, or codes described by `scheme`.
+static LogicalResult verifyKeyOrValue(AttentionOp op, StringRef what,
+                                      RankedTensorType type,
+                                      QuantSchemeAttr scheme, Value scale,
+                                      Value zeroPoint) {
+  if (!scheme) {
+    if (scale || zeroPoint)
+      return op.emitOpError() << what
+                              << " has a scale or zero point but no scheme";
+    if (!isa<FloatType>(type.getElementType()))
+      return op.emitOpError()
+             << what << " must be floating point unless a quantization "
+             << "scheme is given, but has element type "
+             << type.getElementType();
+    return success();
+  }
+  return verifyQuantizedData(op, what, scheme, type.getShape(), type, scale,
+                             zeroPoint);
+}
+
+LogicalResult AttentionOp::verify() {
+  RankedTensorType qType = getQuery().getType();
+  auto kType = cast<RankedTensorType>(getKey().getType());
+  auto vType = cast<RankedTensorType>(getValue().getType());
+  RankedTensorType oType = getResult().getType();
+
+  for (auto [name, type] :
+       {std::pair<StringRef, RankedTensorType>{"query", qType},
+        {"key", kType},
+        {"value", vType},
+        {"result", oType}}) {
+    if (type.getRank() != 4)
+      return emitOpError() << name
+                           << " must have rank 4 [batch, heads, seq, dim], "
+                              "but got rank "
+                           << type.getRank();
+  }
+  ArrayRef<int64_t> q = qType.getShape(), k = kType.getShape(),
+                    v = vType.getShape(), o = oType.getShape();
+  if (!dimsCompatible(q[0], k[0]) || !dimsCompatible(q[0], v[0]))
+    return emitOpError() << "query, key and value must have the same batch "
+                            "size, but got "
+                         << formatShape(q) << ", " << formatShape(k) << ", "
+                         << formatShape(v);
+  if (!dimsCompatible(k[1], v[1]))
+    return emitOpError() << "key and value must have the same number of heads";
+  if (!ShapedType::isDynamic(k[1]) && k[1] == 0)
+    return emitOpError() << "key/value must have at least one head";
+  if (!ShapedType::isDynamic(q[1]) && !ShapedType::isDynamic(k[1]) &&
+      q[1] % k[1] != 0)
+    return emitOpError() << "query heads (" << q[1]
+                         << ") must be a multiple of key/value heads (" << k[1]
+                         << ") for grouped-query attention";
+  if (!dimsCompatible(k[2], v[2]))
+    return emitOpError() << "key and value must have the same sequence length";
+  if (!dimsCompatible(q[3], k[3]))
+    return emitOpError() << "query and key must have the same head dimension, "
+                            "but got "
+                         << formatShape(q[3]) << " and " << formatShape(k[3]);
+  SmallVector<int64_t> expected = {q[0], q[1], q[2], v[3]};
+  if (!shapesCompatible(o, expected))
+    return emitOpError() << "result shape must be [B, Hq, Sq, Dv] = "
+                         << formatShape(expected) << ", but got "
+                         << formatShape(o);
+  if (oType.getElementType() != qType.getElementType())
+    return emitOpError() << "result element type must match the query's "
+                         << qType.getElementType();
+
+  if (failed(verifyKeyOrValue(*this, "key", kType, getKeySchemeAttr(),
+                              getKeyScale(), getKeyZeroPoint())) ||
+      failed(verifyKeyOrValue(*this, "value", vType, getValueSchemeAttr(),
+                              getValueScale(), getValueZeroPoint())))
+    return failure();
+
+  if (Value mask = getMask()) {
+    auto mType = cast<RankedTensorType>(mask.getType());
+    ArrayRef<int64_t> m = mType.getShape();
+    if (mType.getRank() != 4 ||
+        !(m[0] == 1 || dimsCompatible(m[0], q[0])) ||
+        !(m[1] == 1 || dimsCompatible(m[1], q[1])) ||
+        !dimsCompatible(m[2], q[2]) || !dimsCompatible(m[3], k[2]))
+      return emitOpError() << "mask shape must be [B or 1, Hq or 1, Sq, Skv] "
+                              "= ["
+                           << formatShape(q[0]) << " or 1, "
+                           << formatShape(q[1]) << " or 1, "
+                           << formatShape(q[2]) << ", " << formatShape(k[2])
+                           << "], but got " << formatShape(m);
+  }
+
+  if (std::optional<APFloat> scale = getScale())
+    if (!scale->isFiniteNonZero())
+      return emitOpError() << "scale must be finite and non-zero, but got "
+                           << scale->convertToDouble();
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "kvq/Dialect/KVQ/IR/KVQOps.cpp.inc"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything kvq needs on a Debian 12 machine (idempotent), then
+# configures and builds the project into ./build.
+#
+#   scripts/setup.sh            install dependencies + build
+#   KVQ_SKIP_INSTALL=1 ...      build only
+#   KVQ_BUILD_DIR=dir ...       build elsewhere (default: build)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${KVQ_BUILD_DIR:-$root/build}"
+llvm=/usr/lib/llvm-22
+
+need_apt=()
+for pkg in llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
+           lld-22 ninja-build cmake libgtest-dev python3; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
+    need_apt+=("$pkg")
+done
+if [[ -z "${KVQ_SKIP_INSTALL:-}" && ${#need_apt[@]} -gt 0 ]]; then
+  echo "setup: installing ${need_apt[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+PY="${PYTHON:-python3}"
+if [[ -z "${KVQ_SKIP_INSTALL:-}" ]] &&
+   ! "$PY" -c "import numpy, ml_dtypes, pytest" 2>/dev/null; then
+  echo "setup: installing Python packages"
+  "$PY" -m pip install -q numpy ml_dtypes pytest
+fi
+
+cmake -S "$root" -B "$build" -G Ninja \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_C_COMPILER="$llvm/bin/clang" \
+  -DCMAKE_CXX_COMPILER="$llvm/bin/clang++" \
+  -DLLVM_USE_LINKER=lld \
+  -DMLIR_DIR="$llvm/lib/cmake/mlir" \
+  -DLLVM_EXTERNAL_LIT="$llvm/bin/lit" \
+  -DPython3_EXECUTABLE="$(command -v "$PY")" >/dev/null
+cmake --build "$build"
