@@ -35,6 +35,11 @@ static std::string formatShape(ArrayRef<int64_t> shape) {
   return s;
 }
 
+/// Formats one extent: `8` or `?`.
+static std::string formatDim(int64_t d) {
+  return ShapedType::isDynamic(d) ? "?" : std::to_string(d);
+}
+
 /// Two extents agree unless both are static and differ.
 static bool dimsCompatible(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
@@ -268,7 +273,7 @@ LogicalResult AttentionOp::verify() {
   if (!dimsCompatible(q[3], k[3]))
     return emitOpError() << "query and key must have the same head dimension, "
                             "but got "
-                         << formatShape(q[3]) << " and " << formatShape(k[3]);
+                         << formatDim(q[3]) << " and " << formatDim(k[3]);
   SmallVector<int64_t> expected = {q[0], q[1], q[2], v[3]};
   if (!shapesCompatible(o, expected))
     return emitOpError() << "result shape must be [B, Hq, Sq, Dv] = "
@@ -293,9 +298,9 @@ LogicalResult AttentionOp::verify() {
         !dimsCompatible(m[2], q[2]) || !dimsCompatible(m[3], k[2]))
       return emitOpError() << "mask shape must be [B or 1, Hq or 1, Sq, Skv] "
                               "= ["
-                           << formatShape(q[0]) << " or 1, "
-                           << formatShape(q[1]) << " or 1, "
-                           << formatShape(q[2]) << ", " << formatShape(k[2])
+                           << formatDim(q[0]) << " or 1, "
+                           << formatDim(q[1]) << " or 1, "
+                           << formatDim(q[2]) << ", " << formatDim(k[2])
                            << "], but got " << formatShape(m);
   }
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets everything up (scripts/setup.sh: dependencies + build) and runs every
+# test: lit tests (dialect, passes, pipelines, execution), the GoogleTest
+# unit tests and the Python (pytest) tests, all driven by lit.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${KVQ_BUILD_DIR:-$root/build}"
+
+"$root/scripts/setup.sh"
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+/usr/lib/llvm-22/bin/lit -v --show-pass --show-unsupported --show-xfail "$build/test" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -cE '^PASS: ' "$log" || true)
+failed=$(grep -cE '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$log" || true)
+skipped=$(grep -cE '^(UNSUPPORTED|XFAIL): ' "$log" || true)
+echo "kvq: $passed passed, $failed failed, $skipped skipped"
+exit "$status"
