@@ -8,6 +8,11 @@
 #define KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_H
 
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {

@@ -35,4 +35,23 @@ def KVQFuse : Pass<"kvq-fuse"> {
   let dependentDialects = ["::mlir::kvq::KVQDialect"];
 }
 
+def KVQEmulateNarrowTypes : Pass<"kvq-emulate-narrow-types", "ModuleOp"> {
+  let summary = "Store i4 / i2 buffers packed in bytes (upstream emulation)";
+  let description = [{
+    Runs MLIR's narrow-type emulation (arith, memref and vector patterns)
+    over bufferized code: every `memref<...xi4>` / `memref<...xi2>` becomes
+    a flat `memref<?xi8>` of packed codes — element `i` in byte
+    `i / (8 / bits)` at bit `(i % (8 / bits)) * bits`, low bits first — and
+    vector loads of sub-byte codes become byte loads plus bit casts, so that
+    codes are unpacked in registers. Function signatures change
+    accordingly; this is the memory layout of the kernel ABI.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::vector::VectorDialect",
+    "::mlir::affine::AffineDialect"
+  ];
+}
+
 #endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD
