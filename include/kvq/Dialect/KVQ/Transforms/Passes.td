@@ -39,12 +39,13 @@ def KVQEmulateNarrowTypes : Pass<"kvq-emulate-narrow-types", "ModuleOp"> {
   let summary = "Store i4 / i2 buffers packed in bytes (upstream emulation)";
   let description = [{
     Runs MLIR's narrow-type emulation (arith, memref and vector patterns)
-    over bufferized code: every `memref<...xi4>` / `memref<...xi2>` becomes
-    a flat `memref<?xi8>` of packed codes — element `i` in byte
-    `i / (8 / bits)` at bit `(i % (8 / bits)) * bits`, low bits first — and
-    vector loads of sub-byte codes become byte loads plus bit casts, so that
-    codes are unpacked in registers. Function signatures change
-    accordingly; this is the memory layout of the kernel ABI.
+    over bufferized code: every internal `memref<...xi4>` / `memref<...xi2>`
+    buffer becomes a flat `memref<?xi8>` of packed codes — element `i` in
+    byte `i / (8 / bits)` at bit `(i % (8 / bits)) * bits`, low bits first
+    — and vector loads of sub-byte codes become byte loads plus bit casts.
+    The same layout is the kernel ABI's; function arguments carry it as
+    explicit bytes (see `kvq.pack` / `kvq.unpack`), because the upstream
+    patterns of LLVM 22 cannot convert sub-byte memref block arguments.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
