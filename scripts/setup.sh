@@ -13,7 +13,7 @@ llvm=/usr/lib/llvm-22
 
 need_apt=()
 for pkg in llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
-           lld-22 ninja-build cmake libgtest-dev python3; do
+           lld-22 libomp-22-dev ninja-build cmake libgtest-dev python3; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
     need_apt+=("$pkg")
 done

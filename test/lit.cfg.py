@@ -32,8 +32,10 @@ llvm_config.with_environment("PYTHONPATH",
                              append_path=True)
 
 tool_dirs = [config.kvq_tools_dir, config.llvm_tools_dir]
-tools = ["kvq-opt", "mlir-opt", "mlir-translate"]
+tools = ["clang", "kvq-compile", "kvq-opt", "llvm-nm", "mlir-opt", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+# kvq.compile() (python/kvq/compiler.py) runs the kvq-compile of this build.
+config.environment["KVQ_COMPILE"] = os.path.join(config.kvq_tools_dir, "kvq-compile")
 
 # GPU execution tests need an NVIDIA GPU and its driver.
 if shutil.which("nvidia-smi"):

@@ -24,3 +24,7 @@ from .reference import (  # noqa: F401
 from .reference import __all__  # noqa: F401
 
 __version__ = "0.1.0"
+
+# Compiling and running kernels (kvq-compile + the C ABI of docs/ABI.md).
+from .compiler import CompileError, compile  # noqa: E402,F401
+from .runtime import KVQError  # noqa: E402,F401

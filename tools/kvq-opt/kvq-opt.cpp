@@ -9,6 +9,7 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -20,6 +21,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::kvq::registerKVQPasses();
+  mlir::kvq::registerKVQPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

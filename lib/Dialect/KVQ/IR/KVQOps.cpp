@@ -71,8 +71,8 @@ static LogicalResult verifyQuantizedData(Operation *op, StringRef what,
   if (!scale)
     return emitError() << what << " is quantized but has no scale operand";
   SmallVector<int64_t> expected = scheme.getScaleShape(dataShape);
-  for (auto [name, side] :
-       {std::pair<StringRef, Value>{"scale", scale}, {"zero point", zeroPoint}}) {
+  for (auto [name, side] : {std::pair<StringRef, Value>{"scale", scale},
+                            {"zero point", zeroPoint}}) {
     if (!side)
       continue;
     auto type = cast<RankedTensorType>(side.getType());
@@ -128,9 +128,8 @@ LogicalResult QuantizeOp::verify() {
     return emitOpError() << "codes shape " << formatShape(codesType.getShape())
                          << " must match the input shape "
                          << formatShape(inputType.getShape());
-  return verifyQuantizedData(*this, "result", getScheme(),
-                             inputType.getShape(), codesType, getScale(),
-                             getZeroPoint());
+  return verifyQuantizedData(*this, "result", getScheme(), inputType.getShape(),
+                             codesType, getScale(), getZeroPoint());
 }
 
 //===----------------------------------------------------------------------===//
@@ -222,8 +221,8 @@ static LogicalResult verifyKeyOrValue(AttentionOp op, StringRef what,
                                       Value zeroPoint) {
   if (!scheme) {
     if (scale || zeroPoint)
-      return op.emitOpError() << what
-                              << " has a scale or zero point but no scheme";
+      return op.emitOpError()
+             << what << " has a scale or zero point but no scheme";
     if (!isa<FloatType>(type.getElementType()))
       return op.emitOpError()
              << what << " must be floating point unless a quantization "
@@ -292,16 +291,15 @@ LogicalResult AttentionOp::verify() {
   if (Value mask = getMask()) {
     auto mType = cast<RankedTensorType>(mask.getType());
     ArrayRef<int64_t> m = mType.getShape();
-    if (mType.getRank() != 4 ||
-        !(m[0] == 1 || dimsCompatible(m[0], q[0])) ||
+    if (mType.getRank() != 4 || !(m[0] == 1 || dimsCompatible(m[0], q[0])) ||
         !(m[1] == 1 || dimsCompatible(m[1], q[1])) ||
         !dimsCompatible(m[2], q[2]) || !dimsCompatible(m[3], k[2]))
       return emitOpError() << "mask shape must be [B or 1, Hq or 1, Sq, Skv] "
                               "= ["
-                           << formatDim(q[0]) << " or 1, "
-                           << formatDim(q[1]) << " or 1, "
-                           << formatDim(q[2]) << ", " << formatDim(k[2])
-                           << "], but got " << formatShape(m);
+                           << formatDim(q[0]) << " or 1, " << formatDim(q[1])
+                           << " or 1, " << formatDim(q[2]) << ", "
+                           << formatDim(k[2]) << "], but got "
+                           << formatShape(m);
   }
 
   if (std::optional<APFloat> scale = getScale())
@@ -313,3 +311,70 @@ LogicalResult AttentionOp::verify() {
 
 #define GET_OP_CLASSES
 #include "kvq/Dialect/KVQ/IR/KVQOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// PackOp and UnpackOp
+//===----------------------------------------------------------------------===//
+
+/// Verifies that `bytesType` holds `codesType` packed along the last
+/// dimension, `8 / bits` codes per byte.
+static LogicalResult verifyPackedShapes(Operation *op,
+                                        RankedTensorType codesType,
+                                        RankedTensorType bytesType) {
+  if (codesType.getRank() != bytesType.getRank())
+    return op->emitOpError()
+           << "codes and bytes must have the same rank, but got "
+           << codesType.getRank() << " and " << bytesType.getRank();
+  if (codesType.getRank() == 0)
+    return op->emitOpError()
+           << "codes and bytes must have rank >= 1: packing runs along the "
+              "last dimension";
+  ArrayRef<int64_t> codes = codesType.getShape();
+  ArrayRef<int64_t> bytes = bytesType.getShape();
+  if (!shapesCompatible(codes.drop_back(), bytes.drop_back()))
+    return op->emitOpError()
+           << "codes and bytes must have the same leading dimensions, but got "
+           << formatShape(codes) << " and " << formatShape(bytes);
+  if (ShapedType::isDynamic(codes.back()) ||
+      ShapedType::isDynamic(bytes.back()))
+    return op->emitOpError()
+           << "the last dimension of codes and bytes must be static, but got "
+           << formatShape(codes) << " and " << formatShape(bytes);
+  unsigned bits = codesType.getElementTypeBitWidth();
+  int64_t perByte = 8 / bits;
+  if (codes.back() % perByte != 0)
+    return op->emitOpError()
+           << "the last dimension of the codes (" << codes.back()
+           << ") must be a multiple of " << perByte << ", the number of "
+           << codesType.getElementType() << " codes in a byte";
+  int64_t expected = codes.back() / perByte;
+  if (bytes.back() != expected)
+    return op->emitOpError() << "the last dimension of the bytes must be "
+                             << expected << " (" << codes.back() << " codes x "
+                             << bits << " bits / 8), but got " << bytes.back();
+  return success();
+}
+
+LogicalResult PackOp::verify() {
+  return verifyPackedShapes(*this, getCodes().getType(), getBytes().getType());
+}
+
+OpFoldResult PackOp::fold(FoldAdaptor) {
+  // pack(unpack(x)) -> x: the bytes round-trip unchanged.
+  if (auto unpack = getCodes().getDefiningOp<UnpackOp>())
+    if (unpack.getBytes().getType() == getType())
+      return unpack.getBytes();
+  return {};
+}
+
+LogicalResult UnpackOp::verify() {
+  return verifyPackedShapes(*this, getCodes().getType(), getBytes().getType());
+}
+
+OpFoldResult UnpackOp::fold(FoldAdaptor) {
+  // unpack(pack(x)) -> x: every code bit is kept by the packing.
+  if (auto pack = getBytes().getDefiningOp<PackOp>())
+    if (pack.getCodes().getType() == getType())
+      return pack.getCodes();
+  return {};
+}

@@ -38,10 +38,9 @@ struct KVQEmulateNarrowTypesPass
     });
     auto isLegal = [&](Operation *op) { return typeConverter.isLegal(op); };
     target.addDynamicallyLegalOp<func::CallOp, func::ReturnOp>(isLegal);
-    target.addDynamicallyLegalDialect<arith::ArithDialect,
-                                      vector::VectorDialect,
-                                      memref::MemRefDialect,
-                                      affine::AffineDialect>(isLegal);
+    target.addDynamicallyLegalDialect<
+        arith::ArithDialect, vector::VectorDialect, memref::MemRefDialect,
+        affine::AffineDialect>(isLegal);
 
     RewritePatternSet patterns(ctx);
     arith::populateArithNarrowTypeEmulationPatterns(typeConverter, patterns);

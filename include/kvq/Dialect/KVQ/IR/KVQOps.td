@@ -150,4 +150,84 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// PackOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_SubByteCodesTensor : RankedTensorOf<[I<4>, I<2>]>;
+def KVQ_BytesTensor : RankedTensorOf<[I8]>;
+
+def KVQ_PackOp : KVQ_Op<"pack", [Pure]> {
+  let summary = "Pack i4 / i2 codes into bytes along the last dimension";
+  let description = [{
+    Stores `8 / bits` sub-byte codes per byte, least significant bits first:
+    element `d` of a row (the last dimension) lives in byte `d / (8 / bits)`
+    at bit offset `(d % (8 / bits)) * bits`, two's complement bits for
+    negative codes. So the i4 row `[1, -2]` packs to the byte `0xE1`.
+
+    The leading dimensions are unchanged (they may be dynamic); the last
+    dimension must be static, a multiple of `8 / bits`, and the result's
+    last dimension is `codes_last * bits / 8`. This is the layout of
+    `kvq.reference.pack` on every row, and the layout in which kernels take
+    and return sub-byte codes (see `kvq-legalize-abi`).
+
+    Example:
+
+    ```mlir
+    %b = kvq.pack %c : tensor<1x8x100x128xi4> -> tensor<1x8x100x64xi8>
+    ```
+  }];
+  let arguments = (ins KVQ_SubByteCodesTensor:$codes);
+  let results = (outs KVQ_BytesTensor:$bytes);
+  let assemblyFormat = [{
+    $codes attr-dict `:` type($codes) `->` type($bytes)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    /// Bit width of one code (4 or 2).
+    unsigned getCodeBitWidth() {
+      return getCodes().getType().getElementTypeBitWidth();
+    }
+    /// Number of codes stored in one byte (2 or 4).
+    unsigned getCodesPerByte() { return 8 / getCodeBitWidth(); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// UnpackOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_UnpackOp : KVQ_Op<"unpack", [Pure]> {
+  let summary = "Unpack bytes into i4 / i2 codes along the last dimension";
+  let description = [{
+    The inverse of `kvq.pack`: code `d` of a row is bits
+    `[(d % (8 / bits)) * bits, (d % (8 / bits) + 1) * bits)` of byte
+    `d / (8 / bits)`. The codes are signless; a symmetric scheme reads them
+    as signed, an asymmetric one as unsigned. The same shape rules as
+    `kvq.pack` apply, with the roles of operand and result swapped.
+
+    Example:
+
+    ```mlir
+    %c = kvq.unpack %b : tensor<1x8x100x64xi8> -> tensor<1x8x100x128xi4>
+    ```
+  }];
+  let arguments = (ins KVQ_BytesTensor:$bytes);
+  let results = (outs KVQ_SubByteCodesTensor:$codes);
+  let assemblyFormat = [{
+    $bytes attr-dict `:` type($bytes) `->` type($codes)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    /// Bit width of one code (4 or 2).
+    unsigned getCodeBitWidth() {
+      return getCodes().getType().getElementTypeBitWidth();
+    }
+    /// Number of codes stored in one byte (2 or 4).
+    unsigned getCodesPerByte() { return 8 / getCodeBitWidth(); }
+  }];
+}
+
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

@@ -10,6 +10,8 @@
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -24,6 +26,10 @@ namespace kvq {
 
 /// Patterns that fold `kvq.dequantize` producers into `kvq.attention`.
 void populateFuseDequantizePatterns(RewritePatternSet &patterns);
+
+/// Patterns that lower kvq.quantize, kvq.dequantize, kvq.pack and
+/// kvq.unpack on tensors to linalg, tensor, arith and math.
+void populateLowerQuantPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"

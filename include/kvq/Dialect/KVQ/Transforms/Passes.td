@@ -55,4 +55,135 @@ def KVQEmulateNarrowTypes : Pass<"kvq-emulate-narrow-types", "ModuleOp"> {
   ];
 }
 
+def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
+  let summary = "Flash-style tiled lowering of kvq.attention for the CPU";
+  let description = [{
+    Rewrites every `kvq.attention` into a loop nest over buffers with an
+    online softmax over blocks of keys:
+
+    * the queries of the `Hq / Hkv` heads that share a key/value head are
+      processed together (row `r` of a KV head is query position `r / g`,
+      head `r % g`), in tiles of `block-rows` rows, so each K and V row is
+      read once per tile and decoded once for all of them;
+    * keys are visited in blocks of `block-kv`; per block the scores of the
+      tile are computed, the running maximum and normaliser are updated and
+      the accumulator is rescaled once (online softmax); a ragged last block
+      is handled by its bound, never by padding the cache;
+    * with `causal`, the key loop of a tile stops at the last key any of its
+      rows may see, so fully masked blocks are never read;
+    * with `split-kv` > 1 the key range is cut into that many partitions
+      whose partial maxima, normalisers and accumulators are combined at the
+      end (split-KV / flash-decoding);
+    * quantized K and V are decoded in registers, `vector-width` values at a
+      time, right after loading their codes: i4 / i2 codes are read as
+      packed bytes and unpacked with shifts. No dequantized K or V buffer is
+      allocated; the only buffers are the tile's scores, statistics and
+      accumulator.
+
+    The result is scf + vector + memref code; it is bridged back to tensors
+    with `bufferization.to_buffer` / `to_tensor`, so one-shot bufferization
+    of the rest of the function follows as usual.
+  }];
+  let options = [
+    Option<"blockKV", "block-kv", "int64_t", /*default=*/"64",
+           "Keys per block of the online-softmax loop">,
+    Option<"blockRows", "block-rows", "int64_t", /*default=*/"4",
+           "Query rows (head x position) processed together">,
+    Option<"splitKV", "split-kv", "int64_t", /*default=*/"1",
+           "Partitions of the key range combined at the end">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector (16 for AVX-512)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def KVQApproximateMath : Pass<"kvq-approximate-math"> {
+  let summary = "Replace math.exp and friends by vectorizable polynomials";
+  let description = [{
+    Applies MLIR's polynomial approximations of `math` ops (exp, log, tanh,
+    ...) so that vector code stays vectorized on CPUs instead of calling
+    the scalar libm once per lane.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def KVQLowerQuant : Pass<"kvq-lower-quant"> {
+  let summary = "Lower quantize, dequantize, pack and unpack to linalg";
+  let description = [{
+    Rewrites the standalone quantization ops on tensors into `linalg` on
+    tensors plus `arith` / `math` scalar code, for every scheme
+    `#kvq.quant` allows, reproducing `python/kvq/reference.py` bit for bit
+    (see docs/Quantization.md):
+
+    * `kvq.quantize`: a `linalg.generic` reduction computes the statistics
+      of every block (max |x|, or min and max, over finite values) into a
+      scale-shaped f32 tensor, an elementwise `linalg.generic` turns them
+      into scales (and zero points) rounded to the scale type, and a third
+      one encodes every element with the scale of its block. Blocks are
+      addressed with indexing maps (`d floordiv extent`, or the constant 0
+      for a dimension covered whole), so ragged last blocks and dynamic
+      dimensions need no special case;
+    * `kvq.dequantize`: one elementwise `linalg.generic`;
+    * `kvq.pack` / `kvq.unpack`: `tensor.expand_shape` /
+      `tensor.collapse_shape` of the last dimension into
+      `[bytes, codes per byte]` and a `linalg.generic` that ORs / shifts
+      the codes.
+
+    FP8 codes are produced and read with integer arithmetic, so no FP8
+    arithmetic reaches LLVM. The result bufferizes with
+    `one-shot-bufferize`; run `kvq-legalize-abi` first so that no i4 / i2
+    tensor crosses a function boundary.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def KVQLegalizeABI : Pass<"kvq-legalize-abi", "ModuleOp"> {
+  let summary = "Pass i4 / i2 tensors across function boundaries as "
+                "packed bytes";
+  let description = [{
+    The kernel ABI passes sub-byte codes packed in bytes: upstream
+    narrow-type emulation in LLVM 22 cannot convert `memref<...xi4>`
+    function arguments. For every `func.func` with a body, each argument
+    of type `tensor<...xi4>` / `tensor<...xi2>` becomes the packed
+    `tensor<...xi8>` (last dimension `* bits / 8`) and is unpacked with
+    `kvq.unpack` on entry; each such result is packed with `kvq.pack`
+    before every `func.return`. `func.call`s of the rewritten functions are
+    updated to pack their operands and unpack their results, so the module
+    stays consistent.
+
+    ```mlir
+    func.func @f(%c: tensor<4x64xi4>) -> tensor<4x64xi4>
+    // becomes
+    func.func @f(%b: tensor<4x32xi8>) -> tensor<4x32xi8> {
+      %c = kvq.unpack %b : tensor<4x32xi8> -> tensor<4x64xi4>
+      ...
+      %r = kvq.pack %x : tensor<4x64xi4> -> tensor<4x32xi8>
+      return %r : tensor<4x32xi8>
+    }
+    ```
+
+    The last dimension must be static and a multiple of `8 / bits`; an
+    argument or result that breaks this rule is reported by name and the
+    pass fails without changing the module. Function declarations are left
+    alone.
+  }];
+  let dependentDialects = ["::mlir::kvq::KVQDialect"];
+}
+
 #endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD

@@ -1,0 +1,69 @@
+//===- Pipelines.h - kvq pass pipelines -------------------------*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// The registered pass pipelines of kvq. Each one is an options struct, a
+// `build...Pipeline` function that another MLIR-based compiler can call, and
+// a textual registration (`kvq-opt --kvq-cpu-pipeline`).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KVQ_PIPELINES_PIPELINES_H
+#define KVQ_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class OpPassManager;
+
+namespace kvq {
+
+/// Options of the CPU pipeline. The tiling options are those of
+/// `kvq-tile-attention`; they shape how `kvq.attention` is decomposed.
+struct KVQCPUPipelineOptions
+    : public PassPipelineOptions<KVQCPUPipelineOptions> {
+  PassOptions::Option<int64_t> blockKV{
+      *this, "block-kv",
+      llvm::cl::desc("Keys per block of the online-softmax loop"),
+      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> blockRows{
+      *this, "block-rows",
+      llvm::cl::desc("Query rows (head x position) processed together"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> splitKV{
+      *this, "split-kv",
+      llvm::cl::desc("Partitions of the key range combined at the end"),
+      llvm::cl::init(1)};
+  PassOptions::Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes per vector (16 for AVX-512)"),
+      llvm::cl::init(16)};
+  PassOptions::Option<bool> threads{
+      *this, "threads",
+      llvm::cl::desc("Run independent (batch, kv head) work on OpenMP "
+                     "threads (libomp); off: one thread, no libomp"),
+      llvm::cl::init(true)};
+};
+
+/// Lowers a module of kvq / linalg / tensor / arith / math / vector / scf
+/// functions to the LLVM dialect for a CPU: inlining, i4 / i2 arguments and
+/// results as packed bytes (`kvq-legalize-abi`), kvq fusion, flash-style
+/// tiling of attention (`kvq-tile-attention`, decoding quantized K / V in
+/// registers), the remaining quantization ops as linalg, vectorizable exp, one-shot bufferization with identity-layout
+/// function boundaries, results turned into caller-allocated out-parameters
+/// (also for public functions), ownership-based deallocation, loops,
+/// narrow-type emulation, OpenMP threads for scf.parallel (option
+/// `threads`), and the conversions to LLVM. The context must
+/// carry the bufferization external models of the dialects involved
+/// (`registerAllExtensions` registers them).
+void buildKVQCPUPipeline(OpPassManager &pm,
+                         const KVQCPUPipelineOptions &options);
+
+/// Registers every kvq pipeline with the global pass-pipeline registry:
+/// `kvq-cpu-pipeline`.
+void registerKVQPipelines();
+
+} // namespace kvq
+} // namespace mlir
+
+#endif // KVQ_PIPELINES_PIPELINES_H

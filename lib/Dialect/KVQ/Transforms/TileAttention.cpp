@@ -1,0 +1,710 @@
+//===- TileAttention.cpp - Flash-style tiled attention for CPUs -*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// Lowers kvq.attention to an scf + vector loop nest over buffers with an
+// online softmax over blocks of keys. Quantized K / V are decoded in
+// registers right after their codes are loaded; see Passes.td for the
+// schedule.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <limits>
+
+namespace mlir {
+namespace kvq {
+#define GEN_PASS_DEF_KVQTILEATTENTION
+#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+} // namespace kvq
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::kvq;
+
+namespace {
+
+struct TileOptions {
+  int64_t blockKV;
+  int64_t blockRows;
+  int64_t splitKV;
+  int64_t vectorWidth;
+};
+
+/// Runs `body(iv)` inside a new scf.for; the builder is restored after.
+template <typename Fn>
+static void buildFor(ImplicitLocOpBuilder &b, Value lb, Value ub, Value step,
+                     Fn body) {
+  auto loop = scf::ForOp::create(b, lb, ub, step);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  body(loop.getInductionVar());
+}
+
+/// Runs `body()` under `scf.if cond`.
+template <typename Fn>
+static void buildIf(ImplicitLocOpBuilder &b, Value cond, Fn body) {
+  auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  body();
+}
+
+/// A K or V operand as seen by the loop nest: a buffer of floats, of codes,
+/// or of packed sub-byte codes, plus its scale / zero-point buffers.
+struct KVSource {
+  Value data;              // memref [B, Hkv, Skv, D or packed bytes]
+  QuantSchemeAttr scheme;  // null when plain
+  Value scale, zeroPoint;  // memrefs or null
+  int64_t dim;             // logical head dimension (static)
+  unsigned packedBits = 0; // 4 or 2 when `data` holds packed bytes
+  // Scale indexing: for each of the 4 dims, whether one block covers it
+  // whole (index 0) and otherwise the block extent along it.
+  SmallVector<bool, 4> whole;
+  SmallVector<int64_t, 4> extent;
+};
+
+/// Emits the flash-attention loop nest for one kvq.attention.
+class AttentionEmitter {
+public:
+  AttentionEmitter(ImplicitLocOpBuilder &b, AttentionOp op,
+                   const TileOptions &opts)
+      : b(b), op(op), opts(opts), vw(opts.vectorWidth), f32(b.getF32Type()),
+        vecF32(VectorType::get({vw}, f32)) {}
+
+  LogicalResult emit();
+
+private:
+  Value cIdx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value cF32(double v) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+  }
+  Value splat(Value scalar) {
+    return vector::BroadcastOp::create(b, vecF32, scalar);
+  }
+  Value negInf() { return cF32(-std::numeric_limits<double>::infinity()); }
+  Value dimOf(Value memref, int64_t i) {
+    return memref::DimOp::create(b, memref, i);
+  }
+
+  Value toBuffer(Value tensor);
+  FailureOr<KVSource> prepareKV(StringRef what, Value data,
+                                QuantSchemeAttr scheme, Value scale,
+                                Value zeroPoint);
+  Value readF32Chunk(Value memref, ValueRange prefix, int64_t start,
+                     int64_t dim);
+  Value loadKVChunk(const KVSource &src, Value b0, Value h, Value j,
+                    int64_t chunk);
+  Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
+                       Value j, int64_t chunk);
+  Value unpackSubByte(Value bytes, unsigned bits, bool isSigned);
+
+  ImplicitLocOpBuilder &b;
+  AttentionOp op;
+  TileOptions opts;
+  int64_t vw;
+  Type f32;
+  VectorType vecF32;
+};
+
+} // namespace
+
+/// `bufferization.to_buffer` with unit innermost stride and otherwise
+/// dynamic layout, so any buffer the bufferization picks can be cast to it.
+Value AttentionEmitter::toBuffer(Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+  auto memrefType =
+      MemRefType::get(type.getShape(), type.getElementType(), layout);
+  return bufferization::ToBufferOp::create(b, memrefType, tensor,
+                                           /*read_only=*/true);
+}
+
+FailureOr<KVSource> AttentionEmitter::prepareKV(StringRef what, Value data,
+                                                QuantSchemeAttr scheme,
+                                                Value scale, Value zeroPoint) {
+  KVSource src;
+  auto type = cast<RankedTensorType>(data.getType());
+  src.dim = type.getShape()[3];
+  src.scheme = scheme;
+  if (ShapedType::isDynamic(src.dim))
+    return op.emitOpError()
+           << "kvq-tile-attention needs a static " << what << " head dimension";
+  if (!scheme) {
+    src.data = toBuffer(data);
+    return src;
+  }
+  unsigned bits = scheme.getStorageBitWidth();
+  if (bits < 8) {
+    if ((src.dim * bits) % 8 != 0)
+      return op.emitOpError() << what << " head dimension " << src.dim << " of "
+                              << bits << "-bit codes does not fill whole bytes";
+    // Read the packed bytes: look through an unpack, or pack the codes.
+    Value bytes;
+    if (auto unpack = data.getDefiningOp<UnpackOp>())
+      bytes = unpack.getBytes();
+    else
+      bytes = PackOp::create(
+          b,
+          RankedTensorType::get({type.getShape()[0], type.getShape()[1],
+                                 type.getShape()[2], src.dim * bits / 8},
+                                b.getI8Type()),
+          data);
+    src.data = toBuffer(bytes);
+    src.packedBits = bits;
+  } else {
+    src.data = toBuffer(data);
+  }
+  src.scale = toBuffer(scale);
+  if (zeroPoint)
+    src.zeroPoint = toBuffer(zeroPoint);
+  SmallVector<int64_t> blockShape = scheme.getBlockShape(type.getShape());
+  for (int64_t i = 0; i < 4; ++i) {
+    bool isWhole = false;
+    switch (scheme.getGranularity()) {
+    case Granularity::Tensor:
+      isWhole = true;
+      break;
+    case Granularity::Token:
+      isWhole = i == 3;
+      break;
+    case Granularity::Channel:
+      isWhole = i == 2;
+      break;
+    default:
+      break;
+    }
+    src.whole.push_back(isWhole);
+    src.extent.push_back(isWhole ? 0 : blockShape[i]);
+  }
+  return src;
+}
+
+/// Reads `vw` values of the innermost dimension starting at `start` as f32,
+/// padding past `dim` with zeros.
+Value AttentionEmitter::readF32Chunk(Value memref, ValueRange prefix,
+                                     int64_t start, int64_t dim) {
+  auto memrefType = cast<MemRefType>(memref.getType());
+  Type elementType = memrefType.getElementType();
+  SmallVector<Value> indices(prefix);
+  indices.push_back(cIdx(start));
+  Value pad = arith::ConstantOp::create(b, b.getZeroAttr(elementType));
+  bool inBounds = start + vw <= dim;
+  Value v = vector::TransferReadOp::create(
+      b, VectorType::get({vw}, elementType), memref, indices, pad,
+      ArrayRef<bool>{inBounds});
+  return emitExtendToF32(b, b.getLoc(), v);
+}
+
+/// Unpacks `bytes` (vector<n x i8>) of `bits`-bit codes, LSB first, into
+/// vector<n * 8 / bits x i8> holding one code per lane.
+Value AttentionEmitter::unpackSubByte(Value bytes, unsigned bits,
+                                      bool isSigned) {
+  auto bytesType = cast<VectorType>(bytes.getType());
+  unsigned perByte = 8 / bits;
+  SmallVector<Value> fields;
+  for (unsigned k = 0; k < perByte; ++k) {
+    Value field;
+    if (isSigned) {
+      // Move the field to the top, then shift it down arithmetically.
+      auto left = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(bytesType,
+                                    b.getI8IntegerAttr(8 - bits * (k + 1))));
+      auto right = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(8 - bits)));
+      field = arith::ShRSIOp::create(b, arith::ShLIOp::create(b, bytes, left),
+                                     right);
+    } else {
+      auto shift = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(bits * k)));
+      auto mask = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(bytesType,
+                                    b.getI8IntegerAttr((1 << bits) - 1)));
+      field = arith::AndIOp::create(b, arith::ShRUIOp::create(b, bytes, shift),
+                                    mask);
+    }
+    fields.push_back(field);
+  }
+  // Interleave the fields back into element order.
+  while (fields.size() > 1) {
+    SmallVector<Value> next;
+    size_t half = fields.size() / 2;
+    for (size_t k = 0; k < half; ++k)
+      next.push_back(
+          vector::InterleaveOp::create(b, fields[k], fields[k + half]));
+    fields = std::move(next);
+  }
+  return fields.front();
+}
+
+/// Loads the scale (or zero point) values that apply to the `vw` lanes of
+/// chunk `chunk` of row (b0, h, j); returns a scalar when they are equal.
+Value AttentionEmitter::loadScaleChunk(const KVSource &src, Value side,
+                                       Value b0, Value h, Value j,
+                                       int64_t chunk) {
+  Value coords[3] = {b0, h, j};
+  SmallVector<Value> prefix;
+  for (int i = 0; i < 3; ++i) {
+    if (src.whole[i])
+      prefix.push_back(cIdx(0));
+    else if (src.extent[i] == 1)
+      prefix.push_back(coords[i]);
+    else
+      prefix.push_back(
+          arith::DivUIOp::create(b, coords[i], cIdx(src.extent[i])));
+  }
+  int64_t start = chunk * vw;
+  Type elementType = cast<MemRefType>(side.getType()).getElementType();
+  if (src.whole[3]) {
+    prefix.push_back(cIdx(0));
+    return emitExtendToF32(b, b.getLoc(),
+                           memref::LoadOp::create(b, side, prefix));
+  }
+  int64_t ext = src.extent[3];
+  if (ext == 1)
+    return readF32Chunk(side, prefix, start, src.dim);
+  if (ext % vw == 0) {
+    prefix.push_back(cIdx(start / ext));
+    return emitExtendToF32(b, b.getLoc(),
+                           memref::LoadOp::create(b, side, prefix));
+  }
+  // Groups narrower than a vector: gather lane by lane.
+  Value result = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+  for (int64_t lane = 0; lane < vw && start + lane < src.dim; ++lane) {
+    SmallVector<Value> idx(prefix);
+    idx.push_back(cIdx((start + lane) / ext));
+    Value s =
+        emitExtendToF32(b, b.getLoc(), memref::LoadOp::create(b, side, idx));
+    result = vector::InsertOp::create(b, s, result, lane);
+  }
+  (void)elementType;
+  return result;
+}
+
+/// Loads and decodes chunk `chunk` (lanes chunk*vw ...) of K/V row
+/// (b0, h, j) into vector<vw x f32>; lanes past the head dim are zero.
+Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
+                                    Value j, int64_t chunk) {
+  SmallVector<Value> prefix = {b0, h, j};
+  int64_t start = chunk * vw;
+  if (!src.scheme)
+    return readF32Chunk(src.data, prefix, start, src.dim);
+
+  Value codeValues;
+  if (src.packedBits) {
+    int64_t bytesPerChunk = vw * src.packedBits / 8;
+    int64_t byteDim = src.dim * src.packedBits / 8;
+    int64_t byteStart = start * src.packedBits / 8;
+    SmallVector<Value> indices(prefix);
+    indices.push_back(cIdx(byteStart));
+    Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+    Value bytes = vector::TransferReadOp::create(
+        b, VectorType::get({bytesPerChunk}, b.getI8Type()), src.data, indices,
+        pad, ArrayRef<bool>{byteStart + bytesPerChunk <= byteDim});
+    Value codes =
+        unpackSubByte(bytes, src.packedBits, src.scheme.getSymmetric());
+    codeValues = src.scheme.getSymmetric()
+                     ? Value(arith::SIToFPOp::create(b, vecF32, codes))
+                     : Value(arith::UIToFPOp::create(b, vecF32, codes));
+  } else {
+    Type storage = src.scheme.getStorageType();
+    SmallVector<Value> indices(prefix);
+    indices.push_back(cIdx(start));
+    Value pad = arith::ConstantOp::create(b, b.getZeroAttr(storage));
+    Value codes = vector::TransferReadOp::create(
+        b, VectorType::get({vw}, storage), src.data, indices, pad,
+        ArrayRef<bool>{start + vw <= src.dim});
+    codeValues = emitDecodeCodes(b, b.getLoc(), src.scheme, codes);
+  }
+  Value scale = loadScaleChunk(src, src.scale, b0, h, j, chunk);
+  Value zeroPoint = src.zeroPoint
+                        ? loadScaleChunk(src, src.zeroPoint, b0, h, j, chunk)
+                        : Value();
+  Value values =
+      emitDequantize(b, b.getLoc(), src.scheme, codeValues, scale, zeroPoint);
+  // Padding lanes decode to the zero point: clear them.
+  if (start + vw > src.dim && zeroPoint) {
+    SmallVector<bool> lanes;
+    for (int64_t lane = 0; lane < vw; ++lane)
+      lanes.push_back(start + lane < src.dim);
+    Value keep = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({vw}, b.getI1Type()),
+                                  ArrayRef<bool>(lanes)));
+    values = arith::SelectOp::create(
+        b, keep, values,
+        arith::ConstantOp::create(
+            b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0))));
+  }
+  return values;
+}
+
+LogicalResult AttentionEmitter::emit() {
+  auto qType = op.getQuery().getType();
+  int64_t d = qType.getShape()[3];
+  if (ShapedType::isDynamic(d))
+    return op.emitOpError() << "kvq-tile-attention needs a static head "
+                               "dimension";
+  FailureOr<KVSource> key = prepareKV("key", op.getKey(), op.getKeySchemeAttr(),
+                                      op.getKeyScale(), op.getKeyZeroPoint());
+  if (failed(key))
+    return failure();
+  FailureOr<KVSource> value =
+      prepareKV("value", op.getValue(), op.getValueSchemeAttr(),
+                op.getValueScale(), op.getValueZeroPoint());
+  if (failed(value))
+    return failure();
+  int64_t dv = value->dim;
+  int64_t br = opts.blockRows;
+  int64_t bk = llvm::alignTo(opts.blockKV, vw);
+  int64_t ns = opts.splitKV;
+  int64_t dChunks = llvm::divideCeil(d, vw);
+  int64_t dvChunks = llvm::divideCeil(dv, vw);
+
+  Value q = toBuffer(op.getQuery());
+  Value mask = op.getMask() ? toBuffer(op.getMask()) : Value();
+  Value c0 = cIdx(0), c1 = cIdx(1);
+  Value batch = dimOf(q, 0), hq = dimOf(q, 1), sq = dimOf(q, 2);
+  Value hkv = dimOf(key->data, 1), skv = dimOf(key->data, 2);
+  Value group = arith::DivUIOp::create(b, hq, hkv);
+  Value rows = arith::MulIOp::create(b, group, sq);
+  Value causalOffset = arith::SubIOp::create(b, skv, sq);
+
+  double scaleValue = op.getEffectiveScale();
+  Value softmaxScale = cF32(scaleValue);
+
+  // The output buffer, bridged back to a tensor at the end.
+  Type outElementType = qType.getElementType();
+  auto outType = MemRefType::get(
+      {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
+      outElementType);
+  SmallVector<Value> dynSizes;
+  for (int64_t i = 0; i < 3; ++i)
+    if (ShapedType::isDynamic(qType.getShape()[i]))
+      dynSizes.push_back(dimOf(q, i));
+  Value out = memref::AllocOp::create(b, outType, dynSizes);
+
+  // Scratch of one row tile: scaled Q rows, the block's scores, and the
+  // per-split statistics and accumulators. Small and static; heap allocated
+  // once per (batch, kv head) so that parallel iterations never share it and
+  // no stack grows inside loops. Buffer deallocation frees it.
+  auto scratch = [&](ArrayRef<int64_t> shape) {
+    return memref::AllocOp::create(b, MemRefType::get(shape, f32),
+                                   b.getI64IntegerAttr(64));
+  };
+
+  // (batch, kv head) pairs are independent: an scf.parallel, which the CPU
+  // pipeline maps to OpenMP threads. Its body is an allocation scope, so
+  // each iteration (thread) gets its own scratch.
+  auto parallel = scf::ParallelOp::create(
+      b, ValueRange{c0, c0}, ValueRange{batch, hkv}, ValueRange{c1, c1});
+  {
+    OpBuilder::InsertionGuard parallelGuard(b);
+    b.setInsertionPointToStart(parallel.getBody());
+    Value bi = parallel.getInductionVars()[0];
+    Value hk = parallel.getInductionVars()[1];
+    Value qt = scratch({br, dChunks * vw});
+    Value scores = scratch({br, bk});
+    Value accs = scratch({ns, br, dvChunks * vw});
+    Value maxs = scratch({ns, br});
+    Value sums = scratch({ns, br});
+    {
+      buildFor(b, c0, rows, cIdx(br), [&](Value r0) {
+        // Rows past the end repeat the last row; they are never stored.
+        Value lastRow = arith::SubIOp::create(b, rows, c1);
+        SmallVector<Value> rowIdx, headIdx, posIdx, rowValid;
+        for (int64_t t = 0; t < br; ++t) {
+          Value r = arith::AddIOp::create(b, r0, cIdx(t));
+          rowValid.push_back(
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows));
+          Value rr = arith::MinUIOp::create(b, r, lastRow);
+          rowIdx.push_back(rr);
+          posIdx.push_back(arith::DivUIOp::create(b, rr, group));
+          headIdx.push_back(
+              arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                    arith::RemUIOp::create(b, rr, group)));
+        }
+
+        // Q rows of the tile, scaled by the softmax scale once.
+        Value scaleVec = splat(softmaxScale);
+        for (int64_t t = 0; t < br; ++t)
+          for (int64_t c = 0; c < dChunks; ++c) {
+            Value v = readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d);
+            v = arith::MulFOp::create(b, v, scaleVec);
+            vector::StoreOp::create(b, v, qt, {cIdx(t), cIdx(c * vw)});
+          }
+
+        // Keys any row of the tile may see.
+        Value kvEnd = skv;
+        if (op.getCausal()) {
+          Value lastVisible = arith::AddIOp::create(
+              b, arith::AddIOp::create(b, posIdx[br - 1], causalOffset), c1);
+          kvEnd = arith::MaxSIOp::create(
+              b, c0, arith::MinSIOp::create(b, skv, lastVisible));
+        }
+        Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, cIdx(ns));
+
+        Value zeroVec = arith::ConstantOp::create(
+            b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+        Value negInfVec = splat(negInf());
+
+        buildFor(b, c0, cIdx(ns), c1, [&](Value s) {
+          Value lo = arith::MinUIOp::create(
+              b, arith::MulIOp::create(b, s, splitLen), kvEnd);
+          Value hi = arith::MinUIOp::create(
+              b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
+          for (int64_t t = 0; t < br; ++t) {
+            memref::StoreOp::create(b, negInf(), maxs, {s, cIdx(t)});
+            memref::StoreOp::create(b, cF32(0.0), sums, {s, cIdx(t)});
+            for (int64_t c = 0; c < dvChunks; ++c)
+              vector::StoreOp::create(b, zeroVec, accs,
+                                      {s, cIdx(t), cIdx(c * vw)});
+          }
+
+          buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
+            Value n = arith::MinUIOp::create(b, cIdx(bk),
+                                             arith::SubIOp::create(b, hi, j0));
+            for (int64_t t = 0; t < br; ++t)
+              for (int64_t c = 0; c < bk / vw; ++c)
+                vector::StoreOp::create(b, negInfVec, scores,
+                                        {cIdx(t), cIdx(c * vw)});
+
+            // Scores: each key row is decoded once for all rows of the tile.
+            buildFor(b, c0, n, c1, [&](Value jj) {
+              Value j = arith::AddIOp::create(b, j0, jj);
+              SmallVector<Value> kChunks;
+              for (int64_t c = 0; c < dChunks; ++c)
+                kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
+              for (int64_t t = 0; t < br; ++t) {
+                Value acc = zeroVec;
+                for (int64_t c = 0; c < dChunks; ++c) {
+                  Value qv = vector::LoadOp::create(b, vecF32, qt,
+                                                    {cIdx(t), cIdx(c * vw)});
+                  acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
+                }
+                // Reassociation lets LLVM reduce as a tree instead of 16
+                // dependent adds.
+                Value score = vector::ReductionOp::create(
+                    b, vector::CombiningKind::ADD, acc,
+                    arith::FastMathFlags::reassoc);
+                if (mask) {
+                  Value mb = arith::SelectOp::create(
+                      b,
+                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                            dimOf(mask, 0), c1),
+                      c0, bi);
+                  Value mh = arith::SelectOp::create(
+                      b,
+                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                            dimOf(mask, 1), c1),
+                      c0, headIdx[t]);
+                  Value m =
+                      memref::LoadOp::create(b, mask, {mb, mh, posIdx[t], j});
+                  score = arith::AddFOp::create(
+                      b, score, emitExtendToF32(b, b.getLoc(), m));
+                }
+                if (op.getCausal()) {
+                  Value limit =
+                      arith::AddIOp::create(b, posIdx[t], causalOffset);
+                  Value hidden = arith::CmpIOp::create(
+                      b, arith::CmpIPredicate::sgt, j, limit);
+                  score = arith::SelectOp::create(b, hidden, negInf(), score);
+                }
+                memref::StoreOp::create(b, score, scores, {cIdx(t), jj});
+              }
+            });
+
+            // Online softmax: new maximum, rescale, exponentiate in place.
+            for (int64_t t = 0; t < br; ++t) {
+              Value blockMax = negInf();
+              for (int64_t c = 0; c < bk / vw; ++c) {
+                Value v = vector::LoadOp::create(b, vecF32, scores,
+                                                 {cIdx(t), cIdx(c * vw)});
+                blockMax = arith::MaximumFOp::create(
+                    b, blockMax,
+                    vector::ReductionOp::create(
+                        b, vector::CombiningKind::MAXIMUMF, v));
+              }
+              Value oldMax = memref::LoadOp::create(b, maxs, {s, cIdx(t)});
+              Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
+              // While every key so far is masked, exponentiate against 0 so
+              // that exp(-inf - x) stays 0 instead of NaN.
+              Value isEmpty = arith::CmpFOp::create(
+                  b, arith::CmpFPredicate::OEQ, newMax, negInf());
+              Value ref =
+                  arith::SelectOp::create(b, isEmpty, cF32(0.0), newMax);
+              Value correction =
+                  math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
+              Value refVec = splat(ref);
+              Value blockSum = cF32(0.0);
+              for (int64_t c = 0; c < bk / vw; ++c) {
+                Value idx[2] = {cIdx(t), cIdx(c * vw)};
+                Value v = vector::LoadOp::create(b, vecF32, scores, idx);
+                Value p =
+                    math::ExpOp::create(b, arith::SubFOp::create(b, v, refVec));
+                vector::StoreOp::create(b, p, scores, idx);
+                blockSum =
+                    arith::AddFOp::create(b, blockSum,
+                                          vector::ReductionOp::create(
+                                              b, vector::CombiningKind::ADD, p,
+                                              arith::FastMathFlags::reassoc));
+              }
+              Value oldSum = memref::LoadOp::create(b, sums, {s, cIdx(t)});
+              memref::StoreOp::create(
+                  b,
+                  arith::AddFOp::create(
+                      b, arith::MulFOp::create(b, oldSum, correction),
+                      blockSum),
+                  sums, {s, cIdx(t)});
+              memref::StoreOp::create(b, newMax, maxs, {s, cIdx(t)});
+              Value corrVec = splat(correction);
+              for (int64_t c = 0; c < dvChunks; ++c) {
+                Value idx[3] = {s, cIdx(t), cIdx(c * vw)};
+                Value a = vector::LoadOp::create(b, vecF32, accs, idx);
+                vector::StoreOp::create(b, arith::MulFOp::create(b, a, corrVec),
+                                        accs, idx);
+              }
+            }
+
+            // P V, a few vectors of channels at a time: the tile's
+            // accumulators of those chunks stay in registers across the
+            // block's keys (at most ~16 of them), each value chunk is decoded
+            // once for all rows and each probability is broadcast once per
+            // group of chunks.
+            int64_t chunksPerGroup = std::max<int64_t>(1, 16 / br);
+            for (int64_t c0g = 0; c0g < dvChunks; c0g += chunksPerGroup) {
+              int64_t cEnd = std::min(dvChunks, c0g + chunksPerGroup);
+              SmallVector<Value> init;
+              for (int64_t t = 0; t < br; ++t)
+                for (int64_t c = c0g; c < cEnd; ++c)
+                  init.push_back(vector::LoadOp::create(
+                      b, vecF32, accs, {s, cIdx(t), cIdx(c * vw)}));
+              auto loop = scf::ForOp::create(b, c0, n, c1, init);
+              {
+                OpBuilder::InsertionGuard guard(b);
+                b.setInsertionPointToStart(loop.getBody());
+                Value jj = loop.getInductionVar();
+                Value j = arith::AddIOp::create(b, j0, jj);
+                SmallVector<Value> vChunks;
+                for (int64_t c = c0g; c < cEnd; ++c)
+                  vChunks.push_back(loadKVChunk(*value, bi, hk, j, c));
+                SmallVector<Value> next;
+                for (int64_t t = 0; t < br; ++t) {
+                  Value p =
+                      splat(memref::LoadOp::create(b, scores, {cIdx(t), jj}));
+                  for (int64_t c = c0g; c < cEnd; ++c)
+                    next.push_back(vector::FMAOp::create(
+                        b, p, vChunks[c - c0g],
+                        loop.getRegionIterArgs()[next.size()]));
+                }
+                scf::YieldOp::create(b, next);
+              }
+              int64_t k = 0;
+              for (int64_t t = 0; t < br; ++t)
+                for (int64_t c = c0g; c < cEnd; ++c)
+                  vector::StoreOp::create(b, loop.getResult(k++), accs,
+                                          {s, cIdx(t), cIdx(c * vw)});
+            }
+          });
+        });
+
+        // Combine the splits and write the valid rows.
+        for (int64_t t = 0; t < br; ++t) {
+          buildIf(b, rowValid[t], [&]() {
+            Value globalMax = negInf();
+            for (int64_t si = 0; si < ns; ++si)
+              globalMax = arith::MaximumFOp::create(
+                  b, globalMax,
+                  memref::LoadOp::create(b, maxs, {cIdx(si), cIdx(t)}));
+            Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                                  globalMax, negInf());
+            Value ref =
+                arith::SelectOp::create(b, isEmpty, cF32(0.0), globalMax);
+            SmallVector<Value> weights;
+            Value total = cF32(0.0);
+            for (int64_t si = 0; si < ns; ++si) {
+              Value m = memref::LoadOp::create(b, maxs, {cIdx(si), cIdx(t)});
+              Value w =
+                  math::ExpOp::create(b, arith::SubFOp::create(b, m, ref));
+              weights.push_back(w);
+              total = arith::AddFOp::create(
+                  b, total,
+                  arith::MulFOp::create(
+                      b, w,
+                      memref::LoadOp::create(b, sums, {cIdx(si), cIdx(t)})));
+            }
+            // A row that saw no key at all (fully masked) outputs zeros.
+            Value hasMass = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                                  total, cF32(0.0));
+            Value inv = arith::SelectOp::create(
+                b, hasMass, arith::DivFOp::create(b, cF32(1.0), total),
+                cF32(0.0));
+            for (int64_t c = 0; c < dvChunks; ++c) {
+              Value o = zeroVec;
+              for (int64_t si = 0; si < ns; ++si) {
+                Value a = vector::LoadOp::create(
+                    b, vecF32, accs, {cIdx(si), cIdx(t), cIdx(c * vw)});
+                o = vector::FMAOp::create(b, splat(weights[si]), a, o);
+              }
+              o = arith::MulFOp::create(b, o, splat(inv));
+              if (outElementType != f32)
+                o = arith::TruncFOp::create(
+                    b, VectorType::get({vw}, outElementType), o);
+              vector::TransferWriteOp::create(
+                  b, o, out,
+                  ValueRange{bi, headIdx[t], posIdx[t], cIdx(c * vw)},
+                  ArrayRef<bool>{c * vw + vw <= dv});
+            }
+          });
+        }
+      });
+    }
+  }
+
+  Value result = bufferization::ToTensorOp::create(
+      b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
+namespace {
+struct KVQTileAttentionPass
+    : kvq::impl::KVQTileAttentionBase<KVQTileAttentionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (blockKV < 1 || blockRows < 1 || splitKV < 1 || vectorWidth < 1 ||
+        !llvm::isPowerOf2_64(vectorWidth) || vectorWidth < 4) {
+      getOperation().emitError()
+          << "kvq-tile-attention: block-kv, block-rows and split-kv must be "
+             "positive and vector-width a power of two >= 4";
+      return signalPassFailure();
+    }
+    TileOptions opts{blockKV, blockRows, splitKV, vectorWidth};
+    SmallVector<AttentionOp> ops;
+    getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
+    for (AttentionOp op : ops) {
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      if (failed(AttentionEmitter(b, op, opts).emit()))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace

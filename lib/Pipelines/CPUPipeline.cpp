@@ -1,0 +1,98 @@
+//===- CPUPipeline.cpp - kvq lowering pipeline for CPUs ---------*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// Tensors in, LLVM dialect out. The order follows upstream's own CPU
+// lowerings (mlir/test/lib/Dialect/LLVM/TestLowerToLLVM.cpp): everything
+// that still creates affine / arith / memref ops runs before the
+// conversion that removes that dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Pipelines/Pipelines.h"
+
+#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
+                                    const KVQCPUPipelineOptions &options) {
+  // Tensor level. Calls are inlined first: buffer-results-to-out-params
+  // cannot give a call site an out-parameter of dynamic shape. i4 / i2
+  // tensors cross function boundaries as packed bytes (the kernel ABI);
+  // the quantization ops left after fusion become linalg.
+  pm.addPass(createInlinerPass());
+  pm.addPass(createKVQLegalizeABI());
+  pm.addPass(createKVQFuse());
+  KVQTileAttentionOptions tileOptions;
+  tileOptions.blockKV = options.blockKV;
+  tileOptions.blockRows = options.blockRows;
+  tileOptions.splitKV = options.splitKV;
+  tileOptions.vectorWidth = options.vectorWidth;
+  pm.addPass(createKVQTileAttention(tileOptions));
+  pm.addPass(createKVQLowerQuant());
+  pm.addPass(createKVQApproximateMath());
+  pm.addPass(createCanonicalizerPass());
+
+  // Buffers. Public functions keep identity layouts and get their results
+  // as caller-allocated out-parameters (the kernel ABI); an allocation that
+  // becomes a result is replaced by the out-parameter itself, static or
+  // dynamic, so no copy is made.
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
+  outParamsOptions.hoistStaticAllocs = true;
+  outParamsOptions.hoistDynamicAllocs = true;
+  outParamsOptions.modifyPublicFunctions = true;
+  pm.addPass(
+      bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
+  bufferization::buildBufferDeallocationPipeline(pm);
+
+  // Loops. Narrow-type emulation needs the loads and stores that the
+  // linalg lowering creates.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createKVQEmulateNarrowTypes());
+  // scf.parallel -> OpenMP. The conversion wraps each parallel body in an
+  // alloca scope; canonicalization dissolves it (the bodies allocate on the
+  // heap), which must happen before the nested loops turn into blocks.
+  if (options.threads) {
+    pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addPass(createCanonicalizerPass());
+  }
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // LLVM. expand-strided-metadata creates affine.apply, hence the second
+  // lower-affine; math ops without an LLVM intrinsic become libm calls.
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  if (options.threads)
+    pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}

@@ -1,0 +1,112 @@
+//===- HostCodegen.cpp - LLVM optimization and codegen for the host -------===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+//===----------------------------------------------------------------------===//
+
+#include "HostCodegen.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/TargetParser/Triple.h"
+
+using namespace llvm;
+
+Expected<std::unique_ptr<TargetMachine>>
+mlir::kvq::createHostTargetMachine(unsigned optLevel, StringRef cpu,
+                                   StringRef features) {
+  InitializeNativeTarget();
+  InitializeNativeTargetAsmPrinter();
+
+  Triple triple(sys::getProcessTriple());
+  std::string error;
+  const Target *target = TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return createStringError(inconvertibleErrorCode(),
+                             "no LLVM target for the host triple '" +
+                                 triple.str() + "': " + error);
+
+  std::string cpuName = cpu.empty() ? sys::getHostCPUName().str() : cpu.str();
+  std::string featureString = features.str();
+  if (features.empty()) {
+    SubtargetFeatures hostFeatures;
+    for (const auto &feature : sys::getHostCPUFeatures())
+      hostFeatures.AddFeature(feature.first(), feature.second);
+    featureString = hostFeatures.getString();
+  }
+
+  CodeGenOptLevel level = CodeGenOptLevel::Default;
+  if (std::optional<CodeGenOptLevel> parsed = CodeGenOpt::getLevel(optLevel))
+    level = *parsed;
+  std::unique_ptr<TargetMachine> tm(target->createTargetMachine(
+      triple, cpuName, featureString, TargetOptions(), Reloc::PIC_,
+      std::nullopt, level));
+  if (!tm)
+    return createStringError(inconvertibleErrorCode(),
+                             "cannot create a target machine for '" +
+                                 triple.str() + "' (" + cpuName + ")");
+  return tm;
+}
+
+unsigned mlir::kvq::getDefaultVectorWidth(TargetMachine &tm) {
+  SubtargetFeatures features(tm.getTargetFeatureString());
+  return llvm::is_contained(features.getFeatures(), "+avx512f") ? 512 : 0;
+}
+
+void mlir::kvq::optimizeModule(Module &module, TargetMachine &tm,
+                               unsigned optLevel, unsigned vectorWidth) {
+  module.setTargetTriple(tm.getTargetTriple());
+  module.setDataLayout(tm.createDataLayout());
+  for (GlobalValue &value : module.global_values())
+    if (!value.isDeclaration() && !value.hasLocalLinkage())
+      value.setVisibility(GlobalValue::HiddenVisibility);
+  if (vectorWidth) {
+    // What clang's -mprefer-vector-width does, plus the legal width that
+    // lets the backend keep explicit wide vectors whole.
+    std::string width = std::to_string(vectorWidth);
+    for (Function &function : module)
+      if (!function.isDeclaration()) {
+        function.addFnAttr("prefer-vector-width", width);
+        function.addFnAttr("min-legal-vector-width", width);
+      }
+  }
+
+  LoopAnalysisManager lam;
+  FunctionAnalysisManager fam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PipelineTuningOptions tuning;
+  tuning.LoopVectorization = optLevel > 1;
+  tuning.SLPVectorization = optLevel > 1;
+  PassBuilder builder(&tm, tuning);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+
+  static const OptimizationLevel levels[] = {
+      OptimizationLevel::O0, OptimizationLevel::O1, OptimizationLevel::O2,
+      OptimizationLevel::O3};
+  OptimizationLevel level = levels[std::min(optLevel, 3u)];
+  ModulePassManager mpm = level == OptimizationLevel::O0
+                              ? builder.buildO0DefaultPipeline(level)
+                              : builder.buildPerModuleDefaultPipeline(level);
+  mpm.run(module, mam);
+}
+
+Error mlir::kvq::emitObjectFile(Module &module, TargetMachine &tm,
+                                raw_pwrite_stream &os) {
+  legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile))
+    return createStringError(inconvertibleErrorCode(),
+                             "the target cannot emit object files");
+  pm.run(module);
+  return Error::success();
+}

@@ -1,0 +1,437 @@
+//===- kvq-compile.cpp - kvq module to loadable kernel library --*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// One command from an MLIR module (kvq / linalg / tensor / arith / math /
+// vector / scf) to a shared library for the host CPU, plus the C header
+// and JSON manifest of its entry points:
+//
+//   kvq-compile in.mlir -o out/ [--name=lib] [-O3] [--emit=so] [--block-kv=64]
+//
+// Every public function becomes `int32_t <name>(const kvq_buffer *, int64_t,
+// kvq_buffer *, int64_t)` (include/kvq/Runtime/kvq_abi.h, docs/ABI.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "HostCodegen.h"
+#include "KernelABI.h"
+
+#include "kvq/Dialect/KVQ/IR/KVQDialect.h"
+#include "kvq/Pipelines/Pipelines.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+using namespace llvm;
+
+/// The text of include/kvq/Runtime/kvq_abi.h, copied into every header.
+static const char kABIHeaderText[] =
+#include "KVQABIHeader.inc"
+    ;
+
+namespace {
+enum class EmitKind { MLIR, LLVM, Object, Shared };
+} // namespace
+
+static cl::OptionCategory toolCategory("kvq-compile options");
+
+static cl::opt<std::string> inputFilename(cl::Positional,
+                                          cl::desc("<input .mlir>"),
+                                          cl::init("-"), cl::cat(toolCategory));
+
+static cl::opt<std::string> outputPath(
+    "o",
+    cl::desc("Output directory (existing, or ending in '/') or path prefix; "
+             "'-' writes --emit=mlir|llvm to stdout"),
+    cl::value_desc("dir/ or prefix"), cl::init("."), cl::cat(toolCategory));
+
+static cl::opt<std::string>
+    libraryNameOpt("name",
+                   cl::desc("Library name (file names, header guard); "
+                            "default: the prefix, or the input's stem"),
+                   cl::value_desc("libname"), cl::cat(toolCategory));
+
+static cl::opt<std::string> target("target", cl::desc("Target (only: cpu)"),
+                                   cl::init("cpu"), cl::cat(toolCategory));
+
+static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
+                                  cl::value_desc("0-3"), cl::Prefix,
+                                  cl::init(3), cl::cat(toolCategory));
+
+static cl::opt<EmitKind> emitKind(
+    "emit", cl::desc("What to produce"), cl::init(EmitKind::Shared),
+    cl::values(clEnumValN(EmitKind::MLIR, "mlir", "LLVM-dialect MLIR (.mlir)"),
+               clEnumValN(EmitKind::LLVM, "llvm", "optimized LLVM IR (.ll)"),
+               clEnumValN(EmitKind::Object, "obj",
+                          "relocatable object with the entry points (.o)"),
+               clEnumValN(EmitKind::Shared, "so", "shared library (.so)")),
+    cl::cat(toolCategory));
+
+static cl::opt<std::string>
+    mcpu("mcpu", cl::desc("CPU to compile for (default: the host's)"),
+         cl::value_desc("name"), cl::cat(toolCategory));
+
+static cl::opt<std::string>
+    mattr("mattr",
+          cl::desc("CPU features, e.g. +avx2,-avx512f (default: the host's)"),
+          cl::value_desc("features"), cl::cat(toolCategory));
+
+static cl::opt<int> vectorWidth(
+    "vector-bits",
+    cl::desc("Preferred vector width of the generated code in bits (-1: 512 "
+             "where AVX-512 is available; 0: LLVM's tuning for the CPU)"),
+    cl::value_desc("bits"), cl::init(-1), cl::cat(toolCategory));
+
+static cl::opt<std::string> clangPath(
+    "clang",
+    cl::desc("C compiler and linker driver (default: $KVQ_CLANG, else the "
+             "LLVM toolchain's clang)"),
+    cl::value_desc("path"), cl::cat(toolCategory));
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+static int fail(const Twine &message) {
+  WithColor::error(errs(), "kvq-compile") << message << "\n";
+  return 1;
+}
+
+/// The names of the options of `kvq-cpu-pipeline`, from their printed form
+/// `{block-kv=64 block-rows=4 ...}`.
+static llvm::StringSet<> getPipelineOptionNames(std::string &printed) {
+  kvq::KVQCPUPipelineOptions options;
+  raw_string_ostream os(printed);
+  options.print(os);
+  llvm::StringSet<> names;
+  SmallVector<StringRef> fields;
+  StringRef(printed).trim("{}").split(fields, ' ', -1, false);
+  for (StringRef field : fields)
+    names.insert(field.split('=').first);
+  return names;
+}
+
+static bool isValidLibraryName(StringRef name) {
+  return !name.empty() && name.front() != '-' && name.front() != '.' &&
+         all_of(name, [](char c) {
+           return isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                  c == '-' || c == '.' || c == '+';
+         });
+}
+
+/// Runs `args` (args[0] is the program), its output going to ours.
+static LogicalResult runTool(ArrayRef<std::string> args) {
+  SmallVector<StringRef> refs(args.begin(), args.end());
+  std::string error;
+  int rc =
+      sys::ExecuteAndWait(args.front(), refs, std::nullopt, {}, 0, 0, &error);
+  if (rc == 0)
+    return success();
+  std::string command;
+  for (const std::string &arg : args)
+    command += (command.empty() ? "" : " ") + arg;
+  fail("'" + command + "' failed" +
+       (error.empty() ? " with exit code " + Twine(rc) : ": " + error));
+  return failure();
+}
+
+static std::string findClang() {
+  if (!clangPath.empty())
+    return clangPath;
+  if (std::optional<std::string> env = sys::Process::GetEnv("KVQ_CLANG"))
+    return *env;
+  if (sys::fs::can_execute(KVQ_DEFAULT_CLANG))
+    return KVQ_DEFAULT_CLANG;
+  if (ErrorOr<std::string> found = sys::findProgramByName("clang"))
+    return *found;
+  return KVQ_DEFAULT_CLANG;
+}
+
+static LogicalResult writeFile(StringRef path,
+                               llvm::function_ref<void(raw_ostream &)> write) {
+  std::string error;
+  std::unique_ptr<ToolOutputFile> file = openOutputFile(path, &error);
+  if (!file) {
+    fail(error);
+    return failure();
+  }
+  write(file->os());
+  file->keep();
+  return success();
+}
+
+/// A temporary file removed on destruction.
+struct TempFile {
+  SmallString<128> path;
+  ~TempFile() {
+    if (!path.empty())
+      sys::fs::remove(path);
+  }
+  LogicalResult create(StringRef suffix) {
+    if (std::error_code ec =
+            sys::fs::createTemporaryFile("kvq-compile", suffix, path)) {
+      fail("cannot create a temporary file: " + ec.message());
+      return failure();
+    }
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+int main(int argc, char **argv) {
+  InitLLVM initLLVM(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+
+  // Arguments naming a kvq-cpu-pipeline option (--block-kv=64) go to the
+  // pipeline; the rest to the command-line parser.
+  std::string printedOptions;
+  llvm::StringSet<> pipelineNames = getPipelineOptionNames(printedOptions);
+  SmallVector<char *> toolArgs;
+  std::string pipelineArgs;
+  for (int i = 0; i < argc; ++i) {
+    StringRef arg(argv[i]);
+    StringRef name = arg.ltrim('-').split('=').first;
+    if (i > 0 && arg.starts_with("-") && pipelineNames.contains(name)) {
+      pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg.ltrim('-').str();
+      continue;
+    }
+    toolArgs.push_back(argv[i]);
+  }
+  std::string overview =
+      "kvq-compile: compile a kvq / linalg module into a kernel library "
+      "with a C ABI\n\n  kvq-compile in.mlir -o out/ [--name=lib] [-O3] "
+      "[--emit=so|obj|llvm|mlir]\n\nThe options of kvq-cpu-pipeline are "
+      "accepted as --<name>=<value>; defaults: " +
+      printedOptions + "\n";
+  cl::HideUnrelatedOptions({&toolCategory, &getColorCategory()});
+  cl::ParseCommandLineOptions(toolArgs.size(), toolArgs.data(), overview);
+
+  kvq::KVQCPUPipelineOptions pipelineOptions;
+  if (!pipelineArgs.empty() &&
+      failed(pipelineOptions.parseFromString(pipelineArgs, errs())))
+    return fail("invalid kvq-cpu-pipeline option in '" + pipelineArgs + "'");
+  if (target != "cpu")
+    return fail("unsupported target '" + target + "' (supported: cpu)");
+  if (optLevel > 3)
+    return fail("invalid optimization level -O" + Twine(optLevel) + " (0-3)");
+
+  // Where the files go: `dir/<name>.<ext>` or `<prefix>.<ext>`.
+  bool toStdout = outputPath == "-";
+  if (toStdout && emitKind != EmitKind::MLIR && emitKind != EmitKind::LLVM)
+    return fail("-o - is only valid with --emit=mlir or --emit=llvm");
+  SmallString<256> outputDir, baseName;
+  if (!toStdout) {
+    if (sys::fs::is_directory(outputPath) ||
+        sys::path::is_separator(outputPath.getValue().back())) {
+      outputDir = outputPath;
+      baseName = libraryNameOpt;
+      if (baseName.empty()) {
+        StringRef stem = sys::path::stem(inputFilename);
+        baseName = inputFilename == "-" || stem.empty() ? "kernel" : stem;
+      }
+    } else {
+      outputDir = sys::path::parent_path(outputPath);
+      baseName = sys::path::filename(outputPath);
+    }
+    if (outputDir.empty())
+      outputDir = ".";
+    if (std::error_code ec = sys::fs::create_directories(outputDir))
+      return fail("cannot create '" + outputDir + "': " + ec.message());
+  }
+  std::string libraryName =
+      libraryNameOpt.empty() ? baseName.str().str() : libraryNameOpt.getValue();
+  if (toStdout && libraryName.empty())
+    libraryName = "kernel";
+  if (!isValidLibraryName(libraryName))
+    return fail("invalid library name '" + libraryName +
+                "' (letters, digits, '_', '-', '.', '+')");
+  auto outputFile = [&](StringRef extension) {
+    SmallString<256> path(outputDir);
+    sys::path::append(path, baseName + extension);
+    return std::string(path);
+  };
+
+  // Parse and verify.
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<kvq::KVQDialect>();
+  MLIRContext context(registry);
+  // Diagnostics are `file:line:col: error: ...`, without an IR dump.
+  context.printOpOnDiagnostic(false);
+
+  std::string error;
+  std::unique_ptr<MemoryBuffer> input = openInputFile(inputFilename, &error);
+  if (!input)
+    return fail(error);
+  SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  // Record the tensor signatures (of the inlined functions, so that the
+  // shape functions see through calls), then lower.
+  mlir::PassManager inliner(&context);
+  inliner.addPass(createInlinerPass());
+  if (failed(inliner.run(*module)))
+    return 1;
+  FailureOr<std::vector<kvq::EntryPoint>> entries =
+      kvq::prepareEntryPoints(*module);
+  if (failed(entries))
+    return 1;
+  mlir::PassManager pm(&context);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return 1;
+  kvq::KernelSignatureRecorder signatures;
+  signatures.attach(pm, *entries);
+  kvq::buildKVQCPUPipeline(pm, pipelineOptions);
+  if (failed(pm.run(*module)))
+    return 1;
+  if (failed(signatures.verify(*module, *entries)))
+    return 1;
+
+  // Host code generation.
+  Expected<std::unique_ptr<TargetMachine>> tm =
+      kvq::createHostTargetMachine(optLevel, mcpu, mattr);
+  if (!tm)
+    return fail(toString(tm.takeError()));
+  std::string cpuName = (*tm)->getTargetCPU().str();
+
+  // The ABI description comes with every file output.
+  std::string headerName = baseName.str().str() + ".h";
+  std::string libraryFile =
+      baseName.str().str() + (emitKind == EmitKind::Shared   ? ".so"
+                              : emitKind == EmitKind::Object ? ".o"
+                              : emitKind == EmitKind::LLVM   ? ".ll"
+                                                             : ".mlir");
+  std::string wrapperPath = outputFile(".abi.c");
+  if (!toStdout) {
+    if (failed(writeFile(outputFile(".h"),
+                         [&](raw_ostream &os) {
+                           kvq::emitCHeader(os, libraryName, kABIHeaderText,
+                                            *entries);
+                         })) ||
+        failed(writeFile(outputFile(".json"),
+                         [&](raw_ostream &os) {
+                           kvq::emitManifest(os, libraryName, libraryFile,
+                                             cpuName, *entries);
+                         })) ||
+        failed(writeFile(wrapperPath, [&](raw_ostream &os) {
+          kvq::emitCWrapper(os, headerName, *entries,
+                            kvq::needsMemrefCopy(*module));
+        })))
+      return 1;
+  }
+
+  if (emitKind == EmitKind::MLIR) {
+    if (toStdout) {
+      module->print(outs());
+      return 0;
+    }
+    return failed(writeFile(outputFile(".mlir"),
+                            [&](raw_ostream &os) { module->print(os); }));
+  }
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, libraryName);
+  if (!llvmModule)
+    return fail("cannot translate the lowered module to LLVM IR");
+  kvq::optimizeModule(*llvmModule, **tm, optLevel,
+                      vectorWidth < 0 ? kvq::getDefaultVectorWidth(**tm)
+                                      : vectorWidth);
+
+  if (emitKind == EmitKind::LLVM) {
+    if (toStdout) {
+      llvmModule->print(outs(), nullptr);
+      return 0;
+    }
+    return failed(writeFile(outputFile(".ll"), [&](raw_ostream &os) {
+      llvmModule->print(os, nullptr);
+    }));
+  }
+
+  // Kernels and entry points as objects, then one object or library.
+  TempFile kernelObject, wrapperObject;
+  if (failed(kernelObject.create("o")) || failed(wrapperObject.create("o")))
+    return 1;
+  {
+    std::error_code ec;
+    raw_fd_ostream os(kernelObject.path, ec, sys::fs::OF_None);
+    if (ec)
+      return fail("cannot write '" + kernelObject.path + "': " + ec.message());
+    if (Error err = kvq::emitObjectFile(*llvmModule, **tm, os))
+      return fail(toString(std::move(err)));
+  }
+  std::string clang = findClang();
+  if (failed(runTool({clang, "-c", "-std=c11", "-O2", "-fPIC",
+                      "-fvisibility=hidden", "-Wall", "-o",
+                      wrapperObject.path.str().str(), wrapperPath})))
+    return 1;
+
+  std::vector<std::string> link;
+  if (emitKind == EmitKind::Object)
+    link = {clang,
+            "-fuse-ld=lld",
+            "-r",
+            "-nostdlib",
+            "-o",
+            outputFile(".o"),
+            kernelObject.path.str().str(),
+            wrapperObject.path.str().str()};
+  else
+    link = {clang,
+            "-shared",
+            "-fuse-ld=lld",
+            "-Wl,-z,defs",
+            "-Wl,-soname," + libraryFile,
+            "-o",
+            outputFile(".so"),
+            kernelObject.path.str().str(),
+            wrapperObject.path.str().str(),
+            "-lm"};
+  // Kernels that run on OpenMP threads (scf.parallel) call libomp; the
+  // library records where LLVM's libomp lives so it loads without setup.
+  if (emitKind != EmitKind::Object &&
+      llvm::any_of(llvmModule->functions(), [](const llvm::Function &f) {
+        return f.isDeclaration() && f.getName().starts_with("__kmpc_");
+      })) {
+    std::string libDir = (Twine(LLVM_LIBRARY_DIR)).str();
+    link.push_back("-L" + libDir);
+    link.push_back("-Wl,-rpath," + libDir);
+    link.push_back("-lomp");
+  }
+  if (failed(runTool(link)))
+    return 1;
+  return 0;
+}
