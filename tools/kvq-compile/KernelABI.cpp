@@ -172,14 +172,25 @@ static bool isShapeComputation(Operation *op, func::FuncOp fn, Value slots) {
     return store.getMemRef() == slots;
   if (isa<affine::AffineApplyOp, affine::AffineMinOp, affine::AffineMaxOp>(op))
     return true;
-  if (!isa<arith::ArithDialect, index::IndexDialect>(op->getDialect()) ||
+  if (!isa_and_nonnull<arith::ArithDialect, index::IndexDialect>(
+          op->getDialect()) ||
       !isPure(op))
     return false;
-  // A division by a dim that may be zero would trap before the checks.
+  // A division by a dim that may be zero would trap before the checks:
+  // divisors are constants or `max(x, c)` of a constant c > 0.
   StringRef name = op->getName().stripDialect();
-  if (name.contains("div") || name.contains("rem"))
-    return matchPattern(op->getOperand(1), m_Constant());
-  return true;
+  if (!name.contains("div") && !name.contains("rem"))
+    return true;
+  auto isPositiveConstant = [](Value v) {
+    APInt value;
+    return matchPattern(v, m_ConstantInt(&value)) && value.isStrictlyPositive();
+  };
+  Value divisor = op->getOperand(1);
+  if (isPositiveConstant(divisor))
+    return true;
+  Operation *def = divisor.getDefiningOp();
+  return isa_and_nonnull<arith::MaxUIOp, arith::MaxSIOp>(def) &&
+         llvm::any_of(def->getOperands(), isPositiveConstant);
 }
 
 static Value createDim(OpBuilder &builder, Location loc, Value value,
@@ -193,9 +204,10 @@ static Value createDim(OpBuilder &builder, Location loc, Value value,
 }
 
 /// One condition on the runtime dims of an op's operands that the kernel
-/// relies on: dim `aDim` of `a` is `ceildiv(dim bDim of b, divisor)` (or
-/// `constant` when `b` is null), or 1 where `orOne`; for `Multiple`, a
-/// non-zero divisor of dim `aDim` of `a`.
+/// relies on. `Equal`: dim `aDim` of `a` is `ceildiv(dim bDim of b,
+/// divisor)`, or `constant` when `b` is null; `EqualOrOne`: the same, or 1
+/// (broadcast); `Multiple`: dim `aDim` of `a` is a multiple of dim `bDim`
+/// of `b`, which is not zero.
 struct DimCheck {
   enum Kind { Equal, EqualOrOne, Multiple };
   Kind kind;
@@ -287,7 +299,7 @@ static SmallVector<DimCheck> getKVQChecks(Operation *op) {
 static SmallVector<OpConstraints> collectShapeConstraints(func::FuncOp fn) {
   SmallVector<OpConstraints> result;
   for (Operation &op : fn.getBody().front()) {
-    if (isa<KVQDialect>(op.getDialect())) {
+    if (isa_and_nonnull<KVQDialect>(op.getDialect())) {
       SmallVector<DimCheck> checks = getKVQChecks(&op);
       if (!checks.empty())
         result.push_back({&op, std::move(checks)});
@@ -404,7 +416,8 @@ static bool reifyKVQDims(func::FuncOp fn) {
   SmallVector<tensor::DimOp> dims;
   fn.walk([&](tensor::DimOp dim) {
     auto result = dyn_cast<OpResult>(dim.getSource());
-    if (result && isa<KVQDialect>(result.getOwner()->getDialect()) &&
+    if (result &&
+        isa_and_nonnull<KVQDialect>(result.getOwner()->getDialect()) &&
         dim.getConstantIndex())
       dims.push_back(dim);
   });
@@ -445,7 +458,7 @@ addShapeFunction(func::FuncOp fn, StringRef shapeName, int64_t numOutputDims) {
   if (!shapeFn.getBody().hasOneBlock())
     return giveUp();
 
-  auto constraints = collectLoopConstraints(shapeFn);
+  SmallVector<OpConstraints> constraints = collectShapeConstraints(shapeFn);
   int64_t numChecks = constraints.size();
   int64_t numSlots = numOutputDims + numChecks;
   if (numSlots == 0)
@@ -461,17 +474,12 @@ addShapeFunction(func::FuncOp fn, StringRef shapeName, int64_t numOutputDims) {
   };
 
   for (auto [i, constraint] : llvm::enumerate(constraints)) {
-    auto &[linalgOp, groups] = constraint;
-    builder.setInsertionPointAfter(linalgOp);
+    auto &[op, checks] = constraint;
+    builder.setInsertionPointAfter(op);
     Value ok;
-    for (DimGroup &group : groups) {
-      Value first = createDim(builder, loc, group[0].first, group[0].second);
-      for (auto [value, dim] : ArrayRef(group).drop_front()) {
-        Value other = createDim(builder, loc, value, dim);
-        Value equal = arith::CmpIOp::create(
-            builder, loc, arith::CmpIPredicate::eq, first, other);
-        ok = ok ? arith::AndIOp::create(builder, loc, ok, equal) : equal;
-      }
+    for (const DimCheck &check : checks) {
+      Value holds = createCheck(builder, loc, check);
+      ok = ok ? arith::AndIOp::create(builder, loc, ok, holds) : holds;
     }
     Value one = arith::ConstantIndexOp::create(builder, loc, 1);
     Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
@@ -496,13 +504,24 @@ addShapeFunction(func::FuncOp fn, StringRef shapeName, int64_t numOutputDims) {
 
   // Fold every dim through the computation (destination-style ops,
   // tensor.empty, reshapes); the computation itself is then dead.
+  // The kvq ops do not reify their result dims; each round rewrites the
+  // dims of the kvq ops that the previous one exposed.
   PassManager pm(ctx, func::FuncOp::getOperationName());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createResolveShapedTypeResultDimsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  if (failed(pm.run(shapeFn)) || !shapeFn.getBody().hasOneBlock())
-    return giveUp();
+  int64_t rounds = 1;
+  shapeFn.walk([&](Operation *op) {
+    if (isa_and_nonnull<KVQDialect>(op->getDialect()))
+      ++rounds;
+  });
+  for (int64_t round = 0;; ++round) {
+    if (failed(pm.run(shapeFn)) || !shapeFn.getBody().hasOneBlock())
+      return giveUp();
+    if (round == rounds || !reifyKVQDims(shapeFn))
+      break;
+  }
 
   // Whatever the stores do not use goes, side effects or not: what stays
   // must read no memory (checked below), so nothing removed can matter.
@@ -525,6 +544,34 @@ addShapeFunction(func::FuncOp fn, StringRef shapeName, int64_t numOutputDims) {
   });
   if (walk.wasInterrupted())
     return giveUp();
+
+  // The wrapper passes i4 / i2 codes packed into bytes along the last dim
+  // (see `expectedArgument`); the shape function reads only dims that
+  // packing keeps, so it takes the bytes as they come and the pipeline has
+  // no codes of it to unpack.
+  for (BlockArgument arg : body.getArguments()) {
+    auto type = dyn_cast<ShapedType>(arg.getType());
+    std::optional<DTypeInfo> dtype =
+        type && type.hasRank() ? getDType(type.getElementType())
+                               : std::nullopt;
+    if (!dtype || !dtype->packedBits)
+      continue;
+    for (Operation *user : arg.getUsers()) {
+      std::optional<int64_t> index;
+      if (auto dim = dyn_cast<tensor::DimOp>(user))
+        index = dim.getConstantIndex();
+      else if (auto dim = dyn_cast<memref::DimOp>(user))
+        index = dim.getConstantIndex();
+      if (!index || *index + 1 >= type.getRank())
+        return giveUp();
+    }
+    SmallVector<int64_t> shape(type.getShape());
+    if (!ShapedType::isDynamic(shape.back()))
+      shape.back() = llvm::divideCeil(shape.back() * dtype->packedBits, 8);
+    arg.setType(type.clone(shape, builder.getI8Type()));
+  }
+  shapeFn.setFunctionType(FunctionType::get(
+      ctx, body.getArgumentTypes(), shapeFn.getFunctionType().getResults()));
   return numChecks;
 }
 
@@ -541,8 +588,8 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
   // unregistered op, which then casts to a null `OpTy`.
   ctx->loadDialect<affine::AffineDialect, arith::ArithDialect,
                    bufferization::BufferizationDialect, func::FuncDialect,
-                   index::IndexDialect, LLVM::LLVMDialect, memref::MemRefDialect,
-                   tensor::TensorDialect>();
+                   index::IndexDialect, LLVM::LLVMDialect,
+                   memref::MemRefDialect, tensor::TensorDialect>();
   SmallVector<func::FuncOp> functions;
   llvm::StringSet<> symbols;
   for (Operation &op : module.getBody()->getOperations()) {
@@ -642,7 +689,7 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
                                 }) ||
                    entry.numDynamicOutputDims;
     if (!entry.numDynamicOutputDims && fn.getBody().hasOneBlock() &&
-        collectLoopConstraints(fn).empty())
+        collectShapeConstraints(fn).empty())
       dynamic = false; // nothing to compute or to check
     if (dynamic) {
       std::string shapeName = (kShapePrefix + entry.name).str();

@@ -60,7 +60,8 @@ struct EntryPoint {
   SmallVector<BufferSignature> outputs;
   /// Number of dynamic output dims, in output order. The shape function
   /// computes them from the inputs, followed by `numShapeChecks` flags that
-  /// are 1 when the dynamic input dims agree as the kernel's loops need.
+  /// are 1 when the dynamic input dims agree as the kernel needs (one per
+  /// linalg or kvq op that constrains them).
   int64_t numDynamicOutputDims = 0;
   int64_t numShapeChecks = 0;
 };

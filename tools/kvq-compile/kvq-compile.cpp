@@ -20,6 +20,7 @@
 #include "kvq/Pipelines/Pipelines.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
@@ -34,9 +35,11 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/PrettyStackTrace.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
@@ -205,6 +208,8 @@ struct TempFile {
 
 int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
+  setBugReportMsg("kvq-compile crashed: please report it with the input and "
+                  "the stack dump below.\n");
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -278,160 +283,198 @@ int main(int argc, char **argv) {
     return std::string(path);
   };
 
-  // Parse and verify.
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  registry.insert<kvq::KVQDialect>();
-  MLIRContext context(registry);
-  // Diagnostics are `file:line:col: error: ...`, without an IR dump.
-  context.printOpOnDiagnostic(false);
+  // The rest runs under crash recovery: a crash (a bug, in kvq or in
+  // MLIR / LLVM) becomes an error naming the stage, after the stack trace,
+  // and exit code 1. Crashes on MLIR's worker threads are not recoverable
+  // and still end the process.
+  StringRef stage = "parsing the input";
+  auto compile = [&]() -> int {
+    // Parse and verify.
+    DialectRegistry registry;
+    registerAllDialects(registry);
+    registerAllExtensions(registry);
+    registerAllToLLVMIRTranslations(registry);
+    registry.insert<kvq::KVQDialect>();
+    MLIRContext context(registry);
+    // Diagnostics are `file:line:col: error: ...`, without an IR dump.
+    context.printOpOnDiagnostic(false);
 
-  std::string error;
-  std::unique_ptr<MemoryBuffer> input = openInputFile(inputFilename, &error);
-  if (!input)
-    return fail(error);
-  SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return 1;
-
-  // Record the tensor signatures (of the inlined functions, so that the
-  // shape functions see through calls), then lower.
-  mlir::PassManager inliner(&context);
-  inliner.addPass(createInlinerPass());
-  if (failed(inliner.run(*module)))
-    return 1;
-  FailureOr<std::vector<kvq::EntryPoint>> entries =
-      kvq::prepareEntryPoints(*module);
-  if (failed(entries))
-    return 1;
-  mlir::PassManager pm(&context);
-  if (failed(applyPassManagerCLOptions(pm)))
-    return 1;
-  kvq::KernelSignatureRecorder signatures;
-  signatures.attach(pm, *entries);
-  kvq::buildKVQCPUPipeline(pm, pipelineOptions);
-  if (failed(pm.run(*module)))
-    return 1;
-  if (failed(signatures.verify(*module, *entries)))
-    return 1;
-
-  // Host code generation.
-  Expected<std::unique_ptr<TargetMachine>> tm =
-      kvq::createHostTargetMachine(optLevel, mcpu, mattr);
-  if (!tm)
-    return fail(toString(tm.takeError()));
-  std::string cpuName = (*tm)->getTargetCPU().str();
-
-  // The ABI description comes with every file output.
-  std::string headerName = baseName.str().str() + ".h";
-  std::string libraryFile =
-      baseName.str().str() + (emitKind == EmitKind::Shared   ? ".so"
-                              : emitKind == EmitKind::Object ? ".o"
-                              : emitKind == EmitKind::LLVM   ? ".ll"
-                                                             : ".mlir");
-  std::string wrapperPath = outputFile(".abi.c");
-  if (!toStdout) {
-    if (failed(writeFile(outputFile(".h"),
-                         [&](raw_ostream &os) {
-                           kvq::emitCHeader(os, libraryName, kABIHeaderText,
-                                            *entries);
-                         })) ||
-        failed(writeFile(outputFile(".json"),
-                         [&](raw_ostream &os) {
-                           kvq::emitManifest(os, libraryName, libraryFile,
-                                             cpuName, *entries);
-                         })) ||
-        failed(writeFile(wrapperPath, [&](raw_ostream &os) {
-          kvq::emitCWrapper(os, headerName, *entries,
-                            kvq::needsMemrefCopy(*module));
-        })))
+    std::string error;
+    std::unique_ptr<MemoryBuffer> input = openInputFile(inputFilename, &error);
+    if (!input)
+      return fail(error);
+    SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+    SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+    // Counts the errors reported (then passes them on to `diagnostics`), so
+    // that no failure goes without one.
+    int64_t numErrors = 0;
+    ScopedDiagnosticHandler errorCounter(&context, [&](Diagnostic &diag) {
+      if (diag.getSeverity() == mlir::DiagnosticSeverity::Error)
+        ++numErrors;
+      return failure();
+    });
+    auto failedSilently = [&](const Twine &what) {
+      if (numErrors == 0)
+        fail(what + " failed without a diagnostic");
       return 1;
-  }
+    };
+    OwningOpRef<ModuleOp> module =
+        parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return failedSilently("parsing '" + inputFilename + "'");
 
-  if (emitKind == EmitKind::MLIR) {
-    if (toStdout) {
-      module->print(outs());
-      return 0;
+    // Record the tensor signatures (of the inlined functions, so that the
+    // shape functions see through calls), then lower.
+    stage = "inlining";
+    mlir::PassManager inliner(&context);
+    inliner.addPass(createInlinerPass());
+    if (failed(inliner.run(*module)))
+      return failedSilently("inlining");
+    stage = "preparing the entry points";
+    FailureOr<std::vector<kvq::EntryPoint>> entries =
+        kvq::prepareEntryPoints(*module);
+    if (failed(entries))
+      return failedSilently("preparing the entry points");
+    mlir::PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failedSilently("applying the pass manager options");
+    kvq::KernelSignatureRecorder signatures;
+    signatures.attach(pm, *entries);
+    kvq::buildKVQCPUPipeline(pm, pipelineOptions);
+    stage = "lowering (kvq-cpu-pipeline)";
+    if (failed(pm.run(*module)))
+      return failedSilently("lowering (kvq-cpu-pipeline)");
+    if (failed(signatures.verify(*module, *entries)))
+      return failedSilently("checking the kernel signatures");
+
+    // Host code generation.
+    stage = "generating code";
+    Expected<std::unique_ptr<TargetMachine>> tm =
+        kvq::createHostTargetMachine(optLevel, mcpu, mattr);
+    if (!tm)
+      return fail(toString(tm.takeError()));
+    std::string cpuName = (*tm)->getTargetCPU().str();
+
+    // The ABI description comes with every file output.
+    std::string headerName = baseName.str().str() + ".h";
+    std::string libraryFile =
+        baseName.str().str() + (emitKind == EmitKind::Shared   ? ".so"
+                                : emitKind == EmitKind::Object ? ".o"
+                                : emitKind == EmitKind::LLVM   ? ".ll"
+                                                               : ".mlir");
+    std::string wrapperPath = outputFile(".abi.c");
+    if (!toStdout) {
+      if (failed(writeFile(outputFile(".h"),
+                           [&](raw_ostream &os) {
+                             kvq::emitCHeader(os, libraryName, kABIHeaderText,
+                                              *entries);
+                           })) ||
+          failed(writeFile(outputFile(".json"),
+                           [&](raw_ostream &os) {
+                             kvq::emitManifest(os, libraryName, libraryFile,
+                                               cpuName, *entries);
+                           })) ||
+          failed(writeFile(wrapperPath, [&](raw_ostream &os) {
+            kvq::emitCWrapper(os, headerName, *entries,
+                              kvq::needsMemrefCopy(*module));
+          })))
+        return 1;
     }
-    return failed(writeFile(outputFile(".mlir"),
-                            [&](raw_ostream &os) { module->print(os); }));
-  }
 
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*module, llvmContext, libraryName);
-  if (!llvmModule)
-    return fail("cannot translate the lowered module to LLVM IR");
-  kvq::optimizeModule(*llvmModule, **tm, optLevel,
-                      vectorWidth < 0 ? kvq::getDefaultVectorWidth(**tm)
-                                      : vectorWidth);
-
-  if (emitKind == EmitKind::LLVM) {
-    if (toStdout) {
-      llvmModule->print(outs(), nullptr);
-      return 0;
+    stage = "writing the output";
+    if (emitKind == EmitKind::MLIR) {
+      if (toStdout) {
+        module->print(outs());
+        return 0;
+      }
+      return failed(writeFile(outputFile(".mlir"),
+                              [&](raw_ostream &os) { module->print(os); }));
     }
-    return failed(writeFile(outputFile(".ll"), [&](raw_ostream &os) {
-      llvmModule->print(os, nullptr);
-    }));
-  }
 
-  // Kernels and entry points as objects, then one object or library.
-  TempFile kernelObject, wrapperObject;
-  if (failed(kernelObject.create("o")) || failed(wrapperObject.create("o")))
-    return 1;
-  {
-    std::error_code ec;
-    raw_fd_ostream os(kernelObject.path, ec, sys::fs::OF_None);
-    if (ec)
-      return fail("cannot write '" + kernelObject.path + "': " + ec.message());
-    if (Error err = kvq::emitObjectFile(*llvmModule, **tm, os))
-      return fail(toString(std::move(err)));
-  }
-  std::string clang = findClang();
-  if (failed(runTool({clang, "-c", "-std=c11", "-O2", "-fPIC",
-                      "-fvisibility=hidden", "-Wall", "-o",
-                      wrapperObject.path.str().str(), wrapperPath})))
-    return 1;
+    stage = "translating to LLVM IR";
+    llvm::LLVMContext llvmContext;
+    std::unique_ptr<llvm::Module> llvmModule =
+        translateModuleToLLVMIR(*module, llvmContext, libraryName);
+    stage = "optimizing and generating code";
+    if (!llvmModule)
+      return fail("cannot translate the lowered module to LLVM IR");
+    kvq::optimizeModule(*llvmModule, **tm, optLevel,
+                        vectorWidth < 0 ? kvq::getDefaultVectorWidth(**tm)
+                                        : vectorWidth);
 
-  std::vector<std::string> link;
-  if (emitKind == EmitKind::Object)
-    link = {clang,
-            "-fuse-ld=lld",
-            "-r",
-            "-nostdlib",
-            "-o",
-            outputFile(".o"),
-            kernelObject.path.str().str(),
-            wrapperObject.path.str().str()};
-  else
-    link = {clang,
-            "-shared",
-            "-fuse-ld=lld",
-            "-Wl,-z,defs",
-            "-Wl,-soname," + libraryFile,
-            "-o",
-            outputFile(".so"),
-            kernelObject.path.str().str(),
-            wrapperObject.path.str().str(),
-            "-lm"};
-  // Kernels that run on OpenMP threads (scf.parallel) call libomp; the
-  // library records where LLVM's libomp lives so it loads without setup.
-  if (emitKind != EmitKind::Object &&
-      llvm::any_of(llvmModule->functions(), [](const llvm::Function &f) {
-        return f.isDeclaration() && f.getName().starts_with("__kmpc_");
-      })) {
-    std::string libDir = (Twine(LLVM_LIBRARY_DIR)).str();
-    link.push_back("-L" + libDir);
-    link.push_back("-Wl,-rpath," + libDir);
-    link.push_back("-lomp");
-  }
-  if (failed(runTool(link)))
-    return 1;
-  return 0;
+    if (emitKind == EmitKind::LLVM) {
+      if (toStdout) {
+        llvmModule->print(outs(), nullptr);
+        return 0;
+      }
+      return failed(writeFile(outputFile(".ll"), [&](raw_ostream &os) {
+        llvmModule->print(os, nullptr);
+      }));
+    }
+
+    // Kernels and entry points as objects, then one object or library.
+    TempFile kernelObject, wrapperObject;
+    if (failed(kernelObject.create("o")) || failed(wrapperObject.create("o")))
+      return 1;
+    {
+      std::error_code ec;
+      raw_fd_ostream os(kernelObject.path, ec, sys::fs::OF_None);
+      if (ec)
+        return fail("cannot write '" + kernelObject.path +
+                    "': " + ec.message());
+      if (Error err = kvq::emitObjectFile(*llvmModule, **tm, os))
+        return fail(toString(std::move(err)));
+    }
+    stage = "compiling the entry points and linking";
+    std::string clang = findClang();
+    if (failed(runTool({clang, "-c", "-std=c11", "-O2", "-fPIC",
+                        "-fvisibility=hidden", "-Wall", "-o",
+                        wrapperObject.path.str().str(), wrapperPath})))
+      return 1;
+
+    std::vector<std::string> link;
+    if (emitKind == EmitKind::Object)
+      link = {clang,
+              "-fuse-ld=lld",
+              "-r",
+              "-nostdlib",
+              "-o",
+              outputFile(".o"),
+              kernelObject.path.str().str(),
+              wrapperObject.path.str().str()};
+    else
+      link = {clang,
+              "-shared",
+              "-fuse-ld=lld",
+              "-Wl,-z,defs",
+              "-Wl,-soname," + libraryFile,
+              "-o",
+              outputFile(".so"),
+              kernelObject.path.str().str(),
+              wrapperObject.path.str().str(),
+              "-lm"};
+    // Kernels that run on OpenMP threads (scf.parallel) call libomp; the
+    // library records where LLVM's libomp lives so it loads without setup.
+    if (emitKind != EmitKind::Object &&
+        llvm::any_of(llvmModule->functions(), [](const llvm::Function &f) {
+          return f.isDeclaration() && f.getName().starts_with("__kmpc_");
+        })) {
+      std::string libDir = (Twine(LLVM_LIBRARY_DIR)).str();
+      link.push_back("-L" + libDir);
+      link.push_back("-Wl,-rpath," + libDir);
+      link.push_back("-lomp");
+    }
+    if (failed(runTool(link)))
+      return 1;
+    return 0;
+  };
+  CrashRecoveryContext::Enable();
+  CrashRecoveryContext crashRecovery;
+  crashRecovery.DumpStackAndCleanupOnFailure = true;
+  int status = 1;
+  if (!crashRecovery.RunSafely([&] { status = compile(); }))
+    return fail("internal error: kvq-compile crashed while " + stage +
+                "; please report this with the input");
+  return status;
 }

@@ -6,6 +6,7 @@
 
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -25,8 +26,9 @@ struct KVQApproximateMathPass
     RewritePatternSet patterns(&getContext());
     // Only exp is on the attention hot path; it is approximated to within
     // a few ulp in f32 (upstream's Cephes-style polynomial).
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "exp"; });
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == math::ExpOp::getOperationName();
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -111,6 +111,7 @@ private:
   Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
                        Value j, int64_t chunk);
   Value unpackSubByte(Value bytes, unsigned bits, bool isSigned);
+  SmallVector<Value> reduceRows(ArrayRef<Value> rows);
 
   ImplicitLocOpBuilder &b;
   AttentionOp op;
@@ -251,6 +252,55 @@ Value AttentionEmitter::unpackSubByte(Value bytes, unsigned bits,
     fields = std::move(next);
   }
   return fields.front();
+}
+
+/// Sums each of `rows` (vector<vw x f32>) to a scalar. Instead of one
+/// horizontal reduction per row, rows are combined pairwise: each step
+/// halves the lanes every row occupies and doubles the rows a vector holds
+/// (two shuffles and one add per pair), and the last vector is reduced in
+/// place, so n rows cost about 2n shuffles instead of n * log2(vw).
+SmallVector<Value> AttentionEmitter::reduceRows(ArrayRef<Value> rows) {
+  SmallVector<Value> vectors(rows);
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+  int64_t lanes = vw; // lanes per row within each vector
+  int64_t rowsPerVector = 1;
+  while (vectors.size() > 1 && lanes > 1) {
+    if (vectors.size() % 2)
+      vectors.push_back(zero);
+    int64_t half = lanes / 2;
+    SmallVector<int64_t> lo, hi;
+    for (int64_t side = 0; side < 2; ++side)
+      for (int64_t r = 0; r < rowsPerVector; ++r)
+        for (int64_t l = 0; l < half; ++l) {
+          lo.push_back(side * vw + r * lanes + l);
+          hi.push_back(side * vw + r * lanes + half + l);
+        }
+    SmallVector<Value> next;
+    for (size_t i = 0; i < vectors.size(); i += 2)
+      next.push_back(arith::AddFOp::create(
+          b, vector::ShuffleOp::create(b, vectors[i], vectors[i + 1], lo),
+          vector::ShuffleOp::create(b, vectors[i], vectors[i + 1], hi)));
+    vectors = std::move(next);
+    lanes = half;
+    rowsPerVector *= 2;
+  }
+  // Reduce the lanes of each row segment in place: after the loop, the
+  // first lane of a segment holds its sum.
+  for (Value &v : vectors)
+    for (int64_t width = lanes; width > 1; width /= 2) {
+      SmallVector<int64_t> swap;
+      for (int64_t lane = 0; lane < vw; ++lane) {
+        int64_t inSegment = lane % width;
+        swap.push_back(lane - inSegment + (inSegment + width / 2) % width);
+      }
+      v = arith::AddFOp::create(b, v, vector::ShuffleOp::create(b, v, v, swap));
+    }
+  SmallVector<Value> sums;
+  for (size_t i = 0; i < rows.size(); ++i)
+    sums.push_back(vector::ExtractOp::create(
+        b, vectors[i / rowsPerVector], (int64_t)((i % rowsPerVector) * lanes)));
+  return sums;
 }
 
 /// Loads the scale (or zero point) values that apply to the `vw` lanes of
@@ -491,6 +541,7 @@ LogicalResult AttentionEmitter::emit() {
               SmallVector<Value> kChunks;
               for (int64_t c = 0; c < dChunks; ++c)
                 kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
+              SmallVector<Value> rowAccs;
               for (int64_t t = 0; t < br; ++t) {
                 Value acc = zeroVec;
                 for (int64_t c = 0; c < dChunks; ++c) {
@@ -498,11 +549,11 @@ LogicalResult AttentionEmitter::emit() {
                                                     {cIdx(t), cIdx(c * vw)});
                   acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
                 }
-                // Reassociation lets LLVM reduce as a tree instead of 16
-                // dependent adds.
-                Value score = vector::ReductionOp::create(
-                    b, vector::CombiningKind::ADD, acc,
-                    arith::FastMathFlags::reassoc);
+                rowAccs.push_back(acc);
+              }
+              SmallVector<Value> rowScores = reduceRows(rowAccs);
+              for (int64_t t = 0; t < br; ++t) {
+                Value score = rowScores[t];
                 if (mask) {
                   Value mb = arith::SelectOp::create(
                       b,
