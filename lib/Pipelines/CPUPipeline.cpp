@@ -34,6 +34,9 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   pm.addPass(createInlinerPass());
   pm.addPass(createKVQLegalizeABI());
   pm.addPass(createKVQFuse());
+  // Canonicalization moves slices of unpacked codes (from tiling) onto the
+  // packed bytes, which kvq-tile-attention reads directly.
+  pm.addPass(createCanonicalizerPass());
   KVQTileAttentionOptions tileOptions;
   tileOptions.blockKV = options.blockKV;
   tileOptions.blockRows = options.blockRows;

@@ -6,9 +6,12 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
@@ -307,6 +310,46 @@ LogicalResult AttentionOp::verify() {
       return emitOpError() << "scale must be finite and non-zero, but got "
                            << scale->convertToDouble();
   return success();
+}
+
+namespace {
+/// extract_slice(unpack(bytes)) -> unpack(extract_slice(bytes)) when the
+/// slice keeps whole rows (the packed dimension untouched, unit strides):
+/// consumers such as tiled attention then read the packed bytes directly
+/// instead of a repacked copy.
+struct SliceBeforeUnpack : OpRewritePattern<tensor::ExtractSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(tensor::ExtractSliceOp slice,
+                                PatternRewriter &rewriter) const override {
+    auto unpack = slice.getSource().getDefiningOp<UnpackOp>();
+    if (!unpack)
+      return failure();
+    auto codesType = unpack.getCodes().getType();
+    int64_t rank = codesType.getRank();
+    if (slice.getResultType().getRank() != rank ||
+        !llvm::all_of(slice.getMixedStrides(),
+                      [](OpFoldResult s) { return isConstantIntValue(s, 1); }))
+      return rewriter.notifyMatchFailure(slice, "rank-reducing or strided");
+    SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
+    SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
+    if (!isConstantIntValue(offsets.back(), 0) ||
+        !isConstantIntValue(sizes.back(), codesType.getShape().back()))
+      return rewriter.notifyMatchFailure(slice, "cuts the packed dimension");
+    auto bytesType = unpack.getBytes().getType();
+    sizes.back() = rewriter.getIndexAttr(bytesType.getShape().back());
+    SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
+    Value bytes = tensor::ExtractSliceOp::create(
+        rewriter, slice.getLoc(), unpack.getBytes(), offsets, sizes, strides);
+    rewriter.replaceOpWithNewOp<UnpackOp>(slice, slice.getResultType(), bytes);
+    return success();
+  }
+};
+} // namespace
+
+void UnpackOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<SliceBeforeUnpack>(context);
 }
 
 #define GET_OP_CLASSES

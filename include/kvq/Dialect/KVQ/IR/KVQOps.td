@@ -10,7 +10,9 @@
 include "kvq/Dialect/KVQ/IR/KVQBase.td"
 include "kvq/Dialect/KVQ/IR/KVQAttrs.td"
 include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/TilingInterface.td"
 
 def KVQ_FloatTensor : RankedTensorOf<[AnyFloat]>;
 
@@ -80,7 +82,12 @@ def KVQ_DequantizeOp : KVQ_Op<"dequantize", [Pure]> {
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
-def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments]> {
+def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>,
+    DeclareOpInterfaceMethods<TilingInterface,
+        ["getLoopIteratorTypes", "getIterationDomain",
+         "getTiledImplementation", "getResultTilePosition"]>]> {
   let summary = "Scaled dot-product attention over a possibly compressed KV cache";
   let description = [{
     `softmax(Q K^T * scale + mask) V` for
@@ -99,6 +106,14 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments]> {
 
     A query row with every key masked produces zeros. The result is
     `[B, Hq, Sq, Dv]` with Q's element type.
+
+    The op implements `TilingInterface` over its parallel iteration space
+    `(B, Hq, Sq)`, so upstream tiling and the transform dialect
+    (`transform.structured.tile_using_for`, `tile_using_forall`) can split
+    it: a tile of query heads must cover whole GQA groups (a multiple of
+    `Hq / Hkv`), and with `causal` a tile of query positions reads only the
+    keys its rows may see (a prefix of the cache), which keeps the causal
+    alignment and skips fully masked keys.
 
     Example (decode with an INT4 K and an INT8 V cache):
 
@@ -220,6 +235,7 @@ def KVQ_UnpackOp : KVQ_Op<"unpack", [Pure]> {
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     /// Bit width of one code (4 or 2).
     unsigned getCodeBitWidth() {
