@@ -38,5 +38,8 @@ cmake -S "$root" -B "$build" -G Ninja \
   -DLLVM_USE_LINKER=lld \
   -DMLIR_DIR="$llvm/lib/cmake/mlir" \
   -DLLVM_EXTERNAL_LIT="$llvm/bin/lit" \
-  -DPython3_EXECUTABLE="$(command -v "$PY")" >/dev/null
+  -DPython3_EXECUTABLE="$(command -v "$PY")" \
+  ${CUDA_HOME:+-DCUDAToolkit_ROOT="$CUDA_HOME"} \
+  $([[ -z "${CUDA_HOME:-}" && -d /usr/local/cuda ]] && echo -DCUDAToolkit_ROOT=/usr/local/cuda) \
+  >/dev/null
 cmake --build "$build"

@@ -46,5 +46,7 @@ if shutil.which("nvidia-smi"):
             config.available_features.add("cuda-gpu")
     except (OSError, subprocess.SubprocessError):
         pass
+if config.kvq_has_cuda_runtime:
+    config.available_features.add("cuda-runtime")
 if config.kvq_build_unittests:
     config.available_features.add("unittests")

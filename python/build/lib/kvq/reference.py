@@ -1,0 +1,638 @@
+"""NumPy golden model of kvq quantization and attention.
+
+This module is the executable specification that the compiled kvq code is
+checked against.  Everything here is plain NumPy (plus ``ml_dtypes`` for the
+bfloat16 and FP8 element types) and deliberately written for clarity rather
+than speed.
+
+Quantization numerics are computed in float32 *exactly* in the order written
+in the docstrings below, so that the compiled code can be compared bit for bit.
+Attention is computed in float64 and is meant to be compared with a tolerance.
+
+Conventions
+-----------
+* For data of rank ``r`` the *token* axis is ``r - 2`` and the *channel* axis
+  is ``r - 1``; leading axes are batch / head axes.
+* A quantization *block* is the set of values that share one scale (and one
+  zero point).  The scale tensor has the data's rank and dimension ``i`` equal
+  to ``ceil(n_i / block_i)``; a block covering a whole axis contributes 1.
+* Statistics (max |x|, min, max) of a block only look at finite values;
+  NaN and +-Inf are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+import ml_dtypes
+import numpy as np
+
+__all__ = [
+    "DTYPES",
+    "GRANULARITIES",
+    "SCALE_DTYPES",
+    "QuantScheme",
+    "block_shape",
+    "scale_shape",
+    "expand_scale",
+    "round_half_away_from_zero",
+    "round_to_scale_dtype",
+    "quantize",
+    "dequantize",
+    "pack",
+    "unpack",
+    "attention",
+    "quantized_attention",
+]
+
+#: Code (storage) types.
+DTYPES = ("i8", "i4", "i2", "f8E4M3FN", "f8E5M2")
+#: Granularities, i.e. what region shares a scale.
+GRANULARITIES = ("tensor", "token", "channel", "group", "block")
+#: Element types of scales and zero points, mapped to NumPy dtypes.
+SCALE_DTYPES = {
+    "f32": np.dtype(np.float32),
+    "f16": np.dtype(np.float16),
+    "bf16": np.dtype(ml_dtypes.bfloat16),
+}
+
+_INT_BITS = {"i8": 8, "i4": 4, "i2": 2}
+_FP8 = {
+    "f8E4M3FN": (np.dtype(ml_dtypes.float8_e4m3fn), 448.0),
+    "f8E5M2": (np.dtype(ml_dtypes.float8_e5m2), 57344.0),
+}
+
+_F32 = np.float32
+
+
+# ---------------------------------------------------------------------------
+# Quantization scheme
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuantScheme:
+    """A quantization scheme, the Python twin of ``#kvq.quant<...>``.
+
+    Attributes:
+      dtype: code type, one of ``"i8"``, ``"i4"``, ``"i2"``, ``"f8E4M3FN"``,
+        ``"f8E5M2"``.
+      symmetric: ``True`` stores ``code * scale``; ``False`` (integers only)
+        stores ``code * scale + zero_point`` with unsigned codes (KIVI).
+      granularity: ``"tensor"``, ``"token"``, ``"channel"``, ``"group"`` or
+        ``"block"``.
+      axis, size: for ``group`` only: ``size`` consecutive values along
+        ``axis`` (non-negative) share a scale.
+      rows, cols: for ``block`` only: a ``rows x cols`` tile over the
+        (token, channel) axes shares a scale.
+      scale_dtype: element type of scales / zero points: ``"f32"`` (default),
+        ``"f16"`` or ``"bf16"``.
+
+    Invalid combinations raise ``ValueError`` on construction (in particular
+    FP8 codes must be symmetric).
+    """
+
+    dtype: str
+    symmetric: bool
+    granularity: str
+    axis: Optional[int] = None
+    size: Optional[int] = None
+    rows: Optional[int] = None
+    cols: Optional[int] = None
+    scale_dtype: str = "f32"
+
+    def __post_init__(self):
+        if self.dtype not in DTYPES:
+            raise ValueError(f"unknown code type {self.dtype!r}; expected one of {DTYPES}")
+        if not isinstance(self.symmetric, (bool, np.bool_)):
+            raise ValueError("symmetric must be a bool")
+        if self.granularity not in GRANULARITIES:
+            raise ValueError(
+                f"unknown granularity {self.granularity!r}; expected one of {GRANULARITIES}")
+        if self.scale_dtype not in SCALE_DTYPES:
+            raise ValueError(
+                f"unknown scale type {self.scale_dtype!r}; expected one of {tuple(SCALE_DTYPES)}")
+        if self.is_float8 and not self.symmetric:
+            raise ValueError(f"{self.dtype} codes only support symmetric quantization")
+        g = self.granularity
+        if g == "group":
+            if self.axis is None or self.size is None:
+                raise ValueError("group granularity needs axis and size")
+            if int(self.axis) < 0:
+                raise ValueError("group axis must be non-negative")
+            if int(self.size) <= 0:
+                raise ValueError("group size must be positive")
+        elif self.axis is not None or self.size is not None:
+            raise ValueError("axis/size are only valid for group granularity")
+        if g == "block":
+            if self.rows is None or self.cols is None:
+                raise ValueError("block granularity needs rows and cols")
+            if int(self.rows) <= 0 or int(self.cols) <= 0:
+                raise ValueError("block rows and cols must be positive")
+        elif self.rows is not None or self.cols is not None:
+            raise ValueError("rows/cols are only valid for block granularity")
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def is_float8(self) -> bool:
+        """True for the FP8 code types."""
+        return self.dtype in _FP8
+
+    @property
+    def bits(self) -> int:
+        """Bit width of one code (8 for FP8)."""
+        return 8 if self.is_float8 else _INT_BITS[self.dtype]
+
+    @property
+    def has_zero_point(self) -> bool:
+        """True when the scheme carries a zero point (asymmetric integers)."""
+        return not self.symmetric
+
+    @property
+    def max_code(self) -> float:
+        """Largest code: 2^(b-1)-1 (symmetric int), 2^b-1 (asymmetric int),
+        448 / 57344 (FP8)."""
+        if self.is_float8:
+            return _FP8[self.dtype][1]
+        b = self.bits
+        return float(2 ** (b - 1) - 1) if self.symmetric else float(2 ** b - 1)
+
+    @property
+    def min_code(self) -> float:
+        """Smallest code: ``-max_code`` when symmetric, 0 when asymmetric."""
+        return -self.max_code if self.symmetric else 0.0
+
+    @property
+    def code_dtype(self) -> np.dtype:
+        """NumPy dtype of the (unpacked) code arrays returned by `quantize`:
+        int8 (symmetric int), uint8 (asymmetric int) or the ml_dtypes FP8
+        type."""
+        if self.is_float8:
+            return _FP8[self.dtype][0]
+        return np.dtype(np.int8) if self.symmetric else np.dtype(np.uint8)
+
+    @property
+    def scale_np_dtype(self) -> np.dtype:
+        """NumPy dtype of scales and zero points."""
+        return SCALE_DTYPES[self.scale_dtype]
+
+    # -- text form ----------------------------------------------------------
+
+    def __str__(self) -> str:
+        g = self.granularity
+        if g == "group":
+            gtext = f"group(axis = {int(self.axis)}, size = {int(self.size)})"
+        elif g == "block":
+            gtext = f"block(rows = {int(self.rows)}, cols = {int(self.cols)})"
+        else:
+            gtext = g
+        sym = "symmetric" if self.symmetric else "asymmetric"
+        tail = "" if self.scale_dtype == "f32" else f", scale = {self.scale_dtype}"
+        return f"#kvq.quant<{self.dtype}, {sym}, {gtext}{tail}>"
+
+    @classmethod
+    def parse(cls, text: str) -> "QuantScheme":
+        """Parses the MLIR attribute syntax.
+
+        ``#kvq.quant<storage, (symmetric|asymmetric), granularity [, scale = T]>``
+        with ``granularity ::= tensor | token | channel |
+        group(axis = A, size = G) | block(rows = R, cols = C)``.
+        Whitespace is free; the ``#kvq.quant`` prefix may be omitted (a bare
+        ``<...>`` or the bare parameter list is accepted too).  Raises
+        ``ValueError`` on malformed input.
+        """
+        body = text.strip()
+        if body.startswith("#kvq.quant"):
+            body = body[len("#kvq.quant"):].strip()
+        if body.startswith("<"):
+            if not body.endswith(">"):
+                raise ValueError(f"missing '>' in {text!r}")
+            body = body[1:-1]
+        parts = _split_top_level(body)
+        if len(parts) not in (3, 4):
+            raise ValueError(f"expected 3 or 4 parameters in {text!r}")
+        dtype = parts[0]
+        if parts[1] not in ("symmetric", "asymmetric"):
+            raise ValueError(f"expected 'symmetric' or 'asymmetric', got {parts[1]!r}")
+        symmetric = parts[1] == "symmetric"
+        m = re.fullmatch(r"([a-z]+)\s*(?:\((.*)\))?", parts[2], re.S)
+        if not m:
+            raise ValueError(f"malformed granularity {parts[2]!r}")
+        gran, args = m.group(1), m.group(2)
+        kw = {}
+        expected = {"group": ("axis", "size"), "block": ("rows", "cols")}.get(gran, ())
+        if args is not None:
+            if not expected:
+                raise ValueError(f"granularity {gran!r} takes no parameters")
+            for item in _split_top_level(args):
+                km = re.fullmatch(r"([a-z]+)\s*=\s*(-?\d+)", item)
+                if not km or km.group(1) not in expected or km.group(1) in kw:
+                    raise ValueError(f"bad {gran} parameter {item!r}")
+                kw[km.group(1)] = int(km.group(2))
+            if tuple(kw) != expected:
+                raise ValueError(f"{gran} expects ({expected[0]} = .., {expected[1]} = ..)")
+        elif expected:
+            raise ValueError(f"granularity {gran!r} needs parameters {expected}")
+        scale_dtype = "f32"
+        if len(parts) == 4:
+            sm = re.fullmatch(r"scale\s*=\s*(\w+)", parts[3])
+            if not sm:
+                raise ValueError(f"expected 'scale = T', got {parts[3]!r}")
+            scale_dtype = sm.group(1)
+        return cls(dtype=dtype, symmetric=symmetric, granularity=gran,
+                   scale_dtype=scale_dtype, **kw)
+
+
+def _split_top_level(text: str) -> list:
+    """Splits on commas that are not inside parentheses; strips items."""
+    out, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"unbalanced parentheses in {text!r}")
+        if ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    if depth != 0:
+        raise ValueError(f"unbalanced parentheses in {text!r}")
+    out.append("".join(cur).strip())
+    if any(not p for p in out):
+        raise ValueError(f"empty parameter in {text!r}")
+    return out
+
+
+def _as_scheme(scheme) -> QuantScheme:
+    if isinstance(scheme, QuantScheme):
+        return scheme
+    if isinstance(scheme, str):
+        return QuantScheme.parse(scheme)
+    raise TypeError(f"expected a QuantScheme or its text, got {type(scheme).__name__}")
+
+
+# ---------------------------------------------------------------------------
+# Block and scale shapes
+# ---------------------------------------------------------------------------
+
+
+def _ceildiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _layout(shape: Sequence[int], scheme: QuantScheme) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+    """Returns (block_shape, scale_shape) for data of `shape`."""
+    shape = tuple(int(n) for n in shape)
+    r = len(shape)
+    g = scheme.granularity
+    if g in ("token", "channel", "block") and r < 2:
+        raise ValueError(f"{g} granularity needs rank >= 2, got rank {r}")
+    # None marks an axis covered whole.
+    blk = [1] * r
+    if g == "tensor":
+        blk = [None] * r
+    elif g == "token":
+        blk[r - 1] = None
+    elif g == "channel":
+        blk[r - 2] = None
+    elif g == "group":
+        a = int(scheme.axis)
+        if not 0 <= a < r:
+            raise ValueError(f"group axis {a} out of range for rank {r}")
+        blk[a] = int(scheme.size)
+    elif g == "block":
+        blk[r - 2] = int(scheme.rows)
+        blk[r - 1] = int(scheme.cols)
+    bshape = tuple(n if b is None else b for n, b in zip(shape, blk))
+    sshape = tuple(1 if b is None else _ceildiv(n, b) for n, b in zip(shape, blk))
+    return bshape, sshape
+
+
+def block_shape(shape: Sequence[int], scheme) -> Tuple[int, ...]:
+    """Extent of one quantization block along every axis of data of `shape`.
+
+    * ``tensor``: the whole shape.
+    * ``token``: 1 everywhere except the full channel axis (``r-1``).
+    * ``channel``: the full token axis (``r-2``), 1 elsewhere.
+    * ``group(axis=a, size=G)``: G along axis a, 1 elsewhere.
+    * ``block(rows=R, cols=C)``: R along the token axis, C along the channel
+      axis, 1 on the leading axes.
+
+    ``token``, ``channel`` and ``block`` need rank >= 2.  A group/block size
+    may exceed the axis length (the block is then simply partial).
+    """
+    return _layout(shape, _as_scheme(scheme))[0]
+
+
+def scale_shape(shape: Sequence[int], scheme) -> Tuple[int, ...]:
+    """Shape of the scale (and zero-point) tensor for data of `shape`.
+
+    Same rank as the data; dimension ``i`` is ``ceil(n_i / block_i)`` (the
+    last group/block of a ragged axis is partial) and 1 for an axis covered
+    whole (also when that axis has length 0).
+    """
+    return _layout(shape, _as_scheme(scheme))[1]
+
+
+def _blockify(x: np.ndarray, bshape, sshape) -> np.ndarray:
+    """Pads `x` with NaN (ignored by the statistics) to whole blocks and
+    reshapes it to ``(s0, b0, s1, b1, ...)``."""
+    pad = [(0, s * b - n) for n, b, s in zip(x.shape, bshape, sshape)]
+    if any(p[1] for p in pad):
+        x = np.pad(x, pad, mode="constant", constant_values=np.nan)
+    inter = []
+    for s, b in zip(sshape, bshape):
+        inter += [s, b]
+    return x.reshape(inter)
+
+
+def expand_scale(s: np.ndarray, shape: Sequence[int], scheme) -> np.ndarray:
+    """Broadcasts a per-block array (scale or zero point, of shape
+    ``scale_shape(shape, scheme)``) to the full data `shape`."""
+    scheme = _as_scheme(scheme)
+    shape = tuple(int(n) for n in shape)
+    bshape, sshape = _layout(shape, scheme)
+    s = np.asarray(s)
+    if s.shape != sshape:
+        raise ValueError(f"scale shape {s.shape} does not match expected {sshape} "
+                         f"for data shape {shape} and {scheme}")
+    for ax, (n, b) in enumerate(zip(shape, bshape)):
+        if b != 1:
+            s = np.repeat(s, b, axis=ax)
+        if s.shape[ax] != n:
+            s = np.take(s, np.arange(n), axis=ax)
+    return s
+
+
+# ---------------------------------------------------------------------------
+# Rounding helpers
+# ---------------------------------------------------------------------------
+
+
+def round_half_away_from_zero(v) -> np.ndarray:
+    """``sign(v) * floor(|v| + 0.5)`` evaluated in float32.
+
+    Note this is the literal float32 formula: ``|v| + 0.5`` is itself
+    rounded, so ``v = 0.49999997`` (0.5 - 2^-25) yields 1, not 0.  NaN stays
+    NaN and +-Inf stay +-Inf.
+    """
+    v = np.asarray(v, dtype=_F32)
+    with np.errstate(invalid="ignore"):
+        return np.sign(v) * np.floor(np.abs(v) + _F32(0.5))
+
+
+def round_to_scale_dtype(v, scale_dtype: str) -> np.ndarray:
+    """Rounds float32 `v` to `scale_dtype` (round to nearest even) and
+    returns the result widened back to float32.
+
+    Magnitudes above the scale type's largest finite value saturate to it
+    (so an f16 scale never becomes Inf).
+    """
+    v = np.asarray(v, dtype=_F32)
+    dt = SCALE_DTYPES[scale_dtype]
+    fmax = _F32(float(ml_dtypes.finfo(dt).max))
+    v = np.clip(v, -fmax, fmax)
+    return v.astype(dt).astype(_F32)
+
+
+# ---------------------------------------------------------------------------
+# Quantize / dequantize
+# ---------------------------------------------------------------------------
+
+
+def quantize(x, scheme):
+    """Quantizes `x` with `scheme`.
+
+    Returns ``(codes, scale, zero_point)``: `codes` has ``x``'s shape;
+    `scale` (and `zero_point`, ``None`` for symmetric schemes) has
+    ``scale_shape(x.shape, scheme)`` and the scale dtype (float32, float16
+    or ml_dtypes.bfloat16).
+
+    Numerics (all float32, ``x`` first cast to float32, statistics over the
+    finite values of each block only):
+
+    Symmetric integer, b bits, ``qmax = 2^(b-1) - 1``:
+      ``scale = R(amax / qmax)`` where ``R`` rounds to the scale dtype
+      (nearest even, saturating at its largest finite value);
+      ``scale = 1`` if the block has no finite value or the rounded scale is
+      0 (``amax == 0``, or an underflow to zero in f16/bf16/f32).
+      ``code = clamp(rhaz(x / scale), -qmax, qmax)``; NaN -> 0, +-Inf ->
+      +-qmax.  Codes are int8 holding the signed value.
+
+    Asymmetric integer, b bits, ``qmax = 2^b - 1`` (KIVI):
+      ``lo, hi = min, max``; ``scale = R((hi - lo) / qmax)``,
+      ``zero = R(lo)``; ``scale = 1`` if the rounded scale is 0
+      (``hi == lo``); no finite value -> ``scale = 1, zero = 0``.
+      ``code = clamp(rhaz((x - zero) / scale), 0, qmax)``; NaN -> 0,
+      +Inf -> qmax, -Inf -> 0.  Codes are uint8.
+
+    FP8 (symmetric only), ``fmax = 448`` (E4M3FN) or ``57344`` (E5M2):
+      ``scale = R(amax / fmax)`` with the same ``scale = 1`` rule;
+      ``code = fp8(clamp(x / scale, -fmax, fmax))`` rounding to nearest even;
+      NaN stays NaN, +-Inf saturate to +-fmax.  Codes are the ml_dtypes FP8
+      array.
+
+    ``rhaz`` is `round_half_away_from_zero`.
+    """
+    scheme = _as_scheme(scheme)
+    if scheme.is_float8 and not scheme.symmetric:
+        raise ValueError(f"{scheme.dtype} codes only support symmetric quantization")
+    x = np.asarray(x).astype(_F32)
+    bshape, sshape = _layout(x.shape, scheme)
+    r = x.ndim
+    red = tuple(range(1, 2 * r, 2))
+    blocks = _blockify(x, bshape, sshape)
+    finite = np.isfinite(blocks)
+    any_finite = finite.any(axis=red)
+    qmax = _F32(scheme.max_code)
+    sd = scheme.scale_np_dtype
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        if scheme.symmetric:
+            amax = np.where(finite, np.abs(blocks), _F32(0)).max(axis=red, initial=_F32(0))
+            amax = np.asarray(amax, dtype=_F32)
+            s32 = round_to_scale_dtype(amax / qmax, scheme.scale_dtype)
+            s32 = np.where((s32 == 0) | ~any_finite, _F32(1), s32).astype(_F32)
+            z32 = None
+        else:
+            lo = np.where(finite, blocks, _F32(np.inf)).min(axis=red, initial=_F32(np.inf))
+            hi = np.where(finite, blocks, _F32(-np.inf)).max(axis=red, initial=_F32(-np.inf))
+            lo = np.asarray(lo, dtype=_F32)
+            hi = np.asarray(hi, dtype=_F32)
+            lo = np.where(any_finite, lo, _F32(0)).astype(_F32)
+            hi = np.where(any_finite, hi, _F32(0)).astype(_F32)
+            s32 = round_to_scale_dtype((hi - lo) / qmax, scheme.scale_dtype)
+            s32 = np.where(s32 == 0, _F32(1), s32).astype(_F32)
+            z32 = round_to_scale_dtype(lo, scheme.scale_dtype)
+
+        s_full = expand_scale(s32, x.shape, scheme)
+        if scheme.is_float8:
+            fp8_dtype = _FP8[scheme.dtype][0]
+            v = np.clip(x / s_full, -qmax, qmax)  # NaN stays NaN
+            codes = v.astype(fp8_dtype)
+        elif scheme.symmetric:
+            v = np.clip(round_half_away_from_zero(x / s_full), -qmax, qmax)
+            codes = np.where(np.isnan(v), _F32(0), v).astype(np.int8)
+        else:
+            z_full = expand_scale(z32, x.shape, scheme)
+            v = np.clip(round_half_away_from_zero((x - z_full) / s_full), _F32(0), qmax)
+            codes = np.where(np.isnan(v), _F32(0), v).astype(np.uint8)
+
+    scale = s32.astype(sd)
+    zero = None if z32 is None else z32.astype(sd)
+    return codes, scale, zero
+
+
+def dequantize(codes, scale, zero_point, scheme, out_dtype=np.float32):
+    """Reconstructs values from `codes` (unpacked, data-shaped).
+
+    ``float32(code) * scale`` (symmetric) or
+    ``float32(code) * scale + zero_point`` (asymmetric; a separately rounded
+    multiply then add, no fused multiply-add), computed in float32 with scale
+    and zero point widened to float32, then cast to `out_dtype`.
+    """
+    scheme = _as_scheme(scheme)
+    codes = np.asarray(codes)
+    c = codes.astype(_F32)
+    s_full = expand_scale(np.asarray(scale).astype(_F32), codes.shape, scheme)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = c * s_full
+        if scheme.has_zero_point:
+            if zero_point is None:
+                raise ValueError(f"{scheme} needs a zero point")
+            z_full = expand_scale(np.asarray(zero_point).astype(_F32), codes.shape, scheme)
+            out = (out + z_full).astype(_F32)
+    return out.astype(out_dtype)
+
+
+# ---------------------------------------------------------------------------
+# Sub-byte packing
+# ---------------------------------------------------------------------------
+
+
+def pack(codes, bits: int) -> np.ndarray:
+    """Packs a code array (flattened row-major) into bytes.
+
+    Element ``i`` occupies byte ``i // (8 // bits)`` at bit offset
+    ``(i % (8 // bits)) * bits`` (LSB first: the low nibble holds the first
+    of two 4-bit codes).  Only the low `bits` bits of each value are stored
+    (two's complement for negatives); the unused high bits of the last byte
+    are zero.  Values must lie in ``[-2^(bits-1), 2^bits - 1]``.
+    Returns a uint8 array of ``ceil(n * bits / 8)`` bytes.
+    """
+    if bits not in (1, 2, 4, 8):
+        raise ValueError(f"bits must be 1, 2, 4 or 8, got {bits}")
+    c = np.asarray(codes)
+    if not np.issubdtype(c.dtype, np.integer):
+        raise TypeError("pack expects integer codes")
+    c = c.reshape(-1).astype(np.int64)
+    if c.size and (c.min() < -(1 << (bits - 1)) or c.max() > (1 << bits) - 1):
+        raise ValueError(f"codes out of range for {bits}-bit packing")
+    per = 8 // bits
+    n = c.size
+    nbytes = _ceildiv(n * bits, 8)
+    u = np.zeros(nbytes * per, dtype=np.int64)
+    u[:n] = c & ((1 << bits) - 1)
+    u = u.reshape(nbytes, per)
+    shifts = np.arange(per, dtype=np.int64) * bits
+    return (u << shifts).sum(axis=1).astype(np.uint8)
+
+
+def unpack(packed, bits: int, count: int, signed: bool) -> np.ndarray:
+    """Inverse of `pack`: returns `count` codes as a flat int8 array
+    (sign-extended from `bits` bits) when `signed`, else uint8."""
+    if bits not in (1, 2, 4, 8):
+        raise ValueError(f"bits must be 1, 2, 4 or 8, got {bits}")
+    p = np.asarray(packed, dtype=np.uint8).reshape(-1).astype(np.int64)
+    per = 8 // bits
+    if count < 0 or _ceildiv(count * bits, 8) > p.size:
+        raise ValueError(f"{p.size} bytes cannot hold {count} {bits}-bit codes")
+    shifts = np.arange(per, dtype=np.int64) * bits
+    v = ((p[:, None] >> shifts) & ((1 << bits) - 1)).reshape(-1)[:count]
+    if signed:
+        v = np.where(v >= (1 << (bits - 1)), v - (1 << bits), v)
+        return v.astype(np.int8)
+    return v.astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------
+# Attention
+# ---------------------------------------------------------------------------
+
+
+def attention(q, k, v, scale=None, causal=False, mask=None) -> np.ndarray:
+    """Scaled dot-product attention in float64 with grouped-query heads.
+
+    Args:
+      q: ``[B, Hq, Sq, D]``.
+      k: ``[B, Hkv, Skv, D]``.
+      v: ``[B, Hkv, Skv, Dv]``.
+      scale: logit multiplier, default ``1 / sqrt(D)``.
+      causal: bottom-right aligned causal masking: query ``i`` may attend key
+        ``j`` iff ``j <= i + (Skv - Sq)`` (a single decode query sees every
+        key).
+      mask: additive float mask broadcastable to ``[B, Hq, Sq, Skv]``
+        (``-inf`` masks a key out).
+
+    ``Hq`` must be a multiple of ``Hkv``; query head ``h`` uses kv head
+    ``h // (Hq // Hkv)``.  A query row whose logits are all ``-inf`` (every
+    key masked by `causal` and/or `mask`) outputs zeros.  Returns
+    ``[B, Hq, Sq, Dv]`` float64.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
+        raise ValueError("q, k, v must have rank 4")
+    B, Hq, Sq, D = q.shape
+    Bk, Hkv, Skv, Dk = k.shape
+    if Bk != B or Dk != D:
+        raise ValueError(f"k shape {k.shape} incompatible with q shape {q.shape}")
+    if v.shape[:3] != (B, Hkv, Skv):
+        raise ValueError(f"v shape {v.shape} incompatible with k shape {k.shape}")
+    if Hkv == 0 or Hq % Hkv:
+        raise ValueError(f"Hq={Hq} is not a multiple of Hkv={Hkv}")
+    if scale is None:
+        scale = 1.0 / math.sqrt(D)
+    rep = Hq // Hkv
+    k = np.repeat(k, rep, axis=1)
+    v = np.repeat(v, rep, axis=1)
+
+    logits = np.einsum("bhqd,bhkd->bhqk", q, k) * np.float64(scale)
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.dtype == np.bool_:
+            raise TypeError("mask must be additive (float), not boolean")
+        logits = logits + np.broadcast_to(m.astype(np.float64), logits.shape)
+    if causal:
+        i = np.arange(Sq)[:, None]
+        j = np.arange(Skv)[None, :]
+        logits = np.where(j <= i + (Skv - Sq), logits, -np.inf)
+
+    row_max = logits.max(axis=-1, keepdims=True, initial=-np.inf)
+    dead = np.isneginf(row_max)
+    with np.errstate(invalid="ignore"):
+        p = np.exp(logits - np.where(dead, 0.0, row_max))
+        denom = p.sum(axis=-1, keepdims=True)
+        out = np.einsum("bhqk,bhkd->bhqd", p, v) / np.where(dead, 1.0, denom)
+    return np.where(dead, 0.0, out)
+
+
+def quantized_attention(q, k_codes, k_scale, k_zp, k_scheme,
+                        v_codes, v_scale, v_zp, v_scheme, **kw) -> np.ndarray:
+    """Dequantizes K and V (to float32) and calls `attention`.
+
+    A scheme of ``None`` means that operand is plain floating point: its
+    "codes" are used as the values and its scale / zero point are ignored.
+    Keyword arguments (`scale`, `causal`, `mask`) go to `attention`.
+    """
+    k = k_codes if k_scheme is None else dequantize(k_codes, k_scale, k_zp, k_scheme)
+    v = v_codes if v_scheme is None else dequantize(v_codes, v_scale, v_zp, v_scheme)
+    return attention(q, k, v, **kw)

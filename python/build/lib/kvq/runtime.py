@@ -1,0 +1,409 @@
+"""Runs kernel libraries compiled by ``kvq-compile`` on NumPy arrays.
+
+A library comes with a JSON manifest (``<name>.json``) that lists its entry
+points and the dtype and shape of every input and output. `load` opens it
+with ctypes; each entry point is then a method of the returned `Module`::
+
+    lib = kvq.runtime.load("out/matmul.json")
+    c = lib.matmul(a, b)                    # outputs allocated and returned
+    c = lib.matmul(a, b, out_shapes=[(m, 32)])
+    lib.matmul(a, b, out=c)                 # caller-provided outputs
+
+Arguments are checked here first (dtype, rank, static dims) and again by the
+C entry point, which returns a ``kvq_status``; any refusal raises
+`KVQError` carrying the status name. The ABI is described in docs/ABI.md.
+"""
+
+import ctypes
+import json
+import os
+
+import ml_dtypes
+import numpy as np
+
+__all__ = [
+    "DTYPES",
+    "KVQError",
+    "KVQ_OK",
+    "KVQ_ERR_NULL",
+    "KVQ_ERR_COUNT",
+    "KVQ_ERR_RANK",
+    "KVQ_ERR_SHAPE",
+    "KVQ_ERR_DTYPE",
+    "STATUS_NAMES",
+    "Entry",
+    "Module",
+    "load",
+]
+
+# enum kvq_status (include/kvq/Runtime/kvq_abi.h).
+KVQ_OK = 0
+KVQ_ERR_NULL = 1
+KVQ_ERR_COUNT = 2
+KVQ_ERR_RANK = 3
+KVQ_ERR_SHAPE = 4
+KVQ_ERR_DTYPE = 5
+STATUS_NAMES = {
+    KVQ_OK: "KVQ_OK",
+    KVQ_ERR_NULL: "KVQ_ERR_NULL",
+    KVQ_ERR_COUNT: "KVQ_ERR_COUNT",
+    KVQ_ERR_RANK: "KVQ_ERR_RANK",
+    KVQ_ERR_SHAPE: "KVQ_ERR_SHAPE",
+    KVQ_ERR_DTYPE: "KVQ_ERR_DTYPE",
+}
+
+
+class KVQError(ValueError):
+    """A kernel call was refused.
+
+    ``status`` is the ``kvq_status`` code (the C entry point's return value
+    or, for a check made in Python first, the code the C side would return)
+    and ``status_name`` its name, e.g. ``"KVQ_ERR_SHAPE"``.
+    """
+
+    def __init__(self, status, message=""):
+        self.status = int(status)
+        self.status_name = STATUS_NAMES.get(self.status, f"KVQ_ERR_UNKNOWN({self.status})")
+        super().__init__(f"{self.status_name}: {message}" if message else self.status_name)
+
+
+class _DType:
+    """One ABI element type: its code, NumPy storage dtype and bit width."""
+
+    def __init__(self, name, code, storage, bits=None):
+        self.name = name
+        self.code = code
+        self.storage = np.dtype(storage)
+        self.bits = bits if bits is not None else self.storage.itemsize * 8
+
+    @property
+    def packed(self):
+        """i4 / i2: stored packed along the last dim, LSB first."""
+        return self.bits < 8
+
+    def accepts(self, dtype):
+        dtype = np.dtype(dtype)
+        if dtype == self.storage:
+            return True
+        # Signless integers: the signed and unsigned NumPy types of the same
+        # width hold the same bytes (codes are often uint8).
+        if self.storage.kind in "iu" or self.packed:
+            return dtype.kind in "iu" and dtype.itemsize == self.storage.itemsize
+        return False
+
+    def __repr__(self):
+        return f"{self.name} ({self.storage})"
+
+
+# enum kvq_dtype (include/kvq/Runtime/kvq_abi.h).
+DTYPES = {
+    d.name: d
+    for d in (
+        _DType("f32", 1, np.float32),
+        _DType("f16", 2, np.float16),
+        _DType("bf16", 3, ml_dtypes.bfloat16),
+        _DType("f64", 4, np.float64),
+        _DType("i8", 5, np.int8),
+        _DType("i16", 6, np.int16),
+        _DType("i32", 7, np.int32),
+        _DType("i64", 8, np.int64),
+        _DType("i1", 9, np.bool_),
+        _DType("i4", 10, np.uint8, bits=4),
+        _DType("i2", 11, np.uint8, bits=2),
+        _DType("f8E4M3FN", 12, ml_dtypes.float8_e4m3fn),
+        _DType("f8E5M2", 13, ml_dtypes.float8_e5m2),
+    )
+}
+
+
+class _Buffer(ctypes.Structure):
+    """``kvq_buffer``."""
+
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("rank", ctypes.c_int64),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("dtype", ctypes.c_int32),
+    ]
+
+
+class _Param:
+    """One input or output of an entry point, from the manifest."""
+
+    def __init__(self, spec, what):
+        self.what = what
+        self.dtype = DTYPES.get(spec["dtype"])
+        if self.dtype is None:
+            raise ValueError(f"{what}: unknown dtype {spec['dtype']!r} in the manifest")
+        self.shape = tuple(int(d) for d in spec["shape"])
+        self.scalar = spec.get("kind") == "scalar"
+
+    @property
+    def static(self):
+        return all(d >= 0 for d in self.shape)
+
+    def storage_shape(self, shape):
+        """The array shape holding a buffer of `shape` elements."""
+        if not self.dtype.packed or not shape:
+            return tuple(shape)
+        per_byte = 8 // self.dtype.bits
+        return tuple(shape[:-1]) + (-(-shape[-1] // per_byte),)
+
+    def describe(self):
+        dims = ", ".join("?" if d < 0 else str(d) for d in self.shape)
+        return f"{self.dtype.name}[{dims}]"
+
+    def check_shape(self, shape):
+        """Checks a logical shape against the signature (KVQError)."""
+        if len(shape) != len(self.shape):
+            raise KVQError(KVQ_ERR_RANK, f"{self.what} has rank {len(shape)}, expected "
+                           f"{len(self.shape)} ({self.describe()})")
+        for i, (got, want) in enumerate(zip(shape, self.shape)):
+            if got < 0 or (want >= 0 and got != want):
+                raise KVQError(KVQ_ERR_SHAPE, f"{self.what} has shape {tuple(shape)}, "
+                               f"dim {i} does not match {self.describe()}")
+
+    def check_array(self, array):
+        """Checks `array` (for i4 / i2: packed bytes) and returns its logical
+        shape (KVQError)."""
+        if not self.dtype.accepts(array.dtype):
+            raise KVQError(KVQ_ERR_DTYPE, f"{self.what} has dtype {array.dtype}, expected "
+                           f"{self.dtype!r}")
+        shape = tuple(array.shape)
+        if self.dtype.packed and shape:
+            # Packed codes: the last dim counts bytes.
+            if len(shape) == len(self.shape) and self.shape[-1] >= 0:
+                if self.storage_shape(self.shape)[-1] != shape[-1]:
+                    raise KVQError(KVQ_ERR_SHAPE, f"{self.what} has {shape[-1]} bytes per "
+                                   f"row, expected {self.storage_shape(self.shape)[-1]} "
+                                   f"({self.describe()} packed)")
+                shape = shape[:-1] + (self.shape[-1],)
+            else:
+                shape = shape[:-1] + (shape[-1] * (8 // self.dtype.bits),)
+        self.check_shape(shape)
+        return shape
+
+    def is_unpacked_codes(self, array):
+        """For i4 / i2: whether `array` holds one code per element (to be
+        packed here) rather than packed bytes. Sub-byte NumPy types
+        (ml_dtypes.int4, ...) always hold codes; 8-bit integers do when their
+        last dim is the signature's element count, or that count is dynamic."""
+        if not self.dtype.packed or not array.ndim:
+            return False
+        if array.dtype.itemsize == 1 and array.dtype.kind in "iu" and \
+                array.dtype not in _SUB_BYTE_DTYPES:
+            last = self.shape[-1] if len(self.shape) == array.ndim else -1
+            return last < 0 or array.shape[-1] == last
+        return array.dtype in _SUB_BYTE_DTYPES
+
+    def pack(self, codes):
+        """Packs codes along the last dim, LSB first, rows padded to bytes."""
+        bits = self.dtype.bits
+        values = np.asarray(codes).astype(np.int64)
+        if values.size and (values.min() < -(1 << (bits - 1)) or
+                            values.max() > (1 << bits) - 1):
+            raise ValueError(f"{self.what}: codes out of range for {bits}-bit packing")
+        per_byte = 8 // bits
+        count = values.shape[-1]
+        nbytes = -(-count // per_byte)
+        padded = np.zeros(values.shape[:-1] + (nbytes * per_byte,), np.int64)
+        padded[..., :count] = values & ((1 << bits) - 1)
+        groups = padded.reshape(values.shape[:-1] + (nbytes, per_byte))
+        shifts = np.arange(per_byte, dtype=np.int64) * bits
+        return (groups << shifts).sum(axis=-1).astype(np.uint8)
+
+
+_SUB_BYTE_DTYPES = tuple(np.dtype(getattr(ml_dtypes, name))
+                         for name in ("int4", "uint4", "int2", "uint2")
+                         if hasattr(ml_dtypes, name))
+
+
+def _as_buffer(array, param, shape, keep):
+    """A kvq_buffer over `array`; `keep` holds what must outlive the call."""
+    dims = (ctypes.c_int64 * max(len(shape), 1))(*shape)
+    keep.append(dims)
+    data = array.ctypes.data
+    if data == 0:  # an empty array may have no storage at all
+        placeholder = np.empty(1, dtype=np.uint8)
+        keep.append(placeholder)
+        data = placeholder.ctypes.data
+    return _Buffer(data, len(shape), dims, param.dtype.code)
+
+
+class Entry:
+    """One entry point of a loaded library; call it with NumPy arrays."""
+
+    def __init__(self, library, spec):
+        self.name = spec["name"]
+        self.inputs = [_Param(s, f"input {i} of {self.name}") for i, s in enumerate(spec["inputs"])]
+        self.outputs = [_Param(s, f"output {i} of {self.name}")
+                        for i, s in enumerate(spec["outputs"])]
+        self._fn = getattr(library, spec.get("symbol", self.name))
+        self._fn.restype = ctypes.c_int32
+        self._fn.argtypes = [ctypes.POINTER(_Buffer), ctypes.c_int64,
+                             ctypes.POINTER(_Buffer), ctypes.c_int64]
+        self._shapes_fn = None
+        if spec.get("output_shapes_symbol"):
+            self._shapes_fn = getattr(library, spec["output_shapes_symbol"])
+            self._shapes_fn.restype = ctypes.c_int32
+            self._shapes_fn.argtypes = [ctypes.POINTER(_Buffer), ctypes.c_int64,
+                                        ctypes.POINTER(ctypes.c_int64), ctypes.c_int64]
+
+    def __repr__(self):
+        ins = ", ".join(p.describe() for p in self.inputs)
+        outs = ", ".join(p.describe() for p in self.outputs)
+        return f"<kvq entry {self.name}({ins}) -> ({outs})>"
+
+    def _prepare_inputs(self, args, keep):
+        if len(args) != len(self.inputs):
+            raise KVQError(KVQ_ERR_COUNT, f"{self.name} takes {len(self.inputs)} inputs, "
+                           f"got {len(args)}")
+        buffers = (_Buffer * max(len(args), 1))()
+        for i, (arg, param) in enumerate(zip(args, self.inputs)):
+            if param.scalar and not isinstance(arg, (np.ndarray, np.generic)):
+                arg = np.asarray(arg, dtype=param.dtype.storage)
+            array = np.asarray(arg)
+            if param.is_unpacked_codes(array):
+                param.check_shape(array.shape)
+                array = param.pack(array)
+            if not array.flags.c_contiguous:
+                array = array.copy(order="C")
+            shape = param.check_array(array)
+            keep.append(array)
+            buffers[i] = _as_buffer(array, param, shape, keep)
+        return buffers
+
+    def _call_shapes(self, inputs):
+        total = sum(len(p.shape) for p in self.outputs)
+        dims = (ctypes.c_int64 * max(total, 1))()
+        status = self._shapes_fn(inputs, len(self.inputs), dims, total)
+        if status != KVQ_OK:
+            raise KVQError(status, f"{self.name}_output_shapes refused its inputs")
+        shapes, at = [], 0
+        for p in self.outputs:
+            shapes.append(tuple(dims[at:at + len(p.shape)]))
+            at += len(p.shape)
+        return shapes
+
+    def output_shapes(self, *args):
+        """The shapes of the outputs for these inputs (as many as known)."""
+        keep = []
+        inputs = self._prepare_inputs(args, keep)
+        if self._shapes_fn is not None:
+            return self._call_shapes(inputs)
+        return [p.shape if p.static else None for p in self.outputs]
+
+    def _output_shapes(self, inputs, out_shapes):
+        if out_shapes is not None:
+            if len(self.outputs) == 1 and (len(out_shapes) == 0 or
+                                           not isinstance(out_shapes[0], (tuple, list, type(None)))):
+                out_shapes = [out_shapes]
+            if len(out_shapes) != len(self.outputs):
+                raise KVQError(KVQ_ERR_COUNT, f"{self.name} has {len(self.outputs)} outputs, "
+                               f"got {len(out_shapes)} out_shapes")
+        known = None
+        shapes = []
+        for i, param in enumerate(self.outputs):
+            shape = None if out_shapes is None else out_shapes[i]
+            if shape is None and param.static:
+                shape = param.shape
+            if shape is None:
+                if self._shapes_fn is None:
+                    raise KVQError(KVQ_ERR_SHAPE, f"{param.what} has dynamic dims "
+                                   f"({param.describe()}) that do not follow from the "
+                                   "inputs; pass out_shapes=")
+                if known is None:
+                    known = self._call_shapes(inputs)
+                shape = known[i]
+            shape = tuple(int(d) for d in shape)
+            param.check_shape(shape)
+            shapes.append(shape)
+        return shapes
+
+    def __call__(self, *args, out_shapes=None, out=None):
+        """Runs the kernel; returns its output array (a tuple for several,
+        None for none).
+
+        out_shapes: the shape of each output (a list, or one shape for a
+          single output; None entries are inferred). Needed only for
+          dynamic output dims that do not follow from the input shapes.
+        out: caller-allocated output arrays (C-contiguous, right dtype),
+          written in place and returned.
+        """
+        keep = []
+        inputs = self._prepare_inputs(args, keep)
+        if out is not None:
+            outs = [out] if isinstance(out, np.ndarray) else list(out)
+            if len(outs) != len(self.outputs):
+                raise KVQError(KVQ_ERR_COUNT, f"{self.name} has {len(self.outputs)} outputs, "
+                               f"got {len(outs)} in out=")
+            shapes = []
+            for array, param in zip(outs, self.outputs):
+                if not isinstance(array, np.ndarray) or not array.flags.c_contiguous \
+                        or not array.flags.writeable:
+                    raise KVQError(KVQ_ERR_NULL, f"{param.what}: out= needs writeable "
+                                   "C-contiguous NumPy arrays")
+                shapes.append(param.check_array(array))
+        else:
+            shapes = self._output_shapes(inputs, out_shapes)
+            outs = [np.empty(p.storage_shape(s), dtype=p.dtype.storage)
+                    for p, s in zip(self.outputs, shapes)]
+        outputs = (_Buffer * max(len(outs), 1))()
+        for i, (array, param, shape) in enumerate(zip(outs, self.outputs, shapes)):
+            outputs[i] = _as_buffer(array, param, shape, keep)
+        status = self._fn(inputs, len(self.inputs), outputs, len(outs))
+        if status != KVQ_OK:
+            raise KVQError(status, f"{self.name} refused its arguments")
+        if not outs:
+            return None
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+class Module:
+    """A loaded kernel library: one `Entry` attribute per entry point."""
+
+    def __init__(self, manifest_path, workdir=None):
+        with open(manifest_path) as f:
+            self.manifest = json.load(f)
+        abi = self.manifest.get("abi_version")
+        if abi != 1:
+            raise ValueError(f"{manifest_path}: unsupported kvq ABI version {abi!r}")
+        self.name = self.manifest["name"]
+        self.path = os.path.join(os.path.dirname(os.path.abspath(manifest_path)),
+                                 self.manifest["library"])
+        self._library = ctypes.CDLL(self.path)
+        self.entries = {spec["name"]: Entry(self._library, spec)
+                        for spec in self.manifest["entries"]}
+        # A temporary build directory (kvq.compile) lives as long as we do.
+        self._workdir = workdir
+
+    def __getattr__(self, name):
+        entries = self.__dict__.get("entries", {})
+        if name in entries:
+            return entries[name]
+        raise AttributeError(f"kvq module {self.__dict__.get('name')!r} has no entry "
+                             f"point {name!r}")
+
+    def __getitem__(self, name):
+        return self.entries[name]
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self.entries)
+
+    def __repr__(self):
+        return f"<kvq module {self.name!r} ({self.path}): {', '.join(self.entries)}>"
+
+
+def load(path):
+    """Loads a library compiled by kvq-compile from its manifest, its .so
+    (the manifest next to it) or a directory holding one manifest."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        manifests = [f for f in os.listdir(path) if f.endswith(".json")]
+        if len(manifests) != 1:
+            raise ValueError(f"{path}: expected one kvq manifest (.json), found "
+                             f"{len(manifests)}")
+        path = os.path.join(path, manifests[0])
+    elif path.endswith(".so"):
+        path = path[:-3] + ".json"
+    return Module(path)
