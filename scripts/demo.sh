@@ -10,4 +10,5 @@ build="${KVQ_BUILD_DIR:-$root/build}"
 echo "== kvq-fuse: the attention consumes the INT4 cache directly"
 "$build/bin/kvq-opt" --kvq-fuse "$root/examples/decode_int4.mlir" | grep kvq.attention
 echo "== compile (kvq-compile, --kvq-cpu-pipeline) and run"
-KVQ_COMPILE="$build/bin/kvq-compile" python3 "$root/examples/run_decode_int4.py"
+KVQ_COMPILE="$build/bin/kvq-compile" "$(cat "$build/kvq-python")" \
+  "$root/examples/run_decode_int4.py"

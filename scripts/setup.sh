@@ -24,12 +24,38 @@ if [[ -z "${KVQ_SKIP_INSTALL:-}" && ${#need_apt[@]} -gt 0 ]]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# Python: numpy, ml_dtypes and pytest for the golden model and the tests.
+# Use the interpreter at hand when it has them or pip can add them; on a
+# system Python that refuses pip installs (PEP 668), use a virtual
+# environment in the build directory instead.
 PY="${PYTHON:-python3}"
-if [[ -z "${KVQ_SKIP_INSTALL:-}" ]] &&
-   ! "$PY" -c "import numpy, ml_dtypes, pytest" 2>/dev/null; then
-  echo "setup: installing Python packages"
-  "$PY" -m pip install -q numpy ml_dtypes pytest
+has_python_deps() { "$1" -c "import numpy, ml_dtypes, pytest" 2>/dev/null; }
+venv="$build/venv"
+if ! has_python_deps "$PY" && [[ -x "$venv/bin/python" ]] &&
+   has_python_deps "$venv/bin/python"; then
+  PY="$venv/bin/python"
 fi
+if ! has_python_deps "$PY"; then
+  if [[ -n "${KVQ_SKIP_INSTALL:-}" ]]; then
+    :
+  elif "$PY" -m pip install -q numpy ml_dtypes pytest 2>/dev/null; then
+    echo "setup: installed Python packages for $PY"
+  else
+    if [[ ! -x "$venv/bin/python" ]]; then
+      "$PY" -m venv "$venv" 2>/dev/null || {
+        SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+        "$PY" -m venv "$venv"
+      }
+    fi
+    "$venv/bin/python" -m pip install -q numpy ml_dtypes pytest
+    echo "setup: Python packages in $venv"
+    PY="$venv/bin/python"
+  fi
+fi
+mkdir -p "$build"
+command -v "$PY" > "$build/kvq-python"
 
 cmake -S "$root" -B "$build" -G Ninja \
   -DCMAKE_BUILD_TYPE=Release \
@@ -38,7 +64,7 @@ cmake -S "$root" -B "$build" -G Ninja \
   -DLLVM_USE_LINKER=lld \
   -DMLIR_DIR="$llvm/lib/cmake/mlir" \
   -DLLVM_EXTERNAL_LIT="$llvm/bin/lit" \
-  -DPython3_EXECUTABLE="$(command -v "$PY")" \
+  -DPython3_EXECUTABLE="$(cat "$build/kvq-python")" \
   ${CUDA_HOME:+-DCUDAToolkit_ROOT="$CUDA_HOME"} \
   $([[ -z "${CUDA_HOME:-}" && -d /usr/local/cuda ]] && echo -DCUDAToolkit_ROOT=/usr/local/cuda) \
   >/dev/null
