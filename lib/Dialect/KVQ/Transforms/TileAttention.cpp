@@ -320,7 +320,6 @@ Value AttentionEmitter::loadScaleChunk(const KVSource &src, Value side,
           arith::DivUIOp::create(b, coords[i], cIdx(src.extent[i])));
   }
   int64_t start = chunk * vw;
-  Type elementType = cast<MemRefType>(side.getType()).getElementType();
   if (src.whole[3]) {
     prefix.push_back(cIdx(0));
     return emitExtendToF32(b, b.getLoc(),
@@ -344,7 +343,6 @@ Value AttentionEmitter::loadScaleChunk(const KVSource &src, Value side,
         emitExtendToF32(b, b.getLoc(), memref::LoadOp::create(b, side, idx));
     result = vector::InsertOp::create(b, s, result, lane);
   }
-  (void)elementType;
   return result;
 }
 
