@@ -14,4 +14,10 @@ void mlir::kvq::registerKVQPipelines() {
       "Lower kvq / linalg on tensors to the LLVM dialect for CPUs, with "
       "results as caller-allocated out-parameters",
       buildKVQCPUPipeline);
+  PassPipelineRegistration<KVQNVVMPipelineOptions>(
+      "kvq-nvvm-pipeline",
+      "Lower kvq attention on tensors to tensor-core kernels for NVIDIA GPUs "
+      "(embedded PTX / cubin) and LLVM-dialect host code that launches them "
+      "through the mgpu* runtime",
+      buildKVQNVVMPipeline);
 }

@@ -68,9 +68,12 @@ def compile(module, target="cpu", opt=3, options=None, name="kernel", build_dir=
     """Compiles `module` (MLIR text, or the path of a .mlir file) into a
     shared library and loads it.
 
-    target: only "cpu".
+    target: "cpu" (host kernels on NumPy arrays) or "nvvm" (NVIDIA GPU
+      kernels; arguments may be NumPy arrays, copied to the device and back,
+      or device arrays: see kvq.cuda). GPU pipeline options (chip, format,
+      block-kv, warps, split-kv, ...) go in `options`.
     opt: LLVM optimization level, 0-3.
-    options: kvq-cpu-pipeline options, as a dict ({"block-kv": 64}), a list
+    options: kvq-cpu-pipeline / kvq-nvvm-pipeline options, as a dict ({"block-kv": 64}), a list
       of command-line arguments or one string of them.
     name: the library's name (its files are <name>.so / .h / .json).
     build_dir: where the files go; by default a temporary directory that

@@ -30,6 +30,7 @@ __all__ = [
     "KVQ_ERR_RANK",
     "KVQ_ERR_SHAPE",
     "KVQ_ERR_DTYPE",
+    "KVQ_ERR_DEVICE",
     "STATUS_NAMES",
     "Entry",
     "Module",
@@ -43,6 +44,7 @@ KVQ_ERR_COUNT = 2
 KVQ_ERR_RANK = 3
 KVQ_ERR_SHAPE = 4
 KVQ_ERR_DTYPE = 5
+KVQ_ERR_DEVICE = 6
 STATUS_NAMES = {
     KVQ_OK: "KVQ_OK",
     KVQ_ERR_NULL: "KVQ_ERR_NULL",
@@ -50,6 +52,7 @@ STATUS_NAMES = {
     KVQ_ERR_RANK: "KVQ_ERR_RANK",
     KVQ_ERR_SHAPE: "KVQ_ERR_SHAPE",
     KVQ_ERR_DTYPE: "KVQ_ERR_DTYPE",
+    KVQ_ERR_DEVICE: "KVQ_ERR_DEVICE",
 }
 
 
@@ -230,11 +233,21 @@ def _as_buffer(array, param, shape, keep):
     return _Buffer(data, len(shape), dims, param.dtype.code)
 
 
-class Entry:
-    """One entry point of a loaded library; call it with NumPy arrays."""
+def _as_device_buffer(dev, param, shape, keep):
+    """A kvq_buffer over device memory `dev` (a kvq.cuda.DeviceArray)."""
+    dims = (ctypes.c_int64 * max(len(shape), 1))(*shape)
+    keep.append(dims)
+    return _Buffer(dev.ptr or 1, len(shape), dims, param.dtype.code)
 
-    def __init__(self, library, spec):
+
+class Entry:
+    """One entry point of a loaded library; call it with NumPy arrays (and,
+    for GPU libraries, device arrays: see kvq.cuda)."""
+
+    def __init__(self, library, spec, device=False):
         self.name = spec["name"]
+        # GPU library (--target=nvvm): buffers are device pointers.
+        self.device = device
         self.inputs = [_Param(s, f"input {i} of {self.name}") for i, s in enumerate(spec["inputs"])]
         self.outputs = [_Param(s, f"output {i} of {self.name}")
                         for i, s in enumerate(spec["outputs"])]
@@ -254,12 +267,23 @@ class Entry:
         outs = ", ".join(p.describe() for p in self.outputs)
         return f"<kvq entry {self.name}({ins}) -> ({outs})>"
 
-    def _prepare_inputs(self, args, keep):
+    def _prepare_inputs(self, args, keep, on_device=None):
         if len(args) != len(self.inputs):
             raise KVQError(KVQ_ERR_COUNT, f"{self.name} takes {len(self.inputs)} inputs, "
                            f"got {len(args)}")
         buffers = (_Buffer * max(len(args), 1))()
         for i, (arg, param) in enumerate(zip(args, self.inputs)):
+            if self.device:
+                from . import cuda
+                dev = cuda.as_device(arg)
+                if dev is not None:
+                    # Already on the device: checked, used in place.
+                    shape = param.check_array(dev)
+                    keep.append(dev)
+                    buffers[i] = _as_device_buffer(dev, param, shape, keep)
+                    if on_device is not None:
+                        on_device.append(True)
+                    continue
             if param.scalar and not isinstance(arg, (np.ndarray, np.generic)):
                 arg = np.asarray(arg, dtype=param.dtype.storage)
             array = np.asarray(arg)
@@ -270,7 +294,13 @@ class Entry:
                 array = array.copy(order="C")
             shape = param.check_array(array)
             keep.append(array)
-            buffers[i] = _as_buffer(array, param, shape, keep)
+            if self.device:
+                from . import cuda
+                dev = cuda.DeviceArray.from_numpy(array)
+                keep.append(dev)
+                buffers[i] = _as_device_buffer(dev, param, shape, keep)
+            else:
+                buffers[i] = _as_buffer(array, param, shape, keep)
         return buffers
 
     def _call_shapes(self, inputs):
@@ -331,7 +361,10 @@ class Entry:
           written in place and returned.
         """
         keep = []
-        inputs = self._prepare_inputs(args, keep)
+        on_device = []
+        inputs = self._prepare_inputs(args, keep, on_device)
+        if self.device:
+            return self._call_device(inputs, keep, bool(on_device), out_shapes, out)
         if out is not None:
             outs = [out] if isinstance(out, np.ndarray) else list(out)
             if len(outs) != len(self.outputs):
@@ -359,6 +392,61 @@ class Entry:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
 
+    def _call_device(self, inputs, keep, device_inputs, out_shapes, out):
+        """A call of a GPU library: outputs are `out` (device arrays, used in
+        place, or NumPy arrays, filled with a copy), else new DeviceArrays
+        when an input was on the device, else NumPy arrays."""
+        from . import cuda
+        if out is not None:
+            outs = [out] if isinstance(out, np.ndarray) or cuda.as_device(out) is not None \
+                else list(out)
+            if len(outs) != len(self.outputs):
+                raise KVQError(KVQ_ERR_COUNT, f"{self.name} has {len(self.outputs)} outputs, "
+                               f"got {len(outs)} in out=")
+            targets, shapes = [], []
+            for array, param in zip(outs, self.outputs):
+                dev = cuda.as_device(array)
+                if dev is None:
+                    if not isinstance(array, np.ndarray) or not array.flags.c_contiguous \
+                            or not array.flags.writeable:
+                        raise KVQError(KVQ_ERR_NULL, f"{param.what}: out= needs device "
+                                       "arrays or writeable C-contiguous NumPy arrays")
+                    shape = param.check_array(array)
+                    dev = cuda.DeviceArray(array.shape, array.dtype)
+                else:
+                    shape = param.check_array(dev)
+                targets.append(dev)
+                shapes.append(shape)
+        else:
+            shapes = self._output_shapes(inputs, out_shapes)
+            outs = None
+            targets = [cuda.DeviceArray(p.storage_shape(s), p.dtype.storage)
+                       for p, s in zip(self.outputs, shapes)]
+        outputs = (_Buffer * max(len(targets), 1))()
+        for i, (dev, param, shape) in enumerate(zip(targets, self.outputs, shapes)):
+            outputs[i] = _as_device_buffer(dev, param, shape, keep)
+        status = self._fn(inputs, len(self.inputs), outputs, len(targets))
+        if status == KVQ_ERR_DEVICE:
+            code, message = cuda.last_error()
+            cuda.clear_error()
+            raise cuda.CudaError(f"{self.name}: KVQ_ERR_DEVICE: {message or code}")
+        if status != KVQ_OK:
+            raise KVQError(status, f"{self.name} refused its arguments")
+        if out is not None:
+            results = []
+            for array, dev in zip(outs, targets):
+                if isinstance(array, np.ndarray):
+                    array[...] = dev.numpy().reshape(array.shape)
+                results.append(array)
+        elif device_inputs:
+            results = targets
+        else:
+            results = [dev.numpy() for dev in targets]
+        if not results:
+            return None
+        return results[0] if len(results) == 1 else tuple(results)
+
+
 class Module:
     """A loaded kernel library: one `Entry` attribute per entry point."""
 
@@ -372,7 +460,9 @@ class Module:
         self.path = os.path.join(os.path.dirname(os.path.abspath(manifest_path)),
                                  self.manifest["library"])
         self._library = ctypes.CDLL(self.path)
-        self.entries = {spec["name"]: Entry(self._library, spec)
+        self.target = self.manifest.get("target", "cpu")
+        self.entries = {spec["name"]: Entry(self._library, spec,
+                                            device=self.target == "nvvm")
                         for spec in self.manifest["entries"]}
         # A temporary build directory (kvq.compile) lives as long as we do.
         self._workdir = workdir

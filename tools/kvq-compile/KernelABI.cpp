@@ -235,8 +235,7 @@ static void addCheck(SmallVectorImpl<DimCheck> &checks, DimCheck check) {
 /// of rank `rank`: dynamic where a block spans the whole dim.
 static SmallVector<int64_t> getBlockExtents(QuantSchemeAttr scheme,
                                             int64_t rank) {
-  return scheme.getBlockShape(
-      SmallVector<int64_t>(rank, ShapedType::kDynamic));
+  return scheme.getBlockShape(SmallVector<int64_t>(rank, ShapedType::kDynamic));
 }
 
 /// The dims of the scale / zero point of `codes` under `scheme`.
@@ -363,8 +362,7 @@ static Value createCheck(OpBuilder &builder, Location loc,
   case DimCheck::Equal:
   case DimCheck::EqualOrOne: {
     if (check.divisor > 1)
-      b = arith::CeilDivUIOp::create(builder, loc, b,
-                                     constant(check.divisor));
+      b = arith::CeilDivUIOp::create(builder, loc, b, constant(check.divisor));
     Value ok = equal(a, b);
     if (check.kind == DimCheck::EqualOrOne)
       ok = arith::OrIOp::create(builder, loc, ok, equal(a, constant(1)));
@@ -552,8 +550,7 @@ addShapeFunction(func::FuncOp fn, StringRef shapeName, int64_t numOutputDims) {
   for (BlockArgument arg : body.getArguments()) {
     auto type = dyn_cast<ShapedType>(arg.getType());
     std::optional<DTypeInfo> dtype =
-        type && type.hasRank() ? getDType(type.getElementType())
-                               : std::nullopt;
+        type && type.hasRank() ? getDType(type.getElementType()) : std::nullopt;
     if (!dtype || !dtype->packedBits)
       continue;
     for (Operation *user : arg.getUsers()) {
@@ -914,7 +911,8 @@ namespace {
 /// Writes the C implementation of the entry points.
 class WrapperEmitter {
 public:
-  explicit WrapperEmitter(raw_ostream &os) : os(os) {}
+  WrapperEmitter(raw_ostream &os, bool deviceErrors)
+      : os(os), deviceErrors(deviceErrors) {}
   void emit(StringRef headerFileName, ArrayRef<EntryPoint> entries);
 
 private:
@@ -932,6 +930,7 @@ private:
                         : "kvq_memref_" + std::to_string(sig.shape.size());
   }
 
+  bool deviceErrors; // GPU library: report failed CUDA calls
   raw_ostream &os;
 };
 } // namespace
@@ -1064,8 +1063,10 @@ void WrapperEmitter::emitEntry(const EntryPoint &entry) {
      << "  if ((status = " << entry.name
      << "__load_inputs(inputs, &a)) != KVQ_OK)\n    return status;\n"
      << "  if ((status = " << entry.name
-     << "__load_outputs(outputs, &a)) != KVQ_OK)\n    return status;\n"
-     << "  _mlir_ciface_" << entry.kernelSymbol << "(";
+     << "__load_outputs(outputs, &a)) != KVQ_OK)\n    return status;\n";
+  if (deviceErrors)
+    os << "  kvqCudaClearError();\n";
+  os << "  _mlir_ciface_" << entry.kernelSymbol << "(";
   bool first = true;
   for (auto [i, sig] : llvm::enumerate(entry.inputs)) {
     os << (first ? "" : ", ") << (sig.isScalar ? "a.in" : "&a.in") << i;
@@ -1075,7 +1076,11 @@ void WrapperEmitter::emitEntry(const EntryPoint &entry) {
     os << (first ? "" : ", ") << "&a.out" << i;
     first = false;
   }
-  os << ");\n  return KVQ_OK;\n}\n\n";
+  os << ");\n";
+  if (deviceErrors)
+    os << "  if (kvqCudaGetLastError(NULL, 0) != 0)\n"
+       << "    return KVQ_ERR_DEVICE;\n";
+  os << "  return KVQ_OK;\n}\n\n";
 }
 
 void WrapperEmitter::emitOutputShapes(const EntryPoint &entry) {
@@ -1246,8 +1251,12 @@ void memrefCopy(int64_t elem_size, kvq_unranked_memref *src,
 
 void mlir::kvq::emitCWrapper(raw_ostream &os, StringRef headerFileName,
                              ArrayRef<EntryPoint> entries,
-                             bool defineMemrefCopy) {
-  WrapperEmitter(os).emit(headerFileName, entries);
+                             bool defineMemrefCopy, bool deviceErrors) {
+  if (deviceErrors)
+    os << "#include <stddef.h>\n#include <stdint.h>\n"
+       << "extern int32_t kvqCudaGetLastError(char *message, size_t size);\n"
+       << "extern void kvqCudaClearError(void);\n";
+  WrapperEmitter(os, deviceErrors).emit(headerFileName, entries);
   if (defineMemrefCopy)
     os << kMemrefCopy;
 }
@@ -1261,7 +1270,8 @@ bool mlir::kvq::needsMemrefCopy(ModuleOp module) {
 //===----------------------------------------------------------------------===//
 
 void mlir::kvq::emitManifest(raw_ostream &os, StringRef libraryName,
-                             StringRef libraryFileName, StringRef targetCPU,
+                             StringRef libraryFileName, StringRef target,
+                             StringRef targetCPU, StringRef gpuChip,
                              ArrayRef<EntryPoint> entries) {
   auto buffers = [](ArrayRef<BufferSignature> sigs) {
     llvm::json::Array array;
@@ -1291,7 +1301,10 @@ void mlir::kvq::emitManifest(raw_ostream &os, StringRef libraryName,
   }
   llvm::json::Object manifest{
       {"abi_version", 1},           {"name", libraryName},
-      {"library", libraryFileName}, {"target", "cpu"},
+      {"library", libraryFileName}, {"target", target},
       {"cpu", targetCPU},           {"entries", std::move(entryArray)}};
+  // GPU libraries take device pointers; the chip the binary was built for.
+  if (!gpuChip.empty())
+    manifest["gpu_chip"] = gpuChip;
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
 }

@@ -103,15 +103,21 @@ void emitCHeader(raw_ostream &os, StringRef libraryName,
 /// also defines `memrefCopy`, the strided copy that lowered `memref.copy`
 /// calls (MLIR's C runner utilities have it too, but would pull libMLIR
 /// into every process that loads a kernel).
+/// With `deviceErrors` (GPU libraries), an entry point returns
+/// KVQ_ERR_DEVICE when a CUDA call of the run failed.
 void emitCWrapper(raw_ostream &os, StringRef headerFileName,
-                  ArrayRef<EntryPoint> entries, bool defineMemrefCopy);
+                  ArrayRef<EntryPoint> entries, bool defineMemrefCopy,
+                  bool deviceErrors = false);
 
 /// Whether the lowered module calls `memrefCopy`.
 bool needsMemrefCopy(ModuleOp module);
 
-/// Writes `<library>.json`, the manifest the Python loader reads.
+/// Writes `<library>.json`, the manifest the Python loader reads. `target`
+/// is "cpu" or "nvvm" (buffers are device pointers); `gpuChip` (nvvm only)
+/// the GPU architecture of the embedded binary.
 void emitManifest(raw_ostream &os, StringRef libraryName,
-                  StringRef libraryFileName, StringRef targetCPU,
+                  StringRef libraryFileName, StringRef target,
+                  StringRef targetCPU, StringRef gpuChip,
                   ArrayRef<EntryPoint> entries);
 
 } // namespace kvq

@@ -76,8 +76,12 @@ static cl::opt<std::string>
                             "default: the prefix, or the input's stem"),
                    cl::value_desc("libname"), cl::cat(toolCategory));
 
-static cl::opt<std::string> target("target", cl::desc("Target (only: cpu)"),
-                                   cl::init("cpu"), cl::cat(toolCategory));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("cpu (kernels for the host CPU) or nvvm (NVIDIA GPU "
+                    "kernels launched from host code; buffers are device "
+                    "pointers; links libkvq_cuda_runtime)"),
+           cl::init("cpu"), cl::cat(toolCategory));
 
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
                                   cl::value_desc("0-3"), cl::Prefix,
@@ -122,18 +126,18 @@ static int fail(const Twine &message) {
   return 1;
 }
 
-/// The names of the options of `kvq-cpu-pipeline`, from their printed form
-/// `{block-kv=64 block-rows=4 ...}`.
-static llvm::StringSet<> getPipelineOptionNames(std::string &printed) {
-  kvq::KVQCPUPipelineOptions options;
+/// Adds the names of the options of a pipeline to `names`, from their
+/// printed form `{block-kv=64 block-rows=4 ...}`, which goes to `printed`.
+template <typename Options>
+static void addPipelineOptionNames(llvm::StringSet<> &names,
+                                   std::string &printed) {
+  Options options;
   raw_string_ostream os(printed);
   options.print(os);
-  llvm::StringSet<> names;
   SmallVector<StringRef> fields;
   StringRef(printed).trim("{}").split(fields, ' ', -1, false);
   for (StringRef field : fields)
     names.insert(field.split('=').first);
-  return names;
 }
 
 static bool isValidLibraryName(StringRef name) {
@@ -214,10 +218,14 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
 
-  // Arguments naming a kvq-cpu-pipeline option (--block-kv=64) go to the
-  // pipeline; the rest to the command-line parser.
-  std::string printedOptions;
-  llvm::StringSet<> pipelineNames = getPipelineOptionNames(printedOptions);
+  // Arguments naming a pipeline option (--block-kv=64) go to the pipeline
+  // of the target; the rest to the command-line parser.
+  std::string printedOptions, printedNVVMOptions;
+  llvm::StringSet<> pipelineNames;
+  addPipelineOptionNames<kvq::KVQCPUPipelineOptions>(pipelineNames,
+                                                     printedOptions);
+  addPipelineOptionNames<kvq::KVQNVVMPipelineOptions>(pipelineNames,
+                                                      printedNVVMOptions);
   SmallVector<char *> toolArgs;
   std::string pipelineArgs;
   for (int i = 0; i < argc; ++i) {
@@ -232,18 +240,37 @@ int main(int argc, char **argv) {
   std::string overview =
       "kvq-compile: compile a kvq / linalg module into a kernel library "
       "with a C ABI\n\n  kvq-compile in.mlir -o out/ [--name=lib] [-O3] "
-      "[--emit=so|obj|llvm|mlir]\n\nThe options of kvq-cpu-pipeline are "
-      "accepted as --<name>=<value>; defaults: " +
-      printedOptions + "\n";
+      "[--emit=so|obj|llvm|mlir] [--target=cpu|nvvm]\n\nThe options of the "
+      "target's pipeline are accepted as --<name>=<value>; defaults:\n  "
+      "kvq-cpu-pipeline:  " +
+      printedOptions + "\n  kvq-nvvm-pipeline: " + printedNVVMOptions + "\n";
   cl::HideUnrelatedOptions({&toolCategory, &getColorCategory()});
   cl::ParseCommandLineOptions(toolArgs.size(), toolArgs.data(), overview);
 
+  if (target != "cpu" && target != "nvvm")
+    return fail("unsupported target '" + target + "' (supported: cpu, nvvm)");
+  bool isGPU = target == "nvvm";
   kvq::KVQCPUPipelineOptions pipelineOptions;
+  kvq::KVQNVVMPipelineOptions nvvmOptions;
   if (!pipelineArgs.empty() &&
-      failed(pipelineOptions.parseFromString(pipelineArgs, errs())))
-    return fail("invalid kvq-cpu-pipeline option in '" + pipelineArgs + "'");
-  if (target != "cpu")
-    return fail("unsupported target '" + target + "' (supported: cpu)");
+      failed(isGPU ? nvvmOptions.parseFromString(pipelineArgs, errs())
+                   : pipelineOptions.parseFromString(pipelineArgs, errs())))
+    return fail("invalid kvq-" + target + "-pipeline option in '" +
+                pipelineArgs + "'");
+  // The host side of GPU kernels calls the mgpu* runtime.
+  std::string runtimeDir;
+  if (isGPU && emitKind == EmitKind::Shared) {
+    runtimeDir = KVQ_RUNTIME_DIR;
+    if (std::optional<std::string> env =
+            sys::Process::GetEnv("KVQ_RUNTIME_DIR"))
+      runtimeDir = *env;
+    SmallString<256> lib(runtimeDir);
+    sys::path::append(lib, "libkvq_cuda_runtime.so");
+    if (!sys::fs::exists(lib))
+      return fail("--target=nvvm needs the CUDA runtime library '" + lib +
+                  "' (built when CMake finds the CUDA toolkit; or set "
+                  "KVQ_RUNTIME_DIR); --emit=obj|llvm|mlir do not");
+  }
   if (optLevel > 3)
     return fail("invalid optimization level -O" + Twine(optLevel) + " (0-3)");
 
@@ -341,10 +368,14 @@ int main(int argc, char **argv) {
       return failedSilently("applying the pass manager options");
     kvq::KernelSignatureRecorder signatures;
     signatures.attach(pm, *entries);
-    kvq::buildKVQCPUPipeline(pm, pipelineOptions);
-    stage = "lowering (kvq-cpu-pipeline)";
+    if (isGPU)
+      kvq::buildKVQNVVMPipeline(pm, nvvmOptions);
+    else
+      kvq::buildKVQCPUPipeline(pm, pipelineOptions);
+    std::string lowering = "lowering (kvq-" + target + "-pipeline)";
+    stage = lowering;
     if (failed(pm.run(*module)))
-      return failedSilently("lowering (kvq-cpu-pipeline)");
+      return failedSilently(lowering);
     if (failed(signatures.verify(*module, *entries)))
       return failedSilently("checking the kernel signatures");
 
@@ -372,12 +403,15 @@ int main(int argc, char **argv) {
                            })) ||
           failed(writeFile(outputFile(".json"),
                            [&](raw_ostream &os) {
-                             kvq::emitManifest(os, libraryName, libraryFile,
-                                               cpuName, *entries);
+                             kvq::emitManifest(
+                                 os, libraryName, libraryFile, target, cpuName,
+                                 isGPU ? nvvmOptions.chip.getValue()
+                                       : std::string(),
+                                 *entries);
                            })) ||
           failed(writeFile(wrapperPath, [&](raw_ostream &os) {
             kvq::emitCWrapper(os, headerName, *entries,
-                              kvq::needsMemrefCopy(*module));
+                              kvq::needsMemrefCopy(*module), isGPU);
           })))
         return 1;
     }
@@ -464,6 +498,20 @@ int main(int argc, char **argv) {
       link.push_back("-L" + libDir);
       link.push_back("-Wl,-rpath," + libDir);
       link.push_back("-lomp");
+    }
+    // compiler-rt's builtins back any soft-float helper the backend calls
+    // on CPUs without a native type (e.g. __truncsfbf2 without AVX512-BF16);
+    // only the helpers used are linked, statically.
+    if (emitKind != EmitKind::Object) {
+      SmallString<256> builtins(KVQ_CLANG_RESOURCE_LIB_DIR);
+      sys::path::append(builtins, "libclang_rt.builtins-x86_64.a");
+      if (sys::fs::exists(builtins))
+        link.push_back(builtins.str().str());
+    }
+    if (!runtimeDir.empty()) {
+      link.push_back("-L" + runtimeDir);
+      link.push_back("-Wl,-rpath," + runtimeDir);
+      link.push_back("-lkvq_cuda_runtime");
     }
     if (failed(runTool(link)))
       return 1;

@@ -49,18 +49,72 @@ struct KVQCPUPipelineOptions
 /// functions to the LLVM dialect for a CPU: inlining, i4 / i2 arguments and
 /// results as packed bytes (`kvq-legalize-abi`), kvq fusion, flash-style
 /// tiling of attention (`kvq-tile-attention`, decoding quantized K / V in
-/// registers), the remaining quantization ops as linalg, vectorizable exp, one-shot bufferization with identity-layout
-/// function boundaries, results turned into caller-allocated out-parameters
-/// (also for public functions), ownership-based deallocation, loops,
-/// narrow-type emulation, OpenMP threads for scf.parallel (option
-/// `threads`), and the conversions to LLVM. The context must
-/// carry the bufferization external models of the dialects involved
+/// registers), the remaining quantization ops as linalg, vectorizable exp,
+/// one-shot bufferization with identity-layout function boundaries, results
+/// turned into caller-allocated out-parameters (also for public functions),
+/// ownership-based deallocation, loops, narrow-type emulation, OpenMP threads
+/// for scf.parallel (option `threads`), and the conversions to LLVM. The
+/// context must carry the bufferization external models of the dialects
+/// involved
 /// (`registerAllExtensions` registers them).
 void buildKVQCPUPipeline(OpPassManager &pm,
                          const KVQCPUPipelineOptions &options);
 
+/// Options of the NVVM pipeline: the kernel schedule of `kvq-gpu-attention`
+/// and the target of upstream's `gpu-lower-to-nvvm-pipeline`.
+struct KVQNVVMPipelineOptions
+    : public PassPipelineOptions<KVQNVVMPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture (sm_80 and newer)"),
+      llvm::cl::init("sm_80")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features (PTX ISA version)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("GPU binary: isa (PTX, JIT-compiled by the driver; "
+                     "needs no toolkit), bin (cubin) or fatbin (cubin + "
+                     "PTX); bin / fatbin need CUDA's ptxas"),
+      llvm::cl::init("fatbin")};
+  PassOptions::Option<int> optLevel{
+      *this, "opt-level", llvm::cl::desc("Device code optimization level"),
+      llvm::cl::init(3)};
+  PassOptions::Option<int64_t> blockKV{
+      *this, "block-kv",
+      llvm::cl::desc("Keys per block staged in shared memory"),
+      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> warps{
+      *this, "warps",
+      llvm::cl::desc("Warps (16-row tiles) per CTA; 0: 1 for decode, else 4"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> splitKV{
+      *this, "split-kv",
+      llvm::cl::desc("Partitions of the key range; 0: automatic"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> targetCTAs{
+      *this, "target-ctas",
+      llvm::cl::desc("CTAs the automatic split-kv aims for"),
+      llvm::cl::init(264)};
+  PassOptions::Option<int64_t> sharedMemory{
+      *this, "shared-memory",
+      llvm::cl::desc("Bytes of shared memory for the K/V double buffers"),
+      llvm::cl::init(49152)};
+};
+
+/// Lowers a module of kvq attention functions to host LLVM-dialect code
+/// that launches NVIDIA GPU kernels embedded as a `gpu.binary`:
+/// inlining, the packed-byte ABI, fusion, `kvq-gpu-attention` (tensor-core
+/// flash attention with in-register decoding), bufferization with results
+/// as caller-allocated out-parameters (device memory, checked by
+/// `kvq-check-device-buffers`), then upstream's
+/// `gpu::buildLowerToNVVMPassPipeline`. Every buffer argument is a device
+/// pointer; the host code calls the `mgpu*` runtime
+/// (`libkvq_cuda_runtime`).
+void buildKVQNVVMPipeline(OpPassManager &pm,
+                          const KVQNVVMPipelineOptions &options);
+
 /// Registers every kvq pipeline with the global pass-pipeline registry:
-/// `kvq-cpu-pipeline`.
+/// `kvq-cpu-pipeline` and `kvq-nvvm-pipeline`.
 void registerKVQPipelines();
 
 } // namespace kvq

@@ -52,7 +52,10 @@ enum kvq_status {
   KVQ_ERR_SHAPE = 4, /* a dim is negative, differs from a static dim or from
                         the output dim the inputs imply, or the size
                         overflows */
-  KVQ_ERR_DTYPE = 5  /* a buffer's dtype differs from the signature */
+  KVQ_ERR_DTYPE = 5, /* a buffer's dtype differs from the signature */
+  KVQ_ERR_DEVICE = 6 /* GPU libraries (--target=nvvm): a CUDA call failed
+                        while the kernel ran; kvqCudaGetLastError (from
+                        libkvq_cuda_runtime) has CUDA's message */
 };
 
 /* Element types. Storage: the natural C type, one element after the other;

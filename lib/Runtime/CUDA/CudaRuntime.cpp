@@ -54,6 +54,8 @@ struct Driver {
   X(cuEventSynchronize)                                                        \
   X(cuEventRecord)                                                             \
   X(cuMemAlloc)                                                                \
+  X(cuMemAllocAsync)                                                           \
+  X(cuMemFreeAsync)                                                            \
   X(cuMemAllocManaged)                                                         \
   X(cuMemFree)                                                                 \
   X(cuMemcpyAsync)                                                             \
@@ -129,8 +131,11 @@ class ScopedContext {
 public:
   ScopedContext() {
     Driver &d = driver();
-    if (!d.loaded)
+    if (!d.loaded) {
+      // Every call that needs the GPU fails visibly, not only the first.
+      recordError(-1, "no usable CUDA driver (libcuda.so.1)");
       return;
+    }
     static CUcontext context = [] {
       CUcontext ctx = nullptr;
       CUdevice device;
@@ -138,6 +143,8 @@ public:
         KVQ_CU(cuDevicePrimaryCtxRetain(&ctx, device));
       return ctx;
     }();
+    if (!context)
+      recordError(-1, "no CUDA context: cuInit or the device failed");
     active = context && KVQ_CU(cuCtxPushCurrent(context));
   }
   ~ScopedContext() {
@@ -285,21 +292,32 @@ void mgpuEventRecord(void *event, void *stream) {
                          static_cast<CUstream>(stream)));
 }
 
-void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
+// Allocations on a stream (the async gpu.alloc / gpu.dealloc of kernels'
+// scratch) are stream ordered (cuMemAllocAsync / cuMemFreeAsync): served
+// from the device's memory pool without synchronizing, so per-call scratch
+// costs no cudaMalloc / cudaFree. Without a stream they are plain.
+void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared) {
   ScopedContext context;
   CUdeviceptr ptr = 0;
   if (!context || sizeBytes == 0)
     return nullptr;
   if (isHostShared)
     KVQ_CU(cuMemAllocManaged(&ptr, sizeBytes, CU_MEM_ATTACH_GLOBAL));
+  else if (stream)
+    KVQ_CU(cuMemAllocAsync(&ptr, sizeBytes, static_cast<CUstream>(stream)));
   else
     KVQ_CU(cuMemAlloc(&ptr, sizeBytes));
   return reinterpret_cast<void *>(ptr);
 }
 
-void mgpuMemFree(void *ptr, void * /*stream*/) {
+void mgpuMemFree(void *ptr, void *stream) {
   ScopedContext context;
-  if (context && ptr)
+  if (!context || !ptr)
+    return;
+  if (stream)
+    KVQ_CU(cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(ptr),
+                          static_cast<CUstream>(stream)));
+  else
     KVQ_CU(cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)));
 }
 

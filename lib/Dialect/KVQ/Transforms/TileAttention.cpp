@@ -11,6 +11,7 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -63,19 +64,7 @@ static void buildIf(ImplicitLocOpBuilder &b, Value cond, Fn body) {
   body();
 }
 
-/// A K or V operand as seen by the loop nest: a buffer of floats, of codes,
-/// or of packed sub-byte codes, plus its scale / zero-point buffers.
-struct KVSource {
-  Value data;              // memref [B, Hkv, Skv, D or packed bytes]
-  QuantSchemeAttr scheme;  // null when plain
-  Value scale, zeroPoint;  // memrefs or null
-  int64_t dim;             // logical head dimension (static)
-  unsigned packedBits = 0; // 4 or 2 when `data` holds packed bytes
-  // Scale indexing: for each of the 4 dims, whether one block covers it
-  // whole (index 0) and otherwise the block extent along it.
-  SmallVector<bool, 4> whole;
-  SmallVector<int64_t, 4> extent;
-};
+using KVSource = KVOperand;
 
 /// Emits the flash-attention loop nest for one kvq.attention.
 class AttentionEmitter {
@@ -100,10 +89,15 @@ private:
     return memref::DimOp::create(b, memref, i);
   }
 
-  Value toBuffer(Value tensor);
+  Value toBuffer(Value tensor) {
+    return createReadOnlyBuffer(b, b.getLoc(), tensor);
+  }
   FailureOr<KVSource> prepareKV(StringRef what, Value data,
                                 QuantSchemeAttr scheme, Value scale,
-                                Value zeroPoint);
+                                Value zeroPoint) {
+    return prepareKVOperand(b, op, "kvq-tile-attention", what, data, scheme,
+                            scale, zeroPoint);
+  }
   Value readF32Chunk(Value memref, ValueRange prefix, int64_t start,
                      int64_t dim);
   Value loadKVChunk(const KVSource &src, Value b0, Value h, Value j,
@@ -122,80 +116,6 @@ private:
 };
 
 } // namespace
-
-/// `bufferization.to_buffer` with unit innermost stride and otherwise
-/// dynamic layout, so any buffer the bufferization picks can be cast to it.
-Value AttentionEmitter::toBuffer(Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  strides.back() = 1;
-  auto layout =
-      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
-  auto memrefType =
-      MemRefType::get(type.getShape(), type.getElementType(), layout);
-  return bufferization::ToBufferOp::create(b, memrefType, tensor,
-                                           /*read_only=*/true);
-}
-
-FailureOr<KVSource> AttentionEmitter::prepareKV(StringRef what, Value data,
-                                                QuantSchemeAttr scheme,
-                                                Value scale, Value zeroPoint) {
-  KVSource src;
-  auto type = cast<RankedTensorType>(data.getType());
-  src.dim = type.getShape()[3];
-  src.scheme = scheme;
-  if (ShapedType::isDynamic(src.dim))
-    return op.emitOpError()
-           << "kvq-tile-attention needs a static " << what << " head dimension";
-  if (!scheme) {
-    src.data = toBuffer(data);
-    return src;
-  }
-  unsigned bits = scheme.getStorageBitWidth();
-  if (bits < 8) {
-    if ((src.dim * bits) % 8 != 0)
-      return op.emitOpError() << what << " head dimension " << src.dim << " of "
-                              << bits << "-bit codes does not fill whole bytes";
-    // Read the packed bytes: look through an unpack, or pack the codes.
-    Value bytes;
-    if (auto unpack = data.getDefiningOp<UnpackOp>())
-      bytes = unpack.getBytes();
-    else
-      bytes = PackOp::create(
-          b,
-          RankedTensorType::get({type.getShape()[0], type.getShape()[1],
-                                 type.getShape()[2], src.dim * bits / 8},
-                                b.getI8Type()),
-          data);
-    src.data = toBuffer(bytes);
-    src.packedBits = bits;
-  } else {
-    src.data = toBuffer(data);
-  }
-  src.scale = toBuffer(scale);
-  if (zeroPoint)
-    src.zeroPoint = toBuffer(zeroPoint);
-  SmallVector<int64_t> blockShape = scheme.getBlockShape(type.getShape());
-  for (int64_t i = 0; i < 4; ++i) {
-    bool isWhole = false;
-    switch (scheme.getGranularity()) {
-    case Granularity::Tensor:
-      isWhole = true;
-      break;
-    case Granularity::Token:
-      isWhole = i == 3;
-      break;
-    case Granularity::Channel:
-      isWhole = i == 2;
-      break;
-    default:
-      break;
-    }
-    src.whole.push_back(isWhole);
-    src.extent.push_back(isWhole ? 0 : blockShape[i]);
-  }
-  return src;
-}
 
 /// Reads `vw` values of the innermost dimension starting at `start` as f32,
 /// padding past `dim` with zeros.

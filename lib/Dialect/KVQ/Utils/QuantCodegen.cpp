@@ -50,6 +50,24 @@ Value mlir::kvq::emitExtendToF32(OpBuilder &b, Location loc, Value value) {
   if (elementType == f32)
     return value;
   Type target = withElementType(value.getType(), f32);
+  // bf16 is the top half of f32: widen the bits. CPUs without native bf16
+  // would otherwise promote every bf16 vector op (the splat of a scale)
+  // through f32 and call __truncsfbf2 to narrow it back.
+  if (elementType.isBF16()) {
+    Type i16 = withElementType(value.getType(), b.getI16Type());
+    Type i32 = withElementType(value.getType(), b.getI32Type());
+    Value bits = arith::ExtUIOp::create(
+        b, loc, i32, arith::BitcastOp::create(b, loc, i16, value));
+    Value sixteen =
+        isa<VectorType>(i32)
+            ? Value(arith::ConstantOp::create(
+                  b, loc,
+                  DenseElementsAttr::get(cast<VectorType>(i32),
+                                         b.getI32IntegerAttr(16))))
+            : Value(arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)));
+    return arith::BitcastOp::create(
+        b, loc, target, arith::ShLIOp::create(b, loc, bits, sixteen));
+  }
   if (elementType.getIntOrFloatBitWidth() < 32)
     return arith::ExtFOp::create(b, loc, target, value);
   return arith::TruncFOp::create(b, loc, target, value);

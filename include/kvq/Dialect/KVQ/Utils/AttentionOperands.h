@@ -1,0 +1,57 @@
+//===- AttentionOperands.h - K / V operands of kvq.attention ----*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// The lowerings of kvq.attention (CPU loop nest, GPU kernels) read K and V
+// the same way: plain floats, codes of a scheme, or sub-byte codes packed
+// into bytes, with the scheme's scale / zero-point buffers. This header
+// prepares those buffers and computes the side-data indices of an element.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KVQ_DIALECT_KVQ_UTILS_ATTENTIONOPERANDS_H
+#define KVQ_DIALECT_KVQ_UTILS_ATTENTIONOPERANDS_H
+
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir {
+namespace kvq {
+
+/// A K or V operand as seen by a lowering of kvq.attention.
+struct KVOperand {
+  Value data;              // memref [B, Hkv, Skv, D or packed bytes]
+  QuantSchemeAttr scheme;  // null when plain
+  Value scale, zeroPoint;  // memrefs or null
+  int64_t dim;             // logical head dimension (static)
+  unsigned packedBits = 0; // 4 or 2 when `data` holds packed bytes
+  // Scale indexing: for each of the 4 dims, whether one block covers it
+  // whole (index 0) and otherwise the block extent along it.
+  SmallVector<bool, 4> whole;
+  SmallVector<int64_t, 4> extent;
+};
+
+/// `bufferization.to_buffer` of `tensor` (read-only) with unit innermost
+/// stride and otherwise dynamic layout, so any buffer the bufferization
+/// picks can be cast to it.
+Value createReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor);
+
+/// Prepares the K (`what` = "key") or V operand of `op` for `passName`:
+/// buffers of the data and side data; sub-byte codes are read as packed
+/// bytes (looking through a kvq.unpack, else packing them). Emits an error
+/// on `op` and fails when the head dimension is dynamic or sub-byte codes
+/// do not fill whole bytes.
+FailureOr<KVOperand> prepareKVOperand(OpBuilder &b, AttentionOp op,
+                                      StringRef passName, StringRef what,
+                                      Value data, QuantSchemeAttr scheme,
+                                      Value scale, Value zeroPoint);
+
+/// The indices into the scale / zero-point buffer of `src` of the element
+/// at `coords` = (batch, head, position, channel).
+SmallVector<Value, 4> getSideIndices(OpBuilder &b, Location loc,
+                                     const KVOperand &src, ValueRange coords);
+
+} // namespace kvq
+} // namespace mlir
+
+#endif // KVQ_DIALECT_KVQ_UTILS_ATTENTIONOPERANDS_H

@@ -1,0 +1,857 @@
+//===- GPUAttention.cpp - kvq.attention as tensor-core GPU kernels
+//---------===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// Lowers kvq.attention to gpu.launch kernels for NVIDIA GPUs: a flash-style
+// kernel on warp-level tensor cores (nvgpu.mma.sync m16n8k16, f16 operands,
+// f32 accumulation) fed by double-buffered cp.async copies of K / V blocks,
+// quantized codes decoded in registers, and a combine kernel for split-KV.
+// See Passes.td for the schedule and docs/GPU.md for the mapping.
+//
+// Fragment layouts (PTX ISA, mma.m16n8k16 with .f16 operands), for lane
+// `l` of a warp, `g = l / 4` and `t = l % 4`:
+//   A (16 x 16, row major), vector<4x2xf16>:
+//     [0] = (g, 2t..2t+1)  [1] = (g+8, 2t..2t+1)
+//     [2] = (g, 2t+8..2t+9) [3] = (g+8, 2t+8..2t+9)
+//   B (16 x 8, k x n), vector<2x2xf16>:
+//     [0] = (k 2t..2t+1, n g)  [1] = (k 2t+8..2t+9, n g)
+//   C / D (16 x 8), vector<2x2xf32>:
+//     [0] = (g, 2t..2t+1)  [1] = (g+8, 2t..2t+1)
+// S = Q K^T takes Q as A and K rows as B (B's k index is the channel, its
+// n index the key: two adjacent channels of one key row). P V takes the
+// probabilities straight from S's accumulators as A and V as B.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
+#include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Iterators.h"
+
+#include <cmath>
+#include <limits>
+
+namespace mlir {
+namespace kvq {
+#define GEN_PASS_DEF_KVQGPUATTENTION
+#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+} // namespace kvq
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::kvq;
+
+namespace {
+
+struct GPUOptions {
+  int64_t blockKV;
+  int64_t warps;
+  int64_t splitKV;
+  int64_t targetCTAs;
+  int64_t sharedMemory;
+};
+
+/// A K or V operand plus its shared-memory staging.
+struct KVTile : KVOperand {
+  Type elementType; // of `data` (i8 for packed codes)
+  int64_t elementBytes;
+  int64_t rowElements; // elements of one row of `data`
+  int64_t stride;      // elements between rows in shared memory
+  Value smem;          // memref<2 x blockKV x stride>, workgroup
+};
+
+constexpr double kLog2e = 1.4426950408889634;
+
+/// Emits the kernels of one kvq.attention.
+class GPUAttentionEmitter {
+public:
+  GPUAttentionEmitter(ImplicitLocOpBuilder &b, AttentionOp op,
+                      const GPUOptions &opts)
+      : b(b), op(op), opts(opts), f32(b.getF32Type()), f16(b.getF16Type()) {}
+
+  LogicalResult emit();
+
+private:
+  Value cIdx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value cF32(double v) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+  }
+  Value negInf() { return cF32(-std::numeric_limits<double>::infinity()); }
+  Value dimOf(Value memref, int64_t i) {
+    return memref::DimOp::create(b, memref, i);
+  }
+  Value minU(Value x, Value y) { return arith::MinUIOp::create(b, x, y); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+  Value quadReduce(Value v, bool isMax);
+  // 2^x and log2(x) as the PTX approximations (ex2.approx.f32,
+  // lg2.approx.f32) through their NVVM intrinsics: math.exp2 / math.log2
+  // would become libdevice calls, which PTX for JIT (format=isa, no CUDA
+  // toolkit) cannot resolve.
+  Value exp2(Value x) { return callIntrinsic("llvm.nvvm.ex2.approx.f32", x); }
+  Value log2(Value x) { return callIntrinsic("llvm.nvvm.lg2.approx.f", x); }
+  Value callIntrinsic(StringRef name, Value x) {
+    return LLVM::CallIntrinsicOp::create(b, f32, b.getStringAttr(name),
+                                         ValueRange{x})
+        .getResult(0);
+  }
+
+  LogicalResult prepareTile(KVTile &tile, StringRef what, Value data,
+                            QuantSchemeAttr scheme, Value scale,
+                            Value zeroPoint);
+  SmallVector<Value> emitCopies(KVTile &tile, Value buf, Value kb, Value hi,
+                                Value bi, Value hk, Value tid);
+  Value fetch(const KVTile &tile, Value buf, Value row, Value channel, Value bi,
+              Value hk, Value key, Value byteIdx = Value(),
+              int64_t bitOffset = -1);
+
+  ImplicitLocOpBuilder &b;
+  AttentionOp op;
+  GPUOptions opts;
+  Type f32, f16;
+  int64_t threads = 0, blockKV = 0;
+};
+
+} // namespace
+
+/// Reduces `v` over the 4 lanes of a quad (the lanes holding one row of an
+/// mma accumulator) with butterfly shuffles.
+Value GPUAttentionEmitter::quadReduce(Value v, bool isMax) {
+  for (int32_t offset : {1, 2}) {
+    Value other =
+        gpu::ShuffleOp::create(b, v, offset, 32, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    v = isMax ? Value(arith::MaximumFOp::create(b, v, other))
+              : Value(arith::AddFOp::create(b, v, other));
+  }
+  return v;
+}
+
+LogicalResult GPUAttentionEmitter::prepareTile(KVTile &tile, StringRef what,
+                                               Value data,
+                                               QuantSchemeAttr scheme,
+                                               Value scale, Value zeroPoint) {
+  FailureOr<KVOperand> src = prepareKVOperand(b, op, "kvq-gpu-attention", what,
+                                              data, scheme, scale, zeroPoint);
+  if (failed(src))
+    return failure();
+  static_cast<KVOperand &>(tile) = *src;
+  auto type = cast<MemRefType>(tile.data.getType());
+  tile.elementType = type.getElementType();
+  unsigned bits = tile.elementType.getIntOrFloatBitWidth();
+  if (bits % 8 != 0)
+    return op.emitOpError() << "kvq-gpu-attention: unsupported " << what
+                            << " element type " << tile.elementType;
+  tile.elementBytes = bits / 8;
+  tile.rowElements = type.getShape()[3];
+  // Pad each shared-memory row by 16 bytes: keeps rows 16-byte aligned for
+  // cp.async and spreads the 8 rows a fragment reads over the banks.
+  tile.stride = tile.rowElements + 16 / tile.elementBytes;
+  return success();
+}
+
+/// Issues the copies of one block of keys [kb, kb + blockKV) of `tile` into
+/// shared buffer `buf`, spread over the CTA's threads. Rows past `hi` (the
+/// end of the CTA's key range) repeat row hi - 1: they are masked out of the
+/// softmax, and no copy reads outside the cache. Rows of a multiple of 4
+/// bytes use cp.async (16 bytes at a time when possible, bypassing L1);
+/// others fall back to element loads and stores.
+SmallVector<Value> GPUAttentionEmitter::emitCopies(KVTile &tile, Value buf,
+                                                   Value kb, Value hi, Value bi,
+                                                   Value hk, Value tid) {
+  SmallVector<Value> tokens;
+  int64_t rowBytes = tile.rowElements * tile.elementBytes;
+  Value lastKey = arith::SubIOp::create(b, hi, cIdx(1));
+  if (rowBytes % 4 == 0) {
+    int64_t chunkBytes = rowBytes % 16 == 0 ? 16 : rowBytes % 8 == 0 ? 8 : 4;
+    int64_t chunkElements = chunkBytes / tile.elementBytes;
+    int64_t chunksPerRow = rowBytes / chunkBytes;
+    int64_t total = blockKV * chunksPerRow;
+    int64_t perThread = llvm::divideCeil(total, threads);
+    auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    for (int64_t u = 0; u < perThread; ++u) {
+      Value c = add(tid, cIdx(u * threads));
+      if (total % threads != 0)
+        c = minU(c, cIdx(total - 1)); // duplicates copy identical bytes
+      Value row = arith::DivUIOp::create(b, c, cIdx(chunksPerRow));
+      Value col = mul(arith::RemUIOp::create(b, c, cIdx(chunksPerRow)),
+                      cIdx(chunkElements));
+      Value key = minU(add(kb, row), lastKey);
+      auto copy = nvgpu::DeviceAsyncCopyOp::create(
+          b, tokenType, tile.smem, ValueRange{buf, row, col}, tile.data,
+          ValueRange{bi, hk, key, col}, b.getIndexAttr(chunkElements),
+          /*srcElements=*/Value(),
+          chunkBytes == 16 ? b.getUnitAttr() : UnitAttr());
+      tokens.push_back(copy.getAsyncToken());
+    }
+    return tokens;
+  }
+  int64_t total = blockKV * tile.rowElements;
+  auto loop = scf::ForOp::create(b, tid, cIdx(total), cIdx(threads));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value c = loop.getInductionVar();
+  Value row = arith::DivUIOp::create(b, c, cIdx(tile.rowElements));
+  Value col = arith::RemUIOp::create(b, c, cIdx(tile.rowElements));
+  Value key = minU(add(kb, row), lastKey);
+  Value v = memref::LoadOp::create(b, tile.data, ValueRange{bi, hk, key, col});
+  memref::StoreOp::create(b, v, tile.smem, ValueRange{buf, row, col});
+  return tokens;
+}
+
+/// Loads element (row, channel) of the staged block of `tile` and decodes
+/// it to f32; `key` is the element's position in the cache (for its scale).
+/// For packed codes, callers that know the byte and bit offset of the
+/// element statically pass them (`byteIdx`, `bitOffset`), so that the two
+/// codes of one byte share its load.
+Value GPUAttentionEmitter::fetch(const KVTile &tile, Value buf, Value row,
+                                 Value channel, Value bi, Value hk, Value key,
+                                 Value byteIdx, int64_t bitOffset) {
+  Value value;
+  if (tile.packedBits) {
+    int64_t perByte = 8 / tile.packedBits;
+    auto c32 = [&](int64_t v) {
+      return arith::ConstantOp::create(b, b.getI32IntegerAttr(v));
+    };
+    Type i32 = b.getI32Type();
+    Value shift;
+    if (byteIdx) {
+      shift = c32(bitOffset);
+    } else {
+      byteIdx = arith::DivUIOp::create(b, channel, cIdx(perByte));
+      shift = arith::IndexCastOp::create(
+          b, i32,
+          mul(arith::RemUIOp::create(b, channel, cIdx(perByte)),
+              cIdx(tile.packedBits)));
+    }
+    Value byte =
+        memref::LoadOp::create(b, tile.smem, ValueRange{buf, row, byteIdx});
+    if (tile.scheme.getSymmetric()) {
+      // Move the field to the top of a 32-bit word, shift it down signed.
+      Value word = arith::ExtSIOp::create(b, i32, byte);
+      Value up = arith::SubIOp::create(b, c32(32 - tile.packedBits), shift);
+      Value field = arith::ShRSIOp::create(
+          b, arith::ShLIOp::create(b, word, up), c32(32 - tile.packedBits));
+      value = arith::SIToFPOp::create(b, f32, field);
+    } else {
+      Value word = arith::ExtUIOp::create(b, i32, byte);
+      Value field =
+          arith::AndIOp::create(b, arith::ShRUIOp::create(b, word, shift),
+                                c32((1 << tile.packedBits) - 1));
+      value = arith::UIToFPOp::create(b, f32, field);
+    }
+  } else {
+    Value raw =
+        memref::LoadOp::create(b, tile.smem, ValueRange{buf, row, channel});
+    if (!tile.scheme)
+      return emitExtendToF32(b, b.getLoc(), raw);
+    value = emitDecodeCodes(b, b.getLoc(), tile.scheme, raw);
+  }
+  SmallVector<Value> coords = {bi, hk, key, channel};
+  Value scale = memref::LoadOp::create(
+      b, tile.scale, getSideIndices(b, b.getLoc(), tile, coords));
+  Value zeroPoint;
+  if (tile.zeroPoint)
+    zeroPoint = memref::LoadOp::create(
+        b, tile.zeroPoint, getSideIndices(b, b.getLoc(), tile, coords));
+  return emitDequantize(b, b.getLoc(), tile.scheme, value, scale, zeroPoint);
+}
+
+LogicalResult GPUAttentionEmitter::emit() {
+  auto qType = op.getQuery().getType();
+  int64_t d = qType.getShape()[3];
+  if (ShapedType::isDynamic(d))
+    return op.emitOpError()
+           << "kvq-gpu-attention needs a static head dimension";
+  KVTile key, value;
+  if (failed(prepareTile(key, "key", op.getKey(), op.getKeySchemeAttr(),
+                         op.getKeyScale(), op.getKeyZeroPoint())) ||
+      failed(prepareTile(value, "value", op.getValue(), op.getValueSchemeAttr(),
+                         op.getValueScale(), op.getValueZeroPoint())))
+    return failure();
+  int64_t dv = value.dim;
+  int64_t kChunks = llvm::divideCeil(d, 16); // k steps of S = Q K^T
+  int64_t vTiles = llvm::divideCeil(dv, 8);  // n tiles of O = P V
+
+  // Warps per CTA: one 16-row tile each. Decode (at most 16 rows per KV
+  // head) uses one warp per CTA and more CTAs along the keys instead.
+  int64_t warps = opts.warps;
+  if (warps == 0) {
+    int64_t group = ShapedType::isDynamic(qType.getShape()[1]) ||
+                            ShapedType::isDynamic(qType.getShape()[2])
+                        ? -1
+                        : qType.getShape()[1] * qType.getShape()[2];
+    auto kShape = cast<RankedTensorType>(op.getKey().getType()).getShape();
+    if (group > 0 && !ShapedType::isDynamic(kShape[1]))
+      group /= kShape[1];
+    warps = group > 0 && group <= 16 ? 1 : 4;
+  }
+  threads = 32 * warps;
+
+  // Keys per block: the largest multiple of 16 up to block-kv whose double
+  // buffers of K and V fit the shared-memory budget.
+  int64_t bytesPerKey =
+      2 * (key.stride * key.elementBytes + value.stride * value.elementBytes);
+  blockKV = std::max<int64_t>(16, llvm::alignDown(opts.blockKV, 16));
+  while (blockKV > 16 && blockKV * bytesPerKey > opts.sharedMemory)
+    blockKV -= 16;
+  if (blockKV * bytesPerKey > opts.sharedMemory)
+    return op.emitOpError()
+           << "kvq-gpu-attention: one block of 16 keys needs "
+           << 16 * bytesPerKey << " bytes of shared memory, more than the "
+           << opts.sharedMemory << " allowed (option shared-memory)";
+  constexpr int64_t nTiles = 2; // 8-key accumulators per 16-key step
+
+  Value q = createReadOnlyBuffer(b, b.getLoc(), op.getQuery());
+  Value mask = op.getMask() ? createReadOnlyBuffer(b, b.getLoc(), op.getMask())
+                            : Value();
+  Value c0 = cIdx(0), c1 = cIdx(1);
+  Value batch = dimOf(q, 0), hq = dimOf(q, 1), sq = dimOf(q, 2);
+  Value hkv = dimOf(key.data, 1), skv = dimOf(key.data, 2);
+  Value group = arith::DivUIOp::create(b, hq, hkv);
+  Value rows = mul(group, sq);
+  Value causalOffset = arith::SubIOp::create(b, skv, sq);
+  Value gridX = arith::CeilDivUIOp::create(b, rows, cIdx(16 * warps));
+  Value gridY = mul(batch, hkv);
+
+  // Split-KV: a fixed count, or enough CTAs to fill the GPU.
+  Value splits;
+  bool combine = opts.splitKV != 1;
+  if (opts.splitKV > 0) {
+    splits = cIdx(opts.splitKV);
+  } else {
+    Value want =
+        arith::CeilDivUIOp::create(b, cIdx(opts.targetCTAs), mul(gridX, gridY));
+    Value blocks = arith::MaxUIOp::create(
+        b, c1, arith::CeilDivUIOp::create(b, skv, cIdx(blockKV)));
+    splits = arith::MaxUIOp::create(b, c1, minU(want, minU(blocks, cIdx(64))));
+  }
+
+  Type outElementType = qType.getElementType();
+  auto outType = MemRefType::get(
+      {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
+      outElementType);
+  SmallVector<Value> dynSizes;
+  for (int64_t i = 0; i < 3; ++i)
+    if (ShapedType::isDynamic(qType.getShape()[i]))
+      dynSizes.push_back(dimOf(q, i));
+  // Becomes the caller's out-parameter (device memory) in the pipeline.
+  Value out = memref::AllocOp::create(b, outType, dynSizes);
+
+  // Partial results of the splits: [split, batch * kv head, row, channel]
+  // and their log2-sum-exp, in device memory.
+  // Everything runs in order on one stream: scratch allocation, kernels,
+  // deallocation; the function waits for it at the end.
+  auto asyncType = gpu::AsyncTokenType::get(b.getContext());
+  Value token = gpu::WaitOp::create(b, asyncType, ValueRange{}).getAsyncToken();
+  Value partial, partialLse;
+  if (combine) {
+    Value lseCount = mul(mul(splits, gridY), rows);
+    auto dynF32 = MemRefType::get({ShapedType::kDynamic}, f32);
+    auto allocPartial = gpu::AllocOp::create(
+        b, dynF32, asyncType, ValueRange{token},
+        ValueRange{mul(lseCount, cIdx(dv))}, ValueRange{}, UnitAttr());
+    auto allocLse = gpu::AllocOp::create(
+        b, dynF32, asyncType, ValueRange{allocPartial.getAsyncToken()},
+        ValueRange{lseCount}, ValueRange{}, UnitAttr());
+    partial = allocPartial.getMemref();
+    partialLse = allocLse.getMemref();
+    token = allocLse.getAsyncToken();
+  }
+
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto smemType = [&](const KVTile &t) {
+    return MemRefType::get({2, blockKV, t.stride}, t.elementType,
+                           MemRefLayoutAttrInterface(), workgroup);
+  };
+  // K and V blocks live in dynamic shared memory, whose base is aligned
+  // for 16-byte cp.async (static workgroup buffers get no alignment).
+  int64_t kBytes = 2 * blockKV * key.stride * key.elementBytes;
+  int64_t vBytes = 2 * blockKV * value.stride * value.elementBytes;
+  auto launch = gpu::LaunchOp::create(
+      b, gridX, gridY, splits, cIdx(threads), c1, c1,
+      arith::ConstantOp::create(b, b.getI32IntegerAttr(kBytes + vBytes)),
+      asyncType, ValueRange{token});
+  token = launch.getAsyncToken();
+  {
+    OpBuilder::InsertionGuard launchGuard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    Value base = gpu::DynamicSharedMemoryOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                           MemRefLayoutAttrInterface(), workgroup));
+    key.smem =
+        memref::ViewOp::create(b, smemType(key), base, cIdx(0), ValueRange{});
+    value.smem = memref::ViewOp::create(b, smemType(value), base, cIdx(kBytes),
+                                        ValueRange{});
+    Value tid = launch.getThreadIds().x;
+    Value bhk = launch.getBlockIds().y;
+    Value split = launch.getBlockIds().z;
+    Value bi = arith::DivUIOp::create(b, bhk, hkv);
+    Value hk = arith::RemUIOp::create(b, bhk, hkv);
+    Value warp = arith::DivUIOp::create(b, tid, cIdx(32));
+    Value lane = arith::RemUIOp::create(b, tid, cIdx(32));
+    Value g = arith::DivUIOp::create(b, lane, cIdx(4));
+    Value t = arith::RemUIOp::create(b, lane, cIdx(4));
+    Value t2 = mul(t, cIdx(2));
+    Value ctaRow0 = mul(launch.getBlockIds().x, cIdx(16 * warps));
+    Value rowBase = add(ctaRow0, mul(warp, cIdx(16)));
+    Value lastRow = arith::SubIOp::create(b, rows, c1);
+
+    // The two rows of the warp's tile this lane holds: g and g + 8.
+    Value rowValid[2], head[2], pos[2], rowIdx[2];
+    for (int i = 0; i < 2; ++i) {
+      Value r = add(rowBase, add(g, cIdx(8 * i)));
+      rowValid[i] = ult(r, rows);
+      Value rr = minU(r, lastRow);
+      rowIdx[i] = rr;
+      pos[i] = arith::DivUIOp::create(b, rr, group);
+      head[i] = add(mul(hk, group), arith::RemUIOp::create(b, rr, group));
+    }
+
+    // Q fragments, scaled by softmax scale * log2(e) (the softmax runs in
+    // base 2), zero past the head dimension.
+    Value qScale = cF32(op.getEffectiveScale() * kLog2e);
+    auto qElement = [&](int i, Value channel, int64_t chunkEnd) {
+      Value ch = chunkEnd > d ? minU(channel, cIdx(d - 1)) : channel;
+      Value v = emitExtendToF32(
+          b, b.getLoc(),
+          memref::LoadOp::create(b, q, ValueRange{bi, head[i], pos[i], ch}));
+      v = arith::MulFOp::create(b, v, qScale);
+      if (chunkEnd > d)
+        v = select(ult(channel, cIdx(d)), v, cF32(0.0));
+      return arith::TruncFOp::create(b, f16, v).getResult();
+    };
+    SmallVector<Value> qFrags;
+    auto aType = VectorType::get({4, 2}, f16);
+    auto bType = VectorType::get({2, 2}, f16);
+    auto cType = VectorType::get({2, 2}, f32);
+    for (int64_t kc = 0; kc < kChunks; ++kc) {
+      SmallVector<Value> elems;
+      for (int64_t half : {0, 8})
+        for (int i = 0; i < 2; ++i)
+          for (int64_t e = 0; e < 2; ++e)
+            elems.push_back(
+                qElement(i, add(t2, cIdx(kc * 16 + half + e)), kc * 16 + 16));
+      qFrags.push_back(vector::FromElementsOp::create(b, aType, elems));
+    }
+
+    // The CTA's key range: causal rows end at their last visible key; a
+    // split takes a contiguous share of whole blocks.
+    Value kvEnd = skv;
+    if (op.getCausal()) {
+      Value ctaLast = minU(add(ctaRow0, cIdx(16 * warps - 1)), lastRow);
+      Value lastVisible =
+          add(add(arith::DivUIOp::create(b, ctaLast, group), causalOffset), c1);
+      kvEnd = arith::MaxSIOp::create(
+          b, c0, arith::MinSIOp::create(b, skv, lastVisible));
+    }
+    Value splitLen =
+        mul(arith::CeilDivUIOp::create(
+                b, arith::CeilDivUIOp::create(b, kvEnd, splits), cIdx(blockKV)),
+            cIdx(blockKV));
+    Value lo = minU(mul(split, splitLen), kvEnd);
+    Value hi = minU(add(lo, splitLen), kvEnd);
+    Value numBlocks = arith::CeilDivUIOp::create(
+        b, arith::SubIOp::create(b, hi, lo), cIdx(blockKV));
+
+    auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    auto issueBlock = [&](Value blockIdx, Value buf) {
+      Value kb = add(lo, mul(blockIdx, cIdx(blockKV)));
+      SmallVector<Value> tokens = emitCopies(key, buf, kb, hi, bi, hk, tid);
+      llvm::append_range(tokens, emitCopies(value, buf, kb, hi, bi, hk, tid));
+      return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, tokens)
+          .getAsyncToken();
+    };
+    // Prologue: block 0 into buffer 0.
+    {
+      auto ifOp = scf::IfOp::create(b, ult(c0, numBlocks), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      issueBlock(c0, c0);
+    }
+
+    SmallVector<Value> init = {negInf(), negInf(), cF32(0.0), cF32(0.0)};
+    Value zeroAcc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0)));
+    for (int64_t n = 0; n < vTiles; ++n)
+      init.push_back(zeroAcc);
+    auto loop = scf::ForOp::create(b, c0, numBlocks, c1, init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value it = loop.getInductionVar();
+      ValueRange args = loop.getRegionIterArgs();
+      Value buf = arith::RemUIOp::create(b, it, cIdx(2));
+      Value kbBlock = add(lo, mul(it, cIdx(blockKV)));
+      // Prefetch the next block (the last block again at the end, into the
+      // buffer nobody reads) and wait for the current one.
+      Value next = minU(add(it, c1), arith::SubIOp::create(b, numBlocks, c1));
+      Value nextBuf = arith::SubIOp::create(b, c1, buf);
+      Value token = issueBlock(next, nextBuf);
+      nvgpu::DeviceAsyncWaitOp::create(b, token, b.getI32IntegerAttr(1));
+      gpu::BarrierOp::create(b);
+
+      // The staged block, 16 keys at a time: S for 16 keys, online-softmax
+      // update, P V. A loop (not unrolled) keeps register pressure at one
+      // 16-key step: 8 score, 4 * ceil(Dv / 8) accumulator, 4 * ceil(D / 16)
+      // Q registers per lane.
+      auto step = scf::ForOp::create(b, c0, cIdx(blockKV / 16), c1, args);
+      {
+        OpBuilder::InsertionGuard stepGuard(b);
+        b.setInsertionPointToStart(step.getBody());
+        Value tileRow0 = mul(step.getInductionVar(), cIdx(16));
+        ValueRange args = step.getRegionIterArgs();
+        Value kb = add(kbBlock, tileRow0); // first key of the step
+        // S = Q K^T: two accumulators of 16 rows x 8 keys.
+        SmallVector<Value> scores;
+        for (int64_t nt = 0; nt < nTiles; ++nt) {
+          Value acc = zeroAcc;
+          Value kr = add(tileRow0, add(g, cIdx(nt * 8)));
+          Value kKey = minU(add(kbBlock, kr), arith::SubIOp::create(b, hi, c1));
+          for (int64_t kc = 0; kc < kChunks; ++kc) {
+            SmallVector<Value> elems;
+            for (int64_t half : {0, 8})
+              for (int64_t e = 0; e < 2; ++e) {
+                Value ch = add(t2, cIdx(kc * 16 + half + e));
+                bool ragged = kc * 16 + 16 > d;
+                // i4: channels 2t + c, 2t + c + 1 (c even) are the two
+                // nibbles of byte t + c / 2.
+                Value byteIdx;
+                if (key.packedBits == 4 && !ragged)
+                  byteIdx = add(t, cIdx((kc * 16 + half) / 2));
+                Value v =
+                    fetch(key, buf, kr, ragged ? minU(ch, cIdx(d - 1)) : ch, bi,
+                          hk, kKey, byteIdx, 4 * e);
+                if (ragged)
+                  v = select(ult(ch, cIdx(d)), v, cF32(0.0));
+                elems.push_back(arith::TruncFOp::create(b, f16, v));
+              }
+            acc = nvgpu::MmaSyncOp::create(
+                b, qFrags[kc], vector::FromElementsOp::create(b, bType, elems),
+                acc, ArrayRef<int64_t>{16, 8, 16});
+          }
+          scores.push_back(acc);
+        }
+
+        // Mask, causal limit and the end of the range, in base 2.
+        SmallVector<Value> s[2]; // [row][nt * 2 + e]
+        for (int64_t nt = 0; nt < nTiles; ++nt)
+          for (int i = 0; i < 2; ++i)
+            for (int64_t e = 0; e < 2; ++e) {
+              Value v = vector::ExtractOp::create(b, scores[nt],
+                                                  ArrayRef<int64_t>{i, e});
+              Value j = add(kb, add(t2, cIdx(nt * 8 + e)));
+              Value ok = ult(j, hi);
+              if (op.getCausal())
+                ok = arith::AndIOp::create(
+                    b, ok,
+                    arith::CmpIOp::create(b, arith::CmpIPredicate::sle, j,
+                                          add(pos[i], causalOffset)));
+              if (mask) {
+                Value mb =
+                    select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                 dimOf(mask, 0), c1),
+                           c0, bi);
+                Value mh =
+                    select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                 dimOf(mask, 1), c1),
+                           c0, head[i]);
+                Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
+                Value m = emitExtendToF32(
+                    b, b.getLoc(),
+                    memref::LoadOp::create(b, mask,
+                                           ValueRange{mb, mh, pos[i], jc}));
+                v = arith::AddFOp::create(
+                    b, v, arith::MulFOp::create(b, m, cF32(kLog2e)));
+              }
+              s[i].push_back(select(ok, v, negInf()));
+            }
+
+        // Online softmax per row; the row sum stays lane-partial until the
+        // end (the correction factor is the same for the whole quad).
+        SmallVector<Value> results, p[2];
+        Value corr[2], rowSum[2];
+        for (int i = 0; i < 2; ++i) {
+          Value blockMax = negInf();
+          for (Value v : s[i])
+            blockMax = arith::MaximumFOp::create(b, blockMax, v);
+          blockMax = quadReduce(blockMax, /*isMax=*/true);
+          Value oldMax = args[i];
+          Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
+          // While every key so far is masked, exponentiate against 0 so that
+          // exp2(-inf - x) stays 0 instead of NaN.
+          Value ref = select(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                                   newMax, negInf()),
+                             cF32(0.0), newMax);
+          corr[i] = exp2(arith::SubFOp::create(b, oldMax, ref));
+          rowSum[i] = arith::MulFOp::create(b, args[2 + i], corr[i]);
+          for (Value v : s[i]) {
+            Value pv = exp2(arith::SubFOp::create(b, v, ref));
+            p[i].push_back(pv);
+            rowSum[i] = arith::AddFOp::create(b, rowSum[i], pv);
+          }
+          results.push_back(newMax);
+        }
+        results.append({rowSum[0], rowSum[1]});
+
+        // O = O * corr + P V.
+        Value corrVec = vector::FromElementsOp::create(
+            b, cType, ValueRange{corr[0], corr[0], corr[1], corr[1]});
+        SmallVector<Value> accs;
+        for (int64_t n = 0; n < vTiles; ++n)
+          accs.push_back(arith::MulFOp::create(b, args[4 + n], corrVec));
+        for (int64_t kc = 0; kc < 1; ++kc) {
+          SmallVector<Value> pe;
+          for (int64_t ntOff : {0, 1})
+            for (int i = 0; i < 2; ++i)
+              for (int64_t e = 0; e < 2; ++e)
+                pe.push_back(arith::TruncFOp::create(
+                    b, f16, p[i][(2 * kc + ntOff) * 2 + e]));
+          Value aFrag = vector::FromElementsOp::create(b, aType, pe);
+          for (int64_t n = 0; n < vTiles; ++n) {
+            Value ch = add(g, cIdx(n * 8));
+            if (n * 8 + 8 > dv)
+              ch = minU(ch, cIdx(dv - 1)); // those columns are never stored
+            SmallVector<Value> elems;
+            for (int64_t half : {0, 8})
+              for (int64_t e = 0; e < 2; ++e) {
+                Value vr = add(tileRow0, add(t2, cIdx(kc * 16 + half + e)));
+                Value vKey =
+                    minU(add(kbBlock, vr), arith::SubIOp::create(b, hi, c1));
+                elems.push_back(arith::TruncFOp::create(
+                    b, f16, fetch(value, buf, vr, ch, bi, hk, vKey)));
+              }
+            accs[n] = nvgpu::MmaSyncOp::create(
+                b, aFrag, vector::FromElementsOp::create(b, bType, elems),
+                accs[n], ArrayRef<int64_t>{16, 8, 16});
+          }
+        }
+        llvm::append_range(results, accs);
+        scf::YieldOp::create(b, results);
+      }
+      // The buffer is overwritten by the next iteration's prefetch.
+      gpu::BarrierOp::create(b);
+      scf::YieldOp::create(b, step.getResults());
+    }
+    // Retire the last (redundant) prefetch before the CTA exits.
+    {
+      Value empty =
+          nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{})
+              .getAsyncToken();
+      nvgpu::DeviceAsyncWaitOp::create(b, empty, b.getI32IntegerAttr(0));
+    }
+
+    // Epilogue: normalise and store (or store the split's partial result
+    // and its log2-sum-exp).
+    for (int i = 0; i < 2; ++i) {
+      Value rowMax = loop.getResult(i);
+      Value sum = quadReduce(loop.getResult(2 + i), /*isMax=*/false);
+      Value hasMass =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, cF32(0.0));
+      Value inv =
+          select(hasMass, arith::DivFOp::create(b, cF32(1.0), sum), cF32(0.0));
+      Value lseIdx;
+      if (combine) {
+        Value rowOffset =
+            add(mul(add(mul(split, gridY), bhk), rows), rowIdx[i]);
+        lseIdx = rowOffset;
+        Value ref = select(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                                 rowMax, negInf()),
+                           cF32(0.0), rowMax);
+        Value lse =
+            select(hasMass, arith::AddFOp::create(b, ref, log2(sum)), negInf());
+        auto ifOp = scf::IfOp::create(
+            b,
+            arith::AndIOp::create(
+                b, rowValid[i],
+                arith::CmpIOp::create(b, arith::CmpIPredicate::eq, t, c0)),
+            false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        memref::StoreOp::create(b, lse, partialLse, ValueRange{rowOffset});
+      }
+      for (int64_t n = 0; n < vTiles; ++n)
+        for (int64_t e = 0; e < 2; ++e) {
+          int64_t first = n * 8 + e; // channel of lane t = 0
+          Value ch = add(t2, cIdx(first));
+          Value ok = rowValid[i];
+          if (first + 6 >= dv)
+            ok = arith::AndIOp::create(b, ok, ult(ch, cIdx(dv)));
+          Value o = arith::MulFOp::create(
+              b,
+              vector::ExtractOp::create(b, loop.getResult(4 + n),
+                                        ArrayRef<int64_t>{i, e}),
+              inv);
+          auto ifOp = scf::IfOp::create(b, ok, false);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(ifOp.thenBlock());
+          if (combine) {
+            memref::StoreOp::create(b, o, partial,
+                                    ValueRange{add(mul(lseIdx, cIdx(dv)), ch)});
+          } else {
+            if (outElementType != f32)
+              o = arith::TruncFOp::create(b, outElementType, o);
+            memref::StoreOp::create(b, o, out,
+                                    ValueRange{bi, head[i], pos[i], ch});
+          }
+        }
+    }
+    gpu::TerminatorOp::create(b);
+  }
+
+  if (combine) {
+    // out = sum_s 2^(lse_s - max) O_s / sum_s 2^(lse_s - max); rows whose
+    // splits all saw no key output 0.
+    int64_t combineThreads = 128;
+    auto combineLaunch =
+        gpu::LaunchOp::create(b, rows, gridY, c1, cIdx(combineThreads), c1, c1,
+                              Value(), asyncType, ValueRange{token});
+    token = combineLaunch.getAsyncToken();
+    OpBuilder::InsertionGuard launchGuard(b);
+    b.setInsertionPointToStart(&combineLaunch.getBody().front());
+    Value r = combineLaunch.getBlockIds().x;
+    Value bhk = combineLaunch.getBlockIds().y;
+    Value bi = arith::DivUIOp::create(b, bhk, hkv);
+    Value hk = arith::RemUIOp::create(b, bhk, hkv);
+    Value pos = arith::DivUIOp::create(b, r, group);
+    Value head = add(mul(hk, group), arith::RemUIOp::create(b, r, group));
+    auto lseAt = [&](Value s) {
+      return add(mul(add(mul(s, gridY), bhk), rows), r);
+    };
+    auto maxLoop = scf::ForOp::create(b, c0, splits, c1, ValueRange{negInf()});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(maxLoop.getBody());
+      Value l = memref::LoadOp::create(
+          b, partialLse, ValueRange{lseAt(maxLoop.getInductionVar())});
+      scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
+                                  b, maxLoop.getRegionIterArgs()[0], l)});
+    }
+    Value gmax = maxLoop.getResult(0);
+    Value empty =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, gmax, negInf());
+    Value ref = select(empty, cF32(0.0), gmax);
+    auto chLoop = scf::ForOp::create(b, combineLaunch.getThreadIds().x,
+                                     cIdx(dv), cIdx(combineThreads));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(chLoop.getBody());
+      Value ch = chLoop.getInductionVar();
+      auto sLoop = scf::ForOp::create(b, c0, splits, c1,
+                                      ValueRange{cF32(0.0), cF32(0.0)});
+      {
+        OpBuilder::InsertionGuard guard2(b);
+        b.setInsertionPointToStart(sLoop.getBody());
+        Value idx = lseAt(sLoop.getInductionVar());
+        Value w = exp2(arith::SubFOp::create(
+            b, memref::LoadOp::create(b, partialLse, ValueRange{idx}), ref));
+        Value o = memref::LoadOp::create(
+            b, partial, ValueRange{add(mul(idx, cIdx(dv)), ch)});
+        Value num = arith::AddFOp::create(b, sLoop.getRegionIterArgs()[0],
+                                          arith::MulFOp::create(b, w, o));
+        Value den = arith::AddFOp::create(b, sLoop.getRegionIterArgs()[1], w);
+        scf::YieldOp::create(b, ValueRange{num, den});
+      }
+      Value den = sLoop.getResult(1);
+      Value o = select(
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, den, cF32(0.0)),
+          arith::DivFOp::create(b, sLoop.getResult(0), den), cF32(0.0));
+      if (outElementType != f32)
+        o = arith::TruncFOp::create(b, outElementType, o);
+      memref::StoreOp::create(b, o, out, ValueRange{bi, head, pos, ch});
+    }
+    gpu::TerminatorOp::create(b);
+  }
+  if (combine) {
+    token = gpu::DeallocOp::create(b, asyncType, ValueRange{token}, partial)
+                .getAsyncToken();
+    token = gpu::DeallocOp::create(b, asyncType, ValueRange{token}, partialLse)
+                .getAsyncToken();
+  }
+  gpu::WaitOp::create(b, Type(), ValueRange{token});
+
+  Value result = bufferization::ToTensorOp::create(
+      b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
+namespace {
+struct KVQGPUAttentionPass
+    : kvq::impl::KVQGPUAttentionBase<KVQGPUAttentionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (blockKV < 16 || warps < 0 || warps > 8 || splitKV < 0 ||
+        targetCTAs < 1 || sharedMemory < 1024) {
+      getOperation().emitError()
+          << "kvq-gpu-attention: block-kv must be >= 16, warps in [0, 8] (0: "
+             "auto), split-kv >= 0 (0: auto), target-ctas >= 1 and "
+             "shared-memory >= 1024";
+      return signalPassFailure();
+    }
+    GPUOptions opts{blockKV, warps, splitKV, targetCTAs, sharedMemory};
+    SmallVector<AttentionOp> ops;
+    WalkResult walk = getOperation().walk([&](Operation *nested) {
+      if (auto attention = dyn_cast<AttentionOp>(nested)) {
+        ops.push_back(attention);
+        return WalkResult::advance();
+      }
+      if (isa<QuantizeOp, DequantizeOp>(nested)) {
+        nested->emitOpError()
+            << "is not supported on the GPU path unless it is fused into "
+               "kvq.attention (kvq-fuse); quantize caches on the host or with "
+               "the CPU pipeline";
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+    for (AttentionOp op : ops) {
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      if (failed(GPUAttentionEmitter(b, op, opts).emit()))
+        return signalPassFailure();
+    }
+    // Unpacks of packed arguments are dead once the kernels read the bytes.
+    getOperation().walk<WalkOrder::PostOrder, ReverseIterator>(
+        [&](Operation *nested) {
+          if (isa<UnpackOp, PackOp>(nested) && nested->use_empty())
+            nested->erase();
+        });
+    // Sub-byte codes produced inside the function need kvq.pack, which has
+    // no GPU lowering: codes must arrive packed (the function boundary ABI).
+    WalkResult leftover = getOperation().walk([&](Operation *nested) {
+      if (!isa<KVQDialect>(nested->getDialect()))
+        return WalkResult::advance();
+      nested->emitOpError()
+          << "has no GPU lowering: i4 / i2 codes must reach kvq.attention "
+             "as packed bytes (function arguments, or kvq.unpack of them)";
+      return WalkResult::interrupt();
+    });
+    if (leftover.wasInterrupted())
+      return signalPassFailure();
+  }
+};
+} // namespace

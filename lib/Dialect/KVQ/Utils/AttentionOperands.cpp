@@ -1,0 +1,107 @@
+//===- AttentionOperands.cpp - K / V operands of kvq.attention ------------===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+using namespace mlir::kvq;
+
+Value mlir::kvq::createReadOnlyBuffer(OpBuilder &b, Location loc,
+                                      Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+  auto memrefType =
+      MemRefType::get(type.getShape(), type.getElementType(), layout);
+  return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
+                                           /*read_only=*/true);
+}
+
+FailureOr<KVOperand> mlir::kvq::prepareKVOperand(OpBuilder &b, AttentionOp op,
+                                                 StringRef passName,
+                                                 StringRef what, Value data,
+                                                 QuantSchemeAttr scheme,
+                                                 Value scale, Value zeroPoint) {
+  Location loc = op.getLoc();
+  KVOperand src;
+  auto type = cast<RankedTensorType>(data.getType());
+  src.dim = type.getShape()[3];
+  src.scheme = scheme;
+  if (ShapedType::isDynamic(src.dim))
+    return op.emitOpError()
+           << passName << " needs a static " << what << " head dimension";
+  if (!scheme) {
+    src.data = createReadOnlyBuffer(b, loc, data);
+    return src;
+  }
+  unsigned bits = scheme.getStorageBitWidth();
+  if (bits < 8) {
+    if ((src.dim * bits) % 8 != 0)
+      return op.emitOpError() << what << " head dimension " << src.dim << " of "
+                              << bits << "-bit codes does not fill whole bytes";
+    // Read the packed bytes: look through an unpack, or pack the codes.
+    Value bytes;
+    if (auto unpack = data.getDefiningOp<UnpackOp>())
+      bytes = unpack.getBytes();
+    else
+      bytes = PackOp::create(
+          b, loc,
+          RankedTensorType::get({type.getShape()[0], type.getShape()[1],
+                                 type.getShape()[2], src.dim * bits / 8},
+                                b.getI8Type()),
+          data);
+    src.data = createReadOnlyBuffer(b, loc, bytes);
+    src.packedBits = bits;
+  } else {
+    src.data = createReadOnlyBuffer(b, loc, data);
+  }
+  src.scale = createReadOnlyBuffer(b, loc, scale);
+  if (zeroPoint)
+    src.zeroPoint = createReadOnlyBuffer(b, loc, zeroPoint);
+  SmallVector<int64_t> blockShape = scheme.getBlockShape(type.getShape());
+  for (int64_t i = 0; i < 4; ++i) {
+    bool isWhole = false;
+    switch (scheme.getGranularity()) {
+    case Granularity::Tensor:
+      isWhole = true;
+      break;
+    case Granularity::Token:
+      isWhole = i == 3;
+      break;
+    case Granularity::Channel:
+      isWhole = i == 2;
+      break;
+    default:
+      break;
+    }
+    src.whole.push_back(isWhole);
+    src.extent.push_back(isWhole ? 0 : blockShape[i]);
+  }
+  return src;
+}
+
+SmallVector<Value, 4> mlir::kvq::getSideIndices(OpBuilder &b, Location loc,
+                                                const KVOperand &src,
+                                                ValueRange coords) {
+  SmallVector<Value, 4> indices;
+  for (int i = 0; i < 4; ++i) {
+    if (src.whole[i])
+      indices.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+    else if (src.extent[i] == 1)
+      indices.push_back(coords[i]);
+    else
+      indices.push_back(arith::DivUIOp::create(
+          b, loc, coords[i],
+          arith::ConstantIndexOp::create(b, loc, src.extent[i])));
+  }
+  return indices;
+}

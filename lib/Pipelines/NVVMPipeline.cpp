@@ -1,0 +1,100 @@
+//===- NVVMPipeline.cpp - kvq lowering pipeline for NVIDIA GPUs -*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// Tensors in; LLVM dialect host code with an embedded GPU binary out. The
+// kvq-specific part (fusion, kernels, buffers as out-parameters) runs
+// first; the rest follows upstream's gpu-lower-to-nvvm-pipeline
+// (outlining, nvgpu / gpu -> NVVM, gpu-module-to-binary, host gpu -> LLVM
+// calls of the mgpu* runtime), with dynamic shared memory declared
+// `.extern` before the GPU modules are serialized.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Pipelines/Pipelines.h"
+
+#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
+                                     const KVQNVVMPipelineOptions &options) {
+  // Tensor level, as on the CPU: inline, packed-byte ABI for i4 / i2,
+  // fusion of dequantize into attention, then the GPU kernels.
+  pm.addPass(createInlinerPass());
+  pm.addPass(createKVQLegalizeABI());
+  pm.addPass(createKVQFuse());
+  pm.addPass(createCanonicalizerPass());
+  KVQGPUAttentionOptions kernelOptions;
+  kernelOptions.blockKV = options.blockKV;
+  kernelOptions.warps = options.warps;
+  kernelOptions.splitKV = options.splitKV;
+  kernelOptions.targetCTAs = options.targetCTAs;
+  kernelOptions.sharedMemory = options.sharedMemory;
+  pm.addPass(createKVQGPUAttention(kernelOptions));
+  pm.addPass(createCanonicalizerPass());
+
+  // Buffers: the output allocation becomes the caller's out-parameter, so
+  // kernels write the caller's device buffer; nothing is copied on the host.
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
+  outParamsOptions.hoistStaticAllocs = true;
+  outParamsOptions.hoistDynamicAllocs = true;
+  outParamsOptions.modifyPublicFunctions = true;
+  pm.addPass(
+      bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
+  pm.addPass(createKVQCheckDeviceBuffers());
+  pm.addPass(createCanonicalizerPass());
+
+  // GPU and host code to the LLVM dialect; kernels outlined into
+  // gpu.modules that carry the NVVM target.
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Kernels: gpu -> NVVM.
+  pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createKVQExternDynamicSharedMemory());
+
+  // Host: launches become mgpu* calls; GPU modules become binaries.
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
