@@ -20,7 +20,8 @@ import os
 
 import numpy as np
 
-__all__ = ["CudaError", "DeviceArray", "available", "device_count", "runtime"]
+__all__ = ["CudaError", "DeviceArray", "available", "device_count", "runtime", "set_stream",
+           "stream"]
 
 
 class CudaError(RuntimeError):
@@ -58,6 +59,8 @@ def runtime():
         lib.kvqCudaGetLastError.restype = ctypes.c_int32
         lib.kvqCudaGetLastError.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
         lib.kvqCudaDeviceCount.restype = ctypes.c_int32
+        lib.kvqCudaSetStream.argtypes = [ctypes.c_void_p]
+        lib.kvqCudaGetStream.restype = ctypes.c_void_p
         _RUNTIME = lib
     return _RUNTIME
 
@@ -94,6 +97,31 @@ def device_count():
 def available():
     """Whether a CUDA device can run kernels."""
     return device_count() > 0
+
+
+def set_stream(handle):
+    """Runs this thread's kernel calls on CUDA stream `handle` (an int, e.g.
+    ``torch.cuda.current_stream().cuda_stream``), asynchronously; None or 0
+    restores synchronous calls on a stream of their own. Returns the
+    previous handle."""
+    previous = runtime().kvqCudaGetStream() or 0
+    runtime().kvqCudaSetStream(int(handle or 0) or None)
+    return previous
+
+
+class stream:
+    """Context manager: ``with kvq.cuda.stream(s): lib.f(...)`` (s: a handle
+    or an object with ``cuda_stream``, such as a torch.cuda.Stream)."""
+
+    def __init__(self, handle):
+        self.handle = getattr(handle, "cuda_stream", handle)
+
+    def __enter__(self):
+        self.previous = set_stream(self.handle)
+        return self
+
+    def __exit__(self, *exc):
+        set_stream(self.previous)
 
 
 class DeviceArray:

@@ -36,6 +36,15 @@ extern "C" {
 int32_t kvqCudaGetLastError(char *message, size_t size);
 void kvqCudaClearError(void);
 
+/* Runs the kernels of the calling thread on `stream` (a CUstream, e.g.
+ * torch.cuda.current_stream().cuda_stream) instead of a stream created and
+ * synchronized per call: calls then return without waiting, their work
+ * ordered on `stream` (scratch memory is stream ordered too), so they
+ * compose with the caller's other work and can be captured in CUDA
+ * graphs. NULL restores the default (synchronous calls). */
+void kvqCudaSetStream(void *stream);
+void *kvqCudaGetStream(void);
+
 /* Number of CUDA devices, or -1 (and the error recorded) without a driver. */
 int32_t kvqCudaDeviceCount(void);
 

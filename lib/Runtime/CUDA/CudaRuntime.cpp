@@ -126,6 +126,10 @@ bool check(CUresult result, const char *call) {
 
 thread_local int32_t defaultDevice = 0;
 
+/// The caller's stream (kvqCudaSetStream), used instead of a stream of our
+/// own: kernels then run asynchronously on it.
+thread_local CUstream userStream = nullptr;
+
 /// The primary context of the default device, current while alive.
 class ScopedContext {
 public:
@@ -244,7 +248,15 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                         static_cast<CUstream>(stream), params, extra));
 }
 
+void kvqCudaSetStream(void *stream) {
+  userStream = static_cast<CUstream>(stream);
+}
+
+void *kvqCudaGetStream(void) { return userStream; }
+
 void *mgpuStreamCreate(void) {
+  if (userStream)
+    return userStream;
   ScopedContext context;
   CUstream stream = nullptr;
   if (context)
@@ -253,11 +265,17 @@ void *mgpuStreamCreate(void) {
 }
 
 void mgpuStreamDestroy(void *stream) {
+  if (stream && stream == userStream)
+    return;
   if (stream && driver().loaded)
     KVQ_CU(cuStreamDestroy(static_cast<CUstream>(stream)));
 }
 
 void mgpuStreamSynchronize(void *stream) {
+  // On the caller's stream the call is asynchronous, like any CUDA library
+  // call on a stream (and can be captured in a CUDA graph).
+  if (stream && stream == userStream)
+    return;
   if (driver().loaded)
     KVQ_CU(cuStreamSynchronize(static_cast<CUstream>(stream)));
 }
