@@ -44,6 +44,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   tileOptions.vectorWidth = options.vectorWidth;
   pm.addPass(createKVQTileAttention(tileOptions));
   pm.addPass(createKVQLowerQuant());
+  pm.addPass(createKVQLowerLowRank());
   pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 

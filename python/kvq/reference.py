@@ -46,6 +46,10 @@ __all__ = [
     "unpack",
     "attention",
     "quantized_attention",
+    "project",
+    "reconstruct",
+    "pca_basis",
+    "smooth",
 ]
 
 #: Code (storage) types.
@@ -636,3 +640,77 @@ def quantized_attention(q, k_codes, k_scale, k_zp, k_scheme,
     k = k_codes if k_scheme is None else dequantize(k_codes, k_scale, k_zp, k_scheme)
     v = v_codes if v_scheme is None else dequantize(v_codes, v_scale, v_zp, v_scheme)
     return attention(q, k, v, **kw)
+
+
+# ---------------------------------------------------------------------------
+# Low rank (MatryoshkaKV-style per-head bases) and SageAttention smoothing
+# ---------------------------------------------------------------------------
+
+def _basis_heads(h: int, basis: np.ndarray) -> np.ndarray:
+    """The basis of each of `h` heads: head ``i`` uses basis
+    ``i // (h // Hb)`` (Hb = 1: one shared basis; Hb = h: one per head;
+    h = Hq, Hb = Hkv: the KV head of a query head)."""
+    hb = basis.shape[0]
+    if hb == 0 or h % hb:
+        raise ValueError(f"{h} heads cannot share {hb} bases")
+    return np.repeat(basis, h // hb, axis=0)
+
+
+def project(x, basis, mean=None) -> np.ndarray:
+    """``y[b,h,s,r] = sum_d (x[b,h,s,d] - mean[h,d]) * basis[h,d,r]`` in
+    float64. `x` is ``[B, H, S, D]``, `basis` ``[Hb, D, R]`` with ``H % Hb ==
+    0`` (head ``h`` uses basis ``h // (H // Hb)``), `mean` ``[Hb, D]`` or
+    None. Returns ``[B, H, S, R]``."""
+    x = np.asarray(x, dtype=np.float64)
+    basis = np.asarray(basis, dtype=np.float64)
+    if x.ndim != 4 or basis.ndim != 3 or basis.shape[1] != x.shape[3]:
+        raise ValueError(f"x {x.shape} and basis {basis.shape} do not match")
+    u = _basis_heads(x.shape[1], basis)
+    if mean is not None:
+        x = x - _basis_heads(x.shape[1], np.asarray(mean, np.float64))[None, :, None, :]
+    return np.einsum("bhsd,hdr->bhsr", x, u)
+
+
+def reconstruct(y, basis, mean=None) -> np.ndarray:
+    """``x[b,h,s,d] = sum_r y[b,h,s,r] * basis[h,d,r] + mean[h,d]`` in
+    float64 (the inverse of `project` for an orthonormal basis of full
+    rank). Shapes and head sharing as in `project`."""
+    y = np.asarray(y, dtype=np.float64)
+    basis = np.asarray(basis, dtype=np.float64)
+    if y.ndim != 4 or basis.ndim != 3 or basis.shape[2] != y.shape[3]:
+        raise ValueError(f"y {y.shape} and basis {basis.shape} do not match")
+    u = _basis_heads(y.shape[1], basis)
+    x = np.einsum("bhsr,hdr->bhsd", y, u)
+    if mean is not None:
+        x = x + _basis_heads(y.shape[1], np.asarray(mean, np.float64))[None, :, None, :]
+    return x
+
+
+def pca_basis(x, rank: int):
+    """Per-head PCA of `x` ``[B, H, S, D]`` over batch and tokens (the
+    offline calibration of MatryoshkaKV): returns the orthonormal basis
+    ``[H, D, rank]`` of the leading principal directions and the mean
+    ``[H, D]``, both float64."""
+    x = np.asarray(x, dtype=np.float64)
+    B, H, S, D = x.shape
+    rows = x.transpose(1, 0, 2, 3).reshape(H, B * S, D)
+    mean = rows.mean(axis=1)
+    centered = rows - mean[:, None, :]
+    _, _, vt = np.linalg.svd(centered, full_matrices=False)
+    return vt[:, :rank, :].transpose(0, 2, 1).copy(), mean
+
+
+def smooth(k):
+    """SageAttention's K smoothing: returns ``(k - km, km)`` with ``km`` the
+    mean over tokens of each (batch, head), ``[B, H, 1, D]``, in float64.
+    Attention is unchanged by it (``q . km`` is the same for every key of a
+    row), while per-token / per-block quantization of ``k - km`` no longer
+    spends its range on channel outliers. An empty sequence has mean 0."""
+    k = np.asarray(k, dtype=np.float64)
+    if k.ndim != 4:
+        raise ValueError("k must have rank 4")
+    if k.shape[2] == 0:
+        km = np.zeros(k.shape[:2] + (1, k.shape[3]))
+    else:
+        km = k.mean(axis=2, keepdims=True)
+    return k - km, km

@@ -286,6 +286,18 @@ static SmallVector<DimCheck> getKVQChecks(Operation *op) {
   } else if (auto dequantize = dyn_cast<DequantizeOp>(op)) {
     addQuantChecks(checks, dequantize.getScheme(), dequantize.getCodes(),
                    {dequantize.getScale(), dequantize.getZeroPoint()});
+  } else if (isa<ProjectOp, ReconstructOp>(op)) {
+    // input [B, H, S, In], basis [Hb, D, R], mean [Hb, D]: H a multiple of
+    // Hb, In = D (project) or R (reconstruct).
+    bool projecting = isa<ProjectOp>(op);
+    Value input = op->getOperand(0), basis = op->getOperand(1);
+    addCheck(checks, {DimCheck::Multiple, input, 1, basis, 0});
+    addCheck(checks, {DimCheck::Equal, input, 3, basis, projecting ? 1 : 2});
+    if (op->getNumOperands() > 2) {
+      Value mean = op->getOperand(2);
+      addCheck(checks, {DimCheck::Equal, mean, 0, basis, 0});
+      addCheck(checks, {DimCheck::Equal, mean, 1, basis, 1});
+    }
   }
   return checks;
 }

@@ -29,6 +29,42 @@ LogicalResult AttentionOp::reifyResultShapes(
   return success();
 }
 
+/// [B, H, S] of `input` and `last` (a static size, or the dynamic one of
+/// `lastFrom` at `lastDim`).
+static void reifyLeading3(OpBuilder &b, Location loc, Value input,
+                          Value lastFrom, int64_t lastDim,
+                          ReifiedRankedShapedTypeDims &shapes) {
+  shapes.push_back({tensor::getMixedSize(b, loc, input, 0),
+                    tensor::getMixedSize(b, loc, input, 1),
+                    tensor::getMixedSize(b, loc, input, 2),
+                    tensor::getMixedSize(b, loc, lastFrom, lastDim)});
+}
+
+LogicalResult
+ProjectOp::reifyResultShapes(OpBuilder &b,
+                             ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifyLeading3(b, getLoc(), getInput(), getBasis(), 2, reifiedReturnShapes);
+  return success();
+}
+
+LogicalResult ReconstructOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifyLeading3(b, getLoc(), getInput(), getBasis(), 1, reifiedReturnShapes);
+  return success();
+}
+
+LogicalResult
+SmoothOp::reifyResultShapes(OpBuilder &b,
+                            ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  Location loc = getLoc();
+  reifyLeading3(b, loc, getInput(), getInput(), 3, reifiedReturnShapes);
+  reifiedReturnShapes.push_back({tensor::getMixedSize(b, loc, getInput(), 0),
+                                 tensor::getMixedSize(b, loc, getInput(), 1),
+                                 b.getIndexAttr(1),
+                                 tensor::getMixedSize(b, loc, getInput(), 3)});
+  return success();
+}
+
 SmallVector<utils::IteratorType> AttentionOp::getLoopIteratorTypes() {
   return SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel);
 }

@@ -421,3 +421,117 @@ OpFoldResult UnpackOp::fold(FoldAdaptor) {
       return pack.getCodes();
   return {};
 }
+
+//===----------------------------------------------------------------------===//
+// ProjectOp / ReconstructOp
+//===----------------------------------------------------------------------===//
+
+/// Whether static dims `a` and `b` may be equal.
+static bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// Shared verifier: `input` [B, H, S, In] and `basis` [Hb, D, R] give a
+/// result [B, H, S, Out]; `projecting` says whether In = D, Out = R (project)
+/// or In = R, Out = D (reconstruct).
+static LogicalResult verifyLowRank(Operation *op, RankedTensorType input,
+                                   RankedTensorType basis, Value mean,
+                                   RankedTensorType result, bool projecting) {
+  if (input.getRank() != 4)
+    return op->emitOpError()
+           << "input must have rank 4 ([B, H, S, " << (projecting ? "D" : "R")
+           << "]), got rank " << input.getRank();
+  if (basis.getRank() != 3)
+    return op->emitOpError() << "basis must have rank 3 ([Hb, D, R]), got rank "
+                             << basis.getRank();
+  if (result.getRank() != 4)
+    return op->emitOpError()
+           << "result must have rank 4, got rank " << result.getRank();
+  ArrayRef<int64_t> in = input.getShape(), u = basis.getShape(),
+                    out = result.getShape();
+  int64_t heads = in[1], bases = u[0];
+  if (bases == 0 || (!ShapedType::isDynamic(heads) &&
+                     !ShapedType::isDynamic(bases) && heads % bases != 0))
+    return op->emitOpError()
+           << "input has " << heads << " heads, not a multiple of the " << bases
+           << " bases";
+  int64_t inDim = projecting ? u[1] : u[2];
+  int64_t outDim = projecting ? u[2] : u[1];
+  if (!compatible(in[3], inDim))
+    return op->emitOpError()
+           << "input's last dimension " << in[3] << " does not match the "
+           << (projecting ? "basis rows D = " : "basis columns R = ") << inDim;
+  for (int i = 0; i < 3; ++i)
+    if (!compatible(in[i], out[i]))
+      return op->emitOpError()
+             << "result shape " << formatShape(out)
+             << " does not keep the input's leading dimensions "
+             << formatShape(in.take_front(3));
+  if (!compatible(out[3], outDim))
+    return op->emitOpError()
+           << "result's last dimension " << out[3] << " must be "
+           << (projecting ? "the rank R = " : "the head dimension D = ")
+           << outDim;
+  if (mean) {
+    auto meanType = cast<RankedTensorType>(mean.getType());
+    if (meanType.getRank() != 2 || !compatible(meanType.getDimSize(0), u[0]) ||
+        !compatible(meanType.getDimSize(1), u[1]))
+      return op->emitOpError()
+             << "mean must be [Hb, D] = " << formatShape({u[0], u[1]})
+             << ", got " << formatShape(meanType.getShape());
+  }
+  return success();
+}
+
+static int64_t headsPerBasis(Type input, Type basis) {
+  int64_t heads = cast<RankedTensorType>(input).getDimSize(1);
+  int64_t bases = cast<RankedTensorType>(basis).getDimSize(0);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(bases) ||
+      bases == 0)
+    return ShapedType::kDynamic;
+  return heads / bases;
+}
+
+LogicalResult ProjectOp::verify() {
+  return verifyLowRank(*this, getInput().getType(), getBasis().getType(),
+                       getMean(), getResult().getType(), /*projecting=*/true);
+}
+
+int64_t ProjectOp::getHeadsPerBasis() {
+  return headsPerBasis(getInput().getType(), getBasis().getType());
+}
+
+LogicalResult ReconstructOp::verify() {
+  return verifyLowRank(*this, getInput().getType(), getBasis().getType(),
+                       getMean(), getResult().getType(), /*projecting=*/false);
+}
+
+int64_t ReconstructOp::getHeadsPerBasis() {
+  return headsPerBasis(getInput().getType(), getBasis().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// SmoothOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SmoothOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (input.getRank() != 4)
+    return emitOpError() << "input must have rank 4 ([B, H, S, D]), got rank "
+                         << input.getRank();
+  ArrayRef<int64_t> in = input.getShape();
+  ArrayRef<int64_t> centered = getCentered().getType().getShape();
+  ArrayRef<int64_t> mean = getMean().getType().getShape();
+  if (centered.size() != 4 || !llvm::all_of(llvm::seq(0, 4), [&](int i) {
+        return compatible(in[i], centered[i]);
+      }))
+    return emitOpError() << "centered result " << formatShape(centered)
+                         << " must have the input's shape " << formatShape(in);
+  if (mean.size() != 4 || !compatible(mean[0], in[0]) ||
+      !compatible(mean[1], in[1]) || mean[2] != 1 ||
+      !compatible(mean[3], in[3]))
+    return emitOpError() << "mean " << formatShape(mean)
+                         << " must be [B, H, 1, D] = "
+                         << formatShape({in[0], in[1], 1, in[3]});
+  return success();
+}

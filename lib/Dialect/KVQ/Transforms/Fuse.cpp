@@ -8,7 +8,9 @@
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
+
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include <cmath>
 
 namespace mlir {
 namespace kvq {
@@ -57,10 +59,88 @@ struct FuseDequantizeIntoAttention : OpRewritePattern<AttentionOp> {
   }
 };
 
+/// attention(q, reconstruct(k', U, mu), v)
+///   -> attention(project(q, U), k', v) {scale = the original scale}
+/// q . (U k' + mu) = (U^T q) . k' + q . mu, and q . mu is the same for every
+/// key of a row, which softmax ignores: the keys stay low rank and the
+/// queries are projected once. Query head h uses the basis of its KV head.
+struct FuseReconstructedKey : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    auto rec = op.isKeyQuantized() ? ReconstructOp()
+                                   : op.getKey().getDefiningOp<ReconstructOp>();
+    if (!rec)
+      return rewriter.notifyMatchFailure(op, "K is not reconstructed");
+    double scale = op.getEffectiveScale();
+    if (std::isnan(scale))
+      return rewriter.notifyMatchFailure(
+          op, "the default scale of a dynamic head dimension is unknown");
+    RankedTensorType qType = op.getQuery().getType();
+    int64_t rank = rec.getInput().getType().getDimSize(3);
+    auto projectedType = RankedTensorType::get(
+        {qType.getDimSize(0), qType.getDimSize(1), qType.getDimSize(2), rank},
+        qType.getElementType());
+    Value q = ProjectOp::create(rewriter, op.getLoc(), projectedType,
+                                op.getQuery(), rec.getBasis(), Value());
+    rewriter.modifyOpInPlace(op, [&]() {
+      op.getQueryMutable().assign(q);
+      op.getKeyMutable().assign(rec.getInput());
+      op.setScaleAttr(rewriter.getF32FloatAttr(scale));
+    });
+    return success();
+  }
+};
+
+/// attention(q, k, reconstruct(v', U, mu)) -> reconstruct(attention(q, k, v'),
+/// U, mu): softmax rows sum to 1, so P (U v' + mu) = U (P v') + mu. A fully
+/// masked row outputs 0, not mu, so with a mean the rewrite needs rows that
+/// cannot be fully masked (no mask; causal only with Sq <= Skv known).
+struct HoistReconstructedValue : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    auto rec = op.isValueQuantized()
+                   ? ReconstructOp()
+                   : op.getValue().getDefiningOp<ReconstructOp>();
+    if (!rec)
+      return rewriter.notifyMatchFailure(op, "V is not reconstructed");
+    if (rec.getMean()) {
+      int64_t sq = op.getQuery().getType().getDimSize(2);
+      int64_t skv = op.getKey().getType().getDimSize(2);
+      bool rowsSeeKeys =
+          !op.getMask() &&
+          (!op.getCausal() || (!ShapedType::isDynamic(sq) &&
+                               !ShapedType::isDynamic(skv) && sq <= skv));
+      if (!rowsSeeKeys)
+        return rewriter.notifyMatchFailure(
+            op, "rows may be fully masked (they output 0, not the mean)");
+    }
+    RankedTensorType resultType = op.getResult().getType();
+    int64_t rank = rec.getInput().getType().getDimSize(3);
+    auto lowType = RankedTensorType::get({resultType.getDimSize(0),
+                                          resultType.getDimSize(1),
+                                          resultType.getDimSize(2), rank},
+                                         resultType.getElementType());
+    auto low = AttentionOp::create(
+        rewriter, op.getLoc(), lowType, op.getQuery(), op.getKey(),
+        rec.getInput(), op.getKeyScale(), op.getKeyZeroPoint(),
+        op.getValueScale(), op.getValueZeroPoint(), op.getMask(),
+        op.getKeySchemeAttr(), op.getValueSchemeAttr(), op.getScaleAttr(),
+        op.getCausalAttr());
+    rewriter.replaceOpWithNewOp<ReconstructOp>(op, resultType, low.getResult(),
+                                               rec.getBasis(), rec.getMean());
+    return success();
+  }
+};
+
 struct KVQFusePass : kvq::impl::KVQFuseBase<KVQFusePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateFuseDequantizePatterns(patterns);
+    populateFuseLowRankPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
@@ -69,4 +149,9 @@ struct KVQFusePass : kvq::impl::KVQFuseBase<KVQFusePass> {
 
 void mlir::kvq::populateFuseDequantizePatterns(RewritePatternSet &patterns) {
   patterns.add<FuseDequantizeIntoAttention>(patterns.getContext());
+}
+
+void mlir::kvq::populateFuseLowRankPatterns(RewritePatternSet &patterns) {
+  patterns.add<FuseReconstructedKey, HoistReconstructedValue>(
+      patterns.getContext());
 }

@@ -845,9 +845,15 @@ struct KVQGPUAttentionPass
     WalkResult leftover = getOperation().walk([&](Operation *nested) {
       if (!isa<KVQDialect>(nested->getDialect()))
         return WalkResult::advance();
-      nested->emitOpError()
-          << "has no GPU lowering: i4 / i2 codes must reach kvq.attention "
-             "as packed bytes (function arguments, or kvq.unpack of them)";
+      if (isa<PackOp>(nested))
+        nested->emitOpError()
+            << "has no GPU lowering: i4 / i2 codes must reach kvq.attention "
+               "as packed bytes (function arguments, or kvq.unpack of them)";
+      else
+        nested->emitOpError()
+            << "has no GPU lowering yet (kvq-nvvm-pipeline lowers "
+               "kvq.attention and what kvq-fuse folds into it); use the CPU "
+               "pipeline for it";
       return WalkResult::interrupt();
     });
     if (leftover.wasInterrupted())

@@ -246,4 +246,107 @@ def KVQ_UnpackOp : KVQ_Op<"unpack", [Pure]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Low rank: ProjectOp, ReconstructOp
+//===----------------------------------------------------------------------===//
+
+class KVQ_LowRankOp<string mnemonic, string inputName, string resultName>
+    : KVQ_Op<mnemonic, [Pure,
+        DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                                  ["reifyResultShapes"]>]> {
+  let arguments = (ins KVQ_FloatTensor:$input, KVQ_FloatTensor:$basis,
+                       Optional<KVQ_FloatTensor>:$mean);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $basis (`,` $mean^)? attr-dict `:` type($input) `,`
+    type($basis) (`,` type($mean)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Heads sharing one basis: `H / Hb` (dynamic when either is).
+    int64_t getHeadsPerBasis();
+  }];
+}
+
+def KVQ_ProjectOp : KVQ_LowRankOp<"project", "input", "result"> {
+  let summary = "Project K, V or Q onto a per-head low-rank basis";
+  let description = [{
+    `result[b, h, s, r] = sum_d (input[b, h, s, d] - mean[hb, d]) *
+    basis[hb, d, r]` with `hb = h / (H / Hb)`: `input` is `[B, H, S, D]`,
+    `basis` `[Hb, D, R]` (`H` a multiple of `Hb`: one basis per head, one
+    per KV head for the query heads of a GQA group, or one shared), `mean`
+    (optional) `[Hb, D]`; the result is `[B, H, S, R]`. Arithmetic is f32;
+    the result has its own float type.
+
+    This is the cache side of MatryoshkaKV / low-rank KV compression: the
+    cache stores `R < D` coordinates per token. `kvq-fuse` never
+    reconstructs a projected cache inside attention: a `kvq.reconstruct`
+    feeding `kvq.attention` as K becomes a projection of the queries (the
+    mean only shifts every score of a row by the same amount), and as V it
+    moves after the attention. Projected caches compose with quantization
+    (`kvq.quantize` of the projection).
+
+    Example:
+
+    ```mlir
+    %kr = kvq.project %k, %u, %mu
+        : tensor<1x8x?x128xf32>, tensor<8x128x32xf32>, tensor<8x128xf32>
+          -> tensor<1x8x?x32xf32>
+    ```
+  }];
+}
+
+def KVQ_ReconstructOp : KVQ_LowRankOp<"reconstruct", "input", "result"> {
+  let summary = "Reconstruct K or V from low-rank coordinates";
+  let description = [{
+    `result[b, h, s, d] = sum_r input[b, h, s, r] * basis[hb, d, r] +
+    mean[hb, d]` with `hb = h / (H / Hb)`: the inverse of `kvq.project` for
+    an orthonormal basis (`input` `[B, H, S, R]`, `basis` `[Hb, D, R]`,
+    `mean` `[Hb, D]`, result `[B, H, S, D]`).
+
+    Example:
+
+    ```mlir
+    %k = kvq.reconstruct %kr, %u, %mu
+        : tensor<1x8x?x32xf32>, tensor<8x128x32xf32>, tensor<8x128xf32>
+          -> tensor<1x8x?x128xf32>
+    ```
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// SmoothOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_SmoothOp : KVQ_Op<"smooth", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "SageAttention K smoothing: subtract the mean over tokens";
+  let description = [{
+    Returns `input - mean` and `mean`, the mean over the token dimension
+    (dim 2) of each `(batch, head)`: `input` is `[B, H, S, D]`, `centered`
+    has the same shape and `mean` is `[B, H, 1, D]` (zeros when `S = 0`).
+    Arithmetic is f32.
+
+    Attention does not change when its keys are smoothed (`q . mean` is
+    the same for every key of a query row), but quantizing the smoothed
+    keys spends no range on the per-channel bias that real keys carry
+    (SageAttention). The mean is only needed by consumers of the
+    log-sum-exp.
+
+    Example:
+
+    ```mlir
+    %ks, %km = kvq.smooth %k : tensor<1x8x?x128xf16>
+        -> tensor<1x8x?x128xf16>, tensor<1x8x1x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input);
+  let results = (outs KVQ_FloatTensor:$centered, KVQ_FloatTensor:$mean);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($centered) `,` type($mean)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

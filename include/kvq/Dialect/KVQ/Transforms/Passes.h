@@ -13,10 +13,12 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
@@ -33,6 +35,15 @@ void populateFuseDequantizePatterns(RewritePatternSet &patterns);
 /// Patterns that lower kvq.quantize, kvq.dequantize, kvq.pack and
 /// kvq.unpack on tensors to linalg, tensor, arith and math.
 void populateLowerQuantPatterns(RewritePatternSet &patterns);
+
+/// Patterns that lower kvq.project, kvq.reconstruct and kvq.smooth on
+/// tensors to linalg.
+void populateLowerLowRankPatterns(RewritePatternSet &patterns);
+
+/// Patterns that keep low-rank caches low rank inside kvq.attention: a
+/// reconstructed K becomes projected queries, a reconstructed V moves after
+/// the attention.
+void populateFuseLowRankPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"

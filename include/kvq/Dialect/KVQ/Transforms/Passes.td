@@ -10,7 +10,7 @@
 include "mlir/Pass/PassBase.td"
 
 def KVQFuse : Pass<"kvq-fuse"> {
-  let summary = "Fuse dequantization of K/V into kvq.attention";
+  let summary = "Fuse dequantization and low-rank reconstruction of K/V into kvq.attention";
   let description = [{
     Rewrites `kvq.attention` whose key or value operand is produced by
     `kvq.dequantize` into an attention that consumes the codes, scales and
@@ -31,6 +31,21 @@ def KVQFuse : Pass<"kvq-fuse"> {
     The fused form dequantizes in the attention's compute precision (f32),
     which is at least as precise as the separate op's result type. A
     dequantize with other users stays in place for them.
+
+    Low-rank caches stay low rank:
+
+    * `attention(q, reconstruct(k', U, mu), v)` becomes
+      `attention(project(q, U), k', v)` with the original scale: `q . (U k'
+      + mu) = (U^T q) . k' + q . mu`, and `q . mu` shifts every score of a
+      row equally, which softmax ignores;
+    * `attention(q, k, reconstruct(v', U, mu))` becomes
+      `reconstruct(attention(q, k, v'), U, mu)` (softmax rows sum to 1).
+      With a mean this needs rows that cannot be fully masked (such rows
+      output 0, not `mu`): no mask, and causal only when `Sq <= Skv` is
+      known.
+
+    Both compose with quantization: `k'` may itself be a `kvq.dequantize`,
+    which is then fused as above.
   }];
   let dependentDialects = ["::mlir::kvq::KVQDialect"];
 }
@@ -101,6 +116,23 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
+  ];
+}
+
+def KVQLowerLowRank : Pass<"kvq-lower-low-rank"> {
+  let summary = "Lower kvq.project, kvq.reconstruct and kvq.smooth to linalg";
+  let description = [{
+    Rewrites the low-rank ops and K smoothing on tensors into
+    `linalg.generic` contractions and reductions with f32 arithmetic (the
+    results rounded to their element types like the NumPy golden model).
+    Head `h` uses basis `h / (H / Hb)`; this needs static head counts unless
+    a single basis is shared. Run `kvq-fuse` first: it removes the
+    reconstructions that feed `kvq.attention`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 
