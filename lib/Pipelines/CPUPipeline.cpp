@@ -33,6 +33,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   // the quantization ops left after fusion become linalg.
   pm.addPass(createInlinerPass());
   pm.addPass(createKVQLegalizeABI());
+  pm.addPass(createKVQAbsorbLatentAttention());
   pm.addPass(createKVQFuse());
   // Canonicalization moves slices of unpacked codes (from tiling) onto the
   // packed bytes, which kvq-tile-attention reads directly.

@@ -32,6 +32,7 @@ void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
   // fusion of dequantize into attention, then the GPU kernels.
   pm.addPass(createInlinerPass());
   pm.addPass(createKVQLegalizeABI());
+  pm.addPass(createKVQAbsorbLatentAttention());
   pm.addPass(createKVQFuse());
   pm.addPass(createCanonicalizerPass());
   KVQGPUAttentionOptions kernelOptions;

@@ -50,6 +50,7 @@ __all__ = [
     "reconstruct",
     "pca_basis",
     "smooth",
+    "latent_attention",
 ]
 
 #: Code (storage) types.
@@ -714,3 +715,28 @@ def smooth(k):
     else:
         km = k.mean(axis=2, keepdims=True)
     return k - km, km
+
+
+def latent_attention(q_nope, q_rope, cache, w_uk, w_uv, scale=None, causal=False):
+    """Multi-head latent attention (MLA), the naive way, in float64: every
+    head's keys ``[W_UK[h] c_j, r_j]`` and values ``W_UV[h] c_j`` are formed
+    from the cache rows ``[c_j, r_j]`` and passed to `attention`.
+
+    `q_nope` ``[B, H, Sq, Dn]``, `q_rope` ``[B, H, Sq, Dr]``, `cache`
+    ``[B, 1, Skv, Dc + Dr]``, `w_uk` ``[H, Dn, Dc]``, `w_uv` ``[H, Dv, Dc]``;
+    `scale` defaults to ``1 / sqrt(Dn + Dr)``. Returns ``[B, H, Sq, Dv]``."""
+    q_nope = np.asarray(q_nope, np.float64)
+    q_rope = np.asarray(q_rope, np.float64)
+    cache = np.asarray(cache, np.float64)
+    w_uk = np.asarray(w_uk, np.float64)
+    w_uv = np.asarray(w_uv, np.float64)
+    dc = w_uk.shape[2]
+    c, r = cache[:, 0, :, :dc], cache[:, 0, :, dc:]
+    k_nope = np.einsum("hnc,bsc->bhsn", w_uk, c)
+    k = np.concatenate([k_nope, np.broadcast_to(r[:, None], k_nope.shape[:3] + r.shape[-1:])],
+                       axis=-1)
+    v = np.einsum("hvc,bsc->bhsv", w_uv, c)
+    q = np.concatenate([q_nope, q_rope], axis=-1)
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
+    return attention(q, k, v, scale=scale, causal=causal)

@@ -535,3 +535,76 @@ LogicalResult SmoothOp::verify() {
                          << formatShape({in[0], in[1], 1, in[3]});
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// LatentAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LatentAttentionOp::verify() {
+  auto shape = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getShape();
+  };
+  struct Named {
+    Value value;
+    StringRef name;
+    int64_t rank;
+    StringRef layout;
+  };
+  for (const Named &n : {Named{getQuery(), "q", 4, "[B, H, Sq, Dn]"},
+                         Named{getQueryRope(), "q_rope", 4, "[B, H, Sq, Dr]"},
+                         Named{getCache(), "cache", 4, "[B, 1, Skv, Dc + Dr]"},
+                         Named{getWUk(), "w_uk", 3, "[H, Dn, Dc]"},
+                         Named{getWUv(), "w_uv", 3, "[H, Dv, Dc]"},
+                         Named{getResult(), "result", 4, "[B, H, Sq, Dv]"}})
+    if (static_cast<int64_t>(shape(n.value).size()) != n.rank)
+      return emitOpError() << n.name << " must have rank " << n.rank << " ("
+                           << n.layout << "), got rank "
+                           << shape(n.value).size();
+  ArrayRef<int64_t> q = shape(getQuery()), qr = shape(getQueryRope()),
+                    c = shape(getCache()), uk = shape(getWUk()),
+                    uv = shape(getWUv()), out = shape(getResult());
+  auto mismatch = [&](StringRef what, int64_t a, int64_t b) {
+    return emitOpError() << what << " (" << a << " vs " << b << ")";
+  };
+  for (int i = 0; i < 3; ++i)
+    if (!compatible(q[i], qr[i]))
+      return mismatch("q and q_rope must agree on [B, H, Sq]", q[i], qr[i]);
+  if (getQuery().getType().getElementType() !=
+      getQueryRope().getType().getElementType())
+    return emitOpError() << "q and q_rope must have the same element type";
+  if (!compatible(c[0], q[0]))
+    return mismatch("cache batch must match q", c[0], q[0]);
+  if (c[1] != 1)
+    return emitOpError() << "cache must have one shared head (dim 1 = 1), got "
+                         << c[1];
+  if (!compatible(uk[0], q[1]) || !compatible(uv[0], q[1]))
+    return emitOpError() << "w_uk and w_uv must have one matrix per head ("
+                         << q[1] << ")";
+  if (!compatible(uk[1], q[3]))
+    return mismatch("w_uk rows must be q's head dim Dn", uk[1], q[3]);
+  if (!compatible(uk[2], uv[2]))
+    return mismatch("w_uk and w_uv must share the latent width Dc", uk[2],
+                    uv[2]);
+  if (ShapedType::isDynamic(uk[2]))
+    return emitOpError() << "the latent width Dc (w_uk dim 2) must be static";
+  if (!ShapedType::isDynamic(c[3]) && !ShapedType::isDynamic(qr[3]) &&
+      c[3] != uk[2] + qr[3])
+    return emitOpError() << "cache width " << c[3]
+                         << " must be Dc + Dr = " << uk[2] << " + " << qr[3];
+  for (int i = 0; i < 3; ++i)
+    if (!compatible(out[i], q[i]))
+      return mismatch("result must keep q's [B, H, Sq]", out[i], q[i]);
+  if (!compatible(out[3], uv[1]))
+    return mismatch("result's last dimension must be w_uv's Dv", out[3], uv[1]);
+  return success();
+}
+
+double LatentAttentionOp::getEffectiveScale() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToDouble();
+  int64_t dn = getQuery().getType().getDimSize(3);
+  int64_t dr = getQueryRope().getType().getDimSize(3);
+  if (ShapedType::isDynamic(dn) || ShapedType::isDynamic(dr))
+    return std::nan("");
+  return 1.0 / std::sqrt(static_cast<double>(dn + dr));
+}

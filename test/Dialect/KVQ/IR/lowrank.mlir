@@ -40,3 +40,15 @@ func.func @smooth(%k: tensor<1x8x?x128xf16>) -> (tensor<1x8x?x128xf16>, tensor<1
   %ks, %km = kvq.smooth %k : tensor<1x8x?x128xf16> -> tensor<1x8x?x128xf16>, tensor<1x8x1x128xf32>
   return %ks, %km : tensor<1x8x?x128xf16>, tensor<1x8x1x128xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @latent_attention
+// CHECK: kvq.latent_attention q(%{{.*}} : tensor<1x128x1x128xf32>) q_rope(%{{.*}} : tensor<1x128x1x64xf32>) cache(%{{.*}} : tensor<1x1x?x576xf32>) w_uk(%{{.*}} : tensor<128x128x512xf32>) w_uv(%{{.*}} : tensor<128x128x512xf32>) {causal} -> tensor<1x128x1x128xf32>
+func.func @latent_attention(%qn: tensor<1x128x1x128xf32>, %qr: tensor<1x128x1x64xf32>, %kv: tensor<1x1x?x576xf32>,
+                            %wuk: tensor<128x128x512xf32>, %wuv: tensor<128x128x512xf32>) -> tensor<1x128x1x128xf32> {
+  %o = kvq.latent_attention q(%qn : tensor<1x128x1x128xf32>) q_rope(%qr : tensor<1x128x1x64xf32>)
+      cache(%kv : tensor<1x1x?x576xf32>) w_uk(%wuk : tensor<128x128x512xf32>) w_uv(%wuv : tensor<128x128x512xf32>)
+      {causal} -> tensor<1x128x1x128xf32>
+  return %o : tensor<1x128x1x128xf32>
+}

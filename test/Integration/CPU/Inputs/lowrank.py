@@ -7,7 +7,9 @@ fresh random inputs with ragged and dynamic sizes:
 * attention over a low-rank K (itself INT8-quantized) and a low-rank V,
   which kvq-fuse turns into projected queries + attention over the
   low-rank cache + one reconstruction of the output (GQA, causal);
-* smooth -> int4 quantize -> dequantize -> attention in one function.
+* smooth -> int4 quantize -> dequantize -> attention in one function;
+* MLA (kvq.latent_attention, absorbed by kvq-absorb-latent-attention)
+  against naive multi-head latent attention.
 
 Exits non-zero on any mismatch.
 """
@@ -60,6 +62,13 @@ func.func @lowrank_attention_causal(%q: tensor<1x4x6x32xf32>, %kr: tensor<1x4x?x
   %o = kvq.attention q(%q : tensor<1x4x6x32xf32>) k(%k : tensor<1x4x?x32xf32>) v(%v : tensor<1x4x?x32xf32>)
       {causal} -> tensor<1x4x6x32xf32>
   return %o : tensor<1x4x6x32xf32>
+}
+func.func @mla(%qn: tensor<1x16x3x32xf32>, %qr: tensor<1x16x3x16xf32>, %kv: tensor<1x1x?x80xf32>,
+               %wuk: tensor<16x32x64xf32>, %wuv: tensor<16x48x64xf32>) -> tensor<1x16x3x48xf32> {
+  %o = kvq.latent_attention q(%qn : tensor<1x16x3x32xf32>) q_rope(%qr : tensor<1x16x3x16xf32>)
+      cache(%kv : tensor<1x1x?x80xf32>) w_uk(%wuk : tensor<16x32x64xf32>) w_uv(%wuv : tensor<16x48x64xf32>)
+      {causal} -> tensor<1x16x3x48xf32>
+  return %o : tensor<1x16x3x48xf32>
 }
 func.func @smooth_int4_attention(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x50x64xf32>, %v: tensor<1x2x50x64xf32>)
     -> tensor<1x4x1x64xf32> {
@@ -156,6 +165,16 @@ def main():
         c, s, _ = ref.quantize(centered.astype(np.float32), scheme)
         want = ref.attention(q, ref.dequantize(c, s, None, scheme), v)
         check(f"smooth_int4_attention L={length}", mod.smooth_int4_attention(q, k, v), want, 5e-3)
+
+    # MLA: absorbed (kvq) vs naive (per-head keys and values) attention.
+    for length in (3, 41):
+        qn = rng.standard_normal((1, 16, 3, 32)).astype(np.float32)
+        qr = rng.standard_normal((1, 16, 3, 16)).astype(np.float32)
+        kv = rng.standard_normal((1, 1, length, 80)).astype(np.float32)
+        wuk = (rng.standard_normal((16, 32, 64)) / 8).astype(np.float32)
+        wuv = (rng.standard_normal((16, 48, 64)) / 8).astype(np.float32)
+        check(f"mla L={length}", mod.mla(qn, qr, kv, wuk, wuv),
+              ref.latent_attention(qn, qr, kv, wuk, wuv, causal=True), 1e-5)
 
     if failures:
         sys.exit(f"{failures} case(s) failed")

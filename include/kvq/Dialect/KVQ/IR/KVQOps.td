@@ -349,4 +349,66 @@ def KVQ_SmoothOp : KVQ_Op<"smooth", [Pure,
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// LatentAttentionOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_LatentAttentionOp : KVQ_Op<"latent_attention", [Pure]> {
+  let summary = "Multi-head latent attention (MLA) over a shared latent cache";
+  let description = [{
+    DeepSeek-V2/V3 attention over a compressed latent cache. Per head `h`,
+    with `c_j = cache[b, 0, j, :Dc]` the latent and `r_j = cache[b, 0, j,
+    Dc:]` the shared rotary key of token `j`:
+
+    ```
+    k_h,j = W_UK[h] c_j          (W_UK[h]: [Dn, Dc])
+    v_h,j = W_UV[h] c_j          (W_UV[h]: [Dv, Dc])
+    s_h,ij = (q_nope[h,i] . k_h,j + q_rope[h,i] . r_j) * scale
+    out[h,i] = sum_j softmax_j(s_h,ij) v_h,j
+    ```
+
+    * `q_nope`: `[B, H, Sq, Dn]`, `q_rope`: `[B, H, Sq, Dr]`;
+    * `cache`: `[B, 1, Skv, Dc + Dr]`, the latent and the rotary key of each
+      token side by side (the layout FlashMLA uses);
+    * `w_uk`: `[H, Dn, Dc]`, `w_uv`: `[H, Dv, Dc]` (the up-projections);
+    * `scale` defaults to `1 / sqrt(Dn + Dr)`; `causal` as in
+      `kvq.attention`. The result is `[B, H, Sq, Dv]` with `q_nope`'s type.
+
+    `kvq-absorb-latent-attention` rewrites it the "absorbed" way, which
+    never forms a per-head key or value: `q~ = q_nope W_UK` (`kvq.project`),
+    one `kvq.attention` of all heads over the cache as a single shared K/V
+    head (keys `[c, r]`, values `c`, a view of the same cache) and
+    `out = W_UV o~` (`kvq.reconstruct`).
+
+    Example (DeepSeek-V3 sizes, decode):
+
+    ```mlir
+    %o = kvq.latent_attention q(%qn : tensor<1x128x1x128xf32>)
+        q_rope(%qr : tensor<1x128x1x64xf32>) cache(%kv : tensor<1x1x?x576xf32>)
+        w_uk(%wuk : tensor<128x128x512xf32>) w_uv(%wuv : tensor<128x128x512xf32>)
+        -> tensor<1x128x1x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$query, KVQ_FloatTensor:$query_rope,
+                       KVQ_FloatTensor:$cache, KVQ_FloatTensor:$w_uk,
+                       KVQ_FloatTensor:$w_uv, OptionalAttr<F32Attr>:$scale,
+                       UnitAttr:$causal);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    `q` `(` $query `:` type($query) `)`
+    `q_rope` `(` $query_rope `:` type($query_rope) `)`
+    `cache` `(` $cache `:` type($cache) `)`
+    `w_uk` `(` $w_uk `:` type($w_uk) `)`
+    `w_uv` `(` $w_uv `:` type($w_uv) `)`
+    attr-dict `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Latent width Dc (from w_uk).
+    int64_t getLatentDim() { return getWUk().getType().getDimSize(2); }
+    /// The softmax scale: the `scale` attribute, else 1/sqrt(Dn + Dr).
+    double getEffectiveScale();
+  }];
+}
+
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

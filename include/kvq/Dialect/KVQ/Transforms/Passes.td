@@ -136,6 +136,20 @@ def KVQLowerLowRank : Pass<"kvq-lower-low-rank"> {
   ];
 }
 
+def KVQAbsorbLatentAttention : Pass<"kvq-absorb-latent-attention"> {
+  let summary = "Rewrite MLA with absorbed up-projections";
+  let description = [{
+    `kvq.latent_attention` becomes `kvq.project` of the queries by `w_uk`,
+    one `kvq.attention` of all heads over the latent cache as a single
+    shared K/V head (keys: cache rows `[c, r]`, values: the latent part `c`,
+    an `extract_slice` view of the same cache) with the original scale, and
+    `kvq.reconstruct` of its output by `w_uv`. No per-head key or value is
+    formed, and each token of the cache is read once for all heads (the
+    DeepSeek-V3 / FlashMLA decode formulation).
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
   let summary = "Lower kvq.attention to tensor-core kernels for NVIDIA GPUs";
   let description = [{
