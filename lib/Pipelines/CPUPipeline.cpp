@@ -46,6 +46,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   pm.addPass(createKVQTileAttention(tileOptions));
   pm.addPass(createKVQLowerQuant());
   pm.addPass(createKVQLowerLowRank());
+  pm.addPass(createKVQLowerPolyAttention());
   pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 

@@ -51,6 +51,9 @@ __all__ = [
     "pca_basis",
     "smooth",
     "latent_attention",
+    "sketch_matrices",
+    "poly_sketch",
+    "poly_attention",
 ]
 
 #: Code (storage) types.
@@ -740,3 +743,75 @@ def latent_attention(q_nope, q_rope, cache, w_uk, w_uv, scale=None, causal=False
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1])
     return attention(q, k, v, scale=scale, causal=causal)
+
+
+# ---------------------------------------------------------------------------
+# PolySketchFormer
+# ---------------------------------------------------------------------------
+
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix64(state: int):
+    state = (state + 0x9E3779B97F4A7C15) & _MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return state, z ^ (z >> 31)
+
+
+def sketch_matrices(d: int, r: int, seed: int):
+    """The two ``[d, r]`` Gaussian sketches of PolySketch from `seed`, with
+    N(0, 1/sqrt(r)) entries, so that ``<(q S1)(q S2), (k S1)(k S2)>`` is an
+    unbiased estimate of ``(q . k)^2`` (the product carries the 1/sqrt(r)
+    of the paper's normalisation): splitmix64 draws, Box-Muller (cosine
+    branch), rounded to float32 -- the same numbers kvq compiles into its
+    kernels."""
+    state = seed & _MASK64
+    out = np.empty(2 * d * r, dtype=np.float64)
+    for n in range(out.size):
+        state, a = _splitmix64(state)
+        state, b = _splitmix64(state)
+        u1 = ((a >> 11) + 1) * 2.0 ** -53  # (0, 1]
+        u2 = (b >> 11) * 2.0 ** -53
+        out[n] = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    out = (out / r ** 0.25).astype(np.float32)
+    return out[:d * r].reshape(d, r), out[d * r:].reshape(d, r)
+
+
+def poly_sketch(x, r: int, seed: int) -> np.ndarray:
+    """The degree-2 sketch ``(x S1) * (x S2)`` of `x` ``[..., D]`` (fp64):
+    ``<poly_sketch(q), poly_sketch(k)>`` estimates ``(q . k)^2``."""
+    x = np.asarray(x, dtype=np.float64)
+    s1, s2 = sketch_matrices(x.shape[-1], r, seed)
+    return (x @ s1.astype(np.float64)) * (x @ s2.astype(np.float64))
+
+
+def poly_attention(q, k, v, degree: int = 4, sketch: int = 0, seed: int = 0,
+                   causal: bool = False) -> np.ndarray:
+    """Polynomial attention of PolySketchFormer in fp64, computed densely:
+    ``o_i = sum_j w_ij v_j / (1 + sum_j w_ij)`` with ``w_ij = (q_i . k_j)^p``
+    (`sketch` = 0, exact) or ``<phi(q_i), phi(k_j)>^(p/2)`` with ``phi`` =
+    `poly_sketch` (`sketch` = r, p = 4: the non-negative estimate of
+    ``(q . k)^4``). GQA and bottom-right causal masking as in `attention`;
+    no 1/sqrt(D) scale (normalize q and k first)."""
+    q = np.asarray(q, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    B, Hq, Sq, D = q.shape
+    Hkv, Skv = k.shape[1], k.shape[2]
+    rep = Hq // Hkv
+    k = np.repeat(k, rep, axis=1)
+    v = np.repeat(v, rep, axis=1)
+    if sketch:
+        if degree != 4:
+            raise ValueError("the sketched form is implemented for degree 4")
+        w = np.einsum("bhqr,bhkr->bhqk", poly_sketch(q, sketch, seed),
+                      poly_sketch(k, sketch, seed)) ** 2
+    else:
+        w = np.einsum("bhqd,bhkd->bhqk", q, k) ** degree
+    if causal:
+        i = np.arange(Sq)[:, None]
+        j = np.arange(Skv)[None, :]
+        w = np.where(j <= i + (Skv - Sq), w, 0.0)
+    return np.einsum("bhqk,bhkd->bhqd", w, v) / (1.0 + w.sum(axis=-1, keepdims=True))

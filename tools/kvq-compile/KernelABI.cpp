@@ -286,6 +286,13 @@ static SmallVector<DimCheck> getKVQChecks(Operation *op) {
   } else if (auto dequantize = dyn_cast<DequantizeOp>(op)) {
     addQuantChecks(checks, dequantize.getScheme(), dequantize.getCodes(),
                    {dequantize.getScale(), dequantize.getZeroPoint()});
+  } else if (auto poly = dyn_cast<PolyAttentionOp>(op)) {
+    Value q = poly.getQuery(), k = poly.getKey(), v = poly.getValue();
+    addCheck(checks, {DimCheck::Equal, k, 0, q, 0});
+    addCheck(checks, {DimCheck::Equal, v, 0, q, 0});
+    addCheck(checks, {DimCheck::Equal, v, 1, k, 1});
+    addCheck(checks, {DimCheck::Equal, v, 2, k, 2});
+    addCheck(checks, {DimCheck::Multiple, q, 1, k, 1});
   } else if (isa<ProjectOp, ReconstructOp>(op)) {
     // input [B, H, S, In], basis [Hb, D, R], mean [Hb, D]: H a multiple of
     // Hb, In = D (project) or R (reconstruct).

@@ -65,6 +65,23 @@ SmoothOp::reifyResultShapes(OpBuilder &b,
   return success();
 }
 
+LogicalResult PolySketchOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  SmallVector<OpFoldResult> sizes;
+  int64_t rank = getInput().getType().getRank();
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    sizes.push_back(tensor::getMixedSize(b, getLoc(), getInput(), i));
+  sizes.push_back(b.getIndexAttr(getSketch()));
+  reifiedReturnShapes.push_back(sizes);
+  return success();
+}
+
+LogicalResult PolyAttentionOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifyLeading3(b, getLoc(), getQuery(), getValue(), 3, reifiedReturnShapes);
+  return success();
+}
+
 SmallVector<utils::IteratorType> AttentionOp::getLoopIteratorTypes() {
   return SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel);
 }

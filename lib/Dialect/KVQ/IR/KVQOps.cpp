@@ -608,3 +608,70 @@ double LatentAttentionOp::getEffectiveScale() {
     return std::nan("");
   return 1.0 / std::sqrt(static_cast<double>(dn + dr));
 }
+
+//===----------------------------------------------------------------------===//
+// PolySketchOp / PolyAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PolySketchOp::verify() {
+  ArrayRef<int64_t> in = getInput().getType().getShape();
+  ArrayRef<int64_t> out = getResult().getType().getShape();
+  if (in.empty())
+    return emitOpError() << "input must have rank >= 1";
+  if (out.size() != in.size())
+    return emitOpError() << "result must have the input's rank " << in.size();
+  if (ShapedType::isDynamic(in.back()))
+    return emitOpError() << "the last (feature) dimension must be static";
+  for (size_t i = 0; i + 1 < in.size(); ++i)
+    if (!compatible(in[i], out[i]))
+      return emitOpError() << "result shape " << formatShape(out)
+                           << " must keep the input's leading dimensions "
+                           << formatShape(in.drop_back());
+  if (out.back() != getSketch())
+    return emitOpError() << "result's last dimension " << out.back()
+                         << " must be the sketch size " << getSketch();
+  return success();
+}
+
+LogicalResult PolyAttentionOp::verify() {
+  ArrayRef<int64_t> q = getQuery().getType().getShape(),
+                    k = getKey().getType().getShape(),
+                    v = getValue().getType().getShape(),
+                    out = getResult().getType().getShape();
+  if (q.size() != 4 || k.size() != 4 || v.size() != 4 || out.size() != 4)
+    return emitOpError() << "q, k, v and the result must have rank 4";
+  // I64Attr getters are unsigned: read the attributes as signed values.
+  int64_t degree = static_cast<int64_t>(getDegree());
+  int64_t sketch = static_cast<int64_t>(getSketch());
+  int64_t block = static_cast<int64_t>(getBlock());
+  if (degree < 2 || degree % 2)
+    return emitOpError() << "degree must be even and >= 2, got " << degree;
+  if (sketch < 0)
+    return emitOpError() << "sketch must be >= 0 (0: exact), got " << sketch;
+  if (sketch > 0 && degree != 4)
+    return emitOpError() << "the sketched form is degree 4 (the square of a "
+                            "degree-2 sketch), got degree "
+                         << degree;
+  if (block < 1)
+    return emitOpError() << "block must be positive, got " << block;
+  if (!compatible(k[0], q[0]) || !compatible(v[0], q[0]))
+    return emitOpError() << "q, k and v must have the same batch";
+  if (!compatible(k[3], q[3]))
+    return emitOpError() << "q and k head dims differ (" << q[3] << " vs "
+                         << k[3] << ")";
+  if (ShapedType::isDynamic(q[3]))
+    return emitOpError() << "the head dimension must be static";
+  if (!compatible(v[1], k[1]) || !compatible(v[2], k[2]))
+    return emitOpError() << "k and v must have the same heads and length";
+  if (!ShapedType::isDynamic(q[1]) && !ShapedType::isDynamic(k[1]) &&
+      (k[1] == 0 || q[1] % k[1]))
+    return emitOpError() << "query heads " << q[1]
+                         << " are not a multiple of the key/value heads "
+                         << k[1];
+  if (!compatible(out[0], q[0]) || !compatible(out[1], q[1]) ||
+      !compatible(out[2], q[2]) || !compatible(out[3], v[3]))
+    return emitOpError() << "result shape " << formatShape(out)
+                         << " must be [B, Hq, Sq, Dv] = "
+                         << formatShape({q[0], q[1], q[2], v[3]});
+  return success();
+}

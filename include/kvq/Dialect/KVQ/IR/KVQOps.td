@@ -411,4 +411,78 @@ def KVQ_LatentAttentionOp : KVQ_Op<"latent_attention", [Pure]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// PolySketchFormer: PolySketchOp, PolyAttentionOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_PolySketchOp : KVQ_Op<"poly_sketch", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Degree-2 polynomial sketch (PolySketchFormer)";
+  let description = [{
+    `result[..., i] = (x S1)[..., i] * (x S2)[..., i]` for `x` `[..., D]`:
+    `S1`, `S2` are `[D, r]` Gaussian sketches with N(0, 1/sqrt(r)) entries drawn
+    from `seed` at compile time (splitmix64 + Box-Muller, rounded to f32:
+    `kvq.reference.sketch_matrices`), so `<poly_sketch(q), poly_sketch(k)>`
+    is an unbiased estimate of `(q . k)^2` and its square a non-negative
+    estimate of `(q . k)^4`. Arithmetic is f32.
+
+    ```mlir
+    %f = kvq.poly_sketch %k {sketch = 32, seed = 7}
+        : tensor<1x8x?x64xf32> -> tensor<1x8x?x32xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$sketch,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def KVQ_PolyAttentionOp : KVQ_Op<"poly_attention", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Polynomial attention (PolySketchFormer), exact or sketched";
+  let description = [{
+    `o_i = sum_j w_ij v_j / (1 + sum_j w_ij)` with `w_ij = (q_i . k_j)^p`
+    (`p` = `degree`, even; `sketch = 0`: exact) or, with `sketch = r > 0`
+    (then `p = 4`), `w_ij = <phi(q_i), phi(k_j)>^2` with `phi` the
+    `kvq.poly_sketch` of size `r` from `seed`. No softmax and no
+    `1/sqrt(D)`: PolySketchFormer layer-normalizes q and k beforehand (a
+    separate op). Shapes and GQA as `kvq.attention`: q `[B, Hq, Sq, D]`, k
+    `[B, Hkv, Skv, D]`, v `[B, Hkv, Skv, Dv]`, result `[B, Hq, Sq, Dv]`;
+    `causal` is bottom-right aligned (`w_ij = 0` for `j > i + Skv - Sq`).
+
+    Lowering (`kvq-lower-poly-attention`): exact attention forms the
+    weights densely; the sketched form never forms the `r^2` features of a
+    token nor an `Sq x Skv` matrix: without `causal` it builds the state
+    `Z = sum_j phi(k_j) (x) phi(k_j) (x) [v_j, 1]` once (`r x r x (Dv + 1)`
+    per KV head) and contracts it with each query; with `causal` it walks
+    the queries in blocks of `block`, keeping the state of all keys every
+    row of the block sees (a prefix that grows block by block: the decode
+    cache of the method) and adding the block's partially visible keys
+    exactly, so time and memory are linear in the sequence length.
+
+    ```mlir
+    %o = kvq.poly_attention q(%q : tensor<1x8x?x64xf32>) k(%k : tensor<1x8x?x64xf32>)
+        v(%v : tensor<1x8x?x64xf32>) {sketch = 32, seed = 7, causal}
+        -> tensor<1x8x?x64xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$query, KVQ_FloatTensor:$key,
+                       KVQ_FloatTensor:$value,
+                       DefaultValuedAttr<I64Attr, "4">:$degree,
+                       DefaultValuedAttr<I64Attr, "0">:$sketch,
+                       DefaultValuedAttr<I64Attr, "0">:$seed,
+                       DefaultValuedAttr<I64Attr, "256">:$block,
+                       UnitAttr:$causal);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    `q` `(` $query `:` type($query) `)` `k` `(` $key `:` type($key) `)`
+    `v` `(` $value `:` type($value) `)` attr-dict `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

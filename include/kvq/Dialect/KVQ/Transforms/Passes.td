@@ -150,6 +150,27 @@ def KVQAbsorbLatentAttention : Pass<"kvq-absorb-latent-attention"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def KVQLowerPolyAttention : Pass<"kvq-lower-poly-attention"> {
+  let summary = "Lower kvq.poly_sketch and kvq.poly_attention";
+  let description = [{
+    PolySketchFormer on tensors to `linalg.generic` contractions in f32:
+    the sketch matrices become constants (drawn from the op's seed exactly
+    as `kvq.reference.sketch_matrices` draws them); exact polynomial
+    attention forms its weights densely; sketched attention contracts the
+    queries' features with the state `sum_j phi(k_j) (x) phi(k_j) (x) [v_j,
+    1]` (never the `r^2` features of a token), and with `causal` walks the
+    queries in blocks (`scf.for`) carrying the state of the keys every row
+    of the block sees, adding each block's partially visible keys exactly:
+    linear in the sequence length. Needs static head counts.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
   let summary = "Lower kvq.attention to tensor-core kernels for NVIDIA GPUs";
   let description = [{

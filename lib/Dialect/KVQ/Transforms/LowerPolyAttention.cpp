@@ -1,0 +1,417 @@
+//===- LowerPolyAttention.cpp - PolySketchFormer to linalg / scf ----------===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// kvq.poly_sketch and kvq.poly_attention on tensors become linalg.generic
+// contractions (f32) and, for causal sketched attention, an scf.for over
+// query blocks carrying the prefix state. The sketch matrices are compile-
+// time constants drawn exactly as kvq.reference.sketch_matrices draws them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+namespace mlir {
+namespace kvq {
+#define GEN_PASS_DEF_KVQLOWERPOLYATTENTION
+#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+} // namespace kvq
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::kvq;
+
+namespace {
+
+/// splitmix64 (Steele, Lea, Flood), as in kvq.reference._splitmix64.
+static uint64_t splitmix64(uint64_t &state) {
+  state += 0x9E3779B97F4A7C15ull;
+  uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/// S1 and S2 ([d, r] each, row major) with N(0, 1/sqrt(r)) entries (so
+/// that <(q S1)(q S2), (k S1)(k S2)> is an unbiased estimate of (q . k)^2),
+/// from `seed`.
+static std::pair<std::vector<float>, std::vector<float>>
+sketchMatrices(int64_t d, int64_t r, int64_t seed) {
+  uint64_t state = static_cast<uint64_t>(seed);
+  std::vector<float> all(2 * d * r);
+  for (float &value : all) {
+    uint64_t a = splitmix64(state), b = splitmix64(state);
+    double u1 = static_cast<double>((a >> 11) + 1) * 0x1.0p-53;
+    double u2 = static_cast<double>(b >> 11) * 0x1.0p-53;
+    double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+    value = static_cast<float>(z / std::pow(static_cast<double>(r), 0.25));
+  }
+  return {std::vector<float>(all.begin(), all.begin() + d * r),
+          std::vector<float>(all.begin() + d * r, all.end())};
+}
+
+/// Builds the IR of one op: f32 contractions and elementwise steps.
+class Builder {
+public:
+  Builder(PatternRewriter &b, Location loc) : b(b), loc(loc) {}
+
+  Value cIdx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value cF32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  OpFoldResult size(Value t, int64_t d) {
+    return tensor::getMixedSize(b, loc, t, d);
+  }
+
+  /// An f32 tensor of zeros.
+  Value zeros(ArrayRef<OpFoldResult> sizes) {
+    Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+    return linalg::FillOp::create(b, loc, cF32(0.0), empty).getResult(0);
+  }
+
+  /// out[outMap] += prod_k ins[k][maps[k]] over `numLoops` loops, the
+  /// loops not in `outMap` being reductions; products in f32.
+  Value contract(unsigned numLoops, ArrayRef<Value> ins,
+                 ArrayRef<SmallVector<AffineExpr>> inExprs, Value init,
+                 ArrayRef<AffineExpr> outExprs) {
+    MLIRContext *ctx = b.getContext();
+    SmallVector<AffineMap> maps;
+    for (const auto &exprs : inExprs)
+      maps.push_back(AffineMap::get(numLoops, 0, exprs, ctx));
+    maps.push_back(AffineMap::get(numLoops, 0, outExprs, ctx));
+    SmallVector<utils::IteratorType> iters(numLoops,
+                                           utils::IteratorType::reduction);
+    for (AffineExpr e : outExprs)
+      iters[cast<AffineDimExpr>(e).getPosition()] =
+          utils::IteratorType::parallel;
+    return linalg::GenericOp::create(
+               b, loc, init.getType(), ins, ValueRange{init}, maps, iters,
+               [&](OpBuilder &nb, Location nl, ValueRange args) {
+                 Value prod = emitExtendToF32(nb, nl, args[0]);
+                 for (Value a : args.drop_front().drop_back())
+                   prod = arith::MulFOp::create(nb, nl, prod,
+                                                emitExtendToF32(nb, nl, a));
+                 linalg::YieldOp::create(nb, nl,
+                                         ValueRange{arith::AddFOp::create(
+                                             nb, nl, args.back(), prod)});
+               })
+        .getResult(0);
+  }
+
+  /// The degree-2 sketch of `x` ([..., D]) as f32 [..., r].
+  Value sketch(Value x, int64_t r, int64_t seed) {
+    auto type = cast<RankedTensorType>(x.getType());
+    int64_t rank = type.getRank(), d = type.getShape().back();
+    auto [s1, s2] = sketchMatrices(d, r, seed);
+    auto mType = RankedTensorType::get({d, r}, b.getF32Type());
+    Value m1 = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(mType, ArrayRef<float>(s1)));
+    Value m2 = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(mType, ArrayRef<float>(s2)));
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      sizes.push_back(size(x, i));
+    sizes.push_back(b.getIndexAttr(r));
+    // Loops: the leading dims, then i (feature), then d (reduction).
+    unsigned n = rank + 1;
+    SmallVector<AffineExpr> lead, xExprs, outExprs;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      lead.push_back(b.getAffineDimExpr(i));
+    AffineExpr fi = b.getAffineDimExpr(rank - 1), dd = b.getAffineDimExpr(rank);
+    xExprs = lead;
+    xExprs.push_back(dd);
+    outExprs = lead;
+    outExprs.push_back(fi);
+    Value p1 = contract(n, {x, m1}, {xExprs, {dd, fi}}, zeros(sizes), outExprs);
+    Value p2 = contract(n, {x, m2}, {xExprs, {dd, fi}}, zeros(sizes), outExprs);
+    SmallVector<AffineExpr> id;
+    for (int64_t i = 0; i < rank; ++i)
+      id.push_back(b.getAffineDimExpr(i));
+    return contract(rank, {p1, p2}, {id, id}, zeros(sizes), id);
+  }
+
+  /// Converts f32 `x` to `type`'s element type.
+  Value convert(Value x, RankedTensorType type) {
+    if (type.getElementType().isF32())
+      return x;
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      sizes.push_back(size(x, i));
+    Value empty = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+    AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+    return linalg::GenericOp::create(
+               b, loc, empty.getType(), ValueRange{x}, ValueRange{empty},
+               ArrayRef<AffineMap>{id, id},
+               SmallVector<utils::IteratorType>(type.getRank(),
+                                                utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location nl, ValueRange args) {
+                 linalg::YieldOp::create(
+                     nb, nl,
+                     emitConvertFromF32(nb, nl, args[0],
+                                        type.getElementType()));
+               })
+        .getResult(0);
+  }
+
+  PatternRewriter &b;
+  Location loc;
+};
+
+struct LowerPolySketch : OpRewritePattern<PolySketchOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PolySketchOp op,
+                                PatternRewriter &rewriter) const override {
+    Builder b(rewriter, op.getLoc());
+    Value f = b.sketch(op.getInput(), op.getSketch(), op.getSeed());
+    rewriter.replaceOp(op, b.convert(f, op.getResult().getType()));
+    return success();
+  }
+};
+
+struct LowerPolyAttention : OpRewritePattern<PolyAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(PolyAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Builder b(rewriter, loc);
+    Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
+    int64_t hq = op.getQuery().getType().getDimSize(1);
+    int64_t hkv = op.getKey().getType().getDimSize(1);
+    if (ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv))
+      return rewriter.notifyMatchFailure(op, "dynamic head counts");
+    int64_t group = hq / hkv;
+    auto d = [&](unsigned i) { return rewriter.getAffineDimExpr(i); };
+    // Query head h reads key/value head h / group.
+    auto kvHead = [&](AffineExpr h) {
+      return group == 1 ? h : h.floorDiv(group);
+    };
+    Value skv = tensor::DimOp::create(rewriter, loc, k, 2);
+    Value sq = tensor::DimOp::create(rewriter, loc, q, 2);
+    Value offset = arith::SubIOp::create(rewriter, loc, skv, sq);
+    OpFoldResult B = b.size(q, 0), Hq = b.size(q, 1), Sq = b.size(q, 2),
+                 Hkv = b.size(k, 1), Dv = b.size(v, 3);
+    int64_t r = op.getSketch();
+
+    // w = s^p with the causal mask: keys j > t + offset weigh 0. `tBase`
+    // and `jBase` are the positions of index 0 of the slices.
+    auto weights = [&](Value scores, Value tBase, Value jBase, int64_t power) {
+      auto type = cast<RankedTensorType>(scores.getType());
+      AffineMap id = rewriter.getMultiDimIdentityMap(4);
+      return linalg::GenericOp::create(
+                 rewriter, loc, type, ValueRange{}, ValueRange{scores},
+                 ArrayRef<AffineMap>{id},
+                 SmallVector<utils::IteratorType>(
+                     4, utils::IteratorType::parallel),
+                 [&](OpBuilder &nb, Location nl, ValueRange args) {
+                   Value w = args[0], s = args[0];
+                   for (int64_t i = 1; i < power; ++i)
+                     w = arith::MulFOp::create(nb, nl, w, s);
+                   if (op.getCausal()) {
+                     Value t = arith::AddIOp::create(
+                         nb, nl, tBase, linalg::IndexOp::create(nb, nl, 2));
+                     Value j = arith::AddIOp::create(
+                         nb, nl, jBase, linalg::IndexOp::create(nb, nl, 3));
+                     Value visible = arith::CmpIOp::create(
+                         nb, nl, arith::CmpIPredicate::sle, j,
+                         arith::AddIOp::create(nb, nl, t, offset));
+                     w = arith::SelectOp::create(
+                         nb, nl, visible, w,
+                         arith::ConstantOp::create(nb, nl,
+                                                   nb.getF32FloatAttr(0.0)));
+                   }
+                   linalg::YieldOp::create(nb, nl, w);
+                 })
+          .getResult(0);
+    };
+    // Dense weights of queries `qs` (or their features) against keys `ks`
+    // and their contributions to num / den.
+    auto denseStep = [&](Value qs, Value ks, Value vs, Value tBase, Value jBase,
+                         int64_t power, Value num, Value den) {
+      OpFoldResult rows = b.size(qs, 2), cols = b.size(ks, 2);
+      // (b, h, t, j, c)
+      Value scores = b.contract(
+          5, {qs, ks},
+          {{d(0), d(1), d(2), d(4)}, {d(0), kvHead(d(1)), d(3), d(4)}},
+          b.zeros({B, Hq, rows, cols}), {d(0), d(1), d(2), d(3)});
+      Value w = weights(scores, tBase, jBase, power);
+      // (b, h, t, e, j)
+      num = b.contract(
+          5, {w, vs},
+          {{d(0), d(1), d(2), d(4)}, {d(0), kvHead(d(1)), d(4), d(3)}}, num,
+          {d(0), d(1), d(2), d(3)});
+      // (b, h, t, j)
+      den = b.contract(4, {w}, {{d(0), d(1), d(2), d(3)}}, den,
+                       {d(0), d(1), d(2)});
+      return std::make_pair(num, den);
+    };
+    Value zero = b.cIdx(0);
+
+    Value num, den;
+    if (r == 0) {
+      std::tie(num, den) =
+          denseStep(q, k, v, zero, zero, op.getDegree(),
+                    b.zeros({B, Hq, Sq, Dv}), b.zeros({B, Hq, Sq}));
+    } else {
+      Value fq = b.sketch(q, r, op.getSeed());
+      Value fk = b.sketch(k, r, op.getSeed());
+      OpFoldResult R = rewriter.getIndexAttr(r);
+      // State of keys `fks` / `vs` added to zv / z1:
+      // zv[b, hk, i, j, e] += fk[s, i] fk[s, j] v[s, e]  (b, hk, i, j, e, s)
+      auto addKeys = [&](Value fks, Value vs, Value zv, Value z1) {
+        zv = b.contract(6, {fks, fks, vs},
+                        {{d(0), d(1), d(5), d(2)},
+                         {d(0), d(1), d(5), d(3)},
+                         {d(0), d(1), d(5), d(4)}},
+                        zv, {d(0), d(1), d(2), d(3), d(4)});
+        z1 = b.contract(5, {fks, fks},
+                        {{d(0), d(1), d(4), d(2)}, {d(0), d(1), d(4), d(3)}},
+                        z1, {d(0), d(1), d(2), d(3)});
+        return std::make_pair(zv, z1);
+      };
+      // Queries `fqs` against the state: (b, h, t, e, i, j) / (b, h, t, i, j).
+      auto applyState = [&](Value fqs, Value zv, Value z1, Value nm, Value dn) {
+        nm = b.contract(6, {fqs, fqs, zv},
+                        {{d(0), d(1), d(2), d(4)},
+                         {d(0), d(1), d(2), d(5)},
+                         {d(0), kvHead(d(1)), d(4), d(5), d(3)}},
+                        nm, {d(0), d(1), d(2), d(3)});
+        dn = b.contract(5, {fqs, fqs, z1},
+                        {{d(0), d(1), d(2), d(3)},
+                         {d(0), d(1), d(2), d(4)},
+                         {d(0), kvHead(d(1)), d(3), d(4)}},
+                        dn, {d(0), d(1), d(2)});
+        return std::make_pair(nm, dn);
+      };
+      Value zv0 = b.zeros({B, Hkv, R, R, Dv}), z10 = b.zeros({B, Hkv, R, R});
+      if (!op.getCausal()) {
+        auto [zv, z1] = addKeys(fk, v, zv0, z10);
+        std::tie(num, den) = applyState(fq, zv, z1, b.zeros({B, Hq, Sq, Dv}),
+                                        b.zeros({B, Hq, Sq}));
+      } else {
+        // Query blocks [t0, t0 + nq): keys [0, p0) are visible to every row
+        // (the state), keys [p0, p1) to some rows (exact, masked).
+        Value blk = b.cIdx(op.getBlock());
+        auto clampKeys = [&](Value x) {
+          return arith::MaxSIOp::create(
+              rewriter, loc, zero,
+              arith::MinSIOp::create(rewriter, loc, skv, x));
+        };
+        auto loop = scf::ForOp::create(rewriter, loc, zero, sq, blk,
+                                       ValueRange{zv0, z10, zero,
+                                                  b.zeros({B, Hq, Sq, Dv}),
+                                                  b.zeros({B, Hq, Sq})});
+        {
+          OpBuilder::InsertionGuard guard(rewriter);
+          rewriter.setInsertionPointToStart(loop.getBody());
+          Value t0 = loop.getInductionVar();
+          ValueRange it = loop.getRegionIterArgs();
+          Value nq = arith::MinSIOp::create(
+              rewriter, loc, blk, arith::SubIOp::create(rewriter, loc, sq, t0));
+          Value start = arith::AddIOp::create(rewriter, loc, t0, offset);
+          Value p0 =
+              clampKeys(arith::AddIOp::create(rewriter, loc, start, b.cIdx(1)));
+          Value p1 = clampKeys(arith::AddIOp::create(rewriter, loc, start, nq));
+          p1 = arith::MaxSIOp::create(rewriter, loc, p0, p1);
+          Value done = it[2];
+          // A shorter prefix than already in the state cannot happen (p0
+          // grows with t0), but keep the slice size non-negative anyway.
+          Value newKeys = arith::MaxSIOp::create(
+              rewriter, loc, zero,
+              arith::SubIOp::create(rewriter, loc, p0, done));
+          auto slice = [&](Value t, Value off, Value len) {
+            SmallVector<OpFoldResult> offs = {rewriter.getIndexAttr(0),
+                                              rewriter.getIndexAttr(0), off,
+                                              rewriter.getIndexAttr(0)};
+            SmallVector<OpFoldResult> sizes = {b.size(t, 0), b.size(t, 1), len,
+                                               b.size(t, 3)};
+            SmallVector<OpFoldResult> ones(4, rewriter.getIndexAttr(1));
+            return tensor::ExtractSliceOp::create(rewriter, loc, t, offs, sizes,
+                                                  ones)
+                .getResult();
+          };
+          auto [zv, z1] = addKeys(slice(fk, done, newKeys),
+                                  slice(v, done, newKeys), it[0], it[1]);
+          Value fqb = slice(fq, t0, nq);
+          auto [nm, dn] = applyState(fqb, zv, z1, b.zeros({B, Hq, nq, Dv}),
+                                     b.zeros({B, Hq, nq}));
+          Value m = arith::SubIOp::create(rewriter, loc, p1, p0);
+          std::tie(nm, dn) = denseStep(fqb, slice(fk, p0, m), slice(v, p0, m),
+                                       t0, p0, 2, nm, dn);
+          SmallVector<OpFoldResult> ones4(4, rewriter.getIndexAttr(1));
+          Value numOut = tensor::InsertSliceOp::create(
+              rewriter, loc, nm, it[3],
+              ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
+                                     rewriter.getIndexAttr(0), t0,
+                                     rewriter.getIndexAttr(0)},
+              ArrayRef<OpFoldResult>{B, Hq, nq, Dv}, ones4);
+          Value denOut = tensor::InsertSliceOp::create(
+              rewriter, loc, dn, it[4],
+              ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
+                                     rewriter.getIndexAttr(0), t0},
+              ArrayRef<OpFoldResult>{B, Hq, nq},
+              ArrayRef<OpFoldResult>(ones4).take_front(3));
+          Value newDone = arith::MaxSIOp::create(rewriter, loc, done, p0);
+          scf::YieldOp::create(rewriter, loc,
+                               ValueRange{zv, z1, newDone, numOut, denOut});
+        }
+        num = loop.getResult(3);
+        den = loop.getResult(4);
+      }
+    }
+
+    // o = num / (1 + den).
+    RankedTensorType resultType = op.getResult().getType();
+    Value empty = tensor::EmptyOp::create(rewriter, loc,
+                                          ArrayRef<OpFoldResult>{B, Hq, Sq, Dv},
+                                          resultType.getElementType());
+    AffineMap id = rewriter.getMultiDimIdentityMap(4);
+    AffineMap row = AffineMap::get(4, 0, {d(0), d(1), d(2)}, op.getContext());
+    Value out =
+        linalg::GenericOp::create(
+            rewriter, loc, empty.getType(), ValueRange{num, den},
+            ValueRange{empty}, ArrayRef<AffineMap>{id, row, id},
+            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+            [&](OpBuilder &nb, Location nl, ValueRange args) {
+              Value denom = arith::AddFOp::create(
+                  nb, nl, args[1],
+                  arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1.0)));
+              Value o = arith::DivFOp::create(nb, nl, args[0], denom);
+              linalg::YieldOp::create(
+                  nb, nl,
+                  emitConvertFromF32(nb, nl, o, resultType.getElementType()));
+            })
+            .getResult(0);
+    rewriter.replaceOp(
+        op, tensor::CastOp::create(rewriter, loc, resultType, out).getResult());
+    return success();
+  }
+};
+
+struct KVQLowerPolyAttentionPass
+    : kvq::impl::KVQLowerPolyAttentionBase<KVQLowerPolyAttentionPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LowerPolySketch, LowerPolyAttention>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    WalkResult left = getOperation()->walk([](PolyAttentionOp op) {
+      op.emitOpError() << "could not be lowered: it needs static head counts";
+      return WalkResult::interrupt();
+    });
+    if (left.wasInterrupted())
+      signalPassFailure();
+  }
+};
+} // namespace
