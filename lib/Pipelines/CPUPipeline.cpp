@@ -47,6 +47,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   pm.addPass(createKVQLowerQuant());
   pm.addPass(createKVQLowerLowRank());
   pm.addPass(createKVQLowerPolyAttention());
+  pm.addPass(createKVQLowerLeverage());
   pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 

@@ -54,6 +54,8 @@ __all__ = [
     "sketch_matrices",
     "poly_sketch",
     "poly_attention",
+    "leverage_scores",
+    "select_keys",
 ]
 
 #: Code (storage) types.
@@ -815,3 +817,30 @@ def poly_attention(q, k, v, degree: int = 4, sketch: int = 0, seed: int = 0,
         j = np.arange(Skv)[None, :]
         w = np.where(j <= i + (Skv - Sq), w, 0.0)
     return np.einsum("bhqk,bhkd->bhqd", w, v) / (1.0 + w.sum(axis=-1, keepdims=True))
+
+
+# ---------------------------------------------------------------------------
+# LevAttention
+# ---------------------------------------------------------------------------
+
+def leverage_scores(k) -> np.ndarray:
+    """Leverage scores ``tau_j = k_j^T (K^T K)^+ k_j`` of the keys of every
+    (batch, head) of `k` ``[B, H, S, D]``, in float64 (``[B, H, S]``). They
+    sum to rank(K) <= D, and ``(q . k_j)^2 <= tau_j ||K q||^2`` for every
+    q."""
+    k = np.asarray(k, dtype=np.float64)
+    gram = np.einsum("bhsd,bhse->bhde", k, k)
+    pinv = np.linalg.pinv(gram, hermitian=True)
+    return np.einsum("bhsd,bhde,bhse->bhs", k, pinv, k)
+
+
+def select_keys(scores, epsilon: float, shape) -> np.ndarray:
+    """The additive mask of the keys whose leverage score is >= `epsilon`
+    (0 kept, -inf dropped), broadcast to `shape` ``[B, Hm, Sm, S]``: mask
+    head ``h`` uses score head ``h // (Hm // H)``; every row is the same."""
+    scores = np.asarray(scores, dtype=np.float64)
+    B, H, S = scores.shape
+    Hm = shape[1]
+    keep = np.repeat(scores >= epsilon, Hm // H, axis=1)
+    mask = np.where(keep, 0.0, -np.inf)[:, :, None, :]
+    return np.broadcast_to(mask, tuple(shape)).copy()

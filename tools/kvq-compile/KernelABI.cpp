@@ -277,10 +277,10 @@ static SmallVector<DimCheck> getKVQChecks(Operation *op) {
     addQuantChecks(checks, attention.getValueSchemeAttr(), v,
                    {attention.getValueScale(), attention.getValueZeroPoint()});
     if (Value mask = attention.getMask()) {
-      // [B or 1, Hq or 1, Sq, Skv].
+      // [B or 1, Hq or 1, Sq or 1, Skv].
       addCheck(checks, {DimCheck::EqualOrOne, mask, 0, q, 0});
       addCheck(checks, {DimCheck::EqualOrOne, mask, 1, q, 1});
-      addCheck(checks, {DimCheck::Equal, mask, 2, q, 2});
+      addCheck(checks, {DimCheck::EqualOrOne, mask, 2, q, 2});
       addCheck(checks, {DimCheck::Equal, mask, 3, k, 2});
     }
   } else if (auto dequantize = dyn_cast<DequantizeOp>(op)) {

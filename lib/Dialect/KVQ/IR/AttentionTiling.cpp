@@ -82,6 +82,28 @@ LogicalResult PolyAttentionOp::reifyResultShapes(
   return success();
 }
 
+LogicalResult LeverageScoresOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  Location loc = getLoc();
+  reifiedReturnShapes.push_back({tensor::getMixedSize(b, loc, getInput(), 0),
+                                 tensor::getMixedSize(b, loc, getInput(), 1),
+                                 tensor::getMixedSize(b, loc, getInput(), 2)});
+  return success();
+}
+
+LogicalResult SelectKeysOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  Location loc = getLoc();
+  RankedTensorType type = getResult().getType();
+  if (type.isDynamicDim(2))
+    return failure(); // the row count does not follow from the scores
+  reifiedReturnShapes.push_back({tensor::getMixedSize(b, loc, getScores(), 0),
+                                 b.getIndexAttr(type.getDimSize(1)),
+                                 b.getIndexAttr(type.getDimSize(2)),
+                                 tensor::getMixedSize(b, loc, getScores(), 2)});
+  return success();
+}
+
 SmallVector<utils::IteratorType> AttentionOp::getLoopIteratorTypes() {
   return SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel);
 }

@@ -296,11 +296,12 @@ LogicalResult AttentionOp::verify() {
     ArrayRef<int64_t> m = mType.getShape();
     if (mType.getRank() != 4 || !(m[0] == 1 || dimsCompatible(m[0], q[0])) ||
         !(m[1] == 1 || dimsCompatible(m[1], q[1])) ||
-        !dimsCompatible(m[2], q[2]) || !dimsCompatible(m[3], k[2]))
-      return emitOpError() << "mask shape must be [B or 1, Hq or 1, Sq, Skv] "
-                              "= ["
+        !(m[2] == 1 || dimsCompatible(m[2], q[2])) ||
+        !dimsCompatible(m[3], k[2]))
+      return emitOpError() << "mask shape must be [B or 1, Hq or 1, Sq or 1, "
+                              "Skv] = ["
                            << formatDim(q[0]) << " or 1, " << formatDim(q[1])
-                           << " or 1, " << formatDim(q[2]) << ", "
+                           << " or 1, " << formatDim(q[2]) << " or 1, "
                            << formatDim(k[2]) << "], but got "
                            << formatShape(m);
   }
@@ -673,5 +674,49 @@ LogicalResult PolyAttentionOp::verify() {
     return emitOpError() << "result shape " << formatShape(out)
                          << " must be [B, Hq, Sq, Dv] = "
                          << formatShape({q[0], q[1], q[2], v[3]});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LeverageScoresOp / SelectKeysOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LeverageScoresOp::verify() {
+  ArrayRef<int64_t> in = getInput().getType().getShape();
+  ArrayRef<int64_t> out = getResult().getType().getShape();
+  if (in.size() != 4)
+    return emitOpError() << "input must have rank 4 ([B, H, S, D]), got rank "
+                         << in.size();
+  if (ShapedType::isDynamic(in[3]))
+    return emitOpError() << "the head dimension must be static";
+  if (out.size() != 3 || !compatible(out[0], in[0]) ||
+      !compatible(out[1], in[1]) || !compatible(out[2], in[2]))
+    return emitOpError() << "result " << formatShape(out)
+                         << " must be [B, H, S] = "
+                         << formatShape(in.take_front(3));
+  if (!(getRidge().convertToDouble() > 0.0))
+    return emitOpError() << "ridge must be positive";
+  return success();
+}
+
+LogicalResult SelectKeysOp::verify() {
+  ArrayRef<int64_t> in = getScores().getType().getShape();
+  ArrayRef<int64_t> out = getResult().getType().getShape();
+  if (in.size() != 3)
+    return emitOpError() << "scores must have rank 3 ([B, H, S]), got rank "
+                         << in.size();
+  if (out.size() != 4)
+    return emitOpError() << "result must have rank 4 ([B, Hm, Sm, S]), got "
+                            "rank "
+                         << out.size();
+  if (!compatible(out[0], in[0]) || !compatible(out[3], in[2]))
+    return emitOpError() << "result " << formatShape(out)
+                         << " must keep the scores' batch and length "
+                         << formatShape(in);
+  if (ShapedType::isDynamic(in[1]) || ShapedType::isDynamic(out[1]) ||
+      in[1] == 0 || out[1] % in[1])
+    return emitOpError() << "result heads " << out[1]
+                         << " must be a static multiple of the score heads "
+                         << in[1];
   return success();
 }

@@ -576,11 +576,15 @@ LogicalResult GPUAttentionEmitter::emit() {
                     select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
                                                  dimOf(mask, 1), c1),
                            c0, head[i]);
+                Value mq =
+                    select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                 dimOf(mask, 2), c1),
+                           c0, pos[i]);
                 Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
-                Value m = emitExtendToF32(
-                    b, b.getLoc(),
-                    memref::LoadOp::create(b, mask,
-                                           ValueRange{mb, mh, pos[i], jc}));
+                Value m =
+                    emitExtendToF32(b, b.getLoc(),
+                                    memref::LoadOp::create(
+                                        b, mask, ValueRange{mb, mh, mq, jc}));
                 v = arith::AddFOp::create(
                     b, v, arith::MulFOp::create(b, m, cF32(kLog2e)));
               }

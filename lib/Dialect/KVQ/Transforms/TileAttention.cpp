@@ -483,8 +483,12 @@ LogicalResult AttentionEmitter::emit() {
                       arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
                                             dimOf(mask, 1), c1),
                       c0, headIdx[t]);
-                  Value m =
-                      memref::LoadOp::create(b, mask, {mb, mh, posIdx[t], j});
+                  Value mq = arith::SelectOp::create(
+                      b,
+                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                            dimOf(mask, 2), c1),
+                      c0, posIdx[t]);
+                  Value m = memref::LoadOp::create(b, mask, {mb, mh, mq, j});
                   score = arith::AddFOp::create(
                       b, score, emitExtendToF32(b, b.getLoc(), m));
                 }

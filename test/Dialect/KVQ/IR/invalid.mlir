@@ -233,7 +233,7 @@ func.func @attention_key_without_scale(%q: tensor<1x8x1x128xf32>, %k: tensor<1x8
 // -----
 
 func.func @attention_mask_shape(%q: tensor<2x8x3x128xf32>, %k: tensor<2x8x16x128xf32>, %m: tensor<2x8x3x15xf32>) {
-  // expected-error @+1 {{mask shape must be [B or 1, Hq or 1, Sq, Skv] = [2 or 1, 8 or 1, 3, 16], but got [2, 8, 3, 15]}}
+  // expected-error @+1 {{mask shape must be [B or 1, Hq or 1, Sq or 1, Skv] = [2 or 1, 8 or 1, 3 or 1, 16], but got [2, 8, 3, 15]}}
   %o = kvq.attention q(%q : tensor<2x8x3x128xf32>) k(%k : tensor<2x8x16x128xf32>) v(%k : tensor<2x8x16x128xf32>) mask(%m : tensor<2x8x3x15xf32>) -> tensor<2x8x3x128xf32>
   return
 }

@@ -99,7 +99,7 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
       `Hkv`: query head `h` reads key/value head `h / (Hq / Hkv)`
       (grouped-query attention);
     * `mask`: optional additive mask broadcastable to `[B, Hq, Sq, Skv]`
-      (each of the two leading dimensions is either full or 1);
+      (each of the three leading dimensions is either full or 1);
     * `scale`: defaults to `1 / sqrt(D)`;
     * `causal`: query `i` attends key `j` only when `j <= i + Skv - Sq`
       (bottom-right aligned, so a decode query sees the whole cache).
@@ -482,6 +482,65 @@ def KVQ_PolyAttentionOp : KVQ_Op<"poly_attention", [Pure,
     `q` `(` $query `:` type($query) `)` `k` `(` $key `:` type($key) `)`
     `v` `(` $value `:` type($value) `)` attr-dict `->` type($result)
   }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// LevAttention: LeverageScoresOp, SelectKeysOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_LeverageScoresOp : KVQ_Op<"leverage_scores", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Leverage scores of the keys of each head (LevAttention)";
+  let description = [{
+    `tau[b, h, j] = k_j^T (K^T K + lambda I)^-1 k_j` for the keys `K` of
+    each `(b, h)` of `input` `[B, H, S, D]`; the result is `[B, H, S]`
+    (computed in f64: the Gram matrix of keys of rank < D is singular up to
+    rounding). `lambda = ridge * trace(K^T K) / D` (default `ridge = 1e-9`)
+    keeps the D x D system well posed when K has rank < D; otherwise the
+    scores are those of the pseudo-inverse up to that relative shift. For
+    f(x) = x^2, every key with `(q . k_j)^2 >= eps ||K q||^2` has `tau_j >=
+    eps` (LevAttention), whatever the query; the scores sum to rank(K).
+
+    Two passes over the keys: the Gram matrix `K^T K`, then the scores;
+    the workspace (a D x D matrix per head) does not grow with S. The
+    inverse is Gauss-Jordan elimination on the (symmetric positive
+    definite) Gram matrix.
+
+    ```mlir
+    %tau = kvq.leverage_scores %k : tensor<1x8x?x64xf32> -> tensor<1x8x?xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input,
+                       DefaultValuedAttr<F64Attr, "1.0e-9">:$ridge);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def KVQ_SelectKeysOp : KVQ_Op<"select_keys", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Mask of the keys whose leverage score reaches a threshold";
+  let description = [{
+    The additive mask of `kvq.attention` that keeps the keys `j` with
+    `scores[b, h, j] >= epsilon` (0) and drops the others (-inf):
+    `scores` is `[B, H, S]`, the result `[B, Hm, Sm, S]` with `Hm` a
+    multiple of `H` (query heads of a GQA group use their KV head's
+    scores) and every one of the `Sm` rows the same. So attention over the
+    selected keys is `kvq.attention ... mask(%m)` (rows that keep no key
+    output 0). By the LevAttention bound at most `rank(K) / epsilon <= D /
+    epsilon` keys of a head are kept, whatever the sequence length.
+
+    ```mlir
+    %m = kvq.select_keys %tau {epsilon = 0.05 : f64}
+        : tensor<1x8x?xf32> -> tensor<1x32x1x?xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$scores, F64Attr:$epsilon);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = "$scores attr-dict `:` type($scores) `->` type($result)";
   let hasVerifier = 1;
 }
 

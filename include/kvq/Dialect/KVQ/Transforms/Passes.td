@@ -171,6 +171,26 @@ def KVQLowerPolyAttention : Pass<"kvq-lower-poly-attention"> {
   ];
 }
 
+def KVQLowerLeverage : Pass<"kvq-lower-leverage"> {
+  let summary = "Lower kvq.leverage_scores and kvq.select_keys";
+  let description = [{
+    LevAttention on tensors: the Gram matrix `K^T K` of each head (a
+    reduction over the keys), plus the op's relative ridge, inverted by
+    Gauss-Jordan elimination (an `scf.for` over the D pivots, one
+    elementwise `linalg.generic` over every head per pivot), then `tau_j =
+    k_j^T G^-1 k_j` (a second pass over the keys), all in f64; the
+    workspace is D x D per head whatever the sequence length.
+    `kvq.select_keys` becomes an elementwise threshold into an additive
+    mask.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
   let summary = "Lower kvq.attention to tensor-core kernels for NVIDIA GPUs";
   let description = [{
