@@ -1,0 +1,128 @@
+"""Tests of the golden models of the methods beyond quantization
+(python/kvq/reference.py): low rank, smoothing, MLA, PolySketchFormer and
+LevAttention. Each checks a property the method rests on against an
+independent computation, on fresh random inputs."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+
+from kvq import reference as ref  # noqa: E402
+
+rng = np.random.default_rng()
+
+
+def orthonormal(heads, d, r):
+    return np.stack([np.linalg.qr(rng.standard_normal((d, d)))[0][:, :r] for _ in range(heads)])
+
+
+@pytest.mark.parametrize("hb", [1, 2, 4])
+def test_project_reconstruct_inverse_at_full_rank(hb):
+    x = rng.standard_normal((2, 4, 7, 12))
+    u = orthonormal(hb, 12, 12)
+    mu = rng.standard_normal((hb, 12))
+    np.testing.assert_allclose(ref.reconstruct(ref.project(x, u, mu), u, mu), x, atol=1e-12)
+
+
+def test_project_heads_share_bases():
+    x = rng.standard_normal((1, 8, 3, 6))
+    u = rng.standard_normal((2, 6, 3))
+    y = ref.project(x, u)
+    for h in range(8):
+        np.testing.assert_allclose(y[0, h], x[0, h] @ u[h // 4], atol=1e-12)
+    with pytest.raises(ValueError):
+        ref.project(rng.standard_normal((1, 6, 3, 6)), rng.standard_normal((4, 6, 3)))
+
+
+def test_pca_basis_is_orthonormal_and_captures_low_rank_data():
+    z = rng.standard_normal((1, 2, 200, 3))
+    w = rng.standard_normal((2, 3, 10))
+    x = np.einsum("bhsr,hrd->bhsd", z, w) + 5.0
+    u, mu = ref.pca_basis(x, 3)
+    for h in range(2):
+        np.testing.assert_allclose(u[h].T @ u[h], np.eye(3), atol=1e-10)
+    np.testing.assert_allclose(ref.reconstruct(ref.project(x, u, mu), u, mu), x, atol=1e-8)
+
+
+def test_low_rank_attention_rewrites_are_exact():
+    # The kvq-fuse rewrites: projected queries for K, V reconstructed after.
+    q = rng.standard_normal((1, 4, 3, 8))
+    kr, vr = rng.standard_normal((1, 2, 9, 3)), rng.standard_normal((1, 2, 9, 5))
+    uk, uv = rng.standard_normal((2, 8, 3)), rng.standard_normal((2, 8, 5))
+    muk, muv = rng.standard_normal((2, 8)), rng.standard_normal((2, 8))
+    full = ref.attention(q, ref.reconstruct(kr, uk, muk), ref.reconstruct(vr, uv, muv))
+    low = ref.reconstruct(ref.attention(ref.project(q, uk), kr, vr, scale=1 / np.sqrt(8)), uv, muv)
+    np.testing.assert_allclose(low, full, atol=1e-12)
+
+
+def test_smooth_leaves_attention_unchanged():
+    q = rng.standard_normal((1, 2, 4, 8))
+    k = rng.standard_normal((1, 2, 11, 8)) + 3.0
+    v = rng.standard_normal((1, 2, 11, 8))
+    centered, mean = ref.smooth(k)
+    np.testing.assert_allclose(centered.mean(axis=2), 0, atol=1e-12)
+    np.testing.assert_allclose(centered + mean, k, atol=1e-12)
+    np.testing.assert_allclose(ref.attention(q, centered, v, causal=True),
+                               ref.attention(q, k, v, causal=True), atol=1e-12)
+    assert not ref.smooth(np.zeros((1, 1, 0, 4)))[1].any()
+
+
+def test_latent_attention_equals_absorbed_form():
+    qn, qr = rng.standard_normal((1, 4, 2, 6)), rng.standard_normal((1, 4, 2, 3))
+    cache = rng.standard_normal((1, 1, 7, 5 + 3))
+    wuk, wuv = rng.standard_normal((4, 6, 5)), rng.standard_normal((4, 4, 5))
+    naive = ref.latent_attention(qn, qr, cache, wuk, wuv, causal=True)
+    qt = np.einsum("bhsn,hnc->bhsc", qn, wuk)
+    o = ref.attention(np.concatenate([qt, qr], -1), cache, cache[..., :5],
+                      scale=1 / np.sqrt(9), causal=True)
+    np.testing.assert_allclose(np.einsum("bhsc,hvc->bhsv", o, wuv), naive, atol=1e-12)
+
+
+def test_sketch_matrices_are_deterministic_and_scaled():
+    a1, a2 = ref.sketch_matrices(16, 512, 3)
+    b1, _ = ref.sketch_matrices(16, 512, 3)
+    assert a1.dtype == np.float32 and np.array_equal(a1, b1)
+    assert not np.array_equal(a1, ref.sketch_matrices(16, 512, 4)[0])
+    # N(0, 1/sqrt(r)) entries: variance 1/sqrt(512).
+    assert abs(np.concatenate([a1, a2]).var() * np.sqrt(512) - 1) < 0.05
+
+
+def test_poly_sketch_estimates_squared_dot_products():
+    q = rng.standard_normal(16) / 2
+    k = q + rng.standard_normal(16) / 4
+    est = [ref.poly_sketch(q, 64, s) @ ref.poly_sketch(k, 64, s) for s in range(200)]
+    assert abs(np.mean(est) - (q @ k) ** 2) < 0.15 * (q @ k) ** 2
+
+
+def test_poly_attention_exact_form():
+    q = rng.standard_normal((1, 2, 3, 4))
+    k = rng.standard_normal((1, 1, 5, 4))
+    v = rng.standard_normal((1, 1, 5, 2))
+    w = np.einsum("qd,kd->qk", q[0, 1], k[0, 0]) ** 4
+    want = (w @ v[0, 0]) / (1 + w.sum(1, keepdims=True))
+    np.testing.assert_allclose(ref.poly_attention(q, k, v)[0, 1], want, atol=1e-12)
+    # Causal: the last row sees everything, the first only its prefix.
+    c = ref.poly_attention(q, k, v, causal=True)
+    np.testing.assert_allclose(c[0, :, -1], ref.poly_attention(q, k, v)[0, :, -1], atol=1e-12)
+
+
+@pytest.mark.parametrize("s,rank", [(50, 6), (6, 6), (40, 6)])
+def test_leverage_scores_bound_and_guarantee(s, rank):
+    k = rng.standard_normal((1, 1, s, rank)) @ rng.standard_normal((rank, 6))
+    tau = ref.leverage_scores(k)
+    assert abs(tau.sum() - min(s, rank)) < 1e-8
+    assert (tau >= -1e-12).all() and (tau <= 1 + 1e-9).all()
+    q = rng.standard_normal((100, 6))
+    a = (q @ k[0, 0].T) ** 2
+    np.testing.assert_array_less(a, tau[0, 0] * a.sum(1, keepdims=True) * (1 + 1e-9) + 1e-12)
+
+
+def test_select_keys_mask():
+    tau = np.array([[[0.5, 0.01, 0.2]]])
+    m = ref.select_keys(tau, 0.1, (1, 2, 3, 3))
+    assert m.shape == (1, 2, 3, 3)
+    assert (m[..., 0] == 0).all() and np.isneginf(m[..., 1]).all() and (m[..., 2] == 0).all()
