@@ -834,13 +834,23 @@ def leverage_scores(k) -> np.ndarray:
     return np.einsum("bhsd,bhde,bhse->bhs", k, pinv, k)
 
 
-def select_keys(scores, epsilon: float, shape) -> np.ndarray:
-    """The additive mask of the keys whose leverage score is >= `epsilon`
-    (0 kept, -inf dropped), broadcast to `shape` ``[B, Hm, Sm, S]``: mask
-    head ``h`` uses score head ``h // (Hm // H)``; every row is the same."""
+def select_keys(scores, epsilon, shape, top=None) -> np.ndarray:
+    """The additive mask of the selected keys (0 kept, -inf dropped),
+    broadcast to `shape` ``[B, Hm, Sm, S]`` (mask head ``h`` uses score head
+    ``h // (Hm // H)``; every row is the same). Keys are selected by
+    ``score >= epsilon``, or with `top` = m (and `epsilon` None) as the m
+    highest scores of each head, ties to the earlier key."""
     scores = np.asarray(scores, dtype=np.float64)
     B, H, S = scores.shape
     Hm = shape[1]
-    keep = np.repeat(scores >= epsilon, Hm // H, axis=1)
+    if top is not None:
+        order = np.argsort(-scores, axis=-1, kind="stable")
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(S)[None, None, :].repeat(B, 0).repeat(H, 1),
+                          axis=-1)
+        keep = rank < top
+    else:
+        keep = scores >= epsilon
+    keep = np.repeat(keep, Hm // H, axis=1)
     mask = np.where(keep, 0.0, -np.inf)[:, :, None, :]
     return np.broadcast_to(mask, tuple(shape)).copy()

@@ -110,9 +110,13 @@ def test_poly_attention_exact_form():
     np.testing.assert_allclose(c[0, :, -1], ref.poly_attention(q, k, v)[0, :, -1], atol=1e-12)
 
 
-@pytest.mark.parametrize("s,rank", [(50, 6), (6, 6), (40, 6)])
+@pytest.mark.parametrize("s,rank", [(50, 6), (6, 6), (40, 3)])
 def test_leverage_scores_bound_and_guarantee(s, rank):
-    k = rng.standard_normal((1, 1, s, rank)) @ rng.standard_normal((rank, 6))
+    # Well-conditioned keys of the given rank: singular values in [1, 3].
+    left = np.linalg.qr(rng.standard_normal((s, rank)))[0]
+    right = np.linalg.qr(rng.standard_normal((6, rank)))[0].T
+    k = (left * np.linspace(1.0, 3.0, rank)) @ right
+    k = k[None, None]
     tau = ref.leverage_scores(k)
     assert abs(tau.sum() - min(s, rank)) < 1e-8
     assert (tau >= -1e-12).all() and (tau <= 1 + 1e-9).all()
@@ -126,3 +130,10 @@ def test_select_keys_mask():
     m = ref.select_keys(tau, 0.1, (1, 2, 3, 3))
     assert m.shape == (1, 2, 3, 3)
     assert (m[..., 0] == 0).all() and np.isneginf(m[..., 1]).all() and (m[..., 2] == 0).all()
+
+
+def test_select_keys_top():
+    tau = np.array([[[0.2, 0.5, 0.2, 0.1]]])
+    m = ref.select_keys(tau, None, (1, 1, 1, 4), top=2)
+    # 0.5 first, then the earlier of the two 0.2.
+    assert (m[0, 0, 0] == [0, 0, -np.inf, -np.inf]).all()

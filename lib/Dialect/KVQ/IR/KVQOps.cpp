@@ -718,5 +718,11 @@ LogicalResult SelectKeysOp::verify() {
     return emitOpError() << "result heads " << out[1]
                          << " must be a static multiple of the score heads "
                          << in[1];
+  if (static_cast<bool>(getEpsilon()) == static_cast<bool>(getTop()))
+    return emitOpError() << "needs exactly one of 'epsilon' (threshold) and "
+                            "'top' (the m best keys)";
+  if (getTop() && static_cast<int64_t>(*getTop()) < 1)
+    return emitOpError() << "top must be positive, got "
+                         << static_cast<int64_t>(*getTop());
   return success();
 }

@@ -265,22 +265,85 @@ struct LowerSelectKeys : OpRewritePattern<SelectKeysOp> {
                                           resultType.getElementType());
     AffineExpr b0, h, i, j;
     bindDims(ctx, b0, h, i, j);
+    // (For the mask: i is the row, j the key. For the ranks: i the key
+    // ranked, j the key it is compared with.)
     AffineExpr head = group == 1 ? h : h.floorDiv(group);
-    double epsilon = op.getEpsilon().convertToDouble();
     Type elementType = resultType.getElementType();
+    // What decides a key: its score against epsilon, or its rank among the
+    // scores of its head (the number of keys ahead of it) against m.
+    Value criterion = scores;
+    double bound;
+    arith::CmpFPredicate keepIf;
+    if (std::optional<uint64_t> top = op.getTop()) {
+      // rank[b, h, j] = #{i : s_i > s_j or (s_i == s_j and i < j)}
+      // loops (b, h, j, i)
+      SmallVector<OpFoldResult> rankSizes = {
+          tensor::getMixedSize(rewriter, loc, scores, 0),
+          tensor::getMixedSize(rewriter, loc, scores, 1),
+          tensor::getMixedSize(rewriter, loc, scores, 2)};
+      Value empty = tensor::EmptyOp::create(rewriter, loc, rankSizes,
+                                            rewriter.getF32Type());
+      Value zero =
+          arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+      Value rank0 =
+          linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+      criterion =
+          linalg::GenericOp::create(
+              rewriter, loc, rank0.getType(), ValueRange{scores, scores},
+              ValueRange{rank0},
+              ArrayRef<AffineMap>{AffineMap::get(4, 0, {b0, h, i}, ctx),
+                                  AffineMap::get(4, 0, {b0, h, j}, ctx),
+                                  AffineMap::get(4, 0, {b0, h, i}, ctx)},
+              ArrayRef<IteratorType>{
+                  IteratorType::parallel, IteratorType::parallel,
+                  IteratorType::parallel, IteratorType::reduction},
+              [&](OpBuilder &nb, Location nl, ValueRange args) {
+                // Here loop 2 is the key ranked and loop 3 the other key:
+                // args[0] = s[i] (the key ranked), args[1] = s[j].
+                Value mine = emitExtendToF32(nb, nl, args[0]);
+                Value other = emitExtendToF32(nb, nl, args[1]);
+                Value earlier =
+                    arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                          linalg::IndexOp::create(nb, nl, 3),
+                                          linalg::IndexOp::create(nb, nl, 2));
+                Value ahead = arith::OrIOp::create(
+                    nb, nl,
+                    arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT,
+                                          other, mine),
+                    arith::AndIOp::create(
+                        nb, nl,
+                        arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                              other, mine),
+                        earlier));
+                Value one =
+                    arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1));
+                Value zeroF =
+                    arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0));
+                linalg::YieldOp::create(
+                    nb, nl,
+                    ValueRange{arith::AddFOp::create(
+                        nb, nl, args[2],
+                        arith::SelectOp::create(nb, nl, ahead, one, zeroF))});
+              })
+              .getResult(0);
+      bound = static_cast<double>(*top);
+      keepIf = arith::CmpFPredicate::OLT;
+    } else {
+      bound = op.getEpsilon()->convertToDouble();
+      keepIf = arith::CmpFPredicate::OGE;
+    }
     Value mask =
         linalg::GenericOp::create(
-            rewriter, loc, empty.getType(), ValueRange{scores},
+            rewriter, loc, empty.getType(), ValueRange{criterion},
             ValueRange{empty},
             ArrayRef<AffineMap>{AffineMap::get(4, 0, {b0, head, j}, ctx),
                                 rewriter.getMultiDimIdentityMap(4)},
             SmallVector<IteratorType>(4, IteratorType::parallel),
             [&](OpBuilder &nb, Location nl, ValueRange args) {
               Value keep = arith::CmpFOp::create(
-                  nb, nl, arith::CmpFPredicate::OGE,
-                  emitExtendToF32(nb, nl, args[0]),
+                  nb, nl, keepIf, emitExtendToF32(nb, nl, args[0]),
                   arith::ConstantOp::create(
-                      nb, nl, nb.getF32FloatAttr(static_cast<float>(epsilon))));
+                      nb, nl, nb.getF32FloatAttr(static_cast<float>(bound))));
               Value zero = arith::ConstantOp::create(
                   nb, nl, nb.getFloatAttr(elementType, 0.0));
               Value dropped = arith::ConstantOp::create(

@@ -64,8 +64,24 @@ func.func @mask_heads(%t: tensor<1x8x5xf32>) -> tensor<1x12x1x5xf32> {
 
 // -----
 
-func.func @epsilon(%t: tensor<1x8x5xf32>) -> tensor<1x8x1x5xf32> {
-  // expected-error @+1 {{requires attribute 'epsilon'}}
+func.func @criterion(%t: tensor<1x8x5xf32>) -> tensor<1x8x1x5xf32> {
+  // expected-error @+1 {{needs exactly one of 'epsilon' (threshold) and 'top' (the m best keys)}}
   %m = kvq.select_keys %t : tensor<1x8x5xf32> -> tensor<1x8x1x5xf32>
+  return %m : tensor<1x8x1x5xf32>
+}
+
+// -----
+
+func.func @both(%t: tensor<1x8x5xf32>) -> tensor<1x8x1x5xf32> {
+  // expected-error @+1 {{needs exactly one of 'epsilon' (threshold) and 'top' (the m best keys)}}
+  %m = kvq.select_keys %t {epsilon = 0.1 : f64, top = 3} : tensor<1x8x5xf32> -> tensor<1x8x1x5xf32>
+  return %m : tensor<1x8x1x5xf32>
+}
+
+// -----
+
+func.func @top(%t: tensor<1x8x5xf32>) -> tensor<1x8x1x5xf32> {
+  // expected-error @+1 {{top must be positive, got 0}}
+  %m = kvq.select_keys %t {top = 0} : tensor<1x8x5xf32> -> tensor<1x8x1x5xf32>
   return %m : tensor<1x8x1x5xf32>
 }

@@ -31,6 +31,10 @@ func.func @lev_attention(%q: tensor<1x4x3x16xf32>, %k: tensor<1x2x?x16xf32>, %v:
       mask(%m : tensor<1x4x1x?xf32>) -> tensor<1x4x3x8xf32>
   return %o, %t : tensor<1x4x3x8xf32>, tensor<1x2x?xf32>
 }}
+func.func @top_mask(%t: tensor<1x2x?xf32>) -> tensor<1x4x1x?xf32> {{
+  %m = kvq.select_keys %t {{top = 7}} : tensor<1x2x?xf32> -> tensor<1x4x1x?xf32>
+  return %m : tensor<1x4x1x?xf32>
+}}
 """
 
 
@@ -79,6 +83,14 @@ def main():
         err = float(np.abs(np.asarray(out, np.float64) - want).max() / np.abs(want).max())
         report(err <= 1e-5, f"attention over the selected keys S={s} "
                f"({int((np.asarray(tau) >= EPS).sum())} of {2 * s} kept): max rel error {err:.1e}")
+
+    # Top-m selection, with ties (ties go to the earlier key).
+    for s in (3, 40):
+        tau = rng.integers(0, 5, (1, 2, s)).astype(np.float32)
+        got = np.asarray(mod.top_mask(tau))
+        want = ref.select_keys(tau, None, (1, 4, 1, s), top=7)
+        kept = (got == 0).sum(axis=-1).ravel().tolist()
+        report(np.array_equal(got, want), f"top-7 mask S={s}: kept per head {kept}")
 
     if failures:
         sys.exit(f"{failures} check(s) failed")

@@ -522,10 +522,12 @@ def KVQ_LeverageScoresOp : KVQ_Op<"leverage_scores", [Pure,
 def KVQ_SelectKeysOp : KVQ_Op<"select_keys", [Pure,
     DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
                               ["reifyResultShapes"]>]> {
-  let summary = "Mask of the keys whose leverage score reaches a threshold";
+  let summary = "Mask of the keys with the highest leverage scores";
   let description = [{
-    The additive mask of `kvq.attention` that keeps the keys `j` with
-    `scores[b, h, j] >= epsilon` (0) and drops the others (-inf):
+    The additive mask of `kvq.attention` that keeps (0) the keys `j` with
+    `scores[b, h, j] >= epsilon`, or with `top = m` the `m` keys of each
+    head with the highest scores (ties to the earlier key), and drops the
+    others (-inf); exactly one of `epsilon` and `top` is given:
     `scores` is `[B, H, S]`, the result `[B, Hm, Sm, S]` with `Hm` a
     multiple of `H` (query heads of a GQA group use their KV head's
     scores) and every one of the `Sm` rows the same. So attention over the
@@ -536,9 +538,15 @@ def KVQ_SelectKeysOp : KVQ_Op<"select_keys", [Pure,
     ```mlir
     %m = kvq.select_keys %tau {epsilon = 0.05 : f64}
         : tensor<1x8x?xf32> -> tensor<1x32x1x?xf32>
+    %m2 = kvq.select_keys %tau {top = 256}
+        : tensor<1x8x?xf32> -> tensor<1x32x1x?xf32>
     ```
+
+    Top-m ranks each key against all keys of its head (quadratic in the
+    length; threshold selection is linear).
   }];
-  let arguments = (ins KVQ_FloatTensor:$scores, F64Attr:$epsilon);
+  let arguments = (ins KVQ_FloatTensor:$scores, OptionalAttr<F64Attr>:$epsilon,
+                       OptionalAttr<I64Attr>:$top);
   let results = (outs KVQ_FloatTensor:$result);
   let assemblyFormat = "$scores attr-dict `:` type($scores) `->` type($result)";
   let hasVerifier = 1;
