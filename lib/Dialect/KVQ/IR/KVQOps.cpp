@@ -726,3 +726,58 @@ LogicalResult SelectKeysOp::verify() {
                          << static_cast<int64_t>(*getTop());
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Canonicalization of smoothing
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// attention(q, smooth(k).centered, v) -> attention(q, k, v): the mean of
+/// the keys shifts every score of a row equally.
+struct AttentionOverSmoothedKeys : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.isKeyQuantized())
+      return failure();
+    auto smooth = op.getKey().getDefiningOp<SmoothOp>();
+    if (!smooth || op.getKey() != smooth.getCentered() ||
+        smooth.getInput().getType() != op.getKey().getType())
+      return failure();
+    rewriter.modifyOpInPlace(
+        op, [&]() { op.getKeyMutable().assign(smooth.getInput()); });
+    return success();
+  }
+};
+
+/// smooth(smooth(x).centered) -> (smooth(x).centered, 0).
+struct SmoothOfSmoothed : OpRewritePattern<SmoothOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SmoothOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<SmoothOp>();
+    if (!inner || op.getInput() != inner.getCentered() ||
+        op.getCentered().getType() != op.getInput().getType() ||
+        !op.getMean().getType().hasStaticShape())
+      return failure();
+    Value zeros = arith::ConstantOp::create(
+        rewriter, op.getLoc(),
+        DenseElementsAttr::get(
+            op.getMean().getType(),
+            rewriter.getFloatAttr(op.getMean().getType().getElementType(),
+                                  0.0)));
+    rewriter.replaceOp(op, {op.getInput(), zeros});
+    return success();
+  }
+};
+} // namespace
+
+void AttentionOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                              MLIRContext *context) {
+  results.add<AttentionOverSmoothedKeys>(context);
+}
+
+void SmoothOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<SmoothOfSmoothed>(context);
+}

@@ -155,6 +155,7 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
     attr-dict `->` type($result)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     /// The softmax scale: the `scale` attribute, else 1/sqrt(D).
     double getEffectiveScale();
@@ -334,6 +335,10 @@ def KVQ_SmoothOp : KVQ_Op<"smooth", [Pure,
     (SageAttention). The mean is only needed by consumers of the
     log-sum-exp.
 
+    Canonicalization removes what cancels: `kvq.attention` over smoothed
+    keys reads the original keys (the smoothing is invisible to it), and
+    smoothing smoothed keys returns them with a zero mean.
+
     Example:
 
     ```mlir
@@ -347,6 +352,7 @@ def KVQ_SmoothOp : KVQ_Op<"smooth", [Pure,
     $input attr-dict `:` type($input) `->` type($centered) `,` type($mean)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//
