@@ -84,6 +84,12 @@ def main():
         report(err <= 1e-5, f"attention over the selected keys S={s} "
                f"({int((np.asarray(tau) >= EPS).sum())} of {2 * s} kept): max rel error {err:.1e}")
 
+    # Edge cases: all-zero keys score 0 (no NaN), an empty cache scores nothing.
+    tau = np.asarray(mod.tau(np.zeros((1, 2, 9, 16), np.float32)))
+    report(np.isfinite(tau).all() and not tau.any(), "tau of all-zero keys is 0")
+    report(np.asarray(mod.tau(np.zeros((1, 2, 0, 16), np.float32))).shape == (1, 2, 0),
+           "tau of an empty cache is empty")
+
     # Top-m selection, with ties (ties go to the earlier key).
     for s in (3, 40):
         tau = rng.integers(0, 5, (1, 2, s)).astype(np.float32)
