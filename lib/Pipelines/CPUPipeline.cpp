@@ -11,6 +11,8 @@
 
 #include "kvq/Pipelines/Pipelines.h"
 
+#include "PipelineStages.h"
+
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -27,17 +29,9 @@ using namespace mlir;
 
 void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
                                     const KVQCPUPipelineOptions &options) {
-  // Tensor level. Calls are inlined first: buffer-results-to-out-params
-  // cannot give a call site an out-parameter of dynamic shape. i4 / i2
-  // tensors cross function boundaries as packed bytes (the kernel ABI);
-  // the quantization ops left after fusion become linalg.
-  pm.addPass(createInlinerPass());
-  pm.addPass(createKVQLegalizeABI());
-  pm.addPass(createKVQAbsorbLatentAttention());
-  pm.addPass(createKVQFuse());
-  // Canonicalization moves slices of unpacked codes (from tiling) onto the
-  // packed bytes, which kvq-tile-attention reads directly.
-  pm.addPass(createCanonicalizerPass());
+  // Tensor level; the quantization and method ops left after fusion
+  // become linalg.
+  addTensorFrontEnd(pm);
   KVQTileAttentionOptions tileOptions;
   tileOptions.blockKV = options.blockKV;
   tileOptions.blockRows = options.blockRows;
@@ -51,21 +45,8 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 
-  // Buffers. Public functions keep identity layouts and get their results
-  // as caller-allocated out-parameters (the kernel ABI); an allocation that
-  // becomes a result is replaced by the out-parameter itself, static or
-  // dynamic, so no copy is made.
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
-  bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
-  outParamsOptions.hoistStaticAllocs = true;
-  outParamsOptions.hoistDynamicAllocs = true;
-  outParamsOptions.modifyPublicFunctions = true;
-  pm.addPass(
-      bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
+  // Buffers, results as out-parameters (the kernel ABI).
+  addBufferization(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
 
   // Loops. Narrow-type emulation needs the loads and stores that the

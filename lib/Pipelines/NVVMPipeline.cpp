@@ -13,6 +13,8 @@
 
 #include "kvq/Pipelines/Pipelines.h"
 
+#include "PipelineStages.h"
+
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -28,13 +30,8 @@ using namespace mlir;
 
 void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
                                      const KVQNVVMPipelineOptions &options) {
-  // Tensor level, as on the CPU: inline, packed-byte ABI for i4 / i2,
-  // fusion of dequantize into attention, then the GPU kernels.
-  pm.addPass(createInlinerPass());
-  pm.addPass(createKVQLegalizeABI());
-  pm.addPass(createKVQAbsorbLatentAttention());
-  pm.addPass(createKVQFuse());
-  pm.addPass(createCanonicalizerPass());
+  // Tensor level, as on the CPU, then the GPU kernels.
+  addTensorFrontEnd(pm);
   KVQGPUAttentionOptions kernelOptions;
   kernelOptions.blockKV = options.blockKV;
   kernelOptions.warps = options.warps;
@@ -46,17 +43,7 @@ void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
 
   // Buffers: the output allocation becomes the caller's out-parameter, so
   // kernels write the caller's device buffer; nothing is copied on the host.
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
-  bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
-  outParamsOptions.hoistStaticAllocs = true;
-  outParamsOptions.hoistDynamicAllocs = true;
-  outParamsOptions.modifyPublicFunctions = true;
-  pm.addPass(
-      bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
+  addBufferization(pm);
   pm.addPass(createKVQCheckDeviceBuffers());
   pm.addPass(createCanonicalizerPass());
 

@@ -6,7 +6,36 @@
 
 #include "kvq/Pipelines/Pipelines.h"
 
+#include "PipelineStages.h"
+
+#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+void mlir::kvq::addTensorFrontEnd(OpPassManager &pm) {
+  pm.addPass(createInlinerPass());
+  pm.addPass(createKVQLegalizeABI());
+  pm.addPass(createKVQAbsorbLatentAttention());
+  pm.addPass(createKVQFuse());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::kvq::addBufferization(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
+  outParamsOptions.hoistStaticAllocs = true;
+  outParamsOptions.hoistDynamicAllocs = true;
+  outParamsOptions.modifyPublicFunctions = true;
+  pm.addPass(
+      bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
+}
 
 void mlir::kvq::registerKVQPipelines() {
   PassPipelineRegistration<KVQCPUPipelineOptions>(

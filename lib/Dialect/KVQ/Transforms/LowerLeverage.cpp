@@ -12,6 +12,7 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -41,9 +42,7 @@ using utils::IteratorType;
 /// up to rounding, and only f64 leaves the ridge above the rounding noise.
 static Value zerosF64(OpBuilder &b, Location loc,
                       ArrayRef<OpFoldResult> sizes) {
-  Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF64Type());
-  Value zero = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
-  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  return createZeros(b, loc, sizes, b.getF64Type());
 }
 
 static Value toF64(OpBuilder &b, Location loc, Value x) {
@@ -69,7 +68,6 @@ struct LowerLeverageScores : OpRewritePattern<LeverageScoresOp> {
     OpFoldResult S = tensor::getMixedSize(rewriter, loc, k, 2);
     OpFoldResult D = rewriter.getIndexAttr(dim);
     auto d = [&](unsigned i) { return rewriter.getAffineDimExpr(i); };
-    Type f32 = rewriter.getF32Type();
     auto mulAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
       auto widen = [&](Value a) {
         return a.getType().isF64() ? a : toF64(nb, nl, a);
@@ -220,23 +218,7 @@ struct LowerLeverageScores : OpRewritePattern<LeverageScoresOp> {
                     mulAdd)
                     .getResult(0);
     RankedTensorType resultType = op.getResult().getType();
-    {
-      Value empty = tensor::EmptyOp::create(rewriter, loc, {B, H, S},
-                                            resultType.getElementType());
-      AffineMap id3 = rewriter.getMultiDimIdentityMap(3);
-      tau =
-          linalg::GenericOp::create(
-              rewriter, loc, empty.getType(), ValueRange{tau},
-              ValueRange{empty}, ArrayRef<AffineMap>{id3, id3},
-              SmallVector<IteratorType>(3, IteratorType::parallel),
-              [&](OpBuilder &nb, Location nl, ValueRange args) {
-                Value x = arith::TruncFOp::create(nb, nl, f32, args[0]);
-                linalg::YieldOp::create(
-                    nb, nl,
-                    emitConvertFromF32(nb, nl, x, resultType.getElementType()));
-              })
-              .getResult(0);
-    }
+    tau = createConvertFromF32(rewriter, loc, tau, resultType);
     rewriter.replaceOp(
         op, tensor::CastOp::create(rewriter, loc, resultType, tau).getResult());
     return success();

@@ -10,6 +10,7 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -31,42 +32,15 @@ using namespace mlir::kvq;
 namespace {
 
 /// An f32 tensor of `shape` filled with zeros; dynamic dims from `like`
-/// (rank-4 [B, H, S, *]) at the same positions.
+/// at the positions `likeDims`.
 static Value zeros(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                    Value like, ArrayRef<int64_t> likeDims) {
-  SmallVector<Value> dyn;
+  SmallVector<OpFoldResult> sizes;
   for (auto [i, d] : llvm::enumerate(shape))
-    if (ShapedType::isDynamic(d))
-      dyn.push_back(tensor::DimOp::create(b, loc, like, likeDims[i]));
-  Value empty = tensor::EmptyOp::create(b, loc, shape, b.getF32Type(), dyn);
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
-  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
-}
-
-/// Converts f32 tensor `x` to element type `type` (rounding like the
-/// reference's casts); returns `x` when it already is f32.
-static Value convertTensor(OpBuilder &b, Location loc, Value x,
-                           RankedTensorType type) {
-  if (type.getElementType().isF32())
-    return x;
-  auto rank = type.getRank();
-  SmallVector<Value> dyn;
-  for (int64_t i = 0; i < rank; ++i)
-    if (type.isDynamicDim(i))
-      dyn.push_back(tensor::DimOp::create(b, loc, x, i));
-  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                        type.getElementType(), dyn);
-  AffineMap id = b.getMultiDimIdentityMap(rank);
-  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, loc, type, ValueRange{x}, ValueRange{empty},
-             ArrayRef<AffineMap>{id, id}, iters,
-             [&](OpBuilder &nb, Location nl, ValueRange args) {
-               linalg::YieldOp::create(
-                   nb, nl,
-                   emitConvertFromF32(nb, nl, args[0], type.getElementType()));
-             })
-      .getResult(0);
+    sizes.push_back(ShapedType::isDynamic(d)
+                        ? tensor::getMixedSize(b, loc, like, likeDims[i])
+                        : OpFoldResult(b.getIndexAttr(d)));
+  return createZeros(b, loc, sizes, b.getF32Type());
 }
 
 /// The basis head of head `h`: `h floordiv g`, or 0 with one basis;
@@ -164,7 +138,8 @@ template <typename OpTy> struct LowerLowRank : OpRewritePattern<OpTy> {
                 })
                 .getResult(0);
     }
-    rewriter.replaceOp(op, convertTensor(rewriter, loc, sum, resultType));
+    rewriter.replaceOp(op,
+                       createConvertFromF32(rewriter, loc, sum, resultType));
     return success();
   }
 };
@@ -253,8 +228,8 @@ struct LowerSmooth : OpRewritePattern<SmoothOp> {
     Value expanded = tensor::ExpandShapeOp::create(
         rewriter, loc, RankedTensorType::get({in[0], in[1], 1, in[3]}, f32),
         mean, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-    rewriter.replaceOp(
-        op, {centered, convertTensor(rewriter, loc, expanded, meanType)});
+    rewriter.replaceOp(op, {centered, createConvertFromF32(
+                                          rewriter, loc, expanded, meanType)});
     return success();
   }
 };

@@ -11,6 +11,7 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -76,8 +77,7 @@ public:
 
   /// An f32 tensor of zeros.
   Value zeros(ArrayRef<OpFoldResult> sizes) {
-    Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
-    return linalg::FillOp::create(b, loc, cF32(0.0), empty).getResult(0);
+    return createZeros(b, loc, sizes, b.getF32Type());
   }
 
   /// out[outMap] += prod_k ins[k][maps[k]] over `numLoops` loops, the
@@ -143,25 +143,7 @@ public:
 
   /// Converts f32 `x` to `type`'s element type.
   Value convert(Value x, RankedTensorType type) {
-    if (type.getElementType().isF32())
-      return x;
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t i = 0; i < type.getRank(); ++i)
-      sizes.push_back(size(x, i));
-    Value empty = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
-    AffineMap id = b.getMultiDimIdentityMap(type.getRank());
-    return linalg::GenericOp::create(
-               b, loc, empty.getType(), ValueRange{x}, ValueRange{empty},
-               ArrayRef<AffineMap>{id, id},
-               SmallVector<utils::IteratorType>(type.getRank(),
-                                                utils::IteratorType::parallel),
-               [&](OpBuilder &nb, Location nl, ValueRange args) {
-                 linalg::YieldOp::create(
-                     nb, nl,
-                     emitConvertFromF32(nb, nl, args[0],
-                                        type.getElementType()));
-               })
-        .getResult(0);
+    return createConvertFromF32(b, loc, x, type);
   }
 
   PatternRewriter &b;
