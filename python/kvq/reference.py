@@ -56,6 +56,8 @@ __all__ = [
     "poly_attention",
     "leverage_scores",
     "select_keys",
+    "rotation_matrix",
+    "rotate",
 ]
 
 #: Code (storage) types.
@@ -854,3 +856,57 @@ def select_keys(scores, epsilon, shape, top=None) -> np.ndarray:
     keep = np.repeat(keep, Hm // H, axis=1)
     mask = np.where(keep, 0.0, -np.inf)[:, :, None, :]
     return np.broadcast_to(mask, tuple(shape)).copy()
+
+
+# ---------------------------------------------------------------------------
+# Rotations (PolarQuant / QuaRot preconditioning)
+# ---------------------------------------------------------------------------
+
+def _gaussians(count: int, seed: int) -> np.ndarray:
+    """`count` N(0, 1) draws from `seed` (splitmix64 + Box-Muller, cosine
+    branch), as float64: the generator of `sketch_matrices`."""
+    state = seed & _MASK64
+    out = np.empty(count, dtype=np.float64)
+    for n in range(count):
+        state, a = _splitmix64(state)
+        state, b = _splitmix64(state)
+        u1 = ((a >> 11) + 1) * 2.0 ** -53
+        u2 = (b >> 11) * 2.0 ** -53
+        out[n] = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    return out
+
+
+def rotation_matrix(d: int, kind: str = "hadamard", seed: int = 0) -> np.ndarray:
+    """The ``[d, d]`` orthogonal matrix S of `rotate`, rounded to float32
+    like the constant kvq compiles:
+
+    * ``"hadamard"``: the Sylvester Hadamard matrix times a diagonal of
+      random signs (the sign of each of d Gaussian draws), over sqrt(d);
+      d a power of two;
+    * ``"orthogonal"``: Gram-Schmidt (modified, in float64) of the columns
+      of a d x d Gaussian matrix drawn row by row."""
+    if kind == "hadamard":
+        if d < 1 or d & (d - 1):
+            raise ValueError("a Hadamard rotation needs a power-of-two dimension")
+        h = np.array([[1.0]])
+        while h.shape[0] < d:
+            h = np.block([[h, h], [h, -h]])
+        signs = np.where(_gaussians(d, seed) < 0, -1.0, 1.0)
+        return (h * signs[None, :] / math.sqrt(d)).astype(np.float32)
+    if kind == "orthogonal":
+        a = _gaussians(d * d, seed).reshape(d, d)
+        q = np.zeros((d, d))
+        for j in range(d):
+            v = a[:, j].copy()
+            for i in range(j):
+                v -= (q[:, i] @ v) * q[:, i]
+            q[:, j] = v / np.linalg.norm(v)
+        return q.astype(np.float32)
+    raise ValueError(f"unknown rotation kind {kind!r}")
+
+
+def rotate(x, kind: str = "hadamard", seed: int = 0, inverse: bool = False) -> np.ndarray:
+    """``S x`` along the last dim (``S^T x`` with `inverse`), float64."""
+    x = np.asarray(x, dtype=np.float64)
+    s = rotation_matrix(x.shape[-1], kind, seed).astype(np.float64)
+    return x @ (s if inverse else s.T)

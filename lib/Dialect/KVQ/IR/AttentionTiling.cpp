@@ -104,6 +104,13 @@ LogicalResult SelectKeysOp::reifyResultShapes(
   return success();
 }
 
+LogicalResult
+RotateOp::reifyResultShapes(OpBuilder &b,
+                            ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifyLeading3(b, getLoc(), getInput(), getInput(), 3, reifiedReturnShapes);
+  return success();
+}
+
 SmallVector<utils::IteratorType> AttentionOp::getLoopIteratorTypes() {
   return SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel);
 }

@@ -781,3 +781,27 @@ void SmoothOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                            MLIRContext *context) {
   results.add<SmoothOfSmoothed>(context);
 }
+
+//===----------------------------------------------------------------------===//
+// RotateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RotateOp::verify() {
+  RankedTensorType type = getInput().getType();
+  if (type.getRank() != 4)
+    return emitOpError() << "input must have rank 4 ([B, H, S, D]), got rank "
+                         << type.getRank();
+  int64_t d = type.getDimSize(3);
+  if (ShapedType::isDynamic(d))
+    return emitOpError() << "the rotated (last) dimension must be static";
+  if (getKind() == "hadamard") {
+    if (d < 1 || (d & (d - 1)) != 0)
+      return emitOpError() << "a Hadamard rotation needs a power-of-two "
+                              "dimension, got "
+                           << d;
+  } else if (getKind() != "orthogonal") {
+    return emitOpError() << "kind must be 'hadamard' or 'orthogonal', got '"
+                         << getKind() << "'";
+  }
+  return success();
+}

@@ -141,6 +141,7 @@ struct KVQFusePass : kvq::impl::KVQFuseBase<KVQFusePass> {
     RewritePatternSet patterns(&getContext());
     populateFuseDequantizePatterns(patterns);
     populateFuseLowRankPatterns(patterns);
+    populateExpandRotationPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

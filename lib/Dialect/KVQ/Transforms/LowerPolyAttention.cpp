@@ -13,6 +13,7 @@
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/Random.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -35,29 +36,16 @@ using namespace mlir::kvq;
 
 namespace {
 
-/// splitmix64 (Steele, Lea, Flood), as in kvq.reference._splitmix64.
-static uint64_t splitmix64(uint64_t &state) {
-  state += 0x9E3779B97F4A7C15ull;
-  uint64_t z = state;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 /// S1 and S2 ([d, r] each, row major) with N(0, 1/sqrt(r)) entries (so
 /// that <(q S1)(q S2), (k S1)(k S2)> is an unbiased estimate of (q . k)^2),
-/// from `seed`.
+/// from `seed` (kvq.reference.sketch_matrices).
 static std::pair<std::vector<float>, std::vector<float>>
 sketchMatrices(int64_t d, int64_t r, int64_t seed) {
-  uint64_t state = static_cast<uint64_t>(seed);
-  std::vector<float> all(2 * d * r);
-  for (float &value : all) {
-    uint64_t a = splitmix64(state), b = splitmix64(state);
-    double u1 = static_cast<double>((a >> 11) + 1) * 0x1.0p-53;
-    double u2 = static_cast<double>(b >> 11) * 0x1.0p-53;
-    double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-    value = static_cast<float>(z / std::pow(static_cast<double>(r), 0.25));
-  }
+  std::vector<double> draws = drawGaussians(2 * d * r, seed);
+  std::vector<float> all(draws.size());
+  double scale = std::pow(static_cast<double>(r), 0.25);
+  for (size_t i = 0; i < draws.size(); ++i)
+    all[i] = static_cast<float>(draws[i] / scale);
   return {std::vector<float>(all.begin(), all.begin() + d * r),
           std::vector<float>(all.begin() + d * r, all.end())};
 }

@@ -52,3 +52,14 @@ func.func @latent_attention(%qn: tensor<1x128x1x128xf32>, %qr: tensor<1x128x1x64
       {causal} -> tensor<1x128x1x128xf32>
   return %o : tensor<1x128x1x128xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @rotate
+// CHECK: kvq.rotate %{{.*}} {seed = 7 : i64} : tensor<1x8x?x128xf32> -> tensor<1x8x?x128xf32>
+// CHECK: kvq.rotate %{{.*}} {inverse, kind = "orthogonal", seed = 7 : i64} : tensor<1x8x?x96xf16> -> tensor<1x8x?x96xf16>
+func.func @rotate(%k: tensor<1x8x?x128xf32>, %v: tensor<1x8x?x96xf16>) -> (tensor<1x8x?x128xf32>, tensor<1x8x?x96xf16>) {
+  %a = kvq.rotate %k {seed = 7} : tensor<1x8x?x128xf32> -> tensor<1x8x?x128xf32>
+  %b = kvq.rotate %v {kind = "orthogonal", seed = 7, inverse} : tensor<1x8x?x96xf16> -> tensor<1x8x?x96xf16>
+  return %a, %b : tensor<1x8x?x128xf32>, tensor<1x8x?x96xf16>
+}

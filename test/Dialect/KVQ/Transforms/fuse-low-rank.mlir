@@ -75,3 +75,21 @@ func.func @causal_dynamic_mean(%q: tensor<1x2x?x32xf32>, %k: tensor<1x2x?x32xf32
       {causal} -> tensor<1x2x?x32xf32>
   return %o : tensor<1x2x?x32xf32>
 }
+
+// -----
+
+// Keys stored rotated (and INT8-quantized): kvq-fuse rotates the queries
+// once instead of un-rotating the keys, and reads the codes directly; the
+// rotation is a compile-time constant basis.
+// CHECK-LABEL: func @rotated_keys
+// CHECK:         %[[S:.*]] = arith.constant dense<{{.*}}> : tensor<1x16x16xf32>
+// CHECK:         %[[QR:.*]] = kvq.project %{{.*}}, %[[S]] : tensor<1x4x2x16xf32>, tensor<1x16x16xf32> -> tensor<1x4x2x16xf32>
+// CHECK:         kvq.attention q(%[[QR]] : tensor<1x4x2x16xf32>) k(%{{.*}} : tensor<1x2x?x16xi8>, #kvq.quant<i8, symmetric, token>
+// CHECK-NOT:     kvq.rotate
+func.func @rotated_keys(%q: tensor<1x4x2x16xf32>, %kc: tensor<1x2x?x16xi8>, %ks: tensor<1x2x?x1xf32>,
+                        %v: tensor<1x2x?x16xf32>) -> tensor<1x4x2x16xf32> {
+  %kr = kvq.dequantize #kvq.quant<i8, symmetric, token> %kc, %ks : tensor<1x2x?x16xi8>, tensor<1x2x?x1xf32> -> tensor<1x2x?x16xf32>
+  %k = kvq.rotate %kr {seed = 3, inverse} : tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+  %o = kvq.attention q(%q : tensor<1x4x2x16xf32>) k(%k : tensor<1x2x?x16xf32>) v(%v : tensor<1x2x?x16xf32>) -> tensor<1x4x2x16xf32>
+  return %o : tensor<1x4x2x16xf32>
+}

@@ -70,6 +70,21 @@ func.func @mla(%qn: tensor<1x16x3x32xf32>, %qr: tensor<1x16x3x16xf32>, %kv: tens
       {causal} -> tensor<1x16x3x48xf32>
   return %o : tensor<1x16x3x48xf32>
 }
+func.func @rotate_both(%x: tensor<2x3x?x16xf32>) -> (tensor<2x3x?x16xf32>, tensor<2x3x?x16xf32>) {
+  %h = kvq.rotate %x {seed = 5} : tensor<2x3x?x16xf32> -> tensor<2x3x?x16xf32>
+  %o = kvq.rotate %x {kind = "orthogonal", seed = 9, inverse} : tensor<2x3x?x16xf32> -> tensor<2x3x?x16xf32>
+  return %h, %o : tensor<2x3x?x16xf32>, tensor<2x3x?x16xf32>
+}
+func.func @rotated_int4_attention(%q: tensor<1x4x2x64xf32>, %kc: tensor<1x2x?x64xi4>, %ks: tensor<1x2x?x1xf32>,
+                                  %vc: tensor<1x2x?x64xi4>, %vs: tensor<1x2x?x1xf32>) -> tensor<1x4x2x64xf32> {
+  %kr = kvq.dequantize #kvq.quant<i4, symmetric, token> %kc, %ks : tensor<1x2x?x64xi4>, tensor<1x2x?x1xf32> -> tensor<1x2x?x64xf32>
+  %vr = kvq.dequantize #kvq.quant<i4, symmetric, token> %vc, %vs : tensor<1x2x?x64xi4>, tensor<1x2x?x1xf32> -> tensor<1x2x?x64xf32>
+  %k = kvq.rotate %kr {seed = 1, inverse} : tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  %v = kvq.rotate %vr {kind = "orthogonal", seed = 2, inverse} : tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  %o = kvq.attention q(%q : tensor<1x4x2x64xf32>) k(%k : tensor<1x2x?x64xf32>) v(%v : tensor<1x2x?x64xf32>)
+      -> tensor<1x4x2x64xf32>
+  return %o : tensor<1x4x2x64xf32>
+}
 func.func @smooth_int4_attention(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x50x64xf32>, %v: tensor<1x2x50x64xf32>)
     -> tensor<1x4x1x64xf32> {
   %ks, %km = kvq.smooth %k : tensor<1x2x50x64xf32> -> tensor<1x2x50x64xf32>, tensor<1x2x1x64xf32>
@@ -165,6 +180,27 @@ def main():
         c, s, _ = ref.quantize(centered.astype(np.float32), scheme)
         want = ref.attention(q, ref.dequantize(c, s, None, scheme), v)
         check(f"smooth_int4_attention L={length}", mod.smooth_int4_attention(q, k, v), want, 5e-3)
+
+    # Rotations: the compiled constants are the reference's.
+    for s_ in (1, 13):
+        x = rng.standard_normal((2, 3, s_, 16)).astype(np.float32)
+        h, o = mod.rotate_both(x)
+        check(f"rotate hadamard S={s_}", h, ref.rotate(x, "hadamard", 5), 1e-5)
+        check(f"rotate orthogonal inverse S={s_}", o, ref.rotate(x, "orthogonal", 9, inverse=True), 1e-5)
+    # rotate -> int4 (QuaRot-style): the cache holds codes of rotated K / V;
+    # kvq-fuse rotates the queries once and un-rotates the output once.
+    for length in (1, 37):
+        q = rng.standard_normal((1, 4, 2, 64)).astype(np.float32)
+        k = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
+        k[..., 3] += 10.0  # an outlier channel, spread by the rotation
+        v = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
+        scheme = ref.QuantScheme.parse("#kvq.quant<i4, symmetric, token>")
+        kc, ks, _ = ref.quantize(ref.rotate(k, "hadamard", 1).astype(np.float32), scheme)
+        vc, vs, _ = ref.quantize(ref.rotate(v, "orthogonal", 2).astype(np.float32), scheme)
+        kd = ref.rotate(ref.dequantize(kc, ks, None, scheme), "hadamard", 1, inverse=True)
+        vd = ref.rotate(ref.dequantize(vc, vs, None, scheme), "orthogonal", 2, inverse=True)
+        check(f"rotated_int4_attention L={length}",
+              mod.rotated_int4_attention(q, kc, ks, vc, vs), ref.attention(q, kd, vd), 1e-5)
 
     # MLA: absorbed (kvq) vs naive (per-head keys and values) attention.
     for length in (3, 41):

@@ -558,4 +558,42 @@ def KVQ_SelectKeysOp : KVQ_Op<"select_keys", [Pure,
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// RotateOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_RotateOp : KVQ_Op<"rotate", [Pure, SameOperandsAndResultShape,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Seeded random rotation of the head dimension";
+  let description = [{
+    `result = S x` along the last dimension of `input` `[B, H, S, D]`
+    (`S^T x` with `inverse`), with S a `D x D` orthogonal matrix fixed at
+    compile time from `seed` (`kvq.reference.rotation_matrix`):
+
+    * `hadamard` (default): a Sylvester Hadamard matrix times random signs,
+      over sqrt(D); D a power of two;
+    * `orthogonal`: Gram-Schmidt of a seeded Gaussian matrix.
+
+    Rotations spread outlier channels before quantization (QuaRot-style
+    `rotate -> int4`) and make coordinates near-Gaussian (PolarQuant's
+    preconditioning). They are free inside attention: `kvq-fuse` expands a
+    rotation into `kvq.project` / `kvq.reconstruct` with a constant basis,
+    so un-rotating the keys becomes rotating the queries once (`<S q, S k>
+    = <q, k>`) and un-rotating the values happens once on the output.
+
+    ```mlir
+    %kr = kvq.rotate %k {seed = 7} : tensor<1x8x?x128xf32> -> tensor<1x8x?x128xf32>
+    %k2 = kvq.rotate %kd {seed = 7, inverse} : tensor<1x8x?x128xf32> -> tensor<1x8x?x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input,
+                       DefaultValuedAttr<StrAttr, "\"hadamard\"">:$kind,
+                       DefaultValuedAttr<I64Attr, "0">:$seed,
+                       UnitAttr:$inverse);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

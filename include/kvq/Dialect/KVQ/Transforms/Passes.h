@@ -45,6 +45,10 @@ void populateLowerLowRankPatterns(RewritePatternSet &patterns);
 /// the attention.
 void populateFuseLowRankPatterns(RewritePatternSet &patterns);
 
+/// Patterns that expand kvq.rotate into kvq.project / kvq.reconstruct with
+/// the rotation as a constant basis.
+void populateExpandRotationPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
 
