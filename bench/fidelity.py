@@ -120,6 +120,18 @@ def module():
             f"func.func @{name}({', '.join(args)}) -> {Q_T} {{\n" + "\n".join(body) +
             f"\n  %o = kvq.attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
             f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
+    # Hadamard rotation -> INT4 per token (QuaRot-style); un-rotation happens
+    # on the queries / output (kvq-fuse).
+    rs = ref.scale_shape(KV, ref.QuantScheme.parse(s4))
+    fns.append(
+        f"func.func @rotate_int4(%q: {Q_T}, %kc: {t(KV, 'i4')}, %ks: {t(rs, 'f16')}, "
+        f"%vc: {t(KV, 'i4')}, %vs: {t(rs, 'f16')}) -> {Q_T} {{\n"
+        f"  %kr = kvq.dequantize {s4} %kc, %ks : {t(KV, 'i4')}, {t(rs, 'f16')} -> {t(KV, 'f32')}\n"
+        f"  %vr = kvq.dequantize {s4} %vc, %vs : {t(KV, 'i4')}, {t(rs, 'f16')} -> {t(KV, 'f32')}\n"
+        f"  %k = kvq.rotate %kr {{seed = 1, inverse}} : {t(KV, 'f32')} -> {t(KV, 'f32')}\n"
+        f"  %v = kvq.rotate %vr {{seed = 2, inverse}} : {t(KV, 'f32')} -> {t(KV, 'f32')}\n"
+        f"  %o = kvq.attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')}) {{causal}} -> {Q_T}\n"
+        f"  return %o : {Q_T}\n}}\n")
     # LevAttention: attention over the keys whose leverage score >= 1/32
     # (kept keys stored in fp16, the rest dropped).
     fns.append(
@@ -184,6 +196,12 @@ def encode(name, q, k, v):
         va, vd, vside = quant(v, vk)
         bits = {"int8": 8, "fp8": 8, "int4": 4, "kivi4": 4, "kivi2": 2}[name]
         return [q] + ka + va, kd, vd, bits + (kside + vside) / (2 * n)
+    if name == "rotate_int4":
+        ka, kd, kside = quant(ref.rotate(k, "hadamard", 1).astype(np.float32), "int4")
+        va, vd, vside = quant(ref.rotate(v, "hadamard", 2).astype(np.float32), "int4")
+        kd = ref.rotate(kd, "hadamard", 1, inverse=True)
+        vd = ref.rotate(vd, "hadamard", 2, inverse=True)
+        return [q] + ka + va, kd, vd, 4 + (kside + vside) / (2 * n)
     if name == "smooth_int4":
         centered, _ = ref.smooth(k)
         _, kd, kside = quant(centered.astype(np.float32), "int4")
@@ -219,6 +237,7 @@ LABELS = {
     "fp8": ("FP8 e4m3, per token", "f16 scale per token"),
     "int4": ("INT4, per token", "symmetric"),
     "smooth_int4": ("SageAttention smoothing + INT4", "K mean removed, per token"),
+    "rotate_int4": ("Hadamard rotation + INT4", "randomized Hadamard, per token"),
     "kivi4": ("KIVI 4-bit", "K per channel / V per token, groups of 32"),
     "kivi2": ("KIVI 2-bit", "K per channel / V per token, groups of 32"),
     "lowrank": (f"low rank r={RANK} (PCA)", "fp16 coordinates, per-head basis + mean"),
@@ -301,7 +320,7 @@ def main():
                 f"attention, and its cache is the causal prefix state, r x r x (D + 1) f32 per "
                 f"KV head, shown per cached value of a {SKV}-token fp16 cache (it does not grow "
                 "with the sequence). LevAttention bits: the fraction of keys kept x 16. Not in "
-                "the table yet (issue 5): PolarQuant, xKV, GEAR, VidKV, KIVI's full-precision "
+                "the table yet (issue 5): PolarQuant's polar coding, xKV, GEAR, VidKV, KIVI's full-precision "
                 "window and the SageAttention2 INT8-QK / FP8-PV kernel; MLA is exact (an "
                 "algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
     print("wrote docs/Fidelity.md and bench/results/fidelity.json")

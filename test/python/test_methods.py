@@ -137,3 +137,26 @@ def test_select_keys_top():
     m = ref.select_keys(tau, None, (1, 1, 1, 4), top=2)
     # 0.5 first, then the earlier of the two 0.2.
     assert (m[0, 0, 0] == [0, 0, -np.inf, -np.inf]).all()
+
+
+@pytest.mark.parametrize("kind,d", [("hadamard", 32), ("orthogonal", 24)])
+def test_rotations_are_orthogonal_and_seeded(kind, d):
+    s = ref.rotation_matrix(d, kind, 5).astype(np.float64)
+    np.testing.assert_allclose(s @ s.T, np.eye(d), atol=1e-6)
+    assert np.array_equal(ref.rotation_matrix(d, kind, 5), ref.rotation_matrix(d, kind, 5))
+    assert not np.array_equal(ref.rotation_matrix(d, kind, 5), ref.rotation_matrix(d, kind, 6))
+    x = rng.standard_normal((2, 3, d))
+    np.testing.assert_allclose(ref.rotate(ref.rotate(x, kind, 5), kind, 5, inverse=True), x,
+                               atol=1e-5)
+    # Dot products (attention scores) are invariant.
+    q, k = rng.standard_normal(d), rng.standard_normal(d)
+    assert abs(ref.rotate(q, kind, 5) @ ref.rotate(k, kind, 5) - q @ k) < 1e-5 * d
+
+
+def test_hadamard_spreads_an_outlier_channel():
+    x = np.zeros(64)
+    x[3] = 100.0
+    y = ref.rotate(x, "hadamard", 1)
+    np.testing.assert_allclose(np.abs(y), 100.0 / 8, rtol=1e-6)
+    with pytest.raises(ValueError):
+        ref.rotation_matrix(24, "hadamard", 0)
