@@ -45,11 +45,6 @@ static Value zerosF64(OpBuilder &b, Location loc,
   return createZeros(b, loc, sizes, b.getF64Type());
 }
 
-static Value toF64(OpBuilder &b, Location loc, Value x) {
-  Value f = emitExtendToF32(b, loc, x);
-  return arith::ExtFOp::create(b, loc, b.getF64Type(), f);
-}
-
 static AffineMap map(MLIRContext *ctx, unsigned n, ArrayRef<AffineExpr> exprs) {
   return AffineMap::get(n, 0, exprs, ctx);
 }
@@ -68,31 +63,11 @@ struct LowerLeverageScores : OpRewritePattern<LeverageScoresOp> {
     OpFoldResult S = tensor::getMixedSize(rewriter, loc, k, 2);
     OpFoldResult D = rewriter.getIndexAttr(dim);
     auto d = [&](unsigned i) { return rewriter.getAffineDimExpr(i); };
-    auto mulAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
-      auto widen = [&](Value a) {
-        return a.getType().isF64() ? a : toF64(nb, nl, a);
-      };
-      Value prod = widen(args[0]);
-      for (Value a : args.drop_front().drop_back())
-        prod = arith::MulFOp::create(nb, nl, prod, widen(a));
-      linalg::YieldOp::create(
-          nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args.back(), prod)});
-    };
-
     // G[b, h, d, e] = sum_s k[s, d] k[s, e]      loops (b, h, d, e, s)
-    Value gram0 = zerosF64(rewriter, loc, {B, H, D, D});
-    Value gram =
-        linalg::GenericOp::create(
-            rewriter, loc, gram0.getType(), ValueRange{k, k}, ValueRange{gram0},
-            ArrayRef<AffineMap>{map(ctx, 5, {d(0), d(1), d(4), d(2)}),
-                                map(ctx, 5, {d(0), d(1), d(4), d(3)}),
-                                map(ctx, 5, {d(0), d(1), d(2), d(3)})},
-            ArrayRef<IteratorType>{
-                IteratorType::parallel, IteratorType::parallel,
-                IteratorType::parallel, IteratorType::parallel,
-                IteratorType::reduction},
-            mulAdd)
-            .getResult(0);
+    Value gram = createContraction(
+        rewriter, loc, 5, {k, k},
+        {{d(0), d(1), d(4), d(2)}, {d(0), d(1), d(4), d(3)}},
+        zerosF64(rewriter, loc, {B, H, D, D}), {d(0), d(1), d(2), d(3)});
     // trace[b, h] = sum_d G[d, d]                loops (b, h, d)
     Value trace0 = zerosF64(rewriter, loc, {B, H});
     Value trace =
@@ -201,22 +176,14 @@ struct LowerLeverageScores : OpRewritePattern<LeverageScoresOp> {
     }
     Value inverse = loop.getResult(1);
 
-    // tau[b, h, s] = sum_{d, e} k[s, d] Inv[d, e] k[s, e]  loops (b, h, s, d,
-    // e)
-    Value tau0 = zerosF64(rewriter, loc, {B, H, S});
-    Value tau = linalg::GenericOp::create(
-                    rewriter, loc, tau0.getType(), ValueRange{k, inverse, k},
-                    ValueRange{tau0},
-                    ArrayRef<AffineMap>{map(ctx, 5, {d(0), d(1), d(2), d(3)}),
-                                        map(ctx, 5, {d(0), d(1), d(3), d(4)}),
-                                        map(ctx, 5, {d(0), d(1), d(2), d(4)}),
-                                        map(ctx, 5, {d(0), d(1), d(2)})},
-                    ArrayRef<IteratorType>{
-                        IteratorType::parallel, IteratorType::parallel,
-                        IteratorType::parallel, IteratorType::reduction,
-                        IteratorType::reduction},
-                    mulAdd)
-                    .getResult(0);
+    // tau[b, h, s] = sum_{d, e} k[s, d] Inv[d, e] k[s, e]
+    // loops (b, h, s, d, e)
+    Value tau = createContraction(rewriter, loc, 5, {k, inverse, k},
+                                  {{d(0), d(1), d(2), d(3)},
+                                   {d(0), d(1), d(3), d(4)},
+                                   {d(0), d(1), d(2), d(4)}},
+                                  zerosF64(rewriter, loc, {B, H, S}),
+                                  {d(0), d(1), d(2)});
     RankedTensorType resultType = op.getResult().getType();
     tau = createConvertFromF32(rewriter, loc, tau, resultType);
     rewriter.replaceOp(

@@ -76,8 +76,8 @@ template <typename OpTy> struct LowerLowRank : OpRewritePattern<OpTy> {
     MLIRContext *ctx = op.getContext();
     AffineExpr b0, h, s, o, c; // o: output channel, c: contracted
     bindDims(ctx, b0, h, s, o, c);
-    if (!whyNotLowerable(op).empty())
-      return rewriter.notifyMatchFailure(op, whyNotLowerable(op));
+    if (std::string why = whyNotLowerable(op); !why.empty())
+      return rewriter.notifyMatchFailure(op, why);
     FailureOr<AffineExpr> hb =
         basisHead(h, op.getBasis().getType(), op.getHeadsPerBasis());
     RankedTensorType resultType = op.getResult().getType();

@@ -70,31 +70,10 @@ public:
 
   /// out[outMap] += prod_k ins[k][maps[k]] over `numLoops` loops, the
   /// loops not in `outMap` being reductions; products in f32.
-  Value contract(unsigned numLoops, ArrayRef<Value> ins,
+  Value contract(unsigned numLoops, ValueRange ins,
                  ArrayRef<SmallVector<AffineExpr>> inExprs, Value init,
                  ArrayRef<AffineExpr> outExprs) {
-    MLIRContext *ctx = b.getContext();
-    SmallVector<AffineMap> maps;
-    for (const auto &exprs : inExprs)
-      maps.push_back(AffineMap::get(numLoops, 0, exprs, ctx));
-    maps.push_back(AffineMap::get(numLoops, 0, outExprs, ctx));
-    SmallVector<utils::IteratorType> iters(numLoops,
-                                           utils::IteratorType::reduction);
-    for (AffineExpr e : outExprs)
-      iters[cast<AffineDimExpr>(e).getPosition()] =
-          utils::IteratorType::parallel;
-    return linalg::GenericOp::create(
-               b, loc, init.getType(), ins, ValueRange{init}, maps, iters,
-               [&](OpBuilder &nb, Location nl, ValueRange args) {
-                 Value prod = emitExtendToF32(nb, nl, args[0]);
-                 for (Value a : args.drop_front().drop_back())
-                   prod = arith::MulFOp::create(nb, nl, prod,
-                                                emitExtendToF32(nb, nl, a));
-                 linalg::YieldOp::create(nb, nl,
-                                         ValueRange{arith::AddFOp::create(
-                                             nb, nl, args.back(), prod)});
-               })
-        .getResult(0);
+    return createContraction(b, loc, numLoops, ins, inExprs, init, outExprs);
   }
 
   /// The degree-2 sketch of `x` ([..., D]) as f32 [..., r].

@@ -49,3 +49,38 @@ Value mlir::kvq::createConvertFromF32(OpBuilder &b, Location loc, Value tensor,
              })
       .getResult(0);
 }
+
+Value mlir::kvq::createContraction(OpBuilder &b, Location loc,
+                                   unsigned numLoops, ValueRange ins,
+                                   ArrayRef<SmallVector<AffineExpr>> inExprs,
+                                   Value init, ArrayRef<AffineExpr> outExprs) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (const auto &exprs : inExprs)
+    maps.push_back(AffineMap::get(numLoops, 0, exprs, ctx));
+  maps.push_back(AffineMap::get(numLoops, 0, outExprs, ctx));
+  SmallVector<utils::IteratorType> iters(numLoops,
+                                         utils::IteratorType::reduction);
+  for (AffineExpr e : outExprs)
+    iters[cast<AffineDimExpr>(e).getPosition()] = utils::IteratorType::parallel;
+  Type accType = cast<RankedTensorType>(init.getType()).getElementType();
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ins, ValueRange{init}, maps, iters,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               auto widen = [&](Value a) {
+                 if (a.getType() == accType)
+                   return a;
+                 Value f = emitExtendToF32(nb, nl, a);
+                 return f.getType() == accType
+                            ? f
+                            : Value(arith::ExtFOp::create(nb, nl, accType, f));
+               };
+               Value prod = widen(args[0]);
+               for (Value a : args.drop_front().drop_back())
+                 prod = arith::MulFOp::create(nb, nl, prod, widen(a));
+               linalg::YieldOp::create(nb, nl,
+                                       ValueRange{arith::AddFOp::create(
+                                           nb, nl, args.back(), prod)});
+             })
+      .getResult(0);
+}

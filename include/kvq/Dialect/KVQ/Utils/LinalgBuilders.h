@@ -25,6 +25,15 @@ Value createZeros(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
 Value createConvertFromF32(OpBuilder &b, Location loc, Value tensor,
                            RankedTensorType type);
 
+/// `init[outExprs] += prod_k ins[k][inExprs[k]]` as a linalg.generic over
+/// `numLoops` loops, the loops missing from `outExprs` being reductions.
+/// Inputs are widened to init's element type (f32 or f64) before the
+/// products.
+Value createContraction(OpBuilder &b, Location loc, unsigned numLoops,
+                        ValueRange ins,
+                        ArrayRef<SmallVector<AffineExpr>> inExprs, Value init,
+                        ArrayRef<AffineExpr> outExprs);
+
 } // namespace kvq
 } // namespace mlir
 
