@@ -57,3 +57,20 @@ func.func @smooth(%k: tensor<2x3x?x20xf16>) -> (tensor<2x3x?x20xf16>, tensor<2x3
   %c, %m = kvq.smooth %k : tensor<2x3x?x20xf16> -> tensor<2x3x?x20xf16>, tensor<2x3x1x20xf32>
   return %c, %m : tensor<2x3x?x20xf16>, tensor<2x3x1x20xf32>
 }
+
+// -----
+
+// A rotation lowers like a projection onto a constant [1, D, D] basis (or a
+// reconstruction from it with `inverse`).
+// CHECK-LABEL: func @rotate
+// CHECK:         arith.constant dense<{{.*}}> : tensor<1x16x16xf32>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
+// CHECK-NOT:     kvq.rotate
+// CHECK-NOT:     kvq.project
+// CHECK-NOT:     kvq.reconstruct
+func.func @rotate(%x: tensor<1x2x?x16xf32>) -> (tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>) {
+  %a = kvq.rotate %x {seed = 1} : tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+  %b = kvq.rotate %x {kind = "orthogonal", seed = 2, inverse} : tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+  return %a, %b : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>
+}
