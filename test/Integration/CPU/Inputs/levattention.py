@@ -49,10 +49,14 @@ def main():
         print(f"{'ok  ' if ok else 'FAIL'} {text}")
 
     for s, rank in ((200, 16), (57, 16), (10, 10), (300, 6)):
-        k = rng.standard_normal((1, 2, s, 16))
-        if rank < 16:  # keys in a rank-`rank` subspace
-            k = k[..., :rank] @ rng.standard_normal((rank, 16))
-        k[..., :, 0] *= 5.0  # uneven directions
+        # Keys of the given rank with singular values spread over [1, 5]
+        # (uneven directions, but conditioned well above the ridge, which
+        # shifts the scores of directions near 1e-9 of the trace).
+        k = np.empty((1, 2, s, 16))
+        for h in range(2):
+            left = np.linalg.qr(rng.standard_normal((s, rank)))[0]
+            right = np.linalg.qr(rng.standard_normal((16, rank)))[0].T
+            k[0, h] = (left * np.linspace(1.0, 5.0, rank)) @ right
         k = k.astype(np.float32)
         tau = np.asarray(mod.tau(k), np.float64)
         want = ref.leverage_scores(k)
