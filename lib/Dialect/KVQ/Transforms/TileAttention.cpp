@@ -189,6 +189,16 @@ LogicalResult CPUChunkReader::prepare(KVDecoderOpInterface decoder) {
   if (!decoders.insert(decoder).second)
     return success();
   ImplicitLocOpBuilder &b = emitter.b;
+  if (auto dequantize = dyn_cast<DequantizeOp>(decoder.getOperation())) {
+    FailureOr<KVOperand> src =
+        prepareKVOperand(b, emitter.op, "kvq-tile-attention", "decoded",
+                         dequantize.getCodes(), dequantize.getSchemeAttr(),
+                         dequantize.getScale(), dequantize.getZeroPoint());
+    if (failed(src))
+      return failure();
+    quantized[{dequantize.getCodes(), dequantize.getScale()}] = *src;
+    return success();
+  }
   SmallVector<Value> decoded = decoder.getDecodedOperands();
   for (Value operand : decoder->getOperands()) {
     if (!isa<RankedTensorType>(operand.getType()) || buffers.count(operand))
@@ -205,16 +215,6 @@ LogicalResult CPUChunkReader::prepare(KVDecoderOpInterface decoder) {
                   "dimension for its operand";
     }
     buffers[operand] = emitter.toBuffer(operand);
-  }
-  // Quantized codes are read the way kvq.attention reads quantized K / V.
-  if (auto dequantize = dyn_cast<DequantizeOp>(decoder.getOperation())) {
-    FailureOr<KVOperand> src =
-        prepareKVOperand(b, emitter.op, "kvq-tile-attention", "decoded",
-                         dequantize.getCodes(), dequantize.getSchemeAttr(),
-                         dequantize.getScale(), dequantize.getZeroPoint());
-    if (failed(src))
-      return failure();
-    quantized[{dequantize.getCodes(), dequantize.getScale()}] = *src;
   }
   return success();
 }
