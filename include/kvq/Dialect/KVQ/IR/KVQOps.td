@@ -583,6 +583,9 @@ def KVQ_RotateOp : KVQ_Op<"rotate", [Pure, SameOperandsAndResultShape,
     so un-rotating the keys becomes rotating the queries once (`<S q, S k>
     = <q, k>`) and un-rotating the values happens once on the output.
 
+    A rotation followed by its inverse (same kind and seed) folds away
+    when the types agree.
+
     ```mlir
     %kr = kvq.rotate %k {seed = 7} : tensor<1x8x?x128xf32> -> tensor<1x8x?x128xf32>
     %k2 = kvq.rotate %kd {seed = 7, inverse} : tensor<1x8x?x128xf32> -> tensor<1x8x?x128xf32>
@@ -595,6 +598,7 @@ def KVQ_RotateOp : KVQ_Op<"rotate", [Pure, SameOperandsAndResultShape,
   let results = (outs KVQ_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD
