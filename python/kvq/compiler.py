@@ -9,6 +9,7 @@ toolchain (bad MLIR, an unsupported signature, a failed link) raises
 `CompileError` with kvq-compile's diagnostics (``file:line:col: error: ...``).
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -64,7 +65,7 @@ def _option_args(options):
 
 
 def compile(module, target="cpu", opt=3, options=None, name="kernel", build_dir=None,
-            kvq_compile=None, timeout=300):
+            kvq_compile=None, timeout=300, policy=None):
     """Compiles `module` (MLIR text, or the path of a .mlir file) into a
     shared library and loads it.
 
@@ -79,6 +80,9 @@ def compile(module, target="cpu", opt=3, options=None, name="kernel", build_dir=
     build_dir: where the files go; by default a temporary directory that
       lives as long as the returned Module.
     kvq_compile: the kvq-compile executable (default: find_kvq_compile()).
+    policy: a KV compression policy applied to every kvq.attention before
+      lowering (kvq-compress-kv): a dict in the policy's JSON form, JSON
+      text, or the path of a JSON file.
     """
     tool = kvq_compile or find_kvq_compile()
     if not tool:
@@ -106,6 +110,15 @@ def compile(module, target="cpu", opt=3, options=None, name="kernel", build_dir=
 
     command = [tool, source, "-o", out_dir + os.sep, f"--name={name}", f"--target={target}",
                f"-O{opt}", "--emit=so"] + _option_args(options)
+    if policy is not None:
+        if isinstance(policy, (dict, list)):
+            policy = json.dumps(policy)
+        if isinstance(policy, str) and policy.lstrip().startswith("{"):
+            path = os.path.join(out_dir, f"{name}.policy.json")
+            with open(path, "w") as f:
+                f.write(policy)
+            policy = path
+        command.append(f"--kv-policy={os.fspath(policy)}")
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except OSError as e:

@@ -17,6 +17,7 @@
 #include "KernelABI.h"
 
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
+#include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Pipelines/Pipelines.h"
 
@@ -111,6 +112,12 @@ static cl::opt<int> vectorWidth(
     cl::desc("Preferred vector width of the generated code in bits (-1: 512 "
              "where AVX-512 is available; 0: LLVM's tuning for the CPU)"),
     cl::value_desc("bits"), cl::init(-1), cl::cat(toolCategory));
+
+static cl::opt<std::string> kvPolicy(
+    "kv-policy",
+    cl::desc("Compress the K and V of every kvq.attention by this policy "
+             "(JSON file, see kvq-compress-kv) before lowering"),
+    cl::value_desc("policy.json"), cl::cat(toolCategory));
 
 static cl::opt<std::string> clangPath(
     "clang",
@@ -352,6 +359,18 @@ int main(int argc, char **argv) {
         parseSourceFile<ModuleOp>(sourceMgr, &context);
     if (!module)
       return failedSilently("parsing '" + inputFilename + "'");
+
+    // The KV policy names functions and layers as written: apply it before
+    // inlining.
+    if (!kvPolicy.empty()) {
+      stage = "applying the KV policy";
+      mlir::PassManager policyPM(&context);
+      kvq::KVQCompressKVOptions policyOptions;
+      policyOptions.policyFile = kvPolicy;
+      policyPM.addPass(kvq::createKVQCompressKV(policyOptions));
+      if (failed(policyPM.run(*module)))
+        return failedSilently("applying the KV policy '" + kvPolicy + "'");
+    }
 
     // Record the tensor signatures (of the inlined functions, so that the
     // shape functions see through calls), then lower.

@@ -202,7 +202,7 @@ def main():
     build_dir = sys.argv[1]
     all_cases = cases("--all" in sys.argv[2:])
     module = "\n".join(c.mlir() for c in all_cases)
-    lib = kvq.compile(module, name="quantize", build_dir=build_dir)
+    lib = kvq.compile(module, name="quantize", build_dir=build_dir, timeout=1200)
     results = [check(c, lib) for c in all_cases]
     failed = results.count(False)
     print(f"{len(results) - failed} of {len(results)} quantize / dequantize pairs match")

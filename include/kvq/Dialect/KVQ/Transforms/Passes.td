@@ -361,4 +361,54 @@ def KVQLegalizeABI : Pass<"kvq-legalize-abi", "ModuleOp"> {
   let dependentDialects = ["::mlir::kvq::KVQDialect"];
 }
 
+
+def KVQCompressKV : Pass<"kvq-compress-kv", "::mlir::ModuleOp"> {
+  let summary = "Compress the K and V of every kvq.attention by a per-layer policy";
+  let description = [{
+    Applies a compression policy to the K and V operands of every
+    `kvq.attention` with floating-point K / V: the operand `x` becomes
+    `kvq.dequantize(kvq.quantize(x))` with the policy's scheme. This is
+    the cache write and the cache read. `kvq-fuse` then folds the
+    dequantization into the attention, so the attention reads the codes.
+
+    The policy is JSON, given inline (`policy`) or as a file
+    (`policy-file`). On a command line,
+    `-kvq-compress-kv='policy={"default": {...}}'` works as written (the
+    option syntax drops the outer braces; the pass restores them).
+
+    ```json
+    {
+      "default":   {"k": "#kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16>",
+                    "v": "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>"},
+      "layers":    {"0": {"k": null, "v": null}},
+      "functions": {"decode": {"default": {"v": "#kvq.quant<i8, symmetric, token>"},
+                               "layers": {"3": {"k": "#kvq.quant<i8, symmetric, token>"}}}}
+    }
+    ```
+
+    * A scheme is the text of a `#kvq.quant` attribute. `null` keeps the
+      operand uncompressed. An absent `k` / `v` inherits the next level.
+    * Layer `i` of a function is its attention op with the integer
+      attribute `kvq.layer = i`, else its `i`-th `kvq.attention` in
+      program order, counted from 0.
+    * Precedence, most specific first: `functions.F.layers.i`,
+      `functions.F.default`, `layers.i`, `default`.
+
+    Attention operands that are already quantized are left alone. Errors
+    are reported with their location:
+
+    * malformed JSON, with its line and column;
+    * an unknown key or a value of the wrong kind;
+    * a scheme that does not parse or does not fit the operand, located at
+      the attention and naming the policy entry.
+  }];
+  let options = [
+    Option<"policy", "policy", "std::string", /*default=*/"\"\"",
+           "Policy JSON text">,
+    Option<"policyFile", "policy-file", "std::string", /*default=*/"\"\"",
+           "Path of a policy JSON file">,
+  ];
+  let dependentDialects = ["::mlir::kvq::KVQDialect"];
+}
+
 #endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD
