@@ -223,3 +223,23 @@ def test_cross_layer_basis_reconstructs_every_layer():
     w = np.concatenate(us, axis=1)
     np.testing.assert_allclose(np.swapaxes(w, 1, 2) @ w, np.broadcast_to(np.eye(10), (3, 10, 10)),
                                atol=1e-10)
+@pytest.mark.parametrize("length", [0, 5, 128, 200, 300])
+def test_kivi_window_split_and_decode(length):
+    rng = np.random.default_rng(length)
+    k = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
+    v = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
+    cache = ref.kivi_cache(k, v, bits=2, group=32, residual=128)
+    nk, nv = ref.kivi_split(length, 128), ref.kivi_split(length, 128, value=True)
+    # K flushes whole windows; V keeps exactly the newest 128 tokens.
+    assert nk % 128 == 0 and 0 <= length - nk < 128
+    assert length - nv == min(length, 128)
+    for part, x, n in ((cache["k"], k, nk), (cache["v"], v, nv)):
+        assert part["codes"].shape[2] == n and part["full"].shape[2] == length - n
+        dec = ref.kivi_decode(part)
+        assert dec.shape == x.shape
+        # The window is exact to fp16; the quantized part within half a step.
+        np.testing.assert_allclose(dec[:, :, n:], x[:, :, n:], rtol=1e-3, atol=1e-3)
+        if n:
+            step = np.asarray(ref.expand_scale(part["scale"], part["codes"].shape, part["scheme"]),
+                              np.float64)
+            assert np.all(np.abs(dec[:, :, :n] - x[:, :, :n]) <= step / 2 + 1e-2)

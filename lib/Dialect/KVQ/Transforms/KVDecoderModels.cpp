@@ -1,0 +1,192 @@
+//===- KVDecoderModels.cpp - Decoder models of kvq and upstream ops -------===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// KVDecoderOpInterface models for ops whose decoding needs the lowering
+// utilities: kvq.dequantize (its codes are read the way kvq.attention reads
+// quantized K / V) and tensor.concat along the token axis.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+
+#include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/DialectRegistry.h"
+
+using namespace mlir;
+using namespace mlir::kvq;
+
+namespace {
+
+/// A kvq.dequantize result read chunk by chunk: the codes are decoded in
+/// registers by the attention lowering's own quantized-operand reader.
+struct DequantizeDecoderModel
+    : KVDecoderOpInterface::ExternalModel<DequantizeDecoderModel,
+                                          DequantizeOp> {
+  Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, ValueRange coords, int64_t start,
+                        int64_t width) const {
+    auto dequantize = cast<DequantizeOp>(op);
+    return reader.readQuantizedChunk(
+        b, loc, dequantize.getCodes(), dequantize.getScale(),
+        dequantize.getZeroPoint(), dequantize.getSchemeAttr(), coords, start,
+        width);
+  }
+};
+
+/// tensor.concat of decoded K / V along the token axis (dim 2): a row comes
+/// from the input holding its token.
+struct ConcatDecoderModel
+    : KVDecoderOpInterface::ExternalModel<ConcatDecoderModel,
+                                          tensor::ConcatOp> {
+  bool canDecodeInAttention(Operation *op) const {
+    auto concat = cast<tensor::ConcatOp>(op);
+    RankedTensorType type = concat.getResultType();
+    return type.getRank() == 4 && concat.getDim() == 2 &&
+           !type.isDynamicDim(3) && isa<FloatType>(type.getElementType());
+  }
+
+  SmallVector<Value> getDecodedOperands(Operation *op) const {
+    return llvm::to_vector(cast<tensor::ConcatOp>(op).getInputs());
+  }
+
+  Value emitDecodedSize(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, int64_t dim) const {
+    auto inputs = cast<tensor::ConcatOp>(op).getInputs();
+    if (dim != 2)
+      return reader.getSize(b, loc, inputs.front(), dim);
+    Value total = reader.getSize(b, loc, inputs.front(), 2);
+    for (Value input : inputs.drop_front())
+      total = arith::AddIOp::create(b, loc, total,
+                                    reader.getSize(b, loc, input, 2));
+    return total;
+  }
+
+  Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, ValueRange coords, int64_t start,
+                        int64_t width) const {
+    auto inputs = cast<tensor::ConcatOp>(op).getInputs();
+    return emitFrom(b, loc, reader, inputs, coords, coords[2], start, width);
+  }
+
+private:
+  /// Decodes token `token` (relative to inputs.front()) from `inputs`.
+  static Value emitFrom(OpBuilder &b, Location loc, KVChunkReader &reader,
+                        ValueRange inputs, ValueRange coords, Value token,
+                        int64_t start, int64_t width) {
+    auto read = [&](Value input, Value t) {
+      return reader.readChunk(b, loc, input, {coords[0], coords[1], t}, start,
+                              width);
+    };
+    if (inputs.size() == 1)
+      return read(inputs.front(), token);
+    Value size = reader.getSize(b, loc, inputs.front(), 2);
+    Value inFirst =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, token, size);
+    auto vecType = VectorType::get({width}, b.getF32Type());
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{vecType}, inFirst,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(b, loc, read(inputs.front(), token));
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      Value rest = arith::SubIOp::create(b, loc, token, size);
+      scf::YieldOp::create(b, loc,
+                           emitFrom(b, loc, reader, inputs.drop_front(), coords,
+                                    rest, start, width));
+    }
+    return ifOp.getResult(0);
+  }
+};
+
+/// kvq.gear_decode read chunk by chunk: the base chunk (decoded
+/// recursively, normally a dequantization), plus `a[s, r] f[r, chunk]` over
+/// the rank, plus the token's outliers that fall in the chunk.
+struct GearDecodeDecoderModel
+    : KVDecoderOpInterface::ExternalModel<GearDecodeDecoderModel,
+                                          GearDecodeOp> {
+  SmallVector<Value> getDecodedOperands(Operation *op) const {
+    return {cast<GearDecodeOp>(op).getBase()};
+  }
+
+  Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, ValueRange coords, int64_t start,
+                        int64_t width) const {
+    auto gear = cast<GearDecodeOp>(op);
+    int64_t dim = gear.getBase().getType().getDimSize(3);
+    int64_t rank = gear.getA().getType().getDimSize(3);
+    int64_t count = gear.getIndices().getType().getDimSize(3);
+    auto vecType = VectorType::get({width}, b.getF32Type());
+    Value acc = reader.readChunk(b, loc, gear.getBase(), coords, start, width);
+    Value a = reader.getBuffer(gear.getA());
+    Value f = reader.getBuffer(gear.getB());
+    Value idx = reader.getBuffer(gear.getIndices());
+    Value vals = reader.getBuffer(gear.getValues());
+    Value first = arith::ConstantIndexOp::create(b, loc, start);
+    auto index = [&](int64_t i) {
+      return arith::ConstantIndexOp::create(b, loc, i).getResult();
+    };
+    // Low rank: acc += a[s, r] * f[r, start:start+width] (f padded with 0).
+    Type fType = cast<MemRefType>(f.getType()).getElementType();
+    Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(fType));
+    for (int64_t r = 0; r < rank; ++r) {
+      Value ar = memref::LoadOp::create(
+          b, loc, a, ValueRange{coords[0], coords[1], coords[2], index(r)});
+      Value row = vector::TransferReadOp::create(
+          b, loc, VectorType::get({width}, fType), f,
+          ValueRange{coords[0], coords[1], index(r), first}, pad,
+          ArrayRef<bool>{start + width <= dim});
+      acc = vector::FMAOp::create(
+          b, loc,
+          vector::BroadcastOp::create(b, loc, vecType,
+                                      emitExtendToF32(b, loc, ar)),
+          emitExtendToF32(b, loc, row), acc);
+    }
+    // Outliers: lane idx - start gets the value when it is in the chunk.
+    if (count == 0)
+      return acc;
+    SmallVector<int32_t> lanes(width);
+    for (int64_t i = 0; i < width; ++i)
+      lanes[i] = static_cast<int32_t>(start + i);
+    auto laneType = VectorType::get({width}, b.getI32Type());
+    Value channels = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(laneType, ArrayRef<int32_t>(lanes)));
+    Value zeros = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
+    for (int64_t k = 0; k < count; ++k) {
+      SmallVector<Value> pos = {coords[0], coords[1], coords[2], index(k)};
+      Value channel = memref::LoadOp::create(b, loc, idx, pos);
+      Value value =
+          emitExtendToF32(b, loc, memref::LoadOp::create(b, loc, vals, pos));
+      Value hit = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::eq, channels,
+          vector::BroadcastOp::create(b, loc, laneType, channel));
+      acc = arith::AddFOp::create(
+          b, loc, acc,
+          arith::SelectOp::create(
+              b, loc, hit, vector::BroadcastOp::create(b, loc, vecType, value),
+              zeros));
+    }
+    return acc;
+  }
+};
+
+} // namespace
+
+void mlir::kvq::registerKVDecoderExternalModels(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, KVQDialect *) {
+    DequantizeOp::attachInterface<DequantizeDecoderModel>(*ctx);
+    GearDecodeOp::attachInterface<GearDecodeDecoderModel>(*ctx);
+  });
+  registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
+    tensor::ConcatOp::attachInterface<ConcatDecoderModel>(*ctx);
+  });
+}
