@@ -35,6 +35,8 @@ B, HQ, HKV, SQ, SKV, D = 1, 8, 2, 16, 512, 128
 RANK = 32
 KIVI_WINDOW = 128
 LEV_EPS = 0.15
+GEAR_RANK, GEAR_OUTLIERS = 4, 3   # GEAR's prefill rank; ~2 % of D = 128
+XKV_RANK = 48                     # of G D = 256 per head (xKV: ~384 of 4096)
 Q_T = f"tensor<{B}x{HQ}x{SQ}x{D}xf32>"
 
 
@@ -170,7 +172,58 @@ def module():
             f"func.func @polysketch_r{r}(%q: {Q_T}, %k: {t(KV, 'f32')}, %v: {t(KV, 'f32')}) -> {Q_T} {{\n"
             f"  %o = kvq.poly_attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
             f" {{sketch = {r}, seed = 1, causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
+    # GEAR at prefill on raw K / V: outliers (fp16 values, i32 channels),
+    # KIVI quantization of the remainder, rank-4 approximation of the
+    # residual (fp16 factors), decoded inside the attention.
+    for bits in (4, 2):
+        args, body = [f"%q: {Q_T}"], []
+        for tag, key in (("k", f"kivi{bits}_k"), ("v", f"kivi{bits}_v")):
+            sch = SCHEMES[key]
+            code = f"i{bits}"
+            ss = ref.scale_shape(KV, ref.QuantScheme.parse(sch))
+            sp, lr, fb = [B, HKV, SKV, GEAR_OUTLIERS], [B, HKV, SKV, GEAR_RANK], [B, HKV, GEAR_RANK, D]
+            args.append(f"%{tag}: {t(KV, 'f32')}")
+            body += [
+                f"  %{tag}r, %{tag}i, %{tag}o = kvq.extract_outliers %{tag} {{count = {GEAR_OUTLIERS}}} : "
+                f"{t(KV, 'f32')} -> {t(KV, 'f32')}, {t(sp, 'i32')}, {t(sp, 'f16')}",
+                f"  %{tag}c, %{tag}s, %{tag}z = kvq.quantize {sch} %{tag}r : {t(KV, 'f32')} -> "
+                f"{t(KV, code)}, {t(ss, 'f16')}, {t(ss, 'f16')}",
+                f"  %{tag}d = kvq.dequantize {sch} %{tag}c, %{tag}s, %{tag}z : {t(KV, code)}, "
+                f"{t(ss, 'f16')}, {t(ss, 'f16')} -> {t(KV, 'f32')}",
+                f"  %{tag}e = arith.subf %{tag}r, %{tag}d : {t(KV, 'f32')}",
+                f"  %{tag}a, %{tag}b = kvq.low_rank_approx %{tag}e {{rank = {GEAR_RANK}}} : {t(KV, 'f32')} -> "
+                f"{t(lr, 'f16')}, {t(fb, 'f16')}",
+                f"  %{tag}g = kvq.gear_decode %{tag}d, %{tag}a, %{tag}b, %{tag}i, %{tag}o : {t(KV, 'f32')}, "
+                f"{t(lr, 'f16')}, {t(fb, 'f16')}, {t(sp, 'i32')}, {t(sp, 'f16')} -> {t(KV, 'f32')}"]
+        fns.append(
+            f"func.func @gear{bits}({', '.join(args)}) -> {Q_T} {{\n" + "\n".join(body) +
+            f"\n  %o = kvq.attention q(%q : {Q_T}) k(%kg : {t(KV, 'f32')}) v(%vg : {t(KV, 'f32')})"
+            f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
+    # xKV: K (and V) of this layer and of a second one share a per-head
+    # rank-XKV_RANK basis (fp16 coordinates); attention of this layer reads
+    # the shared coordinates through its slice of the basis (kvq-fuse).
+    low, basis = [B, HKV, SKV, XKV_RANK], [HKV, D, XKV_RANK]
+    body = []
+    for tag in ("k", "v"):
+        body += [f"  %{tag}c, %{tag}u:2 = kvq.cross_layer_basis %{tag}, %{tag}2 {{rank = {XKV_RANK}}} : "
+                 f"{t(KV, 'f32')}, {t(KV, 'f32')} -> {t(low, 'f16')}, {t(basis, 'f32')}, {t(basis, 'f32')}",
+                 f"  %{tag}x = kvq.reconstruct %{tag}c, %{tag}u#0 : {t(low, 'f16')}, {t(basis, 'f32')} -> "
+                 f"{t(KV, 'f32')}"]
+    fns.append(
+        f"func.func @xkv(%q: {Q_T}, %k: {t(KV, 'f32')}, %k2: {t(KV, 'f32')}, %v: {t(KV, 'f32')}, "
+        f"%v2: {t(KV, 'f32')}) -> {Q_T} {{\n" + "\n".join(body) +
+        f"\n  %o = kvq.attention q(%q : {Q_T}) k(%kx : {t(KV, 'f32')}) v(%vx : {t(KV, 'f32')})"
+        f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
     return "".join(fns)
+
+
+def second_layer(x, seed):
+    """A neighbouring layer's K or V for xKV: the same tokens seen through
+    another feature map (a random rotation of the channels) plus 20 % noise,
+    the token-space alignment xKV relies on."""
+    rng = np.random.default_rng(seed)
+    rot = np.linalg.qr(rng.standard_normal((D, D)))[0]
+    return (x @ rot + 0.2 * rng.standard_normal(x.shape)).astype(np.float32)
 
 
 def inputs(kind, rng):
@@ -257,6 +310,29 @@ def encode(name, q, k, v):
             args += [part["codes"], part["scale"], part["zero_point"], part["full"]]
             stored += bits * part["codes"].size + 32 * part["scale"].size + 16 * part["full"].size
         return args, ref.kivi_decode(cache["k"]), ref.kivi_decode(cache["v"]), stored / (2 * n)
+    if name in ("gear4", "gear2"):
+        bits = int(name[4])
+        dec, side = [], 0.0
+        for x, key in ((k, f"kivi{bits}_k"), (v, f"kivi{bits}_v")):
+            sch = ref.QuantScheme.parse(SCHEMES[key])
+            rem, idx, vals = ref.extract_outliers(x, GEAR_OUTLIERS)
+            c, sc, zp = ref.quantize(rem, sch)
+            deq = ref.dequantize(c, sc, zp, sch)
+            a, b = ref.low_rank_approx((rem - deq).astype(np.float32), GEAR_RANK)
+            a, b = a.astype(np.float16), b.astype(np.float16)
+            dec.append(ref.gear_decode(deq, a, b, idx, vals.astype(np.float16)))
+            # Codes, f16 scales and zero points, outliers (f16 value + i32
+            # channel), fp16 factors (b amortizes over the sequence).
+            side += (2 * 16 * sc.size + (16 + 32) * idx.size + 16 * (a.size + b.size)) / x.size
+        return [q, k, v], dec[0], dec[1], bits + side / 2
+    if name == "xkv":
+        k2, v2 = second_layer(k, 1), second_layer(v, 2)
+        dec = []
+        for x, x2 in ((k, k2), (v, v2)):
+            c, us = ref.cross_layer_basis([x, x2], XKV_RANK)
+            dec.append(ref.reconstruct(c.astype(np.float16), us[0].astype(np.float32)))
+        # fp16 coordinates shared by the two layers; bases amortize.
+        return [q, k, k2, v, v2], dec[0], dec[1], 16 * XKV_RANK / (2 * D)
     raise KeyError(name)
 
 
@@ -276,6 +352,9 @@ LABELS = {
     "levattention": ("LevAttention", "keys with leverage >= 0.15 (fp16), others dropped"),
     "polysketch_r32": ("PolySketch r=32 *", "vs exact degree-4 polynomial attention"),
     "polysketch_r64": ("PolySketch r=64 *", "vs exact degree-4 polynomial attention"),
+    "gear4": ("GEAR 4-bit", f"KIVI 4-bit + rank {GEAR_RANK} residual + {GEAR_OUTLIERS} outliers / token"),
+    "gear2": ("GEAR 2-bit", f"KIVI 2-bit + rank {GEAR_RANK} residual + {GEAR_OUTLIERS} outliers / token"),
+    "xkv": (f"xKV r={XKV_RANK}, 2 layers", "per-head basis shared with a 2nd layer **, fp16 coordinates"),
 }
 
 
@@ -350,8 +429,11 @@ def main():
                 "q, k, no softmax): its rows compare with its own exact form, not with softmax "
                 f"attention, and its cache is the causal prefix state, r x r x (D + 1) f32 per "
                 f"KV head, shown per cached value of a {SKV}-token fp16 cache (it does not grow "
-                "with the sequence). LevAttention bits: the fraction of keys kept x 16. Not in "
-                "the table yet (issue 5): PolarQuant's polar coding, xKV, GEAR, VidKV and the SageAttention2 INT8-QK / FP8-PV kernel; MLA is exact (an "
+                "with the sequence). LevAttention bits: the fraction of keys kept x 16. \\*\\* xKV's "
+                "second layer: this layer's K / V with channels mixed by a random rotation plus "
+                "20 % noise (adjacent layers' token spaces align); the row is layer 1's attention, "
+                "the bits count the coordinates once for both layers. Not in "
+                "the table yet (issue 5): PolarQuant's polar coding, VidKV and the SageAttention2 INT8-QK / FP8-PV kernel; MLA is exact (an "
                 "algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
     print("wrote docs/Fidelity.md and bench/results/fidelity.json")
 

@@ -42,6 +42,9 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   pm.addPass(createKVQLowerLowRank());
   pm.addPass(createKVQLowerPolyAttention());
   pm.addPass(createKVQLowerLeverage());
+  pm.addPass(createKVQLowerGear());
+  // Elementwise arith on tensors (e.g. GEAR's residual `x - dequantize(..)`).
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 

@@ -912,6 +912,110 @@ def rotate(x, kind: str = "hadamard", seed: int = 0, inverse: bool = False) -> n
     return x @ (s if inverse else s.T)
 
 
+# ---------------------------------------------------------------------------
+# GEAR (quantization + low-rank residual + sparse outliers) and xKV
+# (cross-layer shared basis)
+# ---------------------------------------------------------------------------
+
+def extract_outliers(x, count: int):
+    """The `count` entries of largest magnitude of every row (last axis) of
+    `x` ``[B, H, S, D]``: returns ``(remainder, indices, values)`` with the
+    remainder `x` with those entries zeroed (x's dtype), indices int32
+    ``[B, H, S, count]`` in order of decreasing magnitude (ties to the lower
+    index) and their values (x's dtype)."""
+    x = np.asarray(x)
+    order = np.argsort(-np.abs(x.astype(np.float64)), axis=-1, kind="stable")[..., :count]
+    values = np.take_along_axis(x, order, axis=-1)
+    remainder = x.copy()
+    np.put_along_axis(remainder, order, 0, axis=-1)
+    return remainder, order.astype(np.int32), values
+
+
+def orthonormalize(w) -> np.ndarray:
+    """Classical Gram-Schmidt applied twice (CGS2) to the columns of every
+    ``[..., N, R]`` matrix of `w`, in float64. A column whose norm after
+    projection is at most 1e-12 of its norm before (it lies in the span of
+    the previous columns, to rounding) becomes zero."""
+    q = np.array(w, dtype=np.float64)
+    for j in range(q.shape[-1]):
+        v = q[..., :, j].copy()
+        before = np.sqrt((v * v).sum(-1))
+        prev = q[..., :, :j]
+        for _ in range(2):
+            c = np.einsum("...nr,...n->...r", prev, v)
+            v = v - np.einsum("...nr,...r->...n", prev, c)
+        norm = np.sqrt((v * v).sum(-1))
+        keep = norm > 1e-12 * before
+        q[..., :, j] = np.where(keep[..., None], v / np.where(keep, norm, 1.0)[..., None], 0.0)
+    return q
+
+
+def subspace_iteration(gram, rank: int, iterations: int, seed: int) -> np.ndarray:
+    """Orthonormal ``[..., N, rank]`` bases of the dominant eigenvectors of
+    the symmetric PSD matrices `gram` ``[..., N, N]`` (float64): the seeded
+    Gaussian ``[N, rank]`` start (``_gaussians(N * rank, seed)``, row major,
+    the same for every matrix) orthonormalized, then `iterations` times
+    ``W <- orthonormalize(gram W)``."""
+    gram = np.asarray(gram, dtype=np.float64)
+    n = gram.shape[-1]
+    w = _gaussians(n * rank, seed).reshape(n, rank)
+    w = orthonormalize(np.broadcast_to(w, gram.shape[:-2] + (n, rank)))
+    for _ in range(iterations):
+        w = orthonormalize(gram @ w)
+    return w
+
+
+def low_rank_approx(x, rank: int, iterations: int = 3, seed: int = 0):
+    """GEAR's low-rank approximation of every (batch, head) matrix
+    ``x[b, h]`` ``[S, D]``: ``W`` = subspace iteration on ``x^T x`` (f64),
+    ``a = x W`` ``[B, H, S, rank]``, ``b = W^T`` ``[B, H, rank, D]`` (f64), so
+    ``a b = x W W^T`` (the best rank-r approximation once W spans the top
+    right singular vectors)."""
+    x = np.asarray(x, dtype=np.float64)
+    w = subspace_iteration(np.einsum("bhsd,bhse->bhde", x, x), rank, iterations, seed)
+    return x @ w, np.swapaxes(w, -1, -2)
+
+
+def gear_decode(base, a, b, indices, values) -> np.ndarray:
+    """``base + a b + scatter(values at indices)`` along the last axis, f64."""
+    out = np.asarray(base, dtype=np.float64) + np.asarray(a, np.float64) @ np.asarray(b, np.float64)
+    idx = np.asarray(indices).astype(np.int64)
+    vals = np.asarray(values, dtype=np.float64)
+    Bn, Hn, Sn, K = idx.shape
+    bi, hi, si, _ = np.indices((Bn, Hn, Sn, K))
+    np.add.at(out, (bi, hi, si, idx), vals)
+    return out
+
+
+def gear(x, scheme, count: int, rank: int, iterations: int = 3, seed: int = 0):
+    """GEAR at prefill, the recipe of the kvq ops: outliers, quantization of
+    the remainder, low-rank approximation of the quantization residual (in
+    float32 as the compiled function has it). Returns ``(decoded (f64),
+    parts)`` with parts the tensors the cache holds."""
+    x = np.asarray(x, dtype=np.float32)
+    remainder, idx, vals = extract_outliers(x, count)
+    codes, scale, zp = quantize(remainder, scheme)
+    deq = dequantize(codes, scale, zp, scheme)
+    residual = (remainder - deq).astype(np.float32)
+    a, b = low_rank_approx(residual, rank, iterations, seed)
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    return gear_decode(deq, a, b, idx, vals), dict(codes=codes, scale=scale, zero_point=zp,
+                                                   a=a, b=b, indices=idx, values=vals)
+
+
+def cross_layer_basis(xs, rank: int, iterations: int = 8, seed: int = 0):
+    """xKV's shared basis of the K (or V) of G layers, per head: the layers'
+    ``[B, H, S, D]`` tensors side by side along features (``X`` ``[B, H, S,
+    G D]``), ``W`` ``[H, G D, rank]`` = subspace iteration on the Gram matrix
+    ``sum_{b, s} X^T X`` of each head (f64). Returns the shared coordinates
+    ``X W`` ``[B, H, S, rank]`` and the per-layer bases ``W[:, l D:(l+1) D]``
+    ``[H, D, rank]`` (layer l is ``reconstruct(coords, basis_l)``)."""
+    x = np.concatenate([np.asarray(t, dtype=np.float64) for t in xs], axis=-1)
+    w = subspace_iteration(np.einsum("bhsd,bhse->hde", x, x), rank, iterations, seed)
+    d = np.asarray(xs[0]).shape[-1]
+    return np.einsum("bhsn,hnr->bhsr", x, w), [w[:, l * d:(l + 1) * d, :] for l in range(len(xs))]
+
+
 def kivi_split(length: int, residual: int = 128, value: bool = False) -> int:
     """Number of the `length` tokens that a KIVI cache holds quantized.
 

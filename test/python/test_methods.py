@@ -1,6 +1,6 @@
 """Tests of the golden models of the methods beyond quantization
-(python/kvq/reference.py): low rank, smoothing, MLA, PolySketchFormer and
-LevAttention. Each checks a property the method rests on against an
+(python/kvq/reference.py): low rank, smoothing, MLA, PolySketchFormer,
+LevAttention, GEAR and xKV. Each checks a property the method rests on against an
 independent computation, on fresh random inputs."""
 
 import os
@@ -162,6 +162,67 @@ def test_hadamard_spreads_an_outlier_channel():
         ref.rotation_matrix(24, "hadamard", 0)
 
 
+# GEAR and xKV
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_extract_outliers_splits_exactly(count):
+    x = rng.standard_normal((2, 3, 9, 16)).astype(np.float32)
+    rem, idx, val = ref.extract_outliers(x, count)
+    # remainder + scattered outliers is the input, and no kept entry beats
+    # an extracted one.
+    np.testing.assert_array_equal(ref.gear_decode(rem, np.zeros((2, 3, 9, 1)),
+                                                  np.zeros((2, 3, 1, 16)), idx, val), x)
+    assert (np.abs(val).min(-1) >= np.abs(rem).max(-1)).all()
+    assert (np.diff(np.abs(val), axis=-1) <= 0).all()
+
+
+def test_extract_outliers_ties_to_the_lower_channel():
+    x = np.array([[[[1.0, -2.0, 2.0, 0.5, -2.0]]]], np.float32)
+    _, idx, val = ref.extract_outliers(x, 2)
+    assert idx.tolist() == [[[[1, 2]]]] and val.tolist() == [[[[-2.0, 2.0]]]]
+
+
+@pytest.mark.parametrize("s,rank", [(40, 4), (7, 6), (3, 5)])
+def test_low_rank_approx_reaches_the_svd_optimum(s, rank):
+    # Rows near a rank-`rank` subspace: subspace iteration converges to the
+    # truncated SVD (Eckart-Young optimum), with orthonormal bases.
+    x = rng.standard_normal((2, 2, s, rank)) * np.geomspace(4, 1, rank) @ \
+        rng.standard_normal((2, 2, rank, 24)) + 0.01 * rng.standard_normal((2, 2, s, 24))
+    a, b = ref.low_rank_approx(x, rank, iterations=15, seed=1)
+    kept = min(s, rank)
+    np.testing.assert_allclose(b @ np.swapaxes(b, -1, -2),
+                               np.broadcast_to(np.diag([1.0] * kept + [0.0] * (rank - kept)),
+                                               (2, 2, rank, rank)), atol=1e-10)
+    for bi in range(2):
+        for h in range(2):
+            sv = np.linalg.svd(x[bi, h], compute_uv=False)
+            best = np.sqrt((sv[rank:] ** 2).sum())
+            err = np.linalg.norm(x[bi, h] - a[bi, h] @ b[bi, h])
+            assert err <= best * (1 + 1e-6) + 1e-9
+
+
+def test_gear_beats_its_quantizer():
+    s = ref.QuantScheme.parse("#kvq.quant<i2, asymmetric, group(axis = 3, size = 32), scale = f16>")
+    x = rng.standard_normal((1, 2, 64, 64)).astype(np.float32)
+    x[rng.random(x.shape) < 0.02] *= 15
+    dec, parts = ref.gear(x, s, 2, 4)
+    kivi = ref.dequantize(*ref.quantize(x, s), s)
+    assert np.linalg.norm(dec - x) < 0.5 * np.linalg.norm(kivi - x)
+    assert parts["indices"].shape == (1, 2, 64, 2) and parts["a"].shape == (1, 2, 64, 4)
+
+
+def test_cross_layer_basis_reconstructs_every_layer():
+    # Three layers sharing their token space (rank 10): one per-head basis of
+    # rank 10 reconstructs every layer, the coordinates are shared.
+    z = rng.standard_normal((2, 3, 30, 10))
+    ks = [z @ rng.standard_normal((3, 10, 16)) for _ in range(3)]
+    c, us = ref.cross_layer_basis(ks, 10, iterations=10)
+    for k, u in zip(ks, us):
+        np.testing.assert_allclose(ref.reconstruct(c, u), k, atol=1e-8)
+    w = np.concatenate(us, axis=1)
+    np.testing.assert_allclose(np.swapaxes(w, 1, 2) @ w, np.broadcast_to(np.eye(10), (3, 10, 10)),
+                               atol=1e-10)
 @pytest.mark.parametrize("length", [0, 5, 128, 200, 300])
 def test_kivi_window_split_and_decode(length):
     rng = np.random.default_rng(length)

@@ -815,3 +815,208 @@ OpFoldResult RotateOp::fold(FoldAdaptor) {
     return {};
   return inner.getInput();
 }
+
+//===----------------------------------------------------------------------===//
+// GEAR: ExtractOutliersOp, LowRankApproxOp, GearDecodeOp
+//===----------------------------------------------------------------------===//
+
+/// Whether `shape` is compatible with `expected` dim by dim.
+static bool compatibleShape(ArrayRef<int64_t> shape,
+                            ArrayRef<int64_t> expected) {
+  return shape.size() == expected.size() &&
+         llvm::all_of(llvm::seq<size_t>(0, shape.size()), [&](size_t i) {
+           return compatible(shape[i], expected[i]);
+         });
+}
+
+/// Rank 4 with a static last dimension.
+static LogicalResult verifyTokens(Operation *op, StringRef what,
+                                  RankedTensorType type) {
+  if (type.getRank() != 4)
+    return op->emitOpError() << what << " must have rank 4 ([B, H, S, D]), got "
+                             << "rank " << type.getRank();
+  if (type.isDynamicDim(3))
+    return op->emitOpError() << what << "'s head dimension must be static";
+  return success();
+}
+
+LogicalResult ExtractOutliersOp::verify() {
+  if (failed(verifyTokens(*this, "input", getInput().getType())))
+    return failure();
+  ArrayRef<int64_t> in = getInput().getType().getShape();
+  int64_t count = static_cast<int64_t>(getCount());
+  if (count > in[3])
+    return emitOpError() << "count " << count << " exceeds the head dimension "
+                         << in[3];
+  if (!compatibleShape(getRemainder().getType().getShape(), in))
+    return emitOpError() << "remainder "
+                         << formatShape(getRemainder().getType().getShape())
+                         << " must have the input's shape " << formatShape(in);
+  SmallVector<int64_t> sparse = {in[0], in[1], in[2], count};
+  for (auto [what, type] : {std::pair<StringRef, RankedTensorType>{
+                                "indices", getIndices().getType()},
+                            {"values", getValues().getType()}})
+    if (!compatibleShape(type.getShape(), sparse))
+      return emitOpError() << what << " " << formatShape(type.getShape())
+                           << " must be [B, H, S, count] = "
+                           << formatShape(sparse);
+  return success();
+}
+
+LogicalResult LowRankApproxOp::verify() {
+  if (failed(verifyTokens(*this, "input", getInput().getType())))
+    return failure();
+  ArrayRef<int64_t> in = getInput().getType().getShape();
+  int64_t rank = static_cast<int64_t>(getRank());
+  if (rank > in[3])
+    return emitOpError() << "rank " << rank << " exceeds the head dimension "
+                         << in[3];
+  if (static_cast<int64_t>(getIterations()) < 0)
+    return emitOpError() << "iterations must be non-negative, got "
+                         << static_cast<int64_t>(getIterations());
+  SmallVector<int64_t> a = {in[0], in[1], in[2], rank};
+  SmallVector<int64_t> b = {in[0], in[1], rank, in[3]};
+  if (!compatibleShape(getA().getType().getShape(), a))
+    return emitOpError() << "a " << formatShape(getA().getType().getShape())
+                         << " must be [B, H, S, rank] = " << formatShape(a);
+  if (!compatibleShape(getB().getType().getShape(), b))
+    return emitOpError() << "b " << formatShape(getB().getType().getShape())
+                         << " must be [B, H, rank, D] = " << formatShape(b);
+  return success();
+}
+
+LogicalResult GearDecodeOp::verify() {
+  if (failed(verifyTokens(*this, "base", getBase().getType())))
+    return failure();
+  ArrayRef<int64_t> base = getBase().getType().getShape();
+  ArrayRef<int64_t> a = getA().getType().getShape();
+  ArrayRef<int64_t> b = getB().getType().getShape();
+  ArrayRef<int64_t> idx = getIndices().getType().getShape();
+  ArrayRef<int64_t> vals = getValues().getType().getShape();
+  if (a.size() != 4 || a[3] == ShapedType::kDynamic ||
+      !compatibleShape(a.take_front(3), base.take_front(3)))
+    return emitOpError() << "a " << formatShape(a)
+                         << " must be [B, H, S, R] with a static R, [B, H, S] "
+                            "= "
+                         << formatShape(base.take_front(3));
+  SmallVector<int64_t> bShape = {base[0], base[1], a[3], base[3]};
+  if (!compatibleShape(b, bShape))
+    return emitOpError() << "b " << formatShape(b)
+                         << " must be [B, H, R, D] = " << formatShape(bShape);
+  if (idx.size() != 4 || idx[3] == ShapedType::kDynamic ||
+      !compatibleShape(idx.take_front(3), base.take_front(3)))
+    return emitOpError() << "indices " << formatShape(idx)
+                         << " must be [B, H, S, K] with a static K, [B, H, S] "
+                            "= "
+                         << formatShape(base.take_front(3));
+  if (!compatibleShape(vals, idx))
+    return emitOpError() << "values " << formatShape(vals)
+                         << " must have the shape of the indices "
+                         << formatShape(idx);
+  if (!compatibleShape(getResult().getType().getShape(), base))
+    return emitOpError() << "result "
+                         << formatShape(getResult().getType().getShape())
+                         << " must have the base's shape " << formatShape(base);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CrossLayerBasisOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CrossLayerBasisOp::verify() {
+  if (getInputs().empty())
+    return emitOpError() << "needs at least one input";
+  auto first = cast<RankedTensorType>(getInputs().front().getType());
+  if (failed(verifyTokens(*this, "input", first)))
+    return failure();
+  ArrayRef<int64_t> in = first.getShape();
+  for (auto [i, input] : llvm::enumerate(getInputs()))
+    if (!compatibleShape(cast<RankedTensorType>(input.getType()).getShape(),
+                         in))
+      return emitOpError()
+             << "input " << i << " "
+             << formatShape(cast<RankedTensorType>(input.getType()).getShape())
+             << " must have the shape of input 0 " << formatShape(in);
+  int64_t rank = static_cast<int64_t>(getRank());
+  int64_t features = in[3] * static_cast<int64_t>(getInputs().size());
+  if (rank > features)
+    return emitOpError() << "rank " << rank
+                         << " exceeds the stacked feature count G * D = "
+                         << features;
+  if (static_cast<int64_t>(getIterations()) < 0)
+    return emitOpError() << "iterations must be non-negative, got "
+                         << static_cast<int64_t>(getIterations());
+  SmallVector<int64_t> coords = {in[0], in[1], in[2], rank};
+  if (!compatibleShape(getCoordinates().getType().getShape(), coords))
+    return emitOpError() << "coordinates "
+                         << formatShape(getCoordinates().getType().getShape())
+                         << " must be [B, H, S, rank] = "
+                         << formatShape(coords);
+  if (getBases().size() != getInputs().size())
+    return emitOpError() << "needs one basis per input (" << getInputs().size()
+                         << "), got " << getBases().size();
+  SmallVector<int64_t> basis = {in[1], in[3], rank};
+  for (auto [i, b] : llvm::enumerate(getBases())) {
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(b.getType()).getShape();
+    if (!compatibleShape(shape, basis))
+      return emitOpError() << "basis " << i << " " << formatShape(shape)
+                           << " must be [H, D, rank] = " << formatShape(basis);
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Result shapes of the GEAR and xKV ops
+//===----------------------------------------------------------------------===//
+
+/// `[dims of `from` at `fromDims`]` where a dim index is >= 0, else the
+/// static size `-index - 1`.
+static SmallVector<OpFoldResult>
+mixedSizes(OpBuilder &b, Location loc, Value from, ArrayRef<int64_t> fromDims) {
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d : fromDims)
+    sizes.push_back(d >= 0 ? tensor::getMixedSize(b, loc, from, d)
+                           : OpFoldResult(b.getIndexAttr(-d - 1)));
+  return sizes;
+}
+
+LogicalResult
+ExtractOutliersOp::reifyResultShapes(OpBuilder &b,
+                                     ReifiedRankedShapedTypeDims &shapes) {
+  Location loc = getLoc();
+  int64_t count = -static_cast<int64_t>(getCount()) - 1;
+  shapes.push_back(mixedSizes(b, loc, getInput(), {0, 1, 2, 3}));
+  shapes.push_back(mixedSizes(b, loc, getInput(), {0, 1, 2, count}));
+  shapes.push_back(mixedSizes(b, loc, getInput(), {0, 1, 2, count}));
+  return success();
+}
+
+LogicalResult
+LowRankApproxOp::reifyResultShapes(OpBuilder &b,
+                                   ReifiedRankedShapedTypeDims &shapes) {
+  Location loc = getLoc();
+  int64_t rank = -static_cast<int64_t>(getRank()) - 1;
+  shapes.push_back(mixedSizes(b, loc, getInput(), {0, 1, 2, rank}));
+  shapes.push_back(mixedSizes(b, loc, getInput(), {0, 1, rank, 3}));
+  return success();
+}
+
+LogicalResult
+GearDecodeOp::reifyResultShapes(OpBuilder &b,
+                                ReifiedRankedShapedTypeDims &shapes) {
+  shapes.push_back(mixedSizes(b, getLoc(), getBase(), {0, 1, 2, 3}));
+  return success();
+}
+
+LogicalResult
+CrossLayerBasisOp::reifyResultShapes(OpBuilder &b,
+                                     ReifiedRankedShapedTypeDims &shapes) {
+  Location loc = getLoc();
+  Value input = getInputs().front();
+  int64_t rank = -static_cast<int64_t>(getRank()) - 1;
+  shapes.push_back(mixedSizes(b, loc, input, {0, 1, 2, rank}));
+  for (size_t i = 0; i < getBases().size(); ++i)
+    shapes.push_back(mixedSizes(b, loc, input, {1, 3, rank}));
+  return success();
+}

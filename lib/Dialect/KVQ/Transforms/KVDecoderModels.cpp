@@ -11,9 +11,13 @@
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 
+#include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
 
 using namespace mlir;
@@ -103,11 +107,84 @@ private:
   }
 };
 
+/// kvq.gear_decode read chunk by chunk: the base chunk (decoded
+/// recursively, normally a dequantization), plus `a[s, r] f[r, chunk]` over
+/// the rank, plus the token's outliers that fall in the chunk.
+struct GearDecodeDecoderModel
+    : KVDecoderOpInterface::ExternalModel<GearDecodeDecoderModel,
+                                          GearDecodeOp> {
+  SmallVector<Value> getDecodedOperands(Operation *op) const {
+    return {cast<GearDecodeOp>(op).getBase()};
+  }
+
+  Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, ValueRange coords, int64_t start,
+                        int64_t width) const {
+    auto gear = cast<GearDecodeOp>(op);
+    int64_t dim = gear.getBase().getType().getDimSize(3);
+    int64_t rank = gear.getA().getType().getDimSize(3);
+    int64_t count = gear.getIndices().getType().getDimSize(3);
+    auto vecType = VectorType::get({width}, b.getF32Type());
+    Value acc = reader.readChunk(b, loc, gear.getBase(), coords, start, width);
+    Value a = reader.getBuffer(gear.getA());
+    Value f = reader.getBuffer(gear.getB());
+    Value idx = reader.getBuffer(gear.getIndices());
+    Value vals = reader.getBuffer(gear.getValues());
+    Value first = arith::ConstantIndexOp::create(b, loc, start);
+    auto index = [&](int64_t i) {
+      return arith::ConstantIndexOp::create(b, loc, i).getResult();
+    };
+    // Low rank: acc += a[s, r] * f[r, start:start+width] (f padded with 0).
+    Type fType = cast<MemRefType>(f.getType()).getElementType();
+    Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(fType));
+    for (int64_t r = 0; r < rank; ++r) {
+      Value ar = memref::LoadOp::create(
+          b, loc, a, ValueRange{coords[0], coords[1], coords[2], index(r)});
+      Value row = vector::TransferReadOp::create(
+          b, loc, VectorType::get({width}, fType), f,
+          ValueRange{coords[0], coords[1], index(r), first}, pad,
+          ArrayRef<bool>{start + width <= dim});
+      acc = vector::FMAOp::create(
+          b, loc,
+          vector::BroadcastOp::create(b, loc, vecType,
+                                      emitExtendToF32(b, loc, ar)),
+          emitExtendToF32(b, loc, row), acc);
+    }
+    // Outliers: lane idx - start gets the value when it is in the chunk.
+    if (count == 0)
+      return acc;
+    SmallVector<int32_t> lanes(width);
+    for (int64_t i = 0; i < width; ++i)
+      lanes[i] = static_cast<int32_t>(start + i);
+    auto laneType = VectorType::get({width}, b.getI32Type());
+    Value channels = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(laneType, ArrayRef<int32_t>(lanes)));
+    Value zeros = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
+    for (int64_t k = 0; k < count; ++k) {
+      SmallVector<Value> pos = {coords[0], coords[1], coords[2], index(k)};
+      Value channel = memref::LoadOp::create(b, loc, idx, pos);
+      Value value =
+          emitExtendToF32(b, loc, memref::LoadOp::create(b, loc, vals, pos));
+      Value hit = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::eq, channels,
+          vector::BroadcastOp::create(b, loc, laneType, channel));
+      acc = arith::AddFOp::create(
+          b, loc, acc,
+          arith::SelectOp::create(
+              b, loc, hit, vector::BroadcastOp::create(b, loc, vecType, value),
+              zeros));
+    }
+    return acc;
+  }
+};
+
 } // namespace
 
 void mlir::kvq::registerKVDecoderExternalModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, KVQDialect *) {
     DequantizeOp::attachInterface<DequantizeDecoderModel>(*ctx);
+    GearDecodeOp::attachInterface<GearDecodeDecoderModel>(*ctx);
   });
   registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
     tensor::ConcatOp::attachInterface<ConcatDecoderModel>(*ctx);

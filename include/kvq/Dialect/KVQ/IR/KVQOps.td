@@ -601,4 +601,153 @@ def KVQ_RotateOp : KVQ_Op<"rotate", [Pure, SameOperandsAndResultShape,
   let hasFolder = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// GEAR: ExtractOutliersOp, LowRankApproxOp, GearDecodeOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_IndexTensor : RankedTensorOf<[I32]>;
+
+def KVQ_ExtractOutliersOp : KVQ_Op<"extract_outliers", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Split off the largest-magnitude entries of every token";
+  let description = [{
+    For every row (token) of `input` `[B, H, S, D]`, the `count` entries of
+    largest magnitude are the outliers: `indices` (i32) and `values` are
+    `[B, H, S, count]`, in order of decreasing magnitude (ties to the lower
+    channel), and `remainder` is the input with those entries set to zero.
+    So `remainder + scatter(values at indices) = input` exactly.
+
+    This is GEAR's sparse part `S`: the remainder quantizes with a range
+    that no outlier stretches. GEAR keeps about 2 % of the entries; with
+    `D = 128` that is `count = 2` or `3` per token (see docs/Methods.md).
+
+    ```mlir
+    %rem, %idx, %val = kvq.extract_outliers %k {count = 3}
+        : tensor<1x8x?x128xf32>
+        -> tensor<1x8x?x128xf32>, tensor<1x8x?x3xi32>, tensor<1x8x?x3xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$count);
+  let results = (outs KVQ_FloatTensor:$remainder, KVQ_IndexTensor:$indices,
+                      KVQ_FloatTensor:$values);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($remainder) `,` type($indices)
+    `,` type($values)
+  }];
+  let hasVerifier = 1;
+}
+
+def KVQ_LowRankApproxOp : KVQ_Op<"low_rank_approx", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Rank-r approximation of every (batch, head) by subspace iteration";
+  let description = [{
+    For every `(b, h)` matrix `X = input[b, h]` (`[S, D]`): `W` `[D, rank]`
+    is the result of `iterations` steps of subspace iteration on the Gram
+    matrix `X^T X` (f64), `W <- orthonormalize(X^T X W)`, from a seeded
+    Gaussian start (`kvq.reference._gaussians(D * rank, seed)`, the same
+    for every head, orthonormalized); orthonormalization is classical
+    Gram-Schmidt applied twice, and a column that lies in the span of the
+    previous ones (norm <= 1e-12 of its norm before) becomes zero. The
+    results are `a = X W` `[B, H, S, rank]` and `b = W^T` `[B, H, rank, D]`,
+    so `a b = X W W^T`: the projection of the rows of X on W, the best
+    rank-r approximation once W spans the top right singular vectors.
+
+    Each step multiplies by the Gram matrix once, like one power-iteration
+    loop of GEAR's reference; two passes over X (the Gram matrix, then `a`)
+    and a `D x D` workspace per head. This is GEAR's low-rank part `L` of
+    the quantization residual (`kvq.reference.low_rank_approx`).
+
+    ```mlir
+    %a, %b = kvq.low_rank_approx %res {rank = 4, iterations = 3, seed = 0}
+        : tensor<1x8x?x128xf32> -> tensor<1x8x?x4xf32>, tensor<1x8x4x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$rank,
+                       DefaultValuedAttr<I64Attr, "3">:$iterations,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs KVQ_FloatTensor:$a, KVQ_FloatTensor:$b);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($a) `,` type($b)
+  }];
+  let hasVerifier = 1;
+}
+
+def KVQ_GearDecodeOp : KVQ_Op<"gear_decode", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "GEAR decoding: base + low rank + sparse outliers";
+  let description = [{
+    `result[b, h, s, d] = base[b, h, s, d] + sum_r a[b, h, s, r] *
+    f[b, h, r, d] + sum_k [indices[b, h, s, k] == d] values[b, h, s, k]`
+    with `base` `[B, H, S, D]` (normally a `kvq.dequantize` result), `a`
+    `[B, H, S, R]`, `f` (`%b`) `[B, H, R, D]`, `indices` (i32) and `values`
+    `[B, H, S, K]` (K may be 0). Arithmetic is f32.
+
+    GEAR's `X ~ Q(X - S) + L + S`: with `base` the dequantized remainder of
+    `kvq.extract_outliers`, `a f` the `kvq.low_rank_approx` of the
+    quantization residual and the outliers scattered back.
+
+    ```mlir
+    %k = kvq.gear_decode %kd, %a, %f, %idx, %val
+        : tensor<1x8x?x128xf32>, tensor<1x8x?x4xf32>, tensor<1x8x4x128xf32>,
+          tensor<1x8x?x3xi32>, tensor<1x8x?x3xf32> -> tensor<1x8x?x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$base, KVQ_FloatTensor:$a,
+                       KVQ_FloatTensor:$b, KVQ_IndexTensor:$indices,
+                       KVQ_FloatTensor:$values);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $base `,` $a `,` $b `,` $indices `,` $values attr-dict `:` type($base) `,`
+    type($a) `,` type($b) `,` type($indices) `,` type($values) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// xKV: CrossLayerBasisOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_CrossLayerBasisOp : KVQ_Op<"cross_layer_basis", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "xKV: one low-rank basis shared by the K (or V) of G layers";
+  let description = [{
+    The `G` inputs (the K, or the V, of G adjacent layers, each
+    `[B, H, S, D]`) side by side along features form `X` `[B, H, S, G D]`.
+    Per head, `W` `[G D, rank]` comes from `iterations` steps of subspace
+    iteration on the Gram matrix `sum_{b, s} X^T X` (f64), exactly as in
+    `kvq.low_rank_approx`. Results: the shared `coordinates = X W`
+    `[B, H, S, rank]` (what the cache holds, once for the G layers) and one
+    basis per layer, `W[:, l D : (l + 1) D, :]` `[H, D, rank]`.
+
+    Layer `l` is `kvq.reconstruct %coordinates, %basis_l`, and `kvq-fuse`
+    keeps it low rank inside attention (the queries of layer `l` are
+    projected on `basis_l`). The bases are per KV head and shared by the
+    batch (`kvq.reference.cross_layer_basis`).
+
+    ```mlir
+    %c, %u:2 = kvq.cross_layer_basis %k0, %k1 {rank = 48, iterations = 8}
+        : tensor<1x8x?x128xf32>, tensor<1x8x?x128xf32>
+        -> tensor<1x8x?x48xf32>, tensor<8x128x48xf32>, tensor<8x128x48xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<KVQ_FloatTensor>:$inputs,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$rank,
+                       DefaultValuedAttr<I64Attr, "8">:$iterations,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs KVQ_FloatTensor:$coordinates,
+                      Variadic<KVQ_FloatTensor>:$bases);
+  let assemblyFormat = [{
+    $inputs attr-dict `:` type($inputs) `->` type($coordinates) `,`
+    type($bases)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

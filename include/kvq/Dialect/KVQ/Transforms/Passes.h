@@ -49,6 +49,11 @@ void populateFuseLowRankPatterns(RewritePatternSet &patterns);
 /// the rotation as a constant basis.
 void populateExpandRotationPatterns(RewritePatternSet &patterns);
 
+/// Patterns that lower the GEAR ops (kvq.extract_outliers,
+/// kvq.low_rank_approx, kvq.gear_decode) and xKV's kvq.cross_layer_basis on
+/// tensors to linalg, tensor and scf.
+void populateLowerGearPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
 

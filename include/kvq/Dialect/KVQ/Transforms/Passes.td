@@ -411,4 +411,29 @@ def KVQCompressKV : Pass<"kvq-compress-kv", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::kvq::KVQDialect"];
 }
 
+def KVQLowerGear : Pass<"kvq-lower-gear"> {
+  let summary = "Lower the GEAR and xKV ops to linalg / scf on tensors";
+  let description = [{
+    `kvq.extract_outliers`: the rank of every entry of a token by
+    magnitude (a quadratic reduction over the head dimension), then the
+    remainder and the `count` first entries. `kvq.low_rank_approx` and
+    `kvq.cross_layer_basis`: the Gram matrix of each head in f64 (a
+    reduction over the tokens), subspace iteration from the seeded
+    Gaussian start compiled as a constant (an `scf.for` over the
+    iterations, each orthonormalized by classical Gram-Schmidt twice, an
+    `scf.for` over the columns with one `linalg.generic` per step over all
+    heads), then the coordinates (a second pass over the tokens).
+    `kvq.gear_decode`: the base plus a contraction over the rank plus the
+    scattered outliers, elementwise. The workspace is D x D (G D x G D for
+    xKV) per head whatever the sequence length.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD
