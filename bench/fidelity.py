@@ -149,6 +149,13 @@ def module():
             f"func.func @polysketch_r{r}(%q: {Q_T}, %k: {t(KV, 'f32')}, %v: {t(KV, 'f32')}) -> {Q_T} {{\n"
             f"  %o = kvq.poly_attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
             f" {{sketch = {r}, seed = 1, causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
+    # SageAttention2, quantized at run time from the float inputs (the K/V
+    # it stores while computing: INT8 or INT4 K, FP8 V).
+    for name, qk in (("sage8", "i8"), ("sage4", "i4")):
+        fns.append(
+            f"func.func @{name}(%q: {Q_T}, %k: {t(KV, 'f32')}, %v: {t(KV, 'f32')}) -> {Q_T} {{\n"
+            f"  %o = kvq.sage_attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
+            f" {{qk = {qk}, causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
     return "".join(fns)
 
 
@@ -245,6 +252,10 @@ LABELS = {
     "levattention": ("LevAttention", "keys with leverage >= 0.15 (fp16), others dropped"),
     "polysketch_r32": ("PolySketch r=32 *", "vs exact degree-4 polynomial attention"),
     "polysketch_r64": ("PolySketch r=64 *", "vs exact degree-4 polynomial attention"),
+    "sage8": ("SageAttention2 8-bit **", "INT8 QK per thread + FP8 PV, smoothed Q and K "
+              "(Llama-3.1 ppl 6.013 -> 6.019)"),
+    "sage4": ("SageAttention2 4-bit QK **", "INT4 QK per thread + FP8 PV, smoothed Q and K "
+              "(Llama-3.1 ppl 6.013 -> 6.256)"),
 }
 
 
@@ -279,6 +290,15 @@ def main():
                 # The decode cache is the prefix state: r x r x (D + 1) floats per
                 # KV head instead of 2 x D fp16 per token.
                 bits = 32.0 * r * r * (D + 1) / (2 * D * SKV)
+            elif name.startswith("sage"):
+                qk = "i8" if name == "sage8" else "i4"
+                out = getattr(lib, name)(q, k, v)
+                cos, l1 = metrics(out, exact)
+                rcos, rl1 = metrics(ref.sage_attention(q, k, v, qk=qk, causal=True), exact)
+                # K codes + one f32 scale per 16 keys (per-thread groups of
+                # 64), V e4m3 + one f32 scale per channel.
+                kbits = (8 if qk == "i8" else 4) + 32 * 4 / 64 / D
+                bits = (kbits + 8 + 32 * HKV * D / (HKV * SKV * D)) / 2
             else:
                 args, kd, vd, bits = encode(name, q, k, v)
                 out = getattr(lib, name)(*args)
@@ -320,9 +340,14 @@ def main():
                 f"attention, and its cache is the causal prefix state, r x r x (D + 1) f32 per "
                 f"KV head, shown per cached value of a {SKV}-token fp16 cache (it does not grow "
                 "with the sequence). LevAttention bits: the fraction of keys kept x 16. Not in "
-                "the table yet (issue 5): PolarQuant's polar coding, xKV, GEAR, VidKV, KIVI's full-precision "
-                "window and the SageAttention2 INT8-QK / FP8-PV kernel; MLA is exact (an "
-                "algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
+                "the table yet (issue 5): PolarQuant's polar coding, xKV, GEAR, VidKV and KIVI's "
+                "full-precision window; MLA is exact (an algebraic rewrite, see "
+                "test/Integration/CPU/lowrank.test).\n\n"
+                "\\*\\* SageAttention2 quantizes Q, K, V and the probabilities at run time "
+                "(its bits are those of the K and V it computes with); its recipe column is "
+                "`kvq.reference.sage_attention`, the NumPy model of its numerics. The settings "
+                "cite the perplexities its paper reports for Llama-3.1 (fp16 6.013), "
+                "ALGORITHMS.md section 2.\n")
     print("wrote docs/Fidelity.md and bench/results/fidelity.json")
 
 
