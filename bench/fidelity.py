@@ -214,6 +214,14 @@ def module():
         f"%v2: {t(KV, 'f32')}) -> {Q_T} {{\n" + "\n".join(body) +
         f"\n  %o = kvq.attention q(%q : {Q_T}) k(%kx : {t(KV, 'f32')}) v(%vx : {t(KV, 'f32')})"
         f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
+
+    # SageAttention2, quantized at run time from the float inputs (the K/V
+    # it stores while computing: INT8 or INT4 K, FP8 V).
+    for name, qk in (("sage8", "i8"), ("sage4", "i4")):
+        fns.append(
+            f"func.func @{name}(%q: {Q_T}, %k: {t(KV, 'f32')}, %v: {t(KV, 'f32')}) -> {Q_T} {{\n"
+            f"  %o = kvq.sage_attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
+            f" {{qk = {qk}, causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
     return "".join(fns)
 
 
@@ -355,6 +363,11 @@ LABELS = {
     "gear4": ("GEAR 4-bit", f"KIVI 4-bit + rank {GEAR_RANK} residual + {GEAR_OUTLIERS} outliers / token"),
     "gear2": ("GEAR 2-bit", f"KIVI 2-bit + rank {GEAR_RANK} residual + {GEAR_OUTLIERS} outliers / token"),
     "xkv": (f"xKV r={XKV_RANK}, 2 layers", "per-head basis shared with a 2nd layer **, fp16 coordinates"),
+
+    "sage8": ("SageAttention2 8-bit ***", "INT8 QK per thread + FP8 PV, smoothed Q and K "
+              "(Llama-3.1 ppl 6.013 -> 6.019)"),
+    "sage4": ("SageAttention2 4-bit QK ***", "INT4 QK per thread + FP8 PV, smoothed Q and K "
+              "(Llama-3.1 ppl 6.013 -> 6.256)"),
 }
 
 
@@ -389,6 +402,15 @@ def main():
                 # The decode cache is the prefix state: r x r x (D + 1) floats per
                 # KV head instead of 2 x D fp16 per token.
                 bits = 32.0 * r * r * (D + 1) / (2 * D * SKV)
+            elif name.startswith("sage"):
+                qk = "i8" if name == "sage8" else "i4"
+                out = getattr(lib, name)(q, k, v)
+                cos, l1 = metrics(out, exact)
+                rcos, rl1 = metrics(ref.sage_attention(q, k, v, qk=qk, causal=True), exact)
+                # K codes + one f32 scale per 16 keys (per-thread groups of
+                # 64), V e4m3 + one f32 scale per channel.
+                kbits = (8 if qk == "i8" else 4) + 32 * 4 / 64 / D
+                bits = (kbits + 8 + 32 * HKV * D / (HKV * SKV * D)) / 2
             else:
                 args, kd, vd, bits = encode(name, q, k, v)
                 out = getattr(lib, name)(*args)
@@ -429,12 +451,17 @@ def main():
                 "q, k, no softmax): its rows compare with its own exact form, not with softmax "
                 f"attention, and its cache is the causal prefix state, r x r x (D + 1) f32 per "
                 f"KV head, shown per cached value of a {SKV}-token fp16 cache (it does not grow "
-                "with the sequence). LevAttention bits: the fraction of keys kept x 16. \\*\\* xKV's "
-                "second layer: this layer's K / V with channels mixed by a random rotation plus "
-                "20 % noise (adjacent layers' token spaces align); the row is layer 1's attention, "
-                "the bits count the coordinates once for both layers. Not in "
-                "the table yet (issue 5): PolarQuant's polar coding, VidKV and the SageAttention2 INT8-QK / FP8-PV kernel; MLA is exact (an "
-                "algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
+                "with the sequence). LevAttention bits: the fraction of keys kept x 16.\n\n"
+                "\\*\\* xKV's second layer: this layer's K / V with channels mixed by a random "
+                "rotation plus 20 % noise (adjacent layers' token spaces align); the row is layer "
+                "1's attention, the bits count the coordinates once for both layers.\n\n"
+                "\\*\\*\\* SageAttention2 quantizes Q, K, V and the probabilities at run time "
+                "(its bits are those of the K and V it computes with); its recipe column is "
+                "`kvq.reference.sage_attention`, the NumPy model of its numerics. The settings "
+                "cite the perplexities its paper reports for Llama-3.1 (fp16 6.013), "
+                "ALGORITHMS.md section 2.\n\n"
+                "Not in the table yet (issue 5): PolarQuant's polar coding and VidKV. MLA is "
+                "exact (an algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
     print("wrote docs/Fidelity.md and bench/results/fidelity.json")
 
 

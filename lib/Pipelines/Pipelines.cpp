@@ -19,6 +19,7 @@ void mlir::kvq::addTensorFrontEnd(OpPassManager &pm) {
   pm.addPass(createInlinerPass());
   pm.addPass(createKVQLegalizeABI());
   pm.addPass(createKVQAbsorbLatentAttention());
+  pm.addPass(createKVQExpandSageAttention());
   pm.addPass(createKVQFuse());
   pm.addPass(createCanonicalizerPass());
 }

@@ -58,12 +58,14 @@ __all__ = [
     "select_keys",
     "rotation_matrix",
     "rotate",
+    "sage_schemes",
+    "sage_attention",
 ]
 
 #: Code (storage) types.
 DTYPES = ("i8", "i4", "i2", "f8E4M3FN", "f8E5M2")
 #: Granularities, i.e. what region shares a scale.
-GRANULARITIES = ("tensor", "token", "channel", "group", "block")
+GRANULARITIES = ("tensor", "token", "channel", "group", "block", "fragment")
 #: Element types of scales and zero points, mapped to NumPy dtypes.
 SCALE_DTYPES = {
     "f32": np.dtype(np.float32),
@@ -100,6 +102,10 @@ class QuantScheme:
         ``axis`` (non-negative) share a scale.
       rows, cols: for ``block`` only: a ``rows x cols`` tile over the
         (token, channel) axes shares a scale.
+      rows, period, run: for ``fragment`` only (SageAttention2's per-thread
+        groups): token ``t`` belongs to group
+        ``(t // rows) * (period // run) + (t % period) // run`` over all
+        channels.
       scale_dtype: element type of scales / zero points: ``"f32"`` (default),
         ``"f16"`` or ``"bf16"``.
 
@@ -115,6 +121,8 @@ class QuantScheme:
     rows: Optional[int] = None
     cols: Optional[int] = None
     scale_dtype: str = "f32"
+    period: Optional[int] = None
+    run: Optional[int] = None
 
     def __post_init__(self):
         if self.dtype not in DTYPES:
@@ -144,7 +152,20 @@ class QuantScheme:
                 raise ValueError("block granularity needs rows and cols")
             if int(self.rows) <= 0 or int(self.cols) <= 0:
                 raise ValueError("block rows and cols must be positive")
-        elif self.rows is not None or self.cols is not None:
+            if self.period is not None or self.run is not None:
+                raise ValueError("period/run are only valid for fragment granularity")
+        elif g == "fragment":
+            if self.rows is None or self.period is None or self.run is None:
+                raise ValueError("fragment granularity needs rows, period and run")
+            if self.cols is not None:
+                raise ValueError("cols is not valid for fragment granularity")
+            if min(int(self.rows), int(self.period), int(self.run)) <= 0:
+                raise ValueError("fragment rows, period and run must be positive")
+            if int(self.rows) % int(self.period) or int(self.period) % int(self.run):
+                raise ValueError("fragment rows must be a multiple of the period "
+                                 "and the period of the run")
+        elif (self.rows is not None or self.cols is not None or
+              self.period is not None or self.run is not None):
             raise ValueError("rows/cols are only valid for block granularity")
 
     # -- properties ---------------------------------------------------------
@@ -200,6 +221,9 @@ class QuantScheme:
             gtext = f"group(axis = {int(self.axis)}, size = {int(self.size)})"
         elif g == "block":
             gtext = f"block(rows = {int(self.rows)}, cols = {int(self.cols)})"
+        elif g == "fragment":
+            gtext = (f"fragment(rows = {int(self.rows)}, period = {int(self.period)}, "
+                     f"run = {int(self.run)})")
         else:
             gtext = g
         sym = "symmetric" if self.symmetric else "asymmetric"
@@ -236,7 +260,8 @@ class QuantScheme:
             raise ValueError(f"malformed granularity {parts[2]!r}")
         gran, args = m.group(1), m.group(2)
         kw = {}
-        expected = {"group": ("axis", "size"), "block": ("rows", "cols")}.get(gran, ())
+        expected = {"group": ("axis", "size"), "block": ("rows", "cols"),
+                    "fragment": ("rows", "period", "run")}.get(gran, ())
         if args is not None:
             if not expected:
                 raise ValueError(f"granularity {gran!r} takes no parameters")
@@ -246,7 +271,7 @@ class QuantScheme:
                     raise ValueError(f"bad {gran} parameter {item!r}")
                 kw[km.group(1)] = int(km.group(2))
             if tuple(kw) != expected:
-                raise ValueError(f"{gran} expects ({expected[0]} = .., {expected[1]} = ..)")
+                raise ValueError(f"{gran} expects ({' = .., '.join(expected)} = ..)")
         elif expected:
             raise ValueError(f"granularity {gran!r} needs parameters {expected}")
         scale_dtype = "f32"
@@ -304,7 +329,7 @@ def _layout(shape: Sequence[int], scheme: QuantScheme) -> Tuple[Tuple[int, ...],
     shape = tuple(int(n) for n in shape)
     r = len(shape)
     g = scheme.granularity
-    if g in ("token", "channel", "block") and r < 2:
+    if g in ("token", "channel", "block", "fragment") and r < 2:
         raise ValueError(f"{g} granularity needs rank >= 2, got rank {r}")
     # None marks an axis covered whole.
     blk = [1] * r
@@ -322,9 +347,23 @@ def _layout(shape: Sequence[int], scheme: QuantScheme) -> Tuple[Tuple[int, ...],
     elif g == "block":
         blk[r - 2] = int(scheme.rows)
         blk[r - 1] = int(scheme.cols)
+    elif g == "fragment":
+        # Not boxes along the tokens: the token extent reads 1 here and the
+        # scale shape counts the groups (see _fragment_groups).
+        blk[r - 1] = None
     bshape = tuple(n if b is None else b for n, b in zip(shape, blk))
     sshape = tuple(1 if b is None else _ceildiv(n, b) for n, b in zip(shape, blk))
+    if g == "fragment":
+        groups = _ceildiv(shape[r - 2], int(scheme.rows)) * (int(scheme.period) // int(scheme.run))
+        sshape = sshape[:r - 2] + (groups,) + sshape[r - 1:]
     return bshape, sshape
+
+
+def _fragment_groups(n: int, scheme: QuantScheme) -> np.ndarray:
+    """The fragment group of each of `n` tokens."""
+    t = np.arange(n)
+    w, p, run = int(scheme.rows), int(scheme.period), int(scheme.run)
+    return (t // w) * (p // run) + (t % p) // run
 
 
 def block_shape(shape: Sequence[int], scheme) -> Tuple[int, ...]:
@@ -365,6 +404,25 @@ def _blockify(x: np.ndarray, bshape, sshape) -> np.ndarray:
     return x.reshape(inter)
 
 
+def _fragment_blocks(x: np.ndarray, scheme: QuantScheme, sshape) -> np.ndarray:
+    """Like `_blockify` for fragment granularity: ``(s0, 1, ..., G, m, 1,
+    C)`` with the ``m`` tokens of each group gathered (NaN-padded)."""
+    n = x.shape[-2]
+    groups = _fragment_groups(n, scheme)
+    per_group = max(1, int(scheme.rows) * int(scheme.run) // int(scheme.period))
+    lead = x.shape[:-2]
+    out = np.full(lead + (sshape[-2], per_group, x.shape[-1]), np.nan, dtype=_F32)
+    fill = np.zeros(sshape[-2], dtype=np.int64)
+    for t, g in enumerate(groups):
+        out[..., g, fill[g], :] = x[..., t, :]
+        fill[g] += 1
+    inter = []
+    for ax in range(len(lead)):
+        inter += [lead[ax], 1]
+    inter += [sshape[-2], per_group, 1, x.shape[-1]]
+    return out.reshape(inter)
+
+
 def expand_scale(s: np.ndarray, shape: Sequence[int], scheme) -> np.ndarray:
     """Broadcasts a per-block array (scale or zero point, of shape
     ``scale_shape(shape, scheme)``) to the full data `shape`."""
@@ -375,6 +433,9 @@ def expand_scale(s: np.ndarray, shape: Sequence[int], scheme) -> np.ndarray:
     if s.shape != sshape:
         raise ValueError(f"scale shape {s.shape} does not match expected {sshape} "
                          f"for data shape {shape} and {scheme}")
+    if scheme.granularity == "fragment":
+        s = np.take(s, _fragment_groups(shape[-2], scheme), axis=len(shape) - 2)
+        return np.broadcast_to(s, shape).copy()
     for ax, (n, b) in enumerate(zip(shape, bshape)):
         if b != 1:
             s = np.repeat(s, b, axis=ax)
@@ -460,7 +521,10 @@ def quantize(x, scheme):
     bshape, sshape = _layout(x.shape, scheme)
     r = x.ndim
     red = tuple(range(1, 2 * r, 2))
-    blocks = _blockify(x, bshape, sshape)
+    if scheme.granularity == "fragment":
+        blocks = _fragment_blocks(x, scheme, sshape)
+    else:
+        blocks = _blockify(x, bshape, sshape)
     finite = np.isfinite(blocks)
     any_finite = finite.any(axis=red)
     qmax = _F32(scheme.max_code)
@@ -1058,3 +1122,146 @@ def kivi_decode(part) -> np.ndarray:
     old = dequantize(part["codes"], part["scale"], part["zero_point"], part["scheme"])
     return np.concatenate([np.asarray(old, np.float64),
                            np.asarray(part["full"], np.float64)], axis=2)
+
+# SageAttention2
+# ---------------------------------------------------------------------------
+
+#: Query rows per group of SageAttention2's query smoothing.
+SAGE_SMOOTH_ROWS = 128
+#: SageAttention2's static FP8 offset (``S_FP8_OFFSET``): probabilities are
+#: ``exp2(s - m + 8.807)``, at most ``2^8.807 < 448``.
+SAGE_FP8_OFFSET = 8.807
+#: Keys per KV tile of the online softmax (the reference kernels' CTA_K and
+#: the CPU lowering's default block).
+SAGE_BLOCK_KV = 64
+
+
+def sage_schemes(granularity: str, qk: str, head_dim: int):
+    """The (Q, K) schemes of SageAttention2's quantization granularities:
+
+    * ``"block"``: Q per 128 rows, K per 64 rows (``per_block_int8``);
+    * ``"warp"``: Q per 32 rows (the warp of a 128-row block), K per 64 rows
+      (``per_warp_int8``);
+    * ``"thread"``: the rows one thread of the mma holds (``per_thread_int8``):
+      within 32 query rows, rows ``t % 8 == c`` (8 groups of 4); within 64
+      keys, keys ``(t % 8) // 2 == c`` (4 groups of 16).
+    """
+    if qk not in ("i8", "i4"):
+        raise ValueError(f"qk must be i8 or i4, got {qk!r}")
+    def mk(**kw):
+        return QuantScheme(dtype=qk, symmetric=True, **kw)
+    if granularity == "thread":
+        return (mk(granularity="fragment", rows=32, period=8, run=1),
+                mk(granularity="fragment", rows=64, period=8, run=2))
+    if granularity in ("block", "warp"):
+        qrows = 32 if granularity == "warp" else 128
+        return (mk(granularity="block", rows=qrows, cols=head_dim),
+                mk(granularity="block", rows=64, cols=head_dim))
+    raise ValueError(f"unknown granularity {granularity!r}")
+
+
+def sage_attention(q, k, v, qk: str = "i8", pv: str = "f8E4M3FN",
+                   granularity: str = "thread", smooth_q: bool = True,
+                   smooth_k: bool = True, scale=None, causal: bool = False,
+                   block_kv: int = SAGE_BLOCK_KV, round_p: bool = True) -> np.ndarray:
+    """SageAttention2 (thu-ml/SageAttention), written from its algorithm.
+
+    1. ``smooth_k``: ``Kc = K - mean_tokens(K)`` per (batch, kv head), f32.
+    2. ``smooth_q``: per group of 128 query rows of a head, ``q-bar`` (the
+       f32 mean of the group's rows), ``Qc = Q - q-bar`` and
+       ``dS[g, j] = q-bar_g . Kc_j``.
+    3. ``Qc``, ``Kc`` quantized with `quantize` and `sage_schemes`
+       (symmetric, half away from zero, f32 scales); V per channel to e4m3
+       (``pv = "f8E4M3FN"``, scale ``max|V_c| / 448``) or rounded to f16
+       (``pv = "f16"``).
+    4. Scores ``S = (sum_d qcode kcode) qscale kscale + dS`` (the integer
+       dot product is exact), ``z = S * scale``; an online softmax over KV
+       tiles of `block_kv` keys with the running row maximum ``m``: FP8
+       ``P = exp(z - m) * 2^8.807`` rounded to e4m3 (nearest even), f16
+       ``P = exp(z - m)`` rounded to f16; the row sum takes the unrounded
+       ``P``; ``O = (sum_tiles P~ Vcode) * vscale / l`` (V's scale in the
+       epilogue, as the reference kernels apply it).
+
+    Everything after the quantization is float64 (the reference's fp32 / fp8
+    accumulators are at least that exact for these sizes). ``round_p=False``
+    skips the rounding of P (to measure what it costs). Causal masking as in
+    `attention`; a fully masked row outputs zeros. Returns float64
+    ``[B, Hq, Sq, Dv]``.
+    """
+    q = np.asarray(q, dtype=_F32)
+    k = np.asarray(k, dtype=_F32)
+    v = np.asarray(v, dtype=_F32)
+    B, Hq, Sq, D = q.shape
+    _, Hkv, Skv, _ = k.shape
+    Dv = v.shape[3]
+    if Hkv == 0 or Hq % Hkv:
+        raise ValueError(f"Hq={Hq} is not a multiple of Hkv={Hkv}")
+    grp = Hq // Hkv
+    if scale is None:
+        scale = 1.0 / math.sqrt(D)
+
+    def mean_f32(x):
+        # f32 running sum over the tokens, then one f32 division (the
+        # means are f32 in the reference; this order is kvq's).
+        return np.cumsum(x, axis=2, dtype=_F32)[:, :, -1:] / _F32(x.shape[2])
+
+    kc = k
+    if smooth_k and Skv:
+        kc = (k - mean_f32(k)).astype(_F32)
+    qc = q
+    ngroups = _ceildiv(Sq, SAGE_SMOOTH_ROWS)
+    ds = np.zeros((B, Hq, ngroups, Skv))
+    if smooth_q:
+        gidx = np.arange(Sq) // SAGE_SMOOTH_ROWS
+        qbar = np.zeros((B, Hq, ngroups, D), dtype=_F32)
+        for g in range(ngroups):
+            qbar[:, :, g] = mean_f32(q[:, :, gidx == g])[:, :, 0]
+        qc = (q - qbar[:, :, gidx]).astype(_F32)
+        ds = np.einsum("bhgd,bhjd->bhgj", qbar.astype(np.float64),
+                       np.repeat(kc, grp, axis=1).astype(np.float64))
+
+    qs_scheme, ks_scheme = sage_schemes(granularity, qk, D)
+    qcode, qscale, _ = quantize(qc, qs_scheme)
+    kcode, kscale, _ = quantize(kc, ks_scheme)
+    qscale = expand_scale(qscale, qc.shape, qs_scheme)[..., 0].astype(np.float64)
+    kscale = expand_scale(kscale, kc.shape, ks_scheme)[..., 0].astype(np.float64)
+    if pv == "f8E4M3FN":
+        vs = QuantScheme(dtype="f8E4M3FN", symmetric=True, granularity="channel")
+        vcode, vscale, _ = quantize(v, vs)
+        vcode = vcode.astype(np.float64)
+        vscale = vscale.astype(np.float64)  # [B, Hkv, 1, Dv]
+        p_dtype, offset = ml_dtypes.float8_e4m3fn, 2.0 ** SAGE_FP8_OFFSET
+    elif pv == "f16":
+        vcode = v.astype(np.float16).astype(np.float64)
+        vscale = np.ones((B, Hkv, 1, Dv))
+        p_dtype, offset = np.float16, 1.0
+    else:
+        raise ValueError(f"pv must be f8E4M3FN or f16, got {pv!r}")
+
+    # Scores: exact integer dot products, then the scales and Delta-S.
+    dots = np.einsum("bhid,bhjd->bhij", qcode.astype(np.float64),
+                     np.repeat(kcode.astype(np.float64), grp, axis=1))
+    srow = qscale[:, :, :, None] * np.repeat(kscale, grp, axis=1)[:, :, None, :]
+    z = (dots * srow + ds[:, :, np.arange(Sq) // SAGE_SMOOTH_ROWS]) * scale
+    if causal:
+        i = np.arange(Sq)[:, None]
+        j = np.arange(Skv)[None, :]
+        z = np.where(j <= i + (Skv - Sq), z, -np.inf)
+
+    vrep = np.repeat(vcode, grp, axis=1)
+    m = np.full((B, Hq, Sq, 1), -np.inf)
+    l = np.zeros((B, Hq, Sq, 1))
+    acc = np.zeros((B, Hq, Sq, Dv))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for j0 in range(0, Skv, block_kv):
+            zt = z[..., j0:j0 + block_kv]
+            m_new = np.maximum(m, zt.max(axis=-1, keepdims=True))
+            ref = np.where(np.isneginf(m_new), 0.0, m_new)
+            corr = np.exp(m - ref)
+            p = np.exp(zt - ref) * offset
+            pr = p.astype(_F32).astype(p_dtype).astype(np.float64) if round_p else p
+            l = l * corr + p.sum(axis=-1, keepdims=True)
+            acc = acc * corr + np.einsum("bhij,bhjd->bhid", pr, vrep[:, :, j0:j0 + block_kv])
+            m = m_new
+    out = acc * np.repeat(vscale, grp, axis=1) / np.where(l > 0, l, 1.0)
+    return np.where(l > 0, out, 0.0)

@@ -250,6 +250,10 @@ static void addQuantChecks(SmallVectorImpl<DimCheck> &checks,
     if (!side || cast<ShapedType>(side.getType()).getRank() != rank)
       continue;
     for (int64_t d = 0; d < rank; ++d) {
+      // ceildiv(S, W) * (P / R) fragment groups: not a DimCheck form; the
+      // lowering reads the scale of each token's group.
+      if (scheme.getGranularity() == Granularity::Fragment && d == rank - 2)
+        continue;
       if (ShapedType::isDynamic(blocks[d]))
         addCheck(checks, {DimCheck::Equal, side, d, Value(), 0, 1, 1});
       else
@@ -276,6 +280,16 @@ static SmallVector<DimCheck> getKVQChecks(Operation *op) {
                    {attention.getKeyScale(), attention.getKeyZeroPoint()});
     addQuantChecks(checks, attention.getValueSchemeAttr(), v,
                    {attention.getValueScale(), attention.getValueZeroPoint()});
+    addQuantChecks(checks, attention.getQuerySchemeAttr(), q,
+                   {attention.getQueryScale()});
+    if (Value ds = attention.getDeltaS()) {
+      // [B, Hq, ceildiv(Sq, delta_s_rows), Skv].
+      addCheck(checks, {DimCheck::Equal, ds, 0, q, 0});
+      addCheck(checks, {DimCheck::Equal, ds, 1, q, 1});
+      addCheck(checks, {DimCheck::Equal, ds, 2, q, 2,
+                        static_cast<int64_t>(*attention.getDeltaSRows())});
+      addCheck(checks, {DimCheck::Equal, ds, 3, k, 2});
+    }
     if (Value mask = attention.getMask()) {
       // [B or 1, Hq or 1, Sq or 1, Skv].
       addCheck(checks, {DimCheck::EqualOrOne, mask, 0, q, 0});
@@ -286,6 +300,13 @@ static SmallVector<DimCheck> getKVQChecks(Operation *op) {
   } else if (auto dequantize = dyn_cast<DequantizeOp>(op)) {
     addQuantChecks(checks, dequantize.getScheme(), dequantize.getCodes(),
                    {dequantize.getScale(), dequantize.getZeroPoint()});
+  } else if (auto sage = dyn_cast<SageAttentionOp>(op)) {
+    Value q = sage.getQuery(), k = sage.getKey(), v = sage.getValue();
+    addCheck(checks, {DimCheck::Equal, k, 0, q, 0});
+    addCheck(checks, {DimCheck::Equal, v, 0, q, 0});
+    addCheck(checks, {DimCheck::Equal, v, 1, k, 1});
+    addCheck(checks, {DimCheck::Equal, v, 2, k, 2});
+    addCheck(checks, {DimCheck::Multiple, q, 1, k, 1});
   } else if (auto poly = dyn_cast<PolyAttentionOp>(op)) {
     Value q = poly.getQuery(), k = poly.getKey(), v = poly.getValue();
     addCheck(checks, {DimCheck::Equal, k, 0, q, 0});

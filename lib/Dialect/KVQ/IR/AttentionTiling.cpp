@@ -213,6 +213,12 @@ AttentionOp::getTiledImplementation(OpBuilder &b,
   OpFoldResult dk = tensor::getMixedSize(b, loc, getKey(), 3);
   OpFoldResult dv = tensor::getMixedSize(b, loc, getValue(), 3);
 
+  // Quantized queries and Delta-S group query rows (scales, q-bar): tiles
+  // would have to follow those groups.
+  if (isQueryQuantized() || getDeltaS())
+    return emitOpError() << "tiling attention with quantized queries or "
+                            "delta_s is not supported";
+
   // Query heads [h0, h0 + th) read KV heads [h0 / g, (h0 + th) / g): a
   // tile must hold whole groups.
   int64_t group = getGroupSize();
@@ -288,6 +294,8 @@ AttentionOp::getTiledImplementation(OpBuilder &b,
       AttentionOp::create(b, loc, resultType, q, k, v, kScale, kZero, vScale,
                           vZero, mask, getKeySchemeAttr(), getValueSchemeAttr(),
                           getScaleAttr(), getCausalAttr());
+  if (std::optional<Type> pType = getPType())
+    tiled.setPTypeAttr(TypeAttr::get(*pType));
   // A default scale depends on D only, which tiles never split.
   return TilingResult{{tiled}, {tiled.getResult()}, tb.slices};
 }

@@ -76,8 +76,9 @@ Attribute QuantSchemeAttr::parse(AsmParser &parser, Type) {
   std::optional<Granularity> granularity = symbolizeGranularity(granName);
   if (!granularity) {
     parser.emitError(granLoc, "expected a granularity: tensor, token, "
-                              "channel, group(axis = A, size = G) or "
-                              "block(rows = R, cols = C)");
+                              "channel, group(axis = A, size = G), "
+                              "block(rows = R, cols = C) or "
+                              "fragment(rows = W, period = P, run = R)");
     return {};
   }
   SmallVector<int64_t, 2> params;
@@ -87,6 +88,18 @@ Attribute QuantSchemeAttr::parse(AsmParser &parser, Type) {
   if (*granularity == Granularity::Block &&
       parseKeyedPair(parser, "rows", "cols", params))
     return {};
+  if (*granularity == Granularity::Fragment) {
+    int64_t rows, period, run;
+    if (parser.parseLParen() || parser.parseKeyword("rows") ||
+        parser.parseEqual() || parser.parseInteger(rows) ||
+        parser.parseComma() || parser.parseKeyword("period") ||
+        parser.parseEqual() || parser.parseInteger(period) ||
+        parser.parseComma() || parser.parseKeyword("run") ||
+        parser.parseEqual() || parser.parseInteger(run) ||
+        parser.parseRParen())
+      return {};
+    params.append({rows, period, run});
+  }
 
   Type scaleType = Float32Type::get(ctx);
   if (succeeded(parser.parseOptionalComma())) {
@@ -109,6 +122,9 @@ void QuantSchemeAttr::print(AsmPrinter &printer) const {
     printer << "(axis = " << params[0] << ", size = " << params[1] << ")";
   else if (getGranularity() == Granularity::Block)
     printer << "(rows = " << params[0] << ", cols = " << params[1] << ")";
+  else if (getGranularity() == Granularity::Fragment)
+    printer << "(rows = " << params[0] << ", period = " << params[1]
+            << ", run = " << params[2] << ")";
   if (!getScaleType().isF32())
     printer << ", scale = " << getScaleType();
   printer << ">";
@@ -141,12 +157,15 @@ QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!scaleType.isF32() && !scaleType.isF16() && !scaleType.isBF16())
     return emitError() << "scale type must be f32, f16 or bf16, but got "
                        << scaleType;
-  bool hasParams =
-      granularity == Granularity::Group || granularity == Granularity::Block;
-  if (params.size() != (hasParams ? 2u : 0u))
+  unsigned numParams = 0;
+  if (granularity == Granularity::Group || granularity == Granularity::Block)
+    numParams = 2;
+  else if (granularity == Granularity::Fragment)
+    numParams = 3;
+  if (params.size() != numParams)
     return emitError() << "granularity '" << stringifyGranularity(granularity)
-                       << "' takes " << (hasParams ? 2 : 0)
-                       << " parameters, but got " << params.size();
+                       << "' takes " << numParams << " parameters, but got "
+                       << params.size();
   if (granularity == Granularity::Group) {
     if (params[0] < 0)
       return emitError() << "group axis must be non-negative, but got "
@@ -158,6 +177,18 @@ QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (granularity == Granularity::Block && (params[0] < 1 || params[1] < 1))
     return emitError() << "block rows and cols must be positive, but got "
                        << params[0] << " x " << params[1];
+  if (granularity == Granularity::Fragment) {
+    if (params[0] < 1 || params[1] < 1 || params[2] < 1)
+      return emitError() << "fragment rows, period and run must be positive, "
+                            "but got "
+                         << params[0] << ", " << params[1] << ", "
+                         << params[2];
+    if (params[0] % params[1] != 0 || params[1] % params[2] != 0)
+      return emitError() << "fragment rows (" << params[0]
+                         << ") must be a multiple of the period (" << params[1]
+                         << ") and the period a multiple of the run ("
+                         << params[2] << ")";
+  }
   return success();
 }
 
@@ -204,6 +235,21 @@ int64_t QuantSchemeAttr::getBlockCols() const {
   return getGranularityParams()[1];
 }
 
+int64_t QuantSchemeAttr::getFragmentRows() const {
+  assert(getGranularity() == Granularity::Fragment && "not a fragment scheme");
+  return getGranularityParams()[0];
+}
+
+int64_t QuantSchemeAttr::getFragmentPeriod() const {
+  assert(getGranularity() == Granularity::Fragment && "not a fragment scheme");
+  return getGranularityParams()[1];
+}
+
+int64_t QuantSchemeAttr::getFragmentRun() const {
+  assert(getGranularity() == Granularity::Fragment && "not a fragment scheme");
+  return getGranularityParams()[2];
+}
+
 LogicalResult QuantSchemeAttr::verifyRank(
     int64_t rank, function_ref<InFlightDiagnostic()> emitError) const {
   switch (getGranularity()) {
@@ -212,6 +258,7 @@ LogicalResult QuantSchemeAttr::verifyRank(
   case Granularity::Token:
   case Granularity::Channel:
   case Granularity::Block:
+  case Granularity::Fragment:
     if (rank < 2)
       return emitError() << "granularity '"
                          << stringifyGranularity(getGranularity())
@@ -253,6 +300,11 @@ static void computeBlock(QuantSchemeAttr scheme, ArrayRef<int64_t> shape,
     extent[rank - 2] = scheme.getBlockRows();
     extent[rank - 1] = scheme.getBlockCols();
     break;
+  case Granularity::Fragment:
+    // Groups are not boxes along the tokens (getScaleShape handles them);
+    // one group spans every channel.
+    whole[rank - 1] = true;
+    break;
   }
 }
 
@@ -273,7 +325,16 @@ QuantSchemeAttr::getScaleShape(ArrayRef<int64_t> shape) const {
   SmallVector<bool> whole;
   computeBlock(*this, shape, extent, whole);
   SmallVector<int64_t> result;
+  int64_t rank = shape.size();
   for (auto [i, dim] : llvm::enumerate(shape)) {
+    if (getGranularity() == Granularity::Fragment &&
+        static_cast<int64_t>(i) == rank - 2) {
+      result.push_back(ShapedType::isDynamic(dim)
+                           ? ShapedType::kDynamic
+                           : llvm::divideCeil(dim, getFragmentRows()) *
+                                 getFragmentGroups());
+      continue;
+    }
     if (whole[i])
       result.push_back(1);
     else if (ShapedType::isDynamic(dim))

@@ -198,6 +198,31 @@ static void printKVOperand(OpAsmPrinter &printer, Operation *, Value data,
     printer << ", zero_point " << zeroPoint << " : " << zeroPointType;
 }
 
+/// Parses the operand group of Q: `%q : type [, #kvq.quant<...>, scale %s :
+/// type]` (quantized queries take no zero point).
+static ParseResult
+parseQueryOperand(OpAsmParser &parser, OpAsmParser::UnresolvedOperand &data,
+                  Type &dataType, QuantSchemeAttr &scheme,
+                  std::optional<OpAsmParser::UnresolvedOperand> &scale,
+                  Type &scaleType) {
+  std::optional<OpAsmParser::UnresolvedOperand> zeroPoint;
+  Type zeroPointType;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parseKVOperand(parser, data, dataType, scheme, scale, scaleType,
+                     zeroPoint, zeroPointType))
+    return failure();
+  if (zeroPoint)
+    return parser.emitError(loc, "quantized queries take no zero point");
+  return success();
+}
+
+static void printQueryOperand(OpAsmPrinter &printer, Operation *op, Value data,
+                              Type dataType, QuantSchemeAttr scheme,
+                              Value scale, Type scaleType) {
+  printKVOperand(printer, op, data, dataType, scheme, scale, scaleType,
+                 Value(), Type());
+}
+
 double AttentionOp::getEffectiveScale() {
   if (std::optional<APFloat> scale = getScale())
     return scale->convertToDouble();
@@ -238,7 +263,7 @@ static LogicalResult verifyKeyOrValue(AttentionOp op, StringRef what,
 }
 
 LogicalResult AttentionOp::verify() {
-  RankedTensorType qType = getQuery().getType();
+  auto qType = cast<RankedTensorType>(getQuery().getType());
   auto kType = cast<RankedTensorType>(getKey().getType());
   auto vType = cast<RankedTensorType>(getValue().getType());
   RankedTensorType oType = getResult().getType();
@@ -281,9 +306,52 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "result shape must be [B, Hq, Sq, Dv] = "
                          << formatShape(expected) << ", but got "
                          << formatShape(o);
-  if (oType.getElementType() != qType.getElementType())
+  if (!isQueryQuantized() && isa<FloatType>(qType.getElementType()) &&
+      oType.getElementType() != qType.getElementType())
     return emitOpError() << "result element type must match the query's "
                          << qType.getElementType();
+
+  // Quantized queries (SageAttention2): symmetric codes and a scale.
+  if (QuantSchemeAttr qScheme = getQuerySchemeAttr()) {
+    if (!qScheme.getSymmetric())
+      return emitOpError() << "query scheme must be symmetric, but got "
+                           << qScheme;
+    if (failed(verifyQuantizedData(*this, "query", qScheme, q, qType,
+                                   getQueryScale(), Value())))
+      return failure();
+  } else if (getQueryScale()) {
+    return emitOpError() << "query has a scale but no scheme";
+  } else if (!isa<FloatType>(qType.getElementType())) {
+    return emitOpError() << "query must be floating point unless a "
+                            "quantization scheme is given, but has element "
+                            "type "
+                         << qType.getElementType();
+  }
+
+  // Delta-S: one row of score offsets per group of `delta_s_rows` queries.
+  if (Value deltaS = getDeltaS()) {
+    std::optional<uint64_t> rows = getDeltaSRows();
+    if (!rows)
+      return emitOpError() << "delta_s needs the delta_s_rows attribute";
+    auto dType = cast<RankedTensorType>(deltaS.getType());
+    int64_t groups = ShapedType::isDynamic(q[2])
+                         ? ShapedType::kDynamic
+                         : llvm::divideCeil(q[2], static_cast<int64_t>(*rows));
+    SmallVector<int64_t> expectedDs = {q[0], q[1], groups, k[2]};
+    if (!dType.getElementType().isF32() ||
+        !shapesCompatible(dType.getShape(), expectedDs))
+      return emitOpError()
+             << "delta_s must be f32 [B, Hq, ceildiv(Sq, delta_s_rows), Skv] "
+                "= "
+             << formatShape(expectedDs) << ", but got " << dType;
+  } else if (getDeltaSRows()) {
+    return emitOpError() << "delta_s_rows is given without delta_s";
+  }
+
+  if (std::optional<Type> pType = getPType())
+    if (!isa<Float8E4M3FNType, Float16Type>(*pType))
+      return emitOpError() << "p_type must be f8E4M3FN or f16, but got "
+                           << *pType;
 
   if (failed(verifyKeyOrValue(*this, "key", kType, getKeySchemeAttr(),
                               getKeyScale(), getKeyZeroPoint())) ||
@@ -1018,5 +1086,78 @@ CrossLayerBasisOp::reifyResultShapes(OpBuilder &b,
   shapes.push_back(mixedSizes(b, loc, input, {0, 1, 2, rank}));
   for (size_t i = 0; i < getBases().size(); ++i)
     shapes.push_back(mixedSizes(b, loc, input, {1, 3, rank}));
+
+//===----------------------------------------------------------------------===//
+// SageAttentionOp
+//===----------------------------------------------------------------------===//
+
+Type SageAttentionOp::getQKType() {
+  if (std::optional<Type> type = getQk())
+    return *type;
+  return IntegerType::get(getContext(), 8);
+}
+
+Type SageAttentionOp::getPVType() {
+  if (std::optional<Type> type = getPv())
+    return *type;
+  return Float8E4M3FNType::get(getContext());
+}
+
+LogicalResult SageAttentionOp::verify() {
+  RankedTensorType qType = getQuery().getType(), kType = getKey().getType(),
+                   vType = getValue().getType(), oType = getResult().getType();
+  for (auto [name, type] :
+       {std::pair<StringRef, RankedTensorType>{"query", qType},
+        {"key", kType},
+        {"value", vType},
+        {"result", oType}})
+    if (type.getRank() != 4)
+      return emitOpError() << name
+                           << " must have rank 4 [batch, heads, seq, dim], "
+                              "but got rank "
+                           << type.getRank();
+  ArrayRef<int64_t> q = qType.getShape(), k = kType.getShape(),
+                    v = vType.getShape();
+  if (!dimsCompatible(q[0], k[0]) || !dimsCompatible(q[0], v[0]) ||
+      !dimsCompatible(k[1], v[1]) || !dimsCompatible(k[2], v[2]))
+    return emitOpError() << "query, key and value shapes are incompatible: "
+                         << formatShape(q) << ", " << formatShape(k) << ", "
+                         << formatShape(v);
+  if (ShapedType::isDynamic(q[3]) || q[3] != k[3])
+    return emitOpError() << "query and key must have the same static head "
+                            "dimension, but got "
+                         << formatDim(q[3]) << " and " << formatDim(k[3]);
+  if (ShapedType::isDynamic(v[3]))
+    return emitOpError() << "the value head dimension must be static";
+  if (!ShapedType::isDynamic(q[1]) && !ShapedType::isDynamic(k[1]) &&
+      (k[1] == 0 || q[1] % k[1] != 0))
+    return emitOpError() << "query heads (" << q[1]
+                         << ") must be a multiple of key/value heads (" << k[1]
+                         << ")";
+  SmallVector<int64_t> expected = {q[0], q[1], q[2], v[3]};
+  if (!shapesCompatible(oType.getShape(), expected) ||
+      oType.getElementType() != qType.getElementType())
+    return emitOpError() << "result must be [B, Hq, Sq, Dv] = "
+                         << formatShape(expected) << " of the query's element "
+                         << "type, but got " << oType;
+  Type qk = getQKType();
+  if (!qk.isSignlessInteger(8) && !qk.isSignlessInteger(4))
+    return emitOpError() << "qk must be i8 or i4, but got " << qk;
+  if (qk.isSignlessInteger(4) && q[3] % 2 != 0)
+    return emitOpError() << "i4 queries and keys need an even head "
+                            "dimension, but got "
+                         << q[3];
+  Type pv = getPVType();
+  if (!isa<Float8E4M3FNType, Float16Type>(pv))
+    return emitOpError() << "pv must be f8E4M3FN or f16, but got " << pv;
+  StringRef gran = getGranularity();
+  if (gran != "block" && gran != "warp" && gran != "thread")
+    return emitOpError() << "granularity must be \"block\", \"warp\" or "
+                            "\"thread\", but got \""
+                         << gran << "\"";
+  if (std::optional<APFloat> scale = getScale())
+    if (!scale->isFiniteNonZero())
+      return emitOpError() << "scale must be finite and non-zero, but got "
+                           << scale->convertToDouble();
   return success();
 }

@@ -36,10 +36,23 @@ struct FuseDequantizeIntoAttention : OpRewritePattern<AttentionOp> {
     auto valueDq = op.isValueQuantized()
                        ? DequantizeOp()
                        : op.getValue().getDefiningOp<DequantizeOp>();
-    if (!keyDq && !valueDq)
-      return rewriter.notifyMatchFailure(op, "no dequantized K or V operand");
+    // Queries fold only with a symmetric scheme (no zero point operand).
+    auto queryDq = op.isQueryQuantized()
+                       ? DequantizeOp()
+                       : op.getQuery().getDefiningOp<DequantizeOp>();
+    if (queryDq && (!queryDq.getScheme().getSymmetric() ||
+                    queryDq.getResult().getType().getElementType() !=
+                        op.getResult().getType().getElementType()))
+      queryDq = DequantizeOp();
+    if (!keyDq && !valueDq && !queryDq)
+      return rewriter.notifyMatchFailure(op, "no dequantized Q, K or V operand");
 
     rewriter.modifyOpInPlace(op, [&]() {
+      if (queryDq) {
+        op.getQueryMutable().assign(queryDq.getCodes());
+        op.getQueryScaleMutable().assign(queryDq.getScale());
+        op.setQuerySchemeAttr(queryDq.getScheme());
+      }
       if (keyDq) {
         op.getKeyMutable().assign(keyDq.getCodes());
         op.getKeyScaleMutable().assign(keyDq.getScale());
@@ -69,8 +82,9 @@ struct FuseReconstructedKey : OpRewritePattern<AttentionOp> {
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    auto rec = op.isKeyQuantized() ? ReconstructOp()
-                                   : op.getKey().getDefiningOp<ReconstructOp>();
+    auto rec = op.isKeyQuantized() || op.isQueryQuantized() || op.getDeltaS()
+                   ? ReconstructOp()
+                   : op.getKey().getDefiningOp<ReconstructOp>();
     if (!rec)
       return rewriter.notifyMatchFailure(op, "K is not reconstructed");
     double scale = op.getEffectiveScale();
@@ -102,7 +116,7 @@ struct HoistReconstructedValue : OpRewritePattern<AttentionOp> {
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    auto rec = op.isValueQuantized()
+    auto rec = op.isValueQuantized() || op.getPType()
                    ? ReconstructOp()
                    : op.getValue().getDefiningOp<ReconstructOp>();
     if (!rec)

@@ -499,6 +499,10 @@ Value GPUAttentionEmitter::fetch(const KVTile &tile, Value buf, Value row,
 }
 
 LogicalResult GPUAttentionEmitter::emit() {
+  if (op.isQueryQuantized() || op.getDeltaS() || op.getPType())
+    return op.emitOpError()
+           << "kvq-gpu-attention does not support SageAttention2 operands "
+              "yet (quantized queries, delta_s, p_type); use the CPU pipeline";
   auto qType = op.getQuery().getType();
   int64_t d = qType.getShape()[3];
   if (ShapedType::isDynamic(d))

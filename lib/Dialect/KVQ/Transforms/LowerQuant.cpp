@@ -63,8 +63,18 @@ static BlockLayout getBlockLayout(QuantSchemeAttr scheme, int64_t rank,
   layout.extent =
       scheme.getBlockShape(SmallVector<int64_t>(rank, ShapedType::kDynamic));
   SmallVector<AffineExpr> exprs;
+  bool fragment = scheme.getGranularity() == Granularity::Fragment;
   for (auto [i, extent] : llvm::enumerate(layout.extent)) {
     AffineExpr d = getAffineDimExpr(i, ctx);
+    if (fragment && static_cast<int64_t>(i) == rank - 2) {
+      // Token t -> its window's first group plus its group in the window.
+      exprs.push_back(d.floorDiv(scheme.getFragmentRows()) *
+                          scheme.getFragmentGroups() +
+                      (d % scheme.getFragmentPeriod())
+                          .floorDiv(scheme.getFragmentRun()));
+      layout.iterators.push_back(utils::IteratorType::reduction);
+      continue;
+    }
     if (ShapedType::isDynamic(extent))
       exprs.push_back(getAffineConstantExpr(0, ctx));
     else if (extent == 1)
@@ -101,9 +111,21 @@ static Value createEmptyLike(OpBuilder &b, Location loc, RankedTensorType type,
 /// The run-time sizes of the scale tensor of `data` (rank-many values):
 /// `ceildiv(dim, extent)` per dimension, 1 along dimensions covered whole.
 static SmallVector<Value> getScaleSizes(OpBuilder &b, Location loc, Value data,
+                                        QuantSchemeAttr scheme,
                                         const BlockLayout &layout) {
   SmallVector<Value> sizes;
+  int64_t rank = layout.extent.size();
   for (auto [i, extent] : llvm::enumerate(layout.extent)) {
+    if (scheme.getGranularity() == Granularity::Fragment &&
+        static_cast<int64_t>(i) == rank - 2) {
+      Value windows = b.createOrFold<arith::CeilDivUIOp>(
+          loc, b.createOrFold<tensor::DimOp>(loc, data, i),
+          arith::ConstantIndexOp::create(b, loc, scheme.getFragmentRows()));
+      sizes.push_back(b.createOrFold<arith::MulIOp>(
+          loc, windows,
+          arith::ConstantIndexOp::create(b, loc, scheme.getFragmentGroups())));
+      continue;
+    }
     if (ShapedType::isDynamic(extent)) {
       sizes.push_back(arith::ConstantIndexOp::create(b, loc, 1));
       continue;
@@ -146,7 +168,7 @@ struct LowerQuantizeOp : OpRewritePattern<QuantizeOp> {
     int64_t scaleRank = scaleType.getRank();
 
     // Only the dynamic sizes are used; static ones fold away.
-    SmallVector<Value> scaleSizes = getScaleSizes(rewriter, loc, input, layout);
+    SmallVector<Value> scaleSizes = getScaleSizes(rewriter, loc, input, scheme, layout);
 
     // 1. Per-block statistics over the finite values, in f32.
     auto statsType = scaleType.clone(rewriter.getF32Type());

@@ -27,6 +27,7 @@
 
 #include "llvm/ADT/DenseSet.h"
 
+#include <cmath>
 #include <limits>
 
 namespace mlir {
@@ -173,6 +174,7 @@ private:
                        Value j, int64_t chunk);
   Value unpackSubByte(Value bytes, unsigned bits, bool isSigned);
   SmallVector<Value> reduceRows(ArrayRef<Value> rows);
+  Value roundProbabilities(Value p);
 
   ImplicitLocOpBuilder &b;
   AttentionOp op;
@@ -369,7 +371,9 @@ Value AttentionEmitter::loadScaleChunk(const KVSource &src, Value side,
   Value coords[3] = {b0, h, j};
   SmallVector<Value> prefix;
   for (int i = 0; i < 3; ++i) {
-    if (src.whole[i])
+    if (i == 2)
+      prefix.push_back(getTokenSideIndex(b, b.getLoc(), src, j));
+    else if (src.whole[i])
       prefix.push_back(cIdx(0));
     else if (src.extent[i] == 1)
       prefix.push_back(coords[i]);
@@ -464,8 +468,24 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
   return values;
 }
 
+/// Rounds probabilities (vector<vw x f32>) to the `p_type` of the op and
+/// back to f32: FP8 with saturation and round to nearest even (the
+/// conversion of the reference kernels), f16 to nearest even.
+Value AttentionEmitter::roundProbabilities(Value p) {
+  Type pType = *op.getPType();
+  if (isa<Float8E4M3FNType>(pType)) {
+    auto scheme = QuantSchemeAttr::get(b.getContext(), pType,
+                                       /*symmetric=*/true, Granularity::Tensor,
+                                       {}, f32);
+    return emitDecodeCodes(b, b.getLoc(), scheme,
+                           emitEncodeCodes(b, b.getLoc(), scheme, p));
+  }
+  return emitExtendToF32(b, b.getLoc(),
+                         emitConvertFromF32(b, b.getLoc(), p, pType));
+}
+
 LogicalResult AttentionEmitter::emit() {
-  auto qType = op.getQuery().getType();
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
   int64_t d = qType.getShape()[3];
   if (ShapedType::isDynamic(d))
     return op.emitOpError() << "kvq-tile-attention needs a static head "
@@ -486,8 +506,31 @@ LogicalResult AttentionEmitter::emit() {
   int64_t dChunks = llvm::divideCeil(d, vw);
   int64_t dvChunks = llvm::divideCeil(dv, vw);
 
-  Value q = toBuffer(op.getQuery());
+  // Quantized queries (SageAttention2) are decoded like K rows.
+  std::optional<KVSource> qSource;
+  Value q;
+  if (op.isQueryQuantized()) {
+    FailureOr<KVSource> source =
+        prepareKVOperand(b, op, "kvq-tile-attention", "query", op.getQuery(),
+                         op.getQuerySchemeAttr(), op.getQueryScale(), Value());
+    if (failed(source))
+      return failure();
+    qSource = *source;
+    q = qSource->data;
+  } else {
+    q = toBuffer(op.getQuery());
+  }
   Value mask = op.getMask() ? toBuffer(op.getMask()) : Value();
+  Value deltaS = op.getDeltaS() ? toBuffer(op.getDeltaS()) : Value();
+  Value deltaSRows =
+      deltaS ? cIdx(static_cast<int64_t>(*op.getDeltaSRows())) : Value();
+  // Probabilities rounded to `p_type` are scaled first: FP8 by SageAttention2's
+  // static 2^8.807 (just under 448, its S_FP8_OFFSET), so that the row
+  // maximum maps near the top of the e4m3 range. Sums and accumulators use
+  // the same scale, which cancels in the final division.
+  std::optional<Type> pType = op.getPType();
+  double pScale =
+      pType && isa<Float8E4M3FNType>(*pType) ? std::exp2(8.807) : 1.0;
   Value c0 = cIdx(0), c1 = cIdx(1);
   Value batch = dimOf(q, 0), hq = dimOf(q, 1), sq = dimOf(q, 2);
   Value hkv = kvSize(*key, 1), skv = kvSize(*key, 2);
@@ -499,7 +542,7 @@ LogicalResult AttentionEmitter::emit() {
   Value softmaxScale = cF32(scaleValue);
 
   // The output buffer, bridged back to a tensor at the end.
-  Type outElementType = qType.getElementType();
+  Type outElementType = op.getResult().getType().getElementType();
   auto outType = MemRefType::get(
       {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
       outElementType);
@@ -554,7 +597,10 @@ LogicalResult AttentionEmitter::emit() {
         Value scaleVec = splat(softmaxScale);
         for (int64_t t = 0; t < br; ++t)
           for (int64_t c = 0; c < dChunks; ++c) {
-            Value v = readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d);
+            Value v =
+                qSource
+                    ? loadKVChunk(*qSource, bi, headIdx[t], posIdx[t], c)
+                    : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d);
             v = arith::MulFOp::create(b, v, scaleVec);
             vector::StoreOp::create(b, v, qt, {cIdx(t), cIdx(c * vw)});
           }
@@ -613,6 +659,14 @@ LogicalResult AttentionEmitter::emit() {
               SmallVector<Value> rowScores = reduceRows(rowAccs);
               for (int64_t t = 0; t < br; ++t) {
                 Value score = rowScores[t];
+                if (deltaS) {
+                  // Delta-S of the row's group, under the softmax scale.
+                  Value ds = memref::LoadOp::create(
+                      b, deltaS,
+                      {bi, headIdx[t],
+                       arith::DivUIOp::create(b, posIdx[t], deltaSRows), j});
+                  score = math::FmaOp::create(b, ds, softmaxScale, score);
+                }
                 if (mask) {
                   Value mb = arith::SelectOp::create(
                       b,
@@ -672,7 +726,16 @@ LogicalResult AttentionEmitter::emit() {
                 Value v = vector::LoadOp::create(b, vecF32, scores, idx);
                 Value p =
                     math::ExpOp::create(b, arith::SubFOp::create(b, v, refVec));
-                vector::StoreOp::create(b, p, scores, idx);
+                if (pType) {
+                  // The row sum takes the unrounded probabilities; P V the
+                  // rounded ones.
+                  if (pScale != 1.0)
+                    p = arith::MulFOp::create(b, p, splat(cF32(pScale)));
+                  vector::StoreOp::create(b, roundProbabilities(p), scores,
+                                          idx);
+                } else {
+                  vector::StoreOp::create(b, p, scores, idx);
+                }
                 blockSum =
                     arith::AddFOp::create(b, blockSum,
                                           vector::ReductionOp::create(

@@ -80,6 +80,10 @@ FailureOr<KVOperand> mlir::kvq::prepareKVOperand(OpBuilder &b, AttentionOp op,
     case Granularity::Channel:
       isWhole = i == 2;
       break;
+    case Granularity::Fragment:
+      // Tokens find their group with getTokenSideIndex.
+      isWhole = i == 3;
+      break;
     default:
       break;
     }
@@ -94,7 +98,9 @@ SmallVector<Value, 4> mlir::kvq::getSideIndices(OpBuilder &b, Location loc,
                                                 ValueRange coords) {
   SmallVector<Value, 4> indices;
   for (int i = 0; i < 4; ++i) {
-    if (src.whole[i])
+    if (i == 2)
+      indices.push_back(getTokenSideIndex(b, loc, src, coords[2]));
+    else if (src.whole[i])
       indices.push_back(arith::ConstantIndexOp::create(b, loc, 0));
     else if (src.extent[i] == 1)
       indices.push_back(coords[i]);
@@ -104,4 +110,29 @@ SmallVector<Value, 4> mlir::kvq::getSideIndices(OpBuilder &b, Location loc,
           arith::ConstantIndexOp::create(b, loc, src.extent[i])));
   }
   return indices;
+}
+
+Value mlir::kvq::getTokenSideIndex(OpBuilder &b, Location loc,
+                                   const KVOperand &src, Value token) {
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  if (src.scheme && src.scheme.getGranularity() == Granularity::Fragment) {
+    QuantSchemeAttr s = src.scheme;
+    Value window = arith::DivUIOp::create(b, loc, token,
+                                          cst(s.getFragmentRows()));
+    Value inWindow = arith::DivUIOp::create(
+        b, loc,
+        arith::RemUIOp::create(b, loc, token, cst(s.getFragmentPeriod())),
+        cst(s.getFragmentRun()));
+    return arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, window, cst(s.getFragmentGroups())),
+        inWindow);
+  }
+  if (src.whole[2])
+    return cst(0);
+  if (src.extent[2] == 1)
+    return token;
+  return arith::DivUIOp::create(b, loc, token, cst(src.extent[2]));
 }

@@ -40,7 +40,7 @@ func.func private @mode() attributes {s = #kvq.quant<i8, signed, token>}
 
 // -----
 
-// expected-error @+1 {{expected a granularity: tensor, token, channel, group(axis = A, size = G) or block(rows = R, cols = C)}}
+// expected-error @+1 {{expected a granularity: tensor, token, channel, group(axis = A, size = G), block(rows = R, cols = C) or fragment(rows = W, period = P, run = R)}}
 func.func private @granularity() attributes {s = #kvq.quant<i8, symmetric, row>}
 
 // -----

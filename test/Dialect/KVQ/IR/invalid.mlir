@@ -194,7 +194,7 @@ func.func @attention_int_key_without_scheme(%q: tensor<1x8x1x128xf32>, %k: tenso
 
 func.func @attention_scale_without_scheme(%q: tensor<1x8x1x128xf32>, %k: tensor<1x8x16x128xf32>, %s: tensor<1x8x16x1xf32>) {
   // expected-error @+1 {{value has a scale or zero point but no scheme}}
-  %o = "kvq.attention"(%q, %k, %k, %s) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0, 0>}> : (tensor<1x8x1x128xf32>, tensor<1x8x16x128xf32>, tensor<1x8x16x128xf32>, tensor<1x8x16x1xf32>) -> tensor<1x8x1x128xf32>
+  %o = "kvq.attention"(%q, %k, %k, %s) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0, 0, 0, 0>}> : (tensor<1x8x1x128xf32>, tensor<1x8x16x128xf32>, tensor<1x8x16x128xf32>, tensor<1x8x16x1xf32>) -> tensor<1x8x1x128xf32>
   return
 }
 
@@ -226,7 +226,7 @@ func.func @attention_value_zero_point(%q: tensor<1x8x1x128xf32>, %k: tensor<1x8x
 
 func.func @attention_key_without_scale(%q: tensor<1x8x1x128xf32>, %k: tensor<1x8x16x128xi8>, %v: tensor<1x8x16x128xf32>) {
   // expected-error @+1 {{key is quantized but has no scale operand}}
-  %o = "kvq.attention"(%q, %k, %v) <{key_scheme = #kvq.quant<i8, symmetric, token>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0>}> : (tensor<1x8x1x128xf32>, tensor<1x8x16x128xi8>, tensor<1x8x16x128xf32>) -> tensor<1x8x1x128xf32>
+  %o = "kvq.attention"(%q, %k, %v) <{key_scheme = #kvq.quant<i8, symmetric, token>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0, 0>}> : (tensor<1x8x1x128xf32>, tensor<1x8x16x128xi8>, tensor<1x8x16x128xf32>) -> tensor<1x8x1x128xf32>
   return
 }
 

@@ -17,7 +17,8 @@ def KVQ_Granularity : I32EnumAttr<"Granularity",
       I32EnumAttrCase<"Token", 1, "token">,
       I32EnumAttrCase<"Channel", 2, "channel">,
       I32EnumAttrCase<"Group", 3, "group">,
-      I32EnumAttrCase<"Block", 4, "block">
+      I32EnumAttrCase<"Block", 4, "block">,
+      I32EnumAttrCase<"Fragment", 5, "fragment">
     ]> {
   let cppNamespace = "::mlir::kvq";
   let genSpecializedAttr = 0;
@@ -38,6 +39,7 @@ def KVQ_QuantSchemeAttr : KVQ_Attr<"QuantScheme", "quant"> {
     #kvq.quant<storage, (symmetric | asymmetric), granularity [, scale = T]>
     granularity ::= tensor | token | channel
                   | group(axis = A, size = G) | block(rows = R, cols = C)
+                  | fragment(rows = W, period = P, run = R)
     ```
 
     * `storage` is the code type: `i8`, `i4`, `i2`, `f8E4M3FN` or `f8E5M2`.
@@ -49,7 +51,15 @@ def KVQ_QuantSchemeAttr : KVQ_Attr<"QuantScheme", "quant"> {
       all channels); `channel` one scale per channel over all tokens;
       `group(axis = A, size = G)` G consecutive values along axis A (the
       last group of a ragged axis is partial); `block(rows = R, cols = C)`
-      an R x C tile over (token, channel).
+      an R x C tile over (token, channel);
+      `fragment(rows = W, period = P, run = R)` the tokens of a window of W
+      that one thread of an mma holds (SageAttention2's per-thread
+      granularity), over all channels: token `t` belongs to group
+      `(t / W) * (P / R) + (t % P) / R`. Q of an m16 int8 mma: `rows = 32,
+      period = 8, run = 1` (a thread holds rows `l/4` and `l/4 + 8` of each
+      16-row tile: 8 groups of 4 tokens per warp of 32 rows); K as the n8
+      operand: `rows = 64, period = 8, run = 2` (4 groups of 16 tokens per
+      64 keys). W must be a multiple of P and P of R.
     * `scale = T` is the element type of scales and zero points: `f32`
       (default), `f16` or `bf16`.
 
@@ -63,13 +73,16 @@ def KVQ_QuantSchemeAttr : KVQ_Attr<"QuantScheme", "quant"> {
     #kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16>
     #kvq.quant<f8E4M3FN, symmetric, channel>
     #kvq.quant<i8, symmetric, block(rows = 64, cols = 128)>
+    #kvq.quant<i8, symmetric, fragment(rows = 64, period = 8, run = 2)>
     ```
   }];
   let parameters = (ins
     "::mlir::Type":$storageType,
     "bool":$symmetric,
     "::mlir::kvq::Granularity":$granularity,
-    ArrayRefParameter<"int64_t", "group (axis, size) or block (rows, cols)">
+    ArrayRefParameter<"int64_t",
+        "group (axis, size), block (rows, cols) or fragment (rows, period, "
+        "run)">
         :$granularityParams,
     "::mlir::Type":$scaleType
   );
@@ -92,6 +105,14 @@ def KVQ_QuantSchemeAttr : KVQ_Attr<"QuantScheme", "quant"> {
     int64_t getGroupSize() const;
     int64_t getBlockRows() const;
     int64_t getBlockCols() const;
+    /// For fragment granularity: the window W, the period P, the run R and
+    /// the number of groups per window P / R.
+    int64_t getFragmentRows() const;
+    int64_t getFragmentPeriod() const;
+    int64_t getFragmentRun() const;
+    int64_t getFragmentGroups() const {
+      return getFragmentPeriod() / getFragmentRun();
+    }
     /// Checks that the scheme applies to data of the given rank.
     ::mlir::LogicalResult
     verifyRank(int64_t rank,
@@ -99,7 +120,9 @@ def KVQ_QuantSchemeAttr : KVQ_Attr<"QuantScheme", "quant"> {
         const;
     /// The extent of one quantization block along every dimension of data
     /// with `shape`; a dimension covered whole gets its full (possibly
-    /// dynamic) extent.
+    /// dynamic) extent. For fragment granularity (whose groups are not
+    /// boxes) the token dimension reports 1 and the channel dimension its
+    /// full extent.
     ::llvm::SmallVector<int64_t> getBlockShape(::llvm::ArrayRef<int64_t> shape)
         const;
     /// The shape of the scale / zero-point tensor for data with `shape`:

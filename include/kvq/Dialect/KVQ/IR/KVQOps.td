@@ -106,7 +106,27 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
       (bottom-right aligned, so a decode query sees the whole cache).
 
     A query row with every key masked produces zeros. The result is
-    `[B, Hq, Sq, Dv]` with Q's element type.
+    `[B, Hq, Sq, Dv]` with Q's element type (any float type when Q is
+    quantized).
+
+    SageAttention2 (see `kvq.sage_attention`, which expands to this form)
+    adds three optional parts:
+
+    * quantized queries: `q(%codes : type, #kvq.quant<...>, scale %s :
+      type)` with a symmetric scheme; attention reads `code * scale`;
+    * `delta_s(%ds : tensor<B x Hq x ceildiv(Sq, G) x Skv x f32>)` with
+      `delta_s_rows = G`: `ds[b, h, i / G, j]` is added to `q_i . k_j`
+      before the softmax scale (SageAttention2's Delta-S = q-bar (K - km)^T
+      of smoothed queries, q-bar the mean of a group of G query rows);
+    * `p_type = f8E4M3FN` or `f16`: the probabilities that multiply V are
+      rounded to that type. FP8 uses the static scale of SageAttention2:
+      `P~ = exp2(s' - (m - 8.807))` with `s'` the score in the log2 domain
+      and `m` the running maximum of the row over the KV tiles seen so far
+      (so `P~ <= 2^8.807 < 448`), rounded to nearest even e4m3; f16 rounds
+      `exp2(s' - m)`. The row sums use the unrounded values (fp32), as the
+      reference kernels do. Which tiles the running maximum has seen
+      depends on the KV tile size of the lowering (64 on the CPU by
+      default, as in the reference kernels).
 
     The op implements `TilingInterface` over its parallel iteration space
     `(B, Hq, Sq)`, so upstream tiling and the transform dialect
@@ -130,7 +150,7 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
     ```
   }];
   let arguments = (ins
-    KVQ_FloatTensor:$query,
+    AnyRankedTensor:$query,
     AnyRankedTensor:$key,
     AnyRankedTensor:$value,
     Optional<KVQ_FloatTensor>:$key_scale,
@@ -141,11 +161,33 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
     OptionalAttr<KVQ_QuantSchemeAttr>:$key_scheme,
     OptionalAttr<KVQ_QuantSchemeAttr>:$value_scheme,
     OptionalAttr<F32Attr>:$scale,
-    UnitAttr:$causal
+    UnitAttr:$causal,
+    Optional<KVQ_FloatTensor>:$query_scale,
+    Optional<KVQ_FloatTensor>:$delta_s,
+    OptionalAttr<KVQ_QuantSchemeAttr>:$query_scheme,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$delta_s_rows,
+    OptionalAttr<TypeAttr>:$p_type
   );
   let results = (outs KVQ_FloatTensor:$result);
+  let builders = [
+    // The form without quantized queries, Delta-S or rounded probabilities.
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$query,
+      "::mlir::Value":$key, "::mlir::Value":$value, "::mlir::Value":$key_scale,
+      "::mlir::Value":$key_zero_point, "::mlir::Value":$value_scale,
+      "::mlir::Value":$value_zero_point, "::mlir::Value":$mask,
+      "::mlir::kvq::QuantSchemeAttr":$key_scheme,
+      "::mlir::kvq::QuantSchemeAttr":$value_scheme,
+      "::mlir::FloatAttr":$scale, "::mlir::UnitAttr":$causal), [{
+      build($_builder, $_state, result, query, key, value, key_scale,
+            key_zero_point, value_scale, value_zero_point, mask, key_scheme,
+            value_scheme, scale, causal, /*query_scale=*/::mlir::Value(),
+            /*delta_s=*/::mlir::Value(), /*query_scheme=*/nullptr,
+            /*delta_s_rows=*/nullptr, /*p_type=*/nullptr);
+    }]>
+  ];
   let assemblyFormat = [{
-    `q` `(` $query `:` type($query) `)`
+    `q` `(` custom<QueryOperand>($query, type($query), $query_scheme,
+                                 $query_scale, type($query_scale)) `)`
     `k` `(` custom<KVOperand>($key, type($key), $key_scheme, $key_scale,
                               type($key_scale), $key_zero_point,
                               type($key_zero_point)) `)`
@@ -153,6 +195,7 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
                               $value_scale, type($value_scale),
                               $value_zero_point, type($value_zero_point)) `)`
     (`mask` `(` $mask^ `:` type($mask) `)`)?
+    (`delta_s` `(` $delta_s^ `:` type($delta_s) `)`)?
     attr-dict `->` type($result)
   }];
   let hasVerifier = 1;
@@ -164,6 +207,7 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
     int64_t getGroupSize();
     bool isKeyQuantized() { return static_cast<bool>(getKeySchemeAttr()); }
     bool isValueQuantized() { return static_cast<bool>(getValueSchemeAttr()); }
+    bool isQueryQuantized() { return static_cast<bool>(getQuerySchemeAttr()); }
   }];
 }
 
@@ -748,6 +792,69 @@ def KVQ_CrossLayerBasisOp : KVQ_Op<"cross_layer_basis", [Pure,
     type($bases)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// SageAttentionOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_SageAttentionOp : KVQ_Op<"sage_attention", [Pure]> {
+  let summary = "SageAttention2: INT8/INT4 QK^T and FP8/FP16 PV attention";
+  let description = [{
+    Attention computed the way SageAttention2 (thu-ml/SageAttention) does,
+    with every quantization step done at run time from the float inputs:
+
+    1. `smooth_k` (default true): `K <- K - km`, km the mean of the keys
+       over tokens per (batch, KV head) (`kvq.smooth`);
+    2. `smooth_q` (default true): per group of 128 query rows of a head,
+       `Q <- Q - q-bar` and `Delta-S = q-bar (K - km)^T` in f32, added to
+       the scores of that group;
+    3. Q and K quantized to `qk` (`i8`, or `i4` for the 4-bit variant),
+       symmetric, rounding half away from zero, f32 scales, with the
+       `granularity` of the reference: `block` (Q per 128 rows, K per 64
+       rows), `warp` (Q per 32 rows, K per 64 rows) or `thread` (default;
+       the mma fragment groups: Q `fragment(rows = 32, period = 8, run =
+       1)`, K `fragment(rows = 64, period = 8, run = 2)`);
+    4. `pv = f8E4M3FN` (default): V per-channel e4m3 (scale max|V_c| /
+       448) and the probabilities rounded to e4m3 with the static 448
+       scale; `pv = f16`: V rounded to f16 and the probabilities to f16;
+    5. exp2-based online softmax with f32 row sums and f32 accumulation.
+
+    `kvq-expand-sage-attention` rewrites it into `kvq.smooth`,
+    `kvq.quantize` and a `kvq.attention` with quantized Q, K, V, `delta_s`
+    and `p_type`. Shapes, GQA, `scale` and `causal` as in `kvq.attention`
+    (the head dimension must be static). The result has Q's element type.
+
+    ```mlir
+    %o = kvq.sage_attention q(%q : tensor<1x32x?x128xf16>)
+        k(%k : tensor<1x8x?x128xf16>) v(%v : tensor<1x8x?x128xf16>)
+        {qk = i8, pv = f8E4M3FN, granularity = "thread", causal}
+        -> tensor<1x32x?x128xf16>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$query, KVQ_FloatTensor:$key,
+                       KVQ_FloatTensor:$value,
+                       OptionalAttr<TypeAttr>:$qk,
+                       OptionalAttr<TypeAttr>:$pv,
+                       DefaultValuedAttr<StrAttr, "\"thread\"">:$granularity,
+                       DefaultValuedAttr<BoolAttr, "true">:$smooth_q,
+                       DefaultValuedAttr<BoolAttr, "true">:$smooth_k,
+                       OptionalAttr<F32Attr>:$scale,
+                       UnitAttr:$causal);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    `q` `(` $query `:` type($query) `)` `k` `(` $key `:` type($key) `)`
+    `v` `(` $value `:` type($value) `)` attr-dict `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The QK code type: `qk`, default i8.
+    ::mlir::Type getQKType();
+    /// The PV type: `pv`, default f8E4M3FN.
+    ::mlir::Type getPVType();
+    /// Rows per group of query smoothing (SageAttention2: 128).
+    static constexpr int64_t kSmoothRows = 128;
+  }];
 }
 
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

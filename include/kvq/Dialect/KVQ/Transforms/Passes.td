@@ -434,6 +434,45 @@ def KVQLowerGear : Pass<"kvq-lower-gear"> {
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect"
   ];
+
+def KVQExpandSageAttention : Pass<"kvq-expand-sage-attention", "ModuleOp"> {
+  let summary = "Expand kvq.sage_attention into smoothing, quantization and "
+                "kvq.attention";
+  let description = [{
+    Rewrites every `kvq.sage_attention` into the run-time pre-pass of
+    SageAttention2 and one `kvq.attention` over quantized operands:
+
+    * `smooth_k`: `kvq.smooth` of K (f32 centered keys `Kc`, mean `km`);
+    * `smooth_q`: q-bar, the f32 mean of each group of 128 query rows of a
+      head (a ragged last group averages its own rows), `Qc = Q - q-bar`
+      and `Delta-S[b, h, g, j] = q-bar[b, h, g] . Kc[b, h / (Hq/Hkv), j]`
+      in f32 (linalg; needs static head counts);
+    * `kvq.quantize` of `Qc` and `Kc` to `qk` with the granularity's
+      schemes (`block`: Q `block(rows = 128, cols = D)`, K `block(rows =
+      64, cols = D)`; `warp`: Q `block(rows = 32, cols = D)`, K as
+      `block`; `thread`: Q `fragment(rows = 32, period = 8, run = 1)`, K
+      `fragment(rows = 64, period = 8, run = 2)`), and of V to
+      `#kvq.quant<f8E4M3FN, symmetric, channel>` (`pv = f8E4M3FN`; V is
+      rounded to f16 for `pv = f16`);
+    * `kvq.attention` with those operand groups, `delta_s` /
+      `delta_s_rows = 128` (when smoothing queries) and `p_type = pv`.
+
+    ```mlir
+    %o = kvq.sage_attention q(%q : tensor<1x2x?x64xf32>)
+        k(%k : tensor<1x2x?x64xf32>) v(%v : tensor<1x2x?x64xf32>)
+        -> tensor<1x2x?x64xf32>
+    // becomes kvq.smooth, linalg (q-bar, Q - q-bar, Delta-S), three
+    // kvq.quantize and
+    %o = kvq.attention q(%qc : tensor<1x2x?x64xi8>, #kvq.quant<i8,
+        symmetric, fragment(rows = 32, period = 8, run = 1)>, scale ...)
+        k(...) v(...) delta_s(%ds : tensor<1x2x?x?xf32>)
+        {delta_s_rows = 128 : i64, p_type = f8E4M3FN} -> tensor<1x2x?x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::kvq::KVQDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 #endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD

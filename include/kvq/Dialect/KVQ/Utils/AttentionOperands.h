@@ -51,6 +51,12 @@ FailureOr<KVOperand> prepareKVOperand(OpBuilder &b, AttentionOp op,
 SmallVector<Value, 4> getSideIndices(OpBuilder &b, Location loc,
                                      const KVOperand &src, ValueRange coords);
 
+/// The index along the token dimension of the scale / zero-point buffer of
+/// `src` for the token `token`: its block, or for fragment granularity its
+/// group `(t / W) * (P / R) + (t % P) / R`.
+Value getTokenSideIndex(OpBuilder &b, Location loc, const KVOperand &src,
+                        Value token);
+
 } // namespace kvq
 } // namespace mlir
 
