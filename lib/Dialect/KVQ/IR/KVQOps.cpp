@@ -1086,6 +1086,8 @@ CrossLayerBasisOp::reifyResultShapes(OpBuilder &b,
   shapes.push_back(mixedSizes(b, loc, input, {0, 1, 2, rank}));
   for (size_t i = 0; i < getBases().size(); ++i)
     shapes.push_back(mixedSizes(b, loc, input, {1, 3, rank}));
+  return success();
+}
 
 //===----------------------------------------------------------------------===//
 // SageAttentionOp

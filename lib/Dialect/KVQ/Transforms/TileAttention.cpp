@@ -510,12 +510,13 @@ LogicalResult AttentionEmitter::emit() {
   std::optional<KVSource> qSource;
   Value q;
   if (op.isQueryQuantized()) {
-    FailureOr<KVSource> source =
+    FailureOr<KVOperand> source =
         prepareKVOperand(b, op, "kvq-tile-attention", "query", op.getQuery(),
                          op.getQuerySchemeAttr(), op.getQueryScale(), Value());
     if (failed(source))
       return failure();
-    qSource = *source;
+    qSource.emplace();
+    static_cast<KVOperand &>(*qSource) = *source;
     q = qSource->data;
   } else {
     q = toBuffer(op.getQuery());

@@ -434,6 +434,7 @@ def KVQLowerGear : Pass<"kvq-lower-gear"> {
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect"
   ];
+}
 
 def KVQExpandSageAttention : Pass<"kvq-expand-sage-attention", "ModuleOp"> {
   let summary = "Expand kvq.sage_attention into smoothing, quantization and "
