@@ -809,6 +809,16 @@ LogicalResult RotateOp::verify() {
   return success();
 }
 
+OpFoldResult RotateOp::fold(FoldAdaptor) {
+  // S^T (S x) = S (S^T x) = x.
+  auto inner = getInput().getDefiningOp<RotateOp>();
+  if (!inner || inner.getKind() != getKind() ||
+      inner.getSeed() != getSeed() || inner.getInverse() == getInverse() ||
+      inner.getInput().getType() != getType())
+    return {};
+  return inner.getInput();
+}
+
 //===----------------------------------------------------------------------===//
 // VidKV
 //===----------------------------------------------------------------------===//

@@ -9,6 +9,7 @@
 
 include "kvq/Dialect/KVQ/IR/KVQBase.td"
 include "kvq/Dialect/KVQ/IR/KVQAttrs.td"
+include "kvq/Dialect/KVQ/IR/KVQInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -582,6 +583,9 @@ def KVQ_RotateOp : KVQ_Op<"rotate", [Pure, SameOperandsAndResultShape,
     so un-rotating the keys becomes rotating the queries once (`<S q, S k>
     = <q, k>`) and un-rotating the values happens once on the output.
 
+    A rotation followed by its inverse (same kind and seed) folds away
+    when the types agree.
+
     ```mlir
     %kr = kvq.rotate %k {seed = 7} : tensor<1x8x?x128xf32> -> tensor<1x8x?x128xf32>
     %k2 = kvq.rotate %kd {seed = 7, inverse} : tensor<1x8x?x128xf32> -> tensor<1x8x?x128xf32>
@@ -594,6 +598,7 @@ def KVQ_RotateOp : KVQ_Op<"rotate", [Pure, SameOperandsAndResultShape,
   let results = (outs KVQ_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 
