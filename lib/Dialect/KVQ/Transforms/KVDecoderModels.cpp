@@ -10,6 +10,7 @@
 
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/VidKV.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -112,4 +113,5 @@ void mlir::kvq::registerKVDecoderExternalModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
     tensor::ConcatOp::attachInterface<ConcatDecoderModel>(*ctx);
   });
+  registerVidKVDecoderModels(registry);
 }

@@ -3,7 +3,8 @@ compiled for the host CPU against the NumPy golden model
 (python/kvq/reference.py), on fresh random inputs at ragged sizes (D 20 and
 24, groups that do not divide the sequence, dynamic and empty sequences,
 f16 in / f16 side data), and attention over VidKV-coded K and V (GQA,
-causal and not, dynamic length).
+causal and not, dynamic length), which kvq-tile-attention decodes inside
+its key loop (KVDecoderOpInterface).
 
 Codes are compared bit for bit. The only documented ties: the golden model
 computes the DFT and the group means in float64, the compiled code in

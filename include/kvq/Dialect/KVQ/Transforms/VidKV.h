@@ -14,6 +14,10 @@
 #include <vector>
 
 namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
+namespace mlir {
 namespace kvq {
 
 /// The real DFT of n values as an n x n row-major matrix (f64 rounded to
@@ -31,6 +35,14 @@ QuantSchemeAttr getVidKVHighScheme(MLIRContext *ctx, int64_t groupSize,
 /// The ternary value (-1, 0, 1, as i32) of channel `channel` (an index) in
 /// its packed i8 `byte`.
 Value emitVidKVTrit(OpBuilder &b, Location loc, Value byte, Value channel);
+
+/// Inverse-DFT coefficients by angle index t in [0, n): cos(2 pi t / n) / n
+/// (`imag` false) or -2 sin(2 pi t / n) / n (`imag` true).
+std::vector<float> getVidKVInverseDFTTable(int64_t n, bool imag);
+
+/// Attaches KVDecoderOpInterface to kvq.vidkv_decode_key and
+/// kvq.vidkv_decode_value (called by registerKVDecoderExternalModels).
+void registerVidKVDecoderModels(DialectRegistry &registry);
 
 /// Patterns lowering the four VidKV ops to linalg on tensors.
 void populateLowerVidKVPatterns(RewritePatternSet &patterns);
