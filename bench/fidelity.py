@@ -166,6 +166,23 @@ def module():
             f"func.func @kivi{bits}_window({', '.join(args)}) -> {Q_T} {{\n" + "\n".join(body) +
             f"\n  %o = kvq.attention q(%q : {Q_T}) k(%k : {t(KV, 'f16')}) v(%v : {t(KV, 'f16')})"
             f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
+    # VidKV at its default (K 1.5-bit: half the channels 2-bit, the rest
+    # 1-bit after an FFT; V 1.58-bit ternary; groups of 32 tokens), f16
+    # side data, decoded inside the attention loop.
+    nh, nl = D // 2, D - D // 2
+    kg = [B, HKV, SKV // 32]
+    key_t = (f"{t(KV[:3] + [nh // 4], 'i8')}, {t(kg + [nh], 'f16')}, {t(kg + [nh], 'f16')}, "
+             f"{t(KV[:3] + [nl // 8], 'i8')}, {t(kg + [nl], 'f16')}, {t([B, HKV, D], 'i32')}")
+    val_t = f"{t(KV[:3] + [(D + 4) // 5], 'i8')}, {t(kg + [D], 'f16')}"
+    fns.append(
+        f"func.func @vidkv(%q: {Q_T}, %hc: {t(KV[:3] + [nh // 4], 'i8')}, %hs: {t(kg + [nh], 'f16')}, "
+        f"%hm: {t(kg + [nh], 'f16')}, %lc: {t(KV[:3] + [nl // 8], 'i8')}, %ls: {t(kg + [nl], 'f16')}, "
+        f"%ch: {t([B, HKV, D], 'i32')}, %vc: {t(KV[:3] + [(D + 4) // 5], 'i8')}, %vs: {t(kg + [D], 'f16')})"
+        f" -> {Q_T} {{\n"
+        f"  %k = kvq.vidkv_decode_key %hc, %hs, %hm, %lc, %ls, %ch : {key_t} -> {t(KV, 'f32')}\n"
+        f"  %v = kvq.vidkv_decode_value %vc, %vs : {val_t} -> {t(KV, 'f32')}\n"
+        f"  %o = kvq.attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
+        f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
     # PolySketch (its own attention: polynomial, degree 4): sketched vs exact.
     for r in (32, 64):
         fns.append(
@@ -341,6 +358,12 @@ def encode(name, q, k, v):
             dec.append(ref.reconstruct(c.astype(np.float16), us[0].astype(np.float32)))
         # fp16 coordinates shared by the two layers; bases amortize.
         return [q, k, k2, v, v2], dec[0], dec[1], 16 * XKV_RANK / (2 * D)
+    if name == "vidkv":
+        ke = ref.vidkv_encode_key(k, 0.5, 32, "f16")
+        ve = ref.vidkv_encode_value(v, 32, "f16")
+        kbits, vbits = ref.vidkv_bits_per_value(D, 0.5, 32, 16)
+        return ([q] + list(ke) + list(ve), ref.vidkv_decode_key(*ke, group_size=32),
+                ref.vidkv_decode_value(*ve, group_size=32), (kbits + vbits) / 2)
     raise KeyError(name)
 
 
@@ -358,6 +381,8 @@ LABELS = {
     "lowrank": (f"low rank r={RANK} (PCA)", "fp16 coordinates, per-head basis + mean"),
     "lowrank_int8": (f"low rank r={2 * RANK} + INT8", "INT8 coordinates per token"),
     "levattention": ("LevAttention", "keys with leverage >= 0.15 (fp16), others dropped"),
+    "vidkv": ("VidKV K 1.5 / V 1.58-bit", "K: top-50 % range channels 2-bit, rest FFT 1-bit; "
+              "V ternary; groups of 32, f16 scales"),
     "polysketch_r32": ("PolySketch r=32 *", "vs exact degree-4 polynomial attention"),
     "polysketch_r64": ("PolySketch r=64 *", "vs exact degree-4 polynomial attention"),
     "gear4": ("GEAR 4-bit", f"KIVI 4-bit + rank {GEAR_RANK} residual + {GEAR_OUTLIERS} outliers / token"),
@@ -460,7 +485,7 @@ def main():
                 "`kvq.reference.sage_attention`, the NumPy model of its numerics. The settings "
                 "cite the perplexities its paper reports for Llama-3.1 (fp16 6.013), "
                 "ALGORITHMS.md section 2.\n\n"
-                "Not in the table yet (issue 5): PolarQuant's polar coding and VidKV. MLA is "
+                "Not in the table yet (issue 5): PolarQuant's polar coding. MLA is "
                 "exact (an algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
     print("wrote docs/Fidelity.md and bench/results/fidelity.json")
 

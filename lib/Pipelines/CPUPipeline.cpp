@@ -45,6 +45,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   pm.addPass(createKVQLowerGear());
   // Elementwise arith on tensors (e.g. GEAR's residual `x - dequantize(..)`).
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addPass(createKVQLowerVidKV());
   pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 

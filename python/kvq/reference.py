@@ -1265,3 +1265,238 @@ def sage_attention(q, k, v, qk: str = "i8", pv: str = "f8E4M3FN",
             m = m_new
     out = acc * np.repeat(vscale, grp, axis=1) / np.where(l > 0, l, 1.0)
     return np.where(l > 0, out, 0.0)
+
+
+# ---------------------------------------------------------------------------
+# VidKV (1.x-bit KV cache: mixed 2-bit / FFT 1-bit K, ternary V)
+# ---------------------------------------------------------------------------
+
+
+def vidkv_num_high(d: int, ratio: float) -> int:
+    """Number of K channels kept at 2 bits: ``floor(d * ratio)`` (float64
+    product, as kvq computes it)."""
+    return int(math.floor(d * float(ratio)))
+
+
+def _group_mean(x: np.ndarray, group_size: int) -> np.ndarray:
+    """Mean over groups of `group_size` consecutive tokens (axis -2) of
+    float64 `x`; the last group of a ragged axis averages the tokens it has."""
+    s = x.shape[-2]
+    groups = _ceildiv(s, group_size)
+    out = np.zeros(x.shape[:-2] + (groups, x.shape[-1]))
+    for g in range(groups):
+        out[..., g, :] = x[..., g * group_size:(g + 1) * group_size, :].mean(axis=-2)
+    return out
+
+
+def _expand_groups(s: np.ndarray, tokens: int, group_size: int) -> np.ndarray:
+    """Repeats per-group rows (axis -2) to `tokens` rows."""
+    return np.repeat(s, group_size, axis=-2)[..., :tokens, :]
+
+
+def vidkv_channel_slots(k, ratio: float) -> np.ndarray:
+    """Where each K channel is stored, ``int32 [B, H, D]``.
+
+    Channels are ranked per (batch, head) by their range ``max - min`` over
+    the tokens (float64 of the float32 input; an empty cache has range 0),
+    largest first, ties to the lower channel index. The top
+    `vidkv_num_high` channels are the *high* (2-bit) channels: in ascending
+    channel order they get slots ``0 .. n_high - 1``; the remaining *low*
+    channels, ascending, get slots ``n_high .. D - 1``."""
+    k = np.asarray(k).astype(_F32).astype(np.float64)
+    b, h, s, d = k.shape
+    n_high = vidkv_num_high(d, ratio)
+    rng = k.max(axis=2) - k.min(axis=2) if s else np.zeros((b, h, d))
+    slots = np.empty((b, h, d), dtype=np.int32)
+    for i in range(b):
+        for j in range(h):
+            order = np.argsort(-rng[i, j], kind="stable")
+            high = np.zeros(d, dtype=bool)
+            high[order[:n_high]] = True
+            hi_idx, lo_idx = np.flatnonzero(high), np.flatnonzero(~high)
+            slots[i, j, hi_idx] = np.arange(n_high)
+            slots[i, j, lo_idx] = n_high + np.arange(d - n_high)
+    return slots
+
+
+def vidkv_halfcomplex(x) -> np.ndarray:
+    """The N real degrees of freedom of the DFT of real `x` along the last
+    axis (length N), float64: ``Re X_0 .. Re X_{N//2}`` then
+    ``Im X_1 .. Im X_{(N+1)//2 - 1}``. The other coefficients follow from
+    ``X_{N-j} = conj(X_j)``, and ``Im X_0`` (and ``Im X_{N/2}`` for even N)
+    are 0, so these N numbers determine X."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[-1]
+    f = np.fft.rfft(x, axis=-1)
+    return np.concatenate([f.real, f.imag[..., 1:(n + 1) // 2]], axis=-1)
+
+
+def vidkv_inverse_halfcomplex(r) -> np.ndarray:
+    """Inverse of `vidkv_halfcomplex` (float64)."""
+    r = np.asarray(r, dtype=np.float64)
+    n = r.shape[-1]
+    nre = n // 2 + 1
+    f = r[..., :nre].astype(np.complex128)
+    f[..., 1:(n + 1) // 2] += 1j * r[..., nre:]
+    return np.fft.irfft(f, n=n, axis=-1)
+
+
+def vidkv_high_scheme(group_size: int, scale_dtype: str = "f32") -> "QuantScheme":
+    """The 2-bit quantization of the high K channels: KIVI-style asymmetric
+    i2, one scale and minimum per channel per group of `group_size` tokens
+    (exactly `quantize` / `dequantize` with this scheme)."""
+    return QuantScheme.parse(
+        f"#kvq.quant<i2, asymmetric, group(axis = 2, size = {group_size}), scale = {scale_dtype}>")
+
+
+def _pack_rows(codes: np.ndarray, bits: int) -> np.ndarray:
+    """`pack` of every row (last axis) separately, as int8."""
+    lead, n = codes.shape[:-1], codes.shape[-1]
+    rows = codes.reshape(-1, n)
+    out = np.zeros((rows.shape[0], _ceildiv(n * bits, 8)), dtype=np.uint8)
+    for i, row in enumerate(rows):
+        out[i] = pack(row, bits)
+    return out.reshape(lead + (out.shape[-1],)).view(np.int8)
+
+
+def _unpack_rows(packed: np.ndarray, bits: int, count: int) -> np.ndarray:
+    lead = packed.shape[:-1]
+    rows = np.asarray(packed).view(np.uint8).reshape(-1, packed.shape[-1])
+    out = np.zeros((rows.shape[0], count), dtype=np.uint8)
+    for i, row in enumerate(rows):
+        out[i] = unpack(row, bits, count, signed=False)
+    return out.reshape(lead + (count,))
+
+
+def vidkv_encode_key(k, ratio: float = 0.5, group_size: int = 32, scale_dtype: str = "f32"):
+    """VidKV key encoding of ``k [B, H, S, D]``.
+
+    Returns ``(high_codes, high_scale, high_min, low_codes, low_scale,
+    channels)``, the results of ``kvq.vidkv_encode_key``:
+
+    * ``channels`` = `vidkv_channel_slots`; ``n_high`` high channels and
+      ``N = D - n_high`` low ones;
+    * the high channels, gathered in slot order (``[B, H, S, n_high]``), are
+      quantized with `vidkv_high_scheme` (bit-exact float32 numerics of
+      `quantize`); codes packed 4 per byte along the channel slots
+      (``high_codes [B, H, S, ceil(n_high / 4)]`` int8, LSB first);
+    * the low channels, gathered in slot order (``[B, H, S, N]``), go
+      through `vidkv_halfcomplex` (a DFT along them, N reals per token);
+      every one of the N spectral components is stored as 1 bit, its sign
+      (``r >= 0`` -> 1, else 0), packed 8 per byte along the components
+      (``low_codes [B, H, S, ceil(N / 8)]``); ``low_scale [B, H, G, N]`` is
+      ``mean |r|`` over each group of `group_size` tokens (float64, then
+      rounded to `scale_dtype`).
+    """
+    k = np.asarray(k).astype(_F32)
+    b, h, s, d = k.shape
+    n_high = vidkv_num_high(d, ratio)
+    slots = vidkv_channel_slots(k, ratio)
+    inv = np.argsort(slots, axis=-1)  # slot -> channel
+    g = np.take_along_axis(k, inv[:, :, None, :].repeat(s, axis=2), axis=-1)
+    hc, hs, hz = quantize(g[..., :n_high], vidkv_high_scheme(group_size, scale_dtype))
+    r = vidkv_halfcomplex(g[..., n_high:].astype(np.float64))
+    bits = (r >= 0).astype(np.uint8)
+    ls = _group_mean(np.abs(r), group_size).astype(_F32)
+    ls = round_to_scale_dtype(ls, scale_dtype).astype(SCALE_DTYPES[scale_dtype])
+    return (_pack_rows(hc, 2), hs, hz, _pack_rows(bits, 1), ls, slots)
+
+
+def vidkv_decode_key(high_codes, high_scale, high_min, low_codes, low_scale, channels,
+                     group_size: int = 32) -> np.ndarray:
+    """Inverse of `vidkv_encode_key` (float64 ``[B, H, S, D]``): high
+    channels ``float32(code) * scale + min`` (`dequantize`); low channels
+    the inverse DFT (`vidkv_inverse_halfcomplex`) of ``(2 bit - 1) * scale``
+    per spectral component; each channel taken from its slot."""
+    channels = np.asarray(channels)
+    n_high = np.asarray(high_scale).shape[-1]
+    n_low = np.asarray(low_scale).shape[-1]
+    s = np.asarray(high_codes).shape[2]
+    hc = _unpack_rows(np.asarray(high_codes), 2, n_high)
+    hi = dequantize(hc, high_scale, high_min, vidkv_high_scheme(group_size)).astype(np.float64)
+    sign = 2.0 * _unpack_rows(np.asarray(low_codes), 1, n_low).astype(np.float64) - 1.0
+    ls = _expand_groups(np.asarray(low_scale).astype(np.float64), s, group_size)
+    lo = vidkv_inverse_halfcomplex(sign * ls)
+    g = np.concatenate([hi, lo], axis=-1)
+    return np.take_along_axis(g, channels[:, :, None, :].astype(np.int64).repeat(s, axis=2), axis=-1)
+
+
+def pack_ternary(trits) -> np.ndarray:
+    """Packs ternary values {-1, 0, 1} along the last axis, 5 per byte:
+    digit ``t + 1`` of element ``i`` weighs ``3^(i % 5)`` in byte ``i // 5``
+    (least significant digit first); missing digits of the last byte are 0.
+    Returns int8 ``[..., ceil(n / 5)]`` (byte values 0..242)."""
+    t = np.asarray(trits).astype(np.int64)
+    n = t.shape[-1]
+    nb = _ceildiv(n, 5)
+    digits = np.zeros(t.shape[:-1] + (nb * 5,), dtype=np.int64)
+    digits[..., :n] = t + 1
+    w = 3 ** np.arange(5, dtype=np.int64)
+    packed = (digits.reshape(t.shape[:-1] + (nb, 5)) * w).sum(axis=-1)
+    return packed.astype(np.uint8).view(np.int8)
+
+
+def unpack_ternary(packed, count: int) -> np.ndarray:
+    """Inverse of `pack_ternary`: `count` values in {-1, 0, 1} (int8)."""
+    p = np.asarray(packed).view(np.uint8).astype(np.int64)
+    w = 3 ** np.arange(5, dtype=np.int64)
+    digits = (p[..., :, None] // w) % 3
+    digits = digits.reshape(p.shape[:-1] + (p.shape[-1] * 5,))
+    return (digits[..., :count] - 1).astype(np.int8)
+
+
+def vidkv_encode_value(v, group_size: int = 32, scale_dtype: str = "f32"):
+    """VidKV value encoding of ``v [B, H, S, D]`` (1.58-bit, per channel).
+
+    For each channel and group of `group_size` tokens, ``m = mean |v|``
+    (float64); ``t = 1`` if ``v > m / 2``, ``-1`` if ``v < -m / 2``, else 0.
+    Returns ``(codes, scale)``: ``codes = pack_ternary(t)`` along the
+    channels (int8 ``[B, H, S, ceil(D / 5)]``), ``scale = m`` rounded to
+    `scale_dtype` (``[B, H, ceil(S / group_size), D]``)."""
+    v = np.asarray(v).astype(_F32).astype(np.float64)
+    s = v.shape[2]
+    m = _group_mean(np.abs(v), group_size)
+    thr = _expand_groups(0.5 * m, s, group_size)
+    t = np.where(v > thr, 1, np.where(v < -thr, -1, 0))
+    scale = round_to_scale_dtype(m.astype(_F32), scale_dtype).astype(SCALE_DTYPES[scale_dtype])
+    return pack_ternary(t), scale
+
+
+def vidkv_decode_value(codes, scale, group_size: int = 32) -> np.ndarray:
+    """Inverse of `vidkv_encode_value`: ``t * scale`` (float64)."""
+    scale = np.asarray(scale).astype(np.float64)
+    d = scale.shape[-1]
+    s = np.asarray(codes).shape[2]
+    t = unpack_ternary(codes, d).astype(np.float64)
+    return t * _expand_groups(scale, s, group_size)
+
+
+def vidkv_bits_per_value(d: int, ratio: float = 0.5, group_size: int = 32,
+                         scale_bits: int = 16):
+    """``(key, value)`` bits per cached value of VidKV: codes (2 bits per
+    high channel, 1 per low one; 8/5 per ternary value, packed per token
+    row) plus side data (scale and minimum per high channel, scale per
+    spectral component / value channel, each per group of `group_size`
+    tokens). The channel slots (per head, not per token) are not counted."""
+    n_high = vidkv_num_high(d, ratio)
+    n_low = d - n_high
+    key = (8 * (_ceildiv(n_high, 4) + _ceildiv(n_low, 8))
+           + scale_bits * (2 * n_high + n_low) / group_size) / d
+    value = (8 * _ceildiv(d, 5) + scale_bits * d / group_size) / d
+    return key, value
+
+
+__all__ += [
+    "vidkv_num_high",
+    "vidkv_channel_slots",
+    "vidkv_halfcomplex",
+    "vidkv_inverse_halfcomplex",
+    "vidkv_high_scheme",
+    "vidkv_encode_key",
+    "vidkv_decode_key",
+    "pack_ternary",
+    "unpack_ternary",
+    "vidkv_encode_value",
+    "vidkv_decode_value",
+    "vidkv_bits_per_value",
+]

@@ -6,12 +6,15 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
@@ -1161,5 +1164,207 @@ LogicalResult SageAttentionOp::verify() {
     if (!scale->isFiniteNonZero())
       return emitOpError() << "scale must be finite and non-zero, but got "
                            << scale->convertToDouble();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// VidKV
+//===----------------------------------------------------------------------===//
+
+static int64_t ceilDivDim(int64_t n, int64_t d) {
+  return ShapedType::isDynamic(n) ? ShapedType::kDynamic : (n + d - 1) / d;
+}
+
+/// Checks that tensor `value` has a shape compatible with `expected`
+/// (described as `what`).
+static LogicalResult checkVidKVShape(Operation *op, StringRef name,
+                                     Value value, ArrayRef<int64_t> expected,
+                                     StringRef what) {
+  ArrayRef<int64_t> shape =
+      cast<RankedTensorType>(value.getType()).getShape();
+  if (shape.size() == expected.size() &&
+      llvm::all_of(llvm::zip_equal(shape, expected), [](auto p) {
+        return compatible(std::get<0>(p), std::get<1>(p));
+      }))
+    return success();
+  return op->emitOpError() << name << " " << formatShape(shape) << " must be "
+                           << what << " = " << formatShape(expected);
+}
+
+/// The rules shared by the VidKV ops on the uncompressed side `kv`
+/// ([B, H, S, D]) and the group size.
+static LogicalResult verifyVidKVTensor(Operation *op, StringRef name,
+                                       RankedTensorType kv,
+                                       int64_t groupSize) {
+  if (kv.getRank() != 4)
+    return op->emitOpError() << name << " must have rank 4 ([B, H, S, D]), "
+                             << "got rank " << kv.getRank();
+  if (kv.isDynamicDim(3))
+    return op->emitOpError() << "the head dimension must be static";
+  if (groupSize < 1)
+    return op->emitOpError() << "group_size must be positive, got "
+                             << groupSize;
+  return success();
+}
+
+/// Shapes and types of the six parts of a VidKV key encoding of `kv`.
+static LogicalResult verifyVidKVKeyParts(Operation *op, ArrayRef<int64_t> kv,
+                                         int64_t nHigh, int64_t groupSize,
+                                         Value highCodes, Value highScale,
+                                         Value highMin, Value lowCodes,
+                                         Value lowScale, Value channels) {
+  int64_t b = kv[0], h = kv[1], s = kv[2], d = kv[3];
+  int64_t nLow = d - nHigh, groups = ceilDivDim(s, groupSize);
+  if (failed(checkVidKVShape(op, "high_codes", highCodes,
+                             {b, h, s, (nHigh + 3) / 4},
+                             "[B, H, S, ceil(n_high / 4)]")) ||
+      failed(checkVidKVShape(op, "high_scale", highScale,
+                             {b, h, groups, nHigh},
+                             "[B, H, ceil(S / G), n_high]")) ||
+      failed(checkVidKVShape(op, "high_min", highMin, {b, h, groups, nHigh},
+                             "[B, H, ceil(S / G), n_high]")) ||
+      failed(checkVidKVShape(op, "low_codes", lowCodes,
+                             {b, h, s, (nLow + 7) / 8},
+                             "[B, H, S, ceil(N / 8)]")) ||
+      failed(checkVidKVShape(op, "low_scale", lowScale, {b, h, groups, nLow},
+                             "[B, H, ceil(S / G), N]")) ||
+      failed(checkVidKVShape(op, "channels", channels, {b, h, d},
+                             "[B, H, D]")))
+    return failure();
+  Type scaleType = getElementTypeOrSelf(highScale.getType());
+  if (getElementTypeOrSelf(highMin.getType()) != scaleType ||
+      getElementTypeOrSelf(lowScale.getType()) != scaleType)
+    return op->emitOpError()
+           << "high_scale, high_min and low_scale must share one element type";
+  return success();
+}
+
+LogicalResult VidKVEncodeKeyOp::verify() {
+  RankedTensorType type = getInput().getType();
+  if (failed(verifyVidKVTensor(*this, "input", type, getGroupSize())))
+    return failure();
+  int64_t d = type.getDimSize(3);
+  double ratio = getRatio().convertToDouble();
+  int64_t nHigh = ratio >= 0.0 && ratio <= 1.0
+                      ? static_cast<int64_t>(std::floor(d * ratio))
+                      : -1;
+  if (nHigh < 1 || nHigh > d - 1)
+    return emitOpError() << "ratio " << ratio << " must leave at least one "
+                         << "high and one low channel of " << d;
+  return verifyVidKVKeyParts(*this, type.getShape(), nHigh, getGroupSize(),
+                             getHighCodes(), getHighScale(), getHighMin(),
+                             getLowCodes(), getLowScale(), getChannels());
+}
+
+LogicalResult VidKVDecodeKeyOp::verify() {
+  RankedTensorType type = getResult().getType();
+  if (failed(verifyVidKVTensor(*this, "result", type, getGroupSize())))
+    return failure();
+  int64_t nHigh = getHighScale().getType().getRank() == 4
+                      ? getHighScale().getType().getDimSize(3)
+                      : ShapedType::kDynamic;
+  int64_t nLow = getLowScale().getType().getRank() == 4
+                     ? getLowScale().getType().getDimSize(3)
+                     : ShapedType::kDynamic;
+  int64_t d = type.getDimSize(3);
+  if (ShapedType::isDynamic(nHigh) || ShapedType::isDynamic(nLow) ||
+      nHigh < 1 || nLow < 1 || nHigh + nLow != d)
+    return emitOpError() << "the channel counts of high_scale and low_scale "
+                         << "must be static, positive and sum to D = " << d;
+  return verifyVidKVKeyParts(*this, type.getShape(), nHigh, getGroupSize(),
+                             getHighCodes(), getHighScale(), getHighMin(),
+                             getLowCodes(), getLowScale(), getChannels());
+}
+
+/// Shapes of the codes and scales of a VidKV value encoding of `kv`.
+static LogicalResult verifyVidKVValueParts(Operation *op,
+                                           ArrayRef<int64_t> kv,
+                                           int64_t groupSize, Value codes,
+                                           Value scale) {
+  int64_t b = kv[0], h = kv[1], s = kv[2], d = kv[3];
+  if (failed(checkVidKVShape(op, "codes", codes, {b, h, s, (d + 4) / 5},
+                             "[B, H, S, ceil(D / 5)]")))
+    return failure();
+  return checkVidKVShape(op, "scale", scale,
+                         {b, h, ceilDivDim(s, groupSize), d},
+                         "[B, H, ceil(S / G), D]");
+}
+
+LogicalResult VidKVEncodeValueOp::verify() {
+  RankedTensorType type = getInput().getType();
+  if (failed(verifyVidKVTensor(*this, "input", type, getGroupSize())))
+    return failure();
+  return verifyVidKVValueParts(*this, type.getShape(), getGroupSize(),
+                               getCodes(), getScale());
+}
+
+LogicalResult VidKVDecodeValueOp::verify() {
+  RankedTensorType type = getResult().getType();
+  if (failed(verifyVidKVTensor(*this, "result", type, getGroupSize())))
+    return failure();
+  return verifyVidKVValueParts(*this, type.getShape(), getGroupSize(),
+                               getCodes(), getScale());
+}
+
+/// [B, H, S or ceil(S / G), last] for the VidKV parts of `kv`, whose first
+/// three dims are those of [B, H, S, *] tensor `from`.
+static SmallVector<OpFoldResult> vidkvShape(OpBuilder &b, Location loc,
+                                            Value from, bool grouped,
+                                            int64_t groupSize, int64_t last) {
+  SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, loc, from, 0),
+                                     tensor::getMixedSize(b, loc, from, 1),
+                                     tensor::getMixedSize(b, loc, from, 2),
+                                     b.getIndexAttr(last)};
+  if (grouped) {
+    Value s = getValueOrCreateConstantIndexOp(b, loc, sizes[2]);
+    sizes[2] = getAsOpFoldResult(b.createOrFold<arith::CeilDivUIOp>(
+        loc, s, arith::ConstantIndexOp::create(b, loc, groupSize)));
+  }
+  return sizes;
+}
+
+LogicalResult VidKVEncodeKeyOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  Location loc = getLoc();
+  Value x = getInput();
+  int64_t g = getGroupSize();
+  int64_t nHigh = getHighScale().getType().getDimSize(3);
+  int64_t nLow = getLowScale().getType().getDimSize(3);
+  reifiedReturnShapes.push_back(
+      vidkvShape(b, loc, x, false, g, (nHigh + 3) / 4));
+  reifiedReturnShapes.push_back(vidkvShape(b, loc, x, true, g, nHigh));
+  reifiedReturnShapes.push_back(vidkvShape(b, loc, x, true, g, nHigh));
+  reifiedReturnShapes.push_back(vidkvShape(b, loc, x, false, g, (nLow + 7) / 8));
+  reifiedReturnShapes.push_back(vidkvShape(b, loc, x, true, g, nLow));
+  reifiedReturnShapes.push_back({tensor::getMixedSize(b, loc, x, 0),
+                                 tensor::getMixedSize(b, loc, x, 1),
+                                 tensor::getMixedSize(b, loc, x, 3)});
+  return success();
+}
+
+LogicalResult VidKVDecodeKeyOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifiedReturnShapes.push_back(
+      vidkvShape(b, getLoc(), getHighCodes(), false, getGroupSize(),
+                 getResult().getType().getDimSize(3)));
+  return success();
+}
+
+LogicalResult VidKVEncodeValueOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  Location loc = getLoc();
+  int64_t d = getInput().getType().getDimSize(3);
+  reifiedReturnShapes.push_back(
+      vidkvShape(b, loc, getInput(), false, getGroupSize(), (d + 4) / 5));
+  reifiedReturnShapes.push_back(
+      vidkvShape(b, loc, getInput(), true, getGroupSize(), d));
+  return success();
+}
+
+LogicalResult VidKVDecodeValueOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifiedReturnShapes.push_back(
+      vidkvShape(b, getLoc(), getCodes(), false, getGroupSize(),
+                 getResult().getType().getDimSize(3)));
   return success();
 }

@@ -10,6 +10,7 @@
 
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/VidKV.h"
 
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
@@ -189,4 +190,5 @@ void mlir::kvq::registerKVDecoderExternalModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
     tensor::ConcatOp::attachInterface<ConcatDecoderModel>(*ctx);
   });
+  registerVidKVDecoderModels(registry);
 }

@@ -857,4 +857,146 @@ def KVQ_SageAttentionOp : KVQ_Op<"sage_attention", [Pure]> {
   }];
 }
 
+
+//===----------------------------------------------------------------------===//
+// VidKV: VidKVEncodeKeyOp, VidKVDecodeKeyOp, VidKVEncodeValueOp,
+// VidKVDecodeValueOp
+//===----------------------------------------------------------------------===//
+
+def KVQ_I32Tensor : RankedTensorOf<[I32]>;
+
+def KVQ_VidKVEncodeKeyOp : KVQ_Op<"vidkv_encode_key", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "VidKV key encoding: 2-bit outlier channels, 1-bit FFT rest";
+  let description = [{
+    Encodes keys `input` `[B, H, S, D]` (static `D`) the VidKV way. Per
+    `(b, h)` the channels are ranked by their range `max - min` over the
+    tokens (largest first, ties to the lower channel); the top
+    `n_high = floor(D * ratio)` are *high* channels, the other
+    `N = D - n_high` *low* channels. `channels[b, h, c]` is the slot of
+    channel `c`: the high channels in ascending order take slots
+    `0 .. n_high - 1`, the low ones `n_high .. D - 1`.
+
+    * High channels (in slot order) are quantized 2-bit asymmetric
+      (KIVI): per channel and group of `group_size` tokens,
+      `scale = (max - min) / 3` (1 when 0), `min`, `code =
+      clamp(round_half_away((x - min) / scale), 0, 3)`, exactly
+      `kvq.quantize #kvq.quant<i2, asymmetric, group(axis = 2, size = G)>`.
+      `high_codes [B, H, S, ceil(n_high / 4)]`: four codes per byte along
+      the slots, LSB first; `high_scale`, `high_min` `[B, H, ceil(S / G),
+      n_high]`.
+    * Low channels (in slot order) are transformed by a real DFT along
+      them, per token: the N real degrees of freedom of the spectrum,
+      `Re X_0 .. Re X_{N/2}` then `Im X_1 .. Im X_{ceil(N/2) - 1}`
+      (the rest is conjugate-symmetric). Each spectral component `r` is
+      stored as one bit `r >= 0`, 8 per byte along the components
+      (`low_codes [B, H, S, ceil(N / 8)]`), with `low_scale [B, H,
+      ceil(S / G), N]` = `mean |r|` over each group of tokens; it decodes
+      to `sign * scale`.
+
+    The last group of a ragged sequence is partial. Codes take `(2 n_high
+    + N) / D` bits per value: 1.5 with the default `ratio = 0.5`.
+    `kvq.vidkv_decode_key` is the inverse; `kvq.reference.vidkv_encode_key`
+    the golden model; docs/Methods.md the choices against the paper's code.
+
+    ```mlir
+    %hc, %hs, %hm, %lc, %ls, %ch = kvq.vidkv_encode_key %k {ratio = 0.5 : f64, group_size = 32}
+        : tensor<1x8x?x128xf32> -> tensor<1x8x?x16xi8>, tensor<1x8x?x64xf32>,
+          tensor<1x8x?x64xf32>, tensor<1x8x?x8xi8>, tensor<1x8x?x64xf32>,
+          tensor<1x8x128xi32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input,
+                       DefaultValuedAttr<F64Attr, "0.5">:$ratio,
+                       DefaultValuedAttr<I64Attr, "32">:$group_size);
+  let results = (outs KVQ_BytesTensor:$high_codes,
+                      KVQ_FloatTensor:$high_scale, KVQ_FloatTensor:$high_min,
+                      KVQ_BytesTensor:$low_codes, KVQ_FloatTensor:$low_scale,
+                      KVQ_I32Tensor:$channels);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type(results)";
+  let hasVerifier = 1;
+}
+
+def KVQ_VidKVDecodeKeyOp : KVQ_Op<"vidkv_decode_key", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Reconstruct keys from their VidKV encoding";
+  let description = [{
+    The inverse of `kvq.vidkv_encode_key` (whose results are the operands,
+    in order): channel `c` of token `s` with slot `j = channels[b, h, c]`
+    is `code * scale + min` of high slot `j` when `j < n_high`, else
+    element `j - n_high` of the inverse DFT of the low spectrum (`(2 bit -
+    1) * low_scale` per component). `n_high` and `N` are the last
+    dimensions of `high_scale` and `low_scale`; `group_size` must be the
+    encoder's. The result is `[B, H, S, D]` with `D = n_high + N`.
+
+    ```mlir
+    %k = kvq.vidkv_decode_key %hc, %hs, %hm, %lc, %ls, %ch {group_size = 32}
+        : tensor<1x8x?x16xi8>, tensor<1x8x?x64xf32>, tensor<1x8x?x64xf32>,
+          tensor<1x8x?x8xi8>, tensor<1x8x?x64xf32>, tensor<1x8x128xi32>
+        -> tensor<1x8x?x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_BytesTensor:$high_codes,
+                       KVQ_FloatTensor:$high_scale, KVQ_FloatTensor:$high_min,
+                       KVQ_BytesTensor:$low_codes, KVQ_FloatTensor:$low_scale,
+                       KVQ_I32Tensor:$channels,
+                       DefaultValuedAttr<I64Attr, "32">:$group_size);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    operands attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def KVQ_VidKVEncodeValueOp : KVQ_Op<"vidkv_encode_value", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "VidKV value encoding: per-channel ternary (1.58-bit)";
+  let description = [{
+    Encodes values `input` `[B, H, S, D]` (static `D`) as ternary codes:
+    per channel and group of `group_size` tokens, `m = mean |v|`; a value
+    is `+1` above `m / 2`, `-1` below `-m / 2` and 0 otherwise, and decodes
+    to that times `scale = m` (`scale [B, H, ceil(S / G), D]`; the last
+    group of a ragged sequence is partial). Codes are packed five per byte
+    along the channels, digit `t + 1` of channel `c` weighing `3^(c mod 5)`
+    in byte `c / 5` (`codes [B, H, S, ceil(D / 5)]`, byte values 0..242):
+    1.6 bits per value.
+
+    ```mlir
+    %c, %s = kvq.vidkv_encode_value %v {group_size = 32}
+        : tensor<1x8x?x128xf32> -> tensor<1x8x?x26xi8>, tensor<1x8x?x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "32">:$group_size);
+  let results = (outs KVQ_BytesTensor:$codes, KVQ_FloatTensor:$scale);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type(results)";
+  let hasVerifier = 1;
+}
+
+def KVQ_VidKVDecodeValueOp : KVQ_Op<"vidkv_decode_value", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Reconstruct values from their VidKV ternary encoding";
+  let description = [{
+    The inverse of `kvq.vidkv_encode_value`: `t * scale` for the ternary
+    digit `t` of each value and the scale of its channel and token group.
+    `D` is the last dimension of `scale`.
+
+    ```mlir
+    %v = kvq.vidkv_decode_value %c, %s {group_size = 32}
+        : tensor<1x8x?x26xi8>, tensor<1x8x?x128xf32> -> tensor<1x8x?x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_BytesTensor:$codes, KVQ_FloatTensor:$scale,
+                       DefaultValuedAttr<I64Attr, "32">:$group_size);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    operands attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

@@ -476,4 +476,27 @@ def KVQExpandSageAttention : Pass<"kvq-expand-sage-attention", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def KVQLowerVidKV : Pass<"kvq-lower-vidkv"> {
+  let summary = "Lower the VidKV encode / decode ops to linalg";
+  let description = [{
+    `kvq.vidkv_encode_key`: channel ranges (a reduction over the tokens),
+    ranks and slots (D x D counting reductions per head), the keys gathered
+    in slot order; the high channels get `kvq.quantize`'s 2-bit asymmetric
+    numerics with the codes OR-ed into bytes, the low channels a real DFT
+    (a contraction with a constant N x N matrix), `mean |r|` per token
+    group and sign bits OR-ed into bytes. `kvq.vidkv_decode_key`: the low
+    spectrum dequantized, the inverse DFT (a contraction), every channel
+    read from its slot. `kvq.vidkv_encode_value`: `mean |v|` per token
+    group and base-3 digit sums into bytes; `kvq.vidkv_decode_value`: one
+    elementwise op. Decode ops that feed `kvq.attention` are decoded inside
+    its loop instead (`kvq-tile-attention`); this pass lowers the rest.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD

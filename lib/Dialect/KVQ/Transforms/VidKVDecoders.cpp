@@ -1,0 +1,233 @@
+//===- VidKVDecoders.cpp - VidKV decode ops inside attention --------------===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// KVDecoderOpInterface models of kvq.vidkv_decode_key and
+// kvq.vidkv_decode_value: attention decodes a chunk of channels of one
+// token straight from the codes, so no decoded K / V exists in memory.
+//
+// A key channel is read through its slot: a high slot is one 2-bit code
+// times its scale plus its minimum; a low slot n is row n of the inverse
+// DFT applied to the token's 1-bit spectrum, a loop over the N spectral
+// components (sign bit times its group's scale, times the inverse-DFT
+// coefficient from a constant table indexed by j * n mod N: the same f32
+// coefficients and summation order as the standalone lowering's constant
+// matrix). Values are one base-3 digit times its scale.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Dialect/KVQ/IR/KVQInterfaces.h"
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/VidKV.h"
+#include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/DialectRegistry.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::kvq;
+
+std::vector<float> mlir::kvq::getVidKVInverseDFTTable(int64_t n, bool imag) {
+  // Entry t: cos(2 pi t / n) / n (real parts; times w_j = 1 or 2, exact in
+  // f32) or -2 sin(2 pi t / n) / n (imaginary parts), the entries of
+  // getVidKVInverseDFT with j * row mod n = t.
+  std::vector<float> table(n);
+  for (int64_t t = 0; t < n; ++t) {
+    double angle = 2.0 * M_PI * static_cast<double>(t) / n;
+    table[t] = static_cast<float>(imag ? -2.0 * std::sin(angle) / n
+                                       : std::cos(angle) / n);
+  }
+  return table;
+}
+
+namespace {
+
+Value cIndex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value load(OpBuilder &b, Location loc, Value memref, ValueRange indices) {
+  return memref::LoadOp::create(b, loc, memref, indices);
+}
+
+/// `(byte >> shift) & mask` of an i8 byte as i32; shift an index.
+Value bits(OpBuilder &b, Location loc, Value byte, Value shift, int64_t mask) {
+  Type i32 = b.getI32Type();
+  Value wide = arith::ExtUIOp::create(b, loc, i32, byte);
+  Value s = arith::IndexCastOp::create(b, loc, i32, shift);
+  return arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, wide, s),
+                               arith::ConstantIntOp::create(b, loc, i32, mask));
+}
+
+Value vectorConstant(OpBuilder &b, Location loc, ArrayRef<float> values) {
+  auto type =
+      VectorType::get({static_cast<int64_t>(values.size())}, b.getF32Type());
+  return arith::ConstantOp::create(b, loc,
+                                   DenseElementsAttr::get(type, values));
+}
+
+struct VidKVDecodeKeyModel
+    : KVDecoderOpInterface::ExternalModel<VidKVDecodeKeyModel,
+                                          VidKVDecodeKeyOp> {
+  Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, ValueRange coords, int64_t start,
+                        int64_t width) const {
+    auto decode = cast<VidKVDecodeKeyOp>(op);
+    int64_t d = decode.getResult().getType().getDimSize(3);
+    int64_t nHigh = decode.getHighScale().getType().getDimSize(3);
+    int64_t nLow = d - nHigh, numRe = nLow / 2 + 1;
+    Type f32 = b.getF32Type();
+    Value highCodes = reader.getBuffer(decode.getHighCodes());
+    Value highScale = reader.getBuffer(decode.getHighScale());
+    Value highMin = reader.getBuffer(decode.getHighMin());
+    Value lowCodes = reader.getBuffer(decode.getLowCodes());
+    Value lowScale = reader.getBuffer(decode.getLowScale());
+    Value channels = reader.getBuffer(decode.getChannels());
+    Value bi = coords[0], hi = coords[1], si = coords[2];
+    Value gi = arith::DivUIOp::create(b, loc, si,
+                                      cIndex(b, loc, decode.getGroupSize()));
+    Value cosTable =
+        vectorConstant(b, loc, getVidKVInverseDFTTable(nLow, false));
+    Value sinTable =
+        vectorConstant(b, loc, getVidKVInverseDFTTable(nLow, true));
+
+    Value chunk = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(VectorType::get({width}, f32), 0.0f));
+    for (int64_t lane = 0; lane < width && start + lane < d; ++lane) {
+      Value slot = arith::IndexCastOp::create(
+          b, loc, b.getIndexType(),
+          load(b, loc, channels, {bi, hi, cIndex(b, loc, start + lane)}));
+      Value isHigh = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           slot, cIndex(b, loc, nHigh));
+      auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, isHigh,
+                                    /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        // High: code * scale + min.
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        Value byte =
+            load(b, loc, highCodes,
+                 {bi, hi, si,
+                  arith::DivUIOp::create(b, loc, slot, cIndex(b, loc, 4))});
+        Value shift = arith::MulIOp::create(
+            b, loc, cIndex(b, loc, 2),
+            arith::RemUIOp::create(b, loc, slot, cIndex(b, loc, 4)));
+        Value code =
+            arith::UIToFPOp::create(b, loc, f32, bits(b, loc, byte, shift, 3));
+        Value scale = emitExtendToF32(
+            b, loc, load(b, loc, highScale, {bi, hi, gi, slot}));
+        Value zero =
+            emitExtendToF32(b, loc, load(b, loc, highMin, {bi, hi, gi, slot}));
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::AddFOp::create(
+                b, loc, arith::MulFOp::create(b, loc, code, scale), zero)});
+
+        // Low slot n: sum over the spectral components m.
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        Value n = arith::SubIOp::create(b, loc, slot, cIndex(b, loc, nHigh));
+        Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+        auto loop = scf::ForOp::create(
+            b, loc, cIndex(b, loc, 0), cIndex(b, loc, nLow), cIndex(b, loc, 1),
+            ValueRange{zeroF},
+            [&](OpBuilder &lb, Location ll, Value m, ValueRange acc) {
+              Value byte =
+                  load(lb, ll, lowCodes,
+                       {bi, hi, si,
+                        arith::DivUIOp::create(lb, ll, m, cIndex(lb, ll, 8))});
+              Value bit =
+                  bits(lb, ll, byte,
+                       arith::RemUIOp::create(lb, ll, m, cIndex(lb, ll, 8)), 1);
+              Value set = arith::CmpIOp::create(
+                  lb, ll, arith::CmpIPredicate::ne, bit,
+                  arith::ConstantIntOp::create(lb, ll, lb.getI32Type(), 0));
+              Value s = emitExtendToF32(
+                  lb, ll, load(lb, ll, lowScale, {bi, hi, gi, m}));
+              Value r = arith::SelectOp::create(
+                  lb, ll, set, s, arith::NegFOp::create(lb, ll, s));
+              // Component m is Re X_j (m < numRe, j = m) or Im X_j
+              // (j = m - numRe + 1); its coefficient for row n is the
+              // table entry at j * n mod N, times 2 for Re X_j with
+              // 0 < j and 2 j != N.
+              Value isRe = arith::CmpIOp::create(
+                  lb, ll, arith::CmpIPredicate::ult, m, cIndex(lb, ll, numRe));
+              Value j = arith::SelectOp::create(
+                  lb, ll, isRe, m,
+                  arith::SubIOp::create(lb, ll, m, cIndex(lb, ll, numRe - 1)));
+              Value t = arith::RemUIOp::create(
+                  lb, ll, arith::MulIOp::create(lb, ll, j, n),
+                  cIndex(lb, ll, nLow));
+              Value cosT = vector::ExtractOp::create(lb, ll, cosTable,
+                                                     ArrayRef<OpFoldResult>{t});
+              Value sinT = vector::ExtractOp::create(lb, ll, sinTable,
+                                                     ArrayRef<OpFoldResult>{t});
+              Value twice = arith::AndIOp::create(
+                  lb, ll,
+                  arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::ne, j,
+                                        cIndex(lb, ll, 0)),
+                  arith::CmpIOp::create(
+                      lb, ll, arith::CmpIPredicate::ne,
+                      arith::MulIOp::create(lb, ll, j, cIndex(lb, ll, 2)),
+                      cIndex(lb, ll, nLow)));
+              Value reCoef = arith::SelectOp::create(
+                  lb, ll, twice, arith::AddFOp::create(lb, ll, cosT, cosT),
+                  cosT);
+              Value coef = arith::SelectOp::create(lb, ll, isRe, reCoef, sinT);
+              scf::YieldOp::create(
+                  lb, ll,
+                  ValueRange{arith::AddFOp::create(
+                      lb, ll, acc[0], arith::MulFOp::create(lb, ll, r, coef))});
+            });
+        scf::YieldOp::create(b, loc, loop.getResults());
+      }
+      chunk = vector::InsertOp::create(b, loc, ifOp.getResult(0), chunk,
+                                       ArrayRef<int64_t>{lane});
+    }
+    return chunk;
+  }
+};
+
+struct VidKVDecodeValueModel
+    : KVDecoderOpInterface::ExternalModel<VidKVDecodeValueModel,
+                                          VidKVDecodeValueOp> {
+  Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, ValueRange coords, int64_t start,
+                        int64_t width) const {
+    auto decode = cast<VidKVDecodeValueOp>(op);
+    int64_t d = decode.getResult().getType().getDimSize(3);
+    Type f32 = b.getF32Type();
+    Value codes = reader.getBuffer(decode.getCodes());
+    Value scales = reader.getBuffer(decode.getScale());
+    Value bi = coords[0], hi = coords[1], si = coords[2];
+    Value gi = arith::DivUIOp::create(b, loc, si,
+                                      cIndex(b, loc, decode.getGroupSize()));
+    Value chunk = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(VectorType::get({width}, f32), 0.0f));
+    for (int64_t lane = 0; lane < width && start + lane < d; ++lane) {
+      int64_t c = start + lane;
+      Value byte = load(b, loc, codes, {bi, hi, si, cIndex(b, loc, c / 5)});
+      Value trit = emitVidKVTrit(b, loc, byte, cIndex(b, loc, c));
+      Value scale = emitExtendToF32(
+          b, loc, load(b, loc, scales, {bi, hi, gi, cIndex(b, loc, c)}));
+      Value v = arith::MulFOp::create(
+          b, loc, arith::SIToFPOp::create(b, loc, f32, trit), scale);
+      chunk =
+          vector::InsertOp::create(b, loc, v, chunk, ArrayRef<int64_t>{lane});
+    }
+    return chunk;
+  }
+};
+
+} // namespace
+
+void mlir::kvq::registerVidKVDecoderModels(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, KVQDialect *) {
+    VidKVDecodeKeyOp::attachInterface<VidKVDecodeKeyModel>(*ctx);
+    VidKVDecodeValueOp::attachInterface<VidKVDecodeValueModel>(*ctx);
+  });
+}
