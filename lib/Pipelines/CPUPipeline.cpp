@@ -42,6 +42,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   pm.addPass(createKVQLowerLowRank());
   pm.addPass(createKVQLowerPolyAttention());
   pm.addPass(createKVQLowerLeverage());
+  pm.addPass(createKVQLowerPolar());
   pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 

@@ -49,6 +49,10 @@ void populateFuseLowRankPatterns(RewritePatternSet &patterns);
 /// the rotation as a constant basis.
 void populateExpandRotationPatterns(RewritePatternSet &patterns);
 
+/// Patterns that lower kvq.polar_encode and kvq.polar_decode on tensors to
+/// linalg.
+void populateLowerPolarPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
 
