@@ -33,6 +33,7 @@ from kvq import reference as ref  # noqa: E402
 
 B, HQ, HKV, SQ, SKV, D = 1, 8, 2, 16, 512, 128
 RANK = 32
+KIVI_WINDOW = 128
 LEV_EPS = 0.15
 Q_T = f"tensor<{B}x{HQ}x{SQ}x{D}xf32>"
 
@@ -143,6 +144,26 @@ def module():
         f"  %o = kvq.attention q(%q : {Q_T}) k(%k : {t(KV, 'f16')}) v(%v : {t(KV, 'f16')})"
         f" mask(%m : {t([B, HQ, 1, SKV], 'f32')}) {{causal}} -> {Q_T}\n"
         f"  return %o, %t : {Q_T}, {t([B, HKV, SKV], 'f32')}\n}}\n")
+    # KIVI with its full-precision window of the newest tokens (K: the last
+    # S % 128, V: the last 128), decoded inside the attention loop.
+    for bits in (2, 4):
+        args, body = [f"%q: {Q_T}"], []
+        for tag, axis in (("k", 2), ("v", 3)):
+            n = ref.kivi_split(SKV, KIVI_WINDOW, tag == "v")
+            part = [B, HKV, n, D]
+            win = [B, HKV, SKV - n, D]
+            scheme = f"#kvq.quant<i{bits}, asymmetric, group(axis = {axis}, size = 32), scale = f16>"
+            sshape = ref.scale_shape(part, ref.QuantScheme.parse(scheme))
+            args += [f"%{tag}c: {t(part, f'i{bits}')}", f"%{tag}s: {t(sshape, 'f16')}",
+                     f"%{tag}z: {t(sshape, 'f16')}", f"%{tag}w: {t(win, 'f16')}"]
+            body.append(f"  %{tag}d = kvq.dequantize {scheme} %{tag}c, %{tag}s, %{tag}z : "
+                        f"{t(part, f'i{bits}')}, {t(sshape, 'f16')}, {t(sshape, 'f16')} -> {t(part, 'f16')}")
+            body.append(f"  %{tag} = tensor.concat dim(2) %{tag}d, %{tag}w : ({t(part, 'f16')}, "
+                        f"{t(win, 'f16')}) -> {t(KV, 'f16')}")
+        fns.append(
+            f"func.func @kivi{bits}_window({', '.join(args)}) -> {Q_T} {{\n" + "\n".join(body) +
+            f"\n  %o = kvq.attention q(%q : {Q_T}) k(%k : {t(KV, 'f16')}) v(%v : {t(KV, 'f16')})"
+            f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
     # PolySketch (its own attention: polynomial, degree 4): sketched vs exact.
     for r in (32, 64):
         fns.append(
@@ -228,6 +249,14 @@ def encode(name, q, k, v):
             args += [u.astype(np.float32), mu.astype(np.float32)]
             dec.append(ref.reconstruct(yd, u.astype(np.float32), mu.astype(np.float32)))
         return args, dec[0], dec[1], bits  # bases amortize over the sequence
+    if name in ("kivi2_window", "kivi4_window"):
+        bits = int(name[4])
+        cache = ref.kivi_cache(k, v, bits, 32, KIVI_WINDOW)
+        args, stored = [q], 0.0
+        for part in (cache["k"], cache["v"]):
+            args += [part["codes"], part["scale"], part["zero_point"], part["full"]]
+            stored += bits * part["codes"].size + 32 * part["scale"].size + 16 * part["full"].size
+        return args, ref.kivi_decode(cache["k"]), ref.kivi_decode(cache["v"]), stored / (2 * n)
     raise KeyError(name)
 
 
@@ -240,6 +269,8 @@ LABELS = {
     "rotate_int4": ("Hadamard rotation + INT4", "randomized Hadamard, per token"),
     "kivi4": ("KIVI 4-bit", "K per channel / V per token, groups of 32"),
     "kivi2": ("KIVI 2-bit", "K per channel / V per token, groups of 32"),
+    "kivi4_window": ("KIVI 4-bit + window", f"newest tokens fp16 (K: S mod {KIVI_WINDOW}, V: {KIVI_WINDOW})"),
+    "kivi2_window": ("KIVI 2-bit + window", f"newest tokens fp16 (K: S mod {KIVI_WINDOW}, V: {KIVI_WINDOW})"),
     "lowrank": (f"low rank r={RANK} (PCA)", "fp16 coordinates, per-head basis + mean"),
     "lowrank_int8": (f"low rank r={2 * RANK} + INT8", "INT8 coordinates per token"),
     "levattention": ("LevAttention", "keys with leverage >= 0.15 (fp16), others dropped"),
@@ -320,8 +351,7 @@ def main():
                 f"attention, and its cache is the causal prefix state, r x r x (D + 1) f32 per "
                 f"KV head, shown per cached value of a {SKV}-token fp16 cache (it does not grow "
                 "with the sequence). LevAttention bits: the fraction of keys kept x 16. Not in "
-                "the table yet (issue 5): PolarQuant's polar coding, xKV, GEAR, VidKV, KIVI's full-precision "
-                "window and the SageAttention2 INT8-QK / FP8-PV kernel; MLA is exact (an "
+                "the table yet (issue 5): PolarQuant's polar coding, xKV, GEAR, VidKV and the SageAttention2 INT8-QK / FP8-PV kernel; MLA is exact (an "
                 "algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
     print("wrote docs/Fidelity.md and bench/results/fidelity.json")
 

@@ -62,6 +62,9 @@ for name in "${!schedules[@]}"; do
     --options="--chip=$chip --format=fatbin ${schedules[$name]}" \
     --build-only "$out/attention/$name" >/dev/null
 done
+# Method tests whose K / V are decoded inside the kernels.
+"$py" "$root/test/Integration/CPU/Inputs/kivi.py" --target=nvvm \
+  --build-only "$out/methods/kivi" >/dev/null
 
 # Benchmark libraries.
 "$py" "$root/bench/gpu_attention.py" build "$out/bench/libs" --chip "$chip" >/dev/null

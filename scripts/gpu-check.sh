@@ -66,6 +66,14 @@ for schedule in "$art"/attention/*; do
   sanitize "$name" "$py" "$art/test/Integration/CPU/Inputs/attention.py" --target=nvvm \
     --prebuilt "$schedule"
 done
+for lib in "$art"/methods/*; do
+  [[ -d "$lib" ]] || continue
+  name="method-$(basename "$lib")"
+  script="$art/test/Integration/CPU/Inputs/$(basename "$lib").py"
+  step "$name" "$py" "$script" --target=nvvm --prebuilt "$lib"
+  grep -E "^(ok|FAIL)" "$res/$name.log" | sed 's/^/  /' | tee -a "$res/summary.txt" >/dev/null
+  sanitize "$name" "$py" "$script" --target=nvvm --prebuilt "$lib"
+done
 if [[ "${KVQ_BENCH:-1}" != 0 ]]; then
   quick=(); [[ "${KVQ_BENCH:-1}" == quick ]] && quick=(--quick)
   step "bench-gpu-attention" "$py" "$art/bench/gpu_attention.py" run "$art/bench/libs" \

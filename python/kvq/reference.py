@@ -920,6 +920,49 @@ def rotate(x, kind: str = "hadamard", seed: int = 0, inverse: bool = False) -> n
     return x @ (s if inverse else s.T)
 
 
+def kivi_split(length: int, residual: int = 128, value: bool = False) -> int:
+    """Number of the `length` tokens that a KIVI cache holds quantized.
+
+    KIVI (jy-yuan/KIVI) keeps the newest tokens in full precision: for V the
+    last `residual` tokens (V is quantized per token, so the oldest window
+    token is flushed as each new one arrives); for K the last
+    ``length % residual`` (K is quantized per channel over groups of tokens,
+    so the window is flushed `residual` tokens at a time).
+    """
+    if value:
+        return max(length - residual, 0)
+    return length - length % residual
+
+
+def kivi_cache(k, v, bits: int = 2, group: int = 32, residual: int = 128,
+               scale: str = "f16"):
+    """A KIVI cache of `k`, `v` [B, H, S, D] as kvq stores it.
+
+    Returns a dict with, for ``"k"`` and ``"v"``, the quantized part's
+    ``codes``, ``scale``, ``zero_point`` and ``scheme`` and the
+    full-precision window ``full`` (float16): K per channel over groups of
+    `group` tokens, V per token over groups of `group` channels, both
+    asymmetric `bits`-bit, split as :func:`kivi_split` says.
+    """
+    cache = {}
+    for name, x, value in (("k", k, False), ("v", v, True)):
+        axis = 3 if value else 2
+        scheme = QuantScheme.parse(
+            f"#kvq.quant<i{bits}, asymmetric, group(axis = {axis}, size = {group}), scale = {scale}>")
+        nq = kivi_split(x.shape[2], residual, value)
+        codes, s, zp = quantize(np.ascontiguousarray(x[:, :, :nq]), scheme)
+        cache[name] = dict(codes=codes, scale=s, zero_point=zp, scheme=scheme,
+                           full=np.ascontiguousarray(x[:, :, nq:]).astype(np.float16))
+    return cache
+
+
+def kivi_decode(part) -> np.ndarray:
+    """The K or V that attention reads from a :func:`kivi_cache` part:
+    the dequantized tokens followed by the full-precision window (float64)."""
+    old = dequantize(part["codes"], part["scale"], part["zero_point"], part["scheme"])
+    return np.concatenate([np.asarray(old, np.float64),
+                           np.asarray(part["full"], np.float64)], axis=2)
+
 
 # ---------------------------------------------------------------------------
 # PolarQuant (recursive polar transform, per-level Lloyd-Max angle codebooks)

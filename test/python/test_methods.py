@@ -160,3 +160,25 @@ def test_hadamard_spreads_an_outlier_channel():
     np.testing.assert_allclose(np.abs(y), 100.0 / 8, rtol=1e-6)
     with pytest.raises(ValueError):
         ref.rotation_matrix(24, "hadamard", 0)
+
+
+@pytest.mark.parametrize("length", [0, 5, 128, 200, 300])
+def test_kivi_window_split_and_decode(length):
+    rng = np.random.default_rng(length)
+    k = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
+    v = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
+    cache = ref.kivi_cache(k, v, bits=2, group=32, residual=128)
+    nk, nv = ref.kivi_split(length, 128), ref.kivi_split(length, 128, value=True)
+    # K flushes whole windows; V keeps exactly the newest 128 tokens.
+    assert nk % 128 == 0 and 0 <= length - nk < 128
+    assert length - nv == min(length, 128)
+    for part, x, n in ((cache["k"], k, nk), (cache["v"], v, nv)):
+        assert part["codes"].shape[2] == n and part["full"].shape[2] == length - n
+        dec = ref.kivi_decode(part)
+        assert dec.shape == x.shape
+        # The window is exact to fp16; the quantized part within half a step.
+        np.testing.assert_allclose(dec[:, :, n:], x[:, :, n:], rtol=1e-3, atol=1e-3)
+        if n:
+            step = np.asarray(ref.expand_scale(part["scale"], part["codes"].shape, part["scheme"]),
+                              np.float64)
+            assert np.all(np.abs(dec[:, :, :n] - x[:, :, :n]) <= step / 2 + 1e-2)

@@ -16,6 +16,7 @@
 #include "HostCodegen.h"
 #include "KernelABI.h"
 
+#include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Pipelines/Pipelines.h"
 
@@ -322,6 +323,7 @@ int main(int argc, char **argv) {
     registerAllExtensions(registry);
     registerAllToLLVMIRTranslations(registry);
     registry.insert<kvq::KVQDialect>();
+    kvq::registerKVDecoderExternalModels(registry);
     MLIRContext context(registry);
     // Diagnostics are `file:line:col: error: ...`, without an IR dump.
     context.printOpOnDiagnostic(false);

@@ -19,4 +19,6 @@ void KVQDialect::initialize() {
 #include "kvq/Dialect/KVQ/IR/KVQOps.cpp.inc"
       >();
   registerAttributes();
+  // The decoder model lives with the lowerings (KVDecoderModels.cpp).
+  declarePromisedInterface<KVDecoderOpInterface, DequantizeOp>();
 }

@@ -40,6 +40,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Iterators.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <cmath>
 #include <limits>
@@ -66,6 +68,9 @@ struct GPUOptions {
 
 /// A K or V operand plus its shared-memory staging.
 struct KVTile : KVOperand {
+  /// When set, K / V is this op's result, decoded block by block into
+  /// shared memory as f16 (`data` is then unused).
+  mutable KVDecoderOpInterface decoder;
   Type elementType; // of `data` (i8 for packed codes)
   int64_t elementBytes;
   int64_t rowElements; // elements of one row of `data`
@@ -75,12 +80,172 @@ struct KVTile : KVOperand {
 
 constexpr double kLog2e = 1.4426950408889634;
 
+/// The decoder producing `value` when kvq.attention may decode it in its
+/// loop, else null.
+static KVDecoderOpInterface getDecoder(Value value) {
+  auto decoder = value.getDefiningOp<KVDecoderOpInterface>();
+  if (decoder && decoder->getNumResults() == 1 &&
+      decoder.canDecodeInAttention())
+    return decoder;
+  return {};
+}
+
+/// The GPU lowering's KVChunkReader: the decoders' operands are read from
+/// global memory element by element (decoded blocks are staged in shared
+/// memory by the caller).
+class GPUChunkReader : public KVChunkReader {
+public:
+  GPUChunkReader(AttentionOp op) : op(op) {}
+
+  /// Creates the buffers that decoding `decoder`'s result needs.
+  LogicalResult prepare(OpBuilder &b, KVDecoderOpInterface decoder);
+
+  Value getBuffer(Value tensor) override { return buffers.lookup(tensor); }
+  Value readChunk(OpBuilder &b, Location loc, Value tensor, ValueRange coords,
+                  int64_t start, int64_t width) override;
+  Value readQuantizedChunk(OpBuilder &b, Location loc, Value codes, Value scale,
+                           Value zeroPoint, Attribute scheme, ValueRange coords,
+                           int64_t start, int64_t width) override;
+  Value getSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) override;
+
+private:
+  AttentionOp op;
+  llvm::DenseSet<Operation *> decoders;
+  llvm::DenseMap<Value, Value> buffers;
+  llvm::DenseMap<std::pair<Value, Value>, KVOperand> quantized;
+};
+
+LogicalResult GPUChunkReader::prepare(OpBuilder &b,
+                                      KVDecoderOpInterface decoder) {
+  if (!decoders.insert(decoder).second)
+    return success();
+  Location loc = op.getLoc();
+  if (auto dequantize = dyn_cast<DequantizeOp>(decoder.getOperation())) {
+    FailureOr<KVOperand> src =
+        prepareKVOperand(b, op, "kvq-gpu-attention", "decoded",
+                         dequantize.getCodes(), dequantize.getSchemeAttr(),
+                         dequantize.getScale(), dequantize.getZeroPoint());
+    if (failed(src))
+      return failure();
+    quantized[{dequantize.getCodes(), dequantize.getScale()}] = *src;
+    return success();
+  }
+  SmallVector<Value> decoded = decoder.getDecodedOperands();
+  for (Value operand : decoder->getOperands()) {
+    if (!isa<RankedTensorType>(operand.getType()) || buffers.count(operand))
+      continue;
+    if (llvm::is_contained(decoded, operand)) {
+      if (KVDecoderOpInterface inner = getDecoder(operand)) {
+        if (failed(prepare(b, inner)))
+          return failure();
+        continue;
+      }
+      if (cast<RankedTensorType>(operand.getType()).isDynamicDim(3))
+        return decoder->emitOpError()
+               << "is decoded inside attention, which needs a static head "
+                  "dimension for its operand";
+    }
+    buffers[operand] = createReadOnlyBuffer(b, loc, operand);
+  }
+  return success();
+}
+
+/// Builds vector<width x f32> from `lane(i)` for the lanes below `dim`
+/// (zeros past it).
+static Value buildLanes(OpBuilder &b, Location loc, int64_t start,
+                        int64_t width, int64_t dim,
+                        function_ref<Value(int64_t)> lane) {
+  auto type = VectorType::get({width}, b.getF32Type());
+  Value result = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0)));
+  for (int64_t i = 0; i < width && start + i < dim; ++i)
+    result = vector::InsertOp::create(b, loc, lane(start + i), result, i);
+  return result;
+}
+
+Value GPUChunkReader::readChunk(OpBuilder &b, Location loc, Value tensor,
+                                ValueRange coords, int64_t start,
+                                int64_t width) {
+  if (KVDecoderOpInterface decoder = getDecoder(tensor);
+      decoder && decoders.contains(decoder))
+    return decoder.emitDecodeChunk(b, loc, *this, coords, start, width);
+  Value buffer = buffers.lookup(tensor);
+  int64_t dim = cast<RankedTensorType>(tensor.getType()).getShape()[3];
+  return buildLanes(b, loc, start, width, dim, [&](int64_t ch) {
+    Value c = arith::ConstantIndexOp::create(b, loc, ch);
+    Value v = memref::LoadOp::create(
+        b, loc, buffer, ValueRange{coords[0], coords[1], coords[2], c});
+    return emitExtendToF32(b, loc, v);
+  });
+}
+
+Value GPUChunkReader::readQuantizedChunk(OpBuilder &b, Location loc,
+                                         Value codes, Value scale, Value,
+                                         Attribute, ValueRange coords,
+                                         int64_t start, int64_t width) {
+  const KVOperand &src = quantized.find({codes, scale})->second;
+  Type i32 = b.getI32Type();
+  auto c32 = [&](int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  };
+  return buildLanes(b, loc, start, width, src.dim, [&](int64_t ch) {
+    Value value;
+    if (src.packedBits) {
+      unsigned bits = src.packedBits;
+      int64_t shift = (ch * bits) % 8;
+      Value byteIdx = arith::ConstantIndexOp::create(b, loc, ch * bits / 8);
+      Value byte = memref::LoadOp::create(
+          b, loc, src.data,
+          ValueRange{coords[0], coords[1], coords[2], byteIdx});
+      if (src.scheme.getSymmetric()) {
+        Value word = arith::ExtSIOp::create(b, loc, i32, byte);
+        Value up = arith::ShLIOp::create(b, loc, word, c32(32 - bits - shift));
+        value = arith::SIToFPOp::create(
+            b, loc, b.getF32Type(),
+            arith::ShRSIOp::create(b, loc, up, c32(32 - bits)));
+      } else {
+        Value word = arith::ExtUIOp::create(b, loc, i32, byte);
+        Value field = arith::AndIOp::create(
+            b, loc, arith::ShRUIOp::create(b, loc, word, c32(shift)),
+            c32((1 << bits) - 1));
+        value = arith::UIToFPOp::create(b, loc, b.getF32Type(), field);
+      }
+    } else {
+      Value c = arith::ConstantIndexOp::create(b, loc, ch);
+      Value raw = memref::LoadOp::create(
+          b, loc, src.data, ValueRange{coords[0], coords[1], coords[2], c});
+      value = emitDecodeCodes(b, loc, src.scheme, raw);
+    }
+    SmallVector<Value> all = {coords[0], coords[1], coords[2],
+                              arith::ConstantIndexOp::create(b, loc, ch)};
+    Value s = memref::LoadOp::create(b, loc, src.scale,
+                                     getSideIndices(b, loc, src, all));
+    Value z;
+    if (src.zeroPoint)
+      z = memref::LoadOp::create(b, loc, src.zeroPoint,
+                                 getSideIndices(b, loc, src, all));
+    return emitDequantize(b, loc, src.scheme, value, s, z);
+  });
+}
+
+Value GPUChunkReader::getSize(OpBuilder &b, Location loc, Value tensor,
+                              int64_t dim) {
+  if (KVDecoderOpInterface decoder = getDecoder(tensor);
+      decoder && decoders.contains(decoder))
+    return decoder.emitDecodedSize(b, loc, *this, dim);
+  for (auto &[key, src] : quantized)
+    if (key.first == tensor)
+      return memref::DimOp::create(b, loc, src.data, dim);
+  return memref::DimOp::create(b, loc, buffers.lookup(tensor), dim);
+}
+
 /// Emits the kernels of one kvq.attention.
 class GPUAttentionEmitter {
 public:
   GPUAttentionEmitter(ImplicitLocOpBuilder &b, AttentionOp op,
                       const GPUOptions &opts)
-      : b(b), op(op), opts(opts), f32(b.getF32Type()), f16(b.getF16Type()) {}
+      : b(b), op(op), opts(opts), f32(b.getF32Type()), f16(b.getF16Type()),
+        reader(op) {}
 
   LogicalResult emit();
 
@@ -129,6 +294,7 @@ private:
   GPUOptions opts;
   Type f32, f16;
   int64_t threads = 0, blockKV = 0;
+  GPUChunkReader reader;
 };
 
 } // namespace
@@ -150,6 +316,24 @@ LogicalResult GPUAttentionEmitter::prepareTile(KVTile &tile, StringRef what,
                                                Value data,
                                                QuantSchemeAttr scheme,
                                                Value scale, Value zeroPoint) {
+  if (!scheme) {
+    if (KVDecoderOpInterface decoder = getDecoder(data)) {
+      if (failed(reader.prepare(b, decoder)))
+        return failure();
+      tile.decoder = decoder;
+      tile.dim = cast<RankedTensorType>(data.getType()).getShape()[3];
+      if (tile.dim % 4 != 0)
+        return op.emitOpError()
+               << "kvq-gpu-attention decodes " << what << " from '"
+               << decoder->getName() << "' in blocks of 4 channels; its head "
+               << "dimension " << tile.dim << " is not a multiple of 4";
+      tile.elementType = f16;
+      tile.elementBytes = 2;
+      tile.rowElements = tile.dim;
+      tile.stride = tile.dim + 8;
+      return success();
+    }
+  }
   FailureOr<KVOperand> src = prepareKVOperand(b, op, "kvq-gpu-attention", what,
                                               data, scheme, scale, zeroPoint);
   if (failed(src))
@@ -181,6 +365,44 @@ SmallVector<Value> GPUAttentionEmitter::emitCopies(KVTile &tile, Value buf,
   SmallVector<Value> tokens;
   int64_t rowBytes = tile.rowElements * tile.elementBytes;
   Value lastKey = arith::SubIOp::create(b, hi, cIdx(1));
+  if (tile.decoder) {
+    // Decode the block chunk by chunk, spread over the threads, and store
+    // it to shared memory as f16 (what the mma operands are).
+    int64_t width = tile.dim % 8 == 0 ? 8 : 4;
+    int64_t chunksPerRow = tile.dim / width;
+    auto loop =
+        scf::ForOp::create(b, tid, cIdx(blockKV * chunksPerRow), cIdx(threads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    Value row = arith::DivUIOp::create(b, c, cIdx(chunksPerRow));
+    Value key = minU(add(kb, row), lastKey);
+    Value chunk = arith::RemUIOp::create(b, c, cIdx(chunksPerRow));
+    // Chunk starts are static in the interface: switch over them.
+    SmallVector<int64_t> cases;
+    for (int64_t i = 0; i < chunksPerRow; ++i)
+      cases.push_back(i);
+    auto sw =
+        scf::IndexSwitchOp::create(b, TypeRange{}, chunk, cases, cases.size());
+    auto emitCase = [&](Region &region, int64_t i) {
+      OpBuilder::InsertionGuard caseGuard(b);
+      b.setInsertionPointToStart(&region.emplaceBlock());
+      Value v = tile.decoder.emitDecodeChunk(b, b.getLoc(), reader,
+                                             {bi, hk, key}, i * width, width);
+      Value h = arith::TruncFOp::create(b, VectorType::get({width}, f16), v);
+      vector::StoreOp::create(b, h, tile.smem,
+                              ValueRange{buf, row, cIdx(i * width)});
+      scf::YieldOp::create(b);
+    };
+    for (int64_t i = 0; i < chunksPerRow; ++i)
+      emitCase(sw.getCaseRegions()[i], i);
+    {
+      OpBuilder::InsertionGuard caseGuard(b);
+      b.setInsertionPointToStart(&sw.getDefaultRegion().emplaceBlock());
+      scf::YieldOp::create(b);
+    }
+    return tokens;
+  }
   if (rowBytes % 4 == 0) {
     int64_t chunkBytes = rowBytes % 16 == 0 ? 16 : rowBytes % 8 == 0 ? 8 : 4;
     int64_t chunkElements = chunkBytes / tile.elementBytes;
@@ -326,7 +548,12 @@ LogicalResult GPUAttentionEmitter::emit() {
                             : Value();
   Value c0 = cIdx(0), c1 = cIdx(1);
   Value batch = dimOf(q, 0), hq = dimOf(q, 1), sq = dimOf(q, 2);
-  Value hkv = dimOf(key.data, 1), skv = dimOf(key.data, 2);
+  auto kvSize = [&](const KVTile &tile, int64_t i) {
+    if (tile.decoder)
+      return tile.decoder.emitDecodedSize(b, b.getLoc(), reader, i);
+    return dimOf(tile.data, i);
+  };
+  Value hkv = kvSize(key, 1), skv = kvSize(key, 2);
   Value group = arith::DivUIOp::create(b, hq, hkv);
   Value rows = mul(group, sq);
   Value causalOffset = arith::SubIOp::create(b, skv, sq);
@@ -822,7 +1049,14 @@ struct KVQGPUAttentionPass
         ops.push_back(attention);
         return WalkResult::advance();
       }
-      if (isa<QuantizeOp, DequantizeOp>(nested)) {
+      // A dequantize that attention reads (directly or through another
+      // decoder) is decoded inside the kernel.
+      auto decodedInKernel = [](Operation *user) {
+        return isa<AttentionOp>(user) || getDecoder(user->getResult(0));
+      };
+      if (isa<QuantizeOp>(nested) ||
+          (isa<DequantizeOp>(nested) &&
+           !llvm::all_of(nested->getUsers(), decodedInKernel))) {
         nested->emitOpError()
             << "is not supported on the GPU path unless it is fused into "
                "kvq.attention (kvq-fuse); quantize caches on the host or with "
@@ -838,10 +1072,12 @@ struct KVQGPUAttentionPass
       if (failed(GPUAttentionEmitter(b, op, opts).emit()))
         return signalPassFailure();
     }
-    // Unpacks of packed arguments are dead once the kernels read the bytes.
+    // Unpacks of packed arguments and the decoders of K / V are dead once
+    // the kernels read their operands.
     getOperation().walk<WalkOrder::PostOrder, ReverseIterator>(
         [&](Operation *nested) {
-          if (isa<UnpackOp, PackOp>(nested) && nested->use_empty())
+          if ((isa<UnpackOp, PackOp, KVDecoderOpInterface>(nested)) &&
+              nested->use_empty() && isPure(nested))
             nested->erase();
         });
     // Sub-byte codes produced inside the function need kvq.pack, which has

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kvq/Dialect/KVQ/IR/KVQInterfaces.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
@@ -23,6 +24,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
+
+#include "llvm/ADT/DenseSet.h"
 
 #include <limits>
 
@@ -64,15 +67,59 @@ static void buildIf(ImplicitLocOpBuilder &b, Value cond, Fn body) {
   body();
 }
 
-using KVSource = KVOperand;
+/// A K / V operand: codes or floats read from buffers, or the result of a
+/// KVDecoderOpInterface op decoded chunk by chunk.
+struct KVSource : KVOperand {
+  mutable KVDecoderOpInterface decoder;
+};
+
+class AttentionEmitter;
+
+/// The CPU lowering's KVChunkReader: buffers of the decoders' operands,
+/// created before the loop nest, and chunk reads in the emitter's vector
+/// width.
+class CPUChunkReader : public KVChunkReader {
+public:
+  explicit CPUChunkReader(AttentionEmitter &emitter) : emitter(emitter) {}
+
+  /// Creates the buffers that decoding `decoder`'s result needs (at the
+  /// current insertion point, before the loops).
+  LogicalResult prepare(KVDecoderOpInterface decoder);
+
+  Value getBuffer(Value tensor) override { return buffers.lookup(tensor); }
+  Value readChunk(OpBuilder &b, Location loc, Value tensor, ValueRange coords,
+                  int64_t start, int64_t width) override;
+  Value readQuantizedChunk(OpBuilder &b, Location loc, Value codes, Value scale,
+                           Value zeroPoint, Attribute scheme, ValueRange coords,
+                           int64_t start, int64_t width) override;
+  Value getSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) override;
+
+private:
+  AttentionEmitter &emitter;
+  llvm::DenseSet<Operation *> decoders;
+  llvm::DenseMap<Value, Value> buffers;
+  llvm::DenseMap<std::pair<Value, Value>, KVOperand> quantized;
+};
+
+/// The decoder producing `value` when kvq.attention may decode it in its
+/// loop, else null.
+static KVDecoderOpInterface getDecoder(Value value) {
+  auto decoder = value.getDefiningOp<KVDecoderOpInterface>();
+  if (decoder && decoder->getNumResults() == 1 &&
+      decoder.canDecodeInAttention())
+    return decoder;
+  return {};
+}
 
 /// Emits the flash-attention loop nest for one kvq.attention.
 class AttentionEmitter {
+  friend class CPUChunkReader;
+
 public:
   AttentionEmitter(ImplicitLocOpBuilder &b, AttentionOp op,
                    const TileOptions &opts)
       : b(b), op(op), opts(opts), vw(opts.vectorWidth), f32(b.getF32Type()),
-        vecF32(VectorType::get({vw}, f32)) {}
+        vecF32(VectorType::get({vw}, f32)), reader(*this) {}
 
   LogicalResult emit();
 
@@ -95,8 +142,28 @@ private:
   FailureOr<KVSource> prepareKV(StringRef what, Value data,
                                 QuantSchemeAttr scheme, Value scale,
                                 Value zeroPoint) {
-    return prepareKVOperand(b, op, "kvq-tile-attention", what, data, scheme,
-                            scale, zeroPoint);
+    KVSource src;
+    if (!scheme) {
+      if (KVDecoderOpInterface decoder = getDecoder(data)) {
+        if (failed(reader.prepare(decoder)))
+          return failure();
+        src.decoder = decoder;
+        src.dim = cast<RankedTensorType>(data.getType()).getShape()[3];
+        return src;
+      }
+    }
+    FailureOr<KVOperand> operand = prepareKVOperand(
+        b, op, "kvq-tile-attention", what, data, scheme, scale, zeroPoint);
+    if (failed(operand))
+      return failure();
+    static_cast<KVOperand &>(src) = *operand;
+    return src;
+  }
+  /// Dimension `i` (< 3) of K / V.
+  Value kvSize(const KVSource &src, int64_t i) {
+    if (src.decoder)
+      return src.decoder.emitDecodedSize(b, b.getLoc(), reader, i);
+    return dimOf(src.data, i);
   }
   Value readF32Chunk(Value memref, ValueRange prefix, int64_t start,
                      int64_t dim);
@@ -113,9 +180,80 @@ private:
   int64_t vw;
   Type f32;
   VectorType vecF32;
+  CPUChunkReader reader;
 };
 
 } // namespace
+
+LogicalResult CPUChunkReader::prepare(KVDecoderOpInterface decoder) {
+  if (!decoders.insert(decoder).second)
+    return success();
+  ImplicitLocOpBuilder &b = emitter.b;
+  if (auto dequantize = dyn_cast<DequantizeOp>(decoder.getOperation())) {
+    FailureOr<KVOperand> src =
+        prepareKVOperand(b, emitter.op, "kvq-tile-attention", "decoded",
+                         dequantize.getCodes(), dequantize.getSchemeAttr(),
+                         dequantize.getScale(), dequantize.getZeroPoint());
+    if (failed(src))
+      return failure();
+    quantized[{dequantize.getCodes(), dequantize.getScale()}] = *src;
+    return success();
+  }
+  SmallVector<Value> decoded = decoder.getDecodedOperands();
+  for (Value operand : decoder->getOperands()) {
+    if (!isa<RankedTensorType>(operand.getType()) || buffers.count(operand))
+      continue;
+    if (llvm::is_contained(decoded, operand)) {
+      if (KVDecoderOpInterface inner = getDecoder(operand)) {
+        if (failed(prepare(inner)))
+          return failure();
+        continue;
+      }
+      if (cast<RankedTensorType>(operand.getType()).isDynamicDim(3))
+        return decoder->emitOpError()
+               << "is decoded inside attention, which needs a static head "
+                  "dimension for its operand";
+    }
+    buffers[operand] = emitter.toBuffer(operand);
+  }
+  return success();
+}
+
+Value CPUChunkReader::readChunk(OpBuilder &, Location, Value tensor,
+                                ValueRange coords, int64_t start,
+                                int64_t width) {
+  assert(width == emitter.vw && "the CPU lowering reads whole vectors");
+  ImplicitLocOpBuilder &b = emitter.b;
+  if (KVDecoderOpInterface decoder = getDecoder(tensor);
+      decoder && decoders.contains(decoder))
+    return decoder.emitDecodeChunk(b, b.getLoc(), *this, coords, start, width);
+  int64_t dim = cast<RankedTensorType>(tensor.getType()).getShape()[3];
+  return emitter.readF32Chunk(buffers.lookup(tensor), coords, start, dim);
+}
+
+Value CPUChunkReader::readQuantizedChunk(OpBuilder &, Location, Value codes,
+                                         Value scale, Value, Attribute,
+                                         ValueRange coords, int64_t start,
+                                         int64_t width) {
+  assert(width == emitter.vw && start % width == 0 &&
+         "the CPU lowering reads whole vectors");
+  KVSource src;
+  static_cast<KVOperand &>(src) = quantized.lookup({codes, scale});
+  return emitter.loadKVChunk(src, coords[0], coords[1], coords[2],
+                             start / width);
+}
+
+Value CPUChunkReader::getSize(OpBuilder &, Location, Value tensor,
+                              int64_t dim) {
+  ImplicitLocOpBuilder &b = emitter.b;
+  if (KVDecoderOpInterface decoder = getDecoder(tensor);
+      decoder && decoders.contains(decoder))
+    return decoder.emitDecodedSize(b, b.getLoc(), *this, dim);
+  for (auto &[key, src] : quantized)
+    if (key.first == tensor)
+      return emitter.dimOf(src.data, dim);
+  return emitter.dimOf(buffers.lookup(tensor), dim);
+}
 
 /// Reads `vw` values of the innermost dimension starting at `start` as f32,
 /// padding past `dim` with zeros.
@@ -272,6 +410,9 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
                                     Value j, int64_t chunk) {
   SmallVector<Value> prefix = {b0, h, j};
   int64_t start = chunk * vw;
+  if (src.decoder)
+    return src.decoder.emitDecodeChunk(b, b.getLoc(), reader, prefix, start,
+                                       vw);
   if (!src.scheme)
     return readF32Chunk(src.data, prefix, start, src.dim);
 
@@ -349,7 +490,7 @@ LogicalResult AttentionEmitter::emit() {
   Value mask = op.getMask() ? toBuffer(op.getMask()) : Value();
   Value c0 = cIdx(0), c1 = cIdx(1);
   Value batch = dimOf(q, 0), hq = dimOf(q, 1), sq = dimOf(q, 2);
-  Value hkv = dimOf(key->data, 1), skv = dimOf(key->data, 2);
+  Value hkv = kvSize(*key, 1), skv = kvSize(*key, 2);
   Value group = arith::DivUIOp::create(b, hq, hkv);
   Value rows = arith::MulIOp::create(b, group, sq);
   Value causalOffset = arith::SubIOp::create(b, skv, sq);

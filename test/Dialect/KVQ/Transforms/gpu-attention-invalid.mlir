@@ -42,3 +42,14 @@ func.func @shared_memory_budget(%q: tensor<1x2x1x4096xf32>, %k: tensor<1x2x8x409
   %o = kvq.attention q(%q : tensor<1x2x1x4096xf32>) k(%k : tensor<1x2x8x4096xf32>) v(%k : tensor<1x2x8x4096xf32>) -> tensor<1x2x1x4096xf32>
   return %o : tensor<1x2x1x4096xf32>
 }
+
+// -----
+
+// Decoded K / V are staged in shared memory in chunks of 4 channels.
+func.func @decoded_head_dim(%q: tensor<1x2x1x18xf32>, %a: tensor<1x2x8x18xf16>, %b: tensor<1x2x3x18xf16>,
+                            %v: tensor<1x2x11x18xf16>) -> tensor<1x2x1x18xf32> {
+  %k = tensor.concat dim(2) %a, %b : (tensor<1x2x8x18xf16>, tensor<1x2x3x18xf16>) -> tensor<1x2x11x18xf16>
+  // expected-error @+1 {{kvq-gpu-attention decodes key from 'tensor.concat' in blocks of 4 channels; its head dimension 18 is not a multiple of 4}}
+  %o = kvq.attention q(%q : tensor<1x2x1x18xf32>) k(%k : tensor<1x2x11x18xf16>) v(%v : tensor<1x2x11x18xf16>) -> tensor<1x2x1x18xf32>
+  return %o : tensor<1x2x1x18xf32>
+}

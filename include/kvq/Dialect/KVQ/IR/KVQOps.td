@@ -9,6 +9,7 @@
 
 include "kvq/Dialect/KVQ/IR/KVQBase.td"
 include "kvq/Dialect/KVQ/IR/KVQAttrs.td"
+include "kvq/Dialect/KVQ/IR/KVQInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
