@@ -205,12 +205,7 @@ struct LowerPolarDecode : OpRewritePattern<PolarDecodeOp> {
     // Per level, the table t[2 code + s] = (cos, sin)[s](centroid[code]).
     SmallVector<Value> tables;
     for (auto [i, width] : llvm::enumerate(bits)) {
-      std::vector<double> centroids = polarCodebook(i + 1, width);
-      SmallVector<float> table;
-      for (double psi : centroids) {
-        table.push_back(static_cast<float>(std::cos(psi)));
-        table.push_back(static_cast<float>(std::sin(psi)));
-      }
+      std::vector<float> table = polarTrigTable(i + 1, width);
       auto type = RankedTensorType::get({static_cast<int64_t>(table.size())},
                                         rewriter.getF32Type());
       tables.push_back(arith::ConstantOp::create(

@@ -103,3 +103,12 @@ std::vector<double> mlir::kvq::polarBoundaries(ArrayRef<double> codebook) {
     boundaries.push_back(0.5 * (codebook[i - 1] + codebook[i]));
   return boundaries;
 }
+
+std::vector<float> mlir::kvq::polarTrigTable(int64_t level, int64_t bits) {
+  std::vector<float> table;
+  for (double psi : polarCodebook(level, bits)) {
+    table.push_back(static_cast<float>(std::cos(psi)));
+    table.push_back(static_cast<float>(std::sin(psi)));
+  }
+  return table;
+}

@@ -57,6 +57,10 @@ std::vector<double> polarCodebook(int64_t level, int64_t bits);
 /// (an angle is coded as the number of boundaries strictly below it).
 std::vector<double> polarBoundaries(ArrayRef<double> codebook);
 
+/// The decoder's table of a level: (cos, sin) of every centroid rounded to
+/// f32, entry `2 k + s` for code k (s = 0: cosine, 1: sine).
+std::vector<float> polarTrigTable(int64_t level, int64_t bits);
+
 /// Whether `bits` is a valid code width (1, 2 or 4: a code never straddles
 /// a byte).
 inline bool isValidPolarBits(int64_t bits) {
