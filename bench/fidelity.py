@@ -170,6 +170,21 @@ def module():
             f"func.func @polysketch_r{r}(%q: {Q_T}, %k: {t(KV, 'f32')}, %v: {t(KV, 'f32')}) -> {Q_T} {{\n"
             f"  %o = kvq.poly_attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
             f" {{sketch = {r}, seed = 1, causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
+    # PolarQuant at the paper's default (L = 4, bits [4, 2, 2, 2], f16 block
+    # radius) on Hadamard-rotated K / V; un-rotation happens on the queries /
+    # output (kvq-fuse) and the codes are decoded in the key loop.
+    prad = t([B, HKV, SKV, D // 16], "f16")
+    pcodes = [t([B, HKV, SKV, (D >> lv) * bw // 8], "i8") for lv, bw in enumerate((4, 2, 2, 2), start=1)]
+    pargs, pbody = [f"%q: {Q_T}"], []
+    for tag, seed in (("k", 1), ("v", 2)):
+        pargs += [f"%{tag}r: {prad}"] + [f"%{tag}{i}: {c}" for i, c in enumerate(pcodes)]
+        pbody += [f"  %{tag}d = kvq.polar_decode %{tag}r, %{tag}0, %{tag}1, %{tag}2, %{tag}3 : {prad}, "
+                  f"{', '.join(pcodes)} -> {t(KV, 'f32')}",
+                  f"  %{tag} = kvq.rotate %{tag}d {{seed = {seed}, inverse}} : {t(KV, 'f32')} -> {t(KV, 'f32')}"]
+    fns.append(
+        f"func.func @polar({', '.join(pargs)}) -> {Q_T} {{\n" + "\n".join(pbody) +
+        f"\n  %o = kvq.attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
+        f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
     return "".join(fns)
 
 
@@ -257,6 +272,13 @@ def encode(name, q, k, v):
             args += [part["codes"], part["scale"], part["zero_point"], part["full"]]
             stored += bits * part["codes"].size + 32 * part["scale"].size + 16 * part["full"].size
         return args, ref.kivi_decode(cache["k"]), ref.kivi_decode(cache["v"]), stored / (2 * n)
+    if name == "polar":
+        args, dec = [q], []
+        for x, seed in ((k, 1), (v, 2)):
+            radius, codes = ref.polar_encode(ref.rotate(x, "hadamard", seed).astype(np.float32))
+            args += [radius] + [c.view(np.int8) for c in codes]
+            dec.append(ref.rotate(ref.polar_decode(radius, codes), "hadamard", seed, inverse=True))
+        return args, dec[0], dec[1], ref.polar_bits_per_value(D)
     raise KeyError(name)
 
 
@@ -276,6 +298,7 @@ LABELS = {
     "levattention": ("LevAttention", "keys with leverage >= 0.15 (fp16), others dropped"),
     "polysketch_r32": ("PolySketch r=32 *", "vs exact degree-4 polynomial attention"),
     "polysketch_r64": ("PolySketch r=64 *", "vs exact degree-4 polynomial attention"),
+    "polar": ("Hadamard rotation + PolarQuant", "L=4, bits [4,2,2,2] per level, f16 block radius"),
 }
 
 
@@ -350,8 +373,10 @@ def main():
                 "q, k, no softmax): its rows compare with its own exact form, not with softmax "
                 f"attention, and its cache is the causal prefix state, r x r x (D + 1) f32 per "
                 f"KV head, shown per cached value of a {SKV}-token fp16 cache (it does not grow "
-                "with the sequence). LevAttention bits: the fraction of keys kept x 16. Not in "
-                "the table yet (issue 5): PolarQuant's polar coding, xKV, GEAR, VidKV and the SageAttention2 INT8-QK / FP8-PV kernel; MLA is exact (an "
+                "with the sequence). LevAttention bits: the fraction of keys kept x 16. PolarQuant "
+                "bits: the packed angle codes of every level plus one f16 radius per 16 values "
+                "(62 bits per 16 values), no scale or zero point. Not in "
+                "the table yet (issue 5): xKV, GEAR, VidKV and the SageAttention2 INT8-QK / FP8-PV kernel; MLA is exact (an "
                 "algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
     print("wrote docs/Fidelity.md and bench/results/fidelity.json")
 
