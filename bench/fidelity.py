@@ -183,6 +183,21 @@ def module():
         f"  %v = kvq.vidkv_decode_value %vc, %vs : {val_t} -> {t(KV, 'f32')}\n"
         f"  %o = kvq.attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
         f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
+    # PolarQuant at the paper's default (L = 4, bits [4, 2, 2, 2], f16 block
+    # radius) on Hadamard-rotated K / V; un-rotation happens on the queries /
+    # output (kvq-fuse) and the codes are decoded in the key loop.
+    prad = t([B, HKV, SKV, D // 16], "f16")
+    pcodes = [t([B, HKV, SKV, (D >> lv) * bw // 8], "i8") for lv, bw in enumerate((4, 2, 2, 2), start=1)]
+    pargs, pbody = [f"%q: {Q_T}"], []
+    for tag, seed in (("k", 1), ("v", 2)):
+        pargs += [f"%{tag}r: {prad}"] + [f"%{tag}{i}: {c}" for i, c in enumerate(pcodes)]
+        pbody += [f"  %{tag}d = kvq.polar_decode %{tag}r, %{tag}0, %{tag}1, %{tag}2, %{tag}3 : {prad}, "
+                  f"{', '.join(pcodes)} -> {t(KV, 'f32')}",
+                  f"  %{tag} = kvq.rotate %{tag}d {{seed = {seed}, inverse}} : {t(KV, 'f32')} -> {t(KV, 'f32')}"]
+    fns.append(
+        f"func.func @polar({', '.join(pargs)}) -> {Q_T} {{\n" + "\n".join(pbody) +
+        f"\n  %o = kvq.attention q(%q : {Q_T}) k(%k : {t(KV, 'f32')}) v(%v : {t(KV, 'f32')})"
+        f" {{causal}} -> {Q_T}\n  return %o : {Q_T}\n}}\n")
     # PolySketch (its own attention: polynomial, degree 4): sketched vs exact.
     for r in (32, 64):
         fns.append(
@@ -364,6 +379,13 @@ def encode(name, q, k, v):
         kbits, vbits = ref.vidkv_bits_per_value(D, 0.5, 32, 16)
         return ([q] + list(ke) + list(ve), ref.vidkv_decode_key(*ke, group_size=32),
                 ref.vidkv_decode_value(*ve, group_size=32), (kbits + vbits) / 2)
+    if name == "polar":
+        args, dec = [q], []
+        for x, seed in ((k, 1), (v, 2)):
+            radius, codes = ref.polar_encode(ref.rotate(x, "hadamard", seed).astype(np.float32))
+            args += [radius] + [c.view(np.int8) for c in codes]
+            dec.append(ref.rotate(ref.polar_decode(radius, codes), "hadamard", seed, inverse=True))
+        return args, dec[0], dec[1], ref.polar_bits_per_value(D)
     raise KeyError(name)
 
 
@@ -383,6 +405,7 @@ LABELS = {
     "levattention": ("LevAttention", "keys with leverage >= 0.15 (fp16), others dropped"),
     "vidkv": ("VidKV K 1.5 / V 1.58-bit", "K: top-50 % range channels 2-bit, rest FFT 1-bit; "
               "V ternary; groups of 32, f16 scales"),
+    "polar": ("Hadamard rotation + PolarQuant", "L=4, bits [4,2,2,2] per level, f16 block radius"),
     "polysketch_r32": ("PolySketch r=32 *", "vs exact degree-4 polynomial attention"),
     "polysketch_r64": ("PolySketch r=64 *", "vs exact degree-4 polynomial attention"),
     "gear4": ("GEAR 4-bit", f"KIVI 4-bit + rank {GEAR_RANK} residual + {GEAR_OUTLIERS} outliers / token"),
@@ -476,7 +499,9 @@ def main():
                 "q, k, no softmax): its rows compare with its own exact form, not with softmax "
                 f"attention, and its cache is the causal prefix state, r x r x (D + 1) f32 per "
                 f"KV head, shown per cached value of a {SKV}-token fp16 cache (it does not grow "
-                "with the sequence). LevAttention bits: the fraction of keys kept x 16.\n\n"
+                "with the sequence). LevAttention bits: the fraction of keys kept x 16. "
+                "PolarQuant bits: the packed angle codes of every level plus one f16 radius per "
+                "16 values (62 bits per 16 values), no scale or zero point.\n\n"
                 "\\*\\* xKV's second layer: this layer's K / V with channels mixed by a random "
                 "rotation plus 20 % noise (adjacent layers' token spaces align); the row is layer "
                 "1's attention, the bits count the coordinates once for both layers.\n\n"
@@ -485,8 +510,8 @@ def main():
                 "`kvq.reference.sage_attention`, the NumPy model of its numerics. The settings "
                 "cite the perplexities its paper reports for Llama-3.1 (fp16 6.013), "
                 "ALGORITHMS.md section 2.\n\n"
-                "Not in the table yet (issue 5): PolarQuant's polar coding. MLA is "
-                "exact (an algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
+                "MLA is exact"
+                " (an algebraic rewrite, see test/Integration/CPU/lowrank.test).\n")
     print("wrote docs/Fidelity.md and bench/results/fidelity.json")
 
 

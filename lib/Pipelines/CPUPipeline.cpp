@@ -46,6 +46,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   // Elementwise arith on tensors (e.g. GEAR's residual `x - dequantize(..)`).
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createKVQLowerVidKV());
+  pm.addPass(createKVQLowerPolar());
   pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 

@@ -60,6 +60,14 @@ __all__ = [
     "rotate",
     "sage_schemes",
     "sage_attention",
+    "polar_interval",
+    "polar_density",
+    "lloyd_max",
+    "polar_codebook",
+    "polar_angles",
+    "polar_encode",
+    "polar_decode",
+    "polar_bits_per_value",
 ]
 
 #: Code (storage) types.
@@ -1500,3 +1508,225 @@ __all__ += [
     "vidkv_decode_value",
     "vidkv_bits_per_value",
 ]
+
+
+# ---------------------------------------------------------------------------
+# PolarQuant (recursive polar transform, per-level Lloyd-Max angle codebooks)
+# ---------------------------------------------------------------------------
+
+#: Grid of the numerical integration behind the codebooks: this many
+#: intervals over the angle's range.
+POLAR_GRID = 1 << 16
+#: Lloyd-Max stops when no centroid moves more than this (radians) ...
+POLAR_TOL = 1e-12
+#: ... or after this many iterations.
+POLAR_MAX_ITERATIONS = 10000
+
+
+def polar_interval(level: int) -> Tuple[float, float]:
+    """The range of the level-`level` angles: ``[0, 2 pi)`` at level 1
+    (atan2 of a coordinate pair), ``[0, pi / 2]`` above (atan of a ratio of
+    two radii)."""
+    if level < 1:
+        raise ValueError(f"levels count from 1, got {level}")
+    return (0.0, 2.0 * math.pi) if level == 1 else (0.0, 0.5 * math.pi)
+
+
+def polar_density(level: int, psi, normalized: bool = True) -> np.ndarray:
+    """The density of the level-`level` angle of a Gaussian vector (any
+    vector after a random rotation): uniform on ``[0, 2 pi)`` at level 1,
+    proportional to ``sin^(n-1)(2 psi)`` on ``[0, pi / 2]`` with
+    ``n = 2^(level-1)`` above (the angle between the norms of two
+    independent chi(n) variables).  Normalized: ``int sin^(n-1)(2 psi)
+    dpsi = (sqrt(pi) / 2) Gamma(n / 2) / Gamma((n + 1) / 2)``."""
+    psi = np.asarray(psi, dtype=np.float64)
+    lo, hi = polar_interval(level)
+    if level == 1:
+        f = np.ones_like(psi)
+        z = hi - lo
+    else:
+        n = 1 << (level - 1)
+        f = np.sin(2.0 * psi) ** (n - 1)
+        z = 0.5 * math.sqrt(math.pi) * math.exp(math.lgamma(n / 2) - math.lgamma((n + 1) / 2))
+    f = np.where((psi >= lo) & (psi <= hi), f, 0.0)
+    return f / z if normalized else f
+
+
+def lloyd_max(density, lo: float, hi: float, bits: int, grid: int = POLAR_GRID,
+              tol: float = POLAR_TOL, max_iterations: int = POLAR_MAX_ITERATIONS) -> np.ndarray:
+    """The ``2^bits`` Lloyd-Max centroids (sorted, fp64) of the density
+    ``density(x)`` (unnormalized, vectorized) on ``[lo, hi]``.
+
+    Deterministic, and mirrored operation for operation by the C++ of
+    lib/Dialect/KVQ/Utils/Polar.cpp:
+
+    * the density is sampled at ``grid + 1`` equispaced nodes; the
+      cumulative mass ``F`` and first moment ``M`` at each node are running
+      trapezoid sums (in node order); between nodes they are interpolated
+      linearly (a piecewise constant density);
+    * the initial centroids are the quantiles ``F^-1((k + 1/2) / 2^bits)``
+      (so no cell starts empty, even for the peaked densities of high
+      levels);
+    * an iteration sets the cell boundaries at the midpoints of
+      neighbouring centroids (``lo`` and ``hi`` at the ends) and every
+      centroid to the conditional mean of its cell, ``(M(t_k+1) - M(t_k)) /
+      (F(t_k+1) - F(t_k))``, until no centroid moves by more than `tol` or
+      after `max_iterations`."""
+    h = (hi - lo) / grid
+    x = lo + h * np.arange(grid + 1, dtype=np.float64)
+    f = np.asarray(density(x), dtype=np.float64)
+    cum_f = np.concatenate([[0.0], np.cumsum(0.5 * h * (f[:-1] + f[1:]))])
+    xf = x * f
+    cum_m = np.concatenate([[0.0], np.cumsum(0.5 * h * (xf[:-1] + xf[1:]))])
+
+    def at(cum, t):
+        u = (t - lo) / h
+        j = np.clip(np.floor(u), 0, grid - 1).astype(np.int64)
+        return cum[j] + (u - j) * (cum[j + 1] - cum[j])
+
+    k = 1 << bits
+    # Quantiles: the first node j + 1 with cum_f[j + 1] >= p, interpolated
+    # in [x_j, x_j+1].
+    p = (np.arange(k) + 0.5) / k * cum_f[-1]
+    j = np.searchsorted(cum_f, p, side="left") - 1
+    c = x[j] + h * (p - cum_f[j]) / (cum_f[j + 1] - cum_f[j])
+    for _ in range(max_iterations):
+        t = np.concatenate([[lo], 0.5 * (c[:-1] + c[1:]), [hi]])
+        ft, mt = at(cum_f, t), at(cum_m, t)
+        new = (mt[1:] - mt[:-1]) / (ft[1:] - ft[:-1])
+        moved = float(np.abs(new - c).max())
+        c = new
+        if moved <= tol:
+            break
+    return c
+
+
+_POLAR_CODEBOOKS = {}
+
+
+def polar_codebook(level: int, bits: int) -> np.ndarray:
+    """The Lloyd-Max codebook (``2^bits`` sorted fp64 centroids) of the
+    level-`level` angle density, as kvq computes it at compile time."""
+    if bits not in (1, 2, 4):
+        raise ValueError(f"PolarQuant codes have 1, 2 or 4 bits, got {bits}")
+    key = (level, bits)
+    if key not in _POLAR_CODEBOOKS:
+        lo, hi = polar_interval(level)
+        _POLAR_CODEBOOKS[key] = lloyd_max(
+            lambda x: polar_density(level, x, normalized=False), lo, hi, bits)
+    return _POLAR_CODEBOOKS[key].copy()
+
+
+def _check_polar(d: int, levels: int, bits: Sequence[int]):
+    if levels < 1:
+        raise ValueError(f"levels must be >= 1, got {levels}")
+    if len(bits) != levels:
+        raise ValueError(f"{len(bits)} bit widths for {levels} levels")
+    if d % (1 << levels):
+        raise ValueError(f"the head dim {d} is not a multiple of 2^levels = {1 << levels}")
+
+
+def polar_angles(x, levels: int = 4):
+    """The recursive polar transform of `x` ``[..., D]`` in fp64, on blocks
+    of ``2^levels`` channels: returns ``(angles, radius)`` with
+    ``angles[l - 1]`` ``[..., D / 2^l]`` the level-l angles and `radius`
+    ``[..., D / 2^levels]`` the norm of each block.
+
+    Level 1 pairs channels ``(2j, 2j + 1)``: angle ``atan2(x_2j+1, x_2j)``
+    mapped to ``[0, 2 pi)`` (``+ 2 pi`` when negative), radius
+    ``sqrt(x_2j^2 + x_2j+1^2)``.  Level l >= 2 pairs the radii of level
+    l - 1 the same way: angle ``atan2(r_2j+1, r_2j)`` in ``[0, pi / 2]``.
+    Angle j of level l belongs to block ``j / 2^(levels - l)``."""
+    x = np.asarray(x, dtype=np.float64)
+    _check_polar(x.shape[-1], levels, [0] * levels)
+    angles = []
+    r = x
+    for level in range(1, levels + 1):
+        a, b = r[..., 0::2], r[..., 1::2]
+        psi = np.arctan2(b, a)
+        if level == 1:
+            psi = np.where(psi < 0, psi + 2.0 * math.pi, psi)
+        angles.append(psi)
+        r = np.sqrt(a * a + b * b)
+    return angles, r
+
+
+def _pack_rows(codes, bits: int) -> np.ndarray:
+    """`pack` applied to every row (last dim) of `codes`: ``[..., n]`` ->
+    ``[..., ceil(n * bits / 8)]`` uint8, unused high bits of a row's last
+    byte zero."""
+    codes = np.asarray(codes)
+    per = 8 // bits
+    n = codes.shape[-1]
+    padded = _ceildiv(n, per) * per
+    full = np.zeros(codes.shape[:-1] + (padded,), dtype=np.int64)
+    full[..., :n] = codes
+    return pack(full, bits).reshape(codes.shape[:-1] + (padded // per,))
+
+
+def _unpack_rows(packed, bits: int, count: int) -> np.ndarray:
+    packed = np.asarray(packed).astype(np.uint8)
+    rows = packed.reshape(-1, packed.shape[-1])
+    out = np.stack([unpack(row, bits, count, signed=False) for row in rows]) if rows.size \
+        else np.zeros((rows.shape[0], count), dtype=np.uint8)
+    return out.reshape(packed.shape[:-1] + (count,)).astype(np.int64)
+
+
+def polar_quantize_angles(angles, level: int, bits: int) -> np.ndarray:
+    """The index of the nearest centroid of each angle (int64): the number
+    of cell boundaries (midpoints of neighbouring centroids) strictly below
+    it, so an angle exactly on a boundary takes the lower centroid."""
+    c = polar_codebook(level, bits)
+    boundaries = 0.5 * (c[:-1] + c[1:])
+    return np.searchsorted(boundaries, np.asarray(angles, dtype=np.float64), side="left")
+
+
+def polar_encode(x, levels: int = 4, bits: Sequence[int] = (4, 2, 2, 2),
+                 radius_dtype=np.float16):
+    """PolarQuant encoding of `x` ``[..., D]`` (D a multiple of
+    ``2^levels``; rotate first: the codebooks assume the angle densities
+    of a Gaussian vector): returns ``(radius, codes)`` with `radius`
+    ``[..., D / 2^levels]`` in `radius_dtype` (rounded from fp64 to
+    float32, then to `radius_dtype`, as kvq does) and
+    ``codes[l - 1]`` the level-l codes packed LSB first into bytes
+    ``[..., ceil((D / 2^l) * bits[l-1] / 8)]`` (uint8; `pack` of every
+    row), the layout of kvq.polar_encode."""
+    x = np.asarray(x, dtype=np.float64)
+    bits = list(bits)
+    _check_polar(x.shape[-1], levels, bits)
+    angles, radius = polar_angles(x, levels)
+    codes = [_pack_rows(polar_quantize_angles(a, level, b), b)
+             for level, (a, b) in enumerate(zip(angles, bits), start=1)]
+    radius_dtype = np.dtype(radius_dtype)
+    if radius_dtype != np.float64:
+        radius = radius.astype(np.float32)
+    return radius.astype(radius_dtype), codes
+
+
+def polar_decode(radius, codes, levels: int = 4, bits: Sequence[int] = (4, 2, 2, 2)) -> np.ndarray:
+    """Inverse of `polar_encode` (fp64): top down, a radius r with angle
+    psi at level l has the children ``(r cos psi, r sin psi)`` at level
+    l - 1; level-1 children are the channels."""
+    r = np.asarray(radius).astype(np.float64)
+    bits = list(bits)
+    _check_polar(r.shape[-1] << levels, levels, bits)
+    for level in range(levels, 0, -1):
+        n = r.shape[-1] * 2
+        idx = _unpack_rows(codes[level - 1], bits[level - 1], n // 2)
+        psi = polar_codebook(level, bits[level - 1])[idx]
+        out = np.empty(r.shape[:-1] + (n,), dtype=np.float64)
+        out[..., 0::2] = r * np.cos(psi)
+        out[..., 1::2] = r * np.sin(psi)
+        r = out
+    return r
+
+
+def polar_bits_per_value(d: int, levels: int = 4, bits: Sequence[int] = (4, 2, 2, 2),
+                         radius_bits: int = 16) -> float:
+    """Stored bits per cached value: the packed code bytes of every level
+    plus one radius per block of ``2^levels`` channels."""
+    _check_polar(d, levels, list(bits))
+    total = radius_bits * (d >> levels)
+    for level, b in enumerate(bits, start=1):
+        total += 8 * _ceildiv((d >> level) * b, 8)
+    return total / d

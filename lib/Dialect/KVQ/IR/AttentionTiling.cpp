@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Utils/Polar.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -108,6 +109,30 @@ LogicalResult
 RotateOp::reifyResultShapes(OpBuilder &b,
                             ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
   reifyLeading3(b, getLoc(), getInput(), getInput(), 3, reifiedReturnShapes);
+  return success();
+}
+
+LogicalResult PolarEncodeOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  Location loc = getLoc();
+  int64_t d = getInput().getType().getDimSize(3);
+  auto shape = [&](int64_t last) {
+    return SmallVector<OpFoldResult>{
+        tensor::getMixedSize(b, loc, getInput(), 0),
+        tensor::getMixedSize(b, loc, getInput(), 1),
+        tensor::getMixedSize(b, loc, getInput(), 2), b.getIndexAttr(last)};
+  };
+  reifiedReturnShapes.push_back(shape(d / getBlockSize()));
+  for (auto [i, bits] : llvm::enumerate(getBits()))
+    reifiedReturnShapes.push_back(shape(polarCodeBytes(d, i + 1, bits)));
+  return success();
+}
+
+LogicalResult PolarDecodeOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifyLeading3(b, getLoc(), getRadius(), getRadius(), 3, reifiedReturnShapes);
+  reifiedReturnShapes.back().back() =
+      b.getIndexAttr(getResult().getType().getDimSize(3));
   return success();
 }
 

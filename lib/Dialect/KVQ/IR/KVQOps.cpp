@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Utils/Polar.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -1367,4 +1368,77 @@ LogicalResult VidKVDecodeValueOp::reifyResultShapes(
       vidkvShape(b, getLoc(), getCodes(), false, getGroupSize(),
                  getResult().getType().getDimSize(3)));
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// PolarEncodeOp / PolarDecodeOp
+//===----------------------------------------------------------------------===//
+
+/// Checks `levels` / `bits` and the radius and code tensors of data `[B, H,
+/// S, D]` (`data`, D static) coded with them; `what` names the data.
+static LogicalResult verifyPolarLayout(Operation *op, int64_t levels,
+                                       ArrayRef<int64_t> bits,
+                                       ArrayRef<int64_t> data, StringRef what,
+                                       RankedTensorType radius,
+                                       TypeRange codes) {
+  if (levels < 1 || levels > 16)
+    return op->emitOpError()
+           << "levels must be between 1 and 16, got " << levels;
+  if (static_cast<int64_t>(bits.size()) != levels)
+    return op->emitOpError() << "bits must give one width per level (" << levels
+                             << "), got " << bits.size();
+  for (auto [i, b] : llvm::enumerate(bits))
+    if (!isValidPolarBits(b))
+      return op->emitOpError()
+             << "bits of level " << i + 1 << " must be 1, 2 or 4, got " << b;
+  int64_t d = data[3];
+  int64_t block = int64_t(1) << levels;
+  if (d % block)
+    return op->emitOpError() << what << " head dimension " << d
+                             << " must be a multiple of 2^levels = " << block;
+  SmallVector<int64_t> expected(data.take_front(3));
+  expected.push_back(d / block);
+  if (radius.getRank() != 4 || !shapesCompatible(radius.getShape(), expected))
+    return op->emitOpError()
+           << "radius " << formatShape(radius.getShape())
+           << " must be [B, H, S, D / 2^levels] = " << formatShape(expected);
+  if (static_cast<int64_t>(codes.size()) != levels)
+    return op->emitOpError() << "expected one code tensor per level (" << levels
+                             << "), got " << codes.size();
+  for (auto [i, type] : llvm::enumerate(codes)) {
+    int64_t level = i + 1;
+    expected.back() = polarCodeBytes(d, level, bits[i]);
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(type).getShape();
+    if (shape.size() != 4 || !shapesCompatible(shape, expected))
+      return op->emitOpError()
+             << "codes of level " << level << " " << formatShape(shape)
+             << " must be [B, H, S, ceil(D / 2^" << level << " * " << bits[i]
+             << " / 8)] = " << formatShape(expected);
+  }
+  return success();
+}
+
+LogicalResult PolarEncodeOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (input.getRank() != 4)
+    return emitOpError() << "input must have rank 4 ([B, H, S, D]), got rank "
+                         << input.getRank();
+  if (input.isDynamicDim(3))
+    return emitOpError() << "the head dimension must be static";
+  return verifyPolarLayout(*this, static_cast<int64_t>(getLevels()), getBits(),
+                           input.getShape(), "input", getRadius().getType(),
+                           getCodes().getTypes());
+}
+
+LogicalResult PolarDecodeOp::verify() {
+  RankedTensorType result = getResult().getType();
+  if (result.getRank() != 4)
+    return emitOpError() << "result must have rank 4 ([B, H, S, D]), got "
+                            "rank "
+                         << result.getRank();
+  if (result.isDynamicDim(3))
+    return emitOpError() << "the head dimension must be static";
+  return verifyPolarLayout(*this, static_cast<int64_t>(getLevels()), getBits(),
+                           result.getShape(), "result", getRadius().getType(),
+                           getCodes().getTypes());
 }

@@ -4,7 +4,8 @@
 //
 // KVDecoderOpInterface models for ops whose decoding needs the lowering
 // utilities: kvq.dequantize (its codes are read the way kvq.attention reads
-// quantized K / V) and tensor.concat along the token axis.
+// quantized K / V), tensor.concat along the token axis and
+// kvq.polar_decode (PolarQuant codes decoded in registers).
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,7 @@
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/VidKV.h"
 
+#include "kvq/Dialect/KVQ/Utils/Polar.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -180,12 +182,110 @@ struct GearDecodeDecoderModel
   }
 };
 
+/// kvq.polar_decode read chunk by chunk: lane c of a chunk is its block's
+/// radius times, per level, the cosine or sine of the centroid its code
+/// selects (the standalone lowering's formula, in the same order). Chunk
+/// starts are static, so every byte and bit position is a constant: the
+/// chunk loads its few radius and code bytes as scalars, spreads them over
+/// the lanes, shifts each lane's code out with a constant shift vector and
+/// selects the factor among constant vectors (one per code, cosine or sine
+/// per lane).
+struct PolarDecodeDecoderModel
+    : KVDecoderOpInterface::ExternalModel<PolarDecodeDecoderModel,
+                                          PolarDecodeOp> {
+  Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, ValueRange coords, int64_t start,
+                        int64_t width) const {
+    auto polar = cast<PolarDecodeOp>(op);
+    int64_t d = polar.getResult().getType().getDimSize(3);
+    int64_t levels = polar.getLevels();
+    ArrayRef<int64_t> bits = polar.getBits();
+    auto f32Vec = VectorType::get({width}, b.getF32Type());
+    auto i32Vec = VectorType::get({width}, b.getI32Type());
+    auto load = [&](Value tensor, int64_t i) -> Value {
+      SmallVector<Value> indices(coords);
+      indices.push_back(arith::ConstantIndexOp::create(b, loc, i));
+      return memref::LoadOp::create(b, loc, reader.getBuffer(tensor), indices);
+    };
+    // Lanes past the head dimension read radius 0 and byte 0.
+    auto lanes = [&](Value tensor, int64_t shift, int64_t perElement,
+                     Value zero, function_ref<Value(Value)> convert) {
+      llvm::DenseMap<int64_t, Value> loaded;
+      SmallVector<Value> values;
+      for (int64_t c = start; c < start + width; ++c) {
+        if (c >= d) {
+          values.push_back(zero);
+          continue;
+        }
+        int64_t i = (c >> shift) / perElement;
+        auto [it, inserted] = loaded.try_emplace(i);
+        if (inserted)
+          it->second = convert(load(tensor, i));
+        values.push_back(it->second);
+      }
+      return values;
+    };
+
+    Value zeroF32 = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+    Value value = vector::FromElementsOp::create(
+        b, loc, f32Vec,
+        lanes(polar.getRadius(), levels, 1, zeroF32,
+              [&](Value r) { return emitExtendToF32(b, loc, r); }));
+    Value zeroI32 = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    for (int64_t level = levels; level >= 1; --level) {
+      int64_t w = bits[level - 1];
+      int64_t perByte = 8 / w;
+      Value bytes = vector::FromElementsOp::create(
+          b, loc, i32Vec,
+          lanes(polar.getCodes()[level - 1], level, perByte, zeroI32,
+                [&](Value byte) -> Value {
+                  return arith::ExtUIOp::create(b, loc, b.getI32Type(), byte);
+                }));
+      SmallVector<int32_t> shifts;
+      SmallVector<bool> sine;
+      for (int64_t c = start; c < start + width; ++c) {
+        shifts.push_back(c < d ? ((c >> level) % perByte) * w : 0);
+        sine.push_back((c >> (level - 1)) & 1);
+      }
+      auto i32Splat = [&](int32_t v) -> Value {
+        return arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(v)));
+      };
+      Value code = arith::AndIOp::create(
+          b, loc,
+          arith::ShRUIOp::create(
+              b, loc, bytes,
+              arith::ConstantOp::create(
+                  b, loc,
+                  DenseElementsAttr::get(i32Vec, ArrayRef<int32_t>(shifts)))),
+          i32Splat((1 << w) - 1));
+      std::vector<float> table = polarTrigTable(level, w);
+      auto factorOf = [&](int64_t k) -> Value {
+        SmallVector<float> lane;
+        for (bool s : sine)
+          lane.push_back(table[2 * k + s]);
+        return arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(f32Vec, ArrayRef<float>(lane)));
+      };
+      Value factor = factorOf(0);
+      for (int64_t k = 1; k < (int64_t(1) << w); ++k) {
+        Value isK = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          code, i32Splat(k));
+        factor = arith::SelectOp::create(b, loc, isK, factorOf(k), factor);
+      }
+      value = arith::MulFOp::create(b, loc, value, factor);
+    }
+    return value;
+  }
+};
+
 } // namespace
 
 void mlir::kvq::registerKVDecoderExternalModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, KVQDialect *) {
     DequantizeOp::attachInterface<DequantizeDecoderModel>(*ctx);
     GearDecodeOp::attachInterface<GearDecodeDecoderModel>(*ctx);
+    PolarDecodeOp::attachInterface<PolarDecodeDecoderModel>(*ctx);
   });
   registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
     tensor::ConcatOp::attachInterface<ConcatDecoderModel>(*ctx);

@@ -999,4 +999,100 @@ def KVQ_VidKVDecodeValueOp : KVQ_Op<"vidkv_decode_value", [Pure,
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// PolarQuant: PolarEncodeOp, PolarDecodeOp
+//===----------------------------------------------------------------------===//
+
+class KVQ_PolarOp<string mnemonic, list<Trait> traits = []>
+    : KVQ_Op<mnemonic, !listconcat(traits, [Pure,
+        DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                                  ["reifyResultShapes"]>])> {
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Channels per block: 2^levels.
+    int64_t getBlockSize() { return int64_t(1) << getLevels(); }
+  }];
+}
+
+def KVQ_PolarEncodeOp : KVQ_PolarOp<"polar_encode"> {
+  let summary = "PolarQuant: recursive polar transform with per-level angle codes";
+  let description = [{
+    Encodes `input` `[B, H, S, D]` in blocks of `2^levels` channels along
+    the head dimension (`D` static, a multiple of `2^levels`):
+
+    * level 1 pairs channels `(2j, 2j+1)` into the angle
+      `atan2(x_2j+1, x_2j)` in `[0, 2 pi)` and the radius
+      `sqrt(x_2j^2 + x_2j+1^2)`;
+    * level `l >= 2` pairs the radii of level `l - 1` the same way, the
+      angle `atan(r_2j+1 / r_2j)` lying in `[0, pi / 2]`;
+    * the radius of the last level is the norm of a block: `radius` is
+      `[B, H, S, D / 2^levels]` (any float type, f16 in the paper).
+
+    Each angle becomes the index of the nearest centroid of its level's
+    codebook (the number of midpoints between neighbouring centroids
+    strictly below it): `bits[l-1]` (1, 2 or 4) bits at level `l`. The
+    codebooks are Lloyd-Max quantizers of the angle densities of a Gaussian
+    vector (uniform at level 1, `sin^(n-1)(2 psi)` with `n = 2^(l-1)`
+    above), computed at compile time (`kvq.reference.polar_codebook`), so no
+    scale or zero point is stored: rotate the input first (`kvq.rotate`),
+    which makes any vector's angles follow those densities. Arithmetic is
+    f64 (the radius is rounded to f32, then to its type).
+
+    `codes` holds one `i8` tensor per level: the `D / 2^l` codes of a token
+    at level `l` packed LSB first (`kvq.pack`'s layout: code `j` in byte
+    `j * bits / 8` at bit `(j * bits) % 8`), `[B, H, S, ceil(D / 2^l *
+    bits[l-1] / 8)]`. At the defaults (`levels = 4`, `bits = [4, 2, 2, 2]`,
+    f16 radius) a block of 16 values takes 8x4 + 4x2 + 2x2 + 1x2 = 46 code
+    bits and a 16-bit radius: 62 bits, 3.875 bits per value (exactly, for
+    `D` a multiple of 64).
+
+    ```mlir
+    %r, %c1, %c2, %c3, %c4 = kvq.polar_encode %k
+        : tensor<1x8x?x128xf32> -> tensor<1x8x?x8xf16>, tensor<1x8x?x32xi8>,
+          tensor<1x8x?x8xi8>, tensor<1x8x?x4xi8>, tensor<1x8x?x2xi8>
+    %r2, %a, %b = kvq.polar_encode %k {levels = 2, bits = array<i64: 4, 4>}
+        : tensor<1x8x?x128xf32> -> tensor<1x8x?x32xf32>, tensor<1x8x?x32xi8>,
+          tensor<1x8x?x16xi8>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "4">:$levels,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{4, 2, 2, 2}">:$bits);
+  let results = (outs KVQ_FloatTensor:$radius,
+                      Variadic<KVQ_BytesTensor>:$codes);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($radius) `,` type($codes)
+  }];
+}
+
+def KVQ_PolarDecodeOp : KVQ_PolarOp<"polar_decode"> {
+  let summary = "Decode PolarQuant codes into K or V";
+  let description = [{
+    The inverse of `kvq.polar_encode` with the same `levels` and `bits`:
+    top down, a radius `r` whose angle decodes to the centroid `psi` has
+    the children `(r cos psi, r sin psi)` at the level below, and the
+    children of level 1 are the channels. So channel `c` of a token is
+    `radius[c / 2^levels] * prod_l f_l(c)` with `f_l(c)` the cosine (bit
+    `l - 1` of `c` clear) or sine (set) of the centroid of level-`l` angle
+    `c / 2^l`: the decoder reads compile-time cos / sin tables, no
+    transcendental function. Arithmetic is f32; the result is `[B, H, S,
+    D]` (`D = 2^levels x` the radius width) of any float type.
+
+    ```mlir
+    %k = kvq.polar_decode %r, %c1, %c2, %c3, %c4
+        : tensor<1x8x?x8xf16>, tensor<1x8x?x32xi8>, tensor<1x8x?x8xi8>,
+          tensor<1x8x?x4xi8>, tensor<1x8x?x2xi8> -> tensor<1x8x?x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$radius,
+                       Variadic<KVQ_BytesTensor>:$codes,
+                       DefaultValuedAttr<I64Attr, "4">:$levels,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{4, 2, 2, 2}">:$bits);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $radius `,` $codes attr-dict `:` type($radius) `,` type($codes) `->`
+    type($result)
+  }];
+}
+
 #endif // KVQ_DIALECT_KVQ_IR_KVQOPS_TD

@@ -14,7 +14,8 @@ namespace kvq {
 
 /// Attaches KVDecoderOpInterface to kvq.dequantize and to tensor.concat
 /// (of decoded K / V along the token axis: a KIVI cache's quantized part
-/// followed by its full-precision window of recent tokens). Tools and
+/// followed by its full-precision window of recent tokens) and to
+/// kvq.polar_decode. Tools and
 /// embedders that run kvq's attention lowerings must call it.
 void registerKVDecoderExternalModels(DialectRegistry &registry);
 

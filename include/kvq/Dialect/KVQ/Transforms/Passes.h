@@ -54,6 +54,10 @@ void populateExpandRotationPatterns(RewritePatternSet &patterns);
 /// tensors to linalg, tensor and scf.
 void populateLowerGearPatterns(RewritePatternSet &patterns);
 
+/// Patterns that lower kvq.polar_encode and kvq.polar_decode on tensors to
+/// linalg.
+void populateLowerPolarPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
 

@@ -499,4 +499,28 @@ def KVQLowerVidKV : Pass<"kvq-lower-vidkv"> {
   ];
 }
 
+def KVQLowerPolar : Pass<"kvq-lower-polar"> {
+  let summary = "Lower kvq.polar_encode and kvq.polar_decode to linalg";
+  let description = [{
+    PolarQuant on tensors. Encoding: per level one `linalg.generic` over the
+    pairs of the level below (f64 `atan2`, the code as the number of
+    compile-time codebook boundaries below the angle, the pair's radius),
+    then one packing the codes LSB first into bytes. Decoding: one
+    elementwise `linalg.generic` over `[B, H, S, D]`, channel `c` being its
+    block's radius times, per level, the cosine or sine (bit `l - 1` of `c`)
+    of the centroid its code selects, read from compile-time f32 tables.
+    The codebooks are the Lloyd-Max quantizers of the analytic angle
+    densities (`lib/Dialect/KVQ/Utils/Polar.cpp`, equal to
+    `kvq.reference.polar_codebook` to rounding). Run `kvq-fuse` and the
+    attention lowering first: a `kvq.polar_decode` feeding `kvq.attention`
+    is decoded inside its loop instead.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD

@@ -1,0 +1,50 @@
+// RUN: kvq-opt %s -kvq-fuse | FileCheck %s --check-prefix=FUSE
+// RUN: kvq-opt %s -kvq-fuse -kvq-tile-attention -canonicalize | FileCheck %s --check-prefix=TILE
+
+// Attention over a PolarQuant cache of rotated keys and values: the cache
+// holds polar codes of S k (rotate -> polar_encode at prefill), and the
+// attention reads rotate^-1(polar_decode(...)). kvq-fuse rotates the
+// queries once instead of un-rotating the keys and un-rotates the output
+// once (V), so no rotation of keys remains and kvq.polar_decode feeds
+// kvq.attention directly as K and V.
+// FUSE-LABEL: func @polar_attention
+// FUSE-DAG:     arith.constant dense<{{.*}}> : tensor<1x64x64xf32>
+// FUSE-DAG:     %[[KD:.*]] = kvq.polar_decode %{{.*}} : tensor<1x2x?x4xf16>, {{.*}} -> tensor<1x2x?x64xf32>
+// FUSE-DAG:     %[[VD:.*]] = kvq.polar_decode %{{.*}} : tensor<1x2x?x4xf16>, {{.*}} -> tensor<1x2x?x64xf32>
+// FUSE-DAG:     %[[QR:.*]] = kvq.project %{{.*}}, %{{.*}} : tensor<1x4x3x64xf32>, tensor<1x64x64xf32> -> tensor<1x4x3x64xf32>
+// FUSE:         %[[O:.*]] = kvq.attention q(%[[QR]] : tensor<1x4x3x64xf32>) k(%[[KD]] : tensor<1x2x?x64xf32>) v(%[[VD]] : tensor<1x2x?x64xf32>)
+// FUSE:         %[[R:.*]] = kvq.reconstruct %[[O]], %{{.*}} : tensor<1x4x3x64xf32>, tensor<1x64x64xf32> -> tensor<1x4x3x64xf32>
+// FUSE:         return %[[R]]
+// FUSE-NOT:     kvq.rotate
+
+// Inside the key loop the codes are decoded in registers: each chunk
+// loads its radius and code bytes, spreads them over the lanes and picks
+// the cosine / sine factors among constant vectors. No decoded K or V
+// exists in memory and no polar_decode is left.
+// TILE-LABEL: func @polar_attention
+// TILE-NOT:     kvq.polar_decode
+// TILE-NOT:     memref.alloc{{.*}}x?x64xf32
+// TILE:         scf.for
+// TILE:         scf.for
+// TILE:         {{memref.load|tensor.extract}} %{{.*}} : {{.*}}<1x2x?x4xf16{{.*}}>
+// TILE:         {{memref.load|tensor.extract}} %{{.*}} : {{.*}}<1x2x?x1xi8{{.*}}>
+// TILE:         arith.select %{{.*}} : vector<16xi1>, vector<16xf32>
+// TILE:         {{memref.load|tensor.extract}} %{{.*}} : {{.*}}<1x2x?x16xi8{{.*}}>
+// TILE:         vector.from_elements {{.*}} : vector<16xi32>
+// TILE:         arith.shrui %{{.*}} : vector<16xi32>
+// TILE-COUNT-15: arith.select %{{.*}} : vector<16xi1>, vector<16xf32>
+// TILE-NOT:     kvq.polar_decode
+func.func @polar_attention(%q: tensor<1x4x3x64xf32>,
+    %kr: tensor<1x2x?x4xf16>, %k1: tensor<1x2x?x16xi8>, %k2: tensor<1x2x?x4xi8>, %k3: tensor<1x2x?x2xi8>, %k4: tensor<1x2x?x1xi8>,
+    %vr: tensor<1x2x?x4xf16>, %v1: tensor<1x2x?x16xi8>, %v2: tensor<1x2x?x4xi8>, %v3: tensor<1x2x?x2xi8>, %v4: tensor<1x2x?x1xi8>)
+    -> tensor<1x4x3x64xf32> {
+  %kd = kvq.polar_decode %kr, %k1, %k2, %k3, %k4 : tensor<1x2x?x4xf16>, tensor<1x2x?x16xi8>, tensor<1x2x?x4xi8>,
+      tensor<1x2x?x2xi8>, tensor<1x2x?x1xi8> -> tensor<1x2x?x64xf32>
+  %vd = kvq.polar_decode %vr, %v1, %v2, %v3, %v4 : tensor<1x2x?x4xf16>, tensor<1x2x?x16xi8>, tensor<1x2x?x4xi8>,
+      tensor<1x2x?x2xi8>, tensor<1x2x?x1xi8> -> tensor<1x2x?x64xf32>
+  %k = kvq.rotate %kd {seed = 1, inverse} : tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  %v = kvq.rotate %vd {seed = 2, inverse} : tensor<1x2x?x64xf32> -> tensor<1x2x?x64xf32>
+  %o = kvq.attention q(%q : tensor<1x4x3x64xf32>) k(%k : tensor<1x2x?x64xf32>) v(%v : tensor<1x2x?x64xf32>)
+      -> tensor<1x4x3x64xf32>
+  return %o : tensor<1x4x3x64xf32>
+}
