@@ -13,7 +13,7 @@ namespace kvq {
 
 /// The target-independent tensor-level front: inlining (buffer-results-to-
 /// out-params cannot give a call site an out-parameter of dynamic shape),
-/// i4 / i2 function boundaries as packed bytes (the kernel ABI), MLA
+/// raising attention written as linalg ops to kvq.attention, i4 / i2 function boundaries as packed bytes (the kernel ABI), MLA
 /// absorption, fusion of dequantization and low-rank reconstruction into
 /// attention, canonicalization (which also moves slices of unpacked codes
 /// onto the packed bytes the attention lowerings read).

@@ -11,12 +11,14 @@
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 void mlir::kvq::addTensorFrontEnd(OpPassManager &pm) {
   pm.addPass(createInlinerPass());
+  pm.addNestedPass<func::FuncOp>(createKVQRaiseAttention());
   pm.addPass(createKVQLegalizeABI());
   pm.addPass(createKVQAbsorbLatentAttention());
   pm.addPass(createKVQExpandSageAttention());

@@ -523,4 +523,56 @@ def KVQLowerPolar : Pass<"kvq-lower-polar"> {
   ];
 }
 
+def KVQRaiseAttention : Pass<"kvq-raise-attention"> {
+  let summary = "Raise scaled dot-product attention written as linalg / "
+                "tosa ops to kvq.attention";
+  let description = [{
+    Importers write attention as `softmax(Q K^T * scale + mask) V` spelled
+    out in contractions, a softmax and elementwise ops. This pass matches
+    that pattern from the final `P V` contraction backwards and replaces it
+    with `kvq.attention` (see docs/Raising.md for every recognized form):
+
+    * contractions: `linalg.matmul`, `linalg.batch_matmul` (also with
+      transposed `indexing_maps`), contraction `linalg.generic`s with up to
+      two batch dims, `tosa.matmul`; `K^T` through `linalg.transpose`,
+      `tosa.transpose`, a permuting `linalg.generic` or the indexing maps;
+    * the softmax over the key dim: `linalg.softmax`, or max / subtract /
+      exp / sum / divide (or multiply by the reciprocal) as linalg named
+      ops, `linalg.generic`s or tosa ops (`reduce_max`, `sub`, `exp`,
+      `reduce_sum`, `reciprocal`, `mul`);
+    * splat-constant multiplies / divides of Q, K or the scores (folded into
+      one `scale`), an additive mask broadcast to the scores;
+    * `[B * H, S, D]` operands collapsed from `[B, H, S, D]` (after a head
+      split), and K / V whose heads are repeated for grouped-query
+      attention (`[B, Hkv, S, D]` broadcast or tiled to
+      `[B, Hkv, g, S, D]`, then collapsed) become `kvq.attention`'s
+      4-D operands, the repetition removed.
+
+    ```mlir
+    %s = linalg.batch_matmul indexing_maps = [...] ins(%q, %k ...)   // Q K^T
+    %p = linalg.softmax dimension(2) ins(%s ...) outs(...)
+    %o = linalg.batch_matmul ins(%p, %v ...) outs(%zero ...)
+    // becomes
+    %o4 = kvq.attention q(%q4 ...) k(%k4 ...) v(%v4 ...) {scale = 1.0 : f32}
+    %o = tensor.collapse_shape %o4 [[0, 1], [2], [3]] ...
+    ```
+
+    Every structural fact is checked (element types, contraction and
+    reduction dims, broadcasts, splat values, zero accumulators, the
+    intermediates having no other use); a pattern that fails any check is
+    left untouched, and with `report` a remark at its `P V` contraction
+    says why. Rows whose keys are all masked with `-inf` become zeros
+    (kvq.attention's convention) instead of NaN.
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark at each near-miss saying why it was not raised">
+  ];
+  let dependentDialects = [
+    "::mlir::kvq::KVQDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // KVQ_DIALECT_KVQ_TRANSFORMS_PASSES_TD
