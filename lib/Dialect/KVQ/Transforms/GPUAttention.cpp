@@ -107,6 +107,8 @@ public:
                            Value zeroPoint, Attribute scheme, ValueRange coords,
                            int64_t start, int64_t width) override;
   Value getSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) override;
+  Value loadChunk(OpBuilder &b, Location loc, Value buffer, ValueRange prefix,
+                  int64_t start, int64_t width) override;
 
 private:
   AttentionOp op;
@@ -225,6 +227,18 @@ Value GPUChunkReader::readQuantizedChunk(OpBuilder &b, Location loc,
       z = memref::LoadOp::create(b, loc, src.zeroPoint,
                                  getSideIndices(b, loc, src, all));
     return emitDequantize(b, loc, src.scheme, value, s, z);
+  });
+}
+
+Value GPUChunkReader::loadChunk(OpBuilder &b, Location loc, Value buffer,
+                                ValueRange prefix, int64_t start,
+                                int64_t width) {
+  int64_t dim = cast<MemRefType>(buffer.getType()).getShape().back();
+  return buildLanes(b, loc, start, width, dim, [&](int64_t ch) {
+    SmallVector<Value> indices(prefix);
+    indices.push_back(arith::ConstantIndexOp::create(b, loc, ch));
+    return emitExtendToF32(b, loc,
+                           memref::LoadOp::create(b, loc, buffer, indices));
   });
 }
 

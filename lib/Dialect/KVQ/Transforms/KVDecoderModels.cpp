@@ -133,25 +133,20 @@ struct GearDecodeDecoderModel
     Value f = reader.getBuffer(gear.getB());
     Value idx = reader.getBuffer(gear.getIndices());
     Value vals = reader.getBuffer(gear.getValues());
-    Value first = arith::ConstantIndexOp::create(b, loc, start);
     auto index = [&](int64_t i) {
       return arith::ConstantIndexOp::create(b, loc, i).getResult();
     };
-    // Low rank: acc += a[s, r] * f[r, start:start+width] (f padded with 0).
-    Type fType = cast<MemRefType>(f.getType()).getElementType();
-    Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(fType));
+    // Low rank: acc += a[s, r] * f[r, start:start+width] (zero past D).
     for (int64_t r = 0; r < rank; ++r) {
       Value ar = memref::LoadOp::create(
           b, loc, a, ValueRange{coords[0], coords[1], coords[2], index(r)});
-      Value row = vector::TransferReadOp::create(
-          b, loc, VectorType::get({width}, fType), f,
-          ValueRange{coords[0], coords[1], index(r), first}, pad,
-          ArrayRef<bool>{start + width <= dim});
+      Value row = reader.loadChunk(
+          b, loc, f, ValueRange{coords[0], coords[1], index(r)}, start, width);
       acc = vector::FMAOp::create(
           b, loc,
           vector::BroadcastOp::create(b, loc, vecType,
                                       emitExtendToF32(b, loc, ar)),
-          emitExtendToF32(b, loc, row), acc);
+          row, acc);
     }
     // Outliers: lane idx - start gets the value when it is in the chunk.
     if (count == 0)

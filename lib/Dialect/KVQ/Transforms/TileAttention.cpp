@@ -94,6 +94,8 @@ public:
                            Value zeroPoint, Attribute scheme, ValueRange coords,
                            int64_t start, int64_t width) override;
   Value getSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) override;
+  Value loadChunk(OpBuilder &b, Location loc, Value buffer, ValueRange prefix,
+                  int64_t start, int64_t width) override;
 
 private:
   AttentionEmitter &emitter;
@@ -243,6 +245,14 @@ Value CPUChunkReader::readQuantizedChunk(OpBuilder &, Location, Value codes,
   static_cast<KVOperand &>(src) = quantized.lookup({codes, scale});
   return emitter.loadKVChunk(src, coords[0], coords[1], coords[2],
                              start / width);
+}
+
+Value CPUChunkReader::loadChunk(OpBuilder &, Location, Value buffer,
+                                ValueRange prefix, int64_t start,
+                                int64_t width) {
+  assert(width == emitter.vw && "the CPU lowering reads whole vectors");
+  auto type = cast<MemRefType>(buffer.getType());
+  return emitter.readF32Chunk(buffer, prefix, start, type.getShape().back());
 }
 
 Value CPUChunkReader::getSize(OpBuilder &, Location, Value tensor,
@@ -474,9 +484,9 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
 Value AttentionEmitter::roundProbabilities(Value p) {
   Type pType = *op.getPType();
   if (isa<Float8E4M3FNType>(pType)) {
-    auto scheme = QuantSchemeAttr::get(b.getContext(), pType,
-                                       /*symmetric=*/true, Granularity::Tensor,
-                                       {}, f32);
+    auto scheme =
+        QuantSchemeAttr::get(b.getContext(), pType,
+                             /*symmetric=*/true, Granularity::Tensor, {}, f32);
     return emitDecodeCodes(b, b.getLoc(), scheme,
                            emitEncodeCodes(b, b.getLoc(), scheme, p));
   }

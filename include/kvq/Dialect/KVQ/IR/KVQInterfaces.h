@@ -37,6 +37,14 @@ public:
                                    Attribute scheme, ValueRange coords,
                                    int64_t start, int64_t width) = 0;
 
+  /// Elements [start, start + width) of the innermost dimension of
+  /// `buffer` (from getBuffer) at outer indices `prefix`, widened to
+  /// vector<width x f32>, zero past that dimension's extent. Lowers to
+  /// what the target reads best (vector loads on the CPU, scalar loads in
+  /// GPU kernels).
+  virtual Value loadChunk(OpBuilder &b, Location loc, Value buffer,
+                          ValueRange prefix, int64_t start, int64_t width) = 0;
+
   /// Dimension `dim` of `tensor` (an operand of a decoder) as an index.
   virtual Value getSize(OpBuilder &b, Location loc, Value tensor,
                         int64_t dim) = 0;
