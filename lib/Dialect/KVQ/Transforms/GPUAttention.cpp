@@ -512,12 +512,52 @@ Value GPUAttentionEmitter::fetch(const KVTile &tile, Value buf, Value row,
   return emitDequantize(b, b.getLoc(), tile.scheme, value, scale, zeroPoint);
 }
 
+/// Decodes element `coords` = (batch, head, token, channel) of quantized
+/// operand `src` from global memory (channel dynamic) to f32.
+static Value decodeGlobalElement(OpBuilder &b, Location loc,
+                                 const KVOperand &src, ValueRange coords) {
+  Type i32 = b.getI32Type();
+  auto c32 = [&](int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  };
+  Value value;
+  if (src.packedBits) {
+    unsigned bits = src.packedBits;
+    Value perByte = arith::ConstantIndexOp::create(b, loc, 8 / bits);
+    Value byteIdx = arith::DivUIOp::create(b, loc, coords[3], perByte);
+    Value shift = arith::IndexCastOp::create(
+        b, loc, i32,
+        arith::MulIOp::create(
+            b, loc, arith::RemUIOp::create(b, loc, coords[3], perByte),
+            arith::ConstantIndexOp::create(b, loc, bits)));
+    Value byte = memref::LoadOp::create(
+        b, loc, src.data, ValueRange{coords[0], coords[1], coords[2], byteIdx});
+    Value word = arith::ExtSIOp::create(b, loc, i32, byte);
+    Value up = arith::ShLIOp::create(
+        b, loc, word, arith::SubIOp::create(b, loc, c32(32 - bits), shift));
+    value = arith::SIToFPOp::create(
+        b, loc, b.getF32Type(),
+        arith::ShRSIOp::create(b, loc, up, c32(32 - bits)));
+  } else {
+    value = emitDecodeCodes(b, loc, src.scheme,
+                            memref::LoadOp::create(b, loc, src.data, coords));
+  }
+  Value scale = memref::LoadOp::create(b, loc, src.scale,
+                                       getSideIndices(b, loc, src, coords));
+  return emitDequantize(b, loc, src.scheme, value, scale, Value());
+}
+
+/// Rounds f32 `value` to FP8 e4m3 (saturating, nearest even) and back.
+static Value roundToE4M3(OpBuilder &b, Location loc, Value value) {
+  auto scheme = QuantSchemeAttr::get(
+      b.getContext(), b.getType<Float8E4M3FNType>(),
+      /*symmetric=*/true, Granularity::Tensor, {}, b.getF32Type());
+  return emitDecodeCodes(b, loc, scheme,
+                         emitEncodeCodes(b, loc, scheme, value));
+}
+
 LogicalResult GPUAttentionEmitter::emit() {
-  if (op.isQueryQuantized() || op.getDeltaS() || op.getPType())
-    return op.emitOpError()
-           << "kvq-gpu-attention does not support SageAttention2 operands "
-              "yet (quantized queries, delta_s, p_type); use the CPU pipeline";
-  auto qType = op.getQuery().getType();
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
   int64_t d = qType.getShape()[3];
   if (ShapedType::isDynamic(d))
     return op.emitOpError()
@@ -561,7 +601,29 @@ LogicalResult GPUAttentionEmitter::emit() {
            << opts.sharedMemory << " allowed (option shared-memory)";
   constexpr int64_t nTiles = 2; // 8-key accumulators per 16-key step
 
-  Value q = createReadOnlyBuffer(b, b.getLoc(), op.getQuery());
+  // SageAttention2: quantized queries are decoded as they are loaded into
+  // the A fragments; Delta-S is added to the scores; FP8 probabilities are
+  // scaled by 2^8.807 and rounded to e4m3 before the P V mma (their row
+  // sums take the unrounded values, scaled alike, which cancels).
+  std::optional<KVOperand> qSource;
+  Value q;
+  if (op.isQueryQuantized()) {
+    FailureOr<KVOperand> source =
+        prepareKVOperand(b, op, "kvq-gpu-attention", "query", op.getQuery(),
+                         op.getQuerySchemeAttr(), op.getQueryScale(), Value());
+    if (failed(source))
+      return failure();
+    qSource = *source;
+    q = qSource->data;
+  } else {
+    q = createReadOnlyBuffer(b, b.getLoc(), op.getQuery());
+  }
+  Value deltaS = op.getDeltaS()
+                     ? createReadOnlyBuffer(b, b.getLoc(), op.getDeltaS())
+                     : Value();
+  std::optional<Type> pType = op.getPType();
+  bool fp8P = pType && isa<Float8E4M3FNType>(*pType);
+  double pScale = fp8P ? std::exp2(8.807) : 1.0;
   Value mask = op.getMask() ? createReadOnlyBuffer(b, b.getLoc(), op.getMask())
                             : Value();
   Value c0 = cIdx(0), c1 = cIdx(1);
@@ -591,7 +653,7 @@ LogicalResult GPUAttentionEmitter::emit() {
     splits = arith::MaxUIOp::create(b, c1, minU(want, minU(blocks, cIdx(64))));
   }
 
-  Type outElementType = qType.getElementType();
+  Type outElementType = op.getResult().getType().getElementType();
   auto outType = MemRefType::get(
       {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
       outElementType);
@@ -678,9 +740,13 @@ LogicalResult GPUAttentionEmitter::emit() {
     Value qScale = cF32(op.getEffectiveScale() * kLog2e);
     auto qElement = [&](int i, Value channel, int64_t chunkEnd) {
       Value ch = chunkEnd > d ? minU(channel, cIdx(d - 1)) : channel;
-      Value v = emitExtendToF32(
-          b, b.getLoc(),
-          memref::LoadOp::create(b, q, ValueRange{bi, head[i], pos[i], ch}));
+      Value v =
+          qSource
+              ? decodeGlobalElement(b, b.getLoc(), *qSource,
+                                    {bi, head[i], pos[i], ch})
+              : emitExtendToF32(b, b.getLoc(),
+                                memref::LoadOp::create(
+                                    b, q, ValueRange{bi, head[i], pos[i], ch}));
       v = arith::MulFOp::create(b, v, qScale);
       if (chunkEnd > d)
         v = select(ult(channel, cIdx(d)), v, cF32(0.0));
@@ -833,6 +899,17 @@ LogicalResult GPUAttentionEmitter::emit() {
                 v = arith::AddFOp::create(
                     b, v, arith::MulFOp::create(b, m, cF32(kLog2e)));
               }
+              if (deltaS) {
+                // Delta-S of the row's group, under the softmax scale (and
+                // in base 2, as the scores are).
+                Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
+                Value grp = arith::DivUIOp::create(
+                    b, pos[i], cIdx(static_cast<int64_t>(*op.getDeltaSRows())));
+                Value ds = memref::LoadOp::create(
+                    b, deltaS, ValueRange{bi, head[i], grp, jc});
+                v = arith::AddFOp::create(b, v,
+                                          arith::MulFOp::create(b, ds, qScale));
+              }
               s[i].push_back(select(ok, v, negInf()));
             }
 
@@ -856,7 +933,12 @@ LogicalResult GPUAttentionEmitter::emit() {
           rowSum[i] = arith::MulFOp::create(b, args[2 + i], corr[i]);
           for (Value v : s[i]) {
             Value pv = exp2(arith::SubFOp::create(b, v, ref));
-            p[i].push_back(pv);
+            if (fp8P) {
+              pv = arith::MulFOp::create(b, pv, cF32(pScale));
+              p[i].push_back(roundToE4M3(b, b.getLoc(), pv));
+            } else {
+              p[i].push_back(pv);
+            }
             rowSum[i] = arith::AddFOp::create(b, rowSum[i], pv);
           }
           results.push_back(newMax);

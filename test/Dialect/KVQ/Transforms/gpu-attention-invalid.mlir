@@ -53,22 +53,3 @@ func.func @decoded_head_dim(%q: tensor<1x2x1x18xf32>, %a: tensor<1x2x8x18xf16>, 
   %o = kvq.attention q(%q : tensor<1x2x1x18xf32>) k(%k : tensor<1x2x11x18xf16>) v(%v : tensor<1x2x11x18xf16>) -> tensor<1x2x1x18xf32>
   return %o : tensor<1x2x1x18xf32>
 }
-
-// -----
-
-// SageAttention2's operands have no GPU lowering yet: a clear error at the op.
-func.func @sage_operands(%qc: tensor<1x2x4x16xi8>, %qs: tensor<1x2x1x1xf32>, %k: tensor<1x2x8x16xf32>) -> tensor<1x2x4x16xf32> {
-  // expected-error @+1 {{kvq-gpu-attention does not support SageAttention2 operands yet (quantized queries, delta_s, p_type); use the CPU pipeline}}
-  %o = kvq.attention q(%qc : tensor<1x2x4x16xi8>, #kvq.quant<i8, symmetric, block(rows = 128, cols = 16)>, scale %qs : tensor<1x2x1x1xf32>)
-      k(%k : tensor<1x2x8x16xf32>) v(%k : tensor<1x2x8x16xf32>) -> tensor<1x2x4x16xf32>
-  return %o : tensor<1x2x4x16xf32>
-}
-
-// -----
-
-func.func @fp8_probabilities(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x8x16xf32>) -> tensor<1x2x4x16xf32> {
-  // expected-error @+1 {{kvq-gpu-attention does not support SageAttention2 operands yet}}
-  %o = kvq.attention q(%q : tensor<1x2x4x16xf32>) k(%k : tensor<1x2x8x16xf32>) v(%k : tensor<1x2x8x16xf32>)
-      {p_type = f8E4M3FN} -> tensor<1x2x4x16xf32>
-  return %o : tensor<1x2x4x16xf32>
-}
