@@ -41,7 +41,6 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Iterators.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "llvm/ADT/DenseSet.h"
 
 #include <cmath>
 #include <limits>
@@ -80,77 +79,22 @@ struct KVTile : KVOperand {
 
 constexpr double kLog2e = 1.4426950408889634;
 
-/// The decoder producing `value` when kvq.attention may decode it in its
-/// loop, else null.
-static KVDecoderOpInterface getDecoder(Value value) {
-  auto decoder = value.getDefiningOp<KVDecoderOpInterface>();
-  if (decoder && decoder->getNumResults() == 1 &&
-      decoder.canDecodeInAttention())
-    return decoder;
-  return {};
-}
-
 /// The GPU lowering's KVChunkReader: the decoders' operands are read from
 /// global memory element by element (decoded blocks are staged in shared
 /// memory by the caller).
-class GPUChunkReader : public KVChunkReader {
+class GPUChunkReader : public PreparedKVChunkReader {
 public:
-  GPUChunkReader(AttentionOp op) : op(op) {}
+  GPUChunkReader(AttentionOp op)
+      : PreparedKVChunkReader(op, "kvq-gpu-attention") {}
 
-  /// Creates the buffers that decoding `decoder`'s result needs.
-  LogicalResult prepare(OpBuilder &b, KVDecoderOpInterface decoder);
-
-  Value getBuffer(Value tensor) override { return buffers.lookup(tensor); }
   Value readChunk(OpBuilder &b, Location loc, Value tensor, ValueRange coords,
                   int64_t start, int64_t width) override;
   Value readQuantizedChunk(OpBuilder &b, Location loc, Value codes, Value scale,
                            Value zeroPoint, Attribute scheme, ValueRange coords,
                            int64_t start, int64_t width) override;
-  Value getSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) override;
   Value loadChunk(OpBuilder &b, Location loc, Value buffer, ValueRange prefix,
                   int64_t start, int64_t width) override;
-
-private:
-  AttentionOp op;
-  llvm::DenseSet<Operation *> decoders;
-  llvm::DenseMap<Value, Value> buffers;
-  llvm::DenseMap<std::pair<Value, Value>, KVOperand> quantized;
 };
-
-LogicalResult GPUChunkReader::prepare(OpBuilder &b,
-                                      KVDecoderOpInterface decoder) {
-  if (!decoders.insert(decoder).second)
-    return success();
-  Location loc = op.getLoc();
-  if (auto dequantize = dyn_cast<DequantizeOp>(decoder.getOperation())) {
-    FailureOr<KVOperand> src =
-        prepareKVOperand(b, op, "kvq-gpu-attention", "decoded",
-                         dequantize.getCodes(), dequantize.getSchemeAttr(),
-                         dequantize.getScale(), dequantize.getZeroPoint());
-    if (failed(src))
-      return failure();
-    quantized[{dequantize.getCodes(), dequantize.getScale()}] = *src;
-    return success();
-  }
-  SmallVector<Value> decoded = decoder.getDecodedOperands();
-  for (Value operand : decoder->getOperands()) {
-    if (!isa<RankedTensorType>(operand.getType()) || buffers.count(operand))
-      continue;
-    if (llvm::is_contained(decoded, operand)) {
-      if (KVDecoderOpInterface inner = getDecoder(operand)) {
-        if (failed(prepare(b, inner)))
-          return failure();
-        continue;
-      }
-      if (cast<RankedTensorType>(operand.getType()).isDynamicDim(3))
-        return decoder->emitOpError()
-               << "is decoded inside attention, which needs a static head "
-                  "dimension for its operand";
-    }
-    buffers[operand] = createReadOnlyBuffer(b, loc, operand);
-  }
-  return success();
-}
 
 /// Builds vector<width x f32> from `lane(i)` for the lanes below `dim`
 /// (zeros past it).
@@ -168,10 +112,9 @@ static Value buildLanes(OpBuilder &b, Location loc, int64_t start,
 Value GPUChunkReader::readChunk(OpBuilder &b, Location loc, Value tensor,
                                 ValueRange coords, int64_t start,
                                 int64_t width) {
-  if (KVDecoderOpInterface decoder = getDecoder(tensor);
-      decoder && decoders.contains(decoder))
+  if (KVDecoderOpInterface decoder = getPreparedDecoder(tensor))
     return decoder.emitDecodeChunk(b, loc, *this, coords, start, width);
-  Value buffer = buffers.lookup(tensor);
+  Value buffer = getBuffer(tensor);
   int64_t dim = cast<RankedTensorType>(tensor.getType()).getShape()[3];
   return buildLanes(b, loc, start, width, dim, [&](int64_t ch) {
     Value c = arith::ConstantIndexOp::create(b, loc, ch);
@@ -185,7 +128,7 @@ Value GPUChunkReader::readQuantizedChunk(OpBuilder &b, Location loc,
                                          Value codes, Value scale, Value,
                                          Attribute, ValueRange coords,
                                          int64_t start, int64_t width) {
-  const KVOperand &src = quantized.find({codes, scale})->second;
+  const KVOperand &src = getQuantized(codes, scale);
   Type i32 = b.getI32Type();
   auto c32 = [&](int64_t v) {
     return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
@@ -240,17 +183,6 @@ Value GPUChunkReader::loadChunk(OpBuilder &b, Location loc, Value buffer,
     return emitExtendToF32(b, loc,
                            memref::LoadOp::create(b, loc, buffer, indices));
   });
-}
-
-Value GPUChunkReader::getSize(OpBuilder &b, Location loc, Value tensor,
-                              int64_t dim) {
-  if (KVDecoderOpInterface decoder = getDecoder(tensor);
-      decoder && decoders.contains(decoder))
-    return decoder.emitDecodedSize(b, loc, *this, dim);
-  for (auto &[key, src] : quantized)
-    if (key.first == tensor)
-      return memref::DimOp::create(b, loc, src.data, dim);
-  return memref::DimOp::create(b, loc, buffers.lookup(tensor), dim);
 }
 
 /// Emits the kernels of one kvq.attention.
@@ -331,7 +263,7 @@ LogicalResult GPUAttentionEmitter::prepareTile(KVTile &tile, StringRef what,
                                                QuantSchemeAttr scheme,
                                                Value scale, Value zeroPoint) {
   if (!scheme) {
-    if (KVDecoderOpInterface decoder = getDecoder(data)) {
+    if (KVDecoderOpInterface decoder = getAttentionDecoder(data)) {
       if (failed(reader.prepare(b, decoder)))
         return failure();
       tile.decoder = decoder;
@@ -1152,7 +1084,8 @@ struct KVQGPUAttentionPass
       // A dequantize that attention reads (directly or through another
       // decoder) is decoded inside the kernel.
       auto decodedInKernel = [](Operation *user) {
-        return isa<AttentionOp>(user) || getDecoder(user->getResult(0));
+        return isa<AttentionOp>(user) ||
+               getAttentionDecoder(user->getResult(0));
       };
       if (isa<QuantizeOp>(nested) ||
           (isa<DequantizeOp>(nested) &&

@@ -25,7 +25,6 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
-#include "llvm/ADT/DenseSet.h"
 
 #include <cmath>
 #include <limits>
@@ -79,40 +78,22 @@ class AttentionEmitter;
 /// The CPU lowering's KVChunkReader: buffers of the decoders' operands,
 /// created before the loop nest, and chunk reads in the emitter's vector
 /// width.
-class CPUChunkReader : public KVChunkReader {
+class CPUChunkReader : public PreparedKVChunkReader {
 public:
-  explicit CPUChunkReader(AttentionEmitter &emitter) : emitter(emitter) {}
+  CPUChunkReader(AttentionOp op, AttentionEmitter &emitter)
+      : PreparedKVChunkReader(op, "kvq-tile-attention"), emitter(emitter) {}
 
-  /// Creates the buffers that decoding `decoder`'s result needs (at the
-  /// current insertion point, before the loops).
-  LogicalResult prepare(KVDecoderOpInterface decoder);
-
-  Value getBuffer(Value tensor) override { return buffers.lookup(tensor); }
   Value readChunk(OpBuilder &b, Location loc, Value tensor, ValueRange coords,
                   int64_t start, int64_t width) override;
   Value readQuantizedChunk(OpBuilder &b, Location loc, Value codes, Value scale,
                            Value zeroPoint, Attribute scheme, ValueRange coords,
                            int64_t start, int64_t width) override;
-  Value getSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) override;
   Value loadChunk(OpBuilder &b, Location loc, Value buffer, ValueRange prefix,
                   int64_t start, int64_t width) override;
 
 private:
   AttentionEmitter &emitter;
-  llvm::DenseSet<Operation *> decoders;
-  llvm::DenseMap<Value, Value> buffers;
-  llvm::DenseMap<std::pair<Value, Value>, KVOperand> quantized;
 };
-
-/// The decoder producing `value` when kvq.attention may decode it in its
-/// loop, else null.
-static KVDecoderOpInterface getDecoder(Value value) {
-  auto decoder = value.getDefiningOp<KVDecoderOpInterface>();
-  if (decoder && decoder->getNumResults() == 1 &&
-      decoder.canDecodeInAttention())
-    return decoder;
-  return {};
-}
 
 /// Emits the flash-attention loop nest for one kvq.attention.
 class AttentionEmitter {
@@ -122,7 +103,7 @@ public:
   AttentionEmitter(ImplicitLocOpBuilder &b, AttentionOp op,
                    const TileOptions &opts)
       : b(b), op(op), opts(opts), vw(opts.vectorWidth), f32(b.getF32Type()),
-        vecF32(VectorType::get({vw}, f32)), reader(*this) {}
+        vecF32(VectorType::get({vw}, f32)), reader(op, *this) {}
 
   LogicalResult emit();
 
@@ -147,8 +128,8 @@ private:
                                 Value zeroPoint) {
     KVSource src;
     if (!scheme) {
-      if (KVDecoderOpInterface decoder = getDecoder(data)) {
-        if (failed(reader.prepare(decoder)))
+      if (KVDecoderOpInterface decoder = getAttentionDecoder(data)) {
+        if (failed(reader.prepare(b, decoder)))
           return failure();
         src.decoder = decoder;
         src.dim = cast<RankedTensorType>(data.getType()).getShape()[3];
@@ -189,50 +170,15 @@ private:
 
 } // namespace
 
-LogicalResult CPUChunkReader::prepare(KVDecoderOpInterface decoder) {
-  if (!decoders.insert(decoder).second)
-    return success();
-  ImplicitLocOpBuilder &b = emitter.b;
-  if (auto dequantize = dyn_cast<DequantizeOp>(decoder.getOperation())) {
-    FailureOr<KVOperand> src =
-        prepareKVOperand(b, emitter.op, "kvq-tile-attention", "decoded",
-                         dequantize.getCodes(), dequantize.getSchemeAttr(),
-                         dequantize.getScale(), dequantize.getZeroPoint());
-    if (failed(src))
-      return failure();
-    quantized[{dequantize.getCodes(), dequantize.getScale()}] = *src;
-    return success();
-  }
-  SmallVector<Value> decoded = decoder.getDecodedOperands();
-  for (Value operand : decoder->getOperands()) {
-    if (!isa<RankedTensorType>(operand.getType()) || buffers.count(operand))
-      continue;
-    if (llvm::is_contained(decoded, operand)) {
-      if (KVDecoderOpInterface inner = getDecoder(operand)) {
-        if (failed(prepare(inner)))
-          return failure();
-        continue;
-      }
-      if (cast<RankedTensorType>(operand.getType()).isDynamicDim(3))
-        return decoder->emitOpError()
-               << "is decoded inside attention, which needs a static head "
-                  "dimension for its operand";
-    }
-    buffers[operand] = emitter.toBuffer(operand);
-  }
-  return success();
-}
-
 Value CPUChunkReader::readChunk(OpBuilder &, Location, Value tensor,
                                 ValueRange coords, int64_t start,
                                 int64_t width) {
   assert(width == emitter.vw && "the CPU lowering reads whole vectors");
   ImplicitLocOpBuilder &b = emitter.b;
-  if (KVDecoderOpInterface decoder = getDecoder(tensor);
-      decoder && decoders.contains(decoder))
+  if (KVDecoderOpInterface decoder = getPreparedDecoder(tensor))
     return decoder.emitDecodeChunk(b, b.getLoc(), *this, coords, start, width);
   int64_t dim = cast<RankedTensorType>(tensor.getType()).getShape()[3];
-  return emitter.readF32Chunk(buffers.lookup(tensor), coords, start, dim);
+  return emitter.readF32Chunk(getBuffer(tensor), coords, start, dim);
 }
 
 Value CPUChunkReader::readQuantizedChunk(OpBuilder &, Location, Value codes,
@@ -242,7 +188,7 @@ Value CPUChunkReader::readQuantizedChunk(OpBuilder &, Location, Value codes,
   assert(width == emitter.vw && start % width == 0 &&
          "the CPU lowering reads whole vectors");
   KVSource src;
-  static_cast<KVOperand &>(src) = quantized.lookup({codes, scale});
+  static_cast<KVOperand &>(src) = getQuantized(codes, scale);
   return emitter.loadKVChunk(src, coords[0], coords[1], coords[2],
                              start / width);
 }
@@ -253,18 +199,6 @@ Value CPUChunkReader::loadChunk(OpBuilder &, Location, Value buffer,
   assert(width == emitter.vw && "the CPU lowering reads whole vectors");
   auto type = cast<MemRefType>(buffer.getType());
   return emitter.readF32Chunk(buffer, prefix, start, type.getShape().back());
-}
-
-Value CPUChunkReader::getSize(OpBuilder &, Location, Value tensor,
-                              int64_t dim) {
-  ImplicitLocOpBuilder &b = emitter.b;
-  if (KVDecoderOpInterface decoder = getDecoder(tensor);
-      decoder && decoders.contains(decoder))
-    return decoder.emitDecodedSize(b, b.getLoc(), *this, dim);
-  for (auto &[key, src] : quantized)
-    if (key.first == tensor)
-      return emitter.dimOf(src.data, dim);
-  return emitter.dimOf(buffers.lookup(tensor), dim);
 }
 
 /// Reads `vw` values of the innermost dimension starting at `start` as f32,

@@ -119,8 +119,8 @@ Value mlir::kvq::getTokenSideIndex(OpBuilder &b, Location loc,
   };
   if (src.scheme && src.scheme.getGranularity() == Granularity::Fragment) {
     QuantSchemeAttr s = src.scheme;
-    Value window = arith::DivUIOp::create(b, loc, token,
-                                          cst(s.getFragmentRows()));
+    Value window =
+        arith::DivUIOp::create(b, loc, token, cst(s.getFragmentRows()));
     Value inWindow = arith::DivUIOp::create(
         b, loc,
         arith::RemUIOp::create(b, loc, token, cst(s.getFragmentPeriod())),
@@ -135,4 +135,72 @@ Value mlir::kvq::getTokenSideIndex(OpBuilder &b, Location loc,
   if (src.extent[2] == 1)
     return token;
   return arith::DivUIOp::create(b, loc, token, cst(src.extent[2]));
+}
+
+KVDecoderOpInterface mlir::kvq::getAttentionDecoder(Value value) {
+  auto decoder = value.getDefiningOp<KVDecoderOpInterface>();
+  if (decoder && decoder->getNumResults() == 1 &&
+      decoder.canDecodeInAttention())
+    return decoder;
+  return {};
+}
+
+LogicalResult PreparedKVChunkReader::prepare(OpBuilder &b,
+                                             KVDecoderOpInterface decoder) {
+  if (!decoders.insert(decoder).second)
+    return success();
+  Location loc = op.getLoc();
+  // Quantized codes are read the way kvq.attention reads quantized K / V
+  // (packed sub-byte codes as bytes).
+  if (auto dequantize = dyn_cast<DequantizeOp>(decoder.getOperation())) {
+    FailureOr<KVOperand> src =
+        prepareKVOperand(b, op, passName, "decoded", dequantize.getCodes(),
+                         dequantize.getSchemeAttr(), dequantize.getScale(),
+                         dequantize.getZeroPoint());
+    if (failed(src))
+      return failure();
+    quantized[{dequantize.getCodes(), dequantize.getScale()}] = *src;
+    return success();
+  }
+  SmallVector<Value> decoded = decoder.getDecodedOperands();
+  for (Value operand : decoder->getOperands()) {
+    if (!isa<RankedTensorType>(operand.getType()) || buffers.count(operand))
+      continue;
+    if (llvm::is_contained(decoded, operand)) {
+      if (KVDecoderOpInterface inner = getAttentionDecoder(operand)) {
+        if (failed(prepare(b, inner)))
+          return failure();
+        continue;
+      }
+      if (cast<RankedTensorType>(operand.getType()).isDynamicDim(3))
+        return decoder->emitOpError()
+               << "is decoded inside attention, which needs a static head "
+                  "dimension for its operand";
+    }
+    buffers[operand] = createReadOnlyBuffer(b, loc, operand);
+  }
+  return success();
+}
+
+KVDecoderOpInterface
+PreparedKVChunkReader::getPreparedDecoder(Value tensor) const {
+  KVDecoderOpInterface decoder = getAttentionDecoder(tensor);
+  if (decoder && decoders.contains(decoder))
+    return decoder;
+  return {};
+}
+
+const KVOperand &PreparedKVChunkReader::getQuantized(Value codes,
+                                                     Value scale) const {
+  return quantized.find({codes, scale})->second;
+}
+
+Value PreparedKVChunkReader::getSize(OpBuilder &b, Location loc, Value tensor,
+                                     int64_t dim) {
+  if (KVDecoderOpInterface decoder = getPreparedDecoder(tensor))
+    return decoder.emitDecodedSize(b, loc, *this, dim);
+  for (auto &[key, src] : quantized)
+    if (key.first == tensor)
+      return memref::DimOp::create(b, loc, src.data, dim);
+  return memref::DimOp::create(b, loc, buffers.lookup(tensor), dim);
 }

@@ -14,6 +14,7 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir {
 namespace kvq {
@@ -56,6 +57,43 @@ SmallVector<Value, 4> getSideIndices(OpBuilder &b, Location loc,
 /// group `(t / W) * (P / R) + (t % P) / R`.
 Value getTokenSideIndex(OpBuilder &b, Location loc, const KVOperand &src,
                         Value token);
+
+/// The decoder producing `value` when kvq.attention may decode it in its
+/// loop (a single-result KVDecoderOpInterface op whose
+/// canDecodeInAttention() holds), else null.
+KVDecoderOpInterface getAttentionDecoder(Value value);
+
+/// The part of a KVChunkReader that the CPU and GPU attention lowerings
+/// share: prepare() creates, before the loops, the buffers a tree of
+/// decoders reads (kvq.dequantize codes as quantized operands); getBuffer
+/// and getSize answer from them. Subclasses read chunks their own way.
+class PreparedKVChunkReader : public KVChunkReader {
+public:
+  PreparedKVChunkReader(AttentionOp op, StringRef passName)
+      : op(op), passName(passName) {}
+
+  /// Creates the buffers that decoding `decoder`'s result needs at the
+  /// insertion point of `b`; emits an error and fails when an operand
+  /// cannot be read (for example a dynamic head dimension).
+  LogicalResult prepare(OpBuilder &b, KVDecoderOpInterface decoder);
+
+  Value getBuffer(Value tensor) override { return buffers.lookup(tensor); }
+  Value getSize(OpBuilder &b, Location loc, Value tensor, int64_t dim) override;
+
+protected:
+  /// The prepared decoder producing `tensor`, or null.
+  KVDecoderOpInterface getPreparedDecoder(Value tensor) const;
+  /// The quantized operand prepared for (codes, scale).
+  const KVOperand &getQuantized(Value codes, Value scale) const;
+
+  AttentionOp op;
+  StringRef passName;
+
+private:
+  llvm::DenseSet<Operation *> decoders;
+  llvm::DenseMap<Value, Value> buffers;
+  llvm::DenseMap<std::pair<Value, Value>, KVOperand> quantized;
+};
 
 } // namespace kvq
 } // namespace mlir
