@@ -360,13 +360,16 @@ int main(int argc, char **argv) {
     if (!module)
       return failedSilently("parsing '" + inputFilename + "'");
 
-    // The KV policy names functions and layers as written: apply it before
-    // inlining.
+    // The KV policy names functions and layers as written: raise attention
+    // and apply the policy before inlining.
     if (!kvPolicy.empty()) {
       stage = "applying the KV policy";
       mlir::PassManager policyPM(&context);
       kvq::KVQCompressKVOptions policyOptions;
       policyOptions.policyFile = kvPolicy;
+      // Attention written as importers write it becomes kvq.attention
+      // first, so that the policy sees every layer.
+      policyPM.addPass(kvq::createKVQRaiseAttention());
       policyPM.addPass(kvq::createKVQCompressKV(policyOptions));
       if (failed(policyPM.run(*module)))
         return failedSilently("applying the KV policy '" + kvPolicy + "'");

@@ -1,8 +1,10 @@
 """A 4-layer GQA transformer block stack (causal self-attention with Q / K /
-V / O projections and residuals, written with linalg and tensor ops around
-kvq.attention), compiled in one kvq-compile call with a per-layer KV
-policy (--kv-policy), against the NumPy golden model applying the same
-schemes to each layer's K and V. Exits non-zero on any mismatch.
+V / O projections and residuals), written as an importer writes it (linalg
+and tensor ops only, the attention a batch_matmul / softmax chain with an
+additive causal mask), compiled in one kvq-compile call with a per-layer KV
+policy (--kv-policy: kvq-raise-attention, then kvq-compress-kv), against
+the NumPy golden model applying the same schemes to each layer's K and V.
+Exits non-zero on any mismatch.
 """
 
 import os
@@ -32,6 +34,68 @@ def t(*shape):
     return "tensor<" + "x".join(map(str, shape)) + "xf32>"
 
 
+def attention(i):
+    """Causal GQA attention of layer i as an importer writes it (torch-mlir
+    style linalg): K / V heads repeated with linalg.broadcast, Q K^T as a
+    batch_matmul with a transposed map, a scale on the scores, the causal
+    mask %mask added, a max / exp / sum / divide softmax of generics, P V.
+    kvq-compile raises it to kvq.attention before applying the policy."""
+    g = HQ // HKV
+    n = HQ
+    lines = [
+        f"  %q3{i} = tensor.collapse_shape %q{i} [[0, 1], [2], [3]] : {t(1, HQ, S, D)} into {t(n, S, D)}",
+    ]
+    for name in ("k", "v"):
+        lines += [
+            f"  %{name}e5{i} = tensor.empty() : {t(1, HKV, g, S, D)}",
+            f"  %{name}b{i} = linalg.broadcast ins(%{name}{i} : {t(1, HKV, S, D)}) "
+            f"outs(%{name}e5{i} : {t(1, HKV, g, S, D)}) dimensions = [2]",
+            f"  %{name}3{i} = tensor.collapse_shape %{name}b{i} [[0, 1, 2], [3], [4]] : "
+            f"{t(1, HKV, g, S, D)} into {t(n, S, D)}",
+        ]
+    ss = t(n, S, S)
+    rows = t(n, S)
+    lines += [
+        f"  %es{i} = tensor.empty() : {ss}",
+        f"  %zs{i} = linalg.fill ins(%zero : f32) outs(%es{i} : {ss}) -> {ss}",
+        f"  %s{i} = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, "
+        f"affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] "
+        f"ins(%q3{i}, %k3{i} : {t(n, S, D)}, {t(n, S, D)}) outs(%zs{i} : {ss}) -> {ss}",
+        f"  %ss{i} = linalg.generic {{indexing_maps = [#id, #id], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%s{i} : {ss}) "
+        f"outs(%es{i} : {ss}) {{\n  ^bb0(%a: f32, %o: f32):\n"
+        f"    %r = arith.mulf %a, %scale : f32\n    linalg.yield %r : f32\n  }} -> {ss}",
+        f"  %sc{i} = linalg.generic {{indexing_maps = [#id, #mask, #id], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%ss{i}, %mask : {ss}, {t(S, S)}) "
+        f"outs(%es{i} : {ss}) {{\n  ^bb0(%a: f32, %b: f32, %o: f32):\n"
+        f"    %r = arith.addf %a, %b : f32\n    linalg.yield %r : f32\n  }} -> {ss}",
+        f"  %er{i} = tensor.empty() : {rows}",
+        f"  %mi{i} = linalg.fill ins(%ninf : f32) outs(%er{i} : {rows}) -> {rows}",
+        f"  %mx{i} = linalg.generic {{indexing_maps = [#id, #row], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"reduction\"]}} ins(%sc{i} : {ss}) outs(%mi{i} : {rows}) "
+        f"{{\n  ^bb0(%a: f32, %acc: f32):\n    %r = arith.maximumf %a, %acc : f32\n"
+        f"    linalg.yield %r : f32\n  }} -> {rows}",
+        f"  %ex{i} = linalg.generic {{indexing_maps = [#id, #row, #id], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%sc{i}, %mx{i} : {ss}, {rows}) "
+        f"outs(%es{i} : {ss}) {{\n  ^bb0(%a: f32, %b: f32, %o: f32):\n    %d = arith.subf %a, %b : f32\n"
+        f"    %r = math.exp %d : f32\n    linalg.yield %r : f32\n  }} -> {ss}",
+        f"  %si{i} = linalg.fill ins(%zero : f32) outs(%er{i} : {rows}) -> {rows}",
+        f"  %sum{i} = linalg.generic {{indexing_maps = [#id, #row], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"reduction\"]}} ins(%ex{i} : {ss}) outs(%si{i} : {rows}) "
+        f"{{\n  ^bb0(%a: f32, %acc: f32):\n    %r = arith.addf %a, %acc : f32\n"
+        f"    linalg.yield %r : f32\n  }} -> {rows}",
+        f"  %p{i} = linalg.generic {{indexing_maps = [#id, #row, #id], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%ex{i}, %sum{i} : {ss}, {rows}) "
+        f"outs(%es{i} : {ss}) {{\n  ^bb0(%a: f32, %b: f32, %o: f32):\n    %r = arith.divf %a, %b : f32\n"
+        f"    linalg.yield %r : f32\n  }} -> {ss}",
+        f"  %eo{i} = tensor.empty() : {t(n, S, D)}",
+        f"  %zo{i} = linalg.fill ins(%zero : f32) outs(%eo{i} : {t(n, S, D)}) -> {t(n, S, D)}",
+        f"  %o3{i} = linalg.batch_matmul ins(%p{i}, %v3{i} : {ss}, {t(n, S, D)}) "
+        f"outs(%zo{i} : {t(n, S, D)}) -> {t(n, S, D)}",
+    ]
+    return lines
+
+
 def layer(i):
     """MLIR of layer i: %x{i} -> %x{i+1}."""
     x, y = f"%x{i}", f"%x{i + 1}"
@@ -48,9 +112,9 @@ def layer(i):
             f"  %{name}{i} = linalg.transpose ins(%{name}e{i} : {t(1, S, heads, D)}) "
             f"outs(%{name}t0{i} : {t(1, heads, S, D)}) permutation = [0, 2, 1, 3]",
         ]
-    lines += [
-        f"  %a{i} = kvq.attention q(%q{i} : {t(1, HQ, S, D)}) k(%k{i} : {t(1, HKV, S, D)}) "
-        f"v(%v{i} : {t(1, HKV, S, D)}) {{causal}} -> {t(1, HQ, S, D)}",
+    lines += attention(i) + [
+        f"  %a{i} = tensor.expand_shape %o3{i} [[0, 1], [2], [3]] output_shape [1, {HQ}, {S}, {D}] "
+        f": {t(HQ, S, D)} into {t(1, HQ, S, D)}",
         f"  %at0{i} = tensor.empty() : {t(1, S, HQ, D)}",
         f"  %at{i} = linalg.transpose ins(%a{i} : {t(1, HQ, S, D)}) outs(%at0{i} : {t(1, S, HQ, D)}) "
         f"permutation = [0, 2, 1, 3]",
@@ -65,14 +129,17 @@ def layer(i):
 
 
 def module():
-    args = [f"%x0: {t(S, DM)}"]
+    args = [f"%x0: {t(S, DM)}", f"%mask: {t(S, S)}"]
     for i in range(LAYERS):
         args += [f"%wq{i}: {t(DM, HQ * D)}", f"%wk{i}: {t(DM, HKV * D)}",
                  f"%wv{i}: {t(DM, HKV * D)}", f"%wo{i}: {t(HQ * D, DM)}"]
-    body = ["  %zero = arith.constant 0.0 : f32"]
+    body = ["  %zero = arith.constant 0.0 : f32", "  %ninf = arith.constant 0xFF800000 : f32",
+            f"  %scale = arith.constant {1 / np.sqrt(D)} : f32"]
     for i in range(LAYERS):
         body += layer(i)
-    return (f"func.func @model({', '.join(args)}) -> {t(S, DM)} {{\n" + "\n".join(body) +
+    maps = ("#id = affine_map<(b, i, j) -> (b, i, j)>\n#row = affine_map<(b, i, j) -> (b, i)>\n"
+            "#mask = affine_map<(b, i, j) -> (i, j)>\n")
+    return maps + (f"func.func @model({', '.join(args)}) -> {t(S, DM)} {{\n" + "\n".join(body) +
             f"\n  return %x{LAYERS} : {t(S, DM)}\n}}\n")
 
 
@@ -101,8 +168,16 @@ def reference(x, weights):
     return x
 
 
+def causal_mask():
+    return np.where(np.tril(np.ones((S, S), bool)), 0.0, -np.inf).astype(np.float32)
+
+
 def main():
-    mod = kvq.compile(module(), name="policy", policy=POLICY)
+    text = module()
+    # Written as an importer writes it: no kvq.attention until kvq-compile
+    # raises it.
+    assert "kvq.attention" not in text
+    mod = kvq.compile(text, name="policy", policy=POLICY)
     rng = np.random.default_rng()
     failures = 0
     for trial in range(3):
@@ -113,7 +188,7 @@ def main():
                         (rng.standard_normal((DM, HKV * D)) / np.sqrt(DM)).astype(np.float32),
                         (rng.standard_normal((DM, HKV * D)) / np.sqrt(DM)).astype(np.float32),
                         (rng.standard_normal((HQ * D, DM)) / np.sqrt(HQ * D)).astype(np.float32)]
-        got = np.asarray(mod.model(x, *weights), np.float64)
+        got = np.asarray(mod.model(x, causal_mask(), *weights), np.float64)
         want = reference(x, weights)
         err = float(np.abs(got - want).max() / np.abs(want).max())
         # Quantization codes may round the other way where the compiled f32
@@ -126,7 +201,7 @@ def main():
     plain = kvq.compile(module(), name="plain")
     x = rng.standard_normal((S, DM)).astype(np.float32)
     weights = [(rng.standard_normal(w.shape) / np.sqrt(w.shape[0])).astype(np.float32) for w in weights]
-    diff = float(np.abs(np.asarray(plain.model(x, *weights), np.float64) - reference(x, weights)).max())
+    diff = float(np.abs(np.asarray(plain.model(x, causal_mask(), *weights), np.float64) - reference(x, weights)).max())
     ok = diff > 1e-2
     failures += not ok
     print(f"{'ok  ' if ok else 'FAIL'} policy changes the result: {diff:.2e}")
