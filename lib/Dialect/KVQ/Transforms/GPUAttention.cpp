@@ -96,6 +96,66 @@ public:
                   int64_t start, int64_t width) override;
 };
 
+/// The `bits`-bit code at bit `shift` (i32) of `byte` (i8), LSB first, as
+/// f32: sign-extended for symmetric schemes, unsigned otherwise.
+static Value extractPackedCode(OpBuilder &b, Location loc, Value byte,
+                               Value shift, unsigned bits, bool symmetric) {
+  Type i32 = b.getI32Type();
+  auto c32 = [&](int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  };
+  if (symmetric) {
+    // Move the field to the top of a 32-bit word, shift it down signed.
+    Value word = arith::ExtSIOp::create(b, loc, i32, byte);
+    Value up = arith::SubIOp::create(b, loc, c32(32 - bits), shift);
+    Value field = arith::ShRSIOp::create(
+        b, loc, arith::ShLIOp::create(b, loc, word, up), c32(32 - bits));
+    return arith::SIToFPOp::create(b, loc, b.getF32Type(), field);
+  }
+  Value word = arith::ExtUIOp::create(b, loc, i32, byte);
+  Value field =
+      arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, word, shift),
+                            c32((1 << bits) - 1));
+  return arith::UIToFPOp::create(b, loc, b.getF32Type(), field);
+}
+
+/// The byte index and bit shift (i32) of packed code `channel` (index).
+static std::pair<Value, Value> packedPosition(OpBuilder &b, Location loc,
+                                              Value channel, unsigned bits) {
+  Value perByte = arith::ConstantIndexOp::create(b, loc, 8 / bits);
+  Value byteIdx = arith::DivUIOp::create(b, loc, channel, perByte);
+  Value shift = arith::IndexCastOp::create(
+      b, loc, b.getI32Type(),
+      arith::MulIOp::create(b, loc,
+                            arith::RemUIOp::create(b, loc, channel, perByte),
+                            arith::ConstantIndexOp::create(b, loc, bits)));
+  return {byteIdx, shift};
+}
+
+/// Decodes and dequantizes element `coords` = (batch, head, token,
+/// channel) of quantized operand `src`, read from global memory.
+static Value decodeGlobalElement(OpBuilder &b, Location loc,
+                                 const KVOperand &src, ValueRange coords) {
+  Value value;
+  if (src.packedBits) {
+    auto [byteIdx, shift] = packedPosition(b, loc, coords[3], src.packedBits);
+    Value byte = memref::LoadOp::create(
+        b, loc, src.data, ValueRange{coords[0], coords[1], coords[2], byteIdx});
+    value = extractPackedCode(b, loc, byte, shift, src.packedBits,
+                              src.scheme.getSymmetric());
+  } else {
+    value = emitDecodeCodes(b, loc, src.scheme,
+                            memref::LoadOp::create(b, loc, src.data, coords));
+  }
+  Value scale = memref::LoadOp::create(b, loc, src.scale,
+                                       getSideIndices(b, loc, src, coords));
+  Value zeroPoint;
+  if (src.zeroPoint)
+    zeroPoint = memref::LoadOp::create(b, loc, src.zeroPoint,
+                                       getSideIndices(b, loc, src, coords));
+  return emitDequantize(b, loc, src.scheme, value, scale, zeroPoint);
+}
+
 /// Builds vector<width x f32> from `lane(i)` for the lanes below `dim`
 /// (zeros past it).
 static Value buildLanes(OpBuilder &b, Location loc, int64_t start,
@@ -129,47 +189,11 @@ Value GPUChunkReader::readQuantizedChunk(OpBuilder &b, Location loc,
                                          Attribute, ValueRange coords,
                                          int64_t start, int64_t width) {
   const KVOperand &src = getQuantized(codes, scale);
-  Type i32 = b.getI32Type();
-  auto c32 = [&](int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-  };
   return buildLanes(b, loc, start, width, src.dim, [&](int64_t ch) {
-    Value value;
-    if (src.packedBits) {
-      unsigned bits = src.packedBits;
-      int64_t shift = (ch * bits) % 8;
-      Value byteIdx = arith::ConstantIndexOp::create(b, loc, ch * bits / 8);
-      Value byte = memref::LoadOp::create(
-          b, loc, src.data,
-          ValueRange{coords[0], coords[1], coords[2], byteIdx});
-      if (src.scheme.getSymmetric()) {
-        Value word = arith::ExtSIOp::create(b, loc, i32, byte);
-        Value up = arith::ShLIOp::create(b, loc, word, c32(32 - bits - shift));
-        value = arith::SIToFPOp::create(
-            b, loc, b.getF32Type(),
-            arith::ShRSIOp::create(b, loc, up, c32(32 - bits)));
-      } else {
-        Value word = arith::ExtUIOp::create(b, loc, i32, byte);
-        Value field = arith::AndIOp::create(
-            b, loc, arith::ShRUIOp::create(b, loc, word, c32(shift)),
-            c32((1 << bits) - 1));
-        value = arith::UIToFPOp::create(b, loc, b.getF32Type(), field);
-      }
-    } else {
-      Value c = arith::ConstantIndexOp::create(b, loc, ch);
-      Value raw = memref::LoadOp::create(
-          b, loc, src.data, ValueRange{coords[0], coords[1], coords[2], c});
-      value = emitDecodeCodes(b, loc, src.scheme, raw);
-    }
-    SmallVector<Value> all = {coords[0], coords[1], coords[2],
-                              arith::ConstantIndexOp::create(b, loc, ch)};
-    Value s = memref::LoadOp::create(b, loc, src.scale,
-                                     getSideIndices(b, loc, src, all));
-    Value z;
-    if (src.zeroPoint)
-      z = memref::LoadOp::create(b, loc, src.zeroPoint,
-                                 getSideIndices(b, loc, src, all));
-    return emitDequantize(b, loc, src.scheme, value, s, z);
+    return decodeGlobalElement(
+        b, loc, src,
+        {coords[0], coords[1], coords[2],
+         arith::ConstantIndexOp::create(b, loc, ch).getResult()});
   });
 }
 
@@ -396,37 +420,16 @@ Value GPUAttentionEmitter::fetch(const KVTile &tile, Value buf, Value row,
                                  Value byteIdx, int64_t bitOffset) {
   Value value;
   if (tile.packedBits) {
-    int64_t perByte = 8 / tile.packedBits;
-    auto c32 = [&](int64_t v) {
-      return arith::ConstantOp::create(b, b.getI32IntegerAttr(v));
-    };
-    Type i32 = b.getI32Type();
     Value shift;
-    if (byteIdx) {
-      shift = c32(bitOffset);
-    } else {
-      byteIdx = arith::DivUIOp::create(b, channel, cIdx(perByte));
-      shift = arith::IndexCastOp::create(
-          b, i32,
-          mul(arith::RemUIOp::create(b, channel, cIdx(perByte)),
-              cIdx(tile.packedBits)));
-    }
+    if (byteIdx)
+      shift = arith::ConstantOp::create(b, b.getI32IntegerAttr(bitOffset));
+    else
+      std::tie(byteIdx, shift) =
+          packedPosition(b, b.getLoc(), channel, tile.packedBits);
     Value byte =
         memref::LoadOp::create(b, tile.smem, ValueRange{buf, row, byteIdx});
-    if (tile.scheme.getSymmetric()) {
-      // Move the field to the top of a 32-bit word, shift it down signed.
-      Value word = arith::ExtSIOp::create(b, i32, byte);
-      Value up = arith::SubIOp::create(b, c32(32 - tile.packedBits), shift);
-      Value field = arith::ShRSIOp::create(
-          b, arith::ShLIOp::create(b, word, up), c32(32 - tile.packedBits));
-      value = arith::SIToFPOp::create(b, f32, field);
-    } else {
-      Value word = arith::ExtUIOp::create(b, i32, byte);
-      Value field =
-          arith::AndIOp::create(b, arith::ShRUIOp::create(b, word, shift),
-                                c32((1 << tile.packedBits) - 1));
-      value = arith::UIToFPOp::create(b, f32, field);
-    }
+    value = extractPackedCode(b, b.getLoc(), byte, shift, tile.packedBits,
+                              tile.scheme.getSymmetric());
   } else {
     Value raw =
         memref::LoadOp::create(b, tile.smem, ValueRange{buf, row, channel});
@@ -442,41 +445,6 @@ Value GPUAttentionEmitter::fetch(const KVTile &tile, Value buf, Value row,
     zeroPoint = memref::LoadOp::create(
         b, tile.zeroPoint, getSideIndices(b, b.getLoc(), tile, coords));
   return emitDequantize(b, b.getLoc(), tile.scheme, value, scale, zeroPoint);
-}
-
-/// Decodes element `coords` = (batch, head, token, channel) of quantized
-/// operand `src` from global memory (channel dynamic) to f32.
-static Value decodeGlobalElement(OpBuilder &b, Location loc,
-                                 const KVOperand &src, ValueRange coords) {
-  Type i32 = b.getI32Type();
-  auto c32 = [&](int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-  };
-  Value value;
-  if (src.packedBits) {
-    unsigned bits = src.packedBits;
-    Value perByte = arith::ConstantIndexOp::create(b, loc, 8 / bits);
-    Value byteIdx = arith::DivUIOp::create(b, loc, coords[3], perByte);
-    Value shift = arith::IndexCastOp::create(
-        b, loc, i32,
-        arith::MulIOp::create(
-            b, loc, arith::RemUIOp::create(b, loc, coords[3], perByte),
-            arith::ConstantIndexOp::create(b, loc, bits)));
-    Value byte = memref::LoadOp::create(
-        b, loc, src.data, ValueRange{coords[0], coords[1], coords[2], byteIdx});
-    Value word = arith::ExtSIOp::create(b, loc, i32, byte);
-    Value up = arith::ShLIOp::create(
-        b, loc, word, arith::SubIOp::create(b, loc, c32(32 - bits), shift));
-    value = arith::SIToFPOp::create(
-        b, loc, b.getF32Type(),
-        arith::ShRSIOp::create(b, loc, up, c32(32 - bits)));
-  } else {
-    value = emitDecodeCodes(b, loc, src.scheme,
-                            memref::LoadOp::create(b, loc, src.data, coords));
-  }
-  Value scale = memref::LoadOp::create(b, loc, src.scale,
-                                       getSideIndices(b, loc, src, coords));
-  return emitDequantize(b, loc, src.scheme, value, scale, Value());
 }
 
 /// Rounds f32 `value` to FP8 e4m3 (saturating, nearest even) and back.
