@@ -277,19 +277,8 @@ struct LowerExtractOutliers : OpRewritePattern<ExtractOutliersOp> {
                   nb, nl, emitExtendToF32(nb, nl, args[0]));
               Value other = math::AbsFOp::create(
                   nb, nl, emitExtendToF32(nb, nl, args[1]));
-              Value earlier =
-                  arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
-                                        linalg::IndexOp::create(nb, nl, 4),
-                                        linalg::IndexOp::create(nb, nl, 3));
-              Value ahead = arith::OrIOp::create(
-                  nb, nl,
-                  arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT,
-                                        other, mine),
-                  arith::AndIOp::create(
-                      nb, nl,
-                      arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
-                                            other, mine),
-                      earlier));
+              Value ahead = createRanksAhead(nb, nl, mine, other,
+                                             /*mineLoop=*/3, /*otherLoop=*/4);
               Value inc =
                   arith::ExtUIOp::create(nb, nl, nb.getI32Type(), ahead);
               linalg::YieldOp::create(

@@ -251,19 +251,8 @@ struct LowerSelectKeys : OpRewritePattern<SelectKeysOp> {
                 // args[0] = s[i] (the key ranked), args[1] = s[j].
                 Value mine = emitExtendToF32(nb, nl, args[0]);
                 Value other = emitExtendToF32(nb, nl, args[1]);
-                Value earlier =
-                    arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
-                                          linalg::IndexOp::create(nb, nl, 3),
-                                          linalg::IndexOp::create(nb, nl, 2));
-                Value ahead = arith::OrIOp::create(
-                    nb, nl,
-                    arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT,
-                                          other, mine),
-                    arith::AndIOp::create(
-                        nb, nl,
-                        arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
-                                              other, mine),
-                        earlier));
+                Value ahead = createRanksAhead(nb, nl, mine, other,
+                                               /*mineLoop=*/2, /*otherLoop=*/3);
                 Value one =
                     arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1));
                 Value zeroF =

@@ -84,3 +84,19 @@ Value mlir::kvq::createContraction(OpBuilder &b, Location loc,
              })
       .getResult(0);
 }
+
+Value mlir::kvq::createRanksAhead(OpBuilder &b, Location loc, Value mine,
+                                  Value other, unsigned mineLoop,
+                                  unsigned otherLoop) {
+  Value earlier =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                            linalg::IndexOp::create(b, loc, otherLoop),
+                            linalg::IndexOp::create(b, loc, mineLoop));
+  return arith::OrIOp::create(
+      b, loc,
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, other, mine),
+      arith::AndIOp::create(
+          b, loc,
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, other, mine),
+          earlier));
+}

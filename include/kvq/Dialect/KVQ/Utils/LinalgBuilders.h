@@ -34,6 +34,13 @@ Value createContraction(OpBuilder &b, Location loc, unsigned numLoops,
                         ArrayRef<SmallVector<AffineExpr>> inExprs, Value init,
                         ArrayRef<AffineExpr> outExprs);
 
+/// In the body of a ranking linalg.generic: whether `other` (at loop index
+/// `otherLoop`) ranks ahead of `mine` (at loop `mineLoop`), i.e. it is
+/// larger, or equal and earlier (ties go to the earlier position). Summing
+/// it over `otherLoop` gives `mine`'s rank.
+Value createRanksAhead(OpBuilder &b, Location loc, Value mine, Value other,
+                       unsigned mineLoop, unsigned otherLoop);
+
 } // namespace kvq
 } // namespace mlir
 
