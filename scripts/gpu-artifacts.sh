@@ -46,9 +46,10 @@ trap 'rm -rf "$tmp"' EXIT
   -o "$out/bin/cuda_launch"
 
 # The Python side: package, test inputs, benchmark.
-mkdir -p "$out/python" "$out/test/Integration/CPU" "$out/bench"
+mkdir -p "$out/python" "$out/test/Integration/CPU" "$out/test/Integration/GPU" "$out/bench"
 cp -r "$root/python/kvq" "$out/python/"
 cp -r "$root/test/Integration/CPU/Inputs" "$out/test/Integration/CPU/"
+cp -r "$root/test/Integration/GPU/Inputs" "$out/test/Integration/GPU/"
 cp "$root/bench/gpu_attention.py" "$out/bench/"
 
 # GPU attention test libraries, one per schedule of attention.test.
@@ -65,6 +66,10 @@ done
 # Method tests whose K / V are decoded inside the kernels.
 "$py" "$root/test/Integration/CPU/Inputs/kivi.py" --target=nvvm \
   --build-only "$out/methods/kivi" >/dev/null
+# The prefill-side method ops' element-wise kernels (and the CPU kernels
+# they are compared with).
+"$py" "$root/test/Integration/GPU/Inputs/emulated_methods.py" --target=nvvm \
+  --build-only "$out/methods/emulated_methods" >/dev/null
 
 # Benchmark libraries.
 "$py" "$root/bench/gpu_attention.py" build "$out/bench/libs" --chip "$chip" >/dev/null

@@ -70,6 +70,7 @@ for lib in "$art"/methods/*; do
   [[ -d "$lib" ]] || continue
   name="method-$(basename "$lib")"
   script="$art/test/Integration/CPU/Inputs/$(basename "$lib").py"
+  [[ -f "$script" ]] || script="$art/test/Integration/GPU/Inputs/$(basename "$lib").py"
   step "$name" "$py" "$script" --target=nvvm --prebuilt "$lib"
   grep -E "^(ok|FAIL)" "$res/$name.log" | sed 's/^/  /' | tee -a "$res/summary.txt" >/dev/null
   sanitize "$name" "$py" "$script" --target=nvvm --prebuilt "$lib"

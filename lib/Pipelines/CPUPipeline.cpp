@@ -38,17 +38,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   tileOptions.splitKV = options.splitKV;
   tileOptions.vectorWidth = options.vectorWidth;
   pm.addPass(createKVQTileAttention(tileOptions));
-  pm.addPass(createKVQLowerQuant());
-  pm.addPass(createKVQLowerLowRank());
-  pm.addPass(createKVQLowerPolyAttention());
-  pm.addPass(createKVQLowerLeverage());
-  pm.addPass(createKVQLowerGear());
-  // Elementwise arith on tensors (e.g. GEAR's residual `x - dequantize(..)`).
-  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  pm.addPass(createKVQLowerVidKV());
-  pm.addPass(createKVQLowerPolar());
-  pm.addPass(createKVQApproximateMath());
-  pm.addPass(createCanonicalizerPass());
+  addMethodLowerings(pm);
 
   // Buffers, results as out-parameters (the kernel ABI).
   addBufferization(pm);
@@ -65,6 +55,10 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
     pm.addPass(createConvertSCFToOpenMPPass());
     pm.addPass(createCanonicalizerPass());
   }
+  addHostToLLVM(pm, options.threads);
+}
+
+void mlir::kvq::addHostToLLVM(OpPassManager &pm, bool openMP) {
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -85,7 +79,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
-  if (options.threads)
+  if (openMP)
     pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

@@ -19,17 +19,22 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace mlir::kvq;
 
-void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
-                                     const KVQNVVMPipelineOptions &options) {
+/// Tensors to buffers and host code around gpu.launch ops: the kernels'
+/// bodies are still scf / gpu / nvgpu.
+static void addGPUFront(OpPassManager &pm,
+                        const KVQNVVMPipelineOptions &options) {
   // Tensor level, as on the CPU, then the GPU kernels.
   addTensorFrontEnd(pm);
   KVQGPUAttentionOptions kernelOptions;
@@ -40,12 +45,26 @@ void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
   kernelOptions.sharedMemory = options.sharedMemory;
   pm.addPass(createKVQGPUAttention(kernelOptions));
   pm.addPass(createCanonicalizerPass());
+  // What the attention kernels did not absorb (prefill-side method ops,
+  // linalg around them) becomes linalg, as on the CPU.
+  addMethodLowerings(pm);
 
   // Buffers: the output allocation becomes the caller's out-parameter, so
   // kernels write the caller's device buffer; nothing is copied on the host.
   addBufferization(pm);
+  // The remaining loops become plain element-wise kernels, their buffers
+  // device allocations (kvq-gpu-map-loops); then every buffer a kernel
+  // captures must be device memory.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createKVQEmulateNarrowTypes());
+  pm.addPass(createKVQGPUMapLoops());
   pm.addPass(createKVQCheckDeviceBuffers());
   pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
+                                     const KVQNVVMPipelineOptions &options) {
+  addGPUFront(pm, options);
 
   // GPU and host code to the LLVM dialect; kernels outlined into
   // gpu.modules that carry the NVVM target.
@@ -85,4 +104,13 @@ void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::kvq::buildKVQNVVMEmulationPipeline(
+    OpPassManager &pm, const KVQNVVMPipelineOptions &options) {
+  addGPUFront(pm, options);
+  // Each launch becomes loops over its blocks and threads, on the host.
+  pm.addPass(createKVQEmulateGPULaunches());
+  pm.addPass(createCanonicalizerPass());
+  addHostToLLVM(pm, /*openMP=*/false);
 }

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -23,6 +24,20 @@ void mlir::kvq::addTensorFrontEnd(OpPassManager &pm) {
   pm.addPass(createKVQAbsorbLatentAttention());
   pm.addPass(createKVQExpandSageAttention());
   pm.addPass(createKVQFuse());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::kvq::addMethodLowerings(OpPassManager &pm) {
+  pm.addPass(createKVQLowerQuant());
+  pm.addPass(createKVQLowerLowRank());
+  pm.addPass(createKVQLowerPolyAttention());
+  pm.addPass(createKVQLowerLeverage());
+  pm.addPass(createKVQLowerGear());
+  // Elementwise arith on tensors (e.g. GEAR's residual `x - dequantize(..)`).
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addPass(createKVQLowerVidKV());
+  pm.addPass(createKVQLowerPolar());
+  pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 }
 
@@ -52,4 +67,12 @@ void mlir::kvq::registerKVQPipelines() {
       "(embedded PTX / cubin) and LLVM-dialect host code that launches them "
       "through the mgpu* runtime",
       buildKVQNVVMPipeline);
+  PassPipelineRegistration<KVQNVVMPipelineOptions>(
+      "kvq-nvvm-emulation-pipeline",
+      "kvq-nvvm-pipeline up to its gpu.launch ops, whose blocks and threads "
+      "then run as host loops, lowered for the host CPU: checks the GPU "
+      "path's loop mapping, buffers and bounds on machines without a GPU "
+      "(element-wise kernels only; the attention kernels use shared memory, "
+      "barriers and tensor cores)",
+      buildKVQNVVMEmulationPipeline);
 }

@@ -16,9 +16,9 @@
 #include "HostCodegen.h"
 #include "KernelABI.h"
 
+#include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
-#include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Pipelines/Pipelines.h"
 
 #include "mlir/IR/AsmState.h"
@@ -80,9 +80,11 @@ static cl::opt<std::string>
 
 static cl::opt<std::string>
     target("target",
-           cl::desc("cpu (kernels for the host CPU) or nvvm (NVIDIA GPU "
+           cl::desc("cpu (kernels for the host CPU), nvvm (NVIDIA GPU "
                     "kernels launched from host code; buffers are device "
-                    "pointers; links libkvq_cuda_runtime)"),
+                    "pointers; links libkvq_cuda_runtime) or nvvm-emulated "
+                    "(the nvvm path with its element-wise kernels run as "
+                    "host loops, for testing without a GPU; host buffers)"),
            cl::init("cpu"), cl::cat(toolCategory));
 
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
@@ -248,23 +250,29 @@ int main(int argc, char **argv) {
   std::string overview =
       "kvq-compile: compile a kvq / linalg module into a kernel library "
       "with a C ABI\n\n  kvq-compile in.mlir -o out/ [--name=lib] [-O3] "
-      "[--emit=so|obj|llvm|mlir] [--target=cpu|nvvm]\n\nThe options of the "
+      "[--emit=so|obj|llvm|mlir] [--target=cpu|nvvm|nvvm-emulated]\n\nThe "
+      "options of the "
       "target's pipeline are accepted as --<name>=<value>; defaults:\n  "
       "kvq-cpu-pipeline:  " +
       printedOptions + "\n  kvq-nvvm-pipeline: " + printedNVVMOptions + "\n";
   cl::HideUnrelatedOptions({&toolCategory, &getColorCategory()});
   cl::ParseCommandLineOptions(toolArgs.size(), toolArgs.data(), overview);
 
-  if (target != "cpu" && target != "nvvm")
-    return fail("unsupported target '" + target + "' (supported: cpu, nvvm)");
+  if (target != "cpu" && target != "nvvm" && target != "nvvm-emulated")
+    return fail("unsupported target '" + target +
+                "' (supported: cpu, nvvm, nvvm-emulated)");
   bool isGPU = target == "nvvm";
+  // The GPU path with its kernels run as host loops: host buffers.
+  bool isEmulated = target == "nvvm-emulated";
   kvq::KVQCPUPipelineOptions pipelineOptions;
   kvq::KVQNVVMPipelineOptions nvvmOptions;
   if (!pipelineArgs.empty() &&
-      failed(isGPU ? nvvmOptions.parseFromString(pipelineArgs, errs())
-                   : pipelineOptions.parseFromString(pipelineArgs, errs())))
-    return fail("invalid kvq-" + target + "-pipeline option in '" +
-                pipelineArgs + "'");
+      failed(isGPU || isEmulated
+                 ? nvvmOptions.parseFromString(pipelineArgs, errs())
+                 : pipelineOptions.parseFromString(pipelineArgs, errs())))
+    return fail("invalid kvq-" +
+                (isEmulated ? std::string("nvvm") : target.getValue()) +
+                "-pipeline option in '" + pipelineArgs + "'");
   // The host side of GPU kernels calls the mgpu* runtime.
   std::string runtimeDir;
   if (isGPU && emitKind == EmitKind::Shared) {
@@ -394,9 +402,13 @@ int main(int argc, char **argv) {
     signatures.attach(pm, *entries);
     if (isGPU)
       kvq::buildKVQNVVMPipeline(pm, nvvmOptions);
+    else if (isEmulated)
+      kvq::buildKVQNVVMEmulationPipeline(pm, nvvmOptions);
     else
       kvq::buildKVQCPUPipeline(pm, pipelineOptions);
-    std::string lowering = "lowering (kvq-" + target + "-pipeline)";
+    std::string lowering =
+        isEmulated ? std::string("lowering (kvq-nvvm-emulation-pipeline)")
+                   : "lowering (kvq-" + target + "-pipeline)";
     stage = lowering;
     if (failed(pm.run(*module)))
       return failedSilently(lowering);

@@ -113,6 +113,16 @@ struct KVQNVVMPipelineOptions
 void buildKVQNVVMPipeline(OpPassManager &pm,
                           const KVQNVVMPipelineOptions &options);
 
+/// `kvq-nvvm-emulation-pipeline`: the front of `kvq-nvvm-pipeline` (through
+/// kvq-gpu-map-loops and the device-buffer check), then every gpu.launch as
+/// loops over its blocks and threads on the host
+/// (`kvq-emulate-gpu-launches`), lowered like the CPU pipeline. Buffers are
+/// host pointers. It checks the GPU path's loop mapping, allocation and
+/// bounds where no GPU is available; the attention kernels (shared memory,
+/// barriers, tensor cores) cannot be emulated and are reported.
+void buildKVQNVVMEmulationPipeline(OpPassManager &pm,
+                                   const KVQNVVMPipelineOptions &options);
+
 /// Registers every kvq pipeline with the global pass-pipeline registry:
 /// `kvq-cpu-pipeline` and `kvq-nvvm-pipeline`.
 void registerKVQPipelines();

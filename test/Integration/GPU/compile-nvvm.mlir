@@ -31,7 +31,7 @@
 // ABI-NEXT: return KVQ_ERR_DEVICE;
 
 // BADOPT: invalid kvq-nvvm-pipeline option in 'block-rows=3'
-// TARGET: unsupported target 'tpu' (supported: cpu, nvvm)
+// TARGET: unsupported target 'tpu' (supported: cpu, nvvm, nvvm-emulated)
 // NORUNTIME: --target=nvvm needs the CUDA runtime library
 
 func.func @decode(%q: tensor<?x32x1x128xf16>, %kc: tensor<?x8x?x128xi4>, %ks: tensor<?x8x?x1xf16>,

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir {
@@ -42,6 +43,18 @@ static bool isDeviceBuffer(Value buffer) {
       buffer = cast.getSource();
       continue;
     }
+    // A loop-carried buffer is the buffer it starts from (kvq-gpu-map-loops
+    // leaves no host allocation inside loops to yield).
+    if (auto loop = dyn_cast<scf::ForOp>(def)) {
+      buffer = loop.getInitArgs()[cast<OpResult>(buffer).getResultNumber()];
+      continue;
+    }
+    if (auto branch = dyn_cast<scf::IfOp>(def)) {
+      unsigned i = cast<OpResult>(buffer).getResultNumber();
+      return isDeviceBuffer(branch.thenYield().getOperand(i)) &&
+             (branch.getElseRegion().empty() ||
+              isDeviceBuffer(branch.elseYield().getOperand(i)));
+    }
     return false;
   }
 }
@@ -66,7 +79,10 @@ struct KVQCheckDeviceBuffersPass
             launch.emitError()
             << "GPU kernel reads or writes a buffer that is not device "
                "memory (not a function argument or gpu.alloc)";
-        diag.attachNote(buffer.getLoc()) << "buffer defined here";
+        Diagnostic &note = diag.attachNote(buffer.getLoc());
+        note << "buffer defined here";
+        if (Operation *def = buffer.getDefiningOp())
+          note << " by " << def->getName();
         failed = true;
       }
     });

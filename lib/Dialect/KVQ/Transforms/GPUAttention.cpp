@@ -1043,31 +1043,10 @@ struct KVQGPUAttentionPass
       return signalPassFailure();
     }
     GPUOptions opts{blockKV, warps, splitKV, targetCTAs, sharedMemory};
+    // Other kvq ops stay: the pipeline lowers them to linalg and
+    // kvq-gpu-map-loops makes plain kernels of them.
     SmallVector<AttentionOp> ops;
-    WalkResult walk = getOperation().walk([&](Operation *nested) {
-      if (auto attention = dyn_cast<AttentionOp>(nested)) {
-        ops.push_back(attention);
-        return WalkResult::advance();
-      }
-      // A dequantize that attention reads (directly or through another
-      // decoder) is decoded inside the kernel.
-      auto decodedInKernel = [](Operation *user) {
-        return isa<AttentionOp>(user) ||
-               getAttentionDecoder(user->getResult(0));
-      };
-      if (isa<QuantizeOp>(nested) ||
-          (isa<DequantizeOp>(nested) &&
-           !llvm::all_of(nested->getUsers(), decodedInKernel))) {
-        nested->emitOpError()
-            << "is not supported on the GPU path unless it is fused into "
-               "kvq.attention (kvq-fuse); quantize caches on the host or with "
-               "the CPU pipeline";
-        return WalkResult::interrupt();
-      }
-      return WalkResult::advance();
-    });
-    if (walk.wasInterrupted())
-      return signalPassFailure();
+    getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
     for (AttentionOp op : ops) {
       ImplicitLocOpBuilder b(op.getLoc(), op);
       if (failed(GPUAttentionEmitter(b, op, opts).emit()))
@@ -1081,24 +1060,6 @@ struct KVQGPUAttentionPass
               nested->use_empty() && isPure(nested))
             nested->erase();
         });
-    // Sub-byte codes produced inside the function need kvq.pack, which has
-    // no GPU lowering: codes must arrive packed (the function boundary ABI).
-    WalkResult leftover = getOperation().walk([&](Operation *nested) {
-      if (!isa<KVQDialect>(nested->getDialect()))
-        return WalkResult::advance();
-      if (isa<PackOp>(nested))
-        nested->emitOpError()
-            << "has no GPU lowering: i4 / i2 codes must reach kvq.attention "
-               "as packed bytes (function arguments, or kvq.unpack of them)";
-      else
-        nested->emitOpError()
-            << "has no GPU lowering yet (kvq-nvvm-pipeline lowers "
-               "kvq.attention and what kvq-fuse folds into it); use the CPU "
-               "pipeline for it";
-      return WalkResult::interrupt();
-    });
-    if (leftover.wasInterrupted())
-      return signalPassFailure();
   }
 };
 } // namespace

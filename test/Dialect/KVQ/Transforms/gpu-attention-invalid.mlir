@@ -14,29 +14,6 @@ func.func @dynamic_head_dim(%q: tensor<1x2x1x?xf32>, %k: tensor<1x2x8x?xf32>) ->
 
 // -----
 
-// Quantization on the device is not a kernel of its own: it must be fused.
-func.func @unfused_quantize(%x: tensor<1x2x8x16xf32>) -> (tensor<1x2x8x16xi8>, tensor<1x2x8x1xf32>) {
-  // expected-error @+1 {{is not supported on the GPU path unless it is fused into kvq.attention}}
-  %c, %s = kvq.quantize #kvq.quant<i8, symmetric, token> %x : tensor<1x2x8x16xf32> -> tensor<1x2x8x16xi8>, tensor<1x2x8x1xf32>
-  return %c, %s : tensor<1x2x8x16xi8>, tensor<1x2x8x1xf32>
-}
-
-// -----
-
-// i4 codes computed inside the function would need kvq.pack on the device.
-// The kvq.pack the lowering needs is reported at the attention.
-func.func @codes_not_packed(%q: tensor<1x2x1x16xf32>, %a: tensor<1x2x8x16xi4>, %s: tensor<1x2x8x1xf32>,
-                            %v: tensor<1x2x8x16xf32>) -> tensor<1x2x1x16xf32> {
-  %k = arith.addi %a, %a : tensor<1x2x8x16xi4>
-  // expected-error @+1 {{'kvq.pack' op has no GPU lowering: i4 / i2 codes must reach kvq.attention as packed bytes}}
-  %o = kvq.attention q(%q : tensor<1x2x1x16xf32>)
-      k(%k : tensor<1x2x8x16xi4>, #kvq.quant<i4, symmetric, token>, scale %s : tensor<1x2x8x1xf32>)
-      v(%v : tensor<1x2x8x16xf32>) -> tensor<1x2x1x16xf32>
-  return %o : tensor<1x2x1x16xf32>
-}
-
-// -----
-
 func.func @shared_memory_budget(%q: tensor<1x2x1x4096xf32>, %k: tensor<1x2x8x4096xf32>) -> tensor<1x2x1x4096xf32> {
   // expected-error @+1 {{kvq-gpu-attention: one block of 16 keys needs 1049600 bytes of shared memory, more than the 49152 allowed (option shared-memory)}}
   %o = kvq.attention q(%q : tensor<1x2x1x4096xf32>) k(%k : tensor<1x2x8x4096xf32>) v(%k : tensor<1x2x8x4096xf32>) -> tensor<1x2x1x4096xf32>

@@ -10,7 +10,8 @@ and dynamic lengths:
   fp32 rounding;
 * the sketch error against exact degree-4 attention falls as r grows.
 
-Exits non-zero on any mismatch.
+Exits non-zero on any mismatch. An argument names another kvq-compile
+target: `nvvm-emulated` runs the GPU path's kernels as host loops.
 """
 
 import os
@@ -53,7 +54,8 @@ def main():
         text += attn(name, hq, hkv, attrs)
     for r in (8, 64, 256):
         text += attn(f"sketch_r{r}", 2, 2, f"{{sketch = {r}, seed = 1}}")
-    mod = kvq.compile(text, name="polysketch")
+    target = sys.argv[1] if len(sys.argv) > 1 else "cpu"
+    mod = kvq.compile(text, name="polysketch", target=target)
     rng = np.random.default_rng()
     failures = 0
 

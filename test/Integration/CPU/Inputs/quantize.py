@@ -3,7 +3,9 @@ with kvq-compile and checks them against the NumPy golden model,
 python/kvq/reference.py: codes, scales and zero points bit for bit, and the
 dequantized values bit for bit too (the model is float32 throughout).
 
-    python3 quantize.py BUILD_DIR [--all]
+    python3 quantize.py BUILD_DIR [--all] [--target=nvvm-emulated]
+
+(--target=nvvm-emulated: the GPU path's kernels, run as host loops.)
 
 The data is ragged ([2, 3, 37, 48]: partial last groups and blocks) and
 holds NaN, +-Inf, -0, an all-NaN token, a constant token, exact ties, and
@@ -202,7 +204,8 @@ def main():
     build_dir = sys.argv[1]
     all_cases = cases("--all" in sys.argv[2:])
     module = "\n".join(c.mlir() for c in all_cases)
-    lib = kvq.compile(module, name="quantize", build_dir=build_dir, timeout=1200)
+    target = next((a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("--target=")), "cpu")
+    lib = kvq.compile(module, name="quantize", build_dir=build_dir, timeout=1200, target=target)
     results = [check(c, lib) for c in all_cases]
     failed = results.count(False)
     print(f"{len(results) - failed} of {len(results)} quantize / dequantize pairs match")

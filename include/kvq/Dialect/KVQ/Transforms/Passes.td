@@ -253,6 +253,71 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
   ];
 }
 
+def KVQGPUMapLoops : Pass<"kvq-gpu-map-loops", "ModuleOp"> {
+  let summary = "Run the bufferized loops around the attention kernels on the GPU";
+  let description = [{
+    The GPU path for everything `kvq-gpu-attention` does not turn into a
+    tuned kernel: the prefill-side method ops (encoders, outlier extraction,
+    low-rank approximation, bases, leverage scores, poly attention,
+    run-time quantization) and any linalg around them, once they are
+    lowered to linalg, bufferized and converted to parallel loops
+    (`convert-linalg-to-parallel-loops`). On each function, outside the
+    existing `gpu.launch` ops:
+
+    * `memref.copy` becomes an element-wise parallel loop;
+    * every outermost `scf.parallel` becomes a `gpu.launch`: its iteration
+      space is linearized (innermost dimension fastest, so neighbouring
+      threads touch neighbouring elements), each thread runs one iteration
+      under a bounds check; nested loops (reductions) run sequentially in
+      the thread;
+    * remaining host code that reads or writes memory (a scalar store, a
+      loop over a reduction with no parallel dimension) runs in a
+      single-thread `gpu.launch`; host code that needs a value loaded from
+      memory is reported, with its location;
+    * `memref.alloc` / `memref.alloca` become `gpu.alloc`, freed with
+      `gpu.dealloc` at the end of their block (a buffer escaping its block
+      is reported);
+    * `memref.get_global` used by kernels moves into them, so that outlining
+      copies the constant into the GPU module.
+
+    Launches are synchronous and run in program order; the generated
+    kernels are plain and untuned (one thread per element). The attention
+    kernels keep their own launch configuration.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of the element-wise kernels">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def KVQEmulateGPULaunches : Pass<"kvq-emulate-gpu-launches", "ModuleOp"> {
+  let summary = "Run gpu.launch bodies as host loops (testing without a GPU)";
+  let description = [{
+    Replaces every `gpu.launch` by loops over its grid and block (z, y, x
+    outermost to innermost, threads innermost) that run the body with the
+    block and thread ids of each iteration, and the device allocations
+    (`gpu.alloc`, `gpu.dealloc`, `gpu.wait`) by host ones. This is
+    faithful for kernels whose threads do not communicate: no barrier,
+    shuffle, shared memory (workgroup attributions, dynamic shared memory)
+    or async dependencies, which is what `kvq-gpu-map-loops` creates. Any
+    other launch is reported with its location.
+
+    `kvq-nvvm-emulation-pipeline` uses it to execute the GPU path's
+    element-wise kernels on the host against the NumPy golden models.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 def KVQCheckDeviceBuffers : Pass<"kvq-check-device-buffers", "ModuleOp"> {
   let summary = "Check that GPU kernels only capture device buffers";
   let description = [{
