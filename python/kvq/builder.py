@@ -27,7 +27,7 @@ def _kv_group(name: str, shape, dtype: str, scheme: Optional[QuantScheme], args)
         args.append((name, tensor_type(shape, dtype)))
         return f"(%{name} : {tensor_type(shape, dtype)})"
     ctype = tensor_type(shape, scheme.dtype)
-    stype = tensor_type(scale_shape(shape, scheme), scheme.scale_dtype)
+    stype = tensor_type(_scale_shape(shape, scheme), scheme.scale_dtype)
     args.append((name, ctype))
     args.append((name + "_scale", stype))
     text = f"(%{name} : {ctype}, {scheme}, scale %{name}_scale : {stype}"
@@ -35,6 +35,14 @@ def _kv_group(name: str, shape, dtype: str, scheme: Optional[QuantScheme], args)
         args.append((name + "_zp", stype))
         text += f", zero_point %{name}_zp : {stype}"
     return text + ")"
+
+
+def _scale_shape(shape, scheme: QuantScheme):
+    """``scale_shape`` with dynamic (negative) dims: a scale dim is dynamic
+    when it depends on a dynamic input dim (probed with two lengths)."""
+    probes = [scale_shape([d if d >= 0 else n for d in shape], scheme)
+              for n in (720720, 1441440)]
+    return [a if a == b else -1 for a, b in zip(*probes)]
 
 
 def kv_arg_names(key_scheme, value_scheme, mask: bool = False):
