@@ -23,6 +23,14 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%kvq_src_root", config.kvq_src_root))
 config.substitutions.append(("%kvq_obj_root", config.kvq_obj_root))
 config.substitutions.append(("%python", config.python_executable))
+# Configuring an out-of-tree consumer with this build's toolchain.
+config.substitutions.append(("%cmake_configure",
+                             f'"{config.cmake_command}" -G "{config.cmake_generator}" '
+                             f'-DCMAKE_MAKE_PROGRAM="{config.cmake_make_program}" '
+                             f'-DCMAKE_C_COMPILER="{config.c_compiler}" '
+                             f'-DCMAKE_CXX_COMPILER="{config.cxx_compiler}" '
+                             f'-DMLIR_DIR="{config.mlir_dir}"'))
+config.substitutions.append(("%cmake", f'"{config.cmake_command}"'))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
