@@ -21,9 +21,10 @@ extern "C" {
 MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(KVQ, kvq);
 
 /// Registers kvq's external interface models (KVDecoderOpInterface for
-/// tensor.concat, and the kvq decoders' models) into `registry`. Call it
-/// with the registry a context is created from, as kvq-opt does, so that
-/// kvq.attention decodes such operands inside its loops.
+/// tensor.concat, and the kvq decoders' models) and the transform dialect
+/// extension (transform.kvq.*) into `registry`. Call it with the registry a
+/// context is created from, as kvq-opt does, so that kvq.attention decodes
+/// such operands inside its loops.
 MLIR_CAPI_EXPORTED void kvqRegisterExternalModels(MlirDialectRegistry registry);
 
 #ifdef __cplusplus

@@ -8,6 +8,7 @@
 #include "kvq-c/Passes.h"
 
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
+#include "kvq/Dialect/KVQ/TransformOps/KVQTransformOps.h"
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Pipelines/Pipelines.h"
@@ -24,6 +25,7 @@ MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(KVQ, kvq, mlir::kvq::KVQDialect)
 
 void kvqRegisterExternalModels(MlirDialectRegistry registry) {
   kvq::registerKVDecoderExternalModels(*unwrap(registry));
+  kvq::registerTransformDialectExtension(*unwrap(registry));
 }
 
 void kvqRegisterPasses(void) { kvq::registerKVQPasses(); }

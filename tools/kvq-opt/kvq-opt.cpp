@@ -7,8 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
+#include "kvq/Dialect/KVQ/TransformOps/KVQTransformOps.h"
+#include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Pipelines/Pipelines.h"
 
@@ -31,6 +32,7 @@ int main(int argc, char **argv) {
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::kvq::KVQDialect>();
   mlir::kvq::registerKVDecoderExternalModels(registry);
+  mlir::kvq::registerTransformDialectExtension(registry);
 
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "kvq optimizer driver\n", registry));

@@ -25,6 +25,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/AttentionLowering.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
@@ -217,9 +218,12 @@ public:
       : b(b), op(op), opts(opts), f32(b.getF32Type()), f16(b.getF16Type()),
         reader(op) {}
 
+  /// Emits the kernel before the op; getReplacement() is then its result.
   LogicalResult emit();
+  Value getReplacement() const { return replacement; }
 
 private:
+  Value replacement;
   Value cIdx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
   Value cF32(double v) {
     return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
@@ -1023,8 +1027,35 @@ LogicalResult GPUAttentionEmitter::emit() {
 
   Value result = bufferization::ToTensorOp::create(
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
+  replacement = result;
+  return success();
+}
+
+LogicalResult mlir::kvq::GPUAttentionSchedule::verify(Location loc) const {
+  if (blockKV < 16 || warps < 0 || warps > 8 || splitKV < 0 || targetCTAs < 1 ||
+      sharedMemory < 1024)
+    return emitError(loc)
+           << "kvq-gpu-attention: block-kv must be >= 16, warps in [0, 8] (0: "
+              "auto), split-kv >= 0 (0: auto), target-ctas >= 1 and "
+              "shared-memory >= 1024";
+  return success();
+}
+
+LogicalResult
+mlir::kvq::lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
+                                const GPUAttentionSchedule &schedule) {
+  if (failed(schedule.verify(op.getLoc())))
+    return failure();
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  GPUAttentionEmitter emitter(b, op,
+                              GPUOptions{schedule.blockKV, schedule.warps,
+                                         schedule.splitKV, schedule.targetCTAs,
+                                         schedule.sharedMemory});
+  if (failed(emitter.emit()))
+    return failure();
+  rewriter.replaceOp(op, emitter.getReplacement());
   return success();
 }
 
@@ -1034,24 +1065,18 @@ struct KVQGPUAttentionPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (blockKV < 16 || warps < 0 || warps > 8 || splitKV < 0 ||
-        targetCTAs < 1 || sharedMemory < 1024) {
-      getOperation().emitError()
-          << "kvq-gpu-attention: block-kv must be >= 16, warps in [0, 8] (0: "
-             "auto), split-kv >= 0 (0: auto), target-ctas >= 1 and "
-             "shared-memory >= 1024";
+    GPUAttentionSchedule schedule{blockKV, warps, splitKV, targetCTAs,
+                                  sharedMemory};
+    if (failed(schedule.verify(getOperation().getLoc())))
       return signalPassFailure();
-    }
-    GPUOptions opts{blockKV, warps, splitKV, targetCTAs, sharedMemory};
     // Other kvq ops stay: the pipeline lowers them to linalg and
     // kvq-gpu-map-loops makes plain kernels of them.
     SmallVector<AttentionOp> ops;
     getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
-    for (AttentionOp op : ops) {
-      ImplicitLocOpBuilder b(op.getLoc(), op);
-      if (failed(GPUAttentionEmitter(b, op, opts).emit()))
+    IRRewriter rewriter(&getContext());
+    for (AttentionOp op : ops)
+      if (failed(lowerAttentionForGPU(rewriter, op, schedule)))
         return signalPassFailure();
-    }
     // Unpacks of packed arguments and the decoders of K / V are dead once
     // the kernels read their operands.
     getOperation().walk<WalkOrder::PostOrder, ReverseIterator>(

@@ -11,6 +11,7 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQInterfaces.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/AttentionLowering.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
@@ -24,7 +25,6 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
-
 
 #include <cmath>
 #include <limits>
@@ -105,9 +105,12 @@ public:
       : b(b), op(op), opts(opts), vw(opts.vectorWidth), f32(b.getF32Type()),
         vecF32(VectorType::get({vw}, f32)), reader(op, *this) {}
 
+  /// Emits the kernel before the op; getReplacement() is then its result.
   LogicalResult emit();
+  Value getReplacement() const { return replacement; }
 
 private:
+  Value replacement;
   Value cIdx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
   Value cF32(double v) {
     return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
@@ -801,8 +804,33 @@ LogicalResult AttentionEmitter::emit() {
 
   Value result = bufferization::ToTensorOp::create(
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
+  replacement = result;
+  return success();
+}
+
+LogicalResult mlir::kvq::CPUAttentionSchedule::verify(Location loc) const {
+  if (blockKV < 1 || blockRows < 1 || splitKV < 1 || vectorWidth < 4 ||
+      !llvm::isPowerOf2_64(vectorWidth))
+    return emitError(loc)
+           << "kvq-tile-attention: block-kv, block-rows and split-kv must be "
+              "positive and vector-width a power of two >= 4";
+  return success();
+}
+
+LogicalResult
+mlir::kvq::lowerAttentionForCPU(RewriterBase &rewriter, AttentionOp op,
+                                const CPUAttentionSchedule &schedule) {
+  if (failed(schedule.verify(op.getLoc())))
+    return failure();
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  AttentionEmitter emitter(b, op,
+                           TileOptions{schedule.blockKV, schedule.blockRows,
+                                       schedule.splitKV, schedule.vectorWidth});
+  if (failed(emitter.emit()))
+    return failure();
+  rewriter.replaceOp(op, emitter.getReplacement());
   return success();
 }
 
@@ -812,21 +840,15 @@ struct KVQTileAttentionPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (blockKV < 1 || blockRows < 1 || splitKV < 1 || vectorWidth < 1 ||
-        !llvm::isPowerOf2_64(vectorWidth) || vectorWidth < 4) {
-      getOperation().emitError()
-          << "kvq-tile-attention: block-kv, block-rows and split-kv must be "
-             "positive and vector-width a power of two >= 4";
+    CPUAttentionSchedule schedule{blockKV, blockRows, splitKV, vectorWidth};
+    if (failed(schedule.verify(getOperation().getLoc())))
       return signalPassFailure();
-    }
-    TileOptions opts{blockKV, blockRows, splitKV, vectorWidth};
     SmallVector<AttentionOp> ops;
     getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
-    for (AttentionOp op : ops) {
-      ImplicitLocOpBuilder b(op.getLoc(), op);
-      if (failed(AttentionEmitter(b, op, opts).emit()))
+    IRRewriter rewriter(&getContext());
+    for (AttentionOp op : ops)
+      if (failed(lowerAttentionForCPU(rewriter, op, schedule)))
         return signalPassFailure();
-    }
   }
 };
 } // namespace

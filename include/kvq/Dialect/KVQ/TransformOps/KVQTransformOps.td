@@ -1,0 +1,106 @@
+//===- KVQTransformOps.td - Transform dialect ops of kvq ---*- tablegen -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// Schedules for kvq.attention, the MLIR way: a transform script selects
+// attention ops and lowers each with its own schedule. Outer tiling over
+// (batch, query heads, query positions) is upstream's
+// transform.structured.tile_using_for / tile_using_forall through
+// kvq.attention's TilingInterface; these ops pick the kernel of each tile.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KVQ_TRANSFORM_OPS
+#define KVQ_TRANSFORM_OPS
+
+include "mlir/Dialect/Transform/IR/TransformDialect.td"
+include "mlir/Dialect/Transform/Interfaces/TransformInterfaces.td"
+include "mlir/Dialect/Transform/IR/TransformTypes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/OpBase.td"
+
+def KVQTileAttentionOp : Op<Transform_Dialect, "kvq.tile_attention",
+    [DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+     TransformEachOpTrait, TransformOpInterface,
+     ReportTrackingListenerFailuresOpTrait]> {
+  let summary = "Lower kvq.attention to the tiled CPU kernel with a schedule";
+  let description = [{
+    Lowers each `kvq.attention` that `target` points to into the CPU
+    flash-attention loop nest of `kvq-tile-attention`, with this op's
+    schedule instead of the pass options:
+
+    * `block_kv`: keys per block of the online softmax (default 64);
+    * `block_rows`: query rows (of a GQA group) per register tile (4);
+    * `split_kv`: key-range partitions, each with its own running max and
+      sum, combined by their log-sum-exp at the end (1: no split);
+    * `vector_width`: f32 lanes per vector, a power of two >= 4 (16).
+
+    Decoded K / V operands (`KVDecoderOpInterface`) are decoded inside the
+    key loop as with the pass. Run it after `kvq-fuse`, which folds
+    dequantization and reconstruction into the attention; the rest of
+    `kvq-cpu-pipeline` then finds no attention left to tile.
+
+    #### Return modes
+
+    Consumes the `target` handle. Fails definitely on an invalid schedule
+    and on an attention the kernel cannot lower (the op's own diagnostic).
+    Produces a silenceable failure if a payload op is not `kvq.attention`.
+  }];
+  let arguments = (ins TransformHandleTypeInterface:$target,
+                   DefaultValuedAttr<I64Attr, "64">:$block_kv,
+                   DefaultValuedAttr<I64Attr, "4">:$block_rows,
+                   DefaultValuedAttr<I64Attr, "1">:$split_kv,
+                   DefaultValuedAttr<I64Attr, "16">:$vector_width);
+  let results = (outs);
+  let assemblyFormat = "$target attr-dict `:` type($target)";
+  let extraClassDeclaration = [{
+    ::mlir::DiagnosedSilenceableFailure applyToOne(
+        ::mlir::transform::TransformRewriter &rewriter,
+        ::mlir::Operation *target,
+        ::mlir::transform::ApplyToEachResultList &results,
+        ::mlir::transform::TransformState &state);
+  }];
+}
+
+def KVQGPUAttentionOp : Op<Transform_Dialect, "kvq.gpu_attention",
+    [DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+     TransformEachOpTrait, TransformOpInterface,
+     ReportTrackingListenerFailuresOpTrait]> {
+  let summary = "Lower kvq.attention to the tensor-core GPU kernel with a schedule";
+  let description = [{
+    Lowers each `kvq.attention` that `target` points to into the
+    `gpu.launch` kernels of `kvq-gpu-attention` with this op's schedule:
+
+    * `block_kv`: keys per shared-memory block, a multiple of 16 (64);
+    * `warps`: warps (16-row tiles) per CTA, 1 to 8; 0 picks 1 for decode
+      and 4 otherwise (0);
+    * `split_kv`: key-range partitions (flash-decoding), combined by a
+      second kernel; 0 picks enough CTAs for `target_ctas` (0);
+    * `target_ctas`: CTAs the automatic split aims for (264);
+    * `shared_memory`: bytes of dynamic shared memory for the K / V double
+      buffers (49152).
+
+    The rest of `kvq-nvvm-pipeline` then lowers the launches.
+
+    #### Return modes
+
+    As `transform.kvq.tile_attention`.
+  }];
+  let arguments = (ins TransformHandleTypeInterface:$target,
+                   DefaultValuedAttr<I64Attr, "64">:$block_kv,
+                   DefaultValuedAttr<I64Attr, "0">:$warps,
+                   DefaultValuedAttr<I64Attr, "0">:$split_kv,
+                   DefaultValuedAttr<I64Attr, "264">:$target_ctas,
+                   DefaultValuedAttr<I64Attr, "49152">:$shared_memory);
+  let results = (outs);
+  let assemblyFormat = "$target attr-dict `:` type($target)";
+  let extraClassDeclaration = [{
+    ::mlir::DiagnosedSilenceableFailure applyToOne(
+        ::mlir::transform::TransformRewriter &rewriter,
+        ::mlir::Operation *target,
+        ::mlir::transform::ApplyToEachResultList &results,
+        ::mlir::transform::TransformState &state);
+  }];
+}
+
+#endif // KVQ_TRANSFORM_OPS

@@ -1,0 +1,67 @@
+//===- AttentionLowering.h - Lowering one kvq.attention ---------*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// The two kernels of kvq.attention as functions on one op, with the
+// schedule as a parameter: kvq-tile-attention / kvq-gpu-attention apply
+// them to every attention with the pass options, the transform ops
+// transform.kvq.tile_attention / transform.kvq.gpu_attention to the ops a
+// transform script selects, each with its own schedule.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KVQ_DIALECT_KVQ_TRANSFORMS_ATTENTIONLOWERING_H
+#define KVQ_DIALECT_KVQ_TRANSFORMS_ATTENTIONLOWERING_H
+
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir {
+namespace kvq {
+
+/// The CPU kernel's schedule (docs/CPU.md).
+struct CPUAttentionSchedule {
+  /// Keys per block of the online softmax.
+  int64_t blockKV = 64;
+  /// Query rows (GQA group rows) per register tile.
+  int64_t blockRows = 4;
+  /// Key-range partitions, combined by their log-sum-exp.
+  int64_t splitKV = 1;
+  /// f32 lanes per vector (a power of two >= 4).
+  int64_t vectorWidth = 16;
+
+  /// Reports an invalid schedule at `loc`.
+  LogicalResult verify(Location loc) const;
+};
+
+/// The GPU kernel's schedule (docs/GPU.md).
+struct GPUAttentionSchedule {
+  /// Keys per shared-memory block (a multiple of 16).
+  int64_t blockKV = 64;
+  /// Warps (16-row tiles) per CTA, 1-8; 0: automatic.
+  int64_t warps = 0;
+  /// Key-range partitions; 0: automatic (enough CTAs for targetCTAs).
+  int64_t splitKV = 0;
+  /// CTAs the automatic split aims for.
+  int64_t targetCTAs = 264;
+  /// Bytes of dynamic shared memory for the K / V double buffers.
+  int64_t sharedMemory = 49152;
+
+  LogicalResult verify(Location loc) const;
+};
+
+/// Replaces `op` by the CPU flash-attention loop nest (tensors, vectors)
+/// with `schedule`; its K / V decoders are read inside the loops. Emits an
+/// error at the op and fails if the op cannot be lowered so.
+LogicalResult lowerAttentionForCPU(RewriterBase &rewriter, AttentionOp op,
+                                   const CPUAttentionSchedule &schedule);
+
+/// Replaces `op` by gpu.launch tensor-core kernels with `schedule`.
+LogicalResult lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
+                                   const GPUAttentionSchedule &schedule);
+
+} // namespace kvq
+} // namespace mlir
+
+#endif // KVQ_DIALECT_KVQ_TRANSFORMS_ATTENTIONLOWERING_H
