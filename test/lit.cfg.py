@@ -56,5 +56,8 @@ if shutil.which("nvidia-smi"):
         pass
 if config.kvq_has_cuda_runtime:
     config.available_features.add("cuda-runtime")
+# The ASan + UBSan build (scripts/sanitize.sh).
+if config.kvq_sanitizer:
+    config.available_features.add("sanitizer")
 if config.kvq_build_unittests:
     config.available_features.add("unittests")

@@ -488,6 +488,8 @@ addShapeFunction(func::FuncOp fn, StringRef shapeName, int64_t numOutputDims) {
   builder.setInsertionPointAfter(fn);
   auto shapeFn = cast<func::FuncOp>(builder.clone(*fn));
   shapeFn.setSymName(shapeName);
+  // Host code on host memory, also in GPU libraries (kvq-gpu-map-loops).
+  shapeFn->setAttr("kvq.host", builder.getUnitAttr());
   Location loc = fn.getLoc();
   auto giveUp = [&]() -> std::optional<int64_t> {
     shapeFn.erase();

@@ -85,7 +85,9 @@ struct KVQGPUMapLoopsPass : kvq::impl::KVQGPUMapLoopsBase<KVQGPUMapLoopsPass> {
   void runOnOperation() override {
     bool failed = false;
     getOperation().walk([&](func::FuncOp func) {
-      if (func.isExternal())
+      // Functions marked kvq.host (kvq-compile's output-shape functions)
+      // run on the host, on host memory.
+      if (func.isExternal() || func->hasAttr("kvq.host"))
         return;
       lowerCopies(func);
       mapParallelLoops(func);
