@@ -35,7 +35,7 @@ add('{"default": {"k": "#kvq.quant<i8, symmetric, token>", "v": null}, "layers":
 print(f"fuzz: {n} seed inputs")
 PY
 
-export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=0:detect_container_overflow=0:abort_on_error=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=0:detect_container_overflow=0:allow_user_poisoning=0:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 log="$work/fuzz.log"
 set +e

@@ -35,18 +35,18 @@ if [[ ! -f "$build/build.ninja" ]]; then
 fi
 cmake --build "$build"
 
-# Findings stop the run; LLVM's uninstrumented libMLIR.so / libLLVM.so make
+# Findings stop the run. LLVM's uninstrumented libMLIR.so / libLLVM.so make
 # container-overflow and leak reports unreliable, so those are off.
-export ASAN_OPTIONS="halt_on_error=1:detect_leaks=0:detect_container_overflow=0:abort_on_error=1"
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=0:detect_container_overflow=0:allow_user_poisoning=0:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
 echo "sanitize: lit suite on the ASan + UBSan build"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-"$llvm/bin/lit" -sv "$build/test" 2>&1 | tee "$log" | grep -E "^(FAIL|UNRESOLVED|TIMEOUT|  Passed|  Failed|  Unsupported)"
+"$llvm/bin/lit" -sv "$build/test" 2>&1 | tee "$log" | grep -aE "^(FAIL|UNRESOLVED|TIMEOUT|  Passed|  Failed|  Unsupported)"
 status=${PIPESTATUS[0]}
 set -e
-[[ $status -eq 0 ]] || { echo "sanitize: lit failed"; grep -A40 -E "^(FAIL|UNRESOLVED)" "$log" | head -200; exit "$status"; }
+[[ $status -eq 0 ]] || { echo "sanitize: lit failed"; grep -a -A40 -E "^(FAIL|UNRESOLVED)" "$log" | head -200; exit "$status"; }
 
 "$root/scripts/fuzz.sh" "$build/bin/kvq-fuzz" "${KVQ_FUZZ_SECONDS:-150}"

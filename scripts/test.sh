@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up (scripts/setup.sh: dependencies + build) and runs every
 # test: lit tests (dialect, passes, pipelines, execution), the GoogleTest
-# unit tests and the Python (pytest) tests, all driven by lit.
+# unit tests and the Python (pytest) tests, all driven by lit; then the
+# hardening checks (scripts/sanitize.sh: the suite again on an ASan + UBSan
+# build, and kvq-fuzz for KVQ_FUZZ_SECONDS; KVQ_SANITIZE=0 skips them).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${KVQ_BUILD_DIR:-$root/build}"
@@ -18,4 +20,7 @@ passed=$(grep -cE '^PASS: ' "$log" || true)
 failed=$(grep -cE '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$log" || true)
 skipped=$(grep -cE '^(UNSUPPORTED|XFAIL): ' "$log" || true)
 echo "kvq: $passed passed, $failed failed, $skipped skipped"
-exit "$status"
+[[ $status -eq 0 ]] || exit "$status"
+if [[ "${KVQ_SANITIZE:-1}" != 0 ]]; then
+  "$root/scripts/sanitize.sh"
+fi

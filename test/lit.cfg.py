@@ -14,7 +14,7 @@ config.name = "KVQ"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py",
-                   "Inputs", "python"]
+                   "Inputs", "python", "regressions", "consumer"]
 
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kvq_obj_root, "test")
@@ -56,6 +56,11 @@ if shutil.which("nvidia-smi"):
         pass
 if config.kvq_has_cuda_runtime:
     config.available_features.add("cuda-runtime")
+# The libFuzzer target of the sanitizer build.
+fuzzer = os.path.join(config.kvq_tools_dir, "kvq-fuzz")
+if os.access(fuzzer, os.X_OK):
+    config.available_features.add("fuzzer")
+    config.substitutions.append(("%kvq_fuzz", fuzzer))
 # The ASan + UBSan build (scripts/sanitize.sh).
 if config.kvq_sanitizer:
     config.available_features.add("sanitizer")

@@ -1,0 +1,133 @@
+"""Numerical edge cases of compiled attention against the NumPy golden
+model, whose behaviour docs/Numerics.md defines:
+
+* rows with every key masked (causal with Sq > Skv, an additive mask of
+  -inf) output zeros;
+* NaN in K or V reaches the rows that attend that key (they are NaN);
+  rows of other heads are unaffected (a NaN in V may also reach a row of
+  the same head that masks the key, through a zero probability, as it
+  does in the reference: that row is left unchecked);
+* +-Inf in K makes the scores of the rows that see it infinite: those rows
+  are NaN (inf - inf in the softmax), as in the reference;
+* huge (1e18) and tiny (1e-30) magnitudes, all-zero K: finite results equal
+  to the reference (a one-hot or uniform softmax);
+* INT8 caches whose K holds NaN / Inf (codes of NaN are 0, of +-Inf are
+  +-127: docs/Quantization.md) stay finite.
+
+    python3 edge_cases.py [--target=cpu|nvvm]
+
+Exits non-zero on any mismatch.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+
+import kvq  # noqa: E402
+from kvq import reference as ref  # noqa: E402
+
+D = 32
+
+
+def t(shape, elem="f32"):
+    return "tensor<" + "x".join(map(str, shape)) + f"x{elem}>"
+
+
+def module():
+    q, kv, m = [1, 4, "?", D], [1, 2, "?", D], [1, 4, "?", "?"]
+    return (
+        f"func.func @causal(%q: {t(q)}, %k: {t(kv)}, %v: {t(kv)}) -> {t(q)} {{\n"
+        f"  %o = kvq.attention q(%q : {t(q)}) k(%k : {t(kv)}) v(%v : {t(kv)}) {{causal}} -> {t(q)}\n"
+        f"  return %o : {t(q)}\n}}\n"
+        f"func.func @masked(%q: {t(q)}, %k: {t(kv)}, %v: {t(kv)}, %m: {t(m)}) -> {t(q)} {{\n"
+        f"  %o = kvq.attention q(%q : {t(q)}) k(%k : {t(kv)}) v(%v : {t(kv)}) mask(%m : {t(m)}) -> {t(q)}\n"
+        f"  return %o : {t(q)}\n}}\n"
+        f"func.func @int8(%q: {t(q)}, %kc: {t(kv, 'i8')}, %ks: {t([1, 2, '?', 1])}, %v: {t(kv)}) -> {t(q)} {{\n"
+        f"  %o = kvq.attention q(%q : {t(q)}) k(%kc : {t(kv, 'i8')}, #kvq.quant<i8, symmetric, token>, "
+        f"scale %ks : {t([1, 2, '?', 1])}) v(%v : {t(kv)}) -> {t(q)}\n"
+        f"  return %o : {t(q)}\n}}\n")
+
+
+failures = 0
+
+
+def check(label, got, want, tol=1e-5, skip=None):
+    """NaN where the reference is NaN, the rest to `tol` of the largest
+    finite reference value; rows where `skip` is set are not compared."""
+    global failures
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if skip is not None:
+        got, want = got[~skip], want[~skip]
+    nan_ok = np.array_equal(np.isnan(got), np.isnan(want))
+    fin = ~np.isnan(want)
+    scale = max(float(np.abs(want[fin]).max()) if fin.any() else 0.0, 1e-30)
+    err = float(np.abs(got[fin] - want[fin]).max() / scale) if fin.any() else 0.0
+    ok = nan_ok and err <= tol and np.isfinite(got[fin]).all()
+    failures += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} {label}: NaN rows {int(np.isnan(got).any(-1).sum())} "
+          f"(reference {int(np.isnan(want).any(-1).sum())}), max rel error {err:.1e}")
+
+
+def main():
+    target = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--target=")), "cpu")
+    mod = kvq.compile(module(), name="edge", target=target)
+    rng = np.random.default_rng()
+
+    def qkv(sq, skv):
+        return (rng.standard_normal((1, 4, sq, D)).astype(np.float32),
+                rng.standard_normal((1, 2, skv, D)).astype(np.float32),
+                rng.standard_normal((1, 2, skv, D)).astype(np.float32))
+
+    # Rows that see no key: causal with more queries than keys (bottom-right
+    # aligned), and a mask that hides every key from some rows.
+    q, k, v = qkv(9, 5)
+    out = mod.causal(q, k, v)
+    check("causal Sq=9 > Skv=5 (4 rows see no key)", out, ref.attention(q, k, v, causal=True))
+    zero_rows = int((np.abs(np.asarray(out)[0, :, :4]) == 0).all(-1).sum())
+    failures_before = failures
+    print(f"{'ok  ' if zero_rows == 16 else 'FAIL'} fully masked rows are zeros: {zero_rows} of 16")
+    globals()["failures"] = failures_before + (zero_rows != 16)
+    q, k, v = qkv(6, 11)
+    mask = np.where(rng.random((1, 4, 6, 11)) < 0.3, -np.inf, 0.0).astype(np.float32)
+    mask[:, :, 2, :] = -np.inf
+    check("additive mask, one row fully masked", mod.masked(q, k, v, mask),
+          ref.attention(q, k, v, mask=mask))
+
+    # NaN and Inf in K / V.
+    for what, value in (("NaN in V", np.nan), ("NaN in K", np.nan), ("+Inf in K", np.inf),
+                        ("-Inf in K", -np.inf)):
+        q, k, v = qkv(5, 13)
+        (v if "V" in what else k)[0, 1, 9, 3] = value
+        # Query row i of 5 sees keys 0 .. 8 + i: row 0 of query heads 2, 3
+        # (KV head 1) masks key 9.
+        skip = np.zeros((1, 4, 5), bool)
+        if "V" in what:
+            skip[0, 2:, 0] = True
+        check(f"causal, {what} at key 9 of KV head 1", mod.causal(q, k, v),
+              ref.attention(q, k, v, causal=True), skip=skip)
+
+    # Huge, tiny and zero magnitudes.
+    for what, sk in (("huge scores (|q|, |k| ~ 1e9)", 1e9), ("tiny scores (|k| ~ 1e-30)", 1e-30),
+                     ("all-zero K", 0.0)):
+        q, k, v = qkv(7, 40)
+        if sk >= 1:
+            q *= np.float32(sk)
+        k *= np.float32(sk)
+        check(f"causal, {what}", mod.causal(q, k, v), ref.attention(q, k, v, causal=True), 1e-4)
+
+    # INT8 K with NaN / Inf in the cache it was quantized from.
+    scheme = ref.QuantScheme.parse("#kvq.quant<i8, symmetric, token>")
+    q, k, v = qkv(3, 21)
+    k[0, 0, 4, :5] = [np.nan, np.inf, -np.inf, 1e30, -1e-30]
+    codes, scale, _ = ref.quantize(k, scheme)
+    out = mod.int8(q, codes, scale, v)
+    check("INT8 K quantized from NaN / Inf / 1e30", out,
+          ref.quantized_attention(q, codes, scale, None, scheme, v, None, None, None))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
