@@ -42,6 +42,32 @@ static std::string formatShape(ArrayRef<int64_t> shape) {
   return s;
 }
 
+/// Whether static dims `a` and `b` may be equal.
+static bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// Whether `shape` is compatible with `expected` dim by dim.
+static bool compatibleShape(ArrayRef<int64_t> shape,
+                            ArrayRef<int64_t> expected) {
+  return shape.size() == expected.size() &&
+         llvm::all_of(llvm::seq<size_t>(0, shape.size()), [&](size_t i) {
+           return compatible(shape[i], expected[i]);
+         });
+}
+
+/// Fails with "<what> <shape> <requirement> <expected>" unless `shape` is
+/// compatible with `expected`, e.g. "b [2, 3] must be [B, H, R, D] = [...]".
+static LogicalResult verifyShape(Operation *op, const Twine &what,
+                                 ArrayRef<int64_t> shape,
+                                 ArrayRef<int64_t> expected,
+                                 StringRef requirement) {
+  if (compatibleShape(shape, expected))
+    return success();
+  return op->emitOpError() << what << " " << formatShape(shape) << " "
+                           << requirement << " " << formatShape(expected);
+}
+
 /// Formats one extent: `8` or `?`.
 static std::string formatDim(int64_t d) {
   return ShapedType::isDynamic(d) ? "?" : std::to_string(d);
@@ -223,8 +249,8 @@ parseQueryOperand(OpAsmParser &parser, OpAsmParser::UnresolvedOperand &data,
 static void printQueryOperand(OpAsmPrinter &printer, Operation *op, Value data,
                               Type dataType, QuantSchemeAttr scheme,
                               Value scale, Type scaleType) {
-  printKVOperand(printer, op, data, dataType, scheme, scale, scaleType,
-                 Value(), Type());
+  printKVOperand(printer, op, data, dataType, scheme, scale, scaleType, Value(),
+                 Type());
 }
 
 double AttentionOp::getEffectiveScale() {
@@ -499,11 +525,6 @@ OpFoldResult UnpackOp::fold(FoldAdaptor) {
 // ProjectOp / ReconstructOp
 //===----------------------------------------------------------------------===//
 
-/// Whether static dims `a` and `b` may be equal.
-static bool compatible(int64_t a, int64_t b) {
-  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
-}
-
 /// Shared verifier: `input` [B, H, S, In] and `basis` [Hb, D, R] give a
 /// result [B, H, S, Out]; `projecting` says whether In = D, Out = R (project)
 /// or In = R, Out = D (reconstruct).
@@ -595,11 +616,9 @@ LogicalResult SmoothOp::verify() {
   ArrayRef<int64_t> in = input.getShape();
   ArrayRef<int64_t> centered = getCentered().getType().getShape();
   ArrayRef<int64_t> mean = getMean().getType().getShape();
-  if (centered.size() != 4 || !llvm::all_of(llvm::seq(0, 4), [&](int i) {
-        return compatible(in[i], centered[i]);
-      }))
-    return emitOpError() << "centered result " << formatShape(centered)
-                         << " must have the input's shape " << formatShape(in);
+  if (failed(verifyShape(*this, "centered result", centered, in,
+                         "must have the input's shape")))
+    return failure();
   if (mean.size() != 4 || !compatible(mean[0], in[0]) ||
       !compatible(mean[1], in[1]) || mean[2] != 1 ||
       !compatible(mean[3], in[3]))
@@ -761,11 +780,9 @@ LogicalResult LeverageScoresOp::verify() {
                          << in.size();
   if (ShapedType::isDynamic(in[3]))
     return emitOpError() << "the head dimension must be static";
-  if (out.size() != 3 || !compatible(out[0], in[0]) ||
-      !compatible(out[1], in[1]) || !compatible(out[2], in[2]))
-    return emitOpError() << "result " << formatShape(out)
-                         << " must be [B, H, S] = "
-                         << formatShape(in.take_front(3));
+  if (failed(verifyShape(*this, "result", out, in.take_front(3),
+                         "must be [B, H, S] =")))
+    return failure();
   if (!(getRidge().convertToDouble() > 0.0))
     return emitOpError() << "ridge must be positive";
   return success();
@@ -881,8 +898,8 @@ LogicalResult RotateOp::verify() {
 OpFoldResult RotateOp::fold(FoldAdaptor) {
   // S^T (S x) = S (S^T x) = x.
   auto inner = getInput().getDefiningOp<RotateOp>();
-  if (!inner || inner.getKind() != getKind() ||
-      inner.getSeed() != getSeed() || inner.getInverse() == getInverse() ||
+  if (!inner || inner.getKind() != getKind() || inner.getSeed() != getSeed() ||
+      inner.getInverse() == getInverse() ||
       inner.getInput().getType() != getType())
     return {};
   return inner.getInput();
@@ -891,15 +908,6 @@ OpFoldResult RotateOp::fold(FoldAdaptor) {
 //===----------------------------------------------------------------------===//
 // GEAR: ExtractOutliersOp, LowRankApproxOp, GearDecodeOp
 //===----------------------------------------------------------------------===//
-
-/// Whether `shape` is compatible with `expected` dim by dim.
-static bool compatibleShape(ArrayRef<int64_t> shape,
-                            ArrayRef<int64_t> expected) {
-  return shape.size() == expected.size() &&
-         llvm::all_of(llvm::seq<size_t>(0, shape.size()), [&](size_t i) {
-           return compatible(shape[i], expected[i]);
-         });
-}
 
 /// Rank 4 with a static last dimension.
 static LogicalResult verifyTokens(Operation *op, StringRef what,
@@ -920,18 +928,17 @@ LogicalResult ExtractOutliersOp::verify() {
   if (count > in[3])
     return emitOpError() << "count " << count << " exceeds the head dimension "
                          << in[3];
-  if (!compatibleShape(getRemainder().getType().getShape(), in))
-    return emitOpError() << "remainder "
-                         << formatShape(getRemainder().getType().getShape())
-                         << " must have the input's shape " << formatShape(in);
+  if (failed(verifyShape(*this, "remainder",
+                         getRemainder().getType().getShape(), in,
+                         "must have the input's shape")))
+    return failure();
   SmallVector<int64_t> sparse = {in[0], in[1], in[2], count};
   for (auto [what, type] : {std::pair<StringRef, RankedTensorType>{
                                 "indices", getIndices().getType()},
                             {"values", getValues().getType()}})
-    if (!compatibleShape(type.getShape(), sparse))
-      return emitOpError() << what << " " << formatShape(type.getShape())
-                           << " must be [B, H, S, count] = "
-                           << formatShape(sparse);
+    if (failed(verifyShape(*this, what, type.getShape(), sparse,
+                           "must be [B, H, S, count] =")))
+      return failure();
   return success();
 }
 
@@ -948,13 +955,11 @@ LogicalResult LowRankApproxOp::verify() {
                          << static_cast<int64_t>(getIterations());
   SmallVector<int64_t> a = {in[0], in[1], in[2], rank};
   SmallVector<int64_t> b = {in[0], in[1], rank, in[3]};
-  if (!compatibleShape(getA().getType().getShape(), a))
-    return emitOpError() << "a " << formatShape(getA().getType().getShape())
-                         << " must be [B, H, S, rank] = " << formatShape(a);
-  if (!compatibleShape(getB().getType().getShape(), b))
-    return emitOpError() << "b " << formatShape(getB().getType().getShape())
-                         << " must be [B, H, rank, D] = " << formatShape(b);
-  return success();
+  if (failed(verifyShape(*this, "a", getA().getType().getShape(), a,
+                         "must be [B, H, S, rank] =")))
+    return failure();
+  return verifyShape(*this, "b", getB().getType().getShape(), b,
+                     "must be [B, H, rank, D] =");
 }
 
 LogicalResult GearDecodeOp::verify() {
@@ -972,24 +977,19 @@ LogicalResult GearDecodeOp::verify() {
                             "= "
                          << formatShape(base.take_front(3));
   SmallVector<int64_t> bShape = {base[0], base[1], a[3], base[3]};
-  if (!compatibleShape(b, bShape))
-    return emitOpError() << "b " << formatShape(b)
-                         << " must be [B, H, R, D] = " << formatShape(bShape);
+  if (failed(verifyShape(*this, "b", b, bShape, "must be [B, H, R, D] =")))
+    return failure();
   if (idx.size() != 4 || idx[3] == ShapedType::kDynamic ||
       !compatibleShape(idx.take_front(3), base.take_front(3)))
     return emitOpError() << "indices " << formatShape(idx)
                          << " must be [B, H, S, K] with a static K, [B, H, S] "
                             "= "
                          << formatShape(base.take_front(3));
-  if (!compatibleShape(vals, idx))
-    return emitOpError() << "values " << formatShape(vals)
-                         << " must have the shape of the indices "
-                         << formatShape(idx);
-  if (!compatibleShape(getResult().getType().getShape(), base))
-    return emitOpError() << "result "
-                         << formatShape(getResult().getType().getShape())
-                         << " must have the base's shape " << formatShape(base);
-  return success();
+  if (failed(verifyShape(*this, "values", vals, idx,
+                         "must have the shape of the indices")))
+    return failure();
+  return verifyShape(*this, "result", getResult().getType().getShape(), base,
+                     "must have the base's shape");
 }
 
 //===----------------------------------------------------------------------===//
@@ -1004,12 +1004,10 @@ LogicalResult CrossLayerBasisOp::verify() {
     return failure();
   ArrayRef<int64_t> in = first.getShape();
   for (auto [i, input] : llvm::enumerate(getInputs()))
-    if (!compatibleShape(cast<RankedTensorType>(input.getType()).getShape(),
-                         in))
-      return emitOpError()
-             << "input " << i << " "
-             << formatShape(cast<RankedTensorType>(input.getType()).getShape())
-             << " must have the shape of input 0 " << formatShape(in);
+    if (failed(verifyShape(*this, "input " + Twine(i),
+                           cast<RankedTensorType>(input.getType()).getShape(),
+                           in, "must have the shape of input 0")))
+      return failure();
   int64_t rank = static_cast<int64_t>(getRank());
   int64_t features = in[3] * static_cast<int64_t>(getInputs().size());
   if (rank > features)
@@ -1020,20 +1018,19 @@ LogicalResult CrossLayerBasisOp::verify() {
     return emitOpError() << "iterations must be non-negative, got "
                          << static_cast<int64_t>(getIterations());
   SmallVector<int64_t> coords = {in[0], in[1], in[2], rank};
-  if (!compatibleShape(getCoordinates().getType().getShape(), coords))
-    return emitOpError() << "coordinates "
-                         << formatShape(getCoordinates().getType().getShape())
-                         << " must be [B, H, S, rank] = "
-                         << formatShape(coords);
+  if (failed(verifyShape(*this, "coordinates",
+                         getCoordinates().getType().getShape(), coords,
+                         "must be [B, H, S, rank] =")))
+    return failure();
   if (getBases().size() != getInputs().size())
     return emitOpError() << "needs one basis per input (" << getInputs().size()
                          << "), got " << getBases().size();
   SmallVector<int64_t> basis = {in[1], in[3], rank};
   for (auto [i, b] : llvm::enumerate(getBases())) {
-    ArrayRef<int64_t> shape = cast<RankedTensorType>(b.getType()).getShape();
-    if (!compatibleShape(shape, basis))
-      return emitOpError() << "basis " << i << " " << formatShape(shape)
-                           << " must be [H, D, rank] = " << formatShape(basis);
+    if (failed(verifyShape(*this, "basis " + Twine(i),
+                           cast<RankedTensorType>(b.getType()).getShape(),
+                           basis, "must be [H, D, rank] =")))
+      return failure();
   }
   return success();
 }
@@ -1178,11 +1175,10 @@ static int64_t ceilDivDim(int64_t n, int64_t d) {
 
 /// Checks that tensor `value` has a shape compatible with `expected`
 /// (described as `what`).
-static LogicalResult checkVidKVShape(Operation *op, StringRef name,
-                                     Value value, ArrayRef<int64_t> expected,
+static LogicalResult checkVidKVShape(Operation *op, StringRef name, Value value,
+                                     ArrayRef<int64_t> expected,
                                      StringRef what) {
-  ArrayRef<int64_t> shape =
-      cast<RankedTensorType>(value.getType()).getShape();
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(value.getType()).getShape();
   if (shape.size() == expected.size() &&
       llvm::all_of(llvm::zip_equal(shape, expected), [](auto p) {
         return compatible(std::get<0>(p), std::get<1>(p));
@@ -1195,16 +1191,15 @@ static LogicalResult checkVidKVShape(Operation *op, StringRef name,
 /// The rules shared by the VidKV ops on the uncompressed side `kv`
 /// ([B, H, S, D]) and the group size.
 static LogicalResult verifyVidKVTensor(Operation *op, StringRef name,
-                                       RankedTensorType kv,
-                                       int64_t groupSize) {
+                                       RankedTensorType kv, int64_t groupSize) {
   if (kv.getRank() != 4)
     return op->emitOpError() << name << " must have rank 4 ([B, H, S, D]), "
                              << "got rank " << kv.getRank();
   if (kv.isDynamicDim(3))
     return op->emitOpError() << "the head dimension must be static";
   if (groupSize < 1)
-    return op->emitOpError() << "group_size must be positive, got "
-                             << groupSize;
+    return op->emitOpError()
+           << "group_size must be positive, got " << groupSize;
   return success();
 }
 
@@ -1219,8 +1214,7 @@ static LogicalResult verifyVidKVKeyParts(Operation *op, ArrayRef<int64_t> kv,
   if (failed(checkVidKVShape(op, "high_codes", highCodes,
                              {b, h, s, (nHigh + 3) / 4},
                              "[B, H, S, ceil(n_high / 4)]")) ||
-      failed(checkVidKVShape(op, "high_scale", highScale,
-                             {b, h, groups, nHigh},
+      failed(checkVidKVShape(op, "high_scale", highScale, {b, h, groups, nHigh},
                              "[B, H, ceil(S / G), n_high]")) ||
       failed(checkVidKVShape(op, "high_min", highMin, {b, h, groups, nHigh},
                              "[B, H, ceil(S / G), n_high]")) ||
@@ -1229,8 +1223,7 @@ static LogicalResult verifyVidKVKeyParts(Operation *op, ArrayRef<int64_t> kv,
                              "[B, H, S, ceil(N / 8)]")) ||
       failed(checkVidKVShape(op, "low_scale", lowScale, {b, h, groups, nLow},
                              "[B, H, ceil(S / G), N]")) ||
-      failed(checkVidKVShape(op, "channels", channels, {b, h, d},
-                             "[B, H, D]")))
+      failed(checkVidKVShape(op, "channels", channels, {b, h, d}, "[B, H, D]")))
     return failure();
   Type scaleType = getElementTypeOrSelf(highScale.getType());
   if (getElementTypeOrSelf(highMin.getType()) != scaleType ||
@@ -1278,8 +1271,7 @@ LogicalResult VidKVDecodeKeyOp::verify() {
 }
 
 /// Shapes of the codes and scales of a VidKV value encoding of `kv`.
-static LogicalResult verifyVidKVValueParts(Operation *op,
-                                           ArrayRef<int64_t> kv,
+static LogicalResult verifyVidKVValueParts(Operation *op, ArrayRef<int64_t> kv,
                                            int64_t groupSize, Value codes,
                                            Value scale) {
   int64_t b = kv[0], h = kv[1], s = kv[2], d = kv[3];
@@ -1335,7 +1327,8 @@ LogicalResult VidKVEncodeKeyOp::reifyResultShapes(
       vidkvShape(b, loc, x, false, g, (nHigh + 3) / 4));
   reifiedReturnShapes.push_back(vidkvShape(b, loc, x, true, g, nHigh));
   reifiedReturnShapes.push_back(vidkvShape(b, loc, x, true, g, nHigh));
-  reifiedReturnShapes.push_back(vidkvShape(b, loc, x, false, g, (nLow + 7) / 8));
+  reifiedReturnShapes.push_back(
+      vidkvShape(b, loc, x, false, g, (nLow + 7) / 8));
   reifiedReturnShapes.push_back(vidkvShape(b, loc, x, true, g, nLow));
   reifiedReturnShapes.push_back({tensor::getMixedSize(b, loc, x, 0),
                                  tensor::getMixedSize(b, loc, x, 1),
