@@ -58,14 +58,6 @@ using namespace mlir::kvq;
 
 namespace {
 
-struct GPUOptions {
-  int64_t blockKV;
-  int64_t warps;
-  int64_t splitKV;
-  int64_t targetCTAs;
-  int64_t sharedMemory;
-};
-
 /// A K or V operand plus its shared-memory staging.
 struct KVTile : KVOperand {
   /// When set, K / V is this op's result, decoded block by block into
@@ -214,7 +206,7 @@ Value GPUChunkReader::loadChunk(OpBuilder &b, Location loc, Value buffer,
 class GPUAttentionEmitter {
 public:
   GPUAttentionEmitter(ImplicitLocOpBuilder &b, AttentionOp op,
-                      const GPUOptions &opts)
+                      const GPUAttentionSchedule &opts)
       : b(b), op(op), opts(opts), f32(b.getF32Type()), f16(b.getF16Type()),
         reader(op) {}
 
@@ -265,7 +257,7 @@ private:
 
   ImplicitLocOpBuilder &b;
   AttentionOp op;
-  GPUOptions opts;
+  GPUAttentionSchedule opts;
   Type f32, f16;
   int64_t threads = 0, blockKV = 0;
   GPUChunkReader reader;
@@ -1049,10 +1041,7 @@ mlir::kvq::lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-  GPUAttentionEmitter emitter(b, op,
-                              GPUOptions{schedule.blockKV, schedule.warps,
-                                         schedule.splitKV, schedule.targetCTAs,
-                                         schedule.sharedMemory});
+  GPUAttentionEmitter emitter(b, op, schedule);
   if (failed(emitter.emit()))
     return failure();
   rewriter.replaceOp(op, emitter.getReplacement());

@@ -54,22 +54,13 @@ static Value constF64(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
 }
 
-/// The sizes of `t` (dynamic ones as values).
-static SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value t) {
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t i = 0, e = cast<RankedTensorType>(t.getType()).getRank(); i < e;
-       ++i)
-    sizes.push_back(tensor::getMixedSize(b, loc, t, i));
-  return sizes;
-}
-
 /// `t` (a float tensor) widened to f32 elementwise; `t` when already f32.
 static Value extendToF32(OpBuilder &b, Location loc, Value t) {
   auto type = cast<RankedTensorType>(t.getType());
   if (type.getElementType().isF32())
     return t;
-  Value empty =
-      tensor::EmptyOp::create(b, loc, sizesOf(b, loc, t), b.getF32Type());
+  Value empty = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, t), b.getF32Type());
   AffineMap id = b.getMultiDimIdentityMap(type.getRank());
   return linalg::GenericOp::create(
              b, loc, empty.getType(), ValueRange{t}, ValueRange{empty},
@@ -90,7 +81,7 @@ static Value orthonormalize(OpBuilder &b, Location loc, Value w) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(w.getType());
   int64_t rank = type.getDimSize(3);
-  SmallVector<OpFoldResult> sizes = sizesOf(b, loc, w);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, w);
   OpFoldResult P = sizes[0], Q = sizes[1], N = sizes[2];
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
@@ -200,7 +191,7 @@ static Value subspaceIteration(OpBuilder &b, Location loc, Value gram,
                                int64_t rank, int64_t iterations, int64_t seed) {
   MLIRContext *ctx = b.getContext();
   int64_t n = cast<RankedTensorType>(gram.getType()).getDimSize(3);
-  SmallVector<OpFoldResult> sizes = sizesOf(b, loc, gram);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, gram);
   OpFoldResult P = sizes[0], Q = sizes[1], N = sizes[2];
   auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
   // The start: the same Gaussian [N, rank] (row major) for every matrix.
@@ -254,7 +245,7 @@ struct LowerExtractOutliers : OpRewritePattern<ExtractOutliersOp> {
     Value x = op.getInput();
     int64_t count = static_cast<int64_t>(op.getCount());
     auto d = [&](unsigned i) { return rewriter.getAffineDimExpr(i); };
-    SmallVector<OpFoldResult> sizes = sizesOf(rewriter, loc, x);
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
     Type i32 = rewriter.getI32Type();
     // rank[b, h, s, e] = #{f : |x_f| > |x_e| or (|x_f| == |x_e| and f < e)}
     // loops (b, h, s, e, f)
@@ -358,7 +349,7 @@ struct LowerExtractOutliers : OpRewritePattern<ExtractOutliersOp> {
 static Value transposeTo(OpBuilder &b, Location loc, Value w,
                          RankedTensorType type) {
   MLIRContext *ctx = b.getContext();
-  SmallVector<OpFoldResult> s = sizesOf(b, loc, w);
+  SmallVector<OpFoldResult> s = tensor::getMixedSizes(b, loc, w);
   Value empty =
       tensor::EmptyOp::create(b, loc, {s[0], s[1], s[3], s[2]}, b.getF64Type());
   auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
@@ -384,7 +375,7 @@ struct LowerLowRankApprox : OpRewritePattern<LowRankApproxOp> {
     Value x = op.getInput();
     int64_t rank = static_cast<int64_t>(op.getRank());
     auto d = [&](unsigned i) { return rewriter.getAffineDimExpr(i); };
-    SmallVector<OpFoldResult> s = sizesOf(rewriter, loc, x);
+    SmallVector<OpFoldResult> s = tensor::getMixedSizes(rewriter, loc, x);
     Type f64 = rewriter.getF64Type();
     // G[b, h, d, e] = sum_s x[s, d] x[s, e]      loops (b, h, d, e, s)
     Value gram = createContraction(
@@ -421,7 +412,8 @@ struct LowerGearDecode : OpRewritePattern<GearDecodeOp> {
     // acc = base (f32), fresh: the contraction accumulates into it.
     Value base = op.getBase();
     Value empty = tensor::EmptyOp::create(
-        rewriter, loc, sizesOf(rewriter, loc, base), rewriter.getF32Type());
+        rewriter, loc, tensor::getMixedSizes(rewriter, loc, base),
+        rewriter.getF32Type());
     AffineMap id4 = rewriter.getMultiDimIdentityMap(4);
     Value acc =
         linalg::GenericOp::create(
@@ -477,7 +469,8 @@ struct LowerCrossLayerBasis : OpRewritePattern<CrossLayerBasisOp> {
     int64_t features = layers * dim;
     int64_t rank = static_cast<int64_t>(op.getRank());
     Type f64 = rewriter.getF64Type();
-    SmallVector<OpFoldResult> s = sizesOf(rewriter, loc, inputs[0]);
+    SmallVector<OpFoldResult> s =
+        tensor::getMixedSizes(rewriter, loc, inputs[0]);
     OpFoldResult one = rewriter.getIndexAttr(1),
                  zero = rewriter.getIndexAttr(0);
     // X [B, H, S, G D] (f32): the layers side by side.

@@ -41,13 +41,6 @@ using namespace mlir::kvq;
 
 namespace {
 
-struct TileOptions {
-  int64_t blockKV;
-  int64_t blockRows;
-  int64_t splitKV;
-  int64_t vectorWidth;
-};
-
 /// Runs `body(iv)` inside a new scf.for; the builder is restored after.
 template <typename Fn>
 static void buildFor(ImplicitLocOpBuilder &b, Value lb, Value ub, Value step,
@@ -101,7 +94,7 @@ class AttentionEmitter {
 
 public:
   AttentionEmitter(ImplicitLocOpBuilder &b, AttentionOp op,
-                   const TileOptions &opts)
+                   const CPUAttentionSchedule &opts)
       : b(b), op(op), opts(opts), vw(opts.vectorWidth), f32(b.getF32Type()),
         vecF32(VectorType::get({vw}, f32)), reader(op, *this) {}
 
@@ -164,7 +157,7 @@ private:
 
   ImplicitLocOpBuilder &b;
   AttentionOp op;
-  TileOptions opts;
+  CPUAttentionSchedule opts;
   int64_t vw;
   Type f32;
   VectorType vecF32;
@@ -825,9 +818,7 @@ mlir::kvq::lowerAttentionForCPU(RewriterBase &rewriter, AttentionOp op,
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-  AttentionEmitter emitter(b, op,
-                           TileOptions{schedule.blockKV, schedule.blockRows,
-                                       schedule.splitKV, schedule.vectorWidth});
+  AttentionEmitter emitter(b, op, schedule);
   if (failed(emitter.emit()))
     return failure();
   rewriter.replaceOp(op, emitter.getReplacement());
