@@ -1,0 +1,91 @@
+//===- Libdevice.cpp - libdevice math for emulated kernels ----------------===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// convert-gpu-to-nvvm lowers math ops to libdevice calls (__nv_expf, ...);
+// emulated kernels call these host versions (libm: results may differ from
+// libdevice's in the last bits) and the approximate NVVM intrinsics below.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvq/Runtime/kvq_gpu_emulator.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#define KVQ_EXPORT extern "C" __attribute__((visibility("default")))
+
+#define KVQ_LIBDEVICE_UNARY(name)                                              \
+  KVQ_EXPORT float __nv_##name##f(float x) { return ::name##f(x); }            \
+  KVQ_EXPORT double __nv_##name(double x) { return ::name(x); }
+#define KVQ_LIBDEVICE_BINARY(name)                                             \
+  KVQ_EXPORT float __nv_##name##f(float x, float y) {                          \
+    return ::name##f(x, y);                                                    \
+  }                                                                            \
+  KVQ_EXPORT double __nv_##name(double x, double y) { return ::name(x, y); }
+#include "kvq/Runtime/GPUEmulatorLibdevice.def"
+
+/// Flushes a subnormal to a zero of the same sign (PTX .ftz).
+static float ftz(float x) {
+  return std::fpclassify(x) == FP_SUBNORMAL ? std::copysign(0.0f, x) : x;
+}
+
+KVQ_EXPORT float __nv_fmaf(float x, float y, float z) {
+  return std::fmaf(x, y, z);
+}
+KVQ_EXPORT double __nv_fma(double x, double y, double z) {
+  return std::fma(x, y, z);
+}
+KVQ_EXPORT float __nv_rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+KVQ_EXPORT double __nv_rsqrt(double x) { return 1.0 / std::sqrt(x); }
+KVQ_EXPORT float __nv_powif(float x, int32_t n) {
+  return std::pow(x, static_cast<float>(n));
+}
+KVQ_EXPORT double __nv_powi(double x, int32_t n) { return std::pow(x, n); }
+KVQ_EXPORT float __nv_ldexpf(float x, int32_t n) { return std::ldexp(x, n); }
+KVQ_EXPORT double __nv_ldexp(double x, int32_t n) { return std::ldexp(x, n); }
+KVQ_EXPORT int32_t __nv_isnanf(float x) { return std::isnan(x); }
+KVQ_EXPORT int32_t __nv_isnand(double x) { return std::isnan(x); }
+KVQ_EXPORT int32_t __nv_isinff(float x) { return std::isinf(x); }
+KVQ_EXPORT int32_t __nv_isinfd(double x) { return std::isinf(x); }
+KVQ_EXPORT int32_t __nv_finitef(float x) { return std::isfinite(x); }
+KVQ_EXPORT int32_t __nv_isfinited(double x) { return std::isfinite(x); }
+KVQ_EXPORT float __nv_saturatef(float x) {
+  return std::isnan(x) ? 0.0f : std::fmin(std::fmax(x, 0.0f), 1.0f);
+}
+KVQ_EXPORT float __nv_fast_expf(float x) { return std::exp(x); }
+KVQ_EXPORT float __nv_fast_exp10f(float x) { return std::pow(10.0f, x); }
+KVQ_EXPORT float __nv_fast_logf(float x) { return std::log(x); }
+KVQ_EXPORT float __nv_fast_log2f(float x) { return std::log2(x); }
+KVQ_EXPORT float __nv_fast_log10f(float x) { return std::log10(x); }
+KVQ_EXPORT float __nv_fast_powf(float x, float y) { return std::pow(x, y); }
+KVQ_EXPORT float __nv_fast_sinf(float x) { return std::sin(x); }
+KVQ_EXPORT float __nv_fast_cosf(float x) { return std::cos(x); }
+KVQ_EXPORT float __nv_fast_tanf(float x) { return std::tan(x); }
+KVQ_EXPORT float __nv_fdividef(float x, float y) { return x / y; }
+
+// The .approx instructions are within a few ulp of these (ex2.approx.f32:
+// 2 ulp, lg2.approx.f32: 2^-22 absolute near 1); .ftz flushes subnormal
+// inputs and results.
+KVQ_EXPORT float __kvq_emu_ex2_approx_f32(float x) { return std::exp2(x); }
+KVQ_EXPORT float __kvq_emu_ex2_approx_ftz_f32(float x) {
+  return ftz(std::exp2(ftz(x)));
+}
+KVQ_EXPORT float __kvq_emu_lg2_approx_f32(float x) { return std::log2(x); }
+KVQ_EXPORT float __kvq_emu_lg2_approx_ftz_f32(float x) {
+  return ftz(std::log2(ftz(x)));
+}
+KVQ_EXPORT float __kvq_emu_rcp_approx_ftz_f32(float x) {
+  return ftz(1.0f / ftz(x));
+}
+KVQ_EXPORT float __kvq_emu_rsqrt_approx_f32(float x) {
+  return 1.0f / std::sqrt(x);
+}
+KVQ_EXPORT float __kvq_emu_rsqrt_approx_ftz_f32(float x) {
+  return ftz(1.0f / std::sqrt(ftz(x)));
+}
+KVQ_EXPORT float __kvq_emu_sqrt_approx_f32(float x) { return std::sqrt(x); }
+KVQ_EXPORT float __kvq_emu_sin_approx_f32(float x) { return std::sin(x); }
+KVQ_EXPORT float __kvq_emu_cos_approx_f32(float x) { return std::cos(x); }
+KVQ_EXPORT float __kvq_emu_tanh_approx_f32(float x) { return std::tanh(x); }
