@@ -7,7 +7,9 @@
 // first; the rest follows upstream's gpu-lower-to-nvvm-pipeline
 // (outlining, nvgpu / gpu -> NVVM, gpu-module-to-binary, host gpu -> LLVM
 // calls of the mgpu* runtime), with dynamic shared memory declared
-// `.extern` before the GPU modules are serialized.
+// `.extern` before the GPU modules are serialized. The emulation pipeline
+// is the same up to the serialization, where kvq-emulate-gpu-kernels makes
+// the NVVM kernels host code for the GPU emulator runtime instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,12 +64,11 @@ static void addGPUFront(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
-void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
-                                     const KVQNVVMPipelineOptions &options) {
-  addGPUFront(pm, options);
-
-  // GPU and host code to the LLVM dialect; kernels outlined into
-  // gpu.modules that carry the NVVM target.
+/// GPU and host code to the LLVM dialect: kernels outlined into gpu.modules
+/// that carry the NVVM target and are lowered to NVVM, launches lowered to
+/// mgpu* calls. The GPU modules are left for serialization (or emulation).
+static void addNVVMLowering(OpPassManager &pm,
+                            const KVQNVVMPipelineOptions &options) {
   pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createConvertVectorToSCFPass());
@@ -95,22 +96,35 @@ void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
   pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createKVQExternDynamicSharedMemory());
 
-  // Host: launches become mgpu* calls; GPU modules become binaries.
+  // Host: launches become mgpu* calls.
   pm.addPass(createGpuToLLVMConversionPass());
-  GpuModuleToBinaryPassOptions binary;
-  binary.compilationTarget = options.format;
-  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+/// What is left of the host code after the GPU modules became binaries.
+static void addHostTail(OpPassManager &pm) {
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
+                                     const KVQNVVMPipelineOptions &options) {
+  addGPUFront(pm, options);
+  addNVVMLowering(pm, options);
+  // GPU modules become binaries (PTX / cubin).
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  addHostTail(pm);
+}
+
 void mlir::kvq::buildKVQNVVMEmulationPipeline(
     OpPassManager &pm, const KVQNVVMPipelineOptions &options) {
   addGPUFront(pm, options);
-  // Each launch becomes loops over its blocks and threads, on the host.
-  pm.addPass(createKVQEmulateGPULaunches());
-  pm.addPass(createCanonicalizerPass());
-  addHostToLLVM(pm, /*openMP=*/false);
+  addNVVMLowering(pm, options);
+  // The NVVM kernels become host code run by the GPU emulator runtime; the
+  // host code around them is unchanged.
+  pm.addPass(createKVQEmulateGPUKernels());
+  addHostTail(pm);
 }

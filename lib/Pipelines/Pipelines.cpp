@@ -69,10 +69,10 @@ void mlir::kvq::registerKVQPipelines() {
       buildKVQNVVMPipeline);
   PassPipelineRegistration<KVQNVVMPipelineOptions>(
       "kvq-nvvm-emulation-pipeline",
-      "kvq-nvvm-pipeline up to its gpu.launch ops, whose blocks and threads "
-      "then run as host loops, lowered for the host CPU: checks the GPU "
-      "path's loop mapping, buffers and bounds on machines without a GPU "
-      "(element-wise kernels only; the attention kernels use shared memory, "
-      "barriers and tensor cores)",
+      "kvq-nvvm-pipeline with its NVVM kernels made host code for the GPU "
+      "emulator runtime (libkvq_gpu_emulator: CTAs' threads as fibers, "
+      "barriers, shuffles, tensor-core mma, cp.async, shared memory) instead "
+      "of PTX: runs every kernel, attention included, with CUDA semantics on "
+      "machines without a GPU; the host code is the GPU path's",
       buildKVQNVVMEmulationPipeline);
 }

@@ -251,6 +251,7 @@ class Entry:
         self.inputs = [_Param(s, f"input {i} of {self.name}") for i, s in enumerate(spec["inputs"])]
         self.outputs = [_Param(s, f"output {i} of {self.name}")
                         for i, s in enumerate(spec["outputs"])]
+        self._library = library
         self._fn = getattr(library, spec.get("symbol", self.name))
         self._fn.restype = ctypes.c_int32
         self._fn.argtypes = [ctypes.POINTER(_Buffer), ctypes.c_int64,
@@ -385,12 +386,27 @@ class Entry:
         for i, (array, param, shape) in enumerate(zip(outs, self.outputs, shapes)):
             outputs[i] = _as_buffer(array, param, shape, keep)
         status = self._fn(inputs, len(self.inputs), outputs, len(outs))
+        if status == KVQ_ERR_DEVICE:
+            raise self._emulator_error()
         if status != KVQ_OK:
             raise KVQError(status, f"{self.name} refused its arguments")
         if not outs:
             return None
         return outs[0] if len(outs) == 1 else tuple(outs)
 
+
+    def _emulator_error(self):
+        """The failure of a kernel of an --target=nvvm-emulated library, read
+        from the GPU emulator it links (a kvq.cuda.CudaError, as on a GPU)."""
+        from . import cuda
+        get = self._library.kvqCudaGetLastError
+        get.restype = ctypes.c_int32
+        get.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        buf = ctypes.create_string_buffer(2048)
+        code = get(buf, len(buf))
+        self._library.kvqCudaClearError()
+        message = buf.value.decode(errors="replace")
+        return cuda.CudaError(f"{self.name}: KVQ_ERR_DEVICE: {message or code}")
 
     def _call_device(self, inputs, keep, device_inputs, out_shapes, out):
         """A call of a GPU library: outputs are `out` (device arrays, used in

@@ -83,8 +83,9 @@ static cl::opt<std::string>
            cl::desc("cpu (kernels for the host CPU), nvvm (NVIDIA GPU "
                     "kernels launched from host code; buffers are device "
                     "pointers; links libkvq_cuda_runtime) or nvvm-emulated "
-                    "(the nvvm path with its element-wise kernels run as "
-                    "host loops, for testing without a GPU; host buffers)"),
+                    "(the nvvm path with its kernels run on the host by the "
+                    "GPU emulator, for testing without a GPU; host buffers; "
+                    "links libkvq_gpu_emulator)"),
            cl::init("cpu"), cl::cat(toolCategory));
 
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
@@ -273,19 +274,28 @@ int main(int argc, char **argv) {
     return fail("invalid kvq-" +
                 (isEmulated ? std::string("nvvm") : target.getValue()) +
                 "-pipeline option in '" + pipelineArgs + "'");
-  // The host side of GPU kernels calls the mgpu* runtime.
+  // The host side of GPU kernels calls the mgpu* runtime: CUDA's, or the
+  // GPU emulator's.
   std::string runtimeDir;
-  if (isGPU && emitKind == EmitKind::Shared) {
+  StringRef runtimeName = isGPU ? "kvq_cuda_runtime" : "kvq_gpu_emulator";
+  if ((isGPU || isEmulated) && emitKind == EmitKind::Shared) {
     runtimeDir = KVQ_RUNTIME_DIR;
     if (std::optional<std::string> env =
             sys::Process::GetEnv("KVQ_RUNTIME_DIR"))
       runtimeDir = *env;
     SmallString<256> lib(runtimeDir);
-    sys::path::append(lib, "libkvq_cuda_runtime.so");
+    sys::path::append(lib, "lib" + runtimeName + ".so");
     if (!sys::fs::exists(lib))
-      return fail("--target=nvvm needs the CUDA runtime library '" + lib +
-                  "' (built when CMake finds the CUDA toolkit; or set "
-                  "KVQ_RUNTIME_DIR); --emit=obj|llvm|mlir do not");
+      return fail(isGPU ? "--target=nvvm needs the CUDA runtime library '" +
+                              lib +
+                              "' (built when CMake finds the CUDA toolkit; "
+                              "or set KVQ_RUNTIME_DIR); --emit=obj|llvm|mlir "
+                              "do not"
+                        : "--target=nvvm-emulated needs the GPU emulator "
+                          "library '" +
+                              lib +
+                              "' (built with kvq; or set KVQ_RUNTIME_DIR); "
+                              "--emit=obj|llvm|mlir do not");
   }
   if (optLevel > 3)
     return fail("invalid optimization level -O" + Twine(optLevel) + " (0-3)");
@@ -447,7 +457,8 @@ int main(int argc, char **argv) {
                            })) ||
           failed(writeFile(wrapperPath, [&](raw_ostream &os) {
             kvq::emitCWrapper(os, headerName, *entries,
-                              kvq::needsMemrefCopy(*module), isGPU);
+                              kvq::needsMemrefCopy(*module),
+                              isGPU || isEmulated);
           })))
         return 1;
     }
@@ -547,7 +558,7 @@ int main(int argc, char **argv) {
     if (!runtimeDir.empty()) {
       link.push_back("-L" + runtimeDir);
       link.push_back("-Wl,-rpath," + runtimeDir);
-      link.push_back("-lkvq_cuda_runtime");
+      link.push_back(("-l" + runtimeName).str());
     }
     if (failed(runTool(link)))
       return 1;

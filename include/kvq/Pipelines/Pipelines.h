@@ -113,13 +113,13 @@ struct KVQNVVMPipelineOptions
 void buildKVQNVVMPipeline(OpPassManager &pm,
                           const KVQNVVMPipelineOptions &options);
 
-/// `kvq-nvvm-emulation-pipeline`: the front of `kvq-nvvm-pipeline` (through
-/// kvq-gpu-map-loops and the device-buffer check), then every gpu.launch as
-/// loops over its blocks and threads on the host
-/// (`kvq-emulate-gpu-launches`), lowered like the CPU pipeline. Buffers are
-/// host pointers. It checks the GPU path's loop mapping, allocation and
-/// bounds where no GPU is available; the attention kernels (shared memory,
-/// barriers, tensor cores) cannot be emulated and are reported.
+/// `kvq-nvvm-emulation-pipeline`: `kvq-nvvm-pipeline` up to the GPU
+/// modules' serialization (the same kernels lowered to NVVM, the same host
+/// code), then `kvq-emulate-gpu-kernels`: the NVVM kernels become host code
+/// for the GPU emulator runtime (`libkvq_gpu_emulator`), which runs every
+/// kernel, the tensor-core attention kernels included, with CUDA semantics
+/// (threads as fibers, barriers, warp shuffles, mma fragments, cp.async
+/// groups, per-CTA shared memory). Buffers are host memory.
 void buildKVQNVVMEmulationPipeline(OpPassManager &pm,
                                    const KVQNVVMPipelineOptions &options);
 

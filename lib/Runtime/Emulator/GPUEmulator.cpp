@@ -271,10 +271,19 @@ thread_local Launch *current = nullptr;
 thread_local StackPool stackPool;
 
 /// "kernel 'k' (module m), block (x, y, z)".
+/// The module's name in its text "kvq-gpu-emulator-module:<name>:<hash>".
+std::string moduleName(const Kernel &k) {
+  std::string name = k.module;
+  size_t magic = sizeof(kModuleMagic) - 1;
+  if (name.compare(0, magic, kModuleMagic) == 0)
+    name = name.substr(magic, name.rfind(':') - magic);
+  return name;
+}
+
 std::string where(const Launch &l) {
   return format("kernel '%s' (module %s), block (%u, %u, %u)",
-                l.kernel->name.c_str(), l.kernel->module.c_str(), l.ctaid[0],
-                l.ctaid[1], l.ctaid[2]);
+                l.kernel->name.c_str(), moduleName(*l.kernel).c_str(),
+                l.ctaid[0], l.ctaid[1], l.ctaid[2]);
 }
 std::string who(const Thread &t) {
   return format("thread (%u, %u, %u)", t.x, t.y, t.z);
@@ -851,7 +860,7 @@ bool validConfiguration(const Kernel &kernel, const uint64_t grid[3],
                         size_t numParams) {
   auto fail = [&](const std::string &why) {
     recordError(format("mgpuLaunchKernel: kernel '%s' (module %s): ",
-                       kernel.name.c_str(), kernel.module.c_str()) +
+                       kernel.name.c_str(), moduleName(kernel).c_str()) +
                 why);
     return false;
   };

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -28,6 +29,11 @@ namespace kvq {
 
 #define GEN_PASS_DECL
 #include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+
+/// Patterns that rewrite the NVVM ops of GPU kernels in the LLVM dialect
+/// (after convert-gpu-to-nvvm) into calls of the GPU emulator runtime and
+/// route shared-memory accesses through its checks (kvq-emulate-gpu-kernels).
+void populateNVVMToGPUEmulatorPatterns(RewritePatternSet &patterns);
 
 /// Patterns that fold `kvq.dequantize` producers into `kvq.attention`.
 void populateFuseDequantizePatterns(RewritePatternSet &patterns);

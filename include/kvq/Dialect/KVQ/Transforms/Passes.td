@@ -320,6 +320,51 @@ def KVQEmulateGPULaunches : Pass<"kvq-emulate-gpu-launches", "ModuleOp"> {
   ];
 }
 
+def KVQEmulateGPUKernels : Pass<"kvq-emulate-gpu-kernels", "ModuleOp"> {
+  let summary = "Run NVVM GPU kernels on the host with the GPU emulator "
+                "(testing without a GPU)";
+  let description = [{
+    Takes the `gpu.module`s as `convert-gpu-to-nvvm` lowered them (LLVM
+    dialect with NVVM ops, what NVPTX would compile) and makes their
+    kernels host code run by the GPU emulator runtime
+    (`libkvq_gpu_emulator`, `include/kvq/Runtime/kvq_gpu_emulator.h`):
+
+    * NVVM ops become calls of the runtime: special registers
+      (`__kvq_emu_sreg_tid_x`, ...), `barrier0` / `barrier`
+      (`__kvq_emu_barrier`), `shfl.sync`, `vote.sync`, `bar.warp.sync`,
+      `mma.sync` (f16 / bf16 m16n8k16 and m16n8k8, tf32, s8 / u8, f64; the
+      lane's registers pass through scratch arrays), `ldmatrix` (m8n8 b16),
+      `cp.async.shared.global` and its commit / wait groups, and the NVVM
+      intrinsics without a host equivalent (`ex2.approx`, `lg2.approx`,
+      ...);
+    * shared memory (address space 3) becomes the runtime's per-CTA memory:
+      each shared global is an offset from `__kvq_emu_shared_base()` (static
+      globals in order, dynamic ones after them), and every shared load,
+      store and atomic first passes its address to
+      `__kvq_emu_shared_access` (bounds, alignment, race checks);
+    * address spaces are erased, NVVM attributes dropped, and the module's
+      functions move into the host module (renamed, internal), with one
+      entry `void entry(void **params)` per kernel that unpacks the
+      parameter array `mgpuLaunchKernel` receives and calls it, registered
+      with the runtime by a global constructor;
+    * the `gpu.module` becomes a `gpu.binary` whose object names it, so the
+      host code (`gpu-to-llvm`'s module loading, launches, streams,
+      allocations) is the same as for a GPU.
+
+    Other NVVM ops or intrinsics, inline assembly, calls of external
+    functions the runtime does not provide (it implements the libdevice
+    math functions) and shared-memory accesses it could not check are
+    errors naming the op.
+
+    `kvq-nvvm-emulation-pipeline` runs it instead of `gpu-module-to-binary`.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::NVVM::NVVMDialect"
+  ];
+}
+
 def KVQCheckDeviceBuffers : Pass<"kvq-check-device-buffers", "ModuleOp"> {
   let summary = "Check that GPU kernels only capture device buffers";
   let description = [{
