@@ -71,10 +71,11 @@ def compile(module, target="cpu", opt=3, options=None, name="kernel", build_dir=
 
     target: "cpu" (host kernels on NumPy arrays), "nvvm" (NVIDIA GPU
       kernels; arguments may be NumPy arrays, copied to the device and back,
-      or device arrays: see kvq.cuda) or "nvvm-emulated" (the GPU path with
-      its element-wise kernels run as host loops, on NumPy arrays: for
-      testing without a GPU; attention kernels cannot be emulated). GPU pipeline options (chip, format,
-      block-kv, warps, split-kv, ...) go in `options`.
+      or device arrays: see kvq.cuda) or "nvvm-emulated" (the GPU path, every
+      kernel run on the host by the GPU emulator with CUDA semantics, on
+      NumPy arrays: for testing without a GPU; kernel failures raise
+      kvq.cuda.CudaError). GPU pipeline options (chip, format, block-kv,
+      warps, split-kv, ...) go in `options`.
     opt: LLVM optimization level, 0-3.
     options: kvq-cpu-pipeline / kvq-nvvm-pipeline options, as a dict ({"block-kv": 64}), a list
       of command-line arguments or one string of them.

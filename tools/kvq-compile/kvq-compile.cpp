@@ -263,7 +263,7 @@ int main(int argc, char **argv) {
     return fail("unsupported target '" + target +
                 "' (supported: cpu, nvvm, nvvm-emulated)");
   bool isGPU = target == "nvvm";
-  // The GPU path with its kernels run as host loops: host buffers.
+  // The GPU path with its kernels run by the GPU emulator: host buffers.
   bool isEmulated = target == "nvvm-emulated";
   kvq::KVQCPUPipelineOptions pipelineOptions;
   kvq::KVQNVVMPipelineOptions nvvmOptions;

@@ -38,7 +38,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/DataLayoutInterfaces.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/xxhash.h"
 
@@ -1017,13 +1017,10 @@ KVQEmulateGPUKernelsPass::emulate(ModuleOp host, SymbolTable &hostSymbols,
     }
   int64_t staticShared = SharedLayout(module).staticBytes;
 
-  // NVVM ops -> runtime calls; shared memory -> the runtime's.
-  GreedyRewriteConfig config;
-  config.enableFolding(false);
-  config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-  if (failed(applyPatternsGreedily(module, patterns, config)))
-    return module.emitError("kvq-emulate-gpu-kernels: rewriting did not "
-                            "converge");
+  // NVVM ops -> runtime calls; shared memory -> the runtime's. One walk:
+  // no folding or dead-code elimination, the kernels stay as NVPTX would
+  // see them.
+  walkAndApplyPatterns(module, patterns);
   if (failed(checkEmulable(module)))
     return failure();
 

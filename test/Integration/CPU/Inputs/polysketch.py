@@ -11,7 +11,7 @@ and dynamic lengths:
 * the sketch error against exact degree-4 attention falls as r grows.
 
 Exits non-zero on any mismatch. An argument names another kvq-compile
-target: `nvvm-emulated` runs the GPU path's kernels as host loops.
+target: `nvvm-emulated` runs the GPU path's kernels with the GPU emulator.
 """
 
 import os

@@ -5,7 +5,7 @@ dequantized values bit for bit too (the model is float32 throughout).
 
     python3 quantize.py BUILD_DIR [--all] [--target=nvvm-emulated]
 
-(--target=nvvm-emulated: the GPU path's kernels, run as host loops.)
+(--target=nvvm-emulated: the GPU path's kernels, run by the GPU emulator.)
 
 The data is ragged ([2, 3, 37, 48]: partial last groups and blocks) and
 holds NaN, +-Inf, -0, an all-NaN token, a constant token, exact ties, and

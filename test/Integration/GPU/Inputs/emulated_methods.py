@@ -1,8 +1,9 @@
 """The prefill-side method ops on the GPU path (kvq-nvvm-pipeline:
 lowered to linalg, bufferized, mapped to element-wise kernels by
-kvq-gpu-map-loops), executed with --target=nvvm-emulated: every kernel's
-blocks and threads run as host loops, so the index linearization, bounds
-checks, device-buffer placement and launch order are checked without a GPU.
+kvq-gpu-map-loops), executed with --target=nvvm-emulated: the GPU
+emulator runs every kernel's blocks and threads on the host, so the index
+linearization, bounds checks, device-buffer placement and launch order are
+checked without a GPU.
 
 Each function is compiled twice, for the GPU path (emulated) and for the
 CPU, and run on the same fresh random inputs with ragged, dynamic lengths.

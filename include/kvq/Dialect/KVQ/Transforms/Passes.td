@@ -298,28 +298,6 @@ def KVQGPUMapLoops : Pass<"kvq-gpu-map-loops", "ModuleOp"> {
   ];
 }
 
-def KVQEmulateGPULaunches : Pass<"kvq-emulate-gpu-launches", "ModuleOp"> {
-  let summary = "Run gpu.launch bodies as host loops (testing without a GPU)";
-  let description = [{
-    Replaces every `gpu.launch` by loops over its grid and block (z, y, x
-    outermost to innermost, threads innermost) that run the body with the
-    block and thread ids of each iteration, and the device allocations
-    (`gpu.alloc`, `gpu.dealloc`, `gpu.wait`) by host ones. This is
-    faithful for kernels whose threads do not communicate: no barrier,
-    shuffle, shared memory (workgroup attributions, dynamic shared memory)
-    or async dependencies, which is what `kvq-gpu-map-loops` creates. Any
-    other launch is reported with its location.
-
-    `kvq-nvvm-emulation-pipeline` uses it to execute the GPU path's
-    element-wise kernels on the host against the NumPy golden models.
-  }];
-  let dependentDialects = [
-    "::mlir::arith::ArithDialect",
-    "::mlir::memref::MemRefDialect",
-    "::mlir::scf::SCFDialect"
-  ];
-}
-
 def KVQEmulateGPUKernels : Pass<"kvq-emulate-gpu-kernels", "ModuleOp"> {
   let summary = "Run NVVM GPU kernels on the host with the GPU emulator "
                 "(testing without a GPU)";
