@@ -56,7 +56,7 @@ def main():
     cases = [("decode_i2", 2, 8, 1, False), ("decode_i4", 4, 8, 1, False),
              ("prefill_i4_causal", 4, 4, 9, True)]
     ap = argparse.ArgumentParser()
-    ap.add_argument("--target", default="cpu", choices=["cpu", "nvvm"])
+    ap.add_argument("--target", default="cpu", choices=["cpu", "nvvm", "nvvm-emulated"])
     ap.add_argument("--build-only", metavar="DIR")
     ap.add_argument("--prebuilt", metavar="DIR")
     opts = ap.parse_args()
