@@ -43,6 +43,11 @@ struct KVQCPUPipelineOptions
       llvm::cl::desc("Run independent (batch, kv head) work on OpenMP "
                      "threads (libomp); off: one thread, no libomp"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> ompSchedule{
+      *this, "omp-schedule",
+      llvm::cl::desc("Schedule of the OpenMP loops: dynamic (threads take "
+                     "work items as they finish), static or guided"),
+      llvm::cl::init("dynamic")};
 };
 
 /// Lowers a module of kvq / linalg / tensor / arith / math / vector / scf

@@ -346,6 +346,29 @@ def KVQExternDynamicSharedMemory
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def KVQOpenMPSchedule : Pass<"kvq-openmp-schedule"> {
+  let summary = "Set the schedule of OpenMP worksharing loops";
+  let description = [{
+    Gives every `omp.wsloop` without a `schedule` clause the schedule
+    `kind` (`dynamic` by default, chunk `chunk`; 0 leaves the chunk to the
+    runtime). `convert-scf-to-openmp` creates loops without a schedule, which
+    OpenMP runtimes run statically: each thread gets an equal share of the
+    iterations up front, so a thread that the OS deschedules (a loaded
+    machine) or that draws the costly iterations (causal attention) holds up
+    the whole loop. With `dynamic`, threads take iterations as they finish.
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"dynamic\"",
+           "Schedule kind: static, dynamic or guided">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"0",
+           "Iterations per chunk (0: the runtime's default)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::omp::OpenMPDialect"
+  ];
+}
+
 def KVQApproximateMath : Pass<"kvq-approximate-math"> {
   let summary = "Replace math.exp and friends by vectorizable polynomials";
   let description = [{
