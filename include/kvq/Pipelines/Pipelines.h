@@ -32,8 +32,9 @@ struct KVQCPUPipelineOptions
       llvm::cl::init(4)};
   PassOptions::Option<int64_t> splitKV{
       *this, "split-kv",
-      llvm::cl::desc("Partitions of the key range combined at the end"),
-      llvm::cl::init(1)};
+      llvm::cl::desc("Partitions of the key range, run in parallel and "
+                     "combined at the end (0: automatic)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes per vector (16 for AVX-512)"),

@@ -64,6 +64,13 @@ static void buildIf(ImplicitLocOpBuilder &b, Value cond, Fn body) {
 /// KVDecoderOpInterface op decoded chunk by chunk.
 struct KVSource : KVOperand {
   mutable KVDecoderOpInterface decoder;
+  /// Sub-byte codes read in the split layout: vector `c` holds field
+  /// `c % p` (p = 8 / bits codes per byte) of the `vw` bytes of block
+  /// `c / p`, so that one shift and mask decodes a whole vector; lane `i`
+  /// of it is channel `((c / p) * vw + i) * p + c % p`. The query rows are
+  /// stored in the key's layout and the accumulators in the value's, and
+  /// put back in channel order when the output is written.
+  bool split = false;
 };
 
 class AttentionEmitter;
@@ -146,13 +153,37 @@ private:
     return dimOf(src.data, i);
   }
   Value readF32Chunk(Value memref, ValueRange prefix, int64_t start,
-                     int64_t dim);
+                     int64_t dim, int64_t width = 0);
   Value loadKVChunk(const KVSource &src, Value b0, Value h, Value j,
                     int64_t chunk);
   Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
                        Value j, int64_t chunk);
   Value unpackSubByte(Value bytes, unsigned bits, bool isSigned);
+  /// Codes per vector lane group of `src`'s layout (1 unless split).
+  int64_t fieldsOf(const KVSource &src) const {
+    return src.split ? 8 / src.packedBits : 1;
+  }
+  /// Vectors that hold a row of `src` in its layout.
+  int64_t numVectors(const KVSource &src) const {
+    if (!src.split)
+      return llvm::divideCeil(src.dim, vw);
+    int64_t bytes = src.dim * src.packedBits / 8;
+    return llvm::divideCeil(bytes, vw) * fieldsOf(src);
+  }
+  /// The channel of lane `lane` of vector `c` in `src`'s layout.
+  int64_t channelOf(const KVSource &src, int64_t c, int64_t lane) const {
+    int64_t p = fieldsOf(src);
+    return ((c / p) * vw + lane) * p + c % p;
+  }
+  /// Vectors `first`..`first + count` of a row in channel order, from the
+  /// natural-order chunks `natural` (chunk k holds channels k*vw...), into
+  /// `layout`'s order.
+  SmallVector<Value> toLayout(const KVSource &layout, ArrayRef<Value> natural);
+  /// The inverse: a row in `layout`'s order back to natural-order chunks.
+  SmallVector<Value> toNatural(const KVSource &layout, ArrayRef<Value> vectors);
   SmallVector<Value> reduceRows(ArrayRef<Value> rows);
+  void writeRow(Value out, Value b0, Value head, Value pos, Value total,
+                ValueRange chunks, int64_t dv, Type elementType);
   Value roundProbabilities(Value p);
 
   ImplicitLocOpBuilder &b;
@@ -200,15 +231,18 @@ Value CPUChunkReader::loadChunk(OpBuilder &, Location, Value buffer,
 /// Reads `vw` values of the innermost dimension starting at `start` as f32,
 /// padding past `dim` with zeros.
 Value AttentionEmitter::readF32Chunk(Value memref, ValueRange prefix,
-                                     int64_t start, int64_t dim) {
+                                     int64_t start, int64_t dim,
+                                     int64_t width) {
+  if (!width)
+    width = vw;
   auto memrefType = cast<MemRefType>(memref.getType());
   Type elementType = memrefType.getElementType();
   SmallVector<Value> indices(prefix);
   indices.push_back(cIdx(start));
   Value pad = arith::ConstantOp::create(b, b.getZeroAttr(elementType));
-  bool inBounds = start + vw <= dim;
+  bool inBounds = start + width <= dim;
   Value v = vector::TransferReadOp::create(
-      b, VectorType::get({vw}, elementType), memref, indices, pad,
+      b, VectorType::get({width}, elementType), memref, indices, pad,
       ArrayRef<bool>{inBounds});
   return emitExtendToF32(b, b.getLoc(), v);
 }
@@ -321,31 +355,32 @@ Value AttentionEmitter::loadScaleChunk(const KVSource &src, Value side,
       prefix.push_back(
           arith::DivUIOp::create(b, coords[i], cIdx(src.extent[i])));
   }
-  int64_t start = chunk * vw;
   if (src.whole[3]) {
     prefix.push_back(cIdx(0));
     return emitExtendToF32(b, b.getLoc(),
                            memref::LoadOp::create(b, side, prefix));
   }
+  // The groups that the lanes' channels fall in: one scalar, or a few
+  // contiguous values spread over the lanes by one shuffle. Padding lanes
+  // (channels past the head dim) take the first group's.
   int64_t ext = src.extent[3];
-  if (ext == 1)
-    return readF32Chunk(side, prefix, start, src.dim);
-  if (ext % vw == 0) {
-    prefix.push_back(cIdx(start / ext));
+  int64_t first = channelOf(src, chunk, 0) / ext, last = first;
+  SmallVector<int64_t> lanes;
+  for (int64_t lane = 0; lane < vw; ++lane) {
+    int64_t channel = channelOf(src, chunk, lane);
+    int64_t group = channel < src.dim ? channel / ext : first;
+    last = std::max(last, group);
+    lanes.push_back(group - first);
+  }
+  int64_t count = last - first + 1;
+  if (count == 1) {
+    prefix.push_back(cIdx(first));
     return emitExtendToF32(b, b.getLoc(),
                            memref::LoadOp::create(b, side, prefix));
   }
-  // Groups narrower than a vector: gather lane by lane.
-  Value result = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
-  for (int64_t lane = 0; lane < vw && start + lane < src.dim; ++lane) {
-    SmallVector<Value> idx(prefix);
-    idx.push_back(cIdx((start + lane) / ext));
-    Value s =
-        emitExtendToF32(b, b.getLoc(), memref::LoadOp::create(b, side, idx));
-    result = vector::InsertOp::create(b, s, result, lane);
-  }
-  return result;
+  int64_t groups = llvm::divideCeil(src.dim, ext);
+  Value values = readF32Chunk(side, prefix, first, groups, count);
+  return vector::ShuffleOp::create(b, values, values, lanes);
 }
 
 /// Loads and decodes chunk `chunk` (lanes chunk*vw ...) of K/V row
@@ -361,7 +396,38 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
     return readF32Chunk(src.data, prefix, start, src.dim);
 
   Value codeValues;
-  if (src.packedBits) {
+  if (src.split) {
+    // One field of the block's bytes: a shift and a mask, then for signed
+    // codes (x ^ h) - h with h the sign bit, which sign-extends the field
+    // without the byte shifts that x86 lacks.
+    unsigned bits = src.packedBits;
+    int64_t p = fieldsOf(src);
+    int64_t byteDim = src.dim * bits / 8;
+    int64_t byteStart = (chunk / p) * vw;
+    VectorType bytesType = VectorType::get({vw}, b.getI8Type());
+    SmallVector<Value> indices(prefix);
+    indices.push_back(cIdx(byteStart));
+    Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+    Value bytes = vector::TransferReadOp::create(
+        b, bytesType, src.data, indices, pad,
+        ArrayRef<bool>{byteStart + vw <= byteDim});
+    auto splatI8 = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(v)));
+    };
+    Value field = bytes;
+    if (int64_t shift = (chunk % p) * bits)
+      field = arith::ShRUIOp::create(b, field, splatI8(shift));
+    field = arith::AndIOp::create(b, field, splatI8((1 << bits) - 1));
+    if (src.scheme.getSymmetric()) {
+      Value half = splatI8(1 << (bits - 1));
+      field = arith::SubIOp::create(b, arith::XOrIOp::create(b, field, half),
+                                    half);
+      codeValues = arith::SIToFPOp::create(b, vecF32, field);
+    } else {
+      codeValues = arith::UIToFPOp::create(b, vecF32, field);
+    }
+  } else if (src.packedBits) {
     int64_t bytesPerChunk = vw * src.packedBits / 8;
     int64_t byteDim = src.dim * src.packedBits / 8;
     int64_t byteStart = start * src.packedBits / 8;
@@ -393,10 +459,10 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
   Value values =
       emitDequantize(b, b.getLoc(), src.scheme, codeValues, scale, zeroPoint);
   // Padding lanes decode to the zero point: clear them.
-  if (start + vw > src.dim && zeroPoint) {
+  if (channelOf(src, chunk, vw - 1) >= src.dim && zeroPoint) {
     SmallVector<bool> lanes;
     for (int64_t lane = 0; lane < vw; ++lane)
-      lanes.push_back(start + lane < src.dim);
+      lanes.push_back(channelOf(src, chunk, lane) < src.dim);
     Value keep = arith::ConstantOp::create(
         b, DenseElementsAttr::get(VectorType::get({vw}, b.getI1Type()),
                                   ArrayRef<bool>(lanes)));
@@ -406,6 +472,84 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
             b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0))));
   }
   return values;
+}
+
+SmallVector<Value> AttentionEmitter::toLayout(const KVSource &layout,
+                                              ArrayRef<Value> natural) {
+  int64_t p = fieldsOf(layout);
+  if (p == 1)
+    return SmallVector<Value>(natural);
+  SmallVector<Value> out;
+  for (size_t k = 0; k < natural.size(); k += p) {
+    // The block's p natural chunks as one vector of p * vw lanes.
+    SmallVector<Value> parts(natural.begin() + k, natural.begin() + k + p);
+    while (parts.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i < parts.size(); i += 2) {
+        int64_t n = cast<VectorType>(parts[i].getType()).getNumElements();
+        next.push_back(vector::ShuffleOp::create(
+            b, parts[i], parts[i + 1],
+            llvm::to_vector(llvm::seq<int64_t>(0, 2 * n))));
+      }
+      parts = std::move(next);
+    }
+    for (int64_t f = 0; f < p; ++f) {
+      SmallVector<int64_t> lanes;
+      for (int64_t i = 0; i < vw; ++i)
+        lanes.push_back(i * p + f);
+      out.push_back(vector::ShuffleOp::create(b, parts[0], parts[0], lanes));
+    }
+  }
+  return out;
+}
+
+SmallVector<Value> AttentionEmitter::toNatural(const KVSource &layout,
+                                               ArrayRef<Value> vectors) {
+  int64_t p = fieldsOf(layout);
+  if (p == 1)
+    return SmallVector<Value>(vectors);
+  SmallVector<Value> out;
+  for (size_t k = 0; k < vectors.size(); k += p) {
+    // Interleaving the fields restores channel order (as unpackSubByte).
+    SmallVector<Value> fields(vectors.begin() + k, vectors.begin() + k + p);
+    while (fields.size() > 1) {
+      SmallVector<Value> next;
+      size_t half = fields.size() / 2;
+      for (size_t i = 0; i < half; ++i)
+        next.push_back(
+            vector::InterleaveOp::create(b, fields[i], fields[i + half]));
+      fields = std::move(next);
+    }
+    for (int64_t i = 0; i < p; ++i)
+      out.push_back(vector::ExtractStridedSliceOp::create(
+          b, fields[0], ArrayRef<int64_t>{i * vw}, ArrayRef<int64_t>{vw},
+          ArrayRef<int64_t>{1}));
+  }
+  return out;
+}
+
+/// Writes output row (b0, head, pos): the accumulator `chunks` (vectors of
+/// channels) divided by the normaliser `total`, or zeros when `total` is 0
+/// (a row that saw no key), converted to `elementType`.
+void AttentionEmitter::writeRow(Value out, Value b0, Value head, Value pos,
+                                Value total, ValueRange chunks, int64_t dv,
+                                Type elementType) {
+  Value hasMass =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, total, cF32(0.0));
+  Value inv = arith::SelectOp::create(
+      b, hasMass, arith::DivFOp::create(b, cF32(1.0), total), cF32(0.0));
+  Value invVec = splat(inv);
+  for (auto [c, chunk] : llvm::enumerate(chunks)) {
+    int64_t start = c * vw;
+    if (start >= dv)
+      break;
+    Value o = arith::MulFOp::create(b, chunk, invVec);
+    if (elementType != f32)
+      o = arith::TruncFOp::create(b, VectorType::get({vw}, elementType), o);
+    vector::TransferWriteOp::create(b, o, out,
+                                    ValueRange{b0, head, pos, cIdx(start)},
+                                    ArrayRef<bool>{start + vw <= dv});
+  }
 }
 
 /// Rounds probabilities (vector<vw x f32>) to the `p_type` of the op and
@@ -443,8 +587,12 @@ LogicalResult AttentionEmitter::emit() {
   int64_t br = opts.blockRows;
   int64_t bk = llvm::alignTo(opts.blockKV, vw);
   int64_t ns = opts.splitKV;
-  int64_t dChunks = llvm::divideCeil(d, vw);
-  int64_t dvChunks = llvm::divideCeil(dv, vw);
+  // Sub-byte K / V read directly (not through a decoder) use the split
+  // layout; the rest channel order.
+  key->split = key->packedBits && !key->decoder;
+  value->split = value->packedBits && !value->decoder;
+  int64_t dChunks = numVectors(*key);
+  int64_t dvChunks = numVectors(*value);
 
   // Quantized queries (SageAttention2) are decoded like K rows.
   std::optional<KVSource> qSource;
@@ -502,21 +650,57 @@ LogicalResult AttentionEmitter::emit() {
                                    b.getI64IntegerAttr(64));
   };
 
-  // (batch, kv head) pairs are independent: an scf.parallel, which the CPU
-  // pipeline maps to OpenMP threads. Its body is an allocation scope, so
-  // each iteration (thread) gets its own scratch.
+  // The number of key-range partitions: split-kv, or with 0 (automatic)
+  // for decode-like shapes (one row tile per KV head) enough partitions
+  // for kMinWorkItems work items, each of at least kMinSplitBlocks key
+  // blocks; shapes with more rows have enough work items already. It
+  // depends on the shapes only, never on the thread count, so results are
+  // the same bits on any number of threads.
+  constexpr int64_t kMinWorkItems = 32, kMinSplitBlocks = 4;
+  Value numSplits;
+  if (ns > 0) {
+    numSplits = cIdx(ns);
+  } else {
+    Value items = arith::MulIOp::create(b, batch, hkv);
+    Value wanted = arith::CeilDivUIOp::create(
+        b, cIdx(kMinWorkItems), arith::MaxUIOp::create(b, items, c1));
+    Value byLength = arith::MaxUIOp::create(
+        b, c1, arith::DivUIOp::create(b, skv, cIdx(kMinSplitBlocks * bk)));
+    Value autoSplits = arith::MinUIOp::create(b, wanted, byLength);
+    Value decodeLike =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ule, rows, cIdx(br));
+    numSplits = arith::SelectOp::create(b, decodeLike, autoSplits, c1);
+  }
+  Value multiSplit =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, numSplits, c1);
+  // With several partitions, each one's statistics and accumulators per
+  // row (the maximum, the normaliser, then the channels), combined after.
+  int64_t dvp = dvChunks * vw;
+  Value partials = memref::AllocOp::create(
+      b, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
+                          ShapedType::kDynamic, ShapedType::kDynamic, dvp + 2},
+                         f32),
+      ValueRange{arith::SelectOp::create(b, multiSplit, batch, c0), hkv,
+                 numSplits, rows},
+      b.getI64IntegerAttr(64));
+
+  // (batch, kv head, partition) triples are independent: an scf.parallel,
+  // which the CPU pipeline maps to OpenMP threads. Its body is an
+  // allocation scope, so each iteration (thread) gets its own scratch.
   auto parallel = scf::ParallelOp::create(
-      b, ValueRange{c0, c0}, ValueRange{batch, hkv}, ValueRange{c1, c1});
+      b, ValueRange{c0, c0, c0}, ValueRange{batch, hkv, numSplits},
+      ValueRange{c1, c1, c1});
   {
     OpBuilder::InsertionGuard parallelGuard(b);
     b.setInsertionPointToStart(parallel.getBody());
     Value bi = parallel.getInductionVars()[0];
     Value hk = parallel.getInductionVars()[1];
+    Value s = parallel.getInductionVars()[2];
     Value qt = scratch({br, dChunks * vw});
     Value scores = scratch({br, bk});
-    Value accs = scratch({ns, br, dvChunks * vw});
-    Value maxs = scratch({ns, br});
-    Value sums = scratch({ns, br});
+    Value accs = scratch({br, dvp});
+    Value maxs = scratch({br});
+    Value sums = scratch({br});
     {
       buildFor(b, c0, rows, cIdx(br), [&](Value r0) {
         // Rows past the end repeat the last row; they are never stored.
@@ -536,15 +720,26 @@ LogicalResult AttentionEmitter::emit() {
 
         // Q rows of the tile, scaled by the softmax scale once.
         Value scaleVec = splat(softmaxScale);
-        for (int64_t t = 0; t < br; ++t)
+        int64_t qChunks = llvm::divideCeil(d, vw);
+        for (int64_t t = 0; t < br; ++t) {
+          SmallVector<Value> natural;
           for (int64_t c = 0; c < dChunks; ++c) {
-            Value v =
+            if (c >= qChunks) { // past the head dim: zeros
+              natural.push_back(arith::ConstantOp::create(
+                  b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0))));
+              continue;
+            }
+            natural.push_back(
                 qSource
                     ? loadKVChunk(*qSource, bi, headIdx[t], posIdx[t], c)
-                    : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d);
-            v = arith::MulFOp::create(b, v, scaleVec);
-            vector::StoreOp::create(b, v, qt, {cIdx(t), cIdx(c * vw)});
+                    : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d));
           }
+          SmallVector<Value> inLayout = toLayout(*key, natural);
+          for (int64_t c = 0; c < dChunks; ++c)
+            vector::StoreOp::create(
+                b, arith::MulFOp::create(b, inLayout[c], scaleVec), qt,
+                {cIdx(t), cIdx(c * vw)});
+        }
 
         // Keys any row of the tile may see.
         Value kvEnd = skv;
@@ -554,23 +749,23 @@ LogicalResult AttentionEmitter::emit() {
           kvEnd = arith::MaxSIOp::create(
               b, c0, arith::MinSIOp::create(b, skv, lastVisible));
         }
-        Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, cIdx(ns));
+        Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
 
         Value zeroVec = arith::ConstantOp::create(
             b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
         Value negInfVec = splat(negInf());
 
-        buildFor(b, c0, cIdx(ns), c1, [&](Value s) {
+        {
           Value lo = arith::MinUIOp::create(
               b, arith::MulIOp::create(b, s, splitLen), kvEnd);
           Value hi = arith::MinUIOp::create(
               b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
           for (int64_t t = 0; t < br; ++t) {
-            memref::StoreOp::create(b, negInf(), maxs, {s, cIdx(t)});
-            memref::StoreOp::create(b, cF32(0.0), sums, {s, cIdx(t)});
+            memref::StoreOp::create(b, negInf(), maxs, {cIdx(t)});
+            memref::StoreOp::create(b, cF32(0.0), sums, {cIdx(t)});
             for (int64_t c = 0; c < dvChunks; ++c)
               vector::StoreOp::create(b, zeroVec, accs,
-                                      {s, cIdx(t), cIdx(c * vw)});
+                                      {cIdx(t), cIdx(c * vw)});
           }
 
           buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
@@ -650,7 +845,7 @@ LogicalResult AttentionEmitter::emit() {
                     vector::ReductionOp::create(
                         b, vector::CombiningKind::MAXIMUMF, v));
               }
-              Value oldMax = memref::LoadOp::create(b, maxs, {s, cIdx(t)});
+              Value oldMax = memref::LoadOp::create(b, maxs, {cIdx(t)});
               Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
               // While every key so far is masked, exponentiate against 0 so
               // that exp(-inf - x) stays 0 instead of NaN.
@@ -683,17 +878,17 @@ LogicalResult AttentionEmitter::emit() {
                                               b, vector::CombiningKind::ADD, p,
                                               arith::FastMathFlags::reassoc));
               }
-              Value oldSum = memref::LoadOp::create(b, sums, {s, cIdx(t)});
+              Value oldSum = memref::LoadOp::create(b, sums, {cIdx(t)});
               memref::StoreOp::create(
                   b,
                   arith::AddFOp::create(
                       b, arith::MulFOp::create(b, oldSum, correction),
                       blockSum),
-                  sums, {s, cIdx(t)});
-              memref::StoreOp::create(b, newMax, maxs, {s, cIdx(t)});
+                  sums, {cIdx(t)});
+              memref::StoreOp::create(b, newMax, maxs, {cIdx(t)});
               Value corrVec = splat(correction);
               for (int64_t c = 0; c < dvChunks; ++c) {
-                Value idx[3] = {s, cIdx(t), cIdx(c * vw)};
+                Value idx[2] = {cIdx(t), cIdx(c * vw)};
                 Value a = vector::LoadOp::create(b, vecF32, accs, idx);
                 vector::StoreOp::create(b, arith::MulFOp::create(b, a, corrVec),
                                         accs, idx);
@@ -712,7 +907,7 @@ LogicalResult AttentionEmitter::emit() {
               for (int64_t t = 0; t < br; ++t)
                 for (int64_t c = c0g; c < cEnd; ++c)
                   init.push_back(vector::LoadOp::create(
-                      b, vecF32, accs, {s, cIdx(t), cIdx(c * vw)}));
+                      b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
               auto loop = scf::ForOp::create(b, c0, n, c1, init);
               {
                 OpBuilder::InsertionGuard guard(b);
@@ -737,63 +932,117 @@ LogicalResult AttentionEmitter::emit() {
               for (int64_t t = 0; t < br; ++t)
                 for (int64_t c = c0g; c < cEnd; ++c)
                   vector::StoreOp::create(b, loop.getResult(k++), accs,
-                                          {s, cIdx(t), cIdx(c * vw)});
+                                          {cIdx(t), cIdx(c * vw)});
             }
           });
-        });
+        }
 
-        // Combine the splits and write the valid rows.
-        for (int64_t t = 0; t < br; ++t) {
-          buildIf(b, rowValid[t], [&]() {
-            Value globalMax = negInf();
-            for (int64_t si = 0; si < ns; ++si)
-              globalMax = arith::MaximumFOp::create(
-                  b, globalMax,
-                  memref::LoadOp::create(b, maxs, {cIdx(si), cIdx(t)}));
-            Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                                  globalMax, negInf());
-            Value ref =
-                arith::SelectOp::create(b, isEmpty, cF32(0.0), globalMax);
-            SmallVector<Value> weights;
-            Value total = cF32(0.0);
-            for (int64_t si = 0; si < ns; ++si) {
-              Value m = memref::LoadOp::create(b, maxs, {cIdx(si), cIdx(t)});
-              Value w =
-                  math::ExpOp::create(b, arith::SubFOp::create(b, m, ref));
-              weights.push_back(w);
-              total = arith::AddFOp::create(
-                  b, total,
-                  arith::MulFOp::create(
-                      b, w,
-                      memref::LoadOp::create(b, sums, {cIdx(si), cIdx(t)})));
-            }
-            // A row that saw no key at all (fully masked) outputs zeros.
-            Value hasMass = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
-                                                  total, cF32(0.0));
-            Value inv = arith::SelectOp::create(
-                b, hasMass, arith::DivFOp::create(b, cF32(1.0), total),
-                cF32(0.0));
-            for (int64_t c = 0; c < dvChunks; ++c) {
-              Value o = zeroVec;
-              for (int64_t si = 0; si < ns; ++si) {
-                Value a = vector::LoadOp::create(
-                    b, vecF32, accs, {cIdx(si), cIdx(t), cIdx(c * vw)});
-                o = vector::FMAOp::create(b, splat(weights[si]), a, o);
-              }
-              o = arith::MulFOp::create(b, o, splat(inv));
-              if (outElementType != f32)
-                o = arith::TruncFOp::create(
-                    b, VectorType::get({vw}, outElementType), o);
-              vector::TransferWriteOp::create(
-                  b, o, out,
-                  ValueRange{bi, headIdx[t], posIdx[t], cIdx(c * vw)},
-                  ArrayRef<bool>{c * vw + vw <= dv});
-            }
-          });
+        // Finish the tile: with one partition, normalise and write the
+        // valid rows; with several, keep this partition's statistics and
+        // accumulators for the combination below.
+        auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(finish.thenBlock());
+          for (int64_t t = 0; t < br; ++t)
+            buildIf(b, rowValid[t], [&]() {
+              auto index = [&](int64_t i) {
+                SmallVector<Value> idx{bi, hk, s, rowIdx[t]};
+                idx.push_back(cIdx(i));
+                return idx;
+              };
+              memref::StoreOp::create(
+                  b, memref::LoadOp::create(b, maxs, {cIdx(t)}), partials,
+                  index(0));
+              memref::StoreOp::create(
+                  b, memref::LoadOp::create(b, sums, {cIdx(t)}), partials,
+                  index(1));
+              for (int64_t c = 0; c < dvChunks; ++c)
+                vector::StoreOp::create(
+                    b,
+                    vector::LoadOp::create(b, vecF32, accs,
+                                           {cIdx(t), cIdx(c * vw)}),
+                    partials, index(2 + c * vw));
+            });
+          b.setInsertionPointToStart(finish.elseBlock());
+          for (int64_t t = 0; t < br; ++t)
+            buildIf(b, rowValid[t], [&]() {
+              // A row that saw no key at all (fully masked) outputs zeros.
+              Value total = memref::LoadOp::create(b, sums, {cIdx(t)});
+              SmallVector<Value> chunks;
+              for (int64_t c = 0; c < dvChunks; ++c)
+                chunks.push_back(vector::LoadOp::create(
+                    b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
+              writeRow(out, bi, headIdx[t], posIdx[t], total,
+                       toNatural(*value, chunks), dv, outElementType);
+            });
         }
       });
     }
   }
+
+  // Combine the partitions of every row with their log-sum-exp weights.
+  buildIf(b, multiSplit, [&]() {
+    auto combine = scf::ParallelOp::create(b, ValueRange{c0, c0},
+                                           ValueRange{batch, hkv},
+                                           ValueRange{c1, c1});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(combine.getBody());
+    Value bi = combine.getInductionVars()[0];
+    Value hk = combine.getInductionVars()[1];
+    buildFor(b, c0, rows, c1, [&](Value r) {
+      auto at = [&](Value si, int64_t i) {
+        return SmallVector<Value>{bi, hk, si, r, cIdx(i)};
+      };
+      auto maxLoop = scf::ForOp::create(b, c0, numSplits, c1,
+                                        ValueRange{negInf()});
+      {
+        OpBuilder::InsertionGuard loopGuard(b);
+        b.setInsertionPointToStart(maxLoop.getBody());
+        Value m = memref::LoadOp::create(
+            b, partials, at(maxLoop.getInductionVar(), 0));
+        scf::YieldOp::create(
+            b, ValueRange{arith::MaximumFOp::create(
+                   b, maxLoop.getRegionIterArgs()[0], m)});
+      }
+      Value globalMax = maxLoop.getResult(0);
+      Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                            globalMax, negInf());
+      Value ref = arith::SelectOp::create(b, isEmpty, cF32(0.0), globalMax);
+      Value zeroVec = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+      SmallVector<Value> init(dvChunks, zeroVec);
+      init.insert(init.begin(), cF32(0.0));
+      auto sumLoop = scf::ForOp::create(b, c0, numSplits, c1, init);
+      {
+        OpBuilder::InsertionGuard loopGuard(b);
+        b.setInsertionPointToStart(sumLoop.getBody());
+        Value si = sumLoop.getInductionVar();
+        ValueRange carried = sumLoop.getRegionIterArgs();
+        Value w = math::ExpOp::create(
+            b, arith::SubFOp::create(
+                   b, memref::LoadOp::create(b, partials, at(si, 0)), ref));
+        SmallVector<Value> next;
+        next.push_back(math::FmaOp::create(
+            b, w, memref::LoadOp::create(b, partials, at(si, 1)),
+            carried[0]));
+        Value wVec = splat(w);
+        for (int64_t c = 0; c < dvChunks; ++c)
+          next.push_back(vector::FMAOp::create(
+              b, wVec,
+              vector::LoadOp::create(b, vecF32, partials, at(si, 2 + c * vw)),
+              carried[1 + c]));
+        scf::YieldOp::create(b, next);
+      }
+      Value head = arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                         arith::RemUIOp::create(b, r, group));
+      Value pos = arith::DivUIOp::create(b, r, group);
+      writeRow(out, bi, head, pos, sumLoop.getResult(0),
+               toNatural(*value, llvm::to_vector_of<Value>(
+                                     sumLoop.getResults().drop_front())),
+               dv, outElementType);
+    });
+  });
 
   Value result = bufferization::ToTensorOp::create(
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
@@ -802,11 +1051,12 @@ LogicalResult AttentionEmitter::emit() {
 }
 
 LogicalResult mlir::kvq::CPUAttentionSchedule::verify(Location loc) const {
-  if (blockKV < 1 || blockRows < 1 || splitKV < 1 || vectorWidth < 4 ||
+  if (blockKV < 1 || blockRows < 1 || splitKV < 0 || vectorWidth < 4 ||
       !llvm::isPowerOf2_64(vectorWidth))
     return emitError(loc)
-           << "kvq-tile-attention: block-kv, block-rows and split-kv must be "
-              "positive and vector-width a power of two >= 4";
+           << "kvq-tile-attention: block-kv and block-rows must be positive, "
+              "split-kv >= 0 (0: automatic) and vector-width a power of two "
+              ">= 4";
   return success();
 }
 

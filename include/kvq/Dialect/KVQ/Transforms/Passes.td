@@ -86,9 +86,10 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
       is handled by its bound, never by padding the cache;
     * with `causal`, the key loop of a tile stops at the last key any of its
       rows may see, so fully masked blocks are never read;
-    * with `split-kv` > 1 the key range is cut into that many partitions
-      whose partial maxima, normalisers and accumulators are combined at the
-      end (split-KV / flash-decoding);
+    * the key range is cut into `split-kv` partitions (0: automatic, enough
+      for 32 work items when a KV head has one row tile, as in decode)
+      that run in parallel and whose partial maxima, normalisers and
+      accumulators are combined at the end (split-KV / flash-decoding);
     * quantized K and V are decoded in registers, `vector-width` values at a
       time, right after loading their codes: i4 / i2 codes are read as
       packed bytes and unpacked with shifts. No dequantized K or V buffer is
@@ -104,8 +105,9 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
            "Keys per block of the online-softmax loop">,
     Option<"blockRows", "block-rows", "int64_t", /*default=*/"4",
            "Query rows (head x position) processed together">,
-    Option<"splitKV", "split-kv", "int64_t", /*default=*/"1",
-           "Partitions of the key range combined at the end">,
+    Option<"splitKV", "split-kv", "int64_t", /*default=*/"0",
+           "Partitions of the key range, run in parallel and combined at "
+           "the end (0: automatic)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector (16 for AVX-512)">
   ];
