@@ -684,6 +684,270 @@ LogicalResult AttentionEmitter::emit() {
                  numSplits, rows},
       b.getI64IntegerAttr(64));
 
+  // The register-blocked kernel for prefill-like shapes: per tile of
+  // R = 2 * vw rows, scores as keys x rows with the lanes over rows (a
+  // GEMM micro-kernel: kTileKeys keys x 2 row vectors of accumulators,
+  // each key value broadcast against the transposed query tile), so that
+  // the online softmax runs down the columns without cross-lane
+  // reductions; P V as kTileRows rows x kTileVecs value vectors of
+  // accumulators with each probability broadcast. K and V blocks are
+  // decoded once per tile into channel-order scratch. Masks, Delta-S,
+  // rounded probabilities and quantized queries use the per-key kernel.
+  bool useTiles = !mask && !deltaS && !pType && !qSource &&
+                  qType.getShape()[2] != 1;
+  constexpr int64_t kTileKeys = 8, kTileRows = 4, kTileVecs = 4;
+  auto emitTiles = [&](Value bi, Value hk, Value s) {
+    const int64_t R = 2 * vw, rv = 2;
+    int64_t dn = llvm::divideCeil(d, vw), dvn = llvm::divideCeil(dv, vw);
+    KVSource kNat = *key, vNat = *value;
+    kNat.split = vNat.split = false;
+    Value qT = scratch({d, R});
+    Value kb = scratch({bk, dn * vw});
+    Value vb = scratch({bk, dvn * vw});
+    Value st = scratch({bk, R});
+    Value o = scratch({R, dvn * vw});
+    Value mv = scratch({R}), lv = scratch({R}), cr = scratch({R});
+    Value zeroVec = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+    Value negInfVec = splat(negInf());
+    VectorType idxVec = VectorType::get({vw}, b.getIndexType());
+    Value iota = vector::StepOp::create(b, idxVec);
+    Value lastRow = arith::SubIOp::create(b, rows, c1);
+    Value scaleVec = splat(softmaxScale);
+    buildFor(b, c0, rows, cIdx(R), [&](Value r0) {
+      // The transposed, scaled query tile; rows past the end repeat the
+      // last row (never stored).
+      buildFor(b, c0, cIdx(R), c1, [&](Value t) {
+        Value rr = arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, t),
+                                          lastRow);
+        Value pos = arith::DivUIOp::create(b, rr, group);
+        Value head =
+            arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                  arith::RemUIOp::create(b, rr, group));
+        for (int64_t c = 0; c < dn; ++c) {
+          Value v = arith::MulFOp::create(
+              b, readF32Chunk(q, {bi, head, pos}, c * vw, d), scaleVec);
+          for (int64_t lane = 0; lane < vw && c * vw + lane < d; ++lane)
+            memref::StoreOp::create(b, vector::ExtractOp::create(b, v, lane),
+                                    qT, {cIdx(c * vw + lane), t});
+        }
+      });
+      Value lastPos = arith::DivUIOp::create(
+          b,
+          arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, cIdx(R - 1)),
+                                 lastRow),
+          group);
+      Value kvEnd = skv;
+      if (op.getCausal())
+        kvEnd = arith::MaxSIOp::create(
+            b, c0,
+            arith::MinSIOp::create(
+                b, skv,
+                arith::AddIOp::create(
+                    b, arith::AddIOp::create(b, lastPos, causalOffset), c1)));
+      Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
+      Value lo = arith::MinUIOp::create(
+          b, arith::MulIOp::create(b, s, splitLen), kvEnd);
+      Value hi = arith::MinUIOp::create(
+          b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
+      for (int64_t i = 0; i < rv; ++i) {
+        vector::StoreOp::create(b, negInfVec, mv, {cIdx(i * vw)});
+        vector::StoreOp::create(b, zeroVec, lv, {cIdx(i * vw)});
+      }
+      buildFor(b, c0, cIdx(R), c1, [&](Value t) {
+        for (int64_t c = 0; c < dvn; ++c)
+          vector::StoreOp::create(b, zeroVec, o, {t, cIdx(c * vw)});
+      });
+      // Each lane's last visible key (causal).
+      SmallVector<Value> limits;
+      if (op.getCausal())
+        for (int64_t i = 0; i < rv; ++i) {
+          Value r = arith::AddIOp::create(
+              b, vector::BroadcastOp::create(
+                     b, idxVec, arith::AddIOp::create(b, r0, cIdx(i * vw))),
+              iota);
+          r = arith::MinUIOp::create(
+              b, r, vector::BroadcastOp::create(b, idxVec, lastRow));
+          Value pos = arith::DivUIOp::create(
+              b, r, vector::BroadcastOp::create(b, idxVec, group));
+          limits.push_back(arith::AddIOp::create(
+              b, pos, vector::BroadcastOp::create(b, idxVec, causalOffset)));
+        }
+
+      buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
+        Value n = arith::MinUIOp::create(b, cIdx(bk),
+                                         arith::SubIOp::create(b, hi, j0));
+        // Decode the block's keys and values once for the tile.
+        buildFor(b, c0, n, c1, [&](Value jj) {
+          Value j = arith::AddIOp::create(b, j0, jj);
+          for (int64_t c = 0; c < dn; ++c)
+            vector::StoreOp::create(b, loadKVChunk(kNat, bi, hk, j, c), kb,
+                                    {jj, cIdx(c * vw)});
+          for (int64_t c = 0; c < dvn; ++c)
+            vector::StoreOp::create(b, loadKVChunk(vNat, bi, hk, j, c), vb,
+                                    {jj, cIdx(c * vw)});
+        });
+        // Scores: kTileKeys keys x rv row vectors per micro-tile.
+        buildFor(b, c0, n, cIdx(kTileKeys), [&](Value jg) {
+          SmallVector<Value> init(kTileKeys * rv, zeroVec);
+          auto loop = scf::ForOp::create(b, c0, cIdx(d), c1, init);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(loop.getBody());
+            Value dd = loop.getInductionVar();
+            SmallVector<Value> qv;
+            for (int64_t i = 0; i < rv; ++i)
+              qv.push_back(
+                  vector::LoadOp::create(b, vecF32, qT, {dd, cIdx(i * vw)}));
+            SmallVector<Value> next;
+            for (int64_t k = 0; k < kTileKeys; ++k) {
+              Value kv = splat(memref::LoadOp::create(
+                  b, kb, {arith::AddIOp::create(b, jg, cIdx(k)), dd}));
+              for (int64_t i = 0; i < rv; ++i)
+                next.push_back(vector::FMAOp::create(
+                    b, kv, qv[i], loop.getRegionIterArgs()[k * rv + i]));
+            }
+            scf::YieldOp::create(b, next);
+          }
+          for (int64_t k = 0; k < kTileKeys; ++k)
+            for (int64_t i = 0; i < rv; ++i)
+              vector::StoreOp::create(
+                  b, loop.getResult(k * rv + i), st,
+                  {arith::AddIOp::create(b, jg, cIdx(k)), cIdx(i * vw)});
+        });
+        // Online softmax down the columns (one lane per row).
+        for (int64_t i = 0; i < rv; ++i) {
+          auto maxLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{negInfVec});
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(maxLoop.getBody());
+            Value jj = maxLoop.getInductionVar();
+            Value sv = vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)});
+            if (op.getCausal()) {
+              Value j = vector::BroadcastOp::create(
+                  b, idxVec, arith::AddIOp::create(b, j0, jj));
+              Value hidden = arith::CmpIOp::create(
+                  b, arith::CmpIPredicate::sgt, j, limits[i]);
+              sv = arith::SelectOp::create(b, hidden, negInfVec, sv);
+              vector::StoreOp::create(b, sv, st, {jj, cIdx(i * vw)});
+            }
+            scf::YieldOp::create(
+                b, ValueRange{arith::MaximumFOp::create(
+                       b, maxLoop.getRegionIterArgs()[0], sv)});
+          }
+          Value oldMax = vector::LoadOp::create(b, vecF32, mv, {cIdx(i * vw)});
+          Value newMax =
+              arith::MaximumFOp::create(b, oldMax, maxLoop.getResult(0));
+          // While every key so far is masked, exponentiate against 0.
+          Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                                newMax, negInfVec);
+          Value ref = arith::SelectOp::create(b, isEmpty, zeroVec, newMax);
+          Value corr =
+              math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
+          auto sumLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{zeroVec});
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(sumLoop.getBody());
+            Value jj = sumLoop.getInductionVar();
+            Value pv = math::ExpOp::create(
+                b, arith::SubFOp::create(
+                       b,
+                       vector::LoadOp::create(b, vecF32, st,
+                                              {jj, cIdx(i * vw)}),
+                       ref));
+            vector::StoreOp::create(b, pv, st, {jj, cIdx(i * vw)});
+            scf::YieldOp::create(
+                b, ValueRange{arith::AddFOp::create(
+                       b, sumLoop.getRegionIterArgs()[0], pv)});
+          }
+          Value oldSum = vector::LoadOp::create(b, vecF32, lv, {cIdx(i * vw)});
+          vector::StoreOp::create(
+              b, vector::FMAOp::create(b, oldSum, corr, sumLoop.getResult(0)),
+              lv, {cIdx(i * vw)});
+          vector::StoreOp::create(b, newMax, mv, {cIdx(i * vw)});
+          vector::StoreOp::create(b, corr, cr, {cIdx(i * vw)});
+        }
+        // P V: kTileRows rows x kTileVecs value vectors per micro-tile,
+        // the accumulators rescaled once per block.
+        buildFor(b, c0, cIdx(R), cIdx(kTileRows), [&](Value rg) {
+          SmallVector<Value> rowsOf;
+          for (int64_t r = 0; r < kTileRows; ++r)
+            rowsOf.push_back(arith::AddIOp::create(b, rg, cIdx(r)));
+          for (int64_t cg = 0; cg < dvn; cg += kTileVecs) {
+            int64_t cEnd = std::min(dvn, cg + kTileVecs);
+            SmallVector<Value> init;
+            for (int64_t r = 0; r < kTileRows; ++r) {
+              Value c = splat(memref::LoadOp::create(b, cr, {rowsOf[r]}));
+              for (int64_t cc = cg; cc < cEnd; ++cc)
+                init.push_back(arith::MulFOp::create(
+                    b,
+                    vector::LoadOp::create(b, vecF32, o,
+                                           {rowsOf[r], cIdx(cc * vw)}),
+                    c));
+            }
+            auto loop = scf::ForOp::create(b, c0, n, c1, init);
+            {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToStart(loop.getBody());
+              Value jj = loop.getInductionVar();
+              SmallVector<Value> vv;
+              for (int64_t cc = cg; cc < cEnd; ++cc)
+                vv.push_back(
+                    vector::LoadOp::create(b, vecF32, vb, {jj, cIdx(cc * vw)}));
+              SmallVector<Value> next;
+              for (int64_t r = 0; r < kTileRows; ++r) {
+                Value pr = splat(memref::LoadOp::create(b, st, {jj, rowsOf[r]}));
+                for (int64_t cc = cg; cc < cEnd; ++cc)
+                  next.push_back(vector::FMAOp::create(
+                      b, pr, vv[cc - cg], loop.getRegionIterArgs()[next.size()]));
+              }
+              scf::YieldOp::create(b, next);
+            }
+            int64_t k = 0;
+            for (int64_t r = 0; r < kTileRows; ++r)
+              for (int64_t cc = cg; cc < cEnd; ++cc)
+                vector::StoreOp::create(b, loop.getResult(k++), o,
+                                        {rowsOf[r], cIdx(cc * vw)});
+          }
+        });
+      });
+
+      // Finish the tile's valid rows (or keep their partition's results).
+      buildFor(b, c0, cIdx(R), c1, [&](Value t) {
+        Value r = arith::AddIOp::create(b, r0, t);
+        buildIf(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows),
+                [&]() {
+          SmallVector<Value> chunks;
+          for (int64_t c = 0; c < dvn; ++c)
+            chunks.push_back(
+                vector::LoadOp::create(b, vecF32, o, {t, cIdx(c * vw)}));
+          Value total = memref::LoadOp::create(b, lv, {t});
+          auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(finish.thenBlock());
+          auto index = [&](int64_t i) {
+            return SmallVector<Value>{bi, hk, s, r, cIdx(i)};
+          };
+          memref::StoreOp::create(b, memref::LoadOp::create(b, mv, {t}),
+                                  partials, index(0));
+          memref::StoreOp::create(b, total, partials, index(1));
+          // Partials hold the value's layout: convert the channel order.
+          SmallVector<Value> padded(chunks);
+          padded.resize(dvChunks, zeroVec);
+          SmallVector<Value> inLayout = toLayout(*value, padded);
+          for (auto [c, v] : llvm::enumerate(inLayout))
+            vector::StoreOp::create(b, v, partials, index(2 + c * vw));
+          b.setInsertionPointToStart(finish.elseBlock());
+          Value head =
+              arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                    arith::RemUIOp::create(b, r, group));
+          writeRow(out, bi, head, arith::DivUIOp::create(b, r, group), total,
+                   chunks, dv, outElementType);
+        });
+      });
+    });
+  };
+
   // (batch, kv head, partition) triples are independent: an scf.parallel,
   // which the CPU pipeline maps to OpenMP threads. Its body is an
   // allocation scope, so each iteration (thread) gets its own scratch.
@@ -696,6 +960,7 @@ LogicalResult AttentionEmitter::emit() {
     Value bi = parallel.getInductionVars()[0];
     Value hk = parallel.getInductionVars()[1];
     Value s = parallel.getInductionVars()[2];
+    auto dotPath = [&]() {
     Value qt = scratch({br, dChunks * vw});
     Value scores = scratch({br, bk});
     Value accs = scratch({br, dvp});
@@ -978,6 +1243,22 @@ LogicalResult AttentionEmitter::emit() {
             });
         }
       });
+    }
+    };
+
+    // Prefill-like shapes (at least `vw` rows per KV head) use the
+    // register-blocked kernel; decode keeps the per-key dot products.
+    if (useTiles) {
+      Value many =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::uge, rows, cIdx(vw));
+      auto choice = scf::IfOp::create(b, many, /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(choice.thenBlock());
+      emitTiles(bi, hk, s);
+      b.setInsertionPointToStart(choice.elseBlock());
+      dotPath();
+    } else {
+      dotPath();
     }
   }
 
