@@ -105,3 +105,31 @@ func.func @decode_int4_split(%q: tensor<1x4x1x64xf32>, %kc: tensor<1x1x50x64xi4>
   %o = kvq.attention q(%q : tensor<1x4x1x64xf32>) k(%kc : tensor<1x1x50x64xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>, scale %ks : tensor<1x1x50x2xf16>) v(%vc : tensor<1x1x50x64xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>, scale %vs : tensor<1x1x50x2xf16>) -> tensor<1x4x1x64xf32>
   return %o : tensor<1x4x1x64xf32>
 }
+
+// -----
+
+// Prefill (at least 16 rows per KV head: here 2 heads x 40 positions) takes
+// the register-blocked kernel: per tile of 32 rows, the transposed query
+// tile (32 x D), the block's decoded keys and values, the scores as keys x
+// rows and the accumulators; scores by micro-tiles of 8 keys x 2 row
+// vectors (16 accumulators carried over the head dim), the online softmax
+// down the columns with the causal limit per lane, P V by 4 rows x 2 value
+// vectors (D = 32).
+// CHECK-LABEL: func @prefill_tiles
+// CHECK: scf.if
+// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<32x32xf32>
+// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<64x32xf32>
+// CHECK: vector.step : vector<16xindex>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c64
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8
+// CHECK: %{{.*}}:16 = scf.for {{.*}} -> (vector<16xf32>,
+// CHECK-COUNT-16: vector.fma
+// CHECK: arith.cmpi sgt, %{{.*}}, %{{.*}} : vector<16xindex>
+// CHECK: math.exp
+// CHECK: %{{.*}}:8 = scf.for {{.*}} -> (vector<16xf32>,
+// CHECK-COUNT-8: vector.fma
+func.func @prefill_tiles(%q: tensor<1x4x40x32xf32>, %k: tensor<1x2x40x32xf32>, %v: tensor<1x2x40x32xf32>) -> tensor<1x4x40x32xf32> {
+  %o = kvq.attention q(%q : tensor<1x4x40x32xf32>) k(%k : tensor<1x2x40x32xf32>) v(%v : tensor<1x2x40x32xf32>) {causal} -> tensor<1x4x40x32xf32>
+  return %o : tensor<1x4x40x32xf32>
+}
