@@ -701,9 +701,14 @@ LogicalResult AttentionEmitter::emit() {
     int64_t dn = llvm::divideCeil(d, vw), dvn = llvm::divideCeil(dv, vw);
     KVSource kNat = *key, vNat = *value;
     kNat.split = vNat.split = false;
+    auto isPlainF32 = [&](const KVSource &src) {
+      return !src.scheme && !src.decoder &&
+             cast<MemRefType>(src.data.getType()).getElementType() == f32;
+    };
+    bool kInPlace = isPlainF32(kNat), vInPlace = isPlainF32(vNat);
     Value qT = scratch({d, R});
-    Value kb = scratch({bk, dn * vw});
-    Value vb = scratch({bk, dvn * vw});
+    Value kb = scratch({kInPlace ? 1 : bk, dn * vw});
+    Value vb = scratch({vInPlace ? 1 : bk, dvn * vw});
     Value st = scratch({bk, R});
     Value o = scratch({R, dvn * vw});
     Value mv = scratch({R}), lv = scratch({R}), cr = scratch({R});
@@ -777,19 +782,33 @@ LogicalResult AttentionEmitter::emit() {
       buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
         Value n = arith::MinUIOp::create(b, cIdx(bk),
                                          arith::SubIOp::create(b, hi, j0));
-        // Decode the block's keys and values once for the tile.
+        // Decode the block's keys and values once for the tile; plain f32
+        // ones are read in place.
         buildFor(b, c0, n, c1, [&](Value jj) {
           Value j = arith::AddIOp::create(b, j0, jj);
-          for (int64_t c = 0; c < dn; ++c)
-            vector::StoreOp::create(b, loadKVChunk(kNat, bi, hk, j, c), kb,
-                                    {jj, cIdx(c * vw)});
-          for (int64_t c = 0; c < dvn; ++c)
-            vector::StoreOp::create(b, loadKVChunk(vNat, bi, hk, j, c), vb,
-                                    {jj, cIdx(c * vw)});
+          if (!kInPlace)
+            for (int64_t c = 0; c < dn; ++c)
+              vector::StoreOp::create(b, loadKVChunk(kNat, bi, hk, j, c), kb,
+                                      {jj, cIdx(c * vw)});
+          if (!vInPlace)
+            for (int64_t c = 0; c < dvn; ++c)
+              vector::StoreOp::create(b, loadKVChunk(vNat, bi, hk, j, c), vb,
+                                      {jj, cIdx(c * vw)});
         });
+        Value lastKey = arith::SubIOp::create(b, hi, c1);
         // Scores: kTileKeys keys x rv row vectors per micro-tile.
         buildFor(b, c0, n, cIdx(kTileKeys), [&](Value jg) {
           SmallVector<Value> init(kTileKeys * rv, zeroVec);
+          // In place, keys past the block's end (the last micro-tile's)
+          // read the last key instead; their scores are never used.
+          SmallVector<Value> keyRows;
+          if (kInPlace)
+            for (int64_t k = 0; k < kTileKeys; ++k)
+              keyRows.push_back(arith::MinUIOp::create(
+                  b,
+                  arith::AddIOp::create(
+                      b, j0, arith::AddIOp::create(b, jg, cIdx(k))),
+                  lastKey));
           auto loop = scf::ForOp::create(b, c0, cIdx(d), c1, init);
           {
             OpBuilder::InsertionGuard guard(b);
@@ -801,8 +820,12 @@ LogicalResult AttentionEmitter::emit() {
                   vector::LoadOp::create(b, vecF32, qT, {dd, cIdx(i * vw)}));
             SmallVector<Value> next;
             for (int64_t k = 0; k < kTileKeys; ++k) {
-              Value kv = splat(memref::LoadOp::create(
-                  b, kb, {arith::AddIOp::create(b, jg, cIdx(k)), dd}));
+              Value kv = splat(
+                  kInPlace ? memref::LoadOp::create(b, kNat.data,
+                                                    {bi, hk, keyRows[k], dd})
+                           : memref::LoadOp::create(
+                                 b, kb,
+                                 {arith::AddIOp::create(b, jg, cIdx(k)), dd}));
               for (int64_t i = 0; i < rv; ++i)
                 next.push_back(vector::FMAOp::create(
                     b, kv, qv[i], loop.getRegionIterArgs()[k * rv + i]));
@@ -893,7 +916,12 @@ LogicalResult AttentionEmitter::emit() {
               SmallVector<Value> vv;
               for (int64_t cc = cg; cc < cEnd; ++cc)
                 vv.push_back(
-                    vector::LoadOp::create(b, vecF32, vb, {jj, cIdx(cc * vw)}));
+                    vInPlace
+                        ? readF32Chunk(vNat.data,
+                                       {bi, hk, arith::AddIOp::create(b, j0, jj)},
+                                       cc * vw, dv)
+                        : vector::LoadOp::create(b, vecF32, vb,
+                                                 {jj, cIdx(cc * vw)}));
               SmallVector<Value> next;
               for (int64_t r = 0; r < kTileRows; ++r) {
                 Value pr = splat(memref::LoadOp::create(b, st, {jj, rowsOf[r]}));
