@@ -976,6 +976,82 @@ LogicalResult AttentionEmitter::emit() {
     });
   };
 
+  // Combines the partitions of every row of (bi, hk) with their
+  // log-sum-exp weights.
+  auto combineRows = [&](Value bi, Value hk) {
+    buildFor(b, c0, rows, c1, [&](Value r) {
+      auto at = [&](Value si, int64_t i) {
+        return SmallVector<Value>{bi, hk, si, r, cIdx(i)};
+      };
+      auto maxLoop = scf::ForOp::create(b, c0, numSplits, c1,
+                                        ValueRange{negInf()});
+      {
+        OpBuilder::InsertionGuard loopGuard(b);
+        b.setInsertionPointToStart(maxLoop.getBody());
+        Value m = memref::LoadOp::create(
+            b, partials, at(maxLoop.getInductionVar(), 0));
+        scf::YieldOp::create(
+            b, ValueRange{arith::MaximumFOp::create(
+                   b, maxLoop.getRegionIterArgs()[0], m)});
+      }
+      Value globalMax = maxLoop.getResult(0);
+      Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                            globalMax, negInf());
+      Value ref = arith::SelectOp::create(b, isEmpty, cF32(0.0), globalMax);
+      Value zeroVec = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+      SmallVector<Value> init(dvChunks, zeroVec);
+      init.insert(init.begin(), cF32(0.0));
+      auto sumLoop = scf::ForOp::create(b, c0, numSplits, c1, init);
+      {
+        OpBuilder::InsertionGuard loopGuard(b);
+        b.setInsertionPointToStart(sumLoop.getBody());
+        Value si = sumLoop.getInductionVar();
+        ValueRange carried = sumLoop.getRegionIterArgs();
+        Value w = math::ExpOp::create(
+            b, arith::SubFOp::create(
+                   b, memref::LoadOp::create(b, partials, at(si, 0)), ref));
+        SmallVector<Value> next;
+        next.push_back(math::FmaOp::create(
+            b, w, memref::LoadOp::create(b, partials, at(si, 1)),
+            carried[0]));
+        Value wVec = splat(w);
+        for (int64_t c = 0; c < dvChunks; ++c)
+          next.push_back(vector::FMAOp::create(
+              b, wVec,
+              vector::LoadOp::create(b, vecF32, partials, at(si, 2 + c * vw)),
+              carried[1 + c]));
+        scf::YieldOp::create(b, next);
+      }
+      Value head = arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                         arith::RemUIOp::create(b, r, group));
+      Value pos = arith::DivUIOp::create(b, r, group);
+      writeRow(out, bi, head, pos, sumLoop.getResult(0),
+               toNatural(*value, llvm::to_vector_of<Value>(
+                                     sumLoop.getResults().drop_front())),
+               dv, outElementType);
+    });
+  };
+
+  // With several partitions, the item that finishes last for a (batch, KV
+  // head) combines its rows, counted by an atomic counter (acquire-release,
+  // so it sees the other partitions' results), inside the one parallel loop.
+  auto counterType =
+      MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
+                      b.getI32Type());
+  Value counters = memref::AllocOp::create(
+      b, counterType,
+      ValueRange{arith::SelectOp::create(b, multiSplit, batch, c0), hkv});
+  buildIf(b, multiSplit, [&]() {
+    buildFor(b, c0, batch, c1, [&](Value bi) {
+      buildFor(b, c0, hkv, c1, [&](Value hk) {
+        memref::StoreOp::create(
+            b, arith::ConstantOp::create(b, b.getI32IntegerAttr(0)), counters,
+            {bi, hk});
+      });
+    });
+  });
+
   // (batch, kv head, partition) triples are independent: an scf.parallel,
   // which the CPU pipeline maps to OpenMP threads. Its body is an
   // allocation scope, so each iteration (thread) gets its own scratch.
@@ -1288,70 +1364,19 @@ LogicalResult AttentionEmitter::emit() {
     } else {
       dotPath();
     }
+    buildIf(b, multiSplit, [&]() {
+      Value done = memref::AtomicRMWOp::create(
+          b, arith::AtomicRMWKind::addi,
+          arith::ConstantOp::create(b, b.getI32IntegerAttr(1)), counters,
+          ValueRange{bi, hk});
+      Value last = arith::IndexCastOp::create(
+          b, b.getI32Type(), arith::SubIOp::create(b, numSplits, c1));
+      buildIf(b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::eq, done, last),
+              [&]() { combineRows(bi, hk); });
+    });
   }
 
-  // Combine the partitions of every row with their log-sum-exp weights.
-  buildIf(b, multiSplit, [&]() {
-    auto combine = scf::ParallelOp::create(b, ValueRange{c0, c0},
-                                           ValueRange{batch, hkv},
-                                           ValueRange{c1, c1});
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(combine.getBody());
-    Value bi = combine.getInductionVars()[0];
-    Value hk = combine.getInductionVars()[1];
-    buildFor(b, c0, rows, c1, [&](Value r) {
-      auto at = [&](Value si, int64_t i) {
-        return SmallVector<Value>{bi, hk, si, r, cIdx(i)};
-      };
-      auto maxLoop = scf::ForOp::create(b, c0, numSplits, c1,
-                                        ValueRange{negInf()});
-      {
-        OpBuilder::InsertionGuard loopGuard(b);
-        b.setInsertionPointToStart(maxLoop.getBody());
-        Value m = memref::LoadOp::create(
-            b, partials, at(maxLoop.getInductionVar(), 0));
-        scf::YieldOp::create(
-            b, ValueRange{arith::MaximumFOp::create(
-                   b, maxLoop.getRegionIterArgs()[0], m)});
-      }
-      Value globalMax = maxLoop.getResult(0);
-      Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                            globalMax, negInf());
-      Value ref = arith::SelectOp::create(b, isEmpty, cF32(0.0), globalMax);
-      Value zeroVec = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
-      SmallVector<Value> init(dvChunks, zeroVec);
-      init.insert(init.begin(), cF32(0.0));
-      auto sumLoop = scf::ForOp::create(b, c0, numSplits, c1, init);
-      {
-        OpBuilder::InsertionGuard loopGuard(b);
-        b.setInsertionPointToStart(sumLoop.getBody());
-        Value si = sumLoop.getInductionVar();
-        ValueRange carried = sumLoop.getRegionIterArgs();
-        Value w = math::ExpOp::create(
-            b, arith::SubFOp::create(
-                   b, memref::LoadOp::create(b, partials, at(si, 0)), ref));
-        SmallVector<Value> next;
-        next.push_back(math::FmaOp::create(
-            b, w, memref::LoadOp::create(b, partials, at(si, 1)),
-            carried[0]));
-        Value wVec = splat(w);
-        for (int64_t c = 0; c < dvChunks; ++c)
-          next.push_back(vector::FMAOp::create(
-              b, wVec,
-              vector::LoadOp::create(b, vecF32, partials, at(si, 2 + c * vw)),
-              carried[1 + c]));
-        scf::YieldOp::create(b, next);
-      }
-      Value head = arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
-                                         arith::RemUIOp::create(b, r, group));
-      Value pos = arith::DivUIOp::create(b, r, group);
-      writeRow(out, bi, head, pos, sumLoop.getResult(0),
-               toNatural(*value, llvm::to_vector_of<Value>(
-                                     sumLoop.getResults().drop_front())),
-               dv, outElementType);
-    });
-  });
 
   Value result = bufferization::ToTensorOp::create(
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);

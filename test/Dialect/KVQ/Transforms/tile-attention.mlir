@@ -8,7 +8,8 @@
 // token's scale). The key range is split automatically (a decode shape:
 // 32 work items over batch x KV heads x partitions, at least 4 blocks
 // each); partitions run as parallel iterations and keep their rows'
-// statistics and accumulators (34 = 2 + 32 channels) for the combination.
+// statistics and accumulators (34 = 2 + 32 channels); the last one of a
+// (batch, KV head) to finish, counted atomically, combines them.
 // CHECK-LABEL: func @decode_int8
 // CHECK-DAG: %[[K:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<1x2x37x20xi8> to memref<1x2x37x20xi8, strided<[?, ?, ?, 1], offset: ?>>
 // CHECK-DAG: %[[OUT:.*]] = memref.alloc() : memref<1x8x1x20xf32>
@@ -34,9 +35,10 @@
 // CHECK: vector.reduction <add>
 // CHECK: vector.reduction <maximumf>
 // CHECK: math.exp
-// CHECK: scf.if %{{.*}} {
-// CHECK: scf.parallel (%{{.*}}, %{{.*}}) =
+// CHECK: %[[DONE:.*]] = memref.atomic_rmw addi %{{.*}}, %{{.*}}[%[[B]], %[[H]]] : (i32, memref<?x?xi32>) -> i32
+// CHECK: arith.cmpi eq, %[[DONE]], %{{.*}} : i32
 // CHECK: math.exp
+// CHECK-NOT: scf.parallel
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // OPTS-LABEL: func @decode_int8
 // OPTS: memref.alloc(%{{.*}}, %{{.*}}, %c4, %{{.*}}) {alignment = 64 : i64} : memref<?x?x?x?x34xf32>
