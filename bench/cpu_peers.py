@@ -111,8 +111,10 @@ def ggml_peer(name, rebuild=False):
     link = []
     for d in libs:
         link += [f"-L{d}", f"-Wl,-rpath,{d}"]
-    link += ["-lggml"] + (["-lggml-base"] if glob.glob(os.path.join(build, "**", "libggml-base.so"),
-                                                         recursive=True) else [])
+    # Mainline splits ggml into libggml, libggml-base and libggml-cpu.
+    link += ["-lggml"] + [f"-l{name}" for name in ("ggml-base", "ggml-cpu")
+                          if glob.glob(os.path.join(build, "**", f"lib{name}.so"),
+                                       recursive=True)]
     cmd = [cc, "-O2", "-std=c11", "-march=native", "-fopenmp",
            f"-I{os.path.join(source, 'include')}", os.path.join(HERE, "ggml_fa_bench.c"),
            "-o", harness] + link + ["-lm"]

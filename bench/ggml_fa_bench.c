@@ -9,6 +9,8 @@
  * before every timed call, so a cache smaller than L3 is still read from
  * memory. */
 
+#define _POSIX_C_SOURCE 199309L
+
 #include "ggml.h"
 #if __has_include("ggml-cpu.h")
 #include "ggml-cpu.h"
