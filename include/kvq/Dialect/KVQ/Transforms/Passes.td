@@ -92,9 +92,18 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
       accumulators are combined at the end (split-KV / flash-decoding);
     * quantized K and V are decoded in registers, `vector-width` values at a
       time, right after loading their codes: i4 / i2 codes are read as
-      packed bytes and unpacked with shifts. No dequantized K or V buffer is
-      allocated; the only buffers are the tile's scores, statistics and
-      accumulator.
+      packed bytes and split into one vector per field with a shift and a
+      mask (the query rows are kept in the key's field order, the
+      accumulators in the value's, and put back in channel order at the
+      output). No dequantized K or V buffer spanning the keys is allocated;
+    * shapes with at least `vector-width` rows per KV head (prefill) use a
+      register-blocked kernel: tiles of `2 * vector-width` rows, scores as
+      keys x rows with the lanes over the rows (micro-tiles of 8 keys x 2
+      row vectors against the transposed query tile), the online softmax
+      down the columns, P V by micro-tiles of 4 rows x 4 value vectors, and
+      each block of K / V decoded once per tile into a block-sized scratch
+      (plain f32 read in place). Masks, Delta-S, rounded probabilities and
+      quantized queries keep the per-key kernel.
 
     The result is scf + vector + memref code; it is bridged back to tensors
     with `bufferization.to_buffer` / `to_tensor`, so one-shot bufferization
