@@ -108,9 +108,10 @@ double kvq_bench_fma_peak(int threads, int reps, double *all) {
       for (long i = 0; i < iters; ++i) {
         for (int k = 0; k < CHAINS; ++k)
           a[k] = _mm512_fmadd_ps(a[k], x, y);
-        __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]),
-                         "+v"(a[4]), "+v"(a[5]), "+v"(a[6]), "+v"(a[7]),
-                         "+v"(a[8]), "+v"(a[9]), "+v"(a[10]), "+v"(a[11]));
+        __asm__ volatile(""
+                         : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]),
+                           "+v"(a[4]), "+v"(a[5]), "+v"(a[6]), "+v"(a[7]),
+                           "+v"(a[8]), "+v"(a[9]), "+v"(a[10]), "+v"(a[11]));
       }
       __m512 s = a[0];
       for (int i = 1; i < CHAINS; ++i)
@@ -159,9 +160,10 @@ double kvq_bench_bf16_peak(int threads, int reps, double *all) {
       for (long i = 0; i < iters; ++i) {
         for (int k = 0; k < CHAINS; ++k)
           a[k] = _mm512_dpbf16_ps(a[k], x, y);
-        __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]),
-                         "+v"(a[4]), "+v"(a[5]), "+v"(a[6]), "+v"(a[7]),
-                         "+v"(a[8]), "+v"(a[9]), "+v"(a[10]), "+v"(a[11]));
+        __asm__ volatile(""
+                         : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]),
+                           "+v"(a[4]), "+v"(a[5]), "+v"(a[6]), "+v"(a[7]),
+                           "+v"(a[8]), "+v"(a[9]), "+v"(a[10]), "+v"(a[11]));
       }
       __m512 s = a[0];
       for (int i = 1; i < CHAINS; ++i)

@@ -100,12 +100,11 @@ int main(int argc, char **argv) {
     ggml_fp16_t *m = mask->data;
     for (int64_t i = 0; i < maskRows; ++i)
       for (int64_t j = 0; j < skv; ++j)
-        m[i * skv + j] = ggml_fp32_to_fp16(
-            causal && j > i + skv - sq ? -INFINITY : 0.0f);
+        m[i * skv + j] =
+            ggml_fp32_to_fp16(causal && j > i + skv - sq ? -INFINITY : 0.0f);
   }
-  struct ggml_tensor *out = ggml_flash_attn_ext(ctx, q, k, v, mask,
-                                                1.0f / sqrtf((float)d), 0.0f,
-                                                0.0f);
+  struct ggml_tensor *out = ggml_flash_attn_ext(
+      ctx, q, k, v, mask, 1.0f / sqrtf((float)d), 0.0f, 0.0f);
   ggml_flash_attn_ext_set_prec(out, GGML_PREC_F32);
   struct ggml_cgraph *graph = ggml_new_graph(ctx);
   ggml_build_forward_expand(graph, out);

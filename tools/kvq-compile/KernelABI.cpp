@@ -1388,8 +1388,7 @@ bool mlir::kvq::needsMemrefCopy(ModuleOp module) {
 bool mlir::kvq::usesOpenMP(ModuleOp module) {
   return module
       .walk([](Operation *op) {
-        return op->getDialect() &&
-                       op->getDialect()->getNamespace() == "omp"
+        return op->getDialect() && op->getDialect()->getNamespace() == "omp"
                    ? WalkResult::interrupt()
                    : WalkResult::advance();
       })

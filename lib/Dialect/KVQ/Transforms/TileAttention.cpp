@@ -421,8 +421,8 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
     field = arith::AndIOp::create(b, field, splatI8((1 << bits) - 1));
     if (src.scheme.getSymmetric()) {
       Value half = splatI8(1 << (bits - 1));
-      field = arith::SubIOp::create(b, arith::XOrIOp::create(b, field, half),
-                                    half);
+      field =
+          arith::SubIOp::create(b, arith::XOrIOp::create(b, field, half), half);
       codeValues = arith::SIToFPOp::create(b, vecF32, field);
     } else {
       codeValues = arith::UIToFPOp::create(b, vecF32, field);
@@ -677,9 +677,10 @@ LogicalResult AttentionEmitter::emit() {
   // row (the maximum, the normaliser, then the channels), combined after.
   int64_t dvp = dvChunks * vw;
   Value partials = memref::AllocOp::create(
-      b, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
-                          ShapedType::kDynamic, ShapedType::kDynamic, dvp + 2},
-                         f32),
+      b,
+      MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
+                       ShapedType::kDynamic, ShapedType::kDynamic, dvp + 2},
+                      f32),
       ValueRange{arith::SelectOp::create(b, multiSplit, batch, c0), hkv,
                  numSplits, rows},
       b.getI64IntegerAttr(64));
@@ -693,8 +694,8 @@ LogicalResult AttentionEmitter::emit() {
   // accumulators with each probability broadcast. K and V blocks are
   // decoded once per tile into channel-order scratch. Masks, Delta-S,
   // rounded probabilities and quantized queries use the per-key kernel.
-  bool useTiles = !mask && !deltaS && !pType && !qSource &&
-                  qType.getShape()[2] != 1;
+  bool useTiles =
+      !mask && !deltaS && !pType && !qSource && qType.getShape()[2] != 1;
   constexpr int64_t kTileKeys = 8, kTileRows = 4, kTileVecs = 4;
   auto emitTiles = [&](Value bi, Value hk, Value s) {
     const int64_t R = 2 * vw, rv = 2;
@@ -723,8 +724,8 @@ LogicalResult AttentionEmitter::emit() {
       // The transposed, scaled query tile; rows past the end repeat the
       // last row (never stored).
       buildFor(b, c0, cIdx(R), c1, [&](Value t) {
-        Value rr = arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, t),
-                                          lastRow);
+        Value rr =
+            arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, t), lastRow);
         Value pos = arith::DivUIOp::create(b, rr, group);
         Value head =
             arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
@@ -768,8 +769,9 @@ LogicalResult AttentionEmitter::emit() {
       if (op.getCausal())
         for (int64_t i = 0; i < rv; ++i) {
           Value r = arith::AddIOp::create(
-              b, vector::BroadcastOp::create(
-                     b, idxVec, arith::AddIOp::create(b, r0, cIdx(i * vw))),
+              b,
+              vector::BroadcastOp::create(
+                  b, idxVec, arith::AddIOp::create(b, r0, cIdx(i * vw))),
               iota);
           r = arith::MinUIOp::create(
               b, r, vector::BroadcastOp::create(b, idxVec, lastRow));
@@ -806,8 +808,8 @@ LogicalResult AttentionEmitter::emit() {
             for (int64_t k = 0; k < kTileKeys; ++k)
               keyRows.push_back(arith::MinUIOp::create(
                   b,
-                  arith::AddIOp::create(
-                      b, j0, arith::AddIOp::create(b, jg, cIdx(k))),
+                  arith::AddIOp::create(b, j0,
+                                        arith::AddIOp::create(b, jg, cIdx(k))),
                   lastKey));
           auto loop = scf::ForOp::create(b, c0, cIdx(d), c1, init);
           {
@@ -840,23 +842,25 @@ LogicalResult AttentionEmitter::emit() {
         });
         // Online softmax down the columns (one lane per row).
         for (int64_t i = 0; i < rv; ++i) {
-          auto maxLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{negInfVec});
+          auto maxLoop =
+              scf::ForOp::create(b, c0, n, c1, ValueRange{negInfVec});
           {
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPointToStart(maxLoop.getBody());
             Value jj = maxLoop.getInductionVar();
-            Value sv = vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)});
+            Value sv =
+                vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)});
             if (op.getCausal()) {
               Value j = vector::BroadcastOp::create(
                   b, idxVec, arith::AddIOp::create(b, j0, jj));
-              Value hidden = arith::CmpIOp::create(
-                  b, arith::CmpIPredicate::sgt, j, limits[i]);
+              Value hidden = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt,
+                                                   j, limits[i]);
               sv = arith::SelectOp::create(b, hidden, negInfVec, sv);
               vector::StoreOp::create(b, sv, st, {jj, cIdx(i * vw)});
             }
-            scf::YieldOp::create(
-                b, ValueRange{arith::MaximumFOp::create(
-                       b, maxLoop.getRegionIterArgs()[0], sv)});
+            scf::YieldOp::create(b,
+                                 ValueRange{arith::MaximumFOp::create(
+                                     b, maxLoop.getRegionIterArgs()[0], sv)});
           }
           Value oldMax = vector::LoadOp::create(b, vecF32, mv, {cIdx(i * vw)});
           Value newMax =
@@ -873,15 +877,14 @@ LogicalResult AttentionEmitter::emit() {
             b.setInsertionPointToStart(sumLoop.getBody());
             Value jj = sumLoop.getInductionVar();
             Value pv = math::ExpOp::create(
-                b, arith::SubFOp::create(
-                       b,
-                       vector::LoadOp::create(b, vecF32, st,
-                                              {jj, cIdx(i * vw)}),
-                       ref));
+                b, arith::SubFOp::create(b,
+                                         vector::LoadOp::create(
+                                             b, vecF32, st, {jj, cIdx(i * vw)}),
+                                         ref));
             vector::StoreOp::create(b, pv, st, {jj, cIdx(i * vw)});
-            scf::YieldOp::create(
-                b, ValueRange{arith::AddFOp::create(
-                       b, sumLoop.getRegionIterArgs()[0], pv)});
+            scf::YieldOp::create(b,
+                                 ValueRange{arith::AddFOp::create(
+                                     b, sumLoop.getRegionIterArgs()[0], pv)});
           }
           Value oldSum = vector::LoadOp::create(b, vecF32, lv, {cIdx(i * vw)});
           vector::StoreOp::create(
@@ -916,18 +919,20 @@ LogicalResult AttentionEmitter::emit() {
               SmallVector<Value> vv;
               for (int64_t cc = cg; cc < cEnd; ++cc)
                 vv.push_back(
-                    vInPlace
-                        ? readF32Chunk(vNat.data,
-                                       {bi, hk, arith::AddIOp::create(b, j0, jj)},
-                                       cc * vw, dv)
-                        : vector::LoadOp::create(b, vecF32, vb,
-                                                 {jj, cIdx(cc * vw)}));
+                    vInPlace ? readF32Chunk(
+                                   vNat.data,
+                                   {bi, hk, arith::AddIOp::create(b, j0, jj)},
+                                   cc * vw, dv)
+                             : vector::LoadOp::create(b, vecF32, vb,
+                                                      {jj, cIdx(cc * vw)}));
               SmallVector<Value> next;
               for (int64_t r = 0; r < kTileRows; ++r) {
-                Value pr = splat(memref::LoadOp::create(b, st, {jj, rowsOf[r]}));
+                Value pr =
+                    splat(memref::LoadOp::create(b, st, {jj, rowsOf[r]}));
                 for (int64_t cc = cg; cc < cEnd; ++cc)
                   next.push_back(vector::FMAOp::create(
-                      b, pr, vv[cc - cg], loop.getRegionIterArgs()[next.size()]));
+                      b, pr, vv[cc - cg],
+                      loop.getRegionIterArgs()[next.size()]));
               }
               scf::YieldOp::create(b, next);
             }
@@ -943,35 +948,36 @@ LogicalResult AttentionEmitter::emit() {
       // Finish the tile's valid rows (or keep their partition's results).
       buildFor(b, c0, cIdx(R), c1, [&](Value t) {
         Value r = arith::AddIOp::create(b, r0, t);
-        buildIf(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows),
-                [&]() {
-          SmallVector<Value> chunks;
-          for (int64_t c = 0; c < dvn; ++c)
-            chunks.push_back(
-                vector::LoadOp::create(b, vecF32, o, {t, cIdx(c * vw)}));
-          Value total = memref::LoadOp::create(b, lv, {t});
-          auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(finish.thenBlock());
-          auto index = [&](int64_t i) {
-            return SmallVector<Value>{bi, hk, s, r, cIdx(i)};
-          };
-          memref::StoreOp::create(b, memref::LoadOp::create(b, mv, {t}),
-                                  partials, index(0));
-          memref::StoreOp::create(b, total, partials, index(1));
-          // Partials hold the value's layout: convert the channel order.
-          SmallVector<Value> padded(chunks);
-          padded.resize(dvChunks, zeroVec);
-          SmallVector<Value> inLayout = toLayout(*value, padded);
-          for (auto [c, v] : llvm::enumerate(inLayout))
-            vector::StoreOp::create(b, v, partials, index(2 + c * vw));
-          b.setInsertionPointToStart(finish.elseBlock());
-          Value head =
-              arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
-                                    arith::RemUIOp::create(b, r, group));
-          writeRow(out, bi, head, arith::DivUIOp::create(b, r, group), total,
-                   chunks, dv, outElementType);
-        });
+        buildIf(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows),
+            [&]() {
+              SmallVector<Value> chunks;
+              for (int64_t c = 0; c < dvn; ++c)
+                chunks.push_back(
+                    vector::LoadOp::create(b, vecF32, o, {t, cIdx(c * vw)}));
+              Value total = memref::LoadOp::create(b, lv, {t});
+              auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToStart(finish.thenBlock());
+              auto index = [&](int64_t i) {
+                return SmallVector<Value>{bi, hk, s, r, cIdx(i)};
+              };
+              memref::StoreOp::create(b, memref::LoadOp::create(b, mv, {t}),
+                                      partials, index(0));
+              memref::StoreOp::create(b, total, partials, index(1));
+              // Partials hold the value's layout: convert the channel order.
+              SmallVector<Value> padded(chunks);
+              padded.resize(dvChunks, zeroVec);
+              SmallVector<Value> inLayout = toLayout(*value, padded);
+              for (auto [c, v] : llvm::enumerate(inLayout))
+                vector::StoreOp::create(b, v, partials, index(2 + c * vw));
+              b.setInsertionPointToStart(finish.elseBlock());
+              Value head =
+                  arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                        arith::RemUIOp::create(b, r, group));
+              writeRow(out, bi, head, arith::DivUIOp::create(b, r, group),
+                       total, chunks, dv, outElementType);
+            });
       });
     });
   };
@@ -983,16 +989,15 @@ LogicalResult AttentionEmitter::emit() {
       auto at = [&](Value si, int64_t i) {
         return SmallVector<Value>{bi, hk, si, r, cIdx(i)};
       };
-      auto maxLoop = scf::ForOp::create(b, c0, numSplits, c1,
-                                        ValueRange{negInf()});
+      auto maxLoop =
+          scf::ForOp::create(b, c0, numSplits, c1, ValueRange{negInf()});
       {
         OpBuilder::InsertionGuard loopGuard(b);
         b.setInsertionPointToStart(maxLoop.getBody());
-        Value m = memref::LoadOp::create(
-            b, partials, at(maxLoop.getInductionVar(), 0));
-        scf::YieldOp::create(
-            b, ValueRange{arith::MaximumFOp::create(
-                   b, maxLoop.getRegionIterArgs()[0], m)});
+        Value m = memref::LoadOp::create(b, partials,
+                                         at(maxLoop.getInductionVar(), 0));
+        scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
+                                    b, maxLoop.getRegionIterArgs()[0], m)});
       }
       Value globalMax = maxLoop.getResult(0);
       Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
@@ -1013,8 +1018,7 @@ LogicalResult AttentionEmitter::emit() {
                    b, memref::LoadOp::create(b, partials, at(si, 0)), ref));
         SmallVector<Value> next;
         next.push_back(math::FmaOp::create(
-            b, w, memref::LoadOp::create(b, partials, at(si, 1)),
-            carried[0]));
+            b, w, memref::LoadOp::create(b, partials, at(si, 1)), carried[0]));
         Value wVec = splat(w);
         for (int64_t c = 0; c < dvChunks; ++c)
           next.push_back(vector::FMAOp::create(
@@ -1036,9 +1040,8 @@ LogicalResult AttentionEmitter::emit() {
   // With several partitions, the item that finishes last for a (batch, KV
   // head) combines its rows, counted by an atomic counter (acquire-release,
   // so it sees the other partitions' results), inside the one parallel loop.
-  auto counterType =
-      MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
-                      b.getI32Type());
+  auto counterType = MemRefType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, b.getI32Type());
   Value counters = memref::AllocOp::create(
       b, counterType,
       ValueRange{arith::SelectOp::create(b, multiSplit, batch, c0), hkv});
@@ -1055,9 +1058,9 @@ LogicalResult AttentionEmitter::emit() {
   // (batch, kv head, partition) triples are independent: an scf.parallel,
   // which the CPU pipeline maps to OpenMP threads. Its body is an
   // allocation scope, so each iteration (thread) gets its own scratch.
-  auto parallel = scf::ParallelOp::create(
-      b, ValueRange{c0, c0, c0}, ValueRange{batch, hkv, numSplits},
-      ValueRange{c1, c1, c1});
+  auto parallel = scf::ParallelOp::create(b, ValueRange{c0, c0, c0},
+                                          ValueRange{batch, hkv, numSplits},
+                                          ValueRange{c1, c1, c1});
   {
     OpBuilder::InsertionGuard parallelGuard(b);
     b.setInsertionPointToStart(parallel.getBody());
@@ -1065,289 +1068,289 @@ LogicalResult AttentionEmitter::emit() {
     Value hk = parallel.getInductionVars()[1];
     Value s = parallel.getInductionVars()[2];
     auto dotPath = [&]() {
-    Value qt = scratch({br, dChunks * vw});
-    Value scores = scratch({br, bk});
-    Value accs = scratch({br, dvp});
-    Value maxs = scratch({br});
-    Value sums = scratch({br});
-    {
-      buildFor(b, c0, rows, cIdx(br), [&](Value r0) {
-        // Rows past the end repeat the last row; they are never stored.
-        Value lastRow = arith::SubIOp::create(b, rows, c1);
-        SmallVector<Value> rowIdx, headIdx, posIdx, rowValid;
-        for (int64_t t = 0; t < br; ++t) {
-          Value r = arith::AddIOp::create(b, r0, cIdx(t));
-          rowValid.push_back(
-              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows));
-          Value rr = arith::MinUIOp::create(b, r, lastRow);
-          rowIdx.push_back(rr);
-          posIdx.push_back(arith::DivUIOp::create(b, rr, group));
-          headIdx.push_back(
-              arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
-                                    arith::RemUIOp::create(b, rr, group)));
-        }
-
-        // Q rows of the tile, scaled by the softmax scale once.
-        Value scaleVec = splat(softmaxScale);
-        int64_t qChunks = llvm::divideCeil(d, vw);
-        for (int64_t t = 0; t < br; ++t) {
-          SmallVector<Value> natural;
-          for (int64_t c = 0; c < dChunks; ++c) {
-            if (c >= qChunks) { // past the head dim: zeros
-              natural.push_back(arith::ConstantOp::create(
-                  b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0))));
-              continue;
-            }
-            natural.push_back(
-                qSource
-                    ? loadKVChunk(*qSource, bi, headIdx[t], posIdx[t], c)
-                    : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d));
-          }
-          SmallVector<Value> inLayout = toLayout(*key, natural);
-          for (int64_t c = 0; c < dChunks; ++c)
-            vector::StoreOp::create(
-                b, arith::MulFOp::create(b, inLayout[c], scaleVec), qt,
-                {cIdx(t), cIdx(c * vw)});
-        }
-
-        // Keys any row of the tile may see.
-        Value kvEnd = skv;
-        if (op.getCausal()) {
-          Value lastVisible = arith::AddIOp::create(
-              b, arith::AddIOp::create(b, posIdx[br - 1], causalOffset), c1);
-          kvEnd = arith::MaxSIOp::create(
-              b, c0, arith::MinSIOp::create(b, skv, lastVisible));
-        }
-        Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
-
-        Value zeroVec = arith::ConstantOp::create(
-            b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
-        Value negInfVec = splat(negInf());
-
-        {
-          Value lo = arith::MinUIOp::create(
-              b, arith::MulIOp::create(b, s, splitLen), kvEnd);
-          Value hi = arith::MinUIOp::create(
-              b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
+      Value qt = scratch({br, dChunks * vw});
+      Value scores = scratch({br, bk});
+      Value accs = scratch({br, dvp});
+      Value maxs = scratch({br});
+      Value sums = scratch({br});
+      {
+        buildFor(b, c0, rows, cIdx(br), [&](Value r0) {
+          // Rows past the end repeat the last row; they are never stored.
+          Value lastRow = arith::SubIOp::create(b, rows, c1);
+          SmallVector<Value> rowIdx, headIdx, posIdx, rowValid;
           for (int64_t t = 0; t < br; ++t) {
-            memref::StoreOp::create(b, negInf(), maxs, {cIdx(t)});
-            memref::StoreOp::create(b, cF32(0.0), sums, {cIdx(t)});
-            for (int64_t c = 0; c < dvChunks; ++c)
-              vector::StoreOp::create(b, zeroVec, accs,
-                                      {cIdx(t), cIdx(c * vw)});
+            Value r = arith::AddIOp::create(b, r0, cIdx(t));
+            rowValid.push_back(
+                arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows));
+            Value rr = arith::MinUIOp::create(b, r, lastRow);
+            rowIdx.push_back(rr);
+            posIdx.push_back(arith::DivUIOp::create(b, rr, group));
+            headIdx.push_back(
+                arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                      arith::RemUIOp::create(b, rr, group)));
           }
 
-          buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
-            Value n = arith::MinUIOp::create(b, cIdx(bk),
-                                             arith::SubIOp::create(b, hi, j0));
-            for (int64_t t = 0; t < br; ++t)
-              for (int64_t c = 0; c < bk / vw; ++c)
-                vector::StoreOp::create(b, negInfVec, scores,
-                                        {cIdx(t), cIdx(c * vw)});
-
-            // Scores: each key row is decoded once for all rows of the tile.
-            buildFor(b, c0, n, c1, [&](Value jj) {
-              Value j = arith::AddIOp::create(b, j0, jj);
-              SmallVector<Value> kChunks;
-              for (int64_t c = 0; c < dChunks; ++c)
-                kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
-              SmallVector<Value> rowAccs;
-              for (int64_t t = 0; t < br; ++t) {
-                Value acc = zeroVec;
-                for (int64_t c = 0; c < dChunks; ++c) {
-                  Value qv = vector::LoadOp::create(b, vecF32, qt,
-                                                    {cIdx(t), cIdx(c * vw)});
-                  acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
-                }
-                rowAccs.push_back(acc);
+          // Q rows of the tile, scaled by the softmax scale once.
+          Value scaleVec = splat(softmaxScale);
+          int64_t qChunks = llvm::divideCeil(d, vw);
+          for (int64_t t = 0; t < br; ++t) {
+            SmallVector<Value> natural;
+            for (int64_t c = 0; c < dChunks; ++c) {
+              if (c >= qChunks) { // past the head dim: zeros
+                natural.push_back(arith::ConstantOp::create(
+                    b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0))));
+                continue;
               }
-              SmallVector<Value> rowScores = reduceRows(rowAccs);
-              for (int64_t t = 0; t < br; ++t) {
-                Value score = rowScores[t];
-                if (deltaS) {
-                  // Delta-S of the row's group, under the softmax scale.
-                  Value ds = memref::LoadOp::create(
-                      b, deltaS,
-                      {bi, headIdx[t],
-                       arith::DivUIOp::create(b, posIdx[t], deltaSRows), j});
-                  score = math::FmaOp::create(b, ds, softmaxScale, score);
-                }
-                if (mask) {
-                  Value mb = arith::SelectOp::create(
-                      b,
-                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                            dimOf(mask, 0), c1),
-                      c0, bi);
-                  Value mh = arith::SelectOp::create(
-                      b,
-                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                            dimOf(mask, 1), c1),
-                      c0, headIdx[t]);
-                  Value mq = arith::SelectOp::create(
-                      b,
-                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                            dimOf(mask, 2), c1),
-                      c0, posIdx[t]);
-                  Value m = memref::LoadOp::create(b, mask, {mb, mh, mq, j});
-                  score = arith::AddFOp::create(
-                      b, score, emitExtendToF32(b, b.getLoc(), m));
-                }
-                if (op.getCausal()) {
-                  Value limit =
-                      arith::AddIOp::create(b, posIdx[t], causalOffset);
-                  Value hidden = arith::CmpIOp::create(
-                      b, arith::CmpIPredicate::sgt, j, limit);
-                  score = arith::SelectOp::create(b, hidden, negInf(), score);
-                }
-                memref::StoreOp::create(b, score, scores, {cIdx(t), jj});
-              }
-            });
+              natural.push_back(
+                  qSource ? loadKVChunk(*qSource, bi, headIdx[t], posIdx[t], c)
+                          : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw,
+                                         d));
+            }
+            SmallVector<Value> inLayout = toLayout(*key, natural);
+            for (int64_t c = 0; c < dChunks; ++c)
+              vector::StoreOp::create(
+                  b, arith::MulFOp::create(b, inLayout[c], scaleVec), qt,
+                  {cIdx(t), cIdx(c * vw)});
+          }
 
-            // Online softmax: new maximum, rescale, exponentiate in place.
+          // Keys any row of the tile may see.
+          Value kvEnd = skv;
+          if (op.getCausal()) {
+            Value lastVisible = arith::AddIOp::create(
+                b, arith::AddIOp::create(b, posIdx[br - 1], causalOffset), c1);
+            kvEnd = arith::MaxSIOp::create(
+                b, c0, arith::MinSIOp::create(b, skv, lastVisible));
+          }
+          Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
+
+          Value zeroVec = arith::ConstantOp::create(
+              b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+          Value negInfVec = splat(negInf());
+
+          {
+            Value lo = arith::MinUIOp::create(
+                b, arith::MulIOp::create(b, s, splitLen), kvEnd);
+            Value hi = arith::MinUIOp::create(
+                b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
             for (int64_t t = 0; t < br; ++t) {
-              Value blockMax = negInf();
-              for (int64_t c = 0; c < bk / vw; ++c) {
-                Value v = vector::LoadOp::create(b, vecF32, scores,
-                                                 {cIdx(t), cIdx(c * vw)});
-                blockMax = arith::MaximumFOp::create(
-                    b, blockMax,
-                    vector::ReductionOp::create(
-                        b, vector::CombiningKind::MAXIMUMF, v));
-              }
-              Value oldMax = memref::LoadOp::create(b, maxs, {cIdx(t)});
-              Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
-              // While every key so far is masked, exponentiate against 0 so
-              // that exp(-inf - x) stays 0 instead of NaN.
-              Value isEmpty = arith::CmpFOp::create(
-                  b, arith::CmpFPredicate::OEQ, newMax, negInf());
-              Value ref =
-                  arith::SelectOp::create(b, isEmpty, cF32(0.0), newMax);
-              Value correction =
-                  math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
-              Value refVec = splat(ref);
-              Value blockSum = cF32(0.0);
-              for (int64_t c = 0; c < bk / vw; ++c) {
-                Value idx[2] = {cIdx(t), cIdx(c * vw)};
-                Value v = vector::LoadOp::create(b, vecF32, scores, idx);
-                Value p =
-                    math::ExpOp::create(b, arith::SubFOp::create(b, v, refVec));
-                if (pType) {
-                  // The row sum takes the unrounded probabilities; P V the
-                  // rounded ones.
-                  if (pScale != 1.0)
-                    p = arith::MulFOp::create(b, p, splat(cF32(pScale)));
-                  vector::StoreOp::create(b, roundProbabilities(p), scores,
-                                          idx);
-                } else {
-                  vector::StoreOp::create(b, p, scores, idx);
-                }
-                blockSum =
-                    arith::AddFOp::create(b, blockSum,
-                                          vector::ReductionOp::create(
-                                              b, vector::CombiningKind::ADD, p,
-                                              arith::FastMathFlags::reassoc));
-              }
-              Value oldSum = memref::LoadOp::create(b, sums, {cIdx(t)});
-              memref::StoreOp::create(
-                  b,
-                  arith::AddFOp::create(
-                      b, arith::MulFOp::create(b, oldSum, correction),
-                      blockSum),
-                  sums, {cIdx(t)});
-              memref::StoreOp::create(b, newMax, maxs, {cIdx(t)});
-              Value corrVec = splat(correction);
-              for (int64_t c = 0; c < dvChunks; ++c) {
-                Value idx[2] = {cIdx(t), cIdx(c * vw)};
-                Value a = vector::LoadOp::create(b, vecF32, accs, idx);
-                vector::StoreOp::create(b, arith::MulFOp::create(b, a, corrVec),
-                                        accs, idx);
-              }
+              memref::StoreOp::create(b, negInf(), maxs, {cIdx(t)});
+              memref::StoreOp::create(b, cF32(0.0), sums, {cIdx(t)});
+              for (int64_t c = 0; c < dvChunks; ++c)
+                vector::StoreOp::create(b, zeroVec, accs,
+                                        {cIdx(t), cIdx(c * vw)});
             }
 
-            // P V, a few vectors of channels at a time: the tile's
-            // accumulators of those chunks stay in registers across the
-            // block's keys (at most ~16 of them), each value chunk is decoded
-            // once for all rows and each probability is broadcast once per
-            // group of chunks.
-            int64_t chunksPerGroup = std::max<int64_t>(1, 16 / br);
-            for (int64_t c0g = 0; c0g < dvChunks; c0g += chunksPerGroup) {
-              int64_t cEnd = std::min(dvChunks, c0g + chunksPerGroup);
-              SmallVector<Value> init;
+            buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
+              Value n = arith::MinUIOp::create(
+                  b, cIdx(bk), arith::SubIOp::create(b, hi, j0));
               for (int64_t t = 0; t < br; ++t)
-                for (int64_t c = c0g; c < cEnd; ++c)
-                  init.push_back(vector::LoadOp::create(
-                      b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
-              auto loop = scf::ForOp::create(b, c0, n, c1, init);
-              {
-                OpBuilder::InsertionGuard guard(b);
-                b.setInsertionPointToStart(loop.getBody());
-                Value jj = loop.getInductionVar();
-                Value j = arith::AddIOp::create(b, j0, jj);
-                SmallVector<Value> vChunks;
-                for (int64_t c = c0g; c < cEnd; ++c)
-                  vChunks.push_back(loadKVChunk(*value, bi, hk, j, c));
-                SmallVector<Value> next;
-                for (int64_t t = 0; t < br; ++t) {
-                  Value p =
-                      splat(memref::LoadOp::create(b, scores, {cIdx(t), jj}));
-                  for (int64_t c = c0g; c < cEnd; ++c)
-                    next.push_back(vector::FMAOp::create(
-                        b, p, vChunks[c - c0g],
-                        loop.getRegionIterArgs()[next.size()]));
-                }
-                scf::YieldOp::create(b, next);
-              }
-              int64_t k = 0;
-              for (int64_t t = 0; t < br; ++t)
-                for (int64_t c = c0g; c < cEnd; ++c)
-                  vector::StoreOp::create(b, loop.getResult(k++), accs,
+                for (int64_t c = 0; c < bk / vw; ++c)
+                  vector::StoreOp::create(b, negInfVec, scores,
                                           {cIdx(t), cIdx(c * vw)});
-            }
-          });
-        }
 
-        // Finish the tile: with one partition, normalise and write the
-        // valid rows; with several, keep this partition's statistics and
-        // accumulators for the combination below.
-        auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(finish.thenBlock());
-          for (int64_t t = 0; t < br; ++t)
-            buildIf(b, rowValid[t], [&]() {
-              auto index = [&](int64_t i) {
-                SmallVector<Value> idx{bi, hk, s, rowIdx[t]};
-                idx.push_back(cIdx(i));
-                return idx;
-              };
-              memref::StoreOp::create(
-                  b, memref::LoadOp::create(b, maxs, {cIdx(t)}), partials,
-                  index(0));
-              memref::StoreOp::create(
-                  b, memref::LoadOp::create(b, sums, {cIdx(t)}), partials,
-                  index(1));
-              for (int64_t c = 0; c < dvChunks; ++c)
-                vector::StoreOp::create(
+              // Scores: each key row is decoded once for all rows of the tile.
+              buildFor(b, c0, n, c1, [&](Value jj) {
+                Value j = arith::AddIOp::create(b, j0, jj);
+                SmallVector<Value> kChunks;
+                for (int64_t c = 0; c < dChunks; ++c)
+                  kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
+                SmallVector<Value> rowAccs;
+                for (int64_t t = 0; t < br; ++t) {
+                  Value acc = zeroVec;
+                  for (int64_t c = 0; c < dChunks; ++c) {
+                    Value qv = vector::LoadOp::create(b, vecF32, qt,
+                                                      {cIdx(t), cIdx(c * vw)});
+                    acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
+                  }
+                  rowAccs.push_back(acc);
+                }
+                SmallVector<Value> rowScores = reduceRows(rowAccs);
+                for (int64_t t = 0; t < br; ++t) {
+                  Value score = rowScores[t];
+                  if (deltaS) {
+                    // Delta-S of the row's group, under the softmax scale.
+                    Value ds = memref::LoadOp::create(
+                        b, deltaS,
+                        {bi, headIdx[t],
+                         arith::DivUIOp::create(b, posIdx[t], deltaSRows), j});
+                    score = math::FmaOp::create(b, ds, softmaxScale, score);
+                  }
+                  if (mask) {
+                    Value mb = arith::SelectOp::create(
+                        b,
+                        arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                              dimOf(mask, 0), c1),
+                        c0, bi);
+                    Value mh = arith::SelectOp::create(
+                        b,
+                        arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                              dimOf(mask, 1), c1),
+                        c0, headIdx[t]);
+                    Value mq = arith::SelectOp::create(
+                        b,
+                        arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                              dimOf(mask, 2), c1),
+                        c0, posIdx[t]);
+                    Value m = memref::LoadOp::create(b, mask, {mb, mh, mq, j});
+                    score = arith::AddFOp::create(
+                        b, score, emitExtendToF32(b, b.getLoc(), m));
+                  }
+                  if (op.getCausal()) {
+                    Value limit =
+                        arith::AddIOp::create(b, posIdx[t], causalOffset);
+                    Value hidden = arith::CmpIOp::create(
+                        b, arith::CmpIPredicate::sgt, j, limit);
+                    score = arith::SelectOp::create(b, hidden, negInf(), score);
+                  }
+                  memref::StoreOp::create(b, score, scores, {cIdx(t), jj});
+                }
+              });
+
+              // Online softmax: new maximum, rescale, exponentiate in place.
+              for (int64_t t = 0; t < br; ++t) {
+                Value blockMax = negInf();
+                for (int64_t c = 0; c < bk / vw; ++c) {
+                  Value v = vector::LoadOp::create(b, vecF32, scores,
+                                                   {cIdx(t), cIdx(c * vw)});
+                  blockMax = arith::MaximumFOp::create(
+                      b, blockMax,
+                      vector::ReductionOp::create(
+                          b, vector::CombiningKind::MAXIMUMF, v));
+                }
+                Value oldMax = memref::LoadOp::create(b, maxs, {cIdx(t)});
+                Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
+                // While every key so far is masked, exponentiate against 0 so
+                // that exp(-inf - x) stays 0 instead of NaN.
+                Value isEmpty = arith::CmpFOp::create(
+                    b, arith::CmpFPredicate::OEQ, newMax, negInf());
+                Value ref =
+                    arith::SelectOp::create(b, isEmpty, cF32(0.0), newMax);
+                Value correction = math::ExpOp::create(
+                    b, arith::SubFOp::create(b, oldMax, ref));
+                Value refVec = splat(ref);
+                Value blockSum = cF32(0.0);
+                for (int64_t c = 0; c < bk / vw; ++c) {
+                  Value idx[2] = {cIdx(t), cIdx(c * vw)};
+                  Value v = vector::LoadOp::create(b, vecF32, scores, idx);
+                  Value p = math::ExpOp::create(
+                      b, arith::SubFOp::create(b, v, refVec));
+                  if (pType) {
+                    // The row sum takes the unrounded probabilities; P V the
+                    // rounded ones.
+                    if (pScale != 1.0)
+                      p = arith::MulFOp::create(b, p, splat(cF32(pScale)));
+                    vector::StoreOp::create(b, roundProbabilities(p), scores,
+                                            idx);
+                  } else {
+                    vector::StoreOp::create(b, p, scores, idx);
+                  }
+                  blockSum = arith::AddFOp::create(
+                      b, blockSum,
+                      vector::ReductionOp::create(
+                          b, vector::CombiningKind::ADD, p,
+                          arith::FastMathFlags::reassoc));
+                }
+                Value oldSum = memref::LoadOp::create(b, sums, {cIdx(t)});
+                memref::StoreOp::create(
                     b,
-                    vector::LoadOp::create(b, vecF32, accs,
-                                           {cIdx(t), cIdx(c * vw)}),
-                    partials, index(2 + c * vw));
+                    arith::AddFOp::create(
+                        b, arith::MulFOp::create(b, oldSum, correction),
+                        blockSum),
+                    sums, {cIdx(t)});
+                memref::StoreOp::create(b, newMax, maxs, {cIdx(t)});
+                Value corrVec = splat(correction);
+                for (int64_t c = 0; c < dvChunks; ++c) {
+                  Value idx[2] = {cIdx(t), cIdx(c * vw)};
+                  Value a = vector::LoadOp::create(b, vecF32, accs, idx);
+                  vector::StoreOp::create(
+                      b, arith::MulFOp::create(b, a, corrVec), accs, idx);
+                }
+              }
+
+              // P V, a few vectors of channels at a time: the tile's
+              // accumulators of those chunks stay in registers across the
+              // block's keys (at most ~16 of them), each value chunk is decoded
+              // once for all rows and each probability is broadcast once per
+              // group of chunks.
+              int64_t chunksPerGroup = std::max<int64_t>(1, 16 / br);
+              for (int64_t c0g = 0; c0g < dvChunks; c0g += chunksPerGroup) {
+                int64_t cEnd = std::min(dvChunks, c0g + chunksPerGroup);
+                SmallVector<Value> init;
+                for (int64_t t = 0; t < br; ++t)
+                  for (int64_t c = c0g; c < cEnd; ++c)
+                    init.push_back(vector::LoadOp::create(
+                        b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
+                auto loop = scf::ForOp::create(b, c0, n, c1, init);
+                {
+                  OpBuilder::InsertionGuard guard(b);
+                  b.setInsertionPointToStart(loop.getBody());
+                  Value jj = loop.getInductionVar();
+                  Value j = arith::AddIOp::create(b, j0, jj);
+                  SmallVector<Value> vChunks;
+                  for (int64_t c = c0g; c < cEnd; ++c)
+                    vChunks.push_back(loadKVChunk(*value, bi, hk, j, c));
+                  SmallVector<Value> next;
+                  for (int64_t t = 0; t < br; ++t) {
+                    Value p =
+                        splat(memref::LoadOp::create(b, scores, {cIdx(t), jj}));
+                    for (int64_t c = c0g; c < cEnd; ++c)
+                      next.push_back(vector::FMAOp::create(
+                          b, p, vChunks[c - c0g],
+                          loop.getRegionIterArgs()[next.size()]));
+                  }
+                  scf::YieldOp::create(b, next);
+                }
+                int64_t k = 0;
+                for (int64_t t = 0; t < br; ++t)
+                  for (int64_t c = c0g; c < cEnd; ++c)
+                    vector::StoreOp::create(b, loop.getResult(k++), accs,
+                                            {cIdx(t), cIdx(c * vw)});
+              }
             });
-          b.setInsertionPointToStart(finish.elseBlock());
-          for (int64_t t = 0; t < br; ++t)
-            buildIf(b, rowValid[t], [&]() {
-              // A row that saw no key at all (fully masked) outputs zeros.
-              Value total = memref::LoadOp::create(b, sums, {cIdx(t)});
-              SmallVector<Value> chunks;
-              for (int64_t c = 0; c < dvChunks; ++c)
-                chunks.push_back(vector::LoadOp::create(
-                    b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
-              writeRow(out, bi, headIdx[t], posIdx[t], total,
-                       toNatural(*value, chunks), dv, outElementType);
-            });
-        }
-      });
-    }
+          }
+
+          // Finish the tile: with one partition, normalise and write the
+          // valid rows; with several, keep this partition's statistics and
+          // accumulators for the combination below.
+          auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(finish.thenBlock());
+            for (int64_t t = 0; t < br; ++t)
+              buildIf(b, rowValid[t], [&]() {
+                auto index = [&](int64_t i) {
+                  SmallVector<Value> idx{bi, hk, s, rowIdx[t]};
+                  idx.push_back(cIdx(i));
+                  return idx;
+                };
+                memref::StoreOp::create(
+                    b, memref::LoadOp::create(b, maxs, {cIdx(t)}), partials,
+                    index(0));
+                memref::StoreOp::create(
+                    b, memref::LoadOp::create(b, sums, {cIdx(t)}), partials,
+                    index(1));
+                for (int64_t c = 0; c < dvChunks; ++c)
+                  vector::StoreOp::create(
+                      b,
+                      vector::LoadOp::create(b, vecF32, accs,
+                                             {cIdx(t), cIdx(c * vw)}),
+                      partials, index(2 + c * vw));
+              });
+            b.setInsertionPointToStart(finish.elseBlock());
+            for (int64_t t = 0; t < br; ++t)
+              buildIf(b, rowValid[t], [&]() {
+                // A row that saw no key at all (fully masked) outputs zeros.
+                Value total = memref::LoadOp::create(b, sums, {cIdx(t)});
+                SmallVector<Value> chunks;
+                for (int64_t c = 0; c < dvChunks; ++c)
+                  chunks.push_back(vector::LoadOp::create(
+                      b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
+                writeRow(out, bi, headIdx[t], posIdx[t], total,
+                         toNatural(*value, chunks), dv, outElementType);
+              });
+          }
+        });
+      }
     };
 
     // Prefill-like shapes (at least `vw` rows per KV head) use the
@@ -1371,12 +1374,10 @@ LogicalResult AttentionEmitter::emit() {
           ValueRange{bi, hk});
       Value last = arith::IndexCastOp::create(
           b, b.getI32Type(), arith::SubIOp::create(b, numSplits, c1));
-      buildIf(b,
-              arith::CmpIOp::create(b, arith::CmpIPredicate::eq, done, last),
+      buildIf(b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, done, last),
               [&]() { combineRows(bi, hk); });
     });
   }
-
 
   Value result = bufferization::ToTensorOp::create(
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
