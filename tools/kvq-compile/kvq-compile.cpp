@@ -447,7 +447,8 @@ int main(int argc, char **argv) {
                            })) ||
           failed(writeFile(wrapperPath, [&](raw_ostream &os) {
             kvq::emitCWrapper(os, headerName, *entries,
-                              kvq::needsMemrefCopy(*module), isGPU);
+                              kvq::needsMemrefCopy(*module), isGPU,
+                              kvq::usesOpenMP(*module));
           })))
         return 1;
     }
