@@ -56,6 +56,15 @@ if shutil.which("nvidia-smi"):
         pass
 if config.kvq_has_cuda_runtime:
     config.available_features.add("cuda-runtime")
+# The CUDA driver double (Runtime/DriverDouble): a libcuda.so.1 that tests
+# put first on LD_LIBRARY_PATH with %cuda_double (an env prefix).
+if config.kvq_cuda_driver_double_dir and os.path.exists(
+        os.path.join(config.kvq_cuda_driver_double_dir, "libcuda.so.1")):
+    config.available_features.add("cuda-driver-double")
+    config.substitutions.append(("%cuda_double_dir", config.kvq_cuda_driver_double_dir))
+    config.substitutions.append(("%cuda_include", config.kvq_cuda_include_dir))
+    config.substitutions.append(
+        ("%cuda_double", "env LD_LIBRARY_PATH=" + config.kvq_cuda_driver_double_dir))
 # ptxas (the CUDA toolkit) for format=bin / fatbin.
 cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
 if shutil.which("ptxas", path=config.environment.get("PATH")) or \
