@@ -45,6 +45,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace mlir {
 namespace kvq {
@@ -378,8 +379,17 @@ SmallVector<Value> GPUAttentionEmitter::emitCopies(KVTile &tile, Value buf,
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
     for (int64_t u = 0; u < perThread; ++u) {
       Value c = add(tid, cIdx(u * threads));
-      if (total % threads != 0)
-        c = minU(c, cIdx(total - 1)); // duplicates copy identical bytes
+      // Each chunk has exactly one owner: when the chunks do not divide
+      // evenly, the threads past the last one copy nothing in the last
+      // round (two threads writing the same shared bytes, even identical
+      // ones, is a write-write race).
+      bool partial = (u + 1) * threads > total;
+      std::optional<OpBuilder::InsertionGuard> guard;
+      if (partial) {
+        auto ifOp = scf::IfOp::create(b, ult(c, cIdx(total)), false);
+        guard.emplace(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+      }
       Value row = arith::DivUIOp::create(b, c, cIdx(chunksPerRow));
       Value col = mul(arith::RemUIOp::create(b, c, cIdx(chunksPerRow)),
                       cIdx(chunkElements));
@@ -389,7 +399,11 @@ SmallVector<Value> GPUAttentionEmitter::emitCopies(KVTile &tile, Value buf,
           ValueRange{bi, hk, key, col}, b.getIndexAttr(chunkElements),
           /*srcElements=*/Value(),
           chunkBytes == 16 ? b.getUnitAttr() : UnitAttr());
-      tokens.push_back(copy.getAsyncToken());
+      // A copy under the guard is committed by the same commit_group as
+      // the others (cp.async groups hold every copy the thread issued
+      // since the last commit); its token cannot leave the scf.if.
+      if (!partial)
+        tokens.push_back(copy.getAsyncToken());
     }
     return tokens;
   }
