@@ -20,7 +20,7 @@ expansion's quantization as element-wise kernels; the tensor-core kernel
 decodes the quantized Q and K into f16 operands, adds Delta-S and rounds
 P to e4m3): f16 operands move every row off the model by ~1e-3, so there
 the rows must stay within 2e-2 of the model and closer to it than to the
-model without P rounding (median row error at most a quarter; FP8 P only),
+model without P rounding (median row error at most half; FP8 P only),
 with the same quality against fp64. See targets.py for --build-only /
 --prebuilt. Exits non-zero on any mismatch.
 """
@@ -119,12 +119,12 @@ def main():
             med = float(np.median(err))
             med_unrounded = float(np.median(row_errors(got, unrounded)))
             fp8 = kw.get("pv", "fp8") != "f16"
-            ok = (ok and err.max() <= 2e-2 and (not fp8 or 4 * med <= med_unrounded) and
+            ok = (ok and err.max() <= 2e-2 and (not fp8 or 2 * med <= med_unrounded) and
                   cos >= cos_min and l1 <= l1_max)
             failures += not ok
             print(f"{'ok  ' if ok else 'FAIL'} {name}: max row error vs the model {err.max():.1e} "
                   f"(<= 2e-2), median {med:.1e} vs {med_unrounded:.1e} without P rounding"
-                  f"{' (at most a quarter)' if fp8 else ''}, vs fp64 cos {cos:.5f} "
+                  f"{' (at most half)' if fp8 else ''}, vs fp64 cos {cos:.5f} "
                   f"(>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
             return
         ok = (ok and off <= max_off and err.max() <= 1e-2 and off_unrounded >= 0.5 and
