@@ -26,6 +26,13 @@ chip="${KVQ_GPU_CHIP:-sm_90}"
 llvm=/usr/lib/llvm-22
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"  # ptxas for the cubins
 
+# The commit the artifacts are built from ("-dirty" with local changes).
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ "$commit" != unknown ]] &&
+   [[ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+  commit="$commit-dirty"
+fi
+
 KVQ_SKIP_INSTALL="${KVQ_SKIP_INSTALL:-}" "$root/scripts/setup.sh" >/dev/null
 [[ -f "$build/lib/libkvq_cuda_runtime.so" ]] ||
   { echo "gpu-artifacts: the CUDA runtime was not built (no CUDA toolkit?)" >&2; exit 1; }
@@ -87,11 +94,5 @@ for v in 3.10 3.11 3.12 3.13; do
 done
 
 cp "$root/scripts/gpu-check.sh" "$out/"
-# The commit the artifacts were built from ("-dirty" with local changes).
-commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ "$commit" != unknown ]] &&
-   [[ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
-  commit="$commit-dirty"
-fi
 echo "$commit" > "$out/COMMIT"
 echo "gpu-artifacts: $(ls "$out/bin" | wc -l) executable(s), $(ls "$out/attention" | wc -l) attention schedule(s), $(ls "$out/methods" | wc -l) method test libraries, $(ls -d "$out/bench/libs"/*/ | wc -l) benchmark libraries in $out ($(du -sh "$out" | cut -f1)), commit $commit"
