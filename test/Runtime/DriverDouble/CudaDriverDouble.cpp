@@ -151,7 +151,25 @@ State &state() {
   return *s;
 }
 
-thread_local std::vector<CUctx_st *> contextStack;
+/// The calling thread's stack of current contexts. Trivially destructible
+/// on purpose: exit runs the main thread's thread_local destructors before
+/// the exit handlers, which still push and pop contexts.
+struct ContextStack {
+  static constexpr int kCapacity = 64;
+  CUctx_st *entries[kCapacity];
+  int depth;
+  bool empty() const { return depth == 0; }
+  int size() const { return depth; }
+  CUctx_st *back() const { return entries[depth - 1]; }
+  bool push_back(CUctx_st *ctx) {
+    if (depth == kCapacity)
+      return false;
+    entries[depth++] = ctx;
+    return true;
+  }
+  void pop_back() { --depth; }
+};
+thread_local ContextStack contextStack = {};
 
 void logLine(const char *format, ...) {
   State &s = state();
@@ -937,7 +955,9 @@ KVQ_EXPORT CUresult CUDAAPI cuCtxPushCurrent(CUcontext ctx) {
   if (ctx->refs <= 0)
     return refuse("cuCtxPushCurrent", CUDA_ERROR_INVALID_CONTEXT,
                   "context C" + std::to_string(ctx->id) + " is not active");
-  contextStack.push_back(ctx);
+  if (!contextStack.push_back(ctx))
+    return refuse("cuCtxPushCurrent", CUDA_ERROR_INVALID_VALUE,
+                  "more than 64 contexts pushed");
   return CUDA_SUCCESS;
 }
 
@@ -968,7 +988,7 @@ KVQ_EXPORT CUresult CUDAAPI cuCtxSetCurrent(CUcontext ctx) {
   if (!contextStack.empty())
     contextStack.pop_back();
   if (ctx)
-    contextStack.push_back(ctx);
+    contextStack.push_back(ctx); // room: one was popped, or the stack is empty
   return CUDA_SUCCESS;
 }
 
