@@ -65,6 +65,9 @@ if config.kvq_cuda_driver_double_dir and os.path.exists(
     config.substitutions.append(("%cuda_include", config.kvq_cuda_include_dir))
     config.substitutions.append(
         ("%cuda_double", "env LD_LIBRARY_PATH=" + config.kvq_cuda_driver_double_dir))
+# valgrind, for memory checks of the runtime against the driver double.
+if shutil.which("valgrind"):
+    config.available_features.add("valgrind")
 # ptxas (the CUDA toolkit) for format=bin / fatbin.
 cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
 if shutil.which("ptxas", path=config.environment.get("PATH")) or \
