@@ -7,7 +7,9 @@
 // kernel on warp-level tensor cores (nvgpu.mma.sync m16n8k16, f16 operands,
 // f32 accumulation) fed by double-buffered cp.async copies of K / V blocks,
 // quantized codes decoded in registers, and a combine kernel for split-KV.
-// See Passes.td for the schedule and docs/GPU.md for the mapping.
+// CTAs whose f16 operands overflow recompute with bf16 operands (same
+// fragment layout). See Passes.td for the schedule and docs/GPU.md for the
+// mapping.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16 with .f16 operands), for lane
 // `l` of a warp, `g = l / 4` and `t = l % 4`:
