@@ -232,7 +232,16 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
       its log-sum-exp to device scratch (`gpu.alloc`), merged by a second
       kernel. `split-kv=1` writes the output directly.
     * bottom-right causal masking bounds each CTA's key range; additive
-      masks are read per score; fully masked rows output 0.
+      masks are read per score; fully masked rows output 0, rows whose
+      softmax sum is NaN (NaN / inf in a key they see) stay NaN.
+    * f16 overflow: unless Q, K and V are f16 arrays (and the scale at
+      most 1), a CTA whose f16 pass ends with a non-finite row maximum,
+      sum or accumulator (an operand beyond f16's range, or NaN / inf in
+      the data) runs its key blocks again with bf16 operands
+      (`nvvm.mma.sync` bf16), decided CTA-wide with `bar.red.or`.
+    * shared memory: every chunk of a staged block has one writer thread;
+      blocks are read after a wait and a barrier, and overwritten only
+      after the barrier that ends their reads.
 
     Operands must be device memory; the result buffer is a `memref.alloc`
     that `buffer-results-to-out-params` turns into the caller's
@@ -259,6 +268,7 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
   ];
