@@ -1,17 +1,30 @@
 #!/usr/bin/env python3
-"""CPU decode benchmark: fp32 vs INT8 vs INT4 KV caches, one process.
+"""CPU decode benchmark: kvq over plain and quantized KV caches, next to
+the read bandwidth of the same machine and to peers, in one run.
 
-Compiles three kvq kernels (same pipeline, same schedule; only the KV cache
-type differs) with dynamic batch and cache length, checks each against the
-NumPy golden model at a small ragged size, then times decode steps
-(q_len 1, Hq 32, Hkv 8, D 128) over a grid of batch sizes and cache
-lengths. Prints time, effective KV bandwidth (bytes of the cache read per
-second), the speed-up over fp32, and the fraction of a STREAM-like copy
-bandwidth measured in the same process. Writes JSON + Markdown under
-bench/results/.
+For each cache type kvq compiles one decode kernel (q_len 1, Hq 32, Hkv 8,
+D 128, dynamic batch and cache length; same pipeline and default schedule
+for all), checks it against the fp64 reference at a ragged length, then
+times decode steps over a grid of batch sizes and cache lengths:
 
-    python3 bench/cpu_decode.py                 # b 1,4,8 x L 4k,16k,32k
-    python3 bench/cpu_decode.py --batch 1 --lengths 16384 --reps 5
+* the ceiling is the multi-threaded read bandwidth measured in this run
+  (a STREAM-like sum over 1 GiB on the same number of threads,
+  cpu_limits.c); each kernel's rate is the bytes of its cache (codes and
+  scales: the compressed bytes) per second, and its fraction of that
+  ceiling is reported;
+* the last-level cache is flushed before every timed call (256 MiB read
+  and written), so a cache that would fit in L3 is still read from memory;
+* every time is the median of --reps calls; /proc/loadavg is recorded
+  before and after (timings on a loaded machine are not meaningful);
+* peers, in the same run on the same shapes (built or found on demand,
+  never in CI; see cpu_peers.py): ik_llama.cpp's flash attention (iqk
+  kernels) with its q8_0 / q4_0 / f16 caches and llama.cpp's mainline ggml,
+  PyTorch's scaled_dot_product_attention when torch is installed.
+
+Writes JSON + Markdown under bench/results/ (--out).
+
+    python3 bench/cpu_decode.py                      # b 1,8 x L 16k,32k
+    python3 bench/cpu_decode.py --batch 1 --lengths 16384 --reps 9 --peers none
 """
 
 import argparse
@@ -23,168 +36,236 @@ import subprocess
 import sys
 import time
 
+import ml_dtypes
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path.insert(0, HERE)
 
 import kvq  # noqa: E402
 from kvq import reference as ref  # noqa: E402
 from kvq.builder import attention_module  # noqa: E402
 
+import cpu_peers  # noqa: E402
+from cpu_limits import Limits, loadavg  # noqa: E402
+
 HQ, HKV, D = 32, 8, 128
 VARIANTS = {
-    "fp32": None,
-    "int8": "#kvq.quant<i8, symmetric, group(axis = 3, size = 32), scale = f16>",
-    "int4": "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>",
+    "fp32": (None, "f32"),
+    "f16": (None, "f16"),
+    "int8": ("#kvq.quant<i8, symmetric, group(axis = 3, size = 32), scale = f16>", "f32"),
+    "fp8": ("#kvq.quant<f8E4M3FN, symmetric, token, scale = f16>", "f32"),
+    "int4": ("#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>", "f32"),
+    "int2": ("#kvq.quant<i2, asymmetric, group(axis = 3, size = 32), scale = f16>", "f32"),
 }
+# ggml cache types of the peers (q8_0 / q4_0: one f16 scale per 32 values,
+# like kvq's int8 / int4 above).
+# q8_KV: ik_llama.cpp's int8 cache with one scale per row, its fastest.
+GGML_TYPES = {"ik_llama.cpp": ["f16", "q8_0", "q8_KV", "q4_0"],
+              "llama.cpp": ["f16", "q8_0", "q4_0"]}
 
 
-def copy_bandwidth(nbytes=1 << 29, reps=5):
-    """Read+write bytes per second of np.copyto on arrays larger than L3."""
-    a = np.ones(nbytes // 4, np.float32)
-    b = np.empty_like(a)
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        np.copyto(b, a)
-        best = min(best, time.perf_counter() - t)
-    return 2 * a.nbytes / best
+def compile_variant(name, scheme, kv_dtype, options):
+    text = attention_module("decode", [-1, HQ, 1, D], [-1, HKV, -1, D], dtype="f32",
+                            kv_dtype=kv_dtype, key_scheme=scheme, value_scheme=scheme)
+    return kvq.compile(text, name=f"decode_{name}", options=options)
 
 
-def compile_variant(name, scheme):
-    text = attention_module("decode", [-1, HQ, 1, D], [-1, HKV, -1, D],
-                            key_scheme=scheme, value_scheme=scheme)
-    return kvq.compile(text, name=f"decode_{name}")
-
-
-def kv_inputs(rng, b, length, scheme, random_values=False):
-    """Arguments for K and V, and the bytes of cache they occupy."""
+def kv_inputs(rng, b, length, scheme, kv_dtype, random_values=False):
+    """Arguments for K and V, the bytes of cache they occupy, and the
+    dequantized values (random_values only)."""
     args, nbytes, dense = [], 0, []
     for _ in range(2):
         if scheme is None:
             x = rng.standard_normal((b, HKV, length, D), dtype=np.float32)
+            x = x.astype(np.float16) if kv_dtype == "f16" else x
             args.append(x)
             nbytes += x.nbytes
-            dense.append(x)
+            dense.append(x.astype(np.float64))
             continue
         s = ref.QuantScheme.parse(scheme)
         if random_values:
             x = rng.standard_normal((b, HKV, length, D), dtype=np.float32)
-            codes, scale, _ = ref.quantize(x, s)
-            dense.append(ref.dequantize(codes, scale, None, s))
+            codes, scale, zp = ref.quantize(x, s)
+            dense.append(ref.dequantize(codes, scale, zp, s).astype(np.float64))
             if s.bits < 8:  # the cache as the kernel stores it: packed
                 codes = ref.pack(codes, s.bits).reshape(codes.shape[:-1] + (-1,))
+            side = [scale] + ([zp] if zp is not None else [])
         else:
             # Timing does not depend on values: draw codes and scales
             # directly instead of quantizing gigabytes in NumPy.
             if s.bits < 8:  # packed codes: random bytes
                 codes = rng.integers(0, 256, (b, HKV, length, D * s.bits // 8),
                                      dtype=np.uint8)
+            elif s.dtype.startswith("f8"):
+                codes = rng.integers(0, 0x70, (b, HKV, length, D), dtype=np.uint8)
+                codes = codes.view(ml_dtypes.float8_e4m3fn)
             else:
-                codes = rng.integers(-s.max_code, s.max_code + 1,
-                                     (b, HKV, length, D), dtype=np.int8)
-            scale = (rng.random(ref.scale_shape((b, HKV, length, D), s)) * 0.1 +
-                     0.01).astype(np.float16)
-        args += [codes, scale]
-        nbytes += codes.nbytes + scale.nbytes
+                codes = rng.integers(-s.max_code, s.max_code + 1, (b, HKV, length, D),
+                                     dtype=np.int8)
+            shape = ref.scale_shape((b, HKV, length, D), s)
+            side = [(rng.random(shape) * 0.1 + 0.01).astype(np.float16)]
+            if s.has_zero_point:
+                side.append((rng.random(shape) * 2).astype(np.float16))
+        args += [codes] + side
+        nbytes += codes.nbytes + sum(x.nbytes for x in side)
     return args, nbytes, dense
 
 
-def check(mods, rng):
+def check(mods, variants, rng):
     """Correct before fast: every variant vs the fp64 reference at a ragged
     cache length."""
     errors = {}
-    for name, scheme in VARIANTS.items():
+    for name, (scheme, kv_dtype) in variants.items():
         q = rng.standard_normal((2, HQ, 1, D), dtype=np.float32)
-        args, _, dense = kv_inputs(rng, 2, 1000, scheme, random_values=True)
+        args, _, dense = kv_inputs(rng, 2, 1000, scheme, kv_dtype, random_values=True)
         out = mods[name].decode(q, *args, out_shapes=[q.shape])
-        expect = ref.attention(q.astype(np.float64), dense[0].astype(np.float64),
-                               dense[1].astype(np.float64))
+        expect = ref.attention(q.astype(np.float64), dense[0], dense[1])
         errors[name] = float(np.abs(out - expect).max() / np.abs(expect).max())
         if errors[name] > 1e-4:
             raise SystemExit(f"{name}: relative error {errors[name]:.2e} vs reference")
     return errors
 
 
-def time_call(fn, reps):
-    fn()
+def time_call(fn, reps, limits):
     fn()
     times = []
     for _ in range(reps):
+        limits.flush()
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return float(np.median(times))
+    return float(np.median(times)), times
+
+
+def time_torch(torch, b, length, reps, limits, threads):
+    torch.set_num_threads(threads)
+    q = torch.randn(b, HQ, 1, D)
+    k = torch.randn(b, HKV, length, D)
+    v = torch.randn(b, HKV, length, D)
+    best = None
+    forms = {
+        "sdpa_gqa": lambda: torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, enable_gqa=True),
+        "sdpa_grouped": lambda: torch.nn.functional.scaled_dot_product_attention(
+            q.view(b, HKV, HQ // HKV, D), k, v),
+    }
+    for form, fn in forms.items():
+        try:
+            with torch.inference_mode():
+                t, _ = time_call(fn, reps, limits)
+        except (TypeError, RuntimeError):
+            continue
+        if best is None or t < best[1]:
+            best = (form, t)
+    return best, 2 * k.numel() * 4
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch", type=int, nargs="+", default=[1, 4, 8])
-    ap.add_argument("--lengths", type=int, nargs="+", default=[4096, 16384, 32768])
-    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--batch", type=int, nargs="+", default=[1, 8])
+    ap.add_argument("--lengths", type=int, nargs="+", default=[16384, 32768])
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    ap.add_argument("--peers", default="ik_llama.cpp,llama.cpp,torch",
+                    help="comma-separated: ik_llama.cpp, llama.cpp, torch, or none")
+    ap.add_argument("--options", default="", help="kvq-compile options")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = ap.parse_args()
+    variants = {k: VARIANTS[k] for k in args.variants}
+    peers = [] if args.peers == "none" else args.peers.split(",")
+
+    load_before = loadavg()
+    limits = Limits()
+    kvq.set_num_threads(args.threads)
+    bandwidth = limits.read_bandwidth(args.threads)
+    ceiling = bandwidth["median"]
+    print(f"load {load_before}; {args.threads} threads; read bandwidth {ceiling / 1e9:.1f} GB/s "
+          f"(median; max {bandwidth['max'] / 1e9:.1f})")
 
     rng = np.random.default_rng(0)
-    copy_bw = copy_bandwidth()
-    mods = {name: compile_variant(name, s) for name, s in VARIANTS.items()}
-    errors = check(mods, rng)
-    print(f"copy bandwidth (read+write): {copy_bw / 1e9:.1f} GB/s; "
-          f"max relative error vs fp64: " +
-          ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
+    mods = {name: compile_variant(name, s, dt, args.options.split())
+            for name, (s, dt) in variants.items()}
+    errors = check(mods, variants, rng)
+    print("max relative error vs fp64: " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
+
+    ggml = {}
+    for peer in peers:
+        if peer in cpu_peers.GGML_PEERS:
+            harness = cpu_peers.ggml_peer(peer)
+            if harness:
+                ggml[peer] = harness
+    torch = cpu_peers.torch_sdpa() if "torch" in peers else None
+    if "torch" in peers and torch is None:
+        print("PyTorch is not installed: no PyTorch row")
 
     rows = []
-    header = (f"{'b':>2} {'L':>6} | " + " | ".join(
-        f"{n:>5} ms  GB/s" for n in VARIANTS) + " | int8/fp32 int4/fp32 | int4 % copy")
-    print(header)
     for b in args.batch:
         for length in args.lengths:
             q = rng.standard_normal((b, HQ, 1, D), dtype=np.float32)
-            row = {"batch": b, "length": length}
-            cells = []
-            for name, scheme in VARIANTS.items():
-                kv, nbytes, _ = kv_inputs(rng, b, length, scheme)
+            for name, (scheme, kv_dtype) in variants.items():
+                kv, nbytes, _ = kv_inputs(rng, b, length, scheme, kv_dtype)
                 entry = mods[name].decode
                 out = np.empty((b, HQ, 1, D), np.float32)
-                t = time_call(lambda: entry(q, *kv, out=out), args.reps)
-                row[name] = {"seconds": t, "kv_bytes": nbytes, "gbps": nbytes / t / 1e9}
-                cells.append(f"{t * 1e3:8.2f} {nbytes / t / 1e9:5.1f}")
+                t, times = time_call(lambda: entry(q, *kv, out=out), args.reps, limits)
+                rows.append({"impl": "kvq", "kv": name, "batch": b, "length": length,
+                             "seconds": t, "kv_bytes": nbytes, "times": times})
                 del kv
-            row["speedup_int8"] = row["fp32"]["seconds"] / row["int8"]["seconds"]
-            row["speedup_int4"] = row["fp32"]["seconds"] / row["int4"]["seconds"]
-            # A copy moves each byte twice (read + write); decode only reads.
-            row["int4_fraction_of_copy"] = row["int4"]["gbps"] * 1e9 / (copy_bw / 2)
-            rows.append(row)
-            print(f"{b:>2} {length:>6} | " + " | ".join(cells) +
-                  f" | {row['speedup_int8']:9.2f} {row['speedup_int4']:9.2f} | "
-                  f"{100 * row['int4_fraction_of_copy']:5.1f}")
+            for peer, harness in ggml.items():
+                cases = [{"b": b, "hq": HQ, "hkv": HKV, "sq": 1, "skv": length, "d": D,
+                          "type": t} for t in GGML_TYPES[peer]]
+                for case, res in zip(cases, cpu_peers.run_ggml(harness, cases, args.threads,
+                                                               args.reps)):
+                    if "error" in res:
+                        print(f"{peer} {case['type']}: {res['error']}")
+                        continue
+                    rows.append({"impl": peer, "kv": case["type"], "batch": b,
+                                 "length": length, "seconds": res["seconds"],
+                                 "kv_bytes": res["kv_bytes"], "times": res["times"]})
+            if torch is not None:
+                best, nbytes = time_torch(torch, b, length, args.reps, limits, args.threads)
+                if best:
+                    rows.append({"impl": f"PyTorch ({best[0]})", "kv": "fp32", "batch": b,
+                                 "length": length, "seconds": best[1], "kv_bytes": nbytes})
+            for r in rows:
+                if r["batch"] == b and r["length"] == length and "gbps" not in r:
+                    r["gbps"] = r["kv_bytes"] / r["seconds"] / 1e9
+                    r["fraction"] = r["kv_bytes"] / r["seconds"] / ceiling
+                    print(f"b {b} L {length:6d} {r['impl']:>14} {r['kv']:>5}: "
+                          f"{r['seconds'] * 1e3:8.3f} ms {r['gbps']:6.1f} GB/s "
+                          f"{100 * r['fraction']:5.1f}% of read bandwidth")
+    load_after = loadavg()
+    print(f"load before {load_before}, after {load_after}")
 
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     stamp = datetime.datetime.now().strftime("%Y-%m-%d")
     result = {
         "date": stamp, "commit": commit, "machine": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "all"),
-        "copy_bandwidth_gbps": copy_bw / 1e9, "max_rel_error": errors,
-        "shape": {"hq": HQ, "hkv": HKV, "d": D, "q_len": 1}, "schemes": VARIANTS,
-        "rows": rows,
+        "cpus": os.cpu_count(), "threads": args.threads, "load_before": load_before,
+        "load_after": load_after, "read_bandwidth": bandwidth,
+        "max_rel_error": errors, "shape": {"hq": HQ, "hkv": HKV, "d": D, "q_len": 1},
+        "schemes": {k: v[0] or v[1] for k, v in variants.items()}, "rows": rows,
     }
     os.makedirs(args.out, exist_ok=True)
     base = os.path.join(args.out, f"cpu_decode-{stamp}")
     with open(base + ".json", "w") as f:
         json.dump(result, f, indent=1)
     with open(base + ".md", "w") as f:
-        f.write(f"# CPU decode, {stamp}, commit {commit}, {os.cpu_count()} cores\n\n")
-        f.write(f"Hq {HQ}, Hkv {HKV}, D {D}, q_len 1. Copy bandwidth (read+write) "
-                f"{copy_bw / 1e9:.1f} GB/s. Same pipeline for every variant.\n\n")
-        f.write("| b | L | fp32 ms | int8 ms | int4 ms | int8 speed-up | int4 speed-up | int4 GB/s |\n")
-        f.write("|---|---|---|---|---|---|---|---|\n")
+        f.write(f"# CPU decode, {stamp}, commit {commit}, {args.threads} threads\n\n")
+        f.write(f"Hq {HQ}, Hkv {HKV}, D {D}, q_len 1; last-level cache flushed before "
+                f"every call; median of {args.reps}. Read bandwidth measured in the same "
+                f"run: {ceiling / 1e9:.1f} GB/s (median; max {bandwidth['max'] / 1e9:.1f}). "
+                f"Load average before {' '.join(load_before or [])}, after "
+                f"{' '.join(load_after or [])}.\n\n")
+        f.write("| b | L | implementation | KV | ms | GB/s (compressed) | % of read bandwidth |\n")
+        f.write("|---|---|---|---|---|---|---|\n")
         for r in rows:
-            f.write(f"| {r['batch']} | {r['length']} | {r['fp32']['seconds'] * 1e3:.2f} | "
-                    f"{r['int8']['seconds'] * 1e3:.2f} | {r['int4']['seconds'] * 1e3:.2f} | "
-                    f"{r['speedup_int8']:.2f} | {r['speedup_int4']:.2f} | "
-                    f"{r['int4']['gbps']:.1f} |\n")
+            f.write(f"| {r['batch']} | {r['length']} | {r['impl']} | {r['kv']} | "
+                    f"{r['seconds'] * 1e3:.3f} | {r['gbps']:.1f} | {100 * r['fraction']:.0f}% |\n")
     print(f"wrote {base}.json and .md")
 
 

@@ -84,6 +84,40 @@ def build(out_dir, chip, features):
         lib = kvq.compile(text, target="nvvm", options=options, name=name,
                           build_dir=os.path.join(out_dir, name))
         print(f"built {lib.path}")
+    # The results name the commit the libraries were built from.
+    with open(os.path.join(out_dir, "COMMIT"), "w") as f:
+        f.write(source_commit() + "\n")
+
+
+def source_commit():
+    """The commit of this source tree ('-dirty' with local changes), or
+    'unknown' outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True)
+        if head.returncode != 0 or not head.stdout.strip():
+            return "unknown"
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def artifacts_commit(lib_dir):
+    """The commit the libraries in `lib_dir` were built from: the COMMIT file
+    that `build` writes into it, or that scripts/gpu-artifacts.sh writes at
+    the top of the artifacts (two levels up). Never the git repository the
+    run happens to be inside: that is not what was built. 'unknown' if
+    there is none."""
+    d = os.path.abspath(lib_dir)
+    for _ in range(3):
+        path = os.path.join(d, "COMMIT")
+        if os.path.isfile(path):
+            with open(path) as f:
+                return f.read().strip() or "unknown"
+        d = os.path.dirname(d)
+    return "unknown"
 
 
 # ---------------------------------------------------------------------------
@@ -279,16 +313,7 @@ def run(art_dir, out_dir, iters, quick):
                 del q, k16, v16
                 torch.cuda.empty_cache()
 
-    commit = "?"
-    commit_file = os.path.join(os.path.dirname(os.path.abspath(art_dir)), "COMMIT")
-    if os.path.exists(commit_file):
-        commit = open(commit_file).read().strip()
-    else:
-        try:
-            commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                                    capture_output=True, text=True).stdout.strip() or "?"
-        except OSError:
-            pass
+    commit = artifacts_commit(art_dir)
     meta = dict(device=device, date=datetime.date.today().isoformat(), commit=commit,
                 torch=torch.__version__, iters=iters)
     os.makedirs(out_dir, exist_ok=True)

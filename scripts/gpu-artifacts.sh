@@ -13,6 +13,8 @@
 #   bin/<test>                    C test executables (test/Runtime)
 #   attention/<schedule>/         kernel libraries of the GPU attention test
 #                                 (test/Integration/GPU/attention.test)
+#   methods/<script>/             kernel libraries of the method tests and the
+#                                 edge cases (test/Integration/CPU/Inputs/*.py)
 #   bench/<variant>/              kernel libraries of bench/gpu_attention.py
 #   python/, test/, bench/        the Python package and scripts that run them
 #   wheels/                       ml_dtypes wheels (the GPU machine is offline)
@@ -23,6 +25,13 @@ out="$(realpath -m "${1:-$root/gpu-artifacts}")"
 chip="${KVQ_GPU_CHIP:-sm_90}"
 llvm=/usr/lib/llvm-22
 export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"  # ptxas for the cubins
+
+# The commit the artifacts are built from ("-dirty" with local changes).
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ "$commit" != unknown ]] &&
+   [[ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+  commit="$commit-dirty"
+fi
 
 KVQ_SKIP_INSTALL="${KVQ_SKIP_INSTALL:-}" "$root/scripts/setup.sh" >/dev/null
 [[ -f "$build/lib/libkvq_cuda_runtime.so" ]] ||
@@ -63,9 +72,13 @@ for name in "${!schedules[@]}"; do
     --options="--chip=$chip --format=fatbin ${schedules[$name]}" \
     --build-only "$out/attention/$name" >/dev/null
 done
-# Method tests whose K / V are decoded inside the kernels.
-"$py" "$root/test/Integration/CPU/Inputs/kivi.py" --target=nvvm \
-  --build-only "$out/methods/kivi" >/dev/null
+# Every method whose attention runs on the GPU, and the numerical edge
+# cases: the test scripts of the CPU suite, built for the GPU (gpu-check.sh
+# runs each against the NumPy reference at the GPU's tolerances).
+for method in kivi polar gear vidkv lowrank sage levattention polysketch edge_cases; do
+  "$py" "$root/test/Integration/CPU/Inputs/$method.py" --target=nvvm \
+    --options="--chip=$chip --format=fatbin" --build-only "$out/methods/$method" >/dev/null
+done
 # The prefill-side method ops' element-wise kernels (and the CPU kernels
 # they are compared with).
 "$py" "$root/test/Integration/GPU/Inputs/emulated_methods.py" --target=nvvm \
@@ -81,5 +94,5 @@ for v in 3.10 3.11 3.12 3.13; do
 done
 
 cp "$root/scripts/gpu-check.sh" "$out/"
-git -C "$root" rev-parse --short HEAD > "$out/COMMIT" 2>/dev/null || true
-echo "gpu-artifacts: $(ls "$out/bin" | wc -l) executable(s), $(ls "$out/attention" | wc -l) attention schedule(s), $(ls "$out/bench/libs" | wc -l) benchmark libraries in $out ($(du -sh "$out" | cut -f1))"
+echo "$commit" > "$out/COMMIT"
+echo "gpu-artifacts: $(ls "$out/bin" | wc -l) executable(s), $(ls "$out/attention" | wc -l) attention schedule(s), $(ls "$out/methods" | wc -l) method test libraries, $(ls -d "$out/bench/libs"/*/ | wc -l) benchmark libraries in $out ($(du -sh "$out" | cut -f1)), commit $commit"

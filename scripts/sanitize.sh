@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The hardening checks (issue 7), run by scripts/test.sh after the main
+# The hardening checks, run by scripts/test.sh after the main
 # suite (KVQ_SANITIZE=0 skips them):
 #
 #  1. an AddressSanitizer + UndefinedBehaviorSanitizer build of kvq

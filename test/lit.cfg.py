@@ -32,7 +32,7 @@ config.substitutions.append(("%cmake_configure",
                              f'-DMLIR_DIR="{config.mlir_dir}"'))
 config.substitutions.append(("%cmake", f'"{config.cmake_command}"'))
 
-llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "CUDA_HOME"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PYTHONPATH",
@@ -56,6 +56,24 @@ if shutil.which("nvidia-smi"):
         pass
 if config.kvq_has_cuda_runtime:
     config.available_features.add("cuda-runtime")
+# The CUDA driver double (Runtime/DriverDouble): a libcuda.so.1 that tests
+# put first on LD_LIBRARY_PATH with %cuda_double (an env prefix).
+if config.kvq_cuda_driver_double_dir and os.path.exists(
+        os.path.join(config.kvq_cuda_driver_double_dir, "libcuda.so.1")):
+    config.available_features.add("cuda-driver-double")
+    config.substitutions.append(("%cuda_double_dir", config.kvq_cuda_driver_double_dir))
+    config.substitutions.append(("%cuda_include", config.kvq_cuda_include_dir))
+    config.substitutions.append(
+        ("%cuda_double", "env LD_LIBRARY_PATH=" + config.kvq_cuda_driver_double_dir))
+# valgrind, for memory checks of the runtime against the driver double.
+if shutil.which("valgrind"):
+    config.available_features.add("valgrind")
+# ptxas (the CUDA toolkit) for format=bin / fatbin.
+cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if shutil.which("ptxas", path=config.environment.get("PATH")) or \
+        os.access(os.path.join(cuda_home, "bin", "ptxas"), os.X_OK):
+    config.available_features.add("ptxas")
+    config.environment.setdefault("CUDA_HOME", cuda_home)
 # The libFuzzer target of the sanitizer build.
 fuzzer = os.path.join(config.kvq_tools_dir, "kvq-fuzz")
 if os.access(fuzzer, os.X_OK):

@@ -54,6 +54,9 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   if (options.threads) {
     pm.addPass(createConvertSCFToOpenMPPass());
     pm.addPass(createCanonicalizerPass());
+    KVQOpenMPScheduleOptions scheduleOptions;
+    scheduleOptions.kind = options.ompSchedule;
+    pm.addPass(createKVQOpenMPSchedule(scheduleOptions));
   }
   addHostToLLVM(pm, options.threads);
 }

@@ -8,6 +8,7 @@ with ctypes; each entry point is then a method of the returned `Module`::
     c = lib.matmul(a, b)                    # outputs allocated and returned
     c = lib.matmul(a, b, out_shapes=[(m, 32)])
     lib.matmul(a, b, out=c)                 # caller-provided outputs
+    kvq.runtime.set_num_threads(1)          # every library's kernels on 1 thread
 
 Arguments are checked here first (dtype, rank, static dims) and again by the
 C entry point, which returns a ``kvq_status``; any refusal raises
@@ -17,6 +18,7 @@ C entry point, which returns a ``kvq_status``; any refusal raises
 import ctypes
 import json
 import os
+import weakref
 
 import ml_dtypes
 import numpy as np
@@ -34,7 +36,9 @@ __all__ = [
     "STATUS_NAMES",
     "Entry",
     "Module",
+    "get_num_threads",
     "load",
+    "set_num_threads",
 ]
 
 # enum kvq_status (include/kvq/Runtime/kvq_abi.h).
@@ -463,8 +467,42 @@ class Entry:
         return results[0] if len(results) == 1 else tuple(results)
 
 
+# The thread count of set_num_threads (0: libomp's default) and the loaded
+# modules it applies to.
+_num_threads = 0
+_modules = weakref.WeakSet()
+
+
+def _check_thread_count(n):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"the number of threads must be an integer >= 0, got {n!r}")
+    return int(n)
+
+
+def set_num_threads(n):
+    """Runs the kernels of every loaded library, and of those loaded later,
+    on at most `n` threads (0: the default, libomp's: ``OMP_NUM_THREADS``,
+    else one per core). Returns the previous setting. Libraries compiled
+    with ``threads=False`` always run on the calling thread."""
+    global _num_threads
+    n = _check_thread_count(n)
+    previous, _num_threads = _num_threads, n
+    for module in list(_modules):
+        module.set_num_threads(n)
+    return previous
+
+
+def get_num_threads():
+    """The setting of `set_num_threads` (0: the default)."""
+    return _num_threads
+
+
 class Module:
-    """A loaded kernel library: one `Entry` attribute per entry point."""
+    """A loaded kernel library: one `Entry` attribute per entry point.
+
+    ``set_num_threads(n)`` / ``num_threads`` change / read this library's
+    thread count alone (`set_num_threads` of the module sets all of them).
+    """
 
     def __init__(self, manifest_path, workdir=None):
         with open(manifest_path) as f:
@@ -482,6 +520,34 @@ class Module:
                         for spec in self.manifest["entries"]}
         # A temporary build directory (kvq.compile) lives as long as we do.
         self._workdir = workdir
+        # kvq_set_num_threads / kvq_get_num_threads (kvq_abi.h); libraries
+        # built before they existed lack them.
+        try:
+            self._set_threads = self._library.kvq_set_num_threads
+            self._get_threads = self._library.kvq_get_num_threads
+        except AttributeError:
+            self._set_threads = self._get_threads = None
+        else:
+            self._set_threads.argtypes = [ctypes.c_int32]
+            self._set_threads.restype = ctypes.c_int32
+            self._get_threads.argtypes = []
+            self._get_threads.restype = ctypes.c_int32
+            if _num_threads:
+                self._set_threads(_num_threads)
+        _modules.add(self)
+
+    def set_num_threads(self, n):
+        """Runs this library's kernels on at most `n` threads (0: the
+        default); returns the previous setting."""
+        n = _check_thread_count(n)
+        if self._set_threads is None:
+            return 0
+        return int(self._set_threads(n))
+
+    @property
+    def num_threads(self):
+        """This library's thread setting (0: the default)."""
+        return int(self._get_threads()) if self._get_threads is not None else 0
 
     def __getattr__(self, name):
         entries = self.__dict__.get("entries", {})

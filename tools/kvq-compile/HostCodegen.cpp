@@ -44,14 +44,15 @@ mlir::kvq::createHostTargetMachine(unsigned optLevel, StringRef cpu,
   CodeGenOptLevel level = CodeGenOptLevel::Default;
   if (std::optional<CodeGenOptLevel> parsed = CodeGenOpt::getLevel(optLevel))
     level = *parsed;
-  // Global constructors (the GPU module loaders gpu.binary adds) go to
-  // .init_array, which the dynamic loader runs; the default, .ctors, is
-  // never run by current toolchains' startup code.
+  // Constructors (the GPU module loaders that gpu-module-to-binary emits
+  // as llvm.global_ctors) go to .init_array, which the dynamic loader
+  // runs; with the default options they land in .ctors, which lld links
+  // unchanged and nothing runs.
   TargetOptions options;
   options.UseInitArray = true;
-  std::unique_ptr<TargetMachine> tm(target->createTargetMachine(
-      triple, cpuName, featureString, options, Reloc::PIC_, std::nullopt,
-      level));
+  std::unique_ptr<TargetMachine> tm(
+      target->createTargetMachine(triple, cpuName, featureString, options,
+                                  Reloc::PIC_, std::nullopt, level));
   if (!tm)
     return createStringError(inconvertibleErrorCode(),
                              "cannot create a target machine for '" +

@@ -104,13 +104,19 @@ void emitCHeader(raw_ostream &os, StringRef libraryName,
 /// calls (MLIR's C runner utilities have it too, but would pull libMLIR
 /// into every process that loads a kernel).
 /// With `deviceErrors` (GPU libraries), an entry point returns
-/// KVQ_ERR_DEVICE when a CUDA call of the run failed.
+/// KVQ_ERR_DEVICE when a CUDA call of the run failed. Every wrapper defines
+/// kvq_set_num_threads / kvq_get_num_threads; with `openMP` (kernels with
+/// OpenMP regions, linked with libomp) each call applies that thread count
+/// and waits passively.
 void emitCWrapper(raw_ostream &os, StringRef headerFileName,
                   ArrayRef<EntryPoint> entries, bool defineMemrefCopy,
-                  bool deviceErrors = false);
+                  bool deviceErrors = false, bool openMP = false);
 
 /// Whether the lowered module calls `memrefCopy`.
 bool needsMemrefCopy(ModuleOp module);
+
+/// Whether the lowered module has OpenMP (omp dialect) operations.
+bool usesOpenMP(ModuleOp module);
 
 /// Writes `<library>.json`, the manifest the Python loader reads. `target`
 /// is "cpu" or "nvvm" (buffers are device pointers); `gpuChip` (nvvm only)

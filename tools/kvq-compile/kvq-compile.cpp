@@ -458,7 +458,7 @@ int main(int argc, char **argv) {
           failed(writeFile(wrapperPath, [&](raw_ostream &os) {
             kvq::emitCWrapper(os, headerName, *entries,
                               kvq::needsMemrefCopy(*module),
-                              isGPU || isEmulated);
+                              isGPU || isEmulated, kvq::usesOpenMP(*module));
           })))
         return 1;
     }

@@ -32,8 +32,9 @@ struct KVQCPUPipelineOptions
       llvm::cl::init(4)};
   PassOptions::Option<int64_t> splitKV{
       *this, "split-kv",
-      llvm::cl::desc("Partitions of the key range combined at the end"),
-      llvm::cl::init(1)};
+      llvm::cl::desc("Partitions of the key range, run in parallel and "
+                     "combined at the end (0: automatic)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes per vector (16 for AVX-512)"),
@@ -43,6 +44,11 @@ struct KVQCPUPipelineOptions
       llvm::cl::desc("Run independent (batch, kv head) work on OpenMP "
                      "threads (libomp); off: one thread, no libomp"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> ompSchedule{
+      *this, "omp-schedule",
+      llvm::cl::desc("Schedule of the OpenMP loops: dynamic (threads take "
+                     "work items as they finish), static or guided"),
+      llvm::cl::init("dynamic")};
 };
 
 /// Lowers a module of kvq / linalg / tensor / arith / math / vector / scf

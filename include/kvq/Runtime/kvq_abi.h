@@ -91,6 +91,20 @@ typedef int32_t (*kvq_output_shapes_fn)(const kvq_buffer *inputs,
                                         int64_t num_inputs, int64_t *shapes,
                                         int64_t num_dims);
 
+/* Threads. Every CPU library exports these two functions. A kernel runs on
+ * at most `n` threads after kvq_set_num_threads(n) (n >= 1); n = 0 restores
+ * the default (libomp's: OMP_NUM_THREADS, else one thread per core);
+ * kvq_set_num_threads returns the previous setting, or -1 (and changes
+ * nothing) for n < 0; kvq_get_num_threads the current one. The setting is
+ * shared by the kvq libraries a program links (or loads with RTLD_GLOBAL);
+ * a library loaded with RTLD_LOCAL has its own. Libraries compiled with
+ * --threads=false run on the calling thread and ignore it. While a kernel
+ * runs, threads that wait sleep (the kernel sets libomp's block time to 0
+ * for its parallel regions) unless KMP_BLOCKTIME or OMP_WAIT_POLICY is
+ * set in the environment. */
+int32_t kvq_set_num_threads(int32_t n);
+int32_t kvq_get_num_threads(void);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -199,6 +199,10 @@ float __kvq_emu_sqrt_approx_f32(float x);
 float __kvq_emu_sin_approx_f32(float x);
 float __kvq_emu_cos_approx_f32(float x);
 float __kvq_emu_tanh_approx_f32(float x);
+/* Inline PTX `mov.b32` / `mov.b64`: the identity, out of the optimizers'
+ * sight (not inlined). */
+uint32_t __kvq_emu_mov_b32(uint32_t x);
+uint64_t __kvq_emu_mov_b64(uint64_t x);
 
 /* For tests: runs `entry` like mgpuLaunchKernel runs a registered kernel
  * (no registration needed). */

@@ -9,6 +9,14 @@
 // failure is kept (with CUDA's error name and string) for
 // kvqCudaGetLastError and reported once on stderr.
 //
+// Every call that talks to the driver about a context's objects (modules,
+// functions, streams, events, memory, launches) makes the device's primary
+// context current for its duration: callers need no CUDA context of their
+// own (NumPy-only processes have none). Modules still loaded at process
+// exit are unloaded by an exit handler registered after the driver's own
+// (so it runs first, while the context exists); the libraries' module
+// destructors, which run later, then find nothing to unload.
+//
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Runtime/kvq_cuda_runtime.h"
@@ -16,10 +24,12 @@
 #include <cuda.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 
 namespace {
 
@@ -116,9 +126,12 @@ bool check(CUresult result, const char *call) {
     d.cuGetErrorName(result, &name);
   if (d.cuGetErrorString)
     d.cuGetErrorString(result, &text);
+  // "cuCall: CUDA_ERROR_NAME: description" (the call without arguments).
+  std::string function(call);
+  function = function.substr(0, function.find('('));
   recordError(static_cast<int32_t>(result),
-              std::string(call) + ": " + (name ? name : "CUDA_ERROR_UNKNOWN") +
-                  ": " + (text ? text : "no description"));
+              function + ": " + (name ? name : "CUDA_ERROR_UNKNOWN") + ": " +
+                  (text ? text : "no description"));
   return false;
 }
 
@@ -130,6 +143,33 @@ thread_local int32_t defaultDevice = 0;
 /// own: kernels then run asynchronously on it.
 thread_local CUstream userStream = nullptr;
 
+/// The modules loaded and not yet unloaded, and whether the exit handler
+/// has run.
+std::mutex moduleMutex;
+std::unordered_set<CUmodule> &liveModules() {
+  static auto *modules = new std::unordered_set<CUmodule>();
+  return *modules;
+}
+bool exiting = false;
+
+void unloadModulesAtExit();
+
+/// The primary context of the default device (retained once, never
+/// released: it lives until the driver tears it down at exit).
+CUcontext primaryContext() {
+  static CUcontext context = [] {
+    CUcontext ctx = nullptr;
+    CUdevice device;
+    if (KVQ_CU(cuInit(0)) && KVQ_CU(cuDeviceGet(&device, defaultDevice)) &&
+        KVQ_CU(cuDevicePrimaryCtxRetain(&ctx, device)))
+      // After cuInit, so that it runs before the driver's own exit
+      // handlers (exit handlers run in reverse order of registration).
+      std::atexit(unloadModulesAtExit);
+    return ctx;
+  }();
+  return context;
+}
+
 /// The primary context of the default device, current while alive.
 class ScopedContext {
 public:
@@ -140,13 +180,7 @@ public:
       recordError(-1, "no usable CUDA driver (libcuda.so.1)");
       return;
     }
-    static CUcontext context = [] {
-      CUcontext ctx = nullptr;
-      CUdevice device;
-      if (KVQ_CU(cuInit(0)) && KVQ_CU(cuDeviceGet(&device, defaultDevice)))
-        KVQ_CU(cuDevicePrimaryCtxRetain(&ctx, device));
-      return ctx;
-    }();
+    CUcontext context = primaryContext();
     if (!context)
       recordError(-1, "no CUDA context: cuInit or the device failed");
     active = context && KVQ_CU(cuCtxPushCurrent(context));
@@ -160,6 +194,31 @@ public:
 private:
   bool active = false;
 };
+
+void trackModule(CUmodule module) {
+  if (!module)
+    return;
+  std::lock_guard<std::mutex> lock(moduleMutex);
+  liveModules().insert(module);
+}
+
+/// Unloads what is still loaded while the driver and the context are
+/// alive; the module destructors that run after this find nothing left.
+void unloadModulesAtExit() {
+  std::unordered_set<CUmodule> modules;
+  {
+    std::lock_guard<std::mutex> lock(moduleMutex);
+    exiting = true;
+    modules.swap(liveModules());
+  }
+  if (modules.empty())
+    return;
+  ScopedContext context;
+  if (!context)
+    return;
+  for (CUmodule module : modules)
+    KVQ_CU(cuModuleUnload(module));
+}
 
 } // namespace
 
@@ -192,8 +251,8 @@ int32_t kvqCudaDeviceCount(void) {
 void *mgpuModuleLoad(void *data, uint64_t /*size*/) {
   ScopedContext context;
   CUmodule module = nullptr;
-  if (context)
-    KVQ_CU(cuModuleLoadData(&module, data));
+  if (context && KVQ_CU(cuModuleLoadData(&module, data)))
+    trackModule(module);
   return module;
 }
 
@@ -209,20 +268,35 @@ void *mgpuModuleLoadJIT(void *data, int32_t optLevel) {
                             CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
   void *values[] = {reinterpret_cast<void *>(static_cast<intptr_t>(optLevel)),
                     errorLog, reinterpret_cast<void *>(sizeof(errorLog))};
-  if (!KVQ_CU(cuModuleLoadDataEx(&module, data, 3, options, values)) &&
-      errorLog[0])
+  if (KVQ_CU(cuModuleLoadDataEx(&module, data, 3, options, values)))
+    trackModule(module);
+  else if (errorLog[0])
     std::fprintf(stderr, "kvq cuda runtime: PTX JIT log: %s\n", errorLog);
   return module;
 }
 
 void mgpuModuleUnload(void *module) {
-  if (module && driver().loaded)
+  if (!module)
+    return;
+  {
+    // Modules unloaded by the exit handler are gone: nothing to do (and
+    // the driver may have torn its contexts down since).
+    std::lock_guard<std::mutex> lock(moduleMutex);
+    if (exiting && !liveModules().count(static_cast<CUmodule>(module)))
+      return;
+    liveModules().erase(static_cast<CUmodule>(module));
+  }
+  ScopedContext context;
+  if (context)
     KVQ_CU(cuModuleUnload(static_cast<CUmodule>(module)));
 }
 
 void *mgpuModuleGetFunction(void *module, const char *name) {
   CUfunction function = nullptr;
-  if (module && driver().loaded)
+  if (!module)
+    return function;
+  ScopedContext context;
+  if (context)
     KVQ_CU(cuModuleGetFunction(&function, static_cast<CUmodule>(module), name));
   return function;
 }
@@ -241,9 +315,10 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   }
   auto fn = static_cast<CUfunction>(function);
   // Kernels may ask for more than the default 48 KB of shared memory.
-  if (smem > 48 * 1024)
-    KVQ_CU(cuFuncSetAttribute(
-        fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem));
+  if (smem > 48 * 1024 &&
+      !KVQ_CU(cuFuncSetAttribute(
+          fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem)))
+    return;
   KVQ_CU(cuLaunchKernel(fn, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
                         static_cast<CUstream>(stream), params, extra));
 }
@@ -265,9 +340,10 @@ void *mgpuStreamCreate(void) {
 }
 
 void mgpuStreamDestroy(void *stream) {
-  if (stream && stream == userStream)
+  if (!stream || stream == userStream)
     return;
-  if (stream && driver().loaded)
+  ScopedContext context;
+  if (context)
     KVQ_CU(cuStreamDestroy(static_cast<CUstream>(stream)));
 }
 
@@ -276,12 +352,17 @@ void mgpuStreamSynchronize(void *stream) {
   // call on a stream (and can be captured in a CUDA graph).
   if (stream && stream == userStream)
     return;
-  if (driver().loaded)
+  // The null stream is the current context's: it needs one.
+  ScopedContext context;
+  if (context)
     KVQ_CU(cuStreamSynchronize(static_cast<CUstream>(stream)));
 }
 
 void mgpuStreamWaitEvent(void *stream, void *event) {
-  if (event && driver().loaded)
+  if (!event)
+    return;
+  ScopedContext context;
+  if (context)
     KVQ_CU(cuStreamWaitEvent(static_cast<CUstream>(stream),
                              static_cast<CUevent>(event), 0));
 }
@@ -295,17 +376,26 @@ void *mgpuEventCreate(void) {
 }
 
 void mgpuEventDestroy(void *event) {
-  if (event && driver().loaded)
+  if (!event)
+    return;
+  ScopedContext context;
+  if (context)
     KVQ_CU(cuEventDestroy(static_cast<CUevent>(event)));
 }
 
 void mgpuEventSynchronize(void *event) {
-  if (event && driver().loaded)
+  if (!event)
+    return;
+  ScopedContext context;
+  if (context)
     KVQ_CU(cuEventSynchronize(static_cast<CUevent>(event)));
 }
 
 void mgpuEventRecord(void *event, void *stream) {
-  if (event && driver().loaded)
+  if (!event)
+    return;
+  ScopedContext context;
+  if (context)
     KVQ_CU(cuEventRecord(static_cast<CUevent>(event),
                          static_cast<CUstream>(stream)));
 }

@@ -89,3 +89,8 @@ KVQ_EXPORT float __kvq_emu_sqrt_approx_f32(float x) { return std::sqrt(x); }
 KVQ_EXPORT float __kvq_emu_sin_approx_f32(float x) { return std::sin(x); }
 KVQ_EXPORT float __kvq_emu_cos_approx_f32(float x) { return std::cos(x); }
 KVQ_EXPORT float __kvq_emu_tanh_approx_f32(float x) { return std::tanh(x); }
+
+// Inline PTX register moves. Out of line (a library function), so the
+// optimizers of the emulated kernel cannot see through them either.
+KVQ_EXPORT uint32_t __kvq_emu_mov_b32(uint32_t x) { return x; }
+KVQ_EXPORT uint64_t __kvq_emu_mov_b64(uint64_t x) { return x; }

@@ -15,6 +15,7 @@
 // CHECK: scale: 0 [2 4 6 8 ...]
 // CHECK: scale (wrong dim): 4
 // CHECK: scale_output_shapes: 0 [3 16]
+// CHECK: threads: 0 2 -1 2
 
 // y = x * s: a dynamic row count, a static column count, a scalar.
 func.func @scale(%x: tensor<?x16xf32>, %s: f32) -> tensor<?x16xf32> {

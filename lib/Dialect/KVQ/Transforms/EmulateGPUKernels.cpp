@@ -621,6 +621,41 @@ struct NVVMIntrinsicToCall : OpRewritePattern<LLVM::CallIntrinsicOp> {
   }
 };
 
+/// Inline PTX that only moves a register, `mov.b<N> $0, $1;` (the kernels
+/// use it to hide a value from the optimizers) -> __kvq_emu_mov_b<N>, an
+/// identity the host's optimizers cannot see through either. Any other
+/// inline assembly is reported by the pass.
+struct InlineMoveToCall : OpRewritePattern<LLVM::InlineAsmOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LLVM::InlineAsmOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op->getNumResults() != 1 || op->getNumOperands() != 1 ||
+        op.getHasSideEffects() || op.getAsmDialect())
+      return failure();
+    Type type = op->getResult(0).getType();
+    if (op->getOperand(0).getType() != type)
+      return failure();
+    StringRef fn, constraints;
+    if (type.isInteger(64)) {
+      fn = "__kvq_emu_mov_b64";
+      constraints = "=l,l";
+    } else if (type.isInteger(32)) {
+      fn = "__kvq_emu_mov_b32";
+      constraints = "=r,r";
+    } else {
+      return failure();
+    }
+    std::string asmString = op.getAsmString().trim().str();
+    std::string expected =
+        ("mov.b" + Twine(type.getIntOrFloatBitWidth()) + " $0, $1;").str();
+    if (asmString != expected || op.getConstraints() != constraints)
+      return failure();
+    rewriter.replaceOp(op,
+                       callRuntime(rewriter, op, fn, type, op->getOperands()));
+    return success();
+  }
+};
+
 /// llvm.mlir.addressof of a shared-memory global -> the runtime's shared
 /// memory base plus the global's offset.
 struct SharedGlobalAddress : OpRewritePattern<LLVM::AddressOfOp> {
@@ -750,7 +785,8 @@ void mlir::kvq::populateNVVMToGPUEmulatorPatterns(RewritePatternSet &patterns) {
   patterns.add<Barrier0ToCall, BarrierToCall, ShflToCall, VoteToCall,
                SyncWarpToCall, MmaToCall, LdMatrixToCall, CpAsyncToCall,
                CpAsyncCommitToCall, CpAsyncWaitToCall, RcpApproxToCall,
-               NVVMIntrinsicToCall, SharedGlobalAddress>(context);
+               NVVMIntrinsicToCall, InlineMoveToCall, SharedGlobalAddress>(
+      context);
   patterns.add<InstrumentSharedAccess<LLVM::LoadOp>>(context, 0);
   patterns.add<InstrumentSharedAccess<LLVM::StoreOp>>(context, 1);
   patterns.add<InstrumentSharedAccess<LLVM::AtomicRMWOp>>(context, 2);

@@ -7,7 +7,9 @@
 // kernel on warp-level tensor cores (nvgpu.mma.sync m16n8k16, f16 operands,
 // f32 accumulation) fed by double-buffered cp.async copies of K / V blocks,
 // quantized codes decoded in registers, and a combine kernel for split-KV.
-// See Passes.td for the schedule and docs/GPU.md for the mapping.
+// CTAs whose f16 operands overflow recompute with bf16 operands (same
+// fragment layout). See Passes.td for the schedule and docs/GPU.md for the
+// mapping.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16 with .f16 operands), for lane
 // `l` of a warp, `g = l / 4` and `t = l % 4`:
@@ -34,6 +36,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -43,8 +46,10 @@
 #include "mlir/IR/Iterators.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace mlir {
 namespace kvq {
@@ -246,6 +251,8 @@ private:
         .getResult(0);
   }
 
+  Value mma(Value a, Value bFrag, Value acc);
+
   LogicalResult prepareTile(KVTile &tile, StringRef what, Value data,
                             QuantSchemeAttr scheme, Value scale,
                             Value zeroPoint);
@@ -276,6 +283,41 @@ Value GPUAttentionEmitter::quadReduce(Value v, bool isMax) {
               : Value(arith::AddFOp::create(b, v, other));
   }
   return v;
+}
+
+/// acc + a * bFrag on tensor cores (mma.sync m16n8k16, f32 accumulators)
+/// with f16 or bf16 operands; both have the same fragment layout.
+Value GPUAttentionEmitter::mma(Value a, Value bFrag, Value acc) {
+  if (cast<VectorType>(a.getType()).getElementType().isF16())
+    return nvgpu::MmaSyncOp::create(b, a, bFrag, acc,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  // nvgpu.mma.sync does not lower bf16; the NVVM op takes each fragment as
+  // 32-bit registers of two elements (the lower index in the low half).
+  auto registers = [&](Value fragment) {
+    SmallVector<Value> regs;
+    int64_t count = cast<VectorType>(fragment.getType()).getShape()[0];
+    for (int64_t i = 0; i < count; ++i)
+      regs.push_back(LLVM::BitcastOp::create(
+          b, b.getI32Type(),
+          vector::ExtractOp::create(b, fragment, ArrayRef<int64_t>{i})));
+    return regs;
+  };
+  SmallVector<Value> c;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t e = 0; e < 2; ++e)
+      c.push_back(vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i, e}));
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  auto op = NVVM::MmaOp::create(
+      b, resultType, registers(a), registers(bFrag), c,
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> d;
+  for (int64_t i = 0; i < 4; ++i)
+    d.push_back(LLVM::ExtractValueOp::create(b, op, i));
+  return vector::FromElementsOp::create(b, acc.getType(), d);
 }
 
 LogicalResult GPUAttentionEmitter::prepareTile(KVTile &tile, StringRef what,
@@ -333,7 +375,8 @@ SmallVector<Value> GPUAttentionEmitter::emitCopies(KVTile &tile, Value buf,
   Value lastKey = arith::SubIOp::create(b, hi, cIdx(1));
   if (tile.decoder) {
     // Decode the block chunk by chunk, spread over the threads, and store
-    // it to shared memory as f16 (what the mma operands are).
+    // it to shared memory as the mma operands' type (f16; bf16 when a CTA
+    // recomputes its rows with bf16 operands).
     int64_t width = tile.dim % 8 == 0 ? 8 : 4;
     int64_t chunksPerRow = tile.dim / width;
     auto loop =
@@ -355,7 +398,8 @@ SmallVector<Value> GPUAttentionEmitter::emitCopies(KVTile &tile, Value buf,
       b.setInsertionPointToStart(&region.emplaceBlock());
       Value v = tile.decoder.emitDecodeChunk(b, b.getLoc(), reader,
                                              {bi, hk, key}, i * width, width);
-      Value h = arith::TruncFOp::create(b, VectorType::get({width}, f16), v);
+      Value h = arith::TruncFOp::create(
+          b, VectorType::get({width}, tile.elementType), v);
       vector::StoreOp::create(b, h, tile.smem,
                               ValueRange{buf, row, cIdx(i * width)});
       scf::YieldOp::create(b);
@@ -378,8 +422,17 @@ SmallVector<Value> GPUAttentionEmitter::emitCopies(KVTile &tile, Value buf,
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
     for (int64_t u = 0; u < perThread; ++u) {
       Value c = add(tid, cIdx(u * threads));
-      if (total % threads != 0)
-        c = minU(c, cIdx(total - 1)); // duplicates copy identical bytes
+      // Each chunk has exactly one owner: when the chunks do not divide
+      // evenly, the threads past the last one copy nothing in the last
+      // round (two threads writing the same shared bytes, even identical
+      // ones, is a write-write race).
+      bool partial = (u + 1) * threads > total;
+      std::optional<OpBuilder::InsertionGuard> guard;
+      if (partial) {
+        auto ifOp = scf::IfOp::create(b, ult(c, cIdx(total)), false);
+        guard.emplace(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+      }
       Value row = arith::DivUIOp::create(b, c, cIdx(chunksPerRow));
       Value col = mul(arith::RemUIOp::create(b, c, cIdx(chunksPerRow)),
                       cIdx(chunkElements));
@@ -389,7 +442,11 @@ SmallVector<Value> GPUAttentionEmitter::emitCopies(KVTile &tile, Value buf,
           ValueRange{bi, hk, key, col}, b.getIndexAttr(chunkElements),
           /*srcElements=*/Value(),
           chunkBytes == 16 ? b.getUnitAttr() : UnitAttr());
-      tokens.push_back(copy.getAsyncToken());
+      // A copy under the guard is committed by the same commit_group as
+      // the others (cp.async groups hold every copy the thread issued
+      // since the last commit); its token cannot leave the scf.if.
+      if (!partial)
+        tokens.push_back(copy.getAsyncToken());
     }
     return tokens;
   }
@@ -441,6 +498,22 @@ Value GPUAttentionEmitter::fetch(const KVTile &tile, Value buf, Value row,
     zeroPoint = memref::LoadOp::create(
         b, tile.zeroPoint, getSideIndices(b, b.getLoc(), tile, coords));
   return emitDequantize(b, b.getLoc(), tile.scheme, value, scale, zeroPoint);
+}
+
+/// `v` unchanged, through an inline-asm move that the optimizers cannot see
+/// through: what is computed from the result is not merged with what was
+/// computed from `v`.
+static Value opaqueIndex(OpBuilder &b, Value v) {
+  Location loc = v.getLoc();
+  Value word = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+  Value copy = LLVM::InlineAsmOp::create(b, loc, b.getI64Type(),
+                                         ValueRange{word}, "mov.b64 $0, $1;",
+                                         "=l,l", /*has_side_effects=*/false,
+                                         /*is_align_stack=*/false,
+                                         LLVM::tailcallkind::TailCallKind::None,
+                                         LLVM::AsmDialectAttr(), ArrayAttr())
+                   .getResult(0);
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), copy);
 }
 
 /// Rounds f32 `value` to FP8 e4m3 (saturating, nearest even) and back.
@@ -589,6 +662,14 @@ LogicalResult GPUAttentionEmitter::emit() {
   };
   // K and V blocks live in dynamic shared memory, whose base is aligned
   // for 16-byte cp.async (static workgroup buffers get no alignment).
+  // Whether f16 operands can overflow: not when Q, K and V are f16 arrays
+  // (no decoding) and the softmax scale (times log2 e) is at most 1.
+  auto isPlainF16 = [](const KVTile &tile) {
+    return !tile.decoder && !tile.scheme && tile.elementType.isF16();
+  };
+  bool mayOverflow = qSource || !qType.getElementType().isF16() ||
+                     std::abs(op.getEffectiveScale() * kLog2e) > 1.0 ||
+                     !isPlainF16(key) || !isPlainF16(value);
   int64_t kBytes = 2 * blockKV * key.stride * key.elementBytes;
   int64_t vBytes = 2 * blockKV * value.stride * value.elementBytes;
   auto launch = gpu::LaunchOp::create(
@@ -611,56 +692,73 @@ LogicalResult GPUAttentionEmitter::emit() {
     Value split = launch.getBlockIds().z;
     Value bi = arith::DivUIOp::create(b, bhk, hkv);
     Value hk = arith::RemUIOp::create(b, bhk, hkv);
-    Value warp = arith::DivUIOp::create(b, tid, cIdx(32));
-    Value lane = arith::RemUIOp::create(b, tid, cIdx(32));
-    Value g = arith::DivUIOp::create(b, lane, cIdx(4));
-    Value t = arith::RemUIOp::create(b, lane, cIdx(4));
-    Value t2 = mul(t, cIdx(2));
     Value ctaRow0 = mul(launch.getBlockIds().x, cIdx(16 * warps));
-    Value rowBase = add(ctaRow0, mul(warp, cIdx(16)));
     Value lastRow = arith::SubIOp::create(b, rows, c1);
 
-    // The two rows of the warp's tile this lane holds: g and g + 8.
-    Value rowValid[2], head[2], pos[2], rowIdx[2];
-    for (int i = 0; i < 2; ++i) {
-      Value r = add(rowBase, add(g, cIdx(8 * i)));
-      rowValid[i] = ult(r, rows);
-      Value rr = minU(r, lastRow);
-      rowIdx[i] = rr;
-      pos[i] = arith::DivUIOp::create(b, rr, group);
-      head[i] = add(mul(hk, group), arith::RemUIOp::create(b, rr, group));
-    }
+    // A thread's place in its warp's mma fragments (g = lane / 4, t =
+    // lane % 4) and the two rows of the warp's tile it holds: g and g + 8.
+    struct Lane {
+      Value tid, g, t, t2, rowValid[2], head[2], pos[2], rowIdx[2];
+    };
+    auto laneOf = [&](Value tid) {
+      Lane l;
+      l.tid = tid;
+      Value warp = arith::DivUIOp::create(b, tid, cIdx(32));
+      Value lane = arith::RemUIOp::create(b, tid, cIdx(32));
+      l.g = arith::DivUIOp::create(b, lane, cIdx(4));
+      l.t = arith::RemUIOp::create(b, lane, cIdx(4));
+      l.t2 = mul(l.t, cIdx(2));
+      Value rowBase = add(ctaRow0, mul(warp, cIdx(16)));
+      for (int i = 0; i < 2; ++i) {
+        Value r = add(rowBase, add(l.g, cIdx(8 * i)));
+        l.rowValid[i] = ult(r, rows);
+        Value rr = minU(r, lastRow);
+        l.rowIdx[i] = rr;
+        l.pos[i] = arith::DivUIOp::create(b, rr, group);
+        l.head[i] = add(mul(hk, group), arith::RemUIOp::create(b, rr, group));
+      }
+      return l;
+    };
+    Lane lanes = laneOf(tid);
+    Value t = lanes.t, t2 = lanes.t2;
+    Value *rowValid = lanes.rowValid, *head = lanes.head, *pos = lanes.pos,
+          *rowIdx = lanes.rowIdx;
 
     // Q fragments, scaled by softmax scale * log2(e) (the softmax runs in
     // base 2), zero past the head dimension.
     Value qScale = cF32(op.getEffectiveScale() * kLog2e);
-    auto qElement = [&](int i, Value channel, int64_t chunkEnd) {
+    auto qElement = [&](const Lane &l, int i, Value channel, int64_t chunkEnd,
+                        Type opType) {
       Value ch = chunkEnd > d ? minU(channel, cIdx(d - 1)) : channel;
-      Value v =
-          qSource
-              ? decodeGlobalElement(b, b.getLoc(), *qSource,
-                                    {bi, head[i], pos[i], ch})
-              : emitExtendToF32(b, b.getLoc(),
-                                memref::LoadOp::create(
-                                    b, q, ValueRange{bi, head[i], pos[i], ch}));
+      Value v = qSource
+                    ? decodeGlobalElement(b, b.getLoc(), *qSource,
+                                          {bi, l.head[i], l.pos[i], ch})
+                    : emitExtendToF32(
+                          b, b.getLoc(),
+                          memref::LoadOp::create(
+                              b, q, ValueRange{bi, l.head[i], l.pos[i], ch}));
       v = arith::MulFOp::create(b, v, qScale);
       if (chunkEnd > d)
         v = select(ult(channel, cIdx(d)), v, cF32(0.0));
-      return arith::TruncFOp::create(b, f16, v).getResult();
+      return arith::TruncFOp::create(b, opType, v).getResult();
     };
-    SmallVector<Value> qFrags;
-    auto aType = VectorType::get({4, 2}, f16);
-    auto bType = VectorType::get({2, 2}, f16);
     auto cType = VectorType::get({2, 2}, f32);
-    for (int64_t kc = 0; kc < kChunks; ++kc) {
-      SmallVector<Value> elems;
-      for (int64_t half : {0, 8})
-        for (int i = 0; i < 2; ++i)
-          for (int64_t e = 0; e < 2; ++e)
-            elems.push_back(
-                qElement(i, add(t2, cIdx(kc * 16 + half + e)), kc * 16 + 16));
-      qFrags.push_back(vector::FromElementsOp::create(b, aType, elems));
-    }
+    auto qFragments = [&](Type opType, const Lane &l) {
+      SmallVector<Value> qFrags;
+      for (int64_t kc = 0; kc < kChunks; ++kc) {
+        SmallVector<Value> elems;
+        for (int64_t half : {0, 8})
+          for (int i = 0; i < 2; ++i)
+            for (int64_t e = 0; e < 2; ++e)
+              elems.push_back(qElement(l, i,
+                                       add(l.t2, cIdx(kc * 16 + half + e)),
+                                       kc * 16 + 16, opType));
+        qFrags.push_back(vector::FromElementsOp::create(
+            b, VectorType::get({4, 2}, opType), elems));
+      }
+      return qFrags;
+    };
+    SmallVector<Value> qFrags16 = qFragments(f16, lanes);
 
     // The CTA's key range: causal rows end at their last visible key; a
     // split takes a contiguous share of whole blocks.
@@ -681,220 +779,307 @@ LogicalResult GPUAttentionEmitter::emit() {
     Value numBlocks = arith::CeilDivUIOp::create(
         b, arith::SubIOp::create(b, hi, lo), cIdx(blockKV));
 
-    auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-    auto issueBlock = [&](Value blockIdx, Value buf) {
-      Value kb = add(lo, mul(blockIdx, cIdx(blockKV)));
-      SmallVector<Value> tokens = emitCopies(key, buf, kb, hi, bi, hk, tid);
-      llvm::append_range(tokens, emitCopies(value, buf, kb, hi, bi, hk, tid));
-      return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, tokens)
-          .getAsyncToken();
-    };
-    // Prologue: block 0 into buffer 0.
-    {
-      auto ifOp = scf::IfOp::create(b, ult(c0, numBlocks), false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      issueBlock(c0, c0);
-    }
-
-    SmallVector<Value> init = {negInf(), negInf(), cF32(0.0), cF32(0.0)};
-    Value zeroAcc = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0)));
-    for (int64_t n = 0; n < vTiles; ++n)
-      init.push_back(zeroAcc);
-    auto loop = scf::ForOp::create(b, c0, numBlocks, c1, init);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value it = loop.getInductionVar();
-      ValueRange args = loop.getRegionIterArgs();
-      Value buf = arith::RemUIOp::create(b, it, cIdx(2));
-      Value kbBlock = add(lo, mul(it, cIdx(blockKV)));
-      // Prefetch the next block (the last block again at the end, into the
-      // buffer nobody reads) and wait for the current one.
-      Value next = minU(add(it, c1), arith::SubIOp::create(b, numBlocks, c1));
-      Value nextBuf = arith::SubIOp::create(b, c1, buf);
-      Value token = issueBlock(next, nextBuf);
-      nvgpu::DeviceAsyncWaitOp::create(b, token, b.getI32IntegerAttr(1));
-      gpu::BarrierOp::create(b);
-
-      // The staged block, 16 keys at a time: S for 16 keys, online-softmax
-      // update, P V. A loop (not unrolled) keeps register pressure at one
-      // 16-key step: 8 score, 4 * ceil(Dv / 8) accumulator, 4 * ceil(D / 16)
-      // Q registers per lane.
-      auto step = scf::ForOp::create(b, c0, cIdx(blockKV / 16), c1, args);
+    // One pass over the CTA's key blocks with tensor-core operands of
+    // `opType` for the thread `lane`: the double-buffered copies, the block
+    // loop, and the retired last prefetch. Returns the loop's row maxima,
+    // lane-partial row sums and output accumulators.
+    auto runBlocks = [&](Type opType, const Lane &lane,
+                         SmallVector<Value> qFrags) -> SmallVector<Value> {
+      Value tid = lane.tid, g = lane.g, t = lane.t, t2 = lane.t2;
+      const Value *head = lane.head, *pos = lane.pos;
+      auto aType = VectorType::get({4, 2}, opType);
+      auto bType = VectorType::get({2, 2}, opType);
+      auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+      auto issueBlock = [&](Value blockIdx, Value buf) {
+        Value kb = add(lo, mul(blockIdx, cIdx(blockKV)));
+        SmallVector<Value> tokens = emitCopies(key, buf, kb, hi, bi, hk, tid);
+        llvm::append_range(tokens, emitCopies(value, buf, kb, hi, bi, hk, tid));
+        return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, tokens)
+            .getAsyncToken();
+      };
+      // Prologue: block 0 into buffer 0.
       {
-        OpBuilder::InsertionGuard stepGuard(b);
-        b.setInsertionPointToStart(step.getBody());
-        Value tileRow0 = mul(step.getInductionVar(), cIdx(16));
-        ValueRange args = step.getRegionIterArgs();
-        Value kb = add(kbBlock, tileRow0); // first key of the step
-        // S = Q K^T: two accumulators of 16 rows x 8 keys.
-        SmallVector<Value> scores;
-        for (int64_t nt = 0; nt < nTiles; ++nt) {
-          Value acc = zeroAcc;
-          Value kr = add(tileRow0, add(g, cIdx(nt * 8)));
-          Value kKey = minU(add(kbBlock, kr), arith::SubIOp::create(b, hi, c1));
-          for (int64_t kc = 0; kc < kChunks; ++kc) {
-            SmallVector<Value> elems;
-            for (int64_t half : {0, 8})
-              for (int64_t e = 0; e < 2; ++e) {
-                Value ch = add(t2, cIdx(kc * 16 + half + e));
-                bool ragged = kc * 16 + 16 > d;
-                // i4: channels 2t + c, 2t + c + 1 (c even) are the two
-                // nibbles of byte t + c / 2.
-                Value byteIdx;
-                if (key.packedBits == 4 && !ragged)
-                  byteIdx = add(t, cIdx((kc * 16 + half) / 2));
-                Value v =
-                    fetch(key, buf, kr, ragged ? minU(ch, cIdx(d - 1)) : ch, bi,
-                          hk, kKey, byteIdx, 4 * e);
-                if (ragged)
-                  v = select(ult(ch, cIdx(d)), v, cF32(0.0));
-                elems.push_back(arith::TruncFOp::create(b, f16, v));
-              }
-            acc = nvgpu::MmaSyncOp::create(
-                b, qFrags[kc], vector::FromElementsOp::create(b, bType, elems),
-                acc, ArrayRef<int64_t>{16, 8, 16});
-          }
-          scores.push_back(acc);
-        }
-
-        // Mask, causal limit and the end of the range, in base 2.
-        SmallVector<Value> s[2]; // [row][nt * 2 + e]
-        for (int64_t nt = 0; nt < nTiles; ++nt)
-          for (int i = 0; i < 2; ++i)
-            for (int64_t e = 0; e < 2; ++e) {
-              Value v = vector::ExtractOp::create(b, scores[nt],
-                                                  ArrayRef<int64_t>{i, e});
-              Value j = add(kb, add(t2, cIdx(nt * 8 + e)));
-              Value ok = ult(j, hi);
-              if (op.getCausal())
-                ok = arith::AndIOp::create(
-                    b, ok,
-                    arith::CmpIOp::create(b, arith::CmpIPredicate::sle, j,
-                                          add(pos[i], causalOffset)));
-              if (mask) {
-                Value mb =
-                    select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                 dimOf(mask, 0), c1),
-                           c0, bi);
-                Value mh =
-                    select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                 dimOf(mask, 1), c1),
-                           c0, head[i]);
-                Value mq =
-                    select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                 dimOf(mask, 2), c1),
-                           c0, pos[i]);
-                Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
-                Value m =
-                    emitExtendToF32(b, b.getLoc(),
-                                    memref::LoadOp::create(
-                                        b, mask, ValueRange{mb, mh, mq, jc}));
-                v = arith::AddFOp::create(
-                    b, v, arith::MulFOp::create(b, m, cF32(kLog2e)));
-              }
-              if (deltaS) {
-                // Delta-S of the row's group, under the softmax scale (and
-                // in base 2, as the scores are).
-                Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
-                Value grp = arith::DivUIOp::create(
-                    b, pos[i], cIdx(static_cast<int64_t>(*op.getDeltaSRows())));
-                Value ds = memref::LoadOp::create(
-                    b, deltaS, ValueRange{bi, head[i], grp, jc});
-                v = arith::AddFOp::create(b, v,
-                                          arith::MulFOp::create(b, ds, qScale));
-              }
-              s[i].push_back(select(ok, v, negInf()));
-            }
-
-        // Online softmax per row; the row sum stays lane-partial until the
-        // end (the correction factor is the same for the whole quad).
-        SmallVector<Value> results, p[2];
-        Value corr[2], rowSum[2];
-        for (int i = 0; i < 2; ++i) {
-          Value blockMax = negInf();
-          for (Value v : s[i])
-            blockMax = arith::MaximumFOp::create(b, blockMax, v);
-          blockMax = quadReduce(blockMax, /*isMax=*/true);
-          Value oldMax = args[i];
-          Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
-          // While every key so far is masked, exponentiate against 0 so that
-          // exp2(-inf - x) stays 0 instead of NaN.
-          Value ref = select(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                                   newMax, negInf()),
-                             cF32(0.0), newMax);
-          corr[i] = exp2(arith::SubFOp::create(b, oldMax, ref));
-          rowSum[i] = arith::MulFOp::create(b, args[2 + i], corr[i]);
-          for (Value v : s[i]) {
-            Value pv = exp2(arith::SubFOp::create(b, v, ref));
-            if (fp8P) {
-              pv = arith::MulFOp::create(b, pv, cF32(pScale));
-              p[i].push_back(roundToE4M3(b, b.getLoc(), pv));
-            } else {
-              p[i].push_back(pv);
-            }
-            rowSum[i] = arith::AddFOp::create(b, rowSum[i], pv);
-          }
-          results.push_back(newMax);
-        }
-        results.append({rowSum[0], rowSum[1]});
-
-        // O = O * corr + P V.
-        Value corrVec = vector::FromElementsOp::create(
-            b, cType, ValueRange{corr[0], corr[0], corr[1], corr[1]});
-        SmallVector<Value> accs;
-        for (int64_t n = 0; n < vTiles; ++n)
-          accs.push_back(arith::MulFOp::create(b, args[4 + n], corrVec));
-        for (int64_t kc = 0; kc < 1; ++kc) {
-          SmallVector<Value> pe;
-          for (int64_t ntOff : {0, 1})
-            for (int i = 0; i < 2; ++i)
-              for (int64_t e = 0; e < 2; ++e)
-                pe.push_back(arith::TruncFOp::create(
-                    b, f16, p[i][(2 * kc + ntOff) * 2 + e]));
-          Value aFrag = vector::FromElementsOp::create(b, aType, pe);
-          for (int64_t n = 0; n < vTiles; ++n) {
-            Value ch = add(g, cIdx(n * 8));
-            if (n * 8 + 8 > dv)
-              ch = minU(ch, cIdx(dv - 1)); // those columns are never stored
-            SmallVector<Value> elems;
-            for (int64_t half : {0, 8})
-              for (int64_t e = 0; e < 2; ++e) {
-                Value vr = add(tileRow0, add(t2, cIdx(kc * 16 + half + e)));
-                Value vKey =
-                    minU(add(kbBlock, vr), arith::SubIOp::create(b, hi, c1));
-                elems.push_back(arith::TruncFOp::create(
-                    b, f16, fetch(value, buf, vr, ch, bi, hk, vKey)));
-              }
-            accs[n] = nvgpu::MmaSyncOp::create(
-                b, aFrag, vector::FromElementsOp::create(b, bType, elems),
-                accs[n], ArrayRef<int64_t>{16, 8, 16});
-          }
-        }
-        llvm::append_range(results, accs);
-        scf::YieldOp::create(b, results);
+        auto ifOp = scf::IfOp::create(b, ult(c0, numBlocks), false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        issueBlock(c0, c0);
       }
-      // The buffer is overwritten by the next iteration's prefetch.
-      gpu::BarrierOp::create(b);
-      scf::YieldOp::create(b, step.getResults());
-    }
-    // Retire the last (redundant) prefetch before the CTA exits.
-    {
-      Value empty =
-          nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{})
-              .getAsyncToken();
-      nvgpu::DeviceAsyncWaitOp::create(b, empty, b.getI32IntegerAttr(0));
+
+      SmallVector<Value> init = {negInf(), negInf(), cF32(0.0), cF32(0.0)};
+      Value zeroAcc = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0)));
+      for (int64_t n = 0; n < vTiles; ++n)
+        init.push_back(zeroAcc);
+      auto loop = scf::ForOp::create(b, c0, numBlocks, c1, init);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value it = loop.getInductionVar();
+        ValueRange args = loop.getRegionIterArgs();
+        Value buf = arith::RemUIOp::create(b, it, cIdx(2));
+        Value kbBlock = add(lo, mul(it, cIdx(blockKV)));
+        // Prefetch the next block (the last block again at the end, into the
+        // buffer nobody reads) and wait for the current one.
+        Value next = minU(add(it, c1), arith::SubIOp::create(b, numBlocks, c1));
+        Value nextBuf = arith::SubIOp::create(b, c1, buf);
+        Value token = issueBlock(next, nextBuf);
+        nvgpu::DeviceAsyncWaitOp::create(b, token, b.getI32IntegerAttr(1));
+        gpu::BarrierOp::create(b);
+
+        // The staged block, 16 keys at a time: S for 16 keys, online-softmax
+        // update, P V. A loop (not unrolled) keeps register pressure at one
+        // 16-key step: 8 score, 4 * ceil(Dv / 8) accumulator, 4 * ceil(D / 16)
+        // Q registers per lane.
+        auto step = scf::ForOp::create(b, c0, cIdx(blockKV / 16), c1, args);
+        {
+          OpBuilder::InsertionGuard stepGuard(b);
+          b.setInsertionPointToStart(step.getBody());
+          Value tileRow0 = mul(step.getInductionVar(), cIdx(16));
+          ValueRange args = step.getRegionIterArgs();
+          Value kb = add(kbBlock, tileRow0); // first key of the step
+          // S = Q K^T: two accumulators of 16 rows x 8 keys.
+          SmallVector<Value> scores;
+          for (int64_t nt = 0; nt < nTiles; ++nt) {
+            Value acc = zeroAcc;
+            Value kr = add(tileRow0, add(g, cIdx(nt * 8)));
+            Value kKey =
+                minU(add(kbBlock, kr), arith::SubIOp::create(b, hi, c1));
+            for (int64_t kc = 0; kc < kChunks; ++kc) {
+              SmallVector<Value> elems;
+              for (int64_t half : {0, 8})
+                for (int64_t e = 0; e < 2; ++e) {
+                  Value ch = add(t2, cIdx(kc * 16 + half + e));
+                  bool ragged = kc * 16 + 16 > d;
+                  // i4: channels 2t + c, 2t + c + 1 (c even) are the two
+                  // nibbles of byte t + c / 2.
+                  Value byteIdx;
+                  if (key.packedBits == 4 && !ragged)
+                    byteIdx = add(t, cIdx((kc * 16 + half) / 2));
+                  Value v =
+                      fetch(key, buf, kr, ragged ? minU(ch, cIdx(d - 1)) : ch,
+                            bi, hk, kKey, byteIdx, 4 * e);
+                  if (ragged)
+                    v = select(ult(ch, cIdx(d)), v, cF32(0.0));
+                  elems.push_back(arith::TruncFOp::create(b, opType, v));
+                }
+              acc = mma(qFrags[kc],
+                        vector::FromElementsOp::create(b, bType, elems), acc);
+            }
+            scores.push_back(acc);
+          }
+
+          // Mask, causal limit and the end of the range, in base 2.
+          SmallVector<Value> s[2]; // [row][nt * 2 + e]
+          for (int64_t nt = 0; nt < nTiles; ++nt)
+            for (int i = 0; i < 2; ++i)
+              for (int64_t e = 0; e < 2; ++e) {
+                Value v = vector::ExtractOp::create(b, scores[nt],
+                                                    ArrayRef<int64_t>{i, e});
+                Value j = add(kb, add(t2, cIdx(nt * 8 + e)));
+                Value ok = ult(j, hi);
+                if (op.getCausal())
+                  ok = arith::AndIOp::create(
+                      b, ok,
+                      arith::CmpIOp::create(b, arith::CmpIPredicate::sle, j,
+                                            add(pos[i], causalOffset)));
+                if (mask) {
+                  Value mb =
+                      select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                   dimOf(mask, 0), c1),
+                             c0, bi);
+                  Value mh =
+                      select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                   dimOf(mask, 1), c1),
+                             c0, head[i]);
+                  Value mq =
+                      select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                   dimOf(mask, 2), c1),
+                             c0, pos[i]);
+                  Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
+                  Value m =
+                      emitExtendToF32(b, b.getLoc(),
+                                      memref::LoadOp::create(
+                                          b, mask, ValueRange{mb, mh, mq, jc}));
+                  v = arith::AddFOp::create(
+                      b, v, arith::MulFOp::create(b, m, cF32(kLog2e)));
+                }
+                if (deltaS) {
+                  // Delta-S of the row's group, under the softmax scale (and
+                  // in base 2, as the scores are).
+                  Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
+                  Value grp = arith::DivUIOp::create(
+                      b, pos[i],
+                      cIdx(static_cast<int64_t>(*op.getDeltaSRows())));
+                  Value ds = memref::LoadOp::create(
+                      b, deltaS, ValueRange{bi, head[i], grp, jc});
+                  v = arith::AddFOp::create(
+                      b, v, arith::MulFOp::create(b, ds, qScale));
+                }
+                s[i].push_back(select(ok, v, negInf()));
+              }
+
+          // Online softmax per row; the row sum stays lane-partial until the
+          // end (the correction factor is the same for the whole quad).
+          SmallVector<Value> results, p[2];
+          Value corr[2], rowSum[2];
+          for (int i = 0; i < 2; ++i) {
+            Value blockMax = negInf();
+            for (Value v : s[i])
+              blockMax = arith::MaximumFOp::create(b, blockMax, v);
+            blockMax = quadReduce(blockMax, /*isMax=*/true);
+            Value oldMax = args[i];
+            Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
+            // While every key so far is masked, exponentiate against 0 so that
+            // exp2(-inf - x) stays 0 instead of NaN.
+            Value ref =
+                select(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                             newMax, negInf()),
+                       cF32(0.0), newMax);
+            corr[i] = exp2(arith::SubFOp::create(b, oldMax, ref));
+            rowSum[i] = arith::MulFOp::create(b, args[2 + i], corr[i]);
+            for (Value v : s[i]) {
+              Value pv = exp2(arith::SubFOp::create(b, v, ref));
+              if (fp8P) {
+                pv = arith::MulFOp::create(b, pv, cF32(pScale));
+                p[i].push_back(roundToE4M3(b, b.getLoc(), pv));
+              } else {
+                p[i].push_back(pv);
+              }
+              rowSum[i] = arith::AddFOp::create(b, rowSum[i], pv);
+            }
+            results.push_back(newMax);
+          }
+          results.append({rowSum[0], rowSum[1]});
+
+          // O = O * corr + P V.
+          Value corrVec = vector::FromElementsOp::create(
+              b, cType, ValueRange{corr[0], corr[0], corr[1], corr[1]});
+          SmallVector<Value> accs;
+          for (int64_t n = 0; n < vTiles; ++n)
+            accs.push_back(arith::MulFOp::create(b, args[4 + n], corrVec));
+          for (int64_t kc = 0; kc < 1; ++kc) {
+            SmallVector<Value> pe;
+            for (int64_t ntOff : {0, 1})
+              for (int i = 0; i < 2; ++i)
+                for (int64_t e = 0; e < 2; ++e)
+                  pe.push_back(arith::TruncFOp::create(
+                      b, opType, p[i][(2 * kc + ntOff) * 2 + e]));
+            Value aFrag = vector::FromElementsOp::create(b, aType, pe);
+            for (int64_t n = 0; n < vTiles; ++n) {
+              Value ch = add(g, cIdx(n * 8));
+              if (n * 8 + 8 > dv)
+                ch = minU(ch, cIdx(dv - 1)); // those columns are never stored
+              SmallVector<Value> elems;
+              for (int64_t half : {0, 8})
+                for (int64_t e = 0; e < 2; ++e) {
+                  Value vr = add(tileRow0, add(t2, cIdx(kc * 16 + half + e)));
+                  Value vKey =
+                      minU(add(kbBlock, vr), arith::SubIOp::create(b, hi, c1));
+                  elems.push_back(arith::TruncFOp::create(
+                      b, opType, fetch(value, buf, vr, ch, bi, hk, vKey)));
+                }
+              accs[n] =
+                  mma(aFrag, vector::FromElementsOp::create(b, bType, elems),
+                      accs[n]);
+            }
+          }
+          llvm::append_range(results, accs);
+          scf::YieldOp::create(b, results);
+        }
+        // The buffer is overwritten by the next iteration's prefetch.
+        gpu::BarrierOp::create(b);
+        scf::YieldOp::create(b, step.getResults());
+      }
+      // Retire the last (redundant) prefetch before the CTA exits.
+      {
+        Value empty =
+            nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{})
+                .getAsyncToken();
+        nvgpu::DeviceAsyncWaitOp::create(b, empty, b.getI32IntegerAttr(0));
+      }
+      return SmallVector<Value>(loop.getResults());
+    };
+    SmallVector<Value> state = runBlocks(f16, lanes, qFrags16);
+    if (mayOverflow) {
+      // f16 operands overflow beyond 65504: an input (or a decoded K / V
+      // value, or Q times the softmax scale) beyond that range makes a
+      // score or an output accumulator non-finite. A CTA where any thread
+      // ends with a non-finite row maximum (NaN or +inf), row sum or
+      // accumulator computes its rows again with bf16 operands (f32's
+      // range, 8-bit significand); NaN or infinities in the data itself
+      // give the same result the second time. The decision is CTA-wide
+      // (bar.red.or), so every thread takes the same path through the
+      // block loop's barriers.
+      Value bad = arith::ConstantOp::create(b, b.getBoolAttr(false));
+      // Row maxima (-inf for a row without keys) and sums: NaN or +inf.
+      for (int64_t k = 0; k < 4; ++k)
+        bad = arith::OrIOp::create(
+            b, bad,
+            arith::CmpFOp::create(
+                b, arith::CmpFPredicate::UGE, state[k],
+                cF32(std::numeric_limits<double>::infinity())));
+      // Accumulators: v - v is NaN exactly when v is not finite (no
+      // math.absf: it would become a libdevice call).
+      for (int64_t n = 0; n < vTiles; ++n) {
+        Value diff = arith::SubFOp::create(b, state[4 + n], state[4 + n]);
+        for (int i = 0; i < 2; ++i)
+          for (int64_t e = 0; e < 2; ++e) {
+            Value d =
+                vector::ExtractOp::create(b, diff, ArrayRef<int64_t>{i, e});
+            bad = arith::OrIOp::create(
+                b, bad,
+                arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, d, d));
+          }
+      }
+      Value anyBad = NVVM::BarrierOp::create(
+                         b, b.getI32Type(), Value(), Value(),
+                         NVVM::BarrierReductionAttr::get(
+                             b.getContext(), NVVM::BarrierReduction::OR),
+                         arith::ExtUIOp::create(b, b.getI32Type(), bad))
+                         .getResult(0);
+      auto retry = scf::IfOp::create(
+          b, ValueRange(state).getTypes(),
+          arith::CmpIOp::create(
+              b, arith::CmpIPredicate::ne, anyBad,
+              arith::ConstantOp::create(b, b.getI32IntegerAttr(0))),
+          /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(retry.thenBlock());
+        // Decoded tiles are staged as bf16 in the same shared memory.
+        auto bf16 = b.getBF16Type();
+        KVTile f16Key = key, f16Value = value;
+        for (auto [tile, offset] :
+             {std::pair<KVTile *, int64_t>{&key, 0}, {&value, kBytes}})
+          if (tile->decoder) {
+            tile->elementType = bf16;
+            tile->smem = memref::ViewOp::create(b, smemType(*tile), base,
+                                                cIdx(offset), ValueRange{});
+          }
+        // The second pass derives its indices from an opaque copy of the
+        // thread id: otherwise LLVM reuses the first pass's addresses (Q's,
+        // for instance) and keeps them live through the first pass, which
+        // then needed up to twice the registers; this way about 10% more.
+        Lane opaqueLane = laneOf(opaqueIndex(b, tid));
+        scf::YieldOp::create(
+            b, runBlocks(bf16, opaqueLane, qFragments(bf16, opaqueLane)));
+        key = f16Key;
+        value = f16Value;
+        b.setInsertionPointToStart(retry.elseBlock());
+        scf::YieldOp::create(b, state);
+      }
+      state = SmallVector<Value>(retry.getResults());
     }
 
     // Epilogue: normalise and store (or store the split's partial result
     // and its log2-sum-exp).
     for (int i = 0; i < 2; ++i) {
-      Value rowMax = loop.getResult(i);
-      Value sum = quadReduce(loop.getResult(2 + i), /*isMax=*/false);
+      Value rowMax = state[i];
+      Value sum = quadReduce(state[2 + i], /*isMax=*/false);
+      // A row with no key has sum 0 and outputs 0; a NaN sum (NaN or +-inf
+      // in the scores of a key the row sees) must stay NaN, not become 0.
       Value hasMass =
-          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, cF32(0.0));
+          arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, sum, cF32(0.0));
       Value inv =
           select(hasMass, arith::DivFOp::create(b, cF32(1.0), sum), cF32(0.0));
       Value lseIdx;
@@ -926,7 +1111,7 @@ LogicalResult GPUAttentionEmitter::emit() {
             ok = arith::AndIOp::create(b, ok, ult(ch, cIdx(dv)));
           Value o = arith::MulFOp::create(
               b,
-              vector::ExtractOp::create(b, loop.getResult(4 + n),
+              vector::ExtractOp::create(b, state[4 + n],
                                         ArrayRef<int64_t>{i, e}),
               inv);
           auto ifOp = scf::IfOp::create(b, ok, false);
@@ -1000,8 +1185,9 @@ LogicalResult GPUAttentionEmitter::emit() {
         scf::YieldOp::create(b, ValueRange{num, den});
       }
       Value den = sLoop.getResult(1);
+      // No split saw a key: 0; a NaN split (NaN lse) makes the row NaN.
       Value o = select(
-          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, den, cF32(0.0)),
+          arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, den, cF32(0.0)),
           arith::DivFOp::create(b, sLoop.getResult(0), den), cF32(0.0));
       if (outElementType != f32)
         o = arith::TruncFOp::create(b, outElementType, o);

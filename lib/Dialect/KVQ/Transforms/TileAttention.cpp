@@ -64,6 +64,13 @@ static void buildIf(ImplicitLocOpBuilder &b, Value cond, Fn body) {
 /// KVDecoderOpInterface op decoded chunk by chunk.
 struct KVSource : KVOperand {
   mutable KVDecoderOpInterface decoder;
+  /// Sub-byte codes read in the split layout: vector `c` holds field
+  /// `c % p` (p = 8 / bits codes per byte) of the `vw` bytes of block
+  /// `c / p`, so that one shift and mask decodes a whole vector; lane `i`
+  /// of it is channel `((c / p) * vw + i) * p + c % p`. The query rows are
+  /// stored in the key's layout and the accumulators in the value's, and
+  /// put back in channel order when the output is written.
+  bool split = false;
 };
 
 class AttentionEmitter;
@@ -146,13 +153,37 @@ private:
     return dimOf(src.data, i);
   }
   Value readF32Chunk(Value memref, ValueRange prefix, int64_t start,
-                     int64_t dim);
+                     int64_t dim, int64_t width = 0);
   Value loadKVChunk(const KVSource &src, Value b0, Value h, Value j,
                     int64_t chunk);
   Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
                        Value j, int64_t chunk);
   Value unpackSubByte(Value bytes, unsigned bits, bool isSigned);
+  /// Codes per vector lane group of `src`'s layout (1 unless split).
+  int64_t fieldsOf(const KVSource &src) const {
+    return src.split ? 8 / src.packedBits : 1;
+  }
+  /// Vectors that hold a row of `src` in its layout.
+  int64_t numVectors(const KVSource &src) const {
+    if (!src.split)
+      return llvm::divideCeil(src.dim, vw);
+    int64_t bytes = src.dim * src.packedBits / 8;
+    return llvm::divideCeil(bytes, vw) * fieldsOf(src);
+  }
+  /// The channel of lane `lane` of vector `c` in `src`'s layout.
+  int64_t channelOf(const KVSource &src, int64_t c, int64_t lane) const {
+    int64_t p = fieldsOf(src);
+    return ((c / p) * vw + lane) * p + c % p;
+  }
+  /// Vectors `first`..`first + count` of a row in channel order, from the
+  /// natural-order chunks `natural` (chunk k holds channels k*vw...), into
+  /// `layout`'s order.
+  SmallVector<Value> toLayout(const KVSource &layout, ArrayRef<Value> natural);
+  /// The inverse: a row in `layout`'s order back to natural-order chunks.
+  SmallVector<Value> toNatural(const KVSource &layout, ArrayRef<Value> vectors);
   SmallVector<Value> reduceRows(ArrayRef<Value> rows);
+  void writeRow(Value out, Value b0, Value head, Value pos, Value total,
+                ValueRange chunks, int64_t dv, Type elementType);
   Value roundProbabilities(Value p);
 
   ImplicitLocOpBuilder &b;
@@ -200,15 +231,18 @@ Value CPUChunkReader::loadChunk(OpBuilder &, Location, Value buffer,
 /// Reads `vw` values of the innermost dimension starting at `start` as f32,
 /// padding past `dim` with zeros.
 Value AttentionEmitter::readF32Chunk(Value memref, ValueRange prefix,
-                                     int64_t start, int64_t dim) {
+                                     int64_t start, int64_t dim,
+                                     int64_t width) {
+  if (!width)
+    width = vw;
   auto memrefType = cast<MemRefType>(memref.getType());
   Type elementType = memrefType.getElementType();
   SmallVector<Value> indices(prefix);
   indices.push_back(cIdx(start));
   Value pad = arith::ConstantOp::create(b, b.getZeroAttr(elementType));
-  bool inBounds = start + vw <= dim;
+  bool inBounds = start + width <= dim;
   Value v = vector::TransferReadOp::create(
-      b, VectorType::get({vw}, elementType), memref, indices, pad,
+      b, VectorType::get({width}, elementType), memref, indices, pad,
       ArrayRef<bool>{inBounds});
   return emitExtendToF32(b, b.getLoc(), v);
 }
@@ -321,31 +355,32 @@ Value AttentionEmitter::loadScaleChunk(const KVSource &src, Value side,
       prefix.push_back(
           arith::DivUIOp::create(b, coords[i], cIdx(src.extent[i])));
   }
-  int64_t start = chunk * vw;
   if (src.whole[3]) {
     prefix.push_back(cIdx(0));
     return emitExtendToF32(b, b.getLoc(),
                            memref::LoadOp::create(b, side, prefix));
   }
+  // The groups that the lanes' channels fall in: one scalar, or a few
+  // contiguous values spread over the lanes by one shuffle. Padding lanes
+  // (channels past the head dim) take the first group's.
   int64_t ext = src.extent[3];
-  if (ext == 1)
-    return readF32Chunk(side, prefix, start, src.dim);
-  if (ext % vw == 0) {
-    prefix.push_back(cIdx(start / ext));
+  int64_t first = channelOf(src, chunk, 0) / ext, last = first;
+  SmallVector<int64_t> lanes;
+  for (int64_t lane = 0; lane < vw; ++lane) {
+    int64_t channel = channelOf(src, chunk, lane);
+    int64_t group = channel < src.dim ? channel / ext : first;
+    last = std::max(last, group);
+    lanes.push_back(group - first);
+  }
+  int64_t count = last - first + 1;
+  if (count == 1) {
+    prefix.push_back(cIdx(first));
     return emitExtendToF32(b, b.getLoc(),
                            memref::LoadOp::create(b, side, prefix));
   }
-  // Groups narrower than a vector: gather lane by lane.
-  Value result = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
-  for (int64_t lane = 0; lane < vw && start + lane < src.dim; ++lane) {
-    SmallVector<Value> idx(prefix);
-    idx.push_back(cIdx((start + lane) / ext));
-    Value s =
-        emitExtendToF32(b, b.getLoc(), memref::LoadOp::create(b, side, idx));
-    result = vector::InsertOp::create(b, s, result, lane);
-  }
-  return result;
+  int64_t groups = llvm::divideCeil(src.dim, ext);
+  Value values = readF32Chunk(side, prefix, first, groups, count);
+  return vector::ShuffleOp::create(b, values, values, lanes);
 }
 
 /// Loads and decodes chunk `chunk` (lanes chunk*vw ...) of K/V row
@@ -361,7 +396,38 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
     return readF32Chunk(src.data, prefix, start, src.dim);
 
   Value codeValues;
-  if (src.packedBits) {
+  if (src.split) {
+    // One field of the block's bytes: a shift and a mask, then for signed
+    // codes (x ^ h) - h with h the sign bit, which sign-extends the field
+    // without the byte shifts that x86 lacks.
+    unsigned bits = src.packedBits;
+    int64_t p = fieldsOf(src);
+    int64_t byteDim = src.dim * bits / 8;
+    int64_t byteStart = (chunk / p) * vw;
+    VectorType bytesType = VectorType::get({vw}, b.getI8Type());
+    SmallVector<Value> indices(prefix);
+    indices.push_back(cIdx(byteStart));
+    Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+    Value bytes = vector::TransferReadOp::create(
+        b, bytesType, src.data, indices, pad,
+        ArrayRef<bool>{byteStart + vw <= byteDim});
+    auto splatI8 = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(v)));
+    };
+    Value field = bytes;
+    if (int64_t shift = (chunk % p) * bits)
+      field = arith::ShRUIOp::create(b, field, splatI8(shift));
+    field = arith::AndIOp::create(b, field, splatI8((1 << bits) - 1));
+    if (src.scheme.getSymmetric()) {
+      Value half = splatI8(1 << (bits - 1));
+      field =
+          arith::SubIOp::create(b, arith::XOrIOp::create(b, field, half), half);
+      codeValues = arith::SIToFPOp::create(b, vecF32, field);
+    } else {
+      codeValues = arith::UIToFPOp::create(b, vecF32, field);
+    }
+  } else if (src.packedBits) {
     int64_t bytesPerChunk = vw * src.packedBits / 8;
     int64_t byteDim = src.dim * src.packedBits / 8;
     int64_t byteStart = start * src.packedBits / 8;
@@ -393,10 +459,10 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
   Value values =
       emitDequantize(b, b.getLoc(), src.scheme, codeValues, scale, zeroPoint);
   // Padding lanes decode to the zero point: clear them.
-  if (start + vw > src.dim && zeroPoint) {
+  if (channelOf(src, chunk, vw - 1) >= src.dim && zeroPoint) {
     SmallVector<bool> lanes;
     for (int64_t lane = 0; lane < vw; ++lane)
-      lanes.push_back(start + lane < src.dim);
+      lanes.push_back(channelOf(src, chunk, lane) < src.dim);
     Value keep = arith::ConstantOp::create(
         b, DenseElementsAttr::get(VectorType::get({vw}, b.getI1Type()),
                                   ArrayRef<bool>(lanes)));
@@ -406,6 +472,84 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
             b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0))));
   }
   return values;
+}
+
+SmallVector<Value> AttentionEmitter::toLayout(const KVSource &layout,
+                                              ArrayRef<Value> natural) {
+  int64_t p = fieldsOf(layout);
+  if (p == 1)
+    return SmallVector<Value>(natural);
+  SmallVector<Value> out;
+  for (size_t k = 0; k < natural.size(); k += p) {
+    // The block's p natural chunks as one vector of p * vw lanes.
+    SmallVector<Value> parts(natural.begin() + k, natural.begin() + k + p);
+    while (parts.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i < parts.size(); i += 2) {
+        int64_t n = cast<VectorType>(parts[i].getType()).getNumElements();
+        next.push_back(vector::ShuffleOp::create(
+            b, parts[i], parts[i + 1],
+            llvm::to_vector(llvm::seq<int64_t>(0, 2 * n))));
+      }
+      parts = std::move(next);
+    }
+    for (int64_t f = 0; f < p; ++f) {
+      SmallVector<int64_t> lanes;
+      for (int64_t i = 0; i < vw; ++i)
+        lanes.push_back(i * p + f);
+      out.push_back(vector::ShuffleOp::create(b, parts[0], parts[0], lanes));
+    }
+  }
+  return out;
+}
+
+SmallVector<Value> AttentionEmitter::toNatural(const KVSource &layout,
+                                               ArrayRef<Value> vectors) {
+  int64_t p = fieldsOf(layout);
+  if (p == 1)
+    return SmallVector<Value>(vectors);
+  SmallVector<Value> out;
+  for (size_t k = 0; k < vectors.size(); k += p) {
+    // Interleaving the fields restores channel order (as unpackSubByte).
+    SmallVector<Value> fields(vectors.begin() + k, vectors.begin() + k + p);
+    while (fields.size() > 1) {
+      SmallVector<Value> next;
+      size_t half = fields.size() / 2;
+      for (size_t i = 0; i < half; ++i)
+        next.push_back(
+            vector::InterleaveOp::create(b, fields[i], fields[i + half]));
+      fields = std::move(next);
+    }
+    for (int64_t i = 0; i < p; ++i)
+      out.push_back(vector::ExtractStridedSliceOp::create(
+          b, fields[0], ArrayRef<int64_t>{i * vw}, ArrayRef<int64_t>{vw},
+          ArrayRef<int64_t>{1}));
+  }
+  return out;
+}
+
+/// Writes output row (b0, head, pos): the accumulator `chunks` (vectors of
+/// channels) divided by the normaliser `total`, or zeros when `total` is 0
+/// (a row that saw no key), converted to `elementType`.
+void AttentionEmitter::writeRow(Value out, Value b0, Value head, Value pos,
+                                Value total, ValueRange chunks, int64_t dv,
+                                Type elementType) {
+  Value hasMass =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, total, cF32(0.0));
+  Value inv = arith::SelectOp::create(
+      b, hasMass, arith::DivFOp::create(b, cF32(1.0), total), cF32(0.0));
+  Value invVec = splat(inv);
+  for (auto [c, chunk] : llvm::enumerate(chunks)) {
+    int64_t start = c * vw;
+    if (start >= dv)
+      break;
+    Value o = arith::MulFOp::create(b, chunk, invVec);
+    if (elementType != f32)
+      o = arith::TruncFOp::create(b, VectorType::get({vw}, elementType), o);
+    vector::TransferWriteOp::create(b, o, out,
+                                    ValueRange{b0, head, pos, cIdx(start)},
+                                    ArrayRef<bool>{start + vw <= dv});
+  }
 }
 
 /// Rounds probabilities (vector<vw x f32>) to the `p_type` of the op and
@@ -443,8 +587,12 @@ LogicalResult AttentionEmitter::emit() {
   int64_t br = opts.blockRows;
   int64_t bk = llvm::alignTo(opts.blockKV, vw);
   int64_t ns = opts.splitKV;
-  int64_t dChunks = llvm::divideCeil(d, vw);
-  int64_t dvChunks = llvm::divideCeil(dv, vw);
+  // Sub-byte K / V read directly (not through a decoder) use the split
+  // layout; the rest channel order.
+  key->split = key->packedBits && !key->decoder;
+  value->split = value->packedBits && !value->decoder;
+  int64_t dChunks = numVectors(*key);
+  int64_t dvChunks = numVectors(*value);
 
   // Quantized queries (SageAttention2) are decoded like K rows.
   std::optional<KVSource> qSource;
@@ -502,297 +650,733 @@ LogicalResult AttentionEmitter::emit() {
                                    b.getI64IntegerAttr(64));
   };
 
-  // (batch, kv head) pairs are independent: an scf.parallel, which the CPU
-  // pipeline maps to OpenMP threads. Its body is an allocation scope, so
-  // each iteration (thread) gets its own scratch.
-  auto parallel = scf::ParallelOp::create(
-      b, ValueRange{c0, c0}, ValueRange{batch, hkv}, ValueRange{c1, c1});
+  // The number of key-range partitions: split-kv, or with 0 (automatic)
+  // for decode-like shapes (one row tile per KV head) enough partitions
+  // for kMinWorkItems work items, each of at least kMinSplitBlocks key
+  // blocks; shapes with more rows have enough work items already. It
+  // depends on the shapes only, never on the thread count, so results are
+  // the same bits on any number of threads.
+  constexpr int64_t kMinWorkItems = 32, kMinSplitBlocks = 4;
+  Value numSplits;
+  if (ns > 0) {
+    numSplits = cIdx(ns);
+  } else {
+    Value items = arith::MulIOp::create(b, batch, hkv);
+    Value wanted = arith::CeilDivUIOp::create(
+        b, cIdx(kMinWorkItems), arith::MaxUIOp::create(b, items, c1));
+    Value byLength = arith::MaxUIOp::create(
+        b, c1, arith::DivUIOp::create(b, skv, cIdx(kMinSplitBlocks * bk)));
+    Value autoSplits = arith::MinUIOp::create(b, wanted, byLength);
+    Value decodeLike =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ule, rows, cIdx(br));
+    numSplits = arith::SelectOp::create(b, decodeLike, autoSplits, c1);
+  }
+  Value multiSplit =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, numSplits, c1);
+  // With several partitions, each one's statistics and accumulators per
+  // row (the maximum, the normaliser, then the channels), combined after.
+  int64_t dvp = dvChunks * vw;
+  Value partials = memref::AllocOp::create(
+      b,
+      MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
+                       ShapedType::kDynamic, ShapedType::kDynamic, dvp + 2},
+                      f32),
+      ValueRange{arith::SelectOp::create(b, multiSplit, batch, c0), hkv,
+                 numSplits, rows},
+      b.getI64IntegerAttr(64));
+
+  // The register-blocked kernel for prefill-like shapes: per tile of
+  // R = 2 * vw rows, scores as keys x rows with the lanes over rows (a
+  // GEMM micro-kernel: kTileKeys keys x 2 row vectors of accumulators,
+  // each key value broadcast against the transposed query tile), so that
+  // the online softmax runs down the columns without cross-lane
+  // reductions; P V as kTileRows rows x kTileVecs value vectors of
+  // accumulators with each probability broadcast. K and V blocks are
+  // decoded once per tile into channel-order scratch. Masks, Delta-S,
+  // rounded probabilities and quantized queries use the per-key kernel.
+  bool useTiles =
+      !mask && !deltaS && !pType && !qSource && qType.getShape()[2] != 1;
+  constexpr int64_t kTileKeys = 8, kTileRows = 4, kTileVecs = 4;
+  auto emitTiles = [&](Value bi, Value hk, Value s) {
+    const int64_t R = 2 * vw, rv = 2;
+    int64_t dn = llvm::divideCeil(d, vw), dvn = llvm::divideCeil(dv, vw);
+    KVSource kNat = *key, vNat = *value;
+    kNat.split = vNat.split = false;
+    auto isPlainF32 = [&](const KVSource &src) {
+      return !src.scheme && !src.decoder &&
+             cast<MemRefType>(src.data.getType()).getElementType() == f32;
+    };
+    bool kInPlace = isPlainF32(kNat), vInPlace = isPlainF32(vNat);
+    Value qT = scratch({d, R});
+    Value kb = scratch({kInPlace ? 1 : bk, dn * vw});
+    Value vb = scratch({vInPlace ? 1 : bk, dvn * vw});
+    Value st = scratch({bk, R});
+    Value o = scratch({R, dvn * vw});
+    Value mv = scratch({R}), lv = scratch({R}), cr = scratch({R});
+    Value zeroVec = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+    Value negInfVec = splat(negInf());
+    VectorType idxVec = VectorType::get({vw}, b.getIndexType());
+    Value iota = vector::StepOp::create(b, idxVec);
+    Value lastRow = arith::SubIOp::create(b, rows, c1);
+    Value scaleVec = splat(softmaxScale);
+    buildFor(b, c0, rows, cIdx(R), [&](Value r0) {
+      // The transposed, scaled query tile; rows past the end repeat the
+      // last row (never stored).
+      buildFor(b, c0, cIdx(R), c1, [&](Value t) {
+        Value rr =
+            arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, t), lastRow);
+        Value pos = arith::DivUIOp::create(b, rr, group);
+        Value head =
+            arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                  arith::RemUIOp::create(b, rr, group));
+        for (int64_t c = 0; c < dn; ++c) {
+          Value v = arith::MulFOp::create(
+              b, readF32Chunk(q, {bi, head, pos}, c * vw, d), scaleVec);
+          for (int64_t lane = 0; lane < vw && c * vw + lane < d; ++lane)
+            memref::StoreOp::create(b, vector::ExtractOp::create(b, v, lane),
+                                    qT, {cIdx(c * vw + lane), t});
+        }
+      });
+      Value lastPos = arith::DivUIOp::create(
+          b,
+          arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, cIdx(R - 1)),
+                                 lastRow),
+          group);
+      Value kvEnd = skv;
+      if (op.getCausal())
+        kvEnd = arith::MaxSIOp::create(
+            b, c0,
+            arith::MinSIOp::create(
+                b, skv,
+                arith::AddIOp::create(
+                    b, arith::AddIOp::create(b, lastPos, causalOffset), c1)));
+      Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
+      Value lo = arith::MinUIOp::create(
+          b, arith::MulIOp::create(b, s, splitLen), kvEnd);
+      Value hi = arith::MinUIOp::create(
+          b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
+      for (int64_t i = 0; i < rv; ++i) {
+        vector::StoreOp::create(b, negInfVec, mv, {cIdx(i * vw)});
+        vector::StoreOp::create(b, zeroVec, lv, {cIdx(i * vw)});
+      }
+      buildFor(b, c0, cIdx(R), c1, [&](Value t) {
+        for (int64_t c = 0; c < dvn; ++c)
+          vector::StoreOp::create(b, zeroVec, o, {t, cIdx(c * vw)});
+      });
+      // Each lane's last visible key (causal).
+      SmallVector<Value> limits;
+      if (op.getCausal())
+        for (int64_t i = 0; i < rv; ++i) {
+          Value r = arith::AddIOp::create(
+              b,
+              vector::BroadcastOp::create(
+                  b, idxVec, arith::AddIOp::create(b, r0, cIdx(i * vw))),
+              iota);
+          r = arith::MinUIOp::create(
+              b, r, vector::BroadcastOp::create(b, idxVec, lastRow));
+          Value pos = arith::DivUIOp::create(
+              b, r, vector::BroadcastOp::create(b, idxVec, group));
+          limits.push_back(arith::AddIOp::create(
+              b, pos, vector::BroadcastOp::create(b, idxVec, causalOffset)));
+        }
+
+      buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
+        Value n = arith::MinUIOp::create(b, cIdx(bk),
+                                         arith::SubIOp::create(b, hi, j0));
+        // Decode the block's keys and values once for the tile; plain f32
+        // ones are read in place.
+        buildFor(b, c0, n, c1, [&](Value jj) {
+          Value j = arith::AddIOp::create(b, j0, jj);
+          if (!kInPlace)
+            for (int64_t c = 0; c < dn; ++c)
+              vector::StoreOp::create(b, loadKVChunk(kNat, bi, hk, j, c), kb,
+                                      {jj, cIdx(c * vw)});
+          if (!vInPlace)
+            for (int64_t c = 0; c < dvn; ++c)
+              vector::StoreOp::create(b, loadKVChunk(vNat, bi, hk, j, c), vb,
+                                      {jj, cIdx(c * vw)});
+        });
+        Value lastKey = arith::SubIOp::create(b, hi, c1);
+        // Scores: kTileKeys keys x rv row vectors per micro-tile.
+        buildFor(b, c0, n, cIdx(kTileKeys), [&](Value jg) {
+          SmallVector<Value> init(kTileKeys * rv, zeroVec);
+          // In place, keys past the block's end (the last micro-tile's)
+          // read the last key instead; their scores are never used.
+          SmallVector<Value> keyRows;
+          if (kInPlace)
+            for (int64_t k = 0; k < kTileKeys; ++k)
+              keyRows.push_back(arith::MinUIOp::create(
+                  b,
+                  arith::AddIOp::create(b, j0,
+                                        arith::AddIOp::create(b, jg, cIdx(k))),
+                  lastKey));
+          auto loop = scf::ForOp::create(b, c0, cIdx(d), c1, init);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(loop.getBody());
+            Value dd = loop.getInductionVar();
+            SmallVector<Value> qv;
+            for (int64_t i = 0; i < rv; ++i)
+              qv.push_back(
+                  vector::LoadOp::create(b, vecF32, qT, {dd, cIdx(i * vw)}));
+            SmallVector<Value> next;
+            for (int64_t k = 0; k < kTileKeys; ++k) {
+              Value kv = splat(
+                  kInPlace ? memref::LoadOp::create(b, kNat.data,
+                                                    {bi, hk, keyRows[k], dd})
+                           : memref::LoadOp::create(
+                                 b, kb,
+                                 {arith::AddIOp::create(b, jg, cIdx(k)), dd}));
+              for (int64_t i = 0; i < rv; ++i)
+                next.push_back(vector::FMAOp::create(
+                    b, kv, qv[i], loop.getRegionIterArgs()[k * rv + i]));
+            }
+            scf::YieldOp::create(b, next);
+          }
+          for (int64_t k = 0; k < kTileKeys; ++k)
+            for (int64_t i = 0; i < rv; ++i)
+              vector::StoreOp::create(
+                  b, loop.getResult(k * rv + i), st,
+                  {arith::AddIOp::create(b, jg, cIdx(k)), cIdx(i * vw)});
+        });
+        // Online softmax down the columns (one lane per row).
+        for (int64_t i = 0; i < rv; ++i) {
+          auto maxLoop =
+              scf::ForOp::create(b, c0, n, c1, ValueRange{negInfVec});
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(maxLoop.getBody());
+            Value jj = maxLoop.getInductionVar();
+            Value sv =
+                vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)});
+            if (op.getCausal()) {
+              Value j = vector::BroadcastOp::create(
+                  b, idxVec, arith::AddIOp::create(b, j0, jj));
+              Value hidden = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt,
+                                                   j, limits[i]);
+              sv = arith::SelectOp::create(b, hidden, negInfVec, sv);
+              vector::StoreOp::create(b, sv, st, {jj, cIdx(i * vw)});
+            }
+            scf::YieldOp::create(b,
+                                 ValueRange{arith::MaximumFOp::create(
+                                     b, maxLoop.getRegionIterArgs()[0], sv)});
+          }
+          Value oldMax = vector::LoadOp::create(b, vecF32, mv, {cIdx(i * vw)});
+          Value newMax =
+              arith::MaximumFOp::create(b, oldMax, maxLoop.getResult(0));
+          // While every key so far is masked, exponentiate against 0.
+          Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                                newMax, negInfVec);
+          Value ref = arith::SelectOp::create(b, isEmpty, zeroVec, newMax);
+          Value corr =
+              math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
+          auto sumLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{zeroVec});
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(sumLoop.getBody());
+            Value jj = sumLoop.getInductionVar();
+            Value pv = math::ExpOp::create(
+                b, arith::SubFOp::create(b,
+                                         vector::LoadOp::create(
+                                             b, vecF32, st, {jj, cIdx(i * vw)}),
+                                         ref));
+            vector::StoreOp::create(b, pv, st, {jj, cIdx(i * vw)});
+            scf::YieldOp::create(b,
+                                 ValueRange{arith::AddFOp::create(
+                                     b, sumLoop.getRegionIterArgs()[0], pv)});
+          }
+          Value oldSum = vector::LoadOp::create(b, vecF32, lv, {cIdx(i * vw)});
+          vector::StoreOp::create(
+              b, vector::FMAOp::create(b, oldSum, corr, sumLoop.getResult(0)),
+              lv, {cIdx(i * vw)});
+          vector::StoreOp::create(b, newMax, mv, {cIdx(i * vw)});
+          vector::StoreOp::create(b, corr, cr, {cIdx(i * vw)});
+        }
+        // P V: kTileRows rows x kTileVecs value vectors per micro-tile,
+        // the accumulators rescaled once per block.
+        buildFor(b, c0, cIdx(R), cIdx(kTileRows), [&](Value rg) {
+          SmallVector<Value> rowsOf;
+          for (int64_t r = 0; r < kTileRows; ++r)
+            rowsOf.push_back(arith::AddIOp::create(b, rg, cIdx(r)));
+          for (int64_t cg = 0; cg < dvn; cg += kTileVecs) {
+            int64_t cEnd = std::min(dvn, cg + kTileVecs);
+            SmallVector<Value> init;
+            for (int64_t r = 0; r < kTileRows; ++r) {
+              Value c = splat(memref::LoadOp::create(b, cr, {rowsOf[r]}));
+              for (int64_t cc = cg; cc < cEnd; ++cc)
+                init.push_back(arith::MulFOp::create(
+                    b,
+                    vector::LoadOp::create(b, vecF32, o,
+                                           {rowsOf[r], cIdx(cc * vw)}),
+                    c));
+            }
+            auto loop = scf::ForOp::create(b, c0, n, c1, init);
+            {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToStart(loop.getBody());
+              Value jj = loop.getInductionVar();
+              SmallVector<Value> vv;
+              for (int64_t cc = cg; cc < cEnd; ++cc)
+                vv.push_back(
+                    vInPlace ? readF32Chunk(
+                                   vNat.data,
+                                   {bi, hk, arith::AddIOp::create(b, j0, jj)},
+                                   cc * vw, dv)
+                             : vector::LoadOp::create(b, vecF32, vb,
+                                                      {jj, cIdx(cc * vw)}));
+              SmallVector<Value> next;
+              for (int64_t r = 0; r < kTileRows; ++r) {
+                Value pr =
+                    splat(memref::LoadOp::create(b, st, {jj, rowsOf[r]}));
+                for (int64_t cc = cg; cc < cEnd; ++cc)
+                  next.push_back(vector::FMAOp::create(
+                      b, pr, vv[cc - cg],
+                      loop.getRegionIterArgs()[next.size()]));
+              }
+              scf::YieldOp::create(b, next);
+            }
+            int64_t k = 0;
+            for (int64_t r = 0; r < kTileRows; ++r)
+              for (int64_t cc = cg; cc < cEnd; ++cc)
+                vector::StoreOp::create(b, loop.getResult(k++), o,
+                                        {rowsOf[r], cIdx(cc * vw)});
+          }
+        });
+      });
+
+      // Finish the tile's valid rows (or keep their partition's results).
+      buildFor(b, c0, cIdx(R), c1, [&](Value t) {
+        Value r = arith::AddIOp::create(b, r0, t);
+        buildIf(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows),
+            [&]() {
+              SmallVector<Value> chunks;
+              for (int64_t c = 0; c < dvn; ++c)
+                chunks.push_back(
+                    vector::LoadOp::create(b, vecF32, o, {t, cIdx(c * vw)}));
+              Value total = memref::LoadOp::create(b, lv, {t});
+              auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToStart(finish.thenBlock());
+              auto index = [&](int64_t i) {
+                return SmallVector<Value>{bi, hk, s, r, cIdx(i)};
+              };
+              memref::StoreOp::create(b, memref::LoadOp::create(b, mv, {t}),
+                                      partials, index(0));
+              memref::StoreOp::create(b, total, partials, index(1));
+              // Partials hold the value's layout: convert the channel order.
+              SmallVector<Value> padded(chunks);
+              padded.resize(dvChunks, zeroVec);
+              SmallVector<Value> inLayout = toLayout(*value, padded);
+              for (auto [c, v] : llvm::enumerate(inLayout))
+                vector::StoreOp::create(b, v, partials, index(2 + c * vw));
+              b.setInsertionPointToStart(finish.elseBlock());
+              Value head =
+                  arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                        arith::RemUIOp::create(b, r, group));
+              writeRow(out, bi, head, arith::DivUIOp::create(b, r, group),
+                       total, chunks, dv, outElementType);
+            });
+      });
+    });
+  };
+
+  // Combines the partitions of every row of (bi, hk) with their
+  // log-sum-exp weights.
+  auto combineRows = [&](Value bi, Value hk) {
+    buildFor(b, c0, rows, c1, [&](Value r) {
+      auto at = [&](Value si, int64_t i) {
+        return SmallVector<Value>{bi, hk, si, r, cIdx(i)};
+      };
+      auto maxLoop =
+          scf::ForOp::create(b, c0, numSplits, c1, ValueRange{negInf()});
+      {
+        OpBuilder::InsertionGuard loopGuard(b);
+        b.setInsertionPointToStart(maxLoop.getBody());
+        Value m = memref::LoadOp::create(b, partials,
+                                         at(maxLoop.getInductionVar(), 0));
+        scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
+                                    b, maxLoop.getRegionIterArgs()[0], m)});
+      }
+      Value globalMax = maxLoop.getResult(0);
+      Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                            globalMax, negInf());
+      Value ref = arith::SelectOp::create(b, isEmpty, cF32(0.0), globalMax);
+      Value zeroVec = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+      SmallVector<Value> init(dvChunks, zeroVec);
+      init.insert(init.begin(), cF32(0.0));
+      auto sumLoop = scf::ForOp::create(b, c0, numSplits, c1, init);
+      {
+        OpBuilder::InsertionGuard loopGuard(b);
+        b.setInsertionPointToStart(sumLoop.getBody());
+        Value si = sumLoop.getInductionVar();
+        ValueRange carried = sumLoop.getRegionIterArgs();
+        Value w = math::ExpOp::create(
+            b, arith::SubFOp::create(
+                   b, memref::LoadOp::create(b, partials, at(si, 0)), ref));
+        SmallVector<Value> next;
+        next.push_back(math::FmaOp::create(
+            b, w, memref::LoadOp::create(b, partials, at(si, 1)), carried[0]));
+        Value wVec = splat(w);
+        for (int64_t c = 0; c < dvChunks; ++c)
+          next.push_back(vector::FMAOp::create(
+              b, wVec,
+              vector::LoadOp::create(b, vecF32, partials, at(si, 2 + c * vw)),
+              carried[1 + c]));
+        scf::YieldOp::create(b, next);
+      }
+      Value head = arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                         arith::RemUIOp::create(b, r, group));
+      Value pos = arith::DivUIOp::create(b, r, group);
+      writeRow(out, bi, head, pos, sumLoop.getResult(0),
+               toNatural(*value, llvm::to_vector_of<Value>(
+                                     sumLoop.getResults().drop_front())),
+               dv, outElementType);
+    });
+  };
+
+  // With several partitions, the item that finishes last for a (batch, KV
+  // head) combines its rows, counted by an atomic counter (acquire-release,
+  // so it sees the other partitions' results), inside the one parallel loop.
+  auto counterType = MemRefType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, b.getI32Type());
+  Value counters = memref::AllocOp::create(
+      b, counterType,
+      ValueRange{arith::SelectOp::create(b, multiSplit, batch, c0), hkv});
+  buildIf(b, multiSplit, [&]() {
+    buildFor(b, c0, batch, c1, [&](Value bi) {
+      buildFor(b, c0, hkv, c1, [&](Value hk) {
+        memref::StoreOp::create(
+            b, arith::ConstantOp::create(b, b.getI32IntegerAttr(0)), counters,
+            {bi, hk});
+      });
+    });
+  });
+
+  // (batch, kv head, partition) triples are independent: an scf.parallel,
+  // which the CPU pipeline maps to OpenMP threads. Its body is an
+  // allocation scope, so each iteration (thread) gets its own scratch.
+  auto parallel = scf::ParallelOp::create(b, ValueRange{c0, c0, c0},
+                                          ValueRange{batch, hkv, numSplits},
+                                          ValueRange{c1, c1, c1});
   {
     OpBuilder::InsertionGuard parallelGuard(b);
     b.setInsertionPointToStart(parallel.getBody());
     Value bi = parallel.getInductionVars()[0];
     Value hk = parallel.getInductionVars()[1];
-    Value qt = scratch({br, dChunks * vw});
-    Value scores = scratch({br, bk});
-    Value accs = scratch({ns, br, dvChunks * vw});
-    Value maxs = scratch({ns, br});
-    Value sums = scratch({ns, br});
-    {
-      buildFor(b, c0, rows, cIdx(br), [&](Value r0) {
-        // Rows past the end repeat the last row; they are never stored.
-        Value lastRow = arith::SubIOp::create(b, rows, c1);
-        SmallVector<Value> rowIdx, headIdx, posIdx, rowValid;
-        for (int64_t t = 0; t < br; ++t) {
-          Value r = arith::AddIOp::create(b, r0, cIdx(t));
-          rowValid.push_back(
-              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows));
-          Value rr = arith::MinUIOp::create(b, r, lastRow);
-          rowIdx.push_back(rr);
-          posIdx.push_back(arith::DivUIOp::create(b, rr, group));
-          headIdx.push_back(
-              arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
-                                    arith::RemUIOp::create(b, rr, group)));
-        }
-
-        // Q rows of the tile, scaled by the softmax scale once.
-        Value scaleVec = splat(softmaxScale);
-        for (int64_t t = 0; t < br; ++t)
-          for (int64_t c = 0; c < dChunks; ++c) {
-            Value v =
-                qSource
-                    ? loadKVChunk(*qSource, bi, headIdx[t], posIdx[t], c)
-                    : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d);
-            v = arith::MulFOp::create(b, v, scaleVec);
-            vector::StoreOp::create(b, v, qt, {cIdx(t), cIdx(c * vw)});
-          }
-
-        // Keys any row of the tile may see.
-        Value kvEnd = skv;
-        if (op.getCausal()) {
-          Value lastVisible = arith::AddIOp::create(
-              b, arith::AddIOp::create(b, posIdx[br - 1], causalOffset), c1);
-          kvEnd = arith::MaxSIOp::create(
-              b, c0, arith::MinSIOp::create(b, skv, lastVisible));
-        }
-        Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, cIdx(ns));
-
-        Value zeroVec = arith::ConstantOp::create(
-            b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
-        Value negInfVec = splat(negInf());
-
-        buildFor(b, c0, cIdx(ns), c1, [&](Value s) {
-          Value lo = arith::MinUIOp::create(
-              b, arith::MulIOp::create(b, s, splitLen), kvEnd);
-          Value hi = arith::MinUIOp::create(
-              b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
+    Value s = parallel.getInductionVars()[2];
+    auto dotPath = [&]() {
+      Value qt = scratch({br, dChunks * vw});
+      Value scores = scratch({br, bk});
+      Value accs = scratch({br, dvp});
+      Value maxs = scratch({br});
+      Value sums = scratch({br});
+      {
+        buildFor(b, c0, rows, cIdx(br), [&](Value r0) {
+          // Rows past the end repeat the last row; they are never stored.
+          Value lastRow = arith::SubIOp::create(b, rows, c1);
+          SmallVector<Value> rowIdx, headIdx, posIdx, rowValid;
           for (int64_t t = 0; t < br; ++t) {
-            memref::StoreOp::create(b, negInf(), maxs, {s, cIdx(t)});
-            memref::StoreOp::create(b, cF32(0.0), sums, {s, cIdx(t)});
-            for (int64_t c = 0; c < dvChunks; ++c)
-              vector::StoreOp::create(b, zeroVec, accs,
-                                      {s, cIdx(t), cIdx(c * vw)});
+            Value r = arith::AddIOp::create(b, r0, cIdx(t));
+            rowValid.push_back(
+                arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows));
+            Value rr = arith::MinUIOp::create(b, r, lastRow);
+            rowIdx.push_back(rr);
+            posIdx.push_back(arith::DivUIOp::create(b, rr, group));
+            headIdx.push_back(
+                arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                      arith::RemUIOp::create(b, rr, group)));
           }
 
-          buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
-            Value n = arith::MinUIOp::create(b, cIdx(bk),
-                                             arith::SubIOp::create(b, hi, j0));
-            for (int64_t t = 0; t < br; ++t)
-              for (int64_t c = 0; c < bk / vw; ++c)
-                vector::StoreOp::create(b, negInfVec, scores,
-                                        {cIdx(t), cIdx(c * vw)});
-
-            // Scores: each key row is decoded once for all rows of the tile.
-            buildFor(b, c0, n, c1, [&](Value jj) {
-              Value j = arith::AddIOp::create(b, j0, jj);
-              SmallVector<Value> kChunks;
-              for (int64_t c = 0; c < dChunks; ++c)
-                kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
-              SmallVector<Value> rowAccs;
-              for (int64_t t = 0; t < br; ++t) {
-                Value acc = zeroVec;
-                for (int64_t c = 0; c < dChunks; ++c) {
-                  Value qv = vector::LoadOp::create(b, vecF32, qt,
-                                                    {cIdx(t), cIdx(c * vw)});
-                  acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
-                }
-                rowAccs.push_back(acc);
+          // Q rows of the tile, scaled by the softmax scale once.
+          Value scaleVec = splat(softmaxScale);
+          int64_t qChunks = llvm::divideCeil(d, vw);
+          for (int64_t t = 0; t < br; ++t) {
+            SmallVector<Value> natural;
+            for (int64_t c = 0; c < dChunks; ++c) {
+              if (c >= qChunks) { // past the head dim: zeros
+                natural.push_back(arith::ConstantOp::create(
+                    b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0))));
+                continue;
               }
-              SmallVector<Value> rowScores = reduceRows(rowAccs);
+              natural.push_back(
+                  qSource ? loadKVChunk(*qSource, bi, headIdx[t], posIdx[t], c)
+                          : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw,
+                                         d));
+            }
+            SmallVector<Value> inLayout = toLayout(*key, natural);
+            for (int64_t c = 0; c < dChunks; ++c)
+              vector::StoreOp::create(
+                  b, arith::MulFOp::create(b, inLayout[c], scaleVec), qt,
+                  {cIdx(t), cIdx(c * vw)});
+          }
+
+          // Keys any row of the tile may see.
+          Value kvEnd = skv;
+          if (op.getCausal()) {
+            Value lastVisible = arith::AddIOp::create(
+                b, arith::AddIOp::create(b, posIdx[br - 1], causalOffset), c1);
+            kvEnd = arith::MaxSIOp::create(
+                b, c0, arith::MinSIOp::create(b, skv, lastVisible));
+          }
+          Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
+
+          Value zeroVec = arith::ConstantOp::create(
+              b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+          Value negInfVec = splat(negInf());
+
+          {
+            Value lo = arith::MinUIOp::create(
+                b, arith::MulIOp::create(b, s, splitLen), kvEnd);
+            Value hi = arith::MinUIOp::create(
+                b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
+            for (int64_t t = 0; t < br; ++t) {
+              memref::StoreOp::create(b, negInf(), maxs, {cIdx(t)});
+              memref::StoreOp::create(b, cF32(0.0), sums, {cIdx(t)});
+              for (int64_t c = 0; c < dvChunks; ++c)
+                vector::StoreOp::create(b, zeroVec, accs,
+                                        {cIdx(t), cIdx(c * vw)});
+            }
+
+            buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
+              Value n = arith::MinUIOp::create(
+                  b, cIdx(bk), arith::SubIOp::create(b, hi, j0));
+              for (int64_t t = 0; t < br; ++t)
+                for (int64_t c = 0; c < bk / vw; ++c)
+                  vector::StoreOp::create(b, negInfVec, scores,
+                                          {cIdx(t), cIdx(c * vw)});
+
+              // Scores: each key row is decoded once for all rows of the tile.
+              buildFor(b, c0, n, c1, [&](Value jj) {
+                Value j = arith::AddIOp::create(b, j0, jj);
+                SmallVector<Value> kChunks;
+                for (int64_t c = 0; c < dChunks; ++c)
+                  kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
+                SmallVector<Value> rowAccs;
+                for (int64_t t = 0; t < br; ++t) {
+                  Value acc = zeroVec;
+                  for (int64_t c = 0; c < dChunks; ++c) {
+                    Value qv = vector::LoadOp::create(b, vecF32, qt,
+                                                      {cIdx(t), cIdx(c * vw)});
+                    acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
+                  }
+                  rowAccs.push_back(acc);
+                }
+                SmallVector<Value> rowScores = reduceRows(rowAccs);
+                for (int64_t t = 0; t < br; ++t) {
+                  Value score = rowScores[t];
+                  if (deltaS) {
+                    // Delta-S of the row's group, under the softmax scale.
+                    Value ds = memref::LoadOp::create(
+                        b, deltaS,
+                        {bi, headIdx[t],
+                         arith::DivUIOp::create(b, posIdx[t], deltaSRows), j});
+                    score = math::FmaOp::create(b, ds, softmaxScale, score);
+                  }
+                  if (mask) {
+                    Value mb = arith::SelectOp::create(
+                        b,
+                        arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                              dimOf(mask, 0), c1),
+                        c0, bi);
+                    Value mh = arith::SelectOp::create(
+                        b,
+                        arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                              dimOf(mask, 1), c1),
+                        c0, headIdx[t]);
+                    Value mq = arith::SelectOp::create(
+                        b,
+                        arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                              dimOf(mask, 2), c1),
+                        c0, posIdx[t]);
+                    Value m = memref::LoadOp::create(b, mask, {mb, mh, mq, j});
+                    score = arith::AddFOp::create(
+                        b, score, emitExtendToF32(b, b.getLoc(), m));
+                  }
+                  if (op.getCausal()) {
+                    Value limit =
+                        arith::AddIOp::create(b, posIdx[t], causalOffset);
+                    Value hidden = arith::CmpIOp::create(
+                        b, arith::CmpIPredicate::sgt, j, limit);
+                    score = arith::SelectOp::create(b, hidden, negInf(), score);
+                  }
+                  memref::StoreOp::create(b, score, scores, {cIdx(t), jj});
+                }
+              });
+
+              // Online softmax: new maximum, rescale, exponentiate in place.
               for (int64_t t = 0; t < br; ++t) {
-                Value score = rowScores[t];
-                if (deltaS) {
-                  // Delta-S of the row's group, under the softmax scale.
-                  Value ds = memref::LoadOp::create(
-                      b, deltaS,
-                      {bi, headIdx[t],
-                       arith::DivUIOp::create(b, posIdx[t], deltaSRows), j});
-                  score = math::FmaOp::create(b, ds, softmaxScale, score);
+                Value blockMax = negInf();
+                for (int64_t c = 0; c < bk / vw; ++c) {
+                  Value v = vector::LoadOp::create(b, vecF32, scores,
+                                                   {cIdx(t), cIdx(c * vw)});
+                  blockMax = arith::MaximumFOp::create(
+                      b, blockMax,
+                      vector::ReductionOp::create(
+                          b, vector::CombiningKind::MAXIMUMF, v));
                 }
-                if (mask) {
-                  Value mb = arith::SelectOp::create(
-                      b,
-                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                            dimOf(mask, 0), c1),
-                      c0, bi);
-                  Value mh = arith::SelectOp::create(
-                      b,
-                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                            dimOf(mask, 1), c1),
-                      c0, headIdx[t]);
-                  Value mq = arith::SelectOp::create(
-                      b,
-                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                            dimOf(mask, 2), c1),
-                      c0, posIdx[t]);
-                  Value m = memref::LoadOp::create(b, mask, {mb, mh, mq, j});
-                  score = arith::AddFOp::create(
-                      b, score, emitExtendToF32(b, b.getLoc(), m));
+                Value oldMax = memref::LoadOp::create(b, maxs, {cIdx(t)});
+                Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
+                // While every key so far is masked, exponentiate against 0 so
+                // that exp(-inf - x) stays 0 instead of NaN.
+                Value isEmpty = arith::CmpFOp::create(
+                    b, arith::CmpFPredicate::OEQ, newMax, negInf());
+                Value ref =
+                    arith::SelectOp::create(b, isEmpty, cF32(0.0), newMax);
+                Value correction = math::ExpOp::create(
+                    b, arith::SubFOp::create(b, oldMax, ref));
+                Value refVec = splat(ref);
+                Value blockSum = cF32(0.0);
+                for (int64_t c = 0; c < bk / vw; ++c) {
+                  Value idx[2] = {cIdx(t), cIdx(c * vw)};
+                  Value v = vector::LoadOp::create(b, vecF32, scores, idx);
+                  Value p = math::ExpOp::create(
+                      b, arith::SubFOp::create(b, v, refVec));
+                  if (pType) {
+                    // The row sum takes the unrounded probabilities; P V the
+                    // rounded ones.
+                    if (pScale != 1.0)
+                      p = arith::MulFOp::create(b, p, splat(cF32(pScale)));
+                    vector::StoreOp::create(b, roundProbabilities(p), scores,
+                                            idx);
+                  } else {
+                    vector::StoreOp::create(b, p, scores, idx);
+                  }
+                  blockSum = arith::AddFOp::create(
+                      b, blockSum,
+                      vector::ReductionOp::create(
+                          b, vector::CombiningKind::ADD, p,
+                          arith::FastMathFlags::reassoc));
                 }
-                if (op.getCausal()) {
-                  Value limit =
-                      arith::AddIOp::create(b, posIdx[t], causalOffset);
-                  Value hidden = arith::CmpIOp::create(
-                      b, arith::CmpIPredicate::sgt, j, limit);
-                  score = arith::SelectOp::create(b, hidden, negInf(), score);
+                Value oldSum = memref::LoadOp::create(b, sums, {cIdx(t)});
+                memref::StoreOp::create(
+                    b,
+                    arith::AddFOp::create(
+                        b, arith::MulFOp::create(b, oldSum, correction),
+                        blockSum),
+                    sums, {cIdx(t)});
+                memref::StoreOp::create(b, newMax, maxs, {cIdx(t)});
+                Value corrVec = splat(correction);
+                for (int64_t c = 0; c < dvChunks; ++c) {
+                  Value idx[2] = {cIdx(t), cIdx(c * vw)};
+                  Value a = vector::LoadOp::create(b, vecF32, accs, idx);
+                  vector::StoreOp::create(
+                      b, arith::MulFOp::create(b, a, corrVec), accs, idx);
                 }
-                memref::StoreOp::create(b, score, scores, {cIdx(t), jj});
+              }
+
+              // P V, a few vectors of channels at a time: the tile's
+              // accumulators of those chunks stay in registers across the
+              // block's keys (at most ~16 of them), each value chunk is decoded
+              // once for all rows and each probability is broadcast once per
+              // group of chunks.
+              int64_t chunksPerGroup = std::max<int64_t>(1, 16 / br);
+              for (int64_t c0g = 0; c0g < dvChunks; c0g += chunksPerGroup) {
+                int64_t cEnd = std::min(dvChunks, c0g + chunksPerGroup);
+                SmallVector<Value> init;
+                for (int64_t t = 0; t < br; ++t)
+                  for (int64_t c = c0g; c < cEnd; ++c)
+                    init.push_back(vector::LoadOp::create(
+                        b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
+                auto loop = scf::ForOp::create(b, c0, n, c1, init);
+                {
+                  OpBuilder::InsertionGuard guard(b);
+                  b.setInsertionPointToStart(loop.getBody());
+                  Value jj = loop.getInductionVar();
+                  Value j = arith::AddIOp::create(b, j0, jj);
+                  SmallVector<Value> vChunks;
+                  for (int64_t c = c0g; c < cEnd; ++c)
+                    vChunks.push_back(loadKVChunk(*value, bi, hk, j, c));
+                  SmallVector<Value> next;
+                  for (int64_t t = 0; t < br; ++t) {
+                    Value p =
+                        splat(memref::LoadOp::create(b, scores, {cIdx(t), jj}));
+                    for (int64_t c = c0g; c < cEnd; ++c)
+                      next.push_back(vector::FMAOp::create(
+                          b, p, vChunks[c - c0g],
+                          loop.getRegionIterArgs()[next.size()]));
+                  }
+                  scf::YieldOp::create(b, next);
+                }
+                int64_t k = 0;
+                for (int64_t t = 0; t < br; ++t)
+                  for (int64_t c = c0g; c < cEnd; ++c)
+                    vector::StoreOp::create(b, loop.getResult(k++), accs,
+                                            {cIdx(t), cIdx(c * vw)});
               }
             });
+          }
 
-            // Online softmax: new maximum, rescale, exponentiate in place.
-            for (int64_t t = 0; t < br; ++t) {
-              Value blockMax = negInf();
-              for (int64_t c = 0; c < bk / vw; ++c) {
-                Value v = vector::LoadOp::create(b, vecF32, scores,
-                                                 {cIdx(t), cIdx(c * vw)});
-                blockMax = arith::MaximumFOp::create(
-                    b, blockMax,
-                    vector::ReductionOp::create(
-                        b, vector::CombiningKind::MAXIMUMF, v));
-              }
-              Value oldMax = memref::LoadOp::create(b, maxs, {s, cIdx(t)});
-              Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
-              // While every key so far is masked, exponentiate against 0 so
-              // that exp(-inf - x) stays 0 instead of NaN.
-              Value isEmpty = arith::CmpFOp::create(
-                  b, arith::CmpFPredicate::OEQ, newMax, negInf());
-              Value ref =
-                  arith::SelectOp::create(b, isEmpty, cF32(0.0), newMax);
-              Value correction =
-                  math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
-              Value refVec = splat(ref);
-              Value blockSum = cF32(0.0);
-              for (int64_t c = 0; c < bk / vw; ++c) {
-                Value idx[2] = {cIdx(t), cIdx(c * vw)};
-                Value v = vector::LoadOp::create(b, vecF32, scores, idx);
-                Value p =
-                    math::ExpOp::create(b, arith::SubFOp::create(b, v, refVec));
-                if (pType) {
-                  // The row sum takes the unrounded probabilities; P V the
-                  // rounded ones.
-                  if (pScale != 1.0)
-                    p = arith::MulFOp::create(b, p, splat(cF32(pScale)));
-                  vector::StoreOp::create(b, roundProbabilities(p), scores,
-                                          idx);
-                } else {
-                  vector::StoreOp::create(b, p, scores, idx);
-                }
-                blockSum =
-                    arith::AddFOp::create(b, blockSum,
-                                          vector::ReductionOp::create(
-                                              b, vector::CombiningKind::ADD, p,
-                                              arith::FastMathFlags::reassoc));
-              }
-              Value oldSum = memref::LoadOp::create(b, sums, {s, cIdx(t)});
-              memref::StoreOp::create(
-                  b,
-                  arith::AddFOp::create(
-                      b, arith::MulFOp::create(b, oldSum, correction),
-                      blockSum),
-                  sums, {s, cIdx(t)});
-              memref::StoreOp::create(b, newMax, maxs, {s, cIdx(t)});
-              Value corrVec = splat(correction);
-              for (int64_t c = 0; c < dvChunks; ++c) {
-                Value idx[3] = {s, cIdx(t), cIdx(c * vw)};
-                Value a = vector::LoadOp::create(b, vecF32, accs, idx);
-                vector::StoreOp::create(b, arith::MulFOp::create(b, a, corrVec),
-                                        accs, idx);
-              }
-            }
-
-            // P V, a few vectors of channels at a time: the tile's
-            // accumulators of those chunks stay in registers across the
-            // block's keys (at most ~16 of them), each value chunk is decoded
-            // once for all rows and each probability is broadcast once per
-            // group of chunks.
-            int64_t chunksPerGroup = std::max<int64_t>(1, 16 / br);
-            for (int64_t c0g = 0; c0g < dvChunks; c0g += chunksPerGroup) {
-              int64_t cEnd = std::min(dvChunks, c0g + chunksPerGroup);
-              SmallVector<Value> init;
-              for (int64_t t = 0; t < br; ++t)
-                for (int64_t c = c0g; c < cEnd; ++c)
-                  init.push_back(vector::LoadOp::create(
-                      b, vecF32, accs, {s, cIdx(t), cIdx(c * vw)}));
-              auto loop = scf::ForOp::create(b, c0, n, c1, init);
-              {
-                OpBuilder::InsertionGuard guard(b);
-                b.setInsertionPointToStart(loop.getBody());
-                Value jj = loop.getInductionVar();
-                Value j = arith::AddIOp::create(b, j0, jj);
-                SmallVector<Value> vChunks;
-                for (int64_t c = c0g; c < cEnd; ++c)
-                  vChunks.push_back(loadKVChunk(*value, bi, hk, j, c));
-                SmallVector<Value> next;
-                for (int64_t t = 0; t < br; ++t) {
-                  Value p =
-                      splat(memref::LoadOp::create(b, scores, {cIdx(t), jj}));
-                  for (int64_t c = c0g; c < cEnd; ++c)
-                    next.push_back(vector::FMAOp::create(
-                        b, p, vChunks[c - c0g],
-                        loop.getRegionIterArgs()[next.size()]));
-                }
-                scf::YieldOp::create(b, next);
-              }
-              int64_t k = 0;
-              for (int64_t t = 0; t < br; ++t)
-                for (int64_t c = c0g; c < cEnd; ++c)
-                  vector::StoreOp::create(b, loop.getResult(k++), accs,
-                                          {s, cIdx(t), cIdx(c * vw)});
-            }
-          });
+          // Finish the tile: with one partition, normalise and write the
+          // valid rows; with several, keep this partition's statistics and
+          // accumulators for the combination below.
+          auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(finish.thenBlock());
+            for (int64_t t = 0; t < br; ++t)
+              buildIf(b, rowValid[t], [&]() {
+                auto index = [&](int64_t i) {
+                  SmallVector<Value> idx{bi, hk, s, rowIdx[t]};
+                  idx.push_back(cIdx(i));
+                  return idx;
+                };
+                memref::StoreOp::create(
+                    b, memref::LoadOp::create(b, maxs, {cIdx(t)}), partials,
+                    index(0));
+                memref::StoreOp::create(
+                    b, memref::LoadOp::create(b, sums, {cIdx(t)}), partials,
+                    index(1));
+                for (int64_t c = 0; c < dvChunks; ++c)
+                  vector::StoreOp::create(
+                      b,
+                      vector::LoadOp::create(b, vecF32, accs,
+                                             {cIdx(t), cIdx(c * vw)}),
+                      partials, index(2 + c * vw));
+              });
+            b.setInsertionPointToStart(finish.elseBlock());
+            for (int64_t t = 0; t < br; ++t)
+              buildIf(b, rowValid[t], [&]() {
+                // A row that saw no key at all (fully masked) outputs zeros.
+                Value total = memref::LoadOp::create(b, sums, {cIdx(t)});
+                SmallVector<Value> chunks;
+                for (int64_t c = 0; c < dvChunks; ++c)
+                  chunks.push_back(vector::LoadOp::create(
+                      b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
+                writeRow(out, bi, headIdx[t], posIdx[t], total,
+                         toNatural(*value, chunks), dv, outElementType);
+              });
+          }
         });
+      }
+    };
 
-        // Combine the splits and write the valid rows.
-        for (int64_t t = 0; t < br; ++t) {
-          buildIf(b, rowValid[t], [&]() {
-            Value globalMax = negInf();
-            for (int64_t si = 0; si < ns; ++si)
-              globalMax = arith::MaximumFOp::create(
-                  b, globalMax,
-                  memref::LoadOp::create(b, maxs, {cIdx(si), cIdx(t)}));
-            Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                                  globalMax, negInf());
-            Value ref =
-                arith::SelectOp::create(b, isEmpty, cF32(0.0), globalMax);
-            SmallVector<Value> weights;
-            Value total = cF32(0.0);
-            for (int64_t si = 0; si < ns; ++si) {
-              Value m = memref::LoadOp::create(b, maxs, {cIdx(si), cIdx(t)});
-              Value w =
-                  math::ExpOp::create(b, arith::SubFOp::create(b, m, ref));
-              weights.push_back(w);
-              total = arith::AddFOp::create(
-                  b, total,
-                  arith::MulFOp::create(
-                      b, w,
-                      memref::LoadOp::create(b, sums, {cIdx(si), cIdx(t)})));
-            }
-            // A row that saw no key at all (fully masked) outputs zeros.
-            Value hasMass = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
-                                                  total, cF32(0.0));
-            Value inv = arith::SelectOp::create(
-                b, hasMass, arith::DivFOp::create(b, cF32(1.0), total),
-                cF32(0.0));
-            for (int64_t c = 0; c < dvChunks; ++c) {
-              Value o = zeroVec;
-              for (int64_t si = 0; si < ns; ++si) {
-                Value a = vector::LoadOp::create(
-                    b, vecF32, accs, {cIdx(si), cIdx(t), cIdx(c * vw)});
-                o = vector::FMAOp::create(b, splat(weights[si]), a, o);
-              }
-              o = arith::MulFOp::create(b, o, splat(inv));
-              if (outElementType != f32)
-                o = arith::TruncFOp::create(
-                    b, VectorType::get({vw}, outElementType), o);
-              vector::TransferWriteOp::create(
-                  b, o, out,
-                  ValueRange{bi, headIdx[t], posIdx[t], cIdx(c * vw)},
-                  ArrayRef<bool>{c * vw + vw <= dv});
-            }
-          });
-        }
-      });
+    // Prefill-like shapes (at least `vw` rows per KV head) use the
+    // register-blocked kernel; decode keeps the per-key dot products.
+    if (useTiles) {
+      Value many =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::uge, rows, cIdx(vw));
+      auto choice = scf::IfOp::create(b, many, /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(choice.thenBlock());
+      emitTiles(bi, hk, s);
+      b.setInsertionPointToStart(choice.elseBlock());
+      dotPath();
+    } else {
+      dotPath();
     }
+    buildIf(b, multiSplit, [&]() {
+      Value done = memref::AtomicRMWOp::create(
+          b, arith::AtomicRMWKind::addi,
+          arith::ConstantOp::create(b, b.getI32IntegerAttr(1)), counters,
+          ValueRange{bi, hk});
+      Value last = arith::IndexCastOp::create(
+          b, b.getI32Type(), arith::SubIOp::create(b, numSplits, c1));
+      buildIf(b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, done, last),
+              [&]() { combineRows(bi, hk); });
+    });
   }
 
   Value result = bufferization::ToTensorOp::create(
@@ -802,11 +1386,12 @@ LogicalResult AttentionEmitter::emit() {
 }
 
 LogicalResult mlir::kvq::CPUAttentionSchedule::verify(Location loc) const {
-  if (blockKV < 1 || blockRows < 1 || splitKV < 1 || vectorWidth < 4 ||
+  if (blockKV < 1 || blockRows < 1 || splitKV < 0 || vectorWidth < 4 ||
       !llvm::isPowerOf2_64(vectorWidth))
     return emitError(loc)
-           << "kvq-tile-attention: block-kv, block-rows and split-kv must be "
-              "positive and vector-width a power of two >= 4";
+           << "kvq-tile-attention: block-kv and block-rows must be positive, "
+              "split-kv >= 0 (0: automatic) and vector-width a power of two "
+              ">= 4";
   return success();
 }
 

@@ -23,7 +23,7 @@ func.func @bad_schedule(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %v: 
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
     %a = transform.structured.match ops{["kvq.attention"]} in %root : (!transform.any_op) -> !transform.any_op
-    // expected-error @below {{kvq-tile-attention: block-kv, block-rows and split-kv must be positive and vector-width a power of two >= 4}}
+    // expected-error @below {{kvq-tile-attention: block-kv and block-rows must be positive, split-kv >= 0 (0: automatic) and vector-width a power of two >= 4}}
     transform.kvq.tile_attention %a {vector_width = 6} : !transform.any_op
     transform.yield
   }

@@ -6,11 +6,12 @@
 // default 4-row tiles and 16-lane vectors.
 // CHECK-LABEL: func.func @two(
 // CHECK-NOT:     kvq.attention
-// CHECK-DAG:     memref.alloc() {{.*}} : memref<3x2x64xf32>
+// CHECK-DAG:     memref.alloc({{.*}}) {{.*}} : memref<?x?x?x?x66xf32>
+// CHECK-DAG:     memref.alloc() {{.*}} : memref<2x64xf32>
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<2x16xf32>
 // CHECK-DAG:     vector<8xf32>
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<4x32xf32>
-// CHECK-DAG:     memref.alloc() {{.*}} : memref<1x4x64xf32>
+// CHECK-DAG:     memref.alloc() {{.*}} : memref<4x64xf32>
 // CHECK-DAG:     vector<16xf32>
 // CHECK-NOT:     kvq.attention
 // CHECK:         return

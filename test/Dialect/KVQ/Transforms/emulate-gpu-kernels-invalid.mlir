@@ -107,3 +107,15 @@ gpu.module @not_lowered {
     gpu.return
   }
 }
+
+// -----
+
+// Only a side-effect-free register move is understood as such.
+gpu.module @inline_move {
+  llvm.func @k(%x: i64, %out: !llvm.ptr) attributes {nvvm.kernel} {
+    // expected-error @below {{cannot be emulated on the host: inline PTX assembly ('mov.b64 $0, $1; add.s64 $0, $0, 1;')}}
+    %y = llvm.inline_asm "mov.b64 $0, $1; add.s64 $0, $0, 1;", "=l,l" %x : (i64) -> i64
+    llvm.store %y, %out : i64, !llvm.ptr
+    llvm.return
+  }
+}

@@ -196,3 +196,45 @@ module attributes {gpu.container_module} {
     llvm.return
   }
 }
+
+// -----
+
+// What the attention kernel's bf16 recomputation after an f16 overflow uses:
+// a CTA-wide OR (bar.red.or: reduction 2, with the thread's predicate),
+// the inline-PTX move that hides the lane index from the optimizers (an
+// out-of-line identity), and mma.sync with bf16 operands (type 1).
+
+// CHECK-LABEL: llvm.func internal @__kvq_emu.recompute.kernel(
+// CHECK-SAME: %[[PRED:[^:]*]]: i32, %[[IDX:[^:]*]]: i64, %[[A:[^:]*]]: i32, %[[B:[^:]*]]: i32, %[[C:[^:]*]]: f32
+// CHECK: %[[ID:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: %[[ALL:.*]] = llvm.mlir.constant(-1 : i32) : i32
+// CHECK: %[[OR:.*]] = llvm.mlir.constant(2 : i32) : i32
+// CHECK: %[[ANY:.*]] = llvm.call @__kvq_emu_barrier(%[[ID]], %[[ALL]], %[[OR]], %[[PRED]]) {convergent}
+// CHECK: %[[MOVED:.*]] = llvm.call @__kvq_emu_mov_b64(%[[IDX]]) : (i64) -> i64
+// CHECK-NOT: llvm.inline_asm
+// m16n8k16, A and B bf16 (1), C and D f32 (3):
+// CHECK: %[[M:.*]] = llvm.mlir.constant(16 : i32) : i32
+// CHECK-NEXT: %[[N:.*]] = llvm.mlir.constant(8 : i32) : i32
+// CHECK-NEXT: %[[K:.*]] = llvm.mlir.constant(16 : i32) : i32
+// CHECK-NEXT: %[[TA:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK-NEXT: %[[TB:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK-NEXT: %[[TC:.*]] = llvm.mlir.constant(3 : i32) : i32
+// CHECK-NEXT: %[[TD:.*]] = llvm.mlir.constant(3 : i32) : i32
+// CHECK-NEXT: %[[SAT:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK-NEXT: llvm.call @__kvq_emu_mma_sync(%[[M]], %[[N]], %[[K]], %[[TA]], %[[TB]], %[[TC]], %[[TD]], %[[SAT]], %{{.*}}, %{{.*}}) {convergent}
+// CHECK: gpu.binary @recompute
+
+module attributes {gpu.container_module} {
+  gpu.module @recompute [#nvvm.target<chip = "sm_80">] {
+    llvm.func @kernel(%pred: i32, %idx: i64, %a: i32, %b: i32, %c: f32, %out: !llvm.ptr) attributes {gpu.kernel, nvvm.kernel} {
+      %any = nvvm.barrier #nvvm.reduction<or> %pred -> i32
+      %moved = llvm.inline_asm "mov.b64 $0, $1;", "=l,l" %idx : (i64) -> i64
+      %d = nvvm.mma.sync A[%a, %a, %a, %a] B[%b, %b] C[%c, %c, %c, %c] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+      %d0 = llvm.extractvalue %d[0] : !llvm.struct<(f32, f32, f32, f32)>
+      llvm.store %d0, %out : f32, !llvm.ptr
+      llvm.store %any, %out : i32, !llvm.ptr
+      llvm.store %moved, %out : i64, !llvm.ptr
+      llvm.return
+    }
+  }
+}

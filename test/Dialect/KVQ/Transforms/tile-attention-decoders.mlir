@@ -10,7 +10,7 @@
 // CHECK-LABEL: func @kivi_window
 // CHECK-NOT: tensor.concat
 // CHECK-NOT: kvq.dequantize
-// CHECK-NOT: memref.alloc{{.*}}x?x
+// CHECK-NOT: memref.alloc{{.*}} : memref<1x2x?x
 // CHECK: scf.for
 // CHECK: %[[NQ:.*]] = tensor.dim %{{.*}}, %c2 : tensor<1x2x?x32xi8>
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %[[NQ]] : index

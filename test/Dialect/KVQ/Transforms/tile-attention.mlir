@@ -5,15 +5,23 @@
 // together; besides the output, the only buffers are the tile's small
 // scratch (nothing spans the 37 keys: no dequantized K or V exists). Codes
 // are loaded and decoded in registers (vector<16xi8> -> f32, times the
-// token's scale).
+// token's scale). The key range is split automatically (a decode shape:
+// 32 work items over batch x KV heads x partitions, at least 4 blocks
+// each); partitions run as parallel iterations and keep their rows'
+// statistics and accumulators (34 = 2 + 32 channels); the last one of a
+// (batch, KV head) to finish, counted atomically, combines them.
 // CHECK-LABEL: func @decode_int8
 // CHECK-DAG: %[[K:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<1x2x37x20xi8> to memref<1x2x37x20xi8, strided<[?, ?, ?, 1], offset: ?>>
 // CHECK-DAG: %[[OUT:.*]] = memref.alloc() : memref<1x8x1x20xf32>
 // CHECK-NOT: memref.alloc{{.*}}x37x
-// CHECK: scf.parallel (%[[B:.*]], %[[H:.*]]) = (%{{.*}}, %{{.*}}) to
+// CHECK: %[[WANTED:.*]] = arith.ceildivui %c32, %{{.*}} : index
+// CHECK: %[[BYLEN:.*]] = arith.divui %{{.*}}, %c256 : index
+// CHECK: %[[SPLITS:.*]] = arith.select %{{.*}}, %{{.*}}, %c1 : index
+// CHECK: memref.alloc(%{{.*}}, %{{.*}}, %[[SPLITS]], %{{.*}}) {alignment = 64 : i64} : memref<?x?x?x?x34xf32>
+// CHECK: scf.parallel (%[[B:.*]], %[[H:.*]], %{{.*}}) = (%{{.*}}, %{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}}, %[[SPLITS]])
 // CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<4x32xf32>
 // CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<4x64xf32>
-// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<1x4x32xf32>
+// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<4x32xf32>
 // CHECK-NOT: memref.alloc{{.*}}x37x
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4
 // Online softmax over blocks of 64 keys.
@@ -27,11 +35,16 @@
 // CHECK: vector.reduction <add>
 // CHECK: vector.reduction <maximumf>
 // CHECK: math.exp
+// CHECK: %[[DONE:.*]] = memref.atomic_rmw addi %{{.*}}, %{{.*}}[%[[B]], %[[H]]] : (i32, memref<?x?xi32>) -> i32
+// CHECK: arith.cmpi eq, %[[DONE]], %{{.*}} : i32
+// CHECK: math.exp
+// CHECK-NOT: scf.parallel
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // OPTS-LABEL: func @decode_int8
-// OPTS: memref.alloc() {alignment = 64 : i64} : memref<4x2x32xf32>
+// OPTS: memref.alloc(%{{.*}}, %{{.*}}, %c4, %{{.*}}) {alignment = 64 : i64} : memref<?x?x?x?x34xf32>
+// OPTS: scf.parallel ({{.*}}) = ({{.*}}) to (%{{.*}}, %{{.*}}, %c4)
+// OPTS: memref.alloc() {alignment = 64 : i64} : memref<2x32xf32>
 // OPTS: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c2
-// OPTS: scf.for %{{.*}} = %{{.*}} to %c4{{(_[0-9]+)?}} step %c1
 // OPTS: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
 func.func @decode_int8(%q: tensor<1x8x1x20xf32>, %kc: tensor<1x2x37x20xi8>, %ks: tensor<1x2x37x1xf32>, %v: tensor<1x2x37x20xf32>) -> tensor<1x8x1x20xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x20xf32>) k(%kc : tensor<1x2x37x20xi8>, #kvq.quant<i8, symmetric, token>, scale %ks : tensor<1x2x37x1xf32>) v(%v : tensor<1x2x37x20xf32>) -> tensor<1x8x1x20xf32>
@@ -67,4 +80,58 @@ func.func @fp8_and_asym(%q: tensor<1x2x1x32xf32>, %kc: tensor<1x2x9x32xf8E4M3FN>
   %o = kvq.attention q(%q : tensor<1x2x1x32xf32>) k(%kc : tensor<1x2x9x32xf8E4M3FN>, #kvq.quant<f8E4M3FN, symmetric, channel>, scale %ks : tensor<1x2x1x32xf32>)
       v(%vc : tensor<1x2x9x32xi8>, #kvq.quant<i8, asymmetric, token, scale = f16>, scale %vs : tensor<1x2x9x1xf16>, zero_point %vz : tensor<1x2x9x1xf16>) -> tensor<1x2x1x32xf32>
   return %o : tensor<1x2x1x32xf32>
+}
+
+// -----
+
+// Packed INT4 K and V are read in the split layout: each vector of 16
+// bytes gives two vectors of codes (the low nibbles, then the high ones)
+// with a shift, a mask and (x ^ 8) - 8 for the sign, no interleave. The
+// query rows are stored in the key's order (even channels, then odd ones,
+// per 32), and the output row is put back in channel order (interleave).
+// CHECK-LABEL: func @decode_int4_split
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31] : vector<32xf32>, vector<32xf32>
+// CHECK: %[[LO:.*]] = vector.transfer_read %{{.*}} : memref<1x1x50x32xi8, {{.*}}>, vector<16xi8>
+// CHECK: %[[LOM:.*]] = arith.andi %[[LO]], %{{.*}} : vector<16xi8>
+// CHECK: %[[LOX:.*]] = arith.xori %[[LOM]], %{{.*}} : vector<16xi8>
+// CHECK: %[[LOS:.*]] = arith.subi %[[LOX]], %{{.*}} : vector<16xi8>
+// CHECK: arith.sitofp %[[LOS]] : vector<16xi8> to vector<16xf32>
+// CHECK: %[[HI:.*]] = vector.transfer_read %{{.*}} : memref<1x1x50x32xi8, {{.*}}>, vector<16xi8>
+// CHECK: arith.shrui %[[HI]], %{{.*}} : vector<16xi8>
+// CHECK-NOT: vector.interleave
+// CHECK: vector.fma
+// CHECK: vector.interleave %{{.*}}, %{{.*}} : vector<16xf32> -> vector<32xf32>
+// CHECK: vector.extract_strided_slice %{{.*}} {offsets = [16], sizes = [16], strides = [1]} : vector<32xf32> to vector<16xf32>
+func.func @decode_int4_split(%q: tensor<1x4x1x64xf32>, %kc: tensor<1x1x50x64xi4>, %ks: tensor<1x1x50x2xf16>, %vc: tensor<1x1x50x64xi4>, %vs: tensor<1x1x50x2xf16>) -> tensor<1x4x1x64xf32> {
+  %o = kvq.attention q(%q : tensor<1x4x1x64xf32>) k(%kc : tensor<1x1x50x64xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>, scale %ks : tensor<1x1x50x2xf16>) v(%vc : tensor<1x1x50x64xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>, scale %vs : tensor<1x1x50x2xf16>) -> tensor<1x4x1x64xf32>
+  return %o : tensor<1x4x1x64xf32>
+}
+
+// -----
+
+// Prefill (at least 16 rows per KV head: here 2 heads x 40 positions) takes
+// the register-blocked kernel: per tile of 32 rows, the transposed query
+// tile (32 x D), the block's decoded keys and values, the scores as keys x
+// rows and the accumulators; scores by micro-tiles of 8 keys x 2 row
+// vectors (16 accumulators carried over the head dim), the online softmax
+// down the columns with the causal limit per lane, P V by 4 rows x 2 value
+// vectors (D = 32).
+// CHECK-LABEL: func @prefill_tiles
+// CHECK: scf.if
+// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<32x32xf32>
+// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<64x32xf32>
+// CHECK: vector.step : vector<16xindex>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c64
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8
+// CHECK: %{{.*}}:16 = scf.for {{.*}} -> (vector<16xf32>,
+// CHECK-COUNT-16: vector.fma
+// CHECK: arith.cmpi sgt, %{{.*}}, %{{.*}} : vector<16xindex>
+// CHECK: math.exp
+// CHECK: %{{.*}}:8 = scf.for {{.*}} -> (vector<16xf32>,
+// CHECK-COUNT-8: vector.fma
+func.func @prefill_tiles(%q: tensor<1x4x40x32xf32>, %k: tensor<1x2x40x32xf32>, %v: tensor<1x2x40x32xf32>) -> tensor<1x4x40x32xf32> {
+  %o = kvq.attention q(%q : tensor<1x4x40x32xf32>) k(%k : tensor<1x2x40x32xf32>) v(%v : tensor<1x2x40x32xf32>) {causal} -> tensor<1x4x40x32xf32>
+  return %o : tensor<1x4x40x32xf32>
 }

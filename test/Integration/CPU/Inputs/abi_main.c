@@ -24,5 +24,12 @@ int main(void) {
   status = scale_output_shapes(inputs, 2, dims, 2);
   printf("scale_output_shapes: %d [%lld %lld]\n", status, (long long)dims[0],
          (long long)dims[1]);
+
+  /* The thread setting: previous value, refusal of a negative count. */
+  int32_t before = kvq_set_num_threads(2);
+  int32_t now = kvq_get_num_threads();
+  int32_t refused = kvq_set_num_threads(-3);
+  printf("threads: %d %d %d %d\n", before, now, refused,
+         kvq_get_num_threads());
   return 0;
 }

@@ -65,6 +65,11 @@ CASES = {
                            "#kvq.quant<i4, asymmetric, group(axis = 3, size = 8)>",
                            "#kvq.quant<i8, asymmetric, channel, scale = bf16>", True, False),
     "int4_dynamic": ([-1, 8, 1, 64], [-1, 2, -1, 64], None, "f32", I4G, KIVI4_V, False, False),
+    # Prefill shapes (at least 16 rows per KV head) take the register-blocked
+    # kernel: ragged head dims and row counts, packed INT4, bf16.
+    "plain_prefill_ragged": ([1, 6, 70, 40], [1, 3, 83, 40], 24, "f32", None, None, False, False),
+    "int4_prefill_causal_gqa": ([1, 8, 33, 64], [1, 2, 50, 64], None, "f32", I4G, I4G, True, False),
+    "bf16_prefill_causal": ([1, 4, 20, 32], [1, 4, 20, 32], None, "bf16", None, None, True, False),
 }
 DYNAMIC_CALLS = {"int4_dynamic": [(2, 13), (1, 200)]}
 

@@ -12,7 +12,10 @@ golden model, on fresh random inputs with ragged and dynamic sizes:
 * xKV: a basis shared by three layers, and per-layer attention over the
   shared coordinates (kvq-fuse projects the queries on each layer's basis).
 
-Exits non-zero on any mismatch.
+The same checks run on an NVIDIA GPU with --target=nvvm (GEAR's decoder
+inside the tensor-core kernel, the prefill ops as element-wise kernels;
+attention at the GPU's tolerance): see targets.py for --build-only /
+--prebuilt. Exits non-zero on any mismatch.
 """
 
 import os
@@ -23,17 +26,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
 
 import kvq  # noqa: E402
+import targets  # noqa: E402
 from kvq import reference as ref  # noqa: E402
-
-# --target=nvvm-emulated (or nvvm on a GPU machine) runs the GPU path; its
-# attention kernels multiply in f16, so their outputs are held to GPU_TOL.
-TARGET = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--target=")), "cpu")
-GPU_TOL = 1e-2
-
-
-def att_tol(tol):
-    """The tolerance of an attention output: `tol`, or GPU_TOL on a GPU target."""
-    return tol if TARGET == "cpu" else max(tol, GPU_TOL)
 
 KIVI_K = "#kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16>"
 KIVI_V = "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>"
@@ -153,7 +147,10 @@ def near_low_rank(rng, shape, rank, noise):
 
 
 def main():
-    mod = kvq.compile(module(), name="gear", target=TARGET)
+    opts = targets.parse(__doc__)
+    mod = targets.library(opts, module(), "gear")
+    if mod is None:
+        return
     rng = np.random.default_rng()
     failures = 0
 
@@ -249,7 +246,7 @@ def main():
                      p["a"], p["b"], p["indices"], p["values"].astype(np.float32)]
             dec.append(xd)
         check(f"gear_attention L={length}", mod.gear_attention(*args),
-              ref.attention(q, dec[0], dec[1], causal=True), att_tol(1e-5))
+              ref.attention(q, dec[0], dec[1], causal=True), targets.attention_tol(opts, 1e-5))
 
     # xKV: the reference's basis; orthonormal stacked bases (2 S tokens per
     # head: at S = 1 only 2 basis vectors exist, the others are zero); on
@@ -294,7 +291,8 @@ def main():
         cv, uv = ref.cross_layer_basis([v0, v1], 24)
         for l, (q, o) in enumerate(((q0, o0), (q1, o1))):
             want = ref.attention(q, ref.reconstruct(ck, uk[l]), ref.reconstruct(cv, uv[l]))
-            check(f"xkv_attention layer {l} L={length}", o, want, att_tol(1e-4))
+            check(f"xkv_attention layer {l} L={length}", o, want,
+                  targets.attention_tol(opts, 1e-4))
 
     if failures:
         sys.exit(f"{failures} case(s) failed")

@@ -15,7 +15,6 @@ tensor-core math):
     kivi.py --target=nvvm --prebuilt DIR      # on the GPU machine
 """
 
-import argparse
 import os
 import sys
 
@@ -24,6 +23,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
 
 import kvq  # noqa: E402
+import targets  # noqa: E402
 from kvq import reference as ref  # noqa: E402
 
 GROUP, RESIDUAL = 32, 64
@@ -55,20 +55,11 @@ func.func @{name}(%q: {qt},
 def main():
     cases = [("decode_i2", 2, 8, 1, False), ("decode_i4", 4, 8, 1, False),
              ("prefill_i4_causal", 4, 4, 9, True)]
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--target", default="cpu", choices=["cpu", "nvvm", "nvvm-emulated"])
-    ap.add_argument("--build-only", metavar="DIR")
-    ap.add_argument("--prebuilt", metavar="DIR")
-    opts = ap.parse_args()
-    if opts.prebuilt:
-        mod = kvq.runtime.load(opts.prebuilt)
-    else:
-        module = "".join(function(*c) for c in cases)
-        mod = kvq.compile(module, target=opts.target, name="kivi", build_dir=opts.build_only)
-        if opts.build_only:
-            print(f"built {mod.path}")
-            return
-    tol = 2e-5 if opts.target == "cpu" else 1e-2
+    opts = targets.parse(__doc__)
+    mod = targets.library(opts, "".join(function(*c) for c in cases), "kivi")
+    if mod is None:
+        return
+    tol = targets.attention_tol(opts, 2e-5)
     rng = np.random.default_rng()
     failures = 0
     for name, bits, hq, sq, causal in cases:

@@ -11,7 +11,10 @@ fresh random inputs with ragged and dynamic sizes:
 * MLA (kvq.latent_attention, absorbed by kvq-absorb-latent-attention)
   against naive multi-head latent attention.
 
-Exits non-zero on any mismatch.
+The same checks run on an NVIDIA GPU with --target=nvvm (the low-rank
+decoders inside the tensor-core kernel, MLA's absorbed attention, the
+other ops as element-wise kernels; attention at the GPU's tolerance): see
+targets.py for --build-only / --prebuilt. Exits non-zero on any mismatch.
 """
 
 import os
@@ -22,17 +25,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
 
 import kvq  # noqa: E402
+import targets  # noqa: E402
 from kvq import reference as ref  # noqa: E402
-
-# --target=nvvm-emulated (or nvvm on a GPU machine) runs the GPU path; its
-# attention kernels multiply in f16, so their outputs are held to GPU_TOL.
-TARGET = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--target=")), "cpu")
-GPU_TOL = 1e-2
-
-
-def att_tol(tol):
-    """The tolerance of an attention output: `tol`, or GPU_TOL on a GPU target."""
-    return tol if TARGET == "cpu" else max(tol, GPU_TOL)
 
 MODULE = """
 func.func @project_mean(%x: tensor<2x4x?x48xf32>, %u: tensor<4x48x12xf32>, %mu: tensor<4x48xf32>)
@@ -120,7 +114,11 @@ def orthonormal(rng, heads, d, r):
 
 
 def main():
-    mod = kvq.compile(MODULE, name="lowrank", target=TARGET)
+    opts = targets.parse(__doc__)
+    mod = targets.library(opts, MODULE, "lowrank")
+    if mod is None:
+        return
+    att_tol = targets.attention_tol(opts, 1e-5)
     rng = np.random.default_rng()
     failures = 0
 
@@ -169,7 +167,7 @@ def main():
         v = ref.reconstruct(vr, uv, muv)
         check(f"lowrank_attention L={length}",
               mod.lowrank_attention(q, kc, ks, uk, muk, vr, uv, muv),
-              ref.attention(q, k, v), att_tol(1e-5))
+              ref.attention(q, k, v), att_tol)
     for length in (6, 20):
         q = rng.standard_normal((1, 4, 6, 32)).astype(np.float32)
         uk, uv = orthonormal(rng, 4, 32, 8), orthonormal(rng, 4, 32, 8)
@@ -178,7 +176,7 @@ def main():
         check(f"lowrank_attention_causal L={length}",
               mod.lowrank_attention_causal(q, kr, uk, vr, uv),
               ref.attention(q, ref.reconstruct(kr, uk), ref.reconstruct(vr, uv), causal=True),
-              att_tol(1e-5))
+              att_tol)
 
     # smooth -> int4 -> attention: the composition of the references (a
     # static length: internal i4 tensors of dynamic shape hit an LLVM 22
@@ -197,7 +195,7 @@ def main():
         c, s, _ = ref.quantize(centered, scheme)
         want = ref.attention(q, ref.dequantize(c, s, None, scheme), v)
         check(f"smooth_int4_attention L={length}", mod.smooth_int4_attention(q, k, v), want,
-              att_tol(1e-5))
+              att_tol)
 
     # Rotations: the compiled constants are the reference's.
     for s_ in (1, 13):
@@ -218,8 +216,7 @@ def main():
         kd = ref.rotate(ref.dequantize(kc, ks, None, scheme), "hadamard", 1, inverse=True)
         vd = ref.rotate(ref.dequantize(vc, vs, None, scheme), "orthogonal", 2, inverse=True)
         check(f"rotated_int4_attention L={length}",
-              mod.rotated_int4_attention(q, kc, ks, vc, vs), ref.attention(q, kd, vd),
-              att_tol(1e-5))
+              mod.rotated_int4_attention(q, kc, ks, vc, vs), ref.attention(q, kd, vd), att_tol)
 
     # MLA: absorbed (kvq) vs naive (per-head keys and values) attention.
     for length in (3, 41):
@@ -229,7 +226,7 @@ def main():
         wuk = (rng.standard_normal((16, 32, 64)) / 8).astype(np.float32)
         wuv = (rng.standard_normal((16, 48, 64)) / 8).astype(np.float32)
         check(f"mla L={length}", mod.mla(qn, qr, kv, wuk, wuv),
-              ref.latent_attention(qn, qr, kv, wuk, wuv, causal=True), att_tol(1e-5))
+              ref.latent_attention(qn, qr, kv, wuk, wuv, causal=True), att_tol)
 
     if failures:
         sys.exit(f"{failures} case(s) failed")

@@ -20,7 +20,10 @@ polar_decode) on fresh random inputs with ragged and dynamic sizes:
   attention over the reference decoding of the same codes; and the cosine
   similarity of the output with fp32 attention over the original K, V.
 
-Exits non-zero on any mismatch.
+The same checks run on an NVIDIA GPU with --target=nvvm (the decoders of
+K and V inside the tensor-core kernel; attention at the GPU's tolerance):
+see targets.py for --build-only / --prebuilt. Exits non-zero on any
+mismatch.
 """
 
 import os
@@ -31,17 +34,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
 
 import kvq  # noqa: E402
+import targets  # noqa: E402
 from kvq import reference as ref  # noqa: E402
-
-# --target=nvvm-emulated (or nvvm on a GPU machine) runs the GPU path; its
-# attention kernels multiply in f16, so their outputs are held to GPU_TOL.
-TARGET = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--target=")), "cpu")
-GPU_TOL = 1e-2
-
-
-def att_tol(tol):
-    """The tolerance of an attention output: `tol`, or GPU_TOL on a GPU target."""
-    return tol if TARGET == "cpu" else max(tol, GPU_TOL)
 
 
 def t(shape, elem):
@@ -109,7 +103,11 @@ NP = {"f32": np.float32, "f16": np.float16, "bf16": ref.SCALE_DTYPES["bf16"]}
 
 
 def main():
-    mod = kvq.compile(module(), name="polar", target=TARGET)
+    opts = targets.parse(__doc__)
+    mod = targets.library(opts, module(), "polar")
+    if mod is None:
+        return
+    att_tol = targets.attention_tol(opts, 1e-5)
     rng = np.random.default_rng()
     failures = 0
 
@@ -191,8 +189,8 @@ def main():
         vd = ref.rotate(ref.polar_decode(vr, vc), "hadamard", 2, inverse=True)
         want = ref.attention(q, kd, vd, causal=True)
         err = float(np.abs(out - want).max() / np.abs(want).max())
-        tol = att_tol(1e-5)
-        report(f"polar_attention L={length}", err <= tol, f"max rel error {err:.2e} (tol {tol:.0e})")
+        report(f"polar_attention L={length}", err <= att_tol,
+               f"max rel error {err:.2e} (tol {att_tol:.0e})")
         exact = ref.attention(q, k, v, causal=True).ravel()
         cos = float(out.ravel() @ exact / (np.linalg.norm(out) * np.linalg.norm(exact)))
         report(f"polar_attention L={length} vs fp32", cos > 0.94, f"cosine {cos:.4f} (> 0.94)")

@@ -10,8 +10,11 @@ and dynamic lengths:
   fp32 rounding;
 * the sketch error against exact degree-4 attention falls as r grows.
 
-Exits non-zero on any mismatch. An argument names another kvq-compile
-target: `nvvm-emulated` runs the GPU path's kernels with the GPU emulator.
+Exits non-zero on any mismatch. With --target=nvvm the same checks run on
+an NVIDIA GPU (poly attention is element-wise kernels in f32, checked at
+the CPU's tolerances; see targets.py for --build-only / --prebuilt); a
+positional argument names another kvq-compile target: `nvvm-emulated`
+runs the GPU path's kernels with the GPU emulator.
 """
 
 import os
@@ -22,6 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
 
 import kvq  # noqa: E402
+import targets  # noqa: E402
 from kvq import reference as ref  # noqa: E402
 
 
@@ -54,8 +58,14 @@ def main():
         text += attn(name, hq, hkv, attrs)
     for r in (8, 64, 256):
         text += attn(f"sketch_r{r}", 2, 2, f"{{sketch = {r}, seed = 1}}")
-    target = sys.argv[1] if len(sys.argv) > 1 else "cpu"
-    mod = kvq.compile(text, name="polysketch", target=target)
+    opts = targets.parse(__doc__, extra=lambda ap: ap.add_argument(
+        "kvq_target", nargs="?", choices=["cpu", "nvvm", "nvvm-emulated"],
+        help="kvq-compile target (instead of --target)"))
+    if opts.kvq_target:
+        opts.target = opts.kvq_target
+    mod = targets.library(opts, text, "polysketch")
+    if mod is None:
+        return
     rng = np.random.default_rng()
     failures = 0
 

@@ -15,7 +15,20 @@ GQA, keys with a channel bias), against
 * exact fp64 attention (kvq.reference.attention): cosine similarity and
   relative L1 of the recipe's published quality class.
 
-Exits non-zero on any mismatch.
+With --target=nvvm the same functions run on an NVIDIA GPU (the
+expansion's quantization as element-wise kernels; the tensor-core kernel
+decodes the quantized Q and K into f16 operands, adds Delta-S and rounds
+P to e4m3); --target=nvvm-emulated runs that GPU code on the host. The
+f16 operands move every score by ~1e-3 relative, which flips the e4m3
+rounding of the probabilities near a rounding boundary (a step of 2^-4),
+and split-KV rounds each split against its own running maximum: rows
+differ from the model by up to a few such steps, about as much as from the
+model without P rounding. So there the rows must stay within 5e-2 of the
+model, the rounding of P must still show (rows at least half as far from
+the model without P rounding, by their median, as the model itself; FP8 P
+only: without the rounding they are ~1e-4 away), with the same quality
+against fp64. See targets.py for --build-only / --prebuilt. Exits non-zero
+on any mismatch.
 """
 
 import os
@@ -26,12 +39,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
 
 import kvq  # noqa: E402
+import targets  # noqa: E402
 from kvq import reference as ref  # noqa: E402
-
-# --target=nvvm-emulated (or nvvm on a GPU machine) runs the GPU path; its
-# attention kernels multiply in f16, so their outputs are held to GPU_TOL.
-TARGET = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--target=")), "cpu")
-GPU_TOL = 1e-2
 
 MODULE = """
 func.func @sage_thread(%q: tensor<1x4x150x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>)
@@ -74,7 +83,11 @@ func.func @sage_no_smoothing(%q: tensor<1x2x9x64xf32>, %k: tensor<1x2x?x64xf32>,
 
 
 def main():
-    mod = kvq.compile(MODULE, name="sage", target=TARGET)
+    opts = targets.parse(__doc__)
+    mod = targets.library(opts, MODULE, "sage")
+    if mod is None:
+        return 0
+    gpu = targets.on_gpu(opts)
     rng = np.random.default_rng()
     failures = 0
 
@@ -106,13 +119,23 @@ def main():
         off_unrounded = float((row_errors(got, unrounded) > 1e-5).mean())
         cos = float((got * exact).sum() / (np.linalg.norm(got) * np.linalg.norm(exact)))
         l1 = float(np.abs(got - exact).sum() / np.abs(exact).sum())
-        if TARGET == "cpu":
-            ok = (ok and off <= max_off and err.max() <= 1e-2 and off_unrounded >= 0.5 and
+        if gpu:
+            # See the module docstring: the e4m3 rounding of P flips where f16
+            # operands move a probability across a rounding boundary.
+            med = float(np.median(err))
+            med_unrounded = float(np.median(row_errors(got, unrounded)))
+            med_model = float(np.median(row_errors(model, unrounded)))
+            fp8 = kw.get("pv", "fp8") != "f16"
+            ok = (ok and err.max() <= 5e-2 and (not fp8 or 2 * med_unrounded >= med_model) and
                   cos >= cos_min and l1 <= l1_max)
-        else:
-            # The GPU kernel's Q K^T and P V take f16 operands: rows follow the
-            # model to GPU_TOL-scale errors, not to f32 rounding.
-            ok = ok and err.max() <= 5 * GPU_TOL and cos >= cos_min and l1 <= l1_max
+            failures += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} {name}: max row error vs the model {err.max():.1e} "
+                  f"(<= 5e-2, median {med:.1e}), median vs the model without P rounding "
+                  f"{med_unrounded:.1e}{f' (>= half the model: {med_model:.1e})' if fp8 else ''}, "
+                  f"vs fp64 cos {cos:.5f} (>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
+            return
+        ok = (ok and off <= max_off and err.max() <= 1e-2 and off_unrounded >= 0.5 and
+              cos >= cos_min and l1 <= l1_max)
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {name}: rows off the model {off:.3f} (<= {max_off}, max "
               f"{err.max():.1e}), off the model without P rounding {off_unrounded:.2f} (>= 0.5), "

@@ -15,7 +15,10 @@ slots and the 2-bit codes, scales and minima are exact (kvq.quantize's
 float32 numerics). Keys are drawn with well-separated channel ranges, so
 the ranking is not a rounding tie either.
 
-Exits non-zero on any mismatch.
+The same checks run on an NVIDIA GPU with --target=nvvm (the VidKV
+decoders inside the tensor-core kernel, the encoders as element-wise
+kernels; attention at the GPU's tolerance): see targets.py for
+--build-only / --prebuilt. Exits non-zero on any mismatch.
 """
 
 import os
@@ -26,17 +29,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
 
 import kvq  # noqa: E402
+import targets  # noqa: E402
 from kvq import reference as ref  # noqa: E402
-
-# --target=nvvm-emulated (or nvvm on a GPU machine) runs the GPU path; its
-# attention kernels multiply in f16, so their outputs are held to GPU_TOL.
-TARGET = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--target=")), "cpu")
-GPU_TOL = 1e-2
-
-
-def att_tol(tol):
-    """The tolerance of an attention output: `tol`, or GPU_TOL on a GPU target."""
-    return tol if TARGET == "cpu" else max(tol, GPU_TOL)
 
 KEY_DYN = ("tensor<2x3x?x3xi8>, tensor<2x3x?x10xf32>, tensor<2x3x?x10xf32>, tensor<2x3x?x2xi8>, "
            "tensor<2x3x?x10xf32>, tensor<2x3x20xi32>")
@@ -176,7 +170,11 @@ def check_value(name, got, want, v, group):
 
 
 def main():
-    mod = kvq.compile(MODULE, name="vidkv", target=TARGET)
+    opts = targets.parse(__doc__)
+    mod = targets.library(opts, MODULE, "vidkv")
+    if mod is None:
+        return 0
+    att_tol = targets.attention_tol(opts, 1e-5)
     rng = np.random.default_rng()
 
     for s in (0, 1, 16, 45):
@@ -213,9 +211,8 @@ def main():
         kd = ref.vidkv_decode_key(*ke)
         vd = ref.vidkv_decode_value(*ve)
         out, causal = mod.attention(q, *ke, *ve)
-        close(f"attention L={length}", out, ref.attention(q, kd, vd), att_tol(1e-5))
-        close(f"attention_causal L={length}", causal, ref.attention(q, kd, vd, causal=True),
-              att_tol(1e-5))
+        close(f"attention L={length}", out, ref.attention(q, kd, vd), att_tol)
+        close(f"attention_causal L={length}", causal, ref.attention(q, kd, vd, causal=True), att_tol)
 
     print("PASS" if failures == 0 else f"{failures} FAILURES")
     return 1 if failures else 0

@@ -32,7 +32,9 @@ def KVQTileAttentionOp : Op<Transform_Dialect, "kvq.tile_attention",
     * `block_kv`: keys per block of the online softmax (default 64);
     * `block_rows`: query rows (of a GQA group) per register tile (4);
     * `split_kv`: key-range partitions, each with its own running max and
-      sum, combined by their log-sum-exp at the end (1: no split);
+      sum, run in parallel and combined by their log-sum-exp at the end
+      (1: no split; 0, the default: automatic, enough partitions for 32
+      work items when a KV head has a single row tile);
     * `vector_width`: f32 lanes per vector, a power of two >= 4 (16).
 
     Decoded K / V operands (`KVDecoderOpInterface`) are decoded inside the
@@ -49,7 +51,7 @@ def KVQTileAttentionOp : Op<Transform_Dialect, "kvq.tile_attention",
   let arguments = (ins TransformHandleTypeInterface:$target,
                    DefaultValuedAttr<I64Attr, "64">:$block_kv,
                    DefaultValuedAttr<I64Attr, "4">:$block_rows,
-                   DefaultValuedAttr<I64Attr, "1">:$split_kv,
+                   DefaultValuedAttr<I64Attr, "0">:$split_kv,
                    DefaultValuedAttr<I64Attr, "16">:$vector_width);
   let results = (outs);
   let assemblyFormat = "$target attr-dict `:` type($target)";

@@ -26,8 +26,10 @@ struct CPUAttentionSchedule {
   int64_t blockKV = 64;
   /// Query rows (GQA group rows) per register tile.
   int64_t blockRows = 4;
-  /// Key-range partitions, combined by their log-sum-exp.
-  int64_t splitKV = 1;
+  /// Key-range partitions, run in parallel and combined by their
+  /// log-sum-exp; 0: automatic (decode-like shapes get enough partitions
+  /// for 32 work items, each of at least 4 key blocks).
+  int64_t splitKV = 0;
   /// f32 lanes per vector (a power of two >= 4).
   int64_t vectorWidth = 16;
 

@@ -86,14 +86,24 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
       is handled by its bound, never by padding the cache;
     * with `causal`, the key loop of a tile stops at the last key any of its
       rows may see, so fully masked blocks are never read;
-    * with `split-kv` > 1 the key range is cut into that many partitions
-      whose partial maxima, normalisers and accumulators are combined at the
-      end (split-KV / flash-decoding);
+    * the key range is cut into `split-kv` partitions (0: automatic, enough
+      for 32 work items when a KV head has one row tile, as in decode)
+      that run in parallel and whose partial maxima, normalisers and
+      accumulators are combined at the end (split-KV / flash-decoding);
     * quantized K and V are decoded in registers, `vector-width` values at a
       time, right after loading their codes: i4 / i2 codes are read as
-      packed bytes and unpacked with shifts. No dequantized K or V buffer is
-      allocated; the only buffers are the tile's scores, statistics and
-      accumulator.
+      packed bytes and split into one vector per field with a shift and a
+      mask (the query rows are kept in the key's field order, the
+      accumulators in the value's, and put back in channel order at the
+      output). No dequantized K or V buffer spanning the keys is allocated;
+    * shapes with at least `vector-width` rows per KV head (prefill) use a
+      register-blocked kernel: tiles of `2 * vector-width` rows, scores as
+      keys x rows with the lanes over the rows (micro-tiles of 8 keys x 2
+      row vectors against the transposed query tile), the online softmax
+      down the columns, P V by micro-tiles of 4 rows x 4 value vectors, and
+      each block of K / V decoded once per tile into a block-sized scratch
+      (plain f32 read in place). Masks, Delta-S, rounded probabilities and
+      quantized queries keep the per-key kernel.
 
     The result is scf + vector + memref code; it is bridged back to tensors
     with `bufferization.to_buffer` / `to_tensor`, so one-shot bufferization
@@ -104,8 +114,9 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
            "Keys per block of the online-softmax loop">,
     Option<"blockRows", "block-rows", "int64_t", /*default=*/"4",
            "Query rows (head x position) processed together">,
-    Option<"splitKV", "split-kv", "int64_t", /*default=*/"1",
-           "Partitions of the key range combined at the end">,
+    Option<"splitKV", "split-kv", "int64_t", /*default=*/"0",
+           "Partitions of the key range, run in parallel and combined at "
+           "the end (0: automatic)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector (16 for AVX-512)">
   ];
@@ -221,7 +232,16 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
       its log-sum-exp to device scratch (`gpu.alloc`), merged by a second
       kernel. `split-kv=1` writes the output directly.
     * bottom-right causal masking bounds each CTA's key range; additive
-      masks are read per score; fully masked rows output 0.
+      masks are read per score; fully masked rows output 0, rows whose
+      softmax sum is NaN (NaN / inf in a key they see) stay NaN.
+    * f16 overflow: unless Q, K and V are f16 arrays (and the scale at
+      most 1), a CTA whose f16 pass ends with a non-finite row maximum,
+      sum or accumulator (an operand beyond f16's range, or NaN / inf in
+      the data) runs its key blocks again with bf16 operands
+      (`nvvm.mma.sync` bf16), decided CTA-wide with `bar.red.or`.
+    * shared memory: every chunk of a staged block has one writer thread;
+      blocks are read after a wait and a barrier, and overwritten only
+      after the barrier that ends their reads.
 
     Operands must be device memory; the result buffer is a `memref.alloc`
     that `buffer-results-to-out-params` turns into the caller's
@@ -248,6 +268,7 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
   ];
@@ -367,6 +388,29 @@ def KVQExternDynamicSharedMemory
     `.extern .shared .align 16 .b8 __dynamic_shmem__0[]`.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def KVQOpenMPSchedule : Pass<"kvq-openmp-schedule"> {
+  let summary = "Set the schedule of OpenMP worksharing loops";
+  let description = [{
+    Gives every `omp.wsloop` without a `schedule` clause the schedule
+    `kind` (`dynamic` by default, chunk `chunk`; 0 leaves the chunk to the
+    runtime). `convert-scf-to-openmp` creates loops without a schedule, which
+    OpenMP runtimes run statically: each thread gets an equal share of the
+    iterations up front, so a thread that the OS deschedules (a loaded
+    machine) or that draws the costly iterations (causal attention) holds up
+    the whole loop. With `dynamic`, threads take iterations as they finish.
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"dynamic\"",
+           "Schedule kind: static, dynamic or guided">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"0",
+           "Iterations per chunk (0: the runtime's default)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::omp::OpenMPDialect"
+  ];
 }
 
 def KVQApproximateMath : Pass<"kvq-approximate-math"> {

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""CPU prefill benchmark: kvq attention next to the FMA peak of the same
+machine and to peers, in one run.
+
+Cases: batch 1, D 128, S 512 and 2048 (query and key lengths equal), MHA
+(32 heads) and GQA (32 query / 8 KV heads), causal and not. kvq compiles
+one kernel per case and element type (f32; bf16 Q/K/V, computed in f32),
+checks it against the fp64 reference on a smaller ragged shape, and times
+it (median of --reps). Rates are flop per second with 4 * b * Hq * D flop
+per (query, key) pair the kernel must visit (a causal case visits about
+half), and the fraction of the f32 FMA peak measured in this run
+(cpu_limits.c: chains of 512-bit FMAs on the same threads); bf16 rows are
+also compared with the AVX512-BF16 dot-product peak. Peers in the same run
+(built or found on demand, never in CI; cpu_peers.py): ik_llama.cpp's
+flash attention with f16 / bf16 K and V, PyTorch's
+scaled_dot_product_attention when torch is installed. /proc/loadavg is
+recorded before and after.
+
+    python3 bench/cpu_prefill.py
+    python3 bench/cpu_prefill.py --lengths 512 --reps 5 --peers none
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import ml_dtypes
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path.insert(0, HERE)
+
+import kvq  # noqa: E402
+from kvq import reference as ref  # noqa: E402
+from kvq.builder import attention_module  # noqa: E402
+
+import cpu_peers  # noqa: E402
+from cpu_limits import Limits, loadavg  # noqa: E402
+
+D = 128
+HEADS = {"MHA": (32, 32), "GQA": (32, 8)}
+DTYPES = {"f32": np.float32, "bf16": ml_dtypes.bfloat16}
+GGML_TYPES = {"ik_llama.cpp": ["f16", "bf16"], "llama.cpp": ["f16"]}
+
+
+def pairs(sq, skv, causal):
+    """(query, key) pairs a kernel visits."""
+    if not causal:
+        return sq * skv
+    i = np.arange(sq)
+    return int(np.minimum(i + 1 + skv - sq, skv).clip(0).sum())
+
+
+def compile_case(hq, hkv, causal, dtype, options):
+    text = attention_module("prefill", [1, hq, -1, D], [1, hkv, -1, D], dtype=dtype,
+                            causal=causal)
+    return kvq.compile(text, name=f"prefill_{hq}_{hkv}_{int(causal)}_{dtype}",
+                       options=options)
+
+
+def check(mod, hq, hkv, causal, dtype, rng):
+    sq = skv = 300  # ragged: not a multiple of any tile
+    q = rng.standard_normal((1, hq, sq, D)).astype(DTYPES[dtype])
+    k = rng.standard_normal((1, hkv, skv, D)).astype(DTYPES[dtype])
+    v = rng.standard_normal((1, hkv, skv, D)).astype(DTYPES[dtype])
+    out = np.asarray(mod.prefill(q, k, v, out_shapes=[q.shape]), np.float64)
+    expect = ref.attention(q.astype(np.float64), k.astype(np.float64),
+                           v.astype(np.float64), causal=causal)
+    err = float(np.abs(out - expect).max() / np.abs(expect).max())
+    tol = 1e-5 if dtype == "f32" else 1e-2
+    if err > tol:
+        raise SystemExit(f"prefill {hq}/{hkv} causal={causal} {dtype}: error {err:.2e}")
+    return err
+
+
+def time_call(fn, reps):
+    fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)), times
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lengths", type=int, nargs="+", default=[512, 2048])
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--dtypes", nargs="+", default=list(DTYPES))
+    ap.add_argument("--peers", default="ik_llama.cpp,torch",
+                    help="comma-separated: ik_llama.cpp, llama.cpp, torch, or none")
+    ap.add_argument("--options", default="", help="kvq-compile options")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    args = ap.parse_args()
+    peers = [] if args.peers == "none" else args.peers.split(",")
+
+    load_before = loadavg()
+    limits = Limits()
+    kvq.set_num_threads(args.threads)
+    fma = limits.fma_peak(args.threads)
+    bf16 = limits.bf16_peak(args.threads)
+    peak, bf16_peak = fma["median"], bf16["median"]
+    print(f"load {load_before}; {args.threads} threads; f32 FMA peak {peak / 1e9:.0f} GFLOP/s "
+          f"(median; max {fma['max'] / 1e9:.0f}); bf16 dot-product peak {bf16_peak / 1e9:.0f}")
+
+    ggml = {}
+    for peer in peers:
+        if peer in cpu_peers.GGML_PEERS:
+            harness = cpu_peers.ggml_peer(peer)
+            if harness:
+                ggml[peer] = harness
+    torch = cpu_peers.torch_sdpa() if "torch" in peers else None
+    if "torch" in peers and torch is None:
+        print("PyTorch is not installed: no PyTorch row")
+
+    rng = np.random.default_rng(0)
+    rows, errors = [], {}
+    for heads, (hq, hkv) in HEADS.items():
+        for causal in (False, True):
+            mods = {}
+            for dtype in args.dtypes:
+                mods[dtype] = compile_case(hq, hkv, causal, dtype, args.options.split())
+                errors[f"{heads}{' causal' if causal else ''} {dtype}"] = check(
+                    mods[dtype], hq, hkv, causal, dtype, rng)
+            for s in args.lengths:
+                flop = 4 * hq * D * pairs(s, s, causal)
+                case = {"heads": heads, "hq": hq, "hkv": hkv, "s": s, "causal": causal,
+                        "flop": flop}
+                for dtype, mod in mods.items():
+                    q = rng.standard_normal((1, hq, s, D)).astype(DTYPES[dtype])
+                    k = rng.standard_normal((1, hkv, s, D)).astype(DTYPES[dtype])
+                    v = rng.standard_normal((1, hkv, s, D)).astype(DTYPES[dtype])
+                    out = np.empty((1, hq, s, D), DTYPES[dtype])
+                    t, times = time_call(lambda: mod.prefill(q, k, v, out=out), args.reps)
+                    rows.append(dict(case, impl="kvq", type=dtype, seconds=t, times=times))
+                for peer, harness in ggml.items():
+                    cases = [{"b": 1, "hq": hq, "hkv": hkv, "sq": s, "skv": s, "d": D,
+                              "type": t, "causal": causal} for t in GGML_TYPES[peer]]
+                    for c, res in zip(cases, cpu_peers.run_ggml(harness, cases, args.threads,
+                                                                args.reps)):
+                        if "error" in res:
+                            print(f"{peer} {c['type']}: {res['error']}")
+                            continue
+                        rows.append(dict(case, impl=peer, type=f"{c['type']} K/V",
+                                         seconds=res["seconds"], times=res["times"]))
+                if torch is not None:
+                    torch.set_num_threads(args.threads)
+                    q = torch.randn(1, hq, s, D)
+                    k = torch.randn(1, hkv, s, D).repeat_interleave(hq // hkv, dim=1)
+                    v = torch.randn(1, hkv, s, D).repeat_interleave(hq // hkv, dim=1)
+                    with torch.inference_mode():
+                        t, times = time_call(
+                            lambda: torch.nn.functional.scaled_dot_product_attention(
+                                q, k, v, is_causal=causal), args.reps)
+                    rows.append(dict(case, impl="PyTorch SDPA", type="f32", seconds=t,
+                                     times=times))
+                for r in rows:
+                    if "tflops" in r:
+                        continue
+                    r["tflops"] = r["flop"] / r["seconds"] / 1e12
+                    r["fraction"] = r["flop"] / r["seconds"] / peak
+                    if "bf16" in r["type"] and bf16_peak:
+                        r["fraction_bf16"] = r["flop"] / r["seconds"] / bf16_peak
+                    print(f"{heads} S {s:5d}{' causal' if causal else '       '} "
+                          f"{r['impl']:>13} {r['type']:>9}: {r['seconds'] * 1e3:9.2f} ms "
+                          f"{r['tflops']:.3f} TFLOP/s {100 * r['fraction']:5.1f}% of FMA peak")
+    load_after = loadavg()
+    print(f"load before {load_before}, after {load_after}")
+
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d")
+    result = {"date": stamp, "commit": commit,
+              "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+              "threads": args.threads, "load_before": load_before, "load_after": load_after,
+              "fma_peak": fma, "bf16_peak": bf16, "max_rel_error": errors, "d": D,
+              "rows": rows}
+    os.makedirs(args.out, exist_ok=True)
+    base = os.path.join(args.out, f"cpu_prefill-{stamp}")
+    with open(base + ".json", "w") as f:
+        json.dump(result, f, indent=1)
+    with open(base + ".md", "w") as f:
+        f.write(f"# CPU prefill, {stamp}, commit {commit}, {args.threads} threads\n\n")
+        f.write(f"b 1, D {D}, Sq = Skv; median of {args.reps}. f32 FMA peak measured in the "
+                f"same run: {peak / 1e9:.0f} GFLOP/s (bf16 dot products: "
+                f"{bf16_peak / 1e9:.0f}). Load average before "
+                f"{' '.join(load_before or [])}, after {' '.join(load_after or [])}.\n\n")
+        f.write("| heads | S | causal | implementation | type | ms | TFLOP/s | % of FMA peak |\n")
+        f.write("|---|---|---|---|---|---|---|---|\n")
+        for r in rows:
+            f.write(f"| {r['heads']} {r['hq']}/{r['hkv']} | {r['s']} | "
+                    f"{'yes' if r['causal'] else 'no'} | {r['impl']} | {r['type']} | "
+                    f"{r['seconds'] * 1e3:.2f} | {r['tflops']:.3f} | "
+                    f"{100 * r['fraction']:.0f}% |\n")
+    print(f"wrote {base}.json and .md")
+
+
+if __name__ == "__main__":
+    main()
