@@ -780,6 +780,50 @@ TEST_F(GPUEmulator, RacecheckFindsDuplicatedAsyncCopies) {
   EXPECT_EQ(lastError(), "");
 }
 
+// One thread's cp.async copies are unordered until a wait_group separates
+// them: a second copy (or a store) to bytes a copy of its own still has in
+// flight lands before or after it.
+TEST_F(GPUEmulator, RacecheckFindsOverlappingAsyncCopiesOfOneThread) {
+  alignas(16) static int32_t source[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  int32_t mode = 0;
+  void *params[] = {&mode};
+  auto kernel = [](void **params) {
+    int32_t mode = *static_cast<int32_t *>(params[0]);
+    char *base = static_cast<char *>(__kvq_emu_shared_base());
+    __kvq_emu_cp_async(base, source, 16, 16);
+    __kvq_emu_cp_async_commit_group();
+    if (mode == 2)
+      __kvq_emu_cp_async_wait_group(0);
+    if (mode == 1)
+      storeShared<int32_t>(2, 0);
+    else
+      __kvq_emu_cp_async(base, source + 4, 16, 16);
+    __kvq_emu_cp_async_commit_group();
+    __kvq_emu_cp_async_wait_group(0);
+  };
+  kvqEmuSetChecks(KVQ_EMU_CHECK_RACE);
+  kvqEmuLaunch(kernel, "twice", 1, 1, 1, 1, 1, 1, 16, params);
+  std::string error = lastError();
+  EXPECT_NE(error.find("thread (0, 0, 0) copies to byte 0 of shared memory "
+                       "with cp.async while a cp.async of its own to it is "
+                       "in flight"),
+            std::string::npos)
+      << error;
+  kvqCudaClearError();
+  mode = 1;
+  kvqEmuLaunch(kernel, "store", 1, 1, 1, 1, 1, 1, 16, params);
+  error = lastError();
+  EXPECT_NE(error.find("thread (0, 0, 0) writes byte 8 of shared memory, "
+                       "which a cp.async of its own has not written yet"),
+            std::string::npos)
+      << error;
+  // With the first copy waited for: ordered.
+  kvqCudaClearError();
+  mode = 2;
+  kvqEmuLaunch(kernel, "waited", 1, 1, 1, 1, 1, 1, 16, params);
+  EXPECT_EQ(lastError(), "");
+}
+
 //===----------------------------------------------------------------------===//
 // The mgpu* path
 //===----------------------------------------------------------------------===//

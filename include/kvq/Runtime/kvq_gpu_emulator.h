@@ -39,8 +39,9 @@ enum {
   /* Shared-memory hazards between threads of a CTA: conflicting accesses
    * (at least one a write, cp.async included) to one byte by different
    * threads with no barrier between them (like compute-sanitizer
-   * racecheck), and reads of bytes a cp.async of the reading thread has not
-   * completed (no cp.async.wait_group before the read). */
+   * racecheck), and accesses to bytes a cp.async of the same thread has
+   * not completed (no cp.async.wait_group before a read, a write or a
+   * second cp.async: their order is undefined). */
   KVQ_EMU_CHECK_RACE = 1,
   /* Reads of shared-memory bytes no thread of the CTA has written. */
   KVQ_EMU_CHECK_INIT = 2,

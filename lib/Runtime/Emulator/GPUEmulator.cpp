@@ -395,6 +395,12 @@ void checkWrite(Launch &l, Thread &t, size_t offset, size_t size,
       if (s.asyncCount && s.asyncWriter != me)
         hazard(l, "write-after-write", i, s.asyncWriter,
                "copies to it with cp.async", me, what);
+      if (s.asyncCount && !async)
+        KVQ_FAIL(l,
+                 "%s writes byte %zu of shared memory, which a cp.async of "
+                 "its own has not written yet (no cp.async.wait_group "
+                 "covering it: the copy may land after the write)",
+                 who(t).c_str(), i);
       bool bothAtomic = atomic && (s.flags & kAtomicWrite);
       if (s.writeEpoch && s.writeEpoch >= since && s.writer != me &&
           !bothAtomic)
@@ -1385,6 +1391,15 @@ KVQ_EXPORT void __kvq_emu_cp_async(void *dst, const void *src, int32_t size,
       if (s.asyncCount && s.asyncWriter != me)
         hazard(l, "write-after-write", i, s.asyncWriter,
                "copies to it with cp.async", me, "copies to it with cp.async");
+      // PTX ISA: cp.async operations are unordered unless a wait separates
+      // them, so a second copy to a byte lands before or after the first.
+      if (s.asyncCount)
+        KVQ_FAIL(l,
+                 "%s copies to byte %zu of shared memory with cp.async while "
+                 "a cp.async of its own to it is in flight (no "
+                 "cp.async.wait_group covers the first: the order in which "
+                 "they land is undefined)",
+                 who(t).c_str(), i);
       if (s.writeEpoch == l.epoch && s.writer != me)
         hazard(l, "write-after-write", i, s.writer, writeKind(s), me,
                "copies to it with cp.async");
