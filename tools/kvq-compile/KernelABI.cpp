@@ -972,8 +972,8 @@ private:
                         : "kvq_memref_" + std::to_string(sig.shape.size());
   }
 
-  bool deviceErrors; // GPU library: report failed CUDA calls
   raw_ostream &os;
+  bool deviceErrors; // GPU library: report failed CUDA calls
 };
 } // namespace
 
