@@ -28,6 +28,6 @@ __version__ = "0.1.0"
 # Compiling and running kernels (kvq-compile + the C ABI of docs/ABI.md).
 from .compiler import CompileError, compile  # noqa: E402,F401
 from .runtime import KVQError  # noqa: E402,F401
-from . import cuda  # noqa: E402,F401
+from . import builder, cuda, runtime  # noqa: E402,F401
 
-__all__ = list(__all__) + ["CompileError", "KVQError", "compile"]
+__all__ = list(__all__) + ["CompileError", "KVQError", "builder", "compile", "runtime"]
