@@ -8,7 +8,8 @@ NumPy golden model at a small ragged size, then times decode steps
 lengths. Prints time, effective KV bandwidth (bytes of the cache read per
 second), the speed-up over fp32, and the fraction of a STREAM-like copy
 bandwidth measured in the same process. Writes JSON + Markdown under
-bench/results/.
+build/bench/ (--out DIR elsewhere; --out bench/results records them with
+the sources).
 
     python3 bench/cpu_decode.py                 # b 1,4,8 x L 4k,16k,32k
     python3 bench/cpu_decode.py --batch 1 --lengths 16384 --reps 5
@@ -123,7 +124,9 @@ def main():
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 4, 8])
     ap.add_argument("--lengths", type=int, nargs="+", default=[4096, 16384, 32768])
     ap.add_argument("--reps", type=int, default=7)
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--out", default=os.path.join(os.environ.get("KVQ_BUILD_DIR") or
+                                                  os.path.join(ROOT, "build"), "bench"),
+                    help="where the results go (default: build/bench)")
     args = ap.parse_args()
 
     rng = np.random.default_rng(0)
@@ -174,6 +177,7 @@ def main():
     base = os.path.join(args.out, f"cpu_decode-{stamp}")
     with open(base + ".json", "w") as f:
         json.dump(result, f, indent=1)
+    print(f"wrote {base}.json and {base}.md")
     with open(base + ".md", "w") as f:
         f.write(f"# CPU decode, {stamp}, commit {commit}, {os.cpu_count()} cores\n\n")
         f.write(f"Hq {HQ}, Hkv {HKV}, D {D}, q_len 1. Copy bandwidth (read+write) "
