@@ -28,13 +28,14 @@ python="${PYTHON:-$(cat "$build/kvq-python" 2>/dev/null || command -v python3)}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/kvq-install-check.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cmake="$(command -v cmake)"
+readelf="$(command -v readelf || echo /usr/lib/llvm-22/bin/llvm-readelf)"
 flow="$root/test/Unit/Inputs/install_flow.py"
 cp "$flow" "$work/install_flow.py"
 
 echo "install-check: cmake --install into a fresh prefix"
 "$cmake" --install "$build" --prefix "$work/prefix" > "$work/install.log"
 for tool in kvq-compile kvq-opt; do
-  runpath=$(readelf -d "$work/prefix/bin/$tool" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+  runpath=$("$readelf" -d "$work/prefix/bin/$tool" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
   echo "install-check: $tool RUNPATH $runpath"
 done
 # Nothing installed may point into the build tree.
@@ -44,14 +45,21 @@ if grep -rlF "$build" "$work/prefix/bin" "$work/prefix/lib"/*.so* 2>/dev/null; t
 fi
 echo "install-check: no installed binary refers to the build tree"
 
-# Fresh environments; NumPy and ml_dtypes come from the interpreter's own
-# site-packages (no network needed).
+# Fresh environments. NumPy and ml_dtypes come from where the test
+# interpreter has them (its site-packages, which may be a virtual
+# environment's), through a .pth file; pip is the test interpreter's,
+# pointed at the environment (no ensurepip or network needed).
+deps="$("$python" -c 'import os, numpy, ml_dtypes
+print("\n".join(sorted({os.path.dirname(os.path.dirname(m.__file__)) for m in (numpy, ml_dtypes)})))')"
 venv() {
-  "$python" -m venv --system-site-packages "$1"
+  "$python" -m venv --without-pip "$1"
+  local site
+  site="$("$1/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  printf '%s\n' "$deps" > "$site/kvq-check-deps.pth"
 }
 pip_install() {
   local env="$1"; shift
-  "$env/bin/python" -m pip install -q --no-deps --no-build-isolation \
+  "$python" -m pip --python "$env/bin/python" install -q --no-deps --no-build-isolation \
     --disable-pip-version-check "$@" "$root/python"
 }
 echo "install-check: building the environments"

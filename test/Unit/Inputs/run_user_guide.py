@@ -31,8 +31,24 @@ for name, target in (("examples", os.path.join(src, "examples")),
     link = os.path.join(work, name)
     if not os.path.lexists(link):
         os.symlink(target, link)
+# The environment: NumPy and ml_dtypes from where this interpreter has
+# them (a .pth file), `pip` this interpreter's pip installing into it (no
+# ensurepip or network needed).
 env_dir = os.path.join(work, "venv")
-venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+venv.EnvBuilder(with_pip=False).create(env_dir)
+env_python = os.path.join(env_dir, "bin", "python3")
+site = subprocess.run([env_python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                      capture_output=True, text=True, check=True).stdout.strip()
+import ml_dtypes  # noqa: E402
+import numpy  # noqa: E402
+with open(os.path.join(site, "user-guide-deps.pth"), "w") as f:
+    f.write("\n".join(sorted({os.path.dirname(os.path.dirname(m.__file__))
+                              for m in (numpy, ml_dtypes)})) + "\n")
+pip = os.path.join(env_dir, "bin", "pip")
+with open(pip, "w") as f:
+    f.write(f'#!/bin/sh\nexec "{sys.executable}" -m pip --python "{env_python}" '
+            '--disable-pip-version-check "$@"\n')
+os.chmod(pip, 0o755)
 env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KVQ_COMPILE")}
 env["PATH"] = os.path.join(env_dir, "bin") + os.pathsep + env["PATH"]
 env["VIRTUAL_ENV"] = env_dir
