@@ -92,6 +92,16 @@ fi
 base=/usr/local/bin:/usr/bin:/bin
 outside "$base" "$work/prefix/bin/kvq-compile" --version
 outside "$base" "$work/prefix/bin/kvq-opt" --version
+# A GPU library links the CUDA runtime installed next to kvq-compile.
+if [[ -f "$work/prefix/lib/libkvq_cuda_runtime.so" ]]; then
+  cp "$root/test/Integration/CPU/Inputs/driver_add.mlir" "$work/add.mlir"
+  outside "$base" "$work/prefix/bin/kvq-compile" "$work/add.mlir" --target=nvvm \
+    --format=isa --chip=sm_90 -o "$work/gpu/"
+  echo "install-check: GPU library RUNPATH" \
+    "$("$readelf" -d "$work/gpu/add.so" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')"
+else
+  echo "install-check: no CUDA runtime installed (built without CUDA); GPU library not checked"
+fi
 outside "$base" "$work/wheel/bin/python" "$work/install_flow.py" wheel
 outside "$base" "$work/prefix-env/bin/python" "$work/install_flow.py" prefix
 outside "$work/prefix/bin:$base" "$work/path/bin/python" "$work/install_flow.py" path
