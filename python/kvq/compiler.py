@@ -200,35 +200,46 @@ def compile(module, target="cpu", opt=3, options=None, name="kernel", build_dir=
     path, text = _read_source(module)
 
     workdir = None
+    created = None  # the first directory of build_dir this call creates
     if build_dir is None:
         workdir = tempfile.TemporaryDirectory(prefix="kvq-")
         out_dir = workdir.name
     else:
         out_dir = os.fspath(build_dir)
+        created = os.path.abspath(out_dir)
+        while not os.path.exists(os.path.dirname(created)):
+            created = os.path.dirname(created)
+        if os.path.exists(created):
+            created = None
         os.makedirs(out_dir, exist_ok=True)
 
     # Text goes through stdin, so that diagnostics cite no temporary file.
     command = [tool, path if path is not None else "-", "-o", out_dir + os.sep, f"--name={name}",
                f"--target={target}", f"-O{opt}", "--emit=so"] + _option_args(options)
     renames = {}
-    if policy is not None:
-        if isinstance(policy, (dict, list)):
-            policy = json.dumps(policy, indent=1)
-        if isinstance(policy, str) and policy.lstrip().startswith("{"):
-            policy_path = os.path.join(out_dir, f"{name}.policy.json")
-            with open(policy_path, "w") as f:
-                f.write(policy)
-            if workdir is not None:
+    with tempfile.TemporaryDirectory(prefix="kvq-policy-") as scratch:
+        if policy is not None:
+            if isinstance(policy, (dict, list)):
+                policy = json.dumps(policy, indent=1)
+            if isinstance(policy, str) and policy.lstrip().startswith("{"):
+                # Policy text: a file for kvq-compile, cited by a label.
+                policy_path = os.path.join(scratch, "policy.json")
+                with open(policy_path, "w") as f:
+                    f.write(policy)
                 renames[policy_path] = POLICY_NAME
-            policy = policy_path
-        command.append(f"--kv-policy={os.fspath(policy)}")
-    try:
-        result = subprocess.run(command, input=text, capture_output=True, text=True,
-                                timeout=timeout)
-    except OSError as e:
-        raise CompileError(f"cannot run {tool}: {e}", command=command) from e
-    except subprocess.TimeoutExpired as e:
-        raise CompileError(f"kvq-compile timed out after {timeout} s", command=command) from e
+                policy = policy_path
+            command.append(f"--kv-policy={os.fspath(policy)}")
+        try:
+            result = subprocess.run(command, input=text, capture_output=True, text=True,
+                                    timeout=timeout)
+        except OSError as e:
+            raise CompileError(f"cannot run {tool}: {e}", command=command) from e
+        except subprocess.TimeoutExpired as e:
+            raise CompileError(f"kvq-compile timed out after {timeout} s",
+                               command=command) from e
+        finally:
+            if created is not None and not os.path.exists(os.path.join(out_dir, f"{name}.json")):
+                shutil.rmtree(created, ignore_errors=True)  # a failed compile leaves nothing
     stderr = result.stderr
     if text is not None:
         stderr = re.sub(r"(^|\s)" + re.escape(_STDIN_NAME) + ":", r"\1" + TEXT_NAME + ":",

@@ -185,6 +185,20 @@ def test_errors_in_a_policy_cite_it():
     assert "/tmp" not in message, message
 
 
+def test_failed_compile_leaves_nothing(tmp_path):
+    build = tmp_path / "a" / "b"
+    with pytest.raises(kvq.CompileError):
+        kvq.compile("func.func @f() {\n  %x = arith.bogus\n}\n", build_dir=build,
+                    policy={"default": {"k": None}})
+    assert not (tmp_path / "a").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    with pytest.raises(kvq.CompileError):
+        kvq.compile("func.func @f() {\n  %x = arith.bogus\n}\n", build_dir=existing)
+    assert list(existing.iterdir()) == []
+    assert "iota" in kvq.compile(KERNELS, build_dir=build).entries
+
+
 def test_path_or_text(tmp_path):
     path = tmp_path / "k.mlir"
     path.write_text(KERNELS)
