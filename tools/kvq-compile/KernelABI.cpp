@@ -23,6 +23,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/APInt.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -82,6 +84,58 @@ static std::optional<DTypeInfo> getDType(Type type) {
   }
 }
 
+/// When the static dims of `type` (a ranked tensor or memref; dynamic dims
+/// count as 1) hold more bytes than int64_t can count, that byte count in
+/// decimal; otherwise nothing. Sub-byte elements are counted packed.
+static std::optional<std::string> getOverflowingByteSize(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasRank() || !shaped.getElementType().isIntOrFloat())
+    return std::nullopt;
+  unsigned bits = shaped.getElementType().getIntOrFloatBitWidth();
+  // Exact: up to 2^64 per dim, times the rank, fits easily.
+  APInt count(64, 1);
+  unsigned width = 64;
+  for (int64_t dim : shaped.getShape()) {
+    if (ShapedType::isDynamic(dim) || dim <= 1)
+      continue;
+    width += 64;
+    count = count.zext(width) * APInt(width, dim);
+  }
+  APInt total = count.zext(width + 8) * APInt(width + 8, bits);
+  APInt bytes =
+      total.udiv(APInt(width + 8, 8)) + APInt(width + 8, total.urem(8) != 0);
+  if (bytes.getActiveBits() < 64)
+    return std::nullopt;
+  return llvm::toString(bytes, 10, /*Signed=*/false);
+}
+
+/// Fails with an error at the first value of `module` whose static dims
+/// alone hold more bytes than int64_t can count: its allocation size, its
+/// strides and the ABI's size checks would all overflow.
+static LogicalResult checkStaticSizes(ModuleOp module) {
+  auto check = [&](Value value, Location loc) -> LogicalResult {
+    std::optional<std::string> size = getOverflowingByteSize(value.getType());
+    if (!size)
+      return success();
+    return emitError(loc) << "the static dims of " << value.getType()
+                          << " hold " << *size
+                          << " bytes, more than an int64_t byte size can "
+                             "count";
+  };
+  WalkResult result = module.walk([&](Operation *op) {
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          if (failed(check(arg, arg.getLoc())))
+            return WalkResult::interrupt();
+    for (Value value : op->getResults())
+      if (failed(check(value, op->getLoc())))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
 /// The ABI signature of one argument or result of `fn`, or a diagnostic.
 static FailureOr<BufferSignature>
 getBufferSignature(func::FuncOp fn, Type type, StringRef what, bool isResult) {
@@ -121,6 +175,9 @@ getBufferSignature(func::FuncOp fn, Type type, StringRef what, bool isResult) {
     return fail("is an i1 scalar; pass a rank-0 tensor<i1> instead");
   if (dtype->packedBits && sig.shape.empty())
     return fail("holds sub-byte codes without a last dim to pack them along");
+  if (std::optional<std::string> size = getOverflowingByteSize(type))
+    return fail("is too large: its static dims alone hold " + *size +
+                " bytes, more than an int64_t byte size can count");
   sig.dtype = *dtype;
   sig.elementType = elementType;
   return sig;
@@ -631,6 +688,8 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
                    memref::MemRefDialect, tensor::TensorDialect>();
   SmallVector<func::FuncOp> functions;
   llvm::StringSet<> symbols;
+  if (failed(checkStaticSizes(module)))
+    return failure();
   for (Operation &op : module.getBody()->getOperations()) {
     if (auto symbol = dyn_cast<SymbolOpInterface>(op))
       symbols.insert(symbol.getName());
@@ -927,7 +986,10 @@ void mlir::kvq::emitCHeader(raw_ostream &os, StringRef libraryName,
   for (const EntryPoint &entry : entries) {
     os << "\n/* " << entry.name << "\n";
     for (auto [i, sig] : llvm::enumerate(entry.inputs))
-      os << " *   input  " << i << ": " << describe(sig) << "\n";
+      os << " *   input  " << i
+         << (i < entry.inputNames.size() ? " (" + entry.inputNames[i] + ")"
+                                         : std::string())
+         << ": " << describe(sig) << "\n";
     for (auto [i, sig] : llvm::enumerate(entry.outputs))
       os << " *   output " << i << ": " << describe(sig) << "\n";
     if (entry.numDynamicOutputDims && entry.shapeFnSymbol.empty())
@@ -997,7 +1059,7 @@ void WrapperEmitter::emitDescriptor(int64_t rank) {
        << "  for (int64_t i = " << rank - 1 << "; i >= 0; --i) {\n"
        << "    int64_t size = b->shape[i];\n"
        << "    if (i == " << rank - 1
-       << ")\n      size = (size + per_byte - 1) / per_byte;\n"
+       << ")\n      size = size / per_byte + (size % per_byte != 0);\n"
        << "    d->sizes[i] = size;\n    d->strides[i] = stride;\n"
        << "    stride *= size;\n  }\n";
   } else {
@@ -1257,7 +1319,7 @@ void WrapperEmitter::emit(StringRef headerFileName,
   // Checks one buffer against the signature; `dims` holds -1 for a dynamic
   // dim. The element count (zero-size dims counted as one) must fit in
   // bytes, so that no stride or size computation overflows.
-  os << R"c(static int32_t kvq_check(const kvq_buffer *b, int32_t dtype,
+  os << R"c(static KVQ_UNUSED int32_t kvq_check(const kvq_buffer *b, int32_t dtype,
                          int64_t rank, const int64_t *dims,
                          int64_t elem_bytes) {
   if (b->data == NULL)
@@ -1403,17 +1465,20 @@ void mlir::kvq::emitManifest(raw_ostream &os, StringRef libraryName,
                              StringRef libraryFileName, StringRef target,
                              StringRef targetCPU, StringRef gpuChip,
                              ArrayRef<EntryPoint> entries) {
-  auto buffers = [](ArrayRef<BufferSignature> sigs) {
+  auto buffers = [](ArrayRef<BufferSignature> sigs,
+                    ArrayRef<std::string> names = {}) {
     llvm::json::Array array;
-    for (const BufferSignature &sig : sigs) {
+    for (auto [i, sig] : llvm::enumerate(sigs)) {
       llvm::json::Array shape;
       for (int64_t dim : sig.shape)
         shape.push_back(dim);
-      array.push_back(
-          llvm::json::Object{{"dtype", sig.dtype.name},
-                             {"dtype_code", sig.dtype.code},
-                             {"shape", std::move(shape)},
-                             {"kind", sig.isScalar ? "scalar" : "tensor"}});
+      llvm::json::Object object{{"dtype", sig.dtype.name},
+                                {"dtype_code", sig.dtype.code},
+                                {"shape", std::move(shape)},
+                                {"kind", sig.isScalar ? "scalar" : "tensor"}};
+      if (i < names.size())
+        object["name"] = names[i];
+      array.push_back(std::move(object));
     }
     return array;
   };
@@ -1426,7 +1491,7 @@ void mlir::kvq::emitManifest(raw_ostream &os, StringRef libraryName,
         llvm::json::Object{{"name", entry.name},
                            {"symbol", entry.name},
                            {"output_shapes_symbol", std::move(shapes)},
-                           {"inputs", buffers(entry.inputs)},
+                           {"inputs", buffers(entry.inputs, entry.inputNames)},
                            {"outputs", buffers(entry.outputs)}});
   }
   llvm::json::Object manifest{

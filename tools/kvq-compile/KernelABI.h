@@ -58,6 +58,9 @@ struct EntryPoint {
   std::string shapesSymbol;  // `<name>_output_shapes`, or empty
   SmallVector<BufferSignature> inputs;
   SmallVector<BufferSignature> outputs;
+  /// The inputs' names in the source (`%q` -> "q"), for the header and the
+  /// manifest (Python calls take them as keywords); empty when unknown.
+  SmallVector<std::string> inputNames;
   /// Number of dynamic output dims, in output order. The shape function
   /// computes them from the inputs, followed by `numShapeChecks` flags that
   /// are 1 when the dynamic input dims agree as the kernel needs (one per

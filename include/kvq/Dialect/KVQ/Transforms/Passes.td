@@ -506,12 +506,19 @@ def KVQCompressKV : Pass<"kvq-compress-kv", "::mlir::ModuleOp"> {
       `functions.F.default`, `layers.i`, `default`.
 
     Attention operands that are already quantized are left alone. Errors
-    are reported with their location:
+    name the policy entry and are located in the policy file
+    (`policy.json:3:14`; an inline policy is `<kvq-compress-kv policy>`):
 
-    * malformed JSON, with its line and column;
-    * an unknown key or a value of the wrong kind;
-    * a scheme that does not parse or does not fit the operand, located at
-      the attention and naming the policy entry.
+    * malformed JSON, and an empty policy file;
+    * an unknown key, a key that appears twice in one object, or a value
+      of the wrong kind;
+    * a scheme that does not parse; one that does not fit the operand is
+      reported at the attention, with a note at the entry;
+    * an entry that matches no attention: a layer no function has, a
+      function the module does not have (or that has no `kvq.attention`),
+      a `functions.F.layers.i` that `F` does not have, or any entry when the
+      module has no attention at all. The error lists the functions and
+      their layers.
   }];
   let options = [
     Option<"policy", "policy", "std::string", /*default=*/"\"\"",
