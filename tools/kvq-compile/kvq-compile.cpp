@@ -392,7 +392,7 @@ int main(int argc, char **argv) {
       return failedSilently("inlining");
     stage = "preparing the entry points";
     FailureOr<std::vector<kvq::EntryPoint>> entries =
-        kvq::prepareEntryPoints(*module);
+        kvq::prepareEntryPoints(*module, libraryName);
     if (failed(entries))
       return failedSilently("preparing the entry points");
     mlir::PassManager pm(&context);
