@@ -598,6 +598,39 @@ def KVQLowerPolar : Pass<"kvq-lower-polar"> {
   ];
 }
 
+def KVQOutlineKernels : Pass<"kvq-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Outline each compute op into a function shared by identical "
+                "ops";
+  let description = [{
+    A model graph repeats its layers: every layer's projections, attention
+    and elementwise ops are the same ops on different weights. Lowered as
+    they are, they make one function that grows with the depth, each layer
+    compiled again, and LLVM's cost on one huge function grows faster than
+    its size. This pass outlines every compute op at the top level of a
+    function body (linalg ops but `linalg.fill`, and the side-effect-free
+    kvq ops on tensors, with statically shaped results) into a private
+    function, together with what it can
+    recompute for free: `tensor.empty`, `linalg.fill`, scalar and splat
+    constants, reshapes and slices of its operands, index arithmetic. Its
+    other operands become arguments, but for tensors of i1 / i2 / i4, which
+    buffers hold packed: their producers are computed in the function too
+    (an op producing one is not outlined by itself), so that no packed
+    buffer crosses a call. Functions whose bodies are identical
+    (op for op, attributes and types included) are created once: N layers
+    then share one function per distinct op. The functions are marked
+    `noinline` (LLVM `passthrough`) so that LLVM compiles each once.
+
+    Tensor semantics are kept: one-shot bufferization across the calls
+    gives each function its argument buffers and turns its results into
+    out-parameters.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let statistics = [
+    Statistic<"numOutlined", "num-outlined", "Ops outlined">,
+    Statistic<"numFunctions", "num-functions", "Functions created">
+  ];
+}
+
 def KVQRaiseAttention : Pass<"kvq-raise-attention"> {
   let summary = "Raise scaled dot-product attention written as linalg / "
                 "tosa ops to kvq.attention";
