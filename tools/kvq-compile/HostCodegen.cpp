@@ -11,6 +11,7 @@
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
@@ -165,7 +166,12 @@ void mlir::kvq::optimizeModule(Module &module, TargetMachine &tm,
   PipelineTuningOptions tuning;
   tuning.LoopVectorization = optLevel > 1;
   tuning.SLPVectorization = optLevel > 1;
-  PassBuilder builder(&tm, tuning);
+  // LLVM's -time-passes (and -print-after-all, ...) see this pipeline too.
+  PassInstrumentationCallbacks instrumentation;
+  StandardInstrumentations standard(module.getContext(),
+                                    /*DebugLogging=*/false);
+  standard.registerCallbacks(instrumentation, &mam);
+  PassBuilder builder(&tm, tuning, std::nullopt, &instrumentation);
   builder.registerModuleAnalyses(mam);
   builder.registerCGSCCAnalyses(cgam);
   builder.registerFunctionAnalyses(fam);

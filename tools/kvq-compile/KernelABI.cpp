@@ -6,6 +6,8 @@
 
 #include "KernelABI.h"
 
+#include "CSymbols.h"
+
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -181,30 +183,6 @@ getBufferSignature(func::FuncOp fn, Type type, StringRef what, bool isResult) {
   sig.dtype = *dtype;
   sig.elementType = elementType;
   return sig;
-}
-
-static bool isCKeyword(StringRef name) {
-  static const char *const keywords[] = {
-      "auto",     "break",    "case",          "char",
-      "const",    "continue", "default",       "do",
-      "double",   "else",     "enum",          "extern",
-      "float",    "for",      "goto",          "if",
-      "inline",   "int",      "long",          "register",
-      "restrict", "return",   "short",         "signed",
-      "sizeof",   "static",   "struct",        "switch",
-      "typedef",  "union",    "unsigned",      "void",
-      "volatile", "while",    "bool",          "true",
-      "false",    "alignas",  "alignof",       "nullptr",
-      "typeof",   "main",     "static_assert", "thread_local"};
-  return llvm::is_contained(keywords, name);
-}
-
-static bool isCIdentifier(StringRef name) {
-  if (name.empty() || isdigit(static_cast<unsigned char>(name.front())))
-    return false;
-  return llvm::all_of(name, [](char c) {
-    return isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
 }
 
 //===----------------------------------------------------------------------===//
@@ -676,7 +654,7 @@ addShapeFunction(func::FuncOp fn, StringRef shapeName, int64_t numOutputDims) {
 //===----------------------------------------------------------------------===//
 
 FailureOr<std::vector<EntryPoint>>
-mlir::kvq::prepareEntryPoints(ModuleOp module) {
+mlir::kvq::prepareEntryPoints(ModuleOp module, StringRef libraryName) {
   MLIRContext *ctx = module.getContext();
   // The shape functions are built from ops of these dialects, which the
   // input need not use (a module of kvq ops alone loads none of tensor or
@@ -704,27 +682,10 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
     return failure();
   }
 
-  // Every exported name must be a C identifier that clashes with nothing
-  // else in the library.
-  llvm::StringSet<> exported;
   std::vector<EntryPoint> entries;
   for (func::FuncOp fn : functions) {
     EntryPoint entry;
-    entry.name = fn.getSymName().str();
-    StringRef name = entry.name;
-    if (!isCIdentifier(name) || isCKeyword(name)) {
-      fn.emitError() << "cannot export '@" << name
-                     << "': the name is not a C identifier";
-      return failure();
-    }
-    if (name.starts_with("kvq_") || name.starts_with("_mlir_") ||
-        name.starts_with("__kvq_")) {
-      fn.emitError() << "cannot export '@" << name
-                     << "': the prefixes 'kvq_', '_mlir_' and "
-                        "'__kvq_' are reserved by the kvq ABI";
-      return failure();
-    }
-    entry.kernelSymbol = (kKernelPrefix + name).str();
+    entry.mlirName = fn.getSymName().str();
     for (Type type : fn.getArgumentTypes()) {
       FailureOr<BufferSignature> sig = getBufferSignature(
           fn, type, "input " + std::to_string(entry.inputs.size()), false);
@@ -742,17 +703,26 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
     }
     entries.push_back(std::move(entry));
   }
-  for (auto [fn, entry] : llvm::zip_equal(functions, entries)) {
-    std::string shapes = entry.name + kShapesSuffix.str();
-    for (StringRef symbol : {StringRef(entry.name), StringRef(shapes)}) {
-      if (!exported.insert(symbol).second ||
-          (symbol != entry.name && symbols.contains(symbol))) {
-        fn.emitError() << "cannot export '@" << entry.name
-                       << "': the exported name '" << symbol
-                       << "' clashes with another symbol of the module";
-        return failure();
-      }
-    }
+
+  // C symbols: the function's name where it is a C identifier that clashes
+  // with nothing (nor does its `_output_shapes` companion), else
+  // `<library>_<name>` (CSymbols.h). The other symbols of the module stay
+  // in the library: no C symbol may take one of theirs.
+  llvm::StringSet<> taken;
+  for (const auto &symbol : symbols)
+    if (llvm::none_of(functions, [&](func::FuncOp fn) {
+          return fn.getSymName() == symbol.getKey();
+        }))
+      taken.insert(symbol.getKey());
+  CSymbolTable cSymbols(libraryName, taken);
+  StringRef suffixes[] = {kShapesSuffix};
+  for (EntryPoint &entry : entries)
+    if (cSymbols.tryReserve(entry.mlirName, suffixes))
+      entry.name = entry.mlirName;
+  for (EntryPoint &entry : entries) {
+    if (entry.name.empty())
+      entry.name = cSymbols.map(entry.mlirName, suffixes);
+    entry.kernelSymbol = (kKernelPrefix + entry.name).str();
   }
   for (const auto &symbol : symbols)
     if (symbol.getKey().starts_with("__kvq_")) {
@@ -774,7 +744,7 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
         fn.setArgAttr(i, readOnly, BoolAttr::get(ctx, false));
     // The C entry point takes the function's name; the kernel moves aside.
     if (failed(symbolTable.rename(fn, entry.kernelSymbol))) {
-      fn.emitError() << "cannot rename '@" << entry.name << "'";
+      fn.emitError() << "cannot rename '@" << entry.mlirName << "'";
       return failure();
     }
     fn->setAttr(cInterface, UnitAttr::get(ctx));
@@ -796,13 +766,13 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
         entry.shapeFnSymbol = shapeName;
         entry.numShapeChecks = *numChecks;
       } else if (entry.numDynamicOutputDims) {
-        fn.emitWarning() << "the dynamic output dims of '@" << entry.name
+        fn.emitWarning() << "the dynamic output dims of '@" << entry.mlirName
                          << "' do not follow from its input shapes alone; "
                             "the entry point trusts the output shapes its "
                             "caller passes";
       } else {
         fn.emitWarning() << "the agreement of the dynamic input dims of '@"
-                         << entry.name << "' is not checked";
+                         << entry.mlirName << "' is not checked";
       }
     }
     if (!entry.numDynamicOutputDims || !entry.shapeFnSymbol.empty())
@@ -984,7 +954,17 @@ void mlir::kvq::emitCHeader(raw_ostream &os, StringRef libraryName,
      << abiHeaderText << "\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n";
   for (const EntryPoint &entry : entries) {
-    os << "\n/* " << entry.name << "\n";
+    os << "\n/* " << entry.name;
+    // The C symbol of a function whose MLIR name is not one.
+    if (entry.name != entry.mlirName) {
+      // No "*/" of the name may end the comment.
+      std::string mlirName = entry.mlirName;
+      for (size_t at; (at = mlirName.find("*/")) != std::string::npos;)
+        mlirName.replace(at, 2, "* /");
+      os << ": exports the MLIR function @" << mlirName << ", a name that "
+         << whyNotExportable(entry.mlirName);
+    }
+    os << "\n";
     for (auto [i, sig] : llvm::enumerate(entry.inputs))
       os << " *   input  " << i
          << (i < entry.inputNames.size() ? " (" + entry.inputNames[i] + ")"
@@ -1488,7 +1468,7 @@ void mlir::kvq::emitManifest(raw_ostream &os, StringRef libraryName,
     if (!entry.shapesSymbol.empty())
       shapes = entry.shapesSymbol;
     entryArray.push_back(
-        llvm::json::Object{{"name", entry.name},
+        llvm::json::Object{{"name", entry.mlirName},
                            {"symbol", entry.name},
                            {"output_shapes_symbol", std::move(shapes)},
                            {"inputs", buffers(entry.inputs, entry.inputNames)},

@@ -35,6 +35,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
@@ -435,6 +436,9 @@ int main(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
+  // -mlir-timing: the time of every MLIR pass and of the LLVM stages
+  // (LLVM's own -time-passes breaks those down further).
+  registerDefaultTimingManagerCLOptions();
 
   // Arguments naming a pipeline option (--block-kv=64) go to the pipeline
   // of the target; the rest to the command-line parser.
@@ -579,6 +583,9 @@ int main(int argc, char **argv) {
     registry.insert<kvq::KVQDialect>();
     kvq::registerKVDecoderExternalModels(registry);
     MLIRContext context(registry);
+    DefaultTimingManager timing;
+    applyDefaultTimingManagerCLOptions(timing);
+    TimingScope rootTiming = timing.getRootScope();
     // Diagnostics are `file:line:col: error: ...`, without an IR dump.
     context.printOpOnDiagnostic(false);
 
@@ -619,8 +626,11 @@ int main(int argc, char **argv) {
       // first, so that the policy sees every layer.
       policyPM.addPass(kvq::createKVQRaiseAttention());
       policyPM.addPass(kvq::createKVQCompressKV(policyOptions));
+      TimingScope policyTiming = rootTiming.nest("KV policy");
+      policyPM.enableTiming(policyTiming);
       if (failed(policyPM.run(*module)))
         return failedSilently("applying the KV policy '" + kvPolicy + "'");
+      policyTiming.stop();
     }
 
     // Record the tensor signatures (of the inlined functions, so that the
@@ -628,11 +638,14 @@ int main(int argc, char **argv) {
     stage = "inlining";
     mlir::PassManager inliner(&context);
     inliner.addPass(createInlinerPass());
+    TimingScope inlinerTiming = rootTiming.nest("inlining");
+    inliner.enableTiming(inlinerTiming);
     if (failed(inliner.run(*module)))
       return failedSilently("inlining");
+    inlinerTiming.stop();
     stage = "preparing the entry points";
     FailureOr<std::vector<kvq::EntryPoint>> entries =
-        kvq::prepareEntryPoints(*module);
+        kvq::prepareEntryPoints(*module, libraryName);
     if (failed(entries))
       return failedSilently("preparing the entry points");
     for (kvq::EntryPoint &entry : *entries) {
@@ -656,8 +669,11 @@ int main(int argc, char **argv) {
         isEmulated ? std::string("lowering (kvq-nvvm-emulation-pipeline)")
                    : "lowering (kvq-" + target + "-pipeline)";
     stage = lowering;
+    TimingScope loweringTiming = rootTiming.nest("lowering");
+    pm.enableTiming(loweringTiming);
     if (failed(pm.run(*module)))
       return failedSilently(lowering);
+    loweringTiming.stop();
     if (failed(signatures.verify(*module, *entries)))
       return failedSilently("checking the kernel signatures");
 
@@ -711,14 +727,18 @@ int main(int argc, char **argv) {
 
     stage = "translating to LLVM IR";
     llvm::LLVMContext llvmContext;
+    TimingScope translateTiming = rootTiming.nest("translation to LLVM IR");
     std::unique_ptr<llvm::Module> llvmModule =
         translateModuleToLLVMIR(*module, llvmContext, libraryName);
+    translateTiming.stop();
     stage = "optimizing and generating code";
     if (!llvmModule)
       return fail("cannot translate the lowered module to LLVM IR");
+    TimingScope optimizeTiming = rootTiming.nest("LLVM optimization");
     kvq::optimizeModule(*llvmModule, **tm, optLevel,
                         vectorWidth < 0 ? kvq::getDefaultVectorWidth(**tm)
                                         : vectorWidth);
+    optimizeTiming.stop();
 
     if (emitKind == EmitKind::LLVM) {
       if (toStdout) {
@@ -735,6 +755,7 @@ int main(int argc, char **argv) {
     if (failed(kernelObject.create("o")) || failed(wrapperObject.create("o")))
       return 1;
     {
+      TimingScope codegenTiming = rootTiming.nest("LLVM code generation");
       std::error_code ec;
       raw_fd_ostream os(kernelObject.path, ec, sys::fs::OF_None);
       if (ec)
@@ -744,6 +765,7 @@ int main(int argc, char **argv) {
         return fail(toString(std::move(err)));
     }
     stage = "compiling the entry points and linking";
+    TimingScope linkTiming = rootTiming.nest("entry points and linking");
     std::string clang = findClang();
     if (failed(runTool({clang, "-c", "-std=c11", "-O2", "-fPIC",
                         "-fvisibility=hidden", "-Wall", "-Wextra", "-o",

@@ -10,7 +10,10 @@ without the test suite's PYTHONPATH / KVQ_COMPILE:
   cmake   every line must be in test/Embedding/consumer/CMakeLists.txt,
           which test/Embedding/install.test builds and runs.
 
-Prints one `ok` / `FAIL` line per snippet and exits non-zero on a failure.
+A snippet right after a `<!-- not run: REASON -->` line is skipped (the
+PyTorch export needs PyTorch and IREE; its output is committed).
+
+Prints one `ok` / `FAIL` / `skip` line per snippet and exits non-zero on a failure.
 
     python3 run_user_guide.py SRC_ROOT OBJ_ROOT WORK_DIR
 """
@@ -56,7 +59,10 @@ env["VIRTUAL_ENV"] = env_dir
 text = open(guide).read()
 blocks = []
 for m in re.finditer(r"^```([A-Za-z0-9+]*)\n(.*?)^```", text, re.M | re.S):
-    blocks.append((text.count("\n", 0, m.start()) + 1, m.group(1), m.group(2)))
+    before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1]
+    skip = re.fullmatch(r"<!-- not run: (.*) -->", before.strip())
+    blocks.append((text.count("\n", 0, m.start()) + 1, m.group(1), m.group(2),
+                   skip.group(1) if skip else None))
 
 failures = 0
 
@@ -77,8 +83,12 @@ def run(line, lang, command, **kw):
 
 
 consumer = open(os.path.join(src, "test", "Embedding", "consumer", "CMakeLists.txt")).read()
-for line, lang, body in blocks:
-    if lang == "sh":
+skipped = 0
+for line, lang, body, skip in blocks:
+    if skip:
+        skipped += 1
+        print(f"skip UserGuide.md:{line} ```{lang}: {skip}", flush=True)
+    elif lang == "sh":
         run(line, lang, ["bash", "-e", "-c", body])
     elif lang == "python":
         run(line, lang, [os.path.join(env_dir, "bin", "python3"), "-c", body])
@@ -93,5 +103,5 @@ for line, lang, body in blocks:
                if missing else "in test/Embedding/consumer/CMakeLists.txt")
     else:
         report(line, lang, False, "no way to run this kind of snippet")
-print(f"{len(blocks)} snippets, {failures} failed")
+print(f"{len(blocks)} snippets, {failures} failed, {skipped} not run")
 sys.exit(1 if failures else 0)
