@@ -48,6 +48,8 @@ tools = ["clang", "kvq-compile", "kvq-opt", "llvm-nm", "mlir-opt", "mlir-tblgen"
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 # kvq.compile() (python/kvq/compiler.py) runs the kvq-compile of this build.
 config.environment["KVQ_COMPILE"] = os.path.join(config.kvq_tools_dir, "kvq-compile")
+# kvq.cuda loads this build's CUDA runtime (not the source tree's build/).
+config.environment["KVQ_RUNTIME_DIR"] = os.path.join(config.kvq_obj_root, "lib")
 
 # GPU execution tests need an NVIDIA GPU and its driver.
 if shutil.which("nvidia-smi"):
