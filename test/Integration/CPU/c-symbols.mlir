@@ -24,7 +24,7 @@
 // HEADER: /* my_lib_a_b: exports the MLIR function @a.b, a name that is not a C identifier
 // HEADER: int32_t my_lib_a_b(const kvq_buffer *inputs
 // HEADER: /* a_b
-// HEADER-NEXT: *   input  0:
+// HEADER-NEXT: *   input  0 (a): f32 [4]
 // HEADER: int32_t a_b(const kvq_buffer *inputs
 // HEADER: /* my_lib_a_b_2: exports the MLIR function @a-b, a name that is not a C identifier
 // HEADER: int32_t my_lib_a_b_2(const kvq_buffer *inputs
