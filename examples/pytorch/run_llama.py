@@ -1,12 +1,14 @@
 """Compiles examples/pytorch/llama.mlir (a 2-layer Llama exported from
 PyTorch by export_llama.py) with kvq and runs it on the input export_llama.py
-saved, against PyTorch's output; then again with the KV policy
-examples/kv_policy.json (layer 0 in full precision, layer 1 with KIVI's
-INT4 K / V). Needs only NumPy and kvq (docs/UserGuide.md).
+saved, against PyTorch's output; then again with a KV policy for its two
+layers (layer 0 in full precision, layer 1 with KIVI's INT4 K / V: the
+default entry of examples/kv_policy.json; an entry for a layer the model
+lacks would be an error). Needs only NumPy and kvq (docs/UserGuide.md).
 
     PYTHONPATH=python python3 examples/pytorch/run_llama.py
 """
 
+import json
 import os
 import sys
 
@@ -21,8 +23,10 @@ def main():
     data = np.load(os.path.join(HERE, "llama.npz"))
     x, want = data["x"], data["y"].astype(np.float64)
     model = os.path.join(HERE, "llama.mlir")
-    for name, policy in (("llama", None),
-                         ("llama_kv", os.path.join(HERE, "..", "kv_policy.json"))):
+    with open(os.path.join(HERE, "..", "kv_policy.json")) as f:
+        kivi = json.load(f)["default"]
+    policy_2_layers = {"default": kivi, "layers": {"0": {"k": None, "v": None}}}
+    for name, policy in (("llama", None), ("llama_kv", policy_2_layers)):
         lib = kvq.compile(model, name=name, policy=policy)
         got = lib.main(x)  # the MLIR function @main (C symbol <name>_main)
         err = np.abs(got - want).max() / np.abs(want).max()

@@ -1,6 +1,7 @@
 """Runs every fenced snippet of docs/UserGuide.md as a user would, in order,
-from a scratch directory that looks like the repository (examples/ and
-python/ of the source tree, build/ the build tree), with a fresh virtual
+from a scratch directory that looks like the repository (examples/,
+python/ and the top CMakeLists.txt of the source tree, build/ the build
+tree), with a fresh virtual
 environment first on PATH (so `pip install` and `python3` are its own) and
 without the test suite's PYTHONPATH / KVQ_COMPILE:
 
@@ -30,7 +31,8 @@ guide = os.path.join(src, "docs", "UserGuide.md")
 
 os.makedirs(work, exist_ok=True)
 for name, target in (("examples", os.path.join(src, "examples")),
-                     ("python", os.path.join(src, "python")), ("build", obj)):
+                     ("python", os.path.join(src, "python")),
+                     ("CMakeLists.txt", os.path.join(src, "CMakeLists.txt")), ("build", obj)):
     link = os.path.join(work, name)
     if not os.path.lexists(link):
         os.symlink(target, link)
