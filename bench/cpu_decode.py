@@ -21,7 +21,8 @@ times decode steps over a grid of batch sizes and cache lengths:
   kernels) with its q8_0 / q4_0 / f16 caches and llama.cpp's mainline ggml,
   PyTorch's scaled_dot_product_attention when torch is installed.
 
-Writes JSON + Markdown under bench/results/ (--out).
+Writes JSON + Markdown under build/bench/ (--out DIR elsewhere; --out
+bench/results records them with the sources).
 
     python3 bench/cpu_decode.py                      # b 1,8 x L 16k,32k
     python3 bench/cpu_decode.py --batch 1 --lengths 16384 --reps 9 --peers none
@@ -173,7 +174,9 @@ def main():
     ap.add_argument("--peers", default="ik_llama.cpp,llama.cpp,torch",
                     help="comma-separated: ik_llama.cpp, llama.cpp, torch, or none")
     ap.add_argument("--options", default="", help="kvq-compile options")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--out", default=os.path.join(os.environ.get("KVQ_BUILD_DIR") or
+                                                  os.path.join(ROOT, "build"), "bench"),
+                    help="where the results go (default: build/bench)")
     args = ap.parse_args()
     variants = {k: VARIANTS[k] for k in args.variants}
     peers = [] if args.peers == "none" else args.peers.split(",")

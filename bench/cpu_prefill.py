@@ -99,7 +99,9 @@ def main():
     ap.add_argument("--peers", default="ik_llama.cpp,torch",
                     help="comma-separated: ik_llama.cpp, llama.cpp, torch, or none")
     ap.add_argument("--options", default="", help="kvq-compile options")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--out", default=os.path.join(os.environ.get("KVQ_BUILD_DIR") or
+                                                  os.path.join(ROOT, "build"), "bench"),
+                    help="where the results go (default: build/bench)")
     args = ap.parse_args()
     peers = [] if args.peers == "none" else args.peers.split(",")
 

@@ -8,301 +8,301 @@
 #id = affine_map<(b, i, j) -> (b, i, j)>
 #row = affine_map<(b, i, j) -> (b, i)>
 #mask = affine_map<(b, i, j) -> (i, j)>
-func.func @model(%x0: tensor<37x64xf32>, %mask: tensor<37x37xf32>, %wq0: tensor<64x64xf32>, %wk0: tensor<64x32xf32>, %wv0: tensor<64x32xf32>, %wo0: tensor<64x64xf32>, %wq1: tensor<64x64xf32>, %wk1: tensor<64x32xf32>, %wv1: tensor<64x32xf32>, %wo1: tensor<64x64xf32>, %wq2: tensor<64x64xf32>, %wk2: tensor<64x32xf32>, %wv2: tensor<64x32xf32>, %wo2: tensor<64x64xf32>, %wq3: tensor<64x64xf32>, %wk3: tensor<64x32xf32>, %wv3: tensor<64x32xf32>, %wo3: tensor<64x64xf32>) -> (tensor<37x64xf32>, tensor<37x64xf32>, tensor<37x64xf32>, tensor<37x64xf32>) {
+func.func @model(%x_0: tensor<37x64xf32>, %mask: tensor<37x37xf32>, %wq_0: tensor<64x64xf32>, %wk_0: tensor<64x32xf32>, %wv_0: tensor<64x32xf32>, %wo_0: tensor<64x64xf32>, %wq_1: tensor<64x64xf32>, %wk_1: tensor<64x32xf32>, %wv_1: tensor<64x32xf32>, %wo_1: tensor<64x64xf32>, %wq_2: tensor<64x64xf32>, %wk_2: tensor<64x32xf32>, %wv_2: tensor<64x32xf32>, %wo_2: tensor<64x64xf32>, %wq_3: tensor<64x64xf32>, %wk_3: tensor<64x32xf32>, %wv_3: tensor<64x32xf32>, %wo_3: tensor<64x64xf32>) -> (tensor<37x64xf32>, tensor<37x64xf32>, tensor<37x64xf32>, tensor<37x64xf32>) {
   %zero = arith.constant 0.0 : f32
   %ninf = arith.constant 0xFF800000 : f32
   %scale = arith.constant 0.25 : f32
-  %qz0 = tensor.empty() : tensor<37x64xf32>
-  %q00 = linalg.fill ins(%zero : f32) outs(%qz0 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qm0 = linalg.matmul ins(%x0, %wq0 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%q00 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qe0 = tensor.expand_shape %qm0 [[0, 1], [2, 3]] output_shape [1, 37, 4, 16] : tensor<37x64xf32> into tensor<1x37x4x16xf32>
-  %qt00 = tensor.empty() : tensor<1x4x37x16xf32>
-  %q0 = linalg.transpose ins(%qe0 : tensor<1x37x4x16xf32>) outs(%qt00 : tensor<1x4x37x16xf32>) permutation = [0, 2, 1, 3]
-  %kz0 = tensor.empty() : tensor<37x32xf32>
-  %k00 = linalg.fill ins(%zero : f32) outs(%kz0 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %km0 = linalg.matmul ins(%x0, %wk0 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%k00 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %ke0 = tensor.expand_shape %km0 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
-  %kt00 = tensor.empty() : tensor<1x2x37x16xf32>
-  %k0 = linalg.transpose ins(%ke0 : tensor<1x37x2x16xf32>) outs(%kt00 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
-  %vz0 = tensor.empty() : tensor<37x32xf32>
-  %v00 = linalg.fill ins(%zero : f32) outs(%vz0 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %vm0 = linalg.matmul ins(%x0, %wv0 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%v00 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %ve0 = tensor.expand_shape %vm0 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
-  %vt00 = tensor.empty() : tensor<1x2x37x16xf32>
-  %v0 = linalg.transpose ins(%ve0 : tensor<1x37x2x16xf32>) outs(%vt00 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
-  %q30 = tensor.collapse_shape %q0 [[0, 1], [2], [3]] : tensor<1x4x37x16xf32> into tensor<4x37x16xf32>
-  %ke50 = tensor.empty() : tensor<1x2x2x37x16xf32>
-  %kb0 = linalg.broadcast ins(%k0 : tensor<1x2x37x16xf32>) outs(%ke50 : tensor<1x2x2x37x16xf32>) dimensions = [2]
-  %k30 = tensor.collapse_shape %kb0 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
-  %ve50 = tensor.empty() : tensor<1x2x2x37x16xf32>
-  %vb0 = linalg.broadcast ins(%v0 : tensor<1x2x37x16xf32>) outs(%ve50 : tensor<1x2x2x37x16xf32>) dimensions = [2]
-  %v30 = tensor.collapse_shape %vb0 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
-  %es0 = tensor.empty() : tensor<4x37x37xf32>
-  %zs0 = linalg.fill ins(%zero : f32) outs(%es0 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
-  %s0 = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q30, %k30 : tensor<4x37x16xf32>, tensor<4x37x16xf32>) outs(%zs0 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
-  %ss0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s0 : tensor<4x37x37xf32>) outs(%es0 : tensor<4x37x37xf32>) {
+  %qz_0 = tensor.empty() : tensor<37x64xf32>
+  %q0_0 = linalg.fill ins(%zero : f32) outs(%qz_0 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qm_0 = linalg.matmul ins(%x_0, %wq_0 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%q0_0 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qe_0 = tensor.expand_shape %qm_0 [[0, 1], [2, 3]] output_shape [1, 37, 4, 16] : tensor<37x64xf32> into tensor<1x37x4x16xf32>
+  %qt0_0 = tensor.empty() : tensor<1x4x37x16xf32>
+  %q_0 = linalg.transpose ins(%qe_0 : tensor<1x37x4x16xf32>) outs(%qt0_0 : tensor<1x4x37x16xf32>) permutation = [0, 2, 1, 3]
+  %kz_0 = tensor.empty() : tensor<37x32xf32>
+  %k0_0 = linalg.fill ins(%zero : f32) outs(%kz_0 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %km_0 = linalg.matmul ins(%x_0, %wk_0 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%k0_0 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %ke_0 = tensor.expand_shape %km_0 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
+  %kt0_0 = tensor.empty() : tensor<1x2x37x16xf32>
+  %k_0 = linalg.transpose ins(%ke_0 : tensor<1x37x2x16xf32>) outs(%kt0_0 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
+  %vz_0 = tensor.empty() : tensor<37x32xf32>
+  %v0_0 = linalg.fill ins(%zero : f32) outs(%vz_0 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %vm_0 = linalg.matmul ins(%x_0, %wv_0 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%v0_0 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %ve_0 = tensor.expand_shape %vm_0 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
+  %vt0_0 = tensor.empty() : tensor<1x2x37x16xf32>
+  %v_0 = linalg.transpose ins(%ve_0 : tensor<1x37x2x16xf32>) outs(%vt0_0 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
+  %q3_0 = tensor.collapse_shape %q_0 [[0, 1], [2], [3]] : tensor<1x4x37x16xf32> into tensor<4x37x16xf32>
+  %ke5_0 = tensor.empty() : tensor<1x2x2x37x16xf32>
+  %kb_0 = linalg.broadcast ins(%k_0 : tensor<1x2x37x16xf32>) outs(%ke5_0 : tensor<1x2x2x37x16xf32>) dimensions = [2]
+  %k3_0 = tensor.collapse_shape %kb_0 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
+  %ve5_0 = tensor.empty() : tensor<1x2x2x37x16xf32>
+  %vb_0 = linalg.broadcast ins(%v_0 : tensor<1x2x37x16xf32>) outs(%ve5_0 : tensor<1x2x2x37x16xf32>) dimensions = [2]
+  %v3_0 = tensor.collapse_shape %vb_0 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
+  %es_0 = tensor.empty() : tensor<4x37x37xf32>
+  %zs_0 = linalg.fill ins(%zero : f32) outs(%es_0 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
+  %s_0 = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q3_0, %k3_0 : tensor<4x37x16xf32>, tensor<4x37x16xf32>) outs(%zs_0 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
+  %ss_0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s_0 : tensor<4x37x37xf32>) outs(%es_0 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %o: f32):
     %r = arith.mulf %a, %scale : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %sc0 = linalg.generic {indexing_maps = [#id, #mask, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ss0, %mask : tensor<4x37x37xf32>, tensor<37x37xf32>) outs(%es0 : tensor<4x37x37xf32>) {
+  %sc_0 = linalg.generic {indexing_maps = [#id, #mask, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ss_0, %mask : tensor<4x37x37xf32>, tensor<37x37xf32>) outs(%es_0 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %r = arith.addf %a, %b : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %er0 = tensor.empty() : tensor<4x37xf32>
-  %mi0 = linalg.fill ins(%ninf : f32) outs(%er0 : tensor<4x37xf32>) -> tensor<4x37xf32>
-  %mx0 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%sc0 : tensor<4x37x37xf32>) outs(%mi0 : tensor<4x37xf32>) {
+  %er_0 = tensor.empty() : tensor<4x37xf32>
+  %mi_0 = linalg.fill ins(%ninf : f32) outs(%er_0 : tensor<4x37xf32>) -> tensor<4x37xf32>
+  %mx_0 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%sc_0 : tensor<4x37x37xf32>) outs(%mi_0 : tensor<4x37xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %r = arith.maximumf %a, %acc : f32
     linalg.yield %r : f32
   } -> tensor<4x37xf32>
-  %ex0 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sc0, %mx0 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es0 : tensor<4x37x37xf32>) {
+  %ex_0 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sc_0, %mx_0 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es_0 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %d = arith.subf %a, %b : f32
     %r = math.exp %d : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %si0 = linalg.fill ins(%zero : f32) outs(%er0 : tensor<4x37xf32>) -> tensor<4x37xf32>
-  %sum0 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex0 : tensor<4x37x37xf32>) outs(%si0 : tensor<4x37xf32>) {
+  %si_0 = linalg.fill ins(%zero : f32) outs(%er_0 : tensor<4x37xf32>) -> tensor<4x37xf32>
+  %sum_0 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex_0 : tensor<4x37x37xf32>) outs(%si_0 : tensor<4x37xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %r = arith.addf %a, %acc : f32
     linalg.yield %r : f32
   } -> tensor<4x37xf32>
-  %p0 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex0, %sum0 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es0 : tensor<4x37x37xf32>) {
+  %p_0 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex_0, %sum_0 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es_0 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %r = arith.divf %a, %b : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %eo0 = tensor.empty() : tensor<4x37x16xf32>
-  %zo0 = linalg.fill ins(%zero : f32) outs(%eo0 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
-  %o30 = linalg.batch_matmul ins(%p0, %v30 : tensor<4x37x37xf32>, tensor<4x37x16xf32>) outs(%zo0 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
-  %a0 = tensor.expand_shape %o30 [[0, 1], [2], [3]] output_shape [1, 4, 37, 16] : tensor<4x37x16xf32> into tensor<1x4x37x16xf32>
-  %at00 = tensor.empty() : tensor<1x37x4x16xf32>
-  %at0 = linalg.transpose ins(%a0 : tensor<1x4x37x16xf32>) outs(%at00 : tensor<1x37x4x16xf32>) permutation = [0, 2, 1, 3]
-  %ac0 = tensor.collapse_shape %at0 [[0, 1], [2, 3]] : tensor<1x37x4x16xf32> into tensor<37x64xf32>
-  %oz0 = tensor.empty() : tensor<37x64xf32>
-  %o00 = linalg.fill ins(%zero : f32) outs(%oz0 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %o0 = linalg.matmul ins(%ac0, %wo0 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%o00 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %x1 = linalg.add ins(%x0, %o0 : tensor<37x64xf32>, tensor<37x64xf32>) outs(%oz0 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qz1 = tensor.empty() : tensor<37x64xf32>
-  %q01 = linalg.fill ins(%zero : f32) outs(%qz1 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qm1 = linalg.matmul ins(%x1, %wq1 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%q01 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qe1 = tensor.expand_shape %qm1 [[0, 1], [2, 3]] output_shape [1, 37, 4, 16] : tensor<37x64xf32> into tensor<1x37x4x16xf32>
-  %qt01 = tensor.empty() : tensor<1x4x37x16xf32>
-  %q1 = linalg.transpose ins(%qe1 : tensor<1x37x4x16xf32>) outs(%qt01 : tensor<1x4x37x16xf32>) permutation = [0, 2, 1, 3]
-  %kz1 = tensor.empty() : tensor<37x32xf32>
-  %k01 = linalg.fill ins(%zero : f32) outs(%kz1 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %km1 = linalg.matmul ins(%x1, %wk1 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%k01 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %ke1 = tensor.expand_shape %km1 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
-  %kt01 = tensor.empty() : tensor<1x2x37x16xf32>
-  %k1 = linalg.transpose ins(%ke1 : tensor<1x37x2x16xf32>) outs(%kt01 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
-  %vz1 = tensor.empty() : tensor<37x32xf32>
-  %v01 = linalg.fill ins(%zero : f32) outs(%vz1 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %vm1 = linalg.matmul ins(%x1, %wv1 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%v01 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %ve1 = tensor.expand_shape %vm1 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
-  %vt01 = tensor.empty() : tensor<1x2x37x16xf32>
-  %v1 = linalg.transpose ins(%ve1 : tensor<1x37x2x16xf32>) outs(%vt01 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
-  %q31 = tensor.collapse_shape %q1 [[0, 1], [2], [3]] : tensor<1x4x37x16xf32> into tensor<4x37x16xf32>
-  %ke51 = tensor.empty() : tensor<1x2x2x37x16xf32>
-  %kb1 = linalg.broadcast ins(%k1 : tensor<1x2x37x16xf32>) outs(%ke51 : tensor<1x2x2x37x16xf32>) dimensions = [2]
-  %k31 = tensor.collapse_shape %kb1 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
-  %ve51 = tensor.empty() : tensor<1x2x2x37x16xf32>
-  %vb1 = linalg.broadcast ins(%v1 : tensor<1x2x37x16xf32>) outs(%ve51 : tensor<1x2x2x37x16xf32>) dimensions = [2]
-  %v31 = tensor.collapse_shape %vb1 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
-  %es1 = tensor.empty() : tensor<4x37x37xf32>
-  %zs1 = linalg.fill ins(%zero : f32) outs(%es1 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
-  %s1 = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q31, %k31 : tensor<4x37x16xf32>, tensor<4x37x16xf32>) outs(%zs1 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
-  %ss1 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s1 : tensor<4x37x37xf32>) outs(%es1 : tensor<4x37x37xf32>) {
+  %eo_0 = tensor.empty() : tensor<4x37x16xf32>
+  %zo_0 = linalg.fill ins(%zero : f32) outs(%eo_0 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
+  %o3_0 = linalg.batch_matmul ins(%p_0, %v3_0 : tensor<4x37x37xf32>, tensor<4x37x16xf32>) outs(%zo_0 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
+  %a_0 = tensor.expand_shape %o3_0 [[0, 1], [2], [3]] output_shape [1, 4, 37, 16] : tensor<4x37x16xf32> into tensor<1x4x37x16xf32>
+  %at0_0 = tensor.empty() : tensor<1x37x4x16xf32>
+  %at_0 = linalg.transpose ins(%a_0 : tensor<1x4x37x16xf32>) outs(%at0_0 : tensor<1x37x4x16xf32>) permutation = [0, 2, 1, 3]
+  %ac_0 = tensor.collapse_shape %at_0 [[0, 1], [2, 3]] : tensor<1x37x4x16xf32> into tensor<37x64xf32>
+  %oz_0 = tensor.empty() : tensor<37x64xf32>
+  %o0_0 = linalg.fill ins(%zero : f32) outs(%oz_0 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %o_0 = linalg.matmul ins(%ac_0, %wo_0 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%o0_0 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %x_1 = linalg.add ins(%x_0, %o_0 : tensor<37x64xf32>, tensor<37x64xf32>) outs(%oz_0 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qz_1 = tensor.empty() : tensor<37x64xf32>
+  %q0_1 = linalg.fill ins(%zero : f32) outs(%qz_1 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qm_1 = linalg.matmul ins(%x_1, %wq_1 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%q0_1 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qe_1 = tensor.expand_shape %qm_1 [[0, 1], [2, 3]] output_shape [1, 37, 4, 16] : tensor<37x64xf32> into tensor<1x37x4x16xf32>
+  %qt0_1 = tensor.empty() : tensor<1x4x37x16xf32>
+  %q_1 = linalg.transpose ins(%qe_1 : tensor<1x37x4x16xf32>) outs(%qt0_1 : tensor<1x4x37x16xf32>) permutation = [0, 2, 1, 3]
+  %kz_1 = tensor.empty() : tensor<37x32xf32>
+  %k0_1 = linalg.fill ins(%zero : f32) outs(%kz_1 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %km_1 = linalg.matmul ins(%x_1, %wk_1 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%k0_1 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %ke_1 = tensor.expand_shape %km_1 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
+  %kt0_1 = tensor.empty() : tensor<1x2x37x16xf32>
+  %k_1 = linalg.transpose ins(%ke_1 : tensor<1x37x2x16xf32>) outs(%kt0_1 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
+  %vz_1 = tensor.empty() : tensor<37x32xf32>
+  %v0_1 = linalg.fill ins(%zero : f32) outs(%vz_1 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %vm_1 = linalg.matmul ins(%x_1, %wv_1 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%v0_1 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %ve_1 = tensor.expand_shape %vm_1 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
+  %vt0_1 = tensor.empty() : tensor<1x2x37x16xf32>
+  %v_1 = linalg.transpose ins(%ve_1 : tensor<1x37x2x16xf32>) outs(%vt0_1 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
+  %q3_1 = tensor.collapse_shape %q_1 [[0, 1], [2], [3]] : tensor<1x4x37x16xf32> into tensor<4x37x16xf32>
+  %ke5_1 = tensor.empty() : tensor<1x2x2x37x16xf32>
+  %kb_1 = linalg.broadcast ins(%k_1 : tensor<1x2x37x16xf32>) outs(%ke5_1 : tensor<1x2x2x37x16xf32>) dimensions = [2]
+  %k3_1 = tensor.collapse_shape %kb_1 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
+  %ve5_1 = tensor.empty() : tensor<1x2x2x37x16xf32>
+  %vb_1 = linalg.broadcast ins(%v_1 : tensor<1x2x37x16xf32>) outs(%ve5_1 : tensor<1x2x2x37x16xf32>) dimensions = [2]
+  %v3_1 = tensor.collapse_shape %vb_1 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
+  %es_1 = tensor.empty() : tensor<4x37x37xf32>
+  %zs_1 = linalg.fill ins(%zero : f32) outs(%es_1 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
+  %s_1 = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q3_1, %k3_1 : tensor<4x37x16xf32>, tensor<4x37x16xf32>) outs(%zs_1 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
+  %ss_1 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s_1 : tensor<4x37x37xf32>) outs(%es_1 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %o: f32):
     %r = arith.mulf %a, %scale : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %sc1 = linalg.generic {indexing_maps = [#id, #mask, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ss1, %mask : tensor<4x37x37xf32>, tensor<37x37xf32>) outs(%es1 : tensor<4x37x37xf32>) {
+  %sc_1 = linalg.generic {indexing_maps = [#id, #mask, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ss_1, %mask : tensor<4x37x37xf32>, tensor<37x37xf32>) outs(%es_1 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %r = arith.addf %a, %b : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %er1 = tensor.empty() : tensor<4x37xf32>
-  %mi1 = linalg.fill ins(%ninf : f32) outs(%er1 : tensor<4x37xf32>) -> tensor<4x37xf32>
-  %mx1 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%sc1 : tensor<4x37x37xf32>) outs(%mi1 : tensor<4x37xf32>) {
+  %er_1 = tensor.empty() : tensor<4x37xf32>
+  %mi_1 = linalg.fill ins(%ninf : f32) outs(%er_1 : tensor<4x37xf32>) -> tensor<4x37xf32>
+  %mx_1 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%sc_1 : tensor<4x37x37xf32>) outs(%mi_1 : tensor<4x37xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %r = arith.maximumf %a, %acc : f32
     linalg.yield %r : f32
   } -> tensor<4x37xf32>
-  %ex1 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sc1, %mx1 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es1 : tensor<4x37x37xf32>) {
+  %ex_1 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sc_1, %mx_1 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es_1 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %d = arith.subf %a, %b : f32
     %r = math.exp %d : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %si1 = linalg.fill ins(%zero : f32) outs(%er1 : tensor<4x37xf32>) -> tensor<4x37xf32>
-  %sum1 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex1 : tensor<4x37x37xf32>) outs(%si1 : tensor<4x37xf32>) {
+  %si_1 = linalg.fill ins(%zero : f32) outs(%er_1 : tensor<4x37xf32>) -> tensor<4x37xf32>
+  %sum_1 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex_1 : tensor<4x37x37xf32>) outs(%si_1 : tensor<4x37xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %r = arith.addf %a, %acc : f32
     linalg.yield %r : f32
   } -> tensor<4x37xf32>
-  %p1 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex1, %sum1 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es1 : tensor<4x37x37xf32>) {
+  %p_1 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex_1, %sum_1 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es_1 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %r = arith.divf %a, %b : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %eo1 = tensor.empty() : tensor<4x37x16xf32>
-  %zo1 = linalg.fill ins(%zero : f32) outs(%eo1 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
-  %o31 = linalg.batch_matmul ins(%p1, %v31 : tensor<4x37x37xf32>, tensor<4x37x16xf32>) outs(%zo1 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
-  %a1 = tensor.expand_shape %o31 [[0, 1], [2], [3]] output_shape [1, 4, 37, 16] : tensor<4x37x16xf32> into tensor<1x4x37x16xf32>
-  %at01 = tensor.empty() : tensor<1x37x4x16xf32>
-  %at1 = linalg.transpose ins(%a1 : tensor<1x4x37x16xf32>) outs(%at01 : tensor<1x37x4x16xf32>) permutation = [0, 2, 1, 3]
-  %ac1 = tensor.collapse_shape %at1 [[0, 1], [2, 3]] : tensor<1x37x4x16xf32> into tensor<37x64xf32>
-  %oz1 = tensor.empty() : tensor<37x64xf32>
-  %o01 = linalg.fill ins(%zero : f32) outs(%oz1 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %o1 = linalg.matmul ins(%ac1, %wo1 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%o01 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %x2 = linalg.add ins(%x1, %o1 : tensor<37x64xf32>, tensor<37x64xf32>) outs(%oz1 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qz2 = tensor.empty() : tensor<37x64xf32>
-  %q02 = linalg.fill ins(%zero : f32) outs(%qz2 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qm2 = linalg.matmul ins(%x2, %wq2 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%q02 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qe2 = tensor.expand_shape %qm2 [[0, 1], [2, 3]] output_shape [1, 37, 4, 16] : tensor<37x64xf32> into tensor<1x37x4x16xf32>
-  %qt02 = tensor.empty() : tensor<1x4x37x16xf32>
-  %q2 = linalg.transpose ins(%qe2 : tensor<1x37x4x16xf32>) outs(%qt02 : tensor<1x4x37x16xf32>) permutation = [0, 2, 1, 3]
-  %kz2 = tensor.empty() : tensor<37x32xf32>
-  %k02 = linalg.fill ins(%zero : f32) outs(%kz2 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %km2 = linalg.matmul ins(%x2, %wk2 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%k02 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %ke2 = tensor.expand_shape %km2 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
-  %kt02 = tensor.empty() : tensor<1x2x37x16xf32>
-  %k2 = linalg.transpose ins(%ke2 : tensor<1x37x2x16xf32>) outs(%kt02 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
-  %vz2 = tensor.empty() : tensor<37x32xf32>
-  %v02 = linalg.fill ins(%zero : f32) outs(%vz2 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %vm2 = linalg.matmul ins(%x2, %wv2 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%v02 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %ve2 = tensor.expand_shape %vm2 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
-  %vt02 = tensor.empty() : tensor<1x2x37x16xf32>
-  %v2 = linalg.transpose ins(%ve2 : tensor<1x37x2x16xf32>) outs(%vt02 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
-  %q32 = tensor.collapse_shape %q2 [[0, 1], [2], [3]] : tensor<1x4x37x16xf32> into tensor<4x37x16xf32>
-  %ke52 = tensor.empty() : tensor<1x2x2x37x16xf32>
-  %kb2 = linalg.broadcast ins(%k2 : tensor<1x2x37x16xf32>) outs(%ke52 : tensor<1x2x2x37x16xf32>) dimensions = [2]
-  %k32 = tensor.collapse_shape %kb2 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
-  %ve52 = tensor.empty() : tensor<1x2x2x37x16xf32>
-  %vb2 = linalg.broadcast ins(%v2 : tensor<1x2x37x16xf32>) outs(%ve52 : tensor<1x2x2x37x16xf32>) dimensions = [2]
-  %v32 = tensor.collapse_shape %vb2 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
-  %es2 = tensor.empty() : tensor<4x37x37xf32>
-  %zs2 = linalg.fill ins(%zero : f32) outs(%es2 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
-  %s2 = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q32, %k32 : tensor<4x37x16xf32>, tensor<4x37x16xf32>) outs(%zs2 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
-  %ss2 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s2 : tensor<4x37x37xf32>) outs(%es2 : tensor<4x37x37xf32>) {
+  %eo_1 = tensor.empty() : tensor<4x37x16xf32>
+  %zo_1 = linalg.fill ins(%zero : f32) outs(%eo_1 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
+  %o3_1 = linalg.batch_matmul ins(%p_1, %v3_1 : tensor<4x37x37xf32>, tensor<4x37x16xf32>) outs(%zo_1 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
+  %a_1 = tensor.expand_shape %o3_1 [[0, 1], [2], [3]] output_shape [1, 4, 37, 16] : tensor<4x37x16xf32> into tensor<1x4x37x16xf32>
+  %at0_1 = tensor.empty() : tensor<1x37x4x16xf32>
+  %at_1 = linalg.transpose ins(%a_1 : tensor<1x4x37x16xf32>) outs(%at0_1 : tensor<1x37x4x16xf32>) permutation = [0, 2, 1, 3]
+  %ac_1 = tensor.collapse_shape %at_1 [[0, 1], [2, 3]] : tensor<1x37x4x16xf32> into tensor<37x64xf32>
+  %oz_1 = tensor.empty() : tensor<37x64xf32>
+  %o0_1 = linalg.fill ins(%zero : f32) outs(%oz_1 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %o_1 = linalg.matmul ins(%ac_1, %wo_1 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%o0_1 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %x_2 = linalg.add ins(%x_1, %o_1 : tensor<37x64xf32>, tensor<37x64xf32>) outs(%oz_1 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qz_2 = tensor.empty() : tensor<37x64xf32>
+  %q0_2 = linalg.fill ins(%zero : f32) outs(%qz_2 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qm_2 = linalg.matmul ins(%x_2, %wq_2 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%q0_2 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qe_2 = tensor.expand_shape %qm_2 [[0, 1], [2, 3]] output_shape [1, 37, 4, 16] : tensor<37x64xf32> into tensor<1x37x4x16xf32>
+  %qt0_2 = tensor.empty() : tensor<1x4x37x16xf32>
+  %q_2 = linalg.transpose ins(%qe_2 : tensor<1x37x4x16xf32>) outs(%qt0_2 : tensor<1x4x37x16xf32>) permutation = [0, 2, 1, 3]
+  %kz_2 = tensor.empty() : tensor<37x32xf32>
+  %k0_2 = linalg.fill ins(%zero : f32) outs(%kz_2 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %km_2 = linalg.matmul ins(%x_2, %wk_2 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%k0_2 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %ke_2 = tensor.expand_shape %km_2 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
+  %kt0_2 = tensor.empty() : tensor<1x2x37x16xf32>
+  %k_2 = linalg.transpose ins(%ke_2 : tensor<1x37x2x16xf32>) outs(%kt0_2 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
+  %vz_2 = tensor.empty() : tensor<37x32xf32>
+  %v0_2 = linalg.fill ins(%zero : f32) outs(%vz_2 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %vm_2 = linalg.matmul ins(%x_2, %wv_2 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%v0_2 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %ve_2 = tensor.expand_shape %vm_2 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
+  %vt0_2 = tensor.empty() : tensor<1x2x37x16xf32>
+  %v_2 = linalg.transpose ins(%ve_2 : tensor<1x37x2x16xf32>) outs(%vt0_2 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
+  %q3_2 = tensor.collapse_shape %q_2 [[0, 1], [2], [3]] : tensor<1x4x37x16xf32> into tensor<4x37x16xf32>
+  %ke5_2 = tensor.empty() : tensor<1x2x2x37x16xf32>
+  %kb_2 = linalg.broadcast ins(%k_2 : tensor<1x2x37x16xf32>) outs(%ke5_2 : tensor<1x2x2x37x16xf32>) dimensions = [2]
+  %k3_2 = tensor.collapse_shape %kb_2 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
+  %ve5_2 = tensor.empty() : tensor<1x2x2x37x16xf32>
+  %vb_2 = linalg.broadcast ins(%v_2 : tensor<1x2x37x16xf32>) outs(%ve5_2 : tensor<1x2x2x37x16xf32>) dimensions = [2]
+  %v3_2 = tensor.collapse_shape %vb_2 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
+  %es_2 = tensor.empty() : tensor<4x37x37xf32>
+  %zs_2 = linalg.fill ins(%zero : f32) outs(%es_2 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
+  %s_2 = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q3_2, %k3_2 : tensor<4x37x16xf32>, tensor<4x37x16xf32>) outs(%zs_2 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
+  %ss_2 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s_2 : tensor<4x37x37xf32>) outs(%es_2 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %o: f32):
     %r = arith.mulf %a, %scale : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %sc2 = linalg.generic {indexing_maps = [#id, #mask, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ss2, %mask : tensor<4x37x37xf32>, tensor<37x37xf32>) outs(%es2 : tensor<4x37x37xf32>) {
+  %sc_2 = linalg.generic {indexing_maps = [#id, #mask, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ss_2, %mask : tensor<4x37x37xf32>, tensor<37x37xf32>) outs(%es_2 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %r = arith.addf %a, %b : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %er2 = tensor.empty() : tensor<4x37xf32>
-  %mi2 = linalg.fill ins(%ninf : f32) outs(%er2 : tensor<4x37xf32>) -> tensor<4x37xf32>
-  %mx2 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%sc2 : tensor<4x37x37xf32>) outs(%mi2 : tensor<4x37xf32>) {
+  %er_2 = tensor.empty() : tensor<4x37xf32>
+  %mi_2 = linalg.fill ins(%ninf : f32) outs(%er_2 : tensor<4x37xf32>) -> tensor<4x37xf32>
+  %mx_2 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%sc_2 : tensor<4x37x37xf32>) outs(%mi_2 : tensor<4x37xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %r = arith.maximumf %a, %acc : f32
     linalg.yield %r : f32
   } -> tensor<4x37xf32>
-  %ex2 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sc2, %mx2 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es2 : tensor<4x37x37xf32>) {
+  %ex_2 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sc_2, %mx_2 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es_2 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %d = arith.subf %a, %b : f32
     %r = math.exp %d : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %si2 = linalg.fill ins(%zero : f32) outs(%er2 : tensor<4x37xf32>) -> tensor<4x37xf32>
-  %sum2 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex2 : tensor<4x37x37xf32>) outs(%si2 : tensor<4x37xf32>) {
+  %si_2 = linalg.fill ins(%zero : f32) outs(%er_2 : tensor<4x37xf32>) -> tensor<4x37xf32>
+  %sum_2 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex_2 : tensor<4x37x37xf32>) outs(%si_2 : tensor<4x37xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %r = arith.addf %a, %acc : f32
     linalg.yield %r : f32
   } -> tensor<4x37xf32>
-  %p2 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex2, %sum2 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es2 : tensor<4x37x37xf32>) {
+  %p_2 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex_2, %sum_2 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es_2 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %r = arith.divf %a, %b : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %eo2 = tensor.empty() : tensor<4x37x16xf32>
-  %zo2 = linalg.fill ins(%zero : f32) outs(%eo2 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
-  %o32 = linalg.batch_matmul ins(%p2, %v32 : tensor<4x37x37xf32>, tensor<4x37x16xf32>) outs(%zo2 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
-  %a2 = tensor.expand_shape %o32 [[0, 1], [2], [3]] output_shape [1, 4, 37, 16] : tensor<4x37x16xf32> into tensor<1x4x37x16xf32>
-  %at02 = tensor.empty() : tensor<1x37x4x16xf32>
-  %at2 = linalg.transpose ins(%a2 : tensor<1x4x37x16xf32>) outs(%at02 : tensor<1x37x4x16xf32>) permutation = [0, 2, 1, 3]
-  %ac2 = tensor.collapse_shape %at2 [[0, 1], [2, 3]] : tensor<1x37x4x16xf32> into tensor<37x64xf32>
-  %oz2 = tensor.empty() : tensor<37x64xf32>
-  %o02 = linalg.fill ins(%zero : f32) outs(%oz2 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %o2 = linalg.matmul ins(%ac2, %wo2 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%o02 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %x3 = linalg.add ins(%x2, %o2 : tensor<37x64xf32>, tensor<37x64xf32>) outs(%oz2 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qz3 = tensor.empty() : tensor<37x64xf32>
-  %q03 = linalg.fill ins(%zero : f32) outs(%qz3 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qm3 = linalg.matmul ins(%x3, %wq3 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%q03 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %qe3 = tensor.expand_shape %qm3 [[0, 1], [2, 3]] output_shape [1, 37, 4, 16] : tensor<37x64xf32> into tensor<1x37x4x16xf32>
-  %qt03 = tensor.empty() : tensor<1x4x37x16xf32>
-  %q3 = linalg.transpose ins(%qe3 : tensor<1x37x4x16xf32>) outs(%qt03 : tensor<1x4x37x16xf32>) permutation = [0, 2, 1, 3]
-  %kz3 = tensor.empty() : tensor<37x32xf32>
-  %k03 = linalg.fill ins(%zero : f32) outs(%kz3 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %km3 = linalg.matmul ins(%x3, %wk3 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%k03 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %ke3 = tensor.expand_shape %km3 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
-  %kt03 = tensor.empty() : tensor<1x2x37x16xf32>
-  %k3 = linalg.transpose ins(%ke3 : tensor<1x37x2x16xf32>) outs(%kt03 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
-  %vz3 = tensor.empty() : tensor<37x32xf32>
-  %v03 = linalg.fill ins(%zero : f32) outs(%vz3 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %vm3 = linalg.matmul ins(%x3, %wv3 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%v03 : tensor<37x32xf32>) -> tensor<37x32xf32>
-  %ve3 = tensor.expand_shape %vm3 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
-  %vt03 = tensor.empty() : tensor<1x2x37x16xf32>
-  %v3 = linalg.transpose ins(%ve3 : tensor<1x37x2x16xf32>) outs(%vt03 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
-  %q33 = tensor.collapse_shape %q3 [[0, 1], [2], [3]] : tensor<1x4x37x16xf32> into tensor<4x37x16xf32>
-  %ke53 = tensor.empty() : tensor<1x2x2x37x16xf32>
-  %kb3 = linalg.broadcast ins(%k3 : tensor<1x2x37x16xf32>) outs(%ke53 : tensor<1x2x2x37x16xf32>) dimensions = [2]
-  %k33 = tensor.collapse_shape %kb3 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
-  %ve53 = tensor.empty() : tensor<1x2x2x37x16xf32>
-  %vb3 = linalg.broadcast ins(%v3 : tensor<1x2x37x16xf32>) outs(%ve53 : tensor<1x2x2x37x16xf32>) dimensions = [2]
-  %v33 = tensor.collapse_shape %vb3 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
-  %es3 = tensor.empty() : tensor<4x37x37xf32>
-  %zs3 = linalg.fill ins(%zero : f32) outs(%es3 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
-  %s3 = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q33, %k33 : tensor<4x37x16xf32>, tensor<4x37x16xf32>) outs(%zs3 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
-  %ss3 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s3 : tensor<4x37x37xf32>) outs(%es3 : tensor<4x37x37xf32>) {
+  %eo_2 = tensor.empty() : tensor<4x37x16xf32>
+  %zo_2 = linalg.fill ins(%zero : f32) outs(%eo_2 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
+  %o3_2 = linalg.batch_matmul ins(%p_2, %v3_2 : tensor<4x37x37xf32>, tensor<4x37x16xf32>) outs(%zo_2 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
+  %a_2 = tensor.expand_shape %o3_2 [[0, 1], [2], [3]] output_shape [1, 4, 37, 16] : tensor<4x37x16xf32> into tensor<1x4x37x16xf32>
+  %at0_2 = tensor.empty() : tensor<1x37x4x16xf32>
+  %at_2 = linalg.transpose ins(%a_2 : tensor<1x4x37x16xf32>) outs(%at0_2 : tensor<1x37x4x16xf32>) permutation = [0, 2, 1, 3]
+  %ac_2 = tensor.collapse_shape %at_2 [[0, 1], [2, 3]] : tensor<1x37x4x16xf32> into tensor<37x64xf32>
+  %oz_2 = tensor.empty() : tensor<37x64xf32>
+  %o0_2 = linalg.fill ins(%zero : f32) outs(%oz_2 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %o_2 = linalg.matmul ins(%ac_2, %wo_2 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%o0_2 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %x_3 = linalg.add ins(%x_2, %o_2 : tensor<37x64xf32>, tensor<37x64xf32>) outs(%oz_2 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qz_3 = tensor.empty() : tensor<37x64xf32>
+  %q0_3 = linalg.fill ins(%zero : f32) outs(%qz_3 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qm_3 = linalg.matmul ins(%x_3, %wq_3 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%q0_3 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %qe_3 = tensor.expand_shape %qm_3 [[0, 1], [2, 3]] output_shape [1, 37, 4, 16] : tensor<37x64xf32> into tensor<1x37x4x16xf32>
+  %qt0_3 = tensor.empty() : tensor<1x4x37x16xf32>
+  %q_3 = linalg.transpose ins(%qe_3 : tensor<1x37x4x16xf32>) outs(%qt0_3 : tensor<1x4x37x16xf32>) permutation = [0, 2, 1, 3]
+  %kz_3 = tensor.empty() : tensor<37x32xf32>
+  %k0_3 = linalg.fill ins(%zero : f32) outs(%kz_3 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %km_3 = linalg.matmul ins(%x_3, %wk_3 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%k0_3 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %ke_3 = tensor.expand_shape %km_3 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
+  %kt0_3 = tensor.empty() : tensor<1x2x37x16xf32>
+  %k_3 = linalg.transpose ins(%ke_3 : tensor<1x37x2x16xf32>) outs(%kt0_3 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
+  %vz_3 = tensor.empty() : tensor<37x32xf32>
+  %v0_3 = linalg.fill ins(%zero : f32) outs(%vz_3 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %vm_3 = linalg.matmul ins(%x_3, %wv_3 : tensor<37x64xf32>, tensor<64x32xf32>) outs(%v0_3 : tensor<37x32xf32>) -> tensor<37x32xf32>
+  %ve_3 = tensor.expand_shape %vm_3 [[0, 1], [2, 3]] output_shape [1, 37, 2, 16] : tensor<37x32xf32> into tensor<1x37x2x16xf32>
+  %vt0_3 = tensor.empty() : tensor<1x2x37x16xf32>
+  %v_3 = linalg.transpose ins(%ve_3 : tensor<1x37x2x16xf32>) outs(%vt0_3 : tensor<1x2x37x16xf32>) permutation = [0, 2, 1, 3]
+  %q3_3 = tensor.collapse_shape %q_3 [[0, 1], [2], [3]] : tensor<1x4x37x16xf32> into tensor<4x37x16xf32>
+  %ke5_3 = tensor.empty() : tensor<1x2x2x37x16xf32>
+  %kb_3 = linalg.broadcast ins(%k_3 : tensor<1x2x37x16xf32>) outs(%ke5_3 : tensor<1x2x2x37x16xf32>) dimensions = [2]
+  %k3_3 = tensor.collapse_shape %kb_3 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
+  %ve5_3 = tensor.empty() : tensor<1x2x2x37x16xf32>
+  %vb_3 = linalg.broadcast ins(%v_3 : tensor<1x2x37x16xf32>) outs(%ve5_3 : tensor<1x2x2x37x16xf32>) dimensions = [2]
+  %v3_3 = tensor.collapse_shape %vb_3 [[0, 1, 2], [3], [4]] : tensor<1x2x2x37x16xf32> into tensor<4x37x16xf32>
+  %es_3 = tensor.empty() : tensor<4x37x37xf32>
+  %zs_3 = linalg.fill ins(%zero : f32) outs(%es_3 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
+  %s_3 = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] ins(%q3_3, %k3_3 : tensor<4x37x16xf32>, tensor<4x37x16xf32>) outs(%zs_3 : tensor<4x37x37xf32>) -> tensor<4x37x37xf32>
+  %ss_3 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s_3 : tensor<4x37x37xf32>) outs(%es_3 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %o: f32):
     %r = arith.mulf %a, %scale : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %sc3 = linalg.generic {indexing_maps = [#id, #mask, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ss3, %mask : tensor<4x37x37xf32>, tensor<37x37xf32>) outs(%es3 : tensor<4x37x37xf32>) {
+  %sc_3 = linalg.generic {indexing_maps = [#id, #mask, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ss_3, %mask : tensor<4x37x37xf32>, tensor<37x37xf32>) outs(%es_3 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %r = arith.addf %a, %b : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %er3 = tensor.empty() : tensor<4x37xf32>
-  %mi3 = linalg.fill ins(%ninf : f32) outs(%er3 : tensor<4x37xf32>) -> tensor<4x37xf32>
-  %mx3 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%sc3 : tensor<4x37x37xf32>) outs(%mi3 : tensor<4x37xf32>) {
+  %er_3 = tensor.empty() : tensor<4x37xf32>
+  %mi_3 = linalg.fill ins(%ninf : f32) outs(%er_3 : tensor<4x37xf32>) -> tensor<4x37xf32>
+  %mx_3 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%sc_3 : tensor<4x37x37xf32>) outs(%mi_3 : tensor<4x37xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %r = arith.maximumf %a, %acc : f32
     linalg.yield %r : f32
   } -> tensor<4x37xf32>
-  %ex3 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sc3, %mx3 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es3 : tensor<4x37x37xf32>) {
+  %ex_3 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sc_3, %mx_3 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es_3 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %d = arith.subf %a, %b : f32
     %r = math.exp %d : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %si3 = linalg.fill ins(%zero : f32) outs(%er3 : tensor<4x37xf32>) -> tensor<4x37xf32>
-  %sum3 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex3 : tensor<4x37x37xf32>) outs(%si3 : tensor<4x37xf32>) {
+  %si_3 = linalg.fill ins(%zero : f32) outs(%er_3 : tensor<4x37xf32>) -> tensor<4x37xf32>
+  %sum_3 = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex_3 : tensor<4x37x37xf32>) outs(%si_3 : tensor<4x37xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %r = arith.addf %a, %acc : f32
     linalg.yield %r : f32
   } -> tensor<4x37xf32>
-  %p3 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex3, %sum3 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es3 : tensor<4x37x37xf32>) {
+  %p_3 = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex_3, %sum_3 : tensor<4x37x37xf32>, tensor<4x37xf32>) outs(%es_3 : tensor<4x37x37xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %r = arith.divf %a, %b : f32
     linalg.yield %r : f32
   } -> tensor<4x37x37xf32>
-  %eo3 = tensor.empty() : tensor<4x37x16xf32>
-  %zo3 = linalg.fill ins(%zero : f32) outs(%eo3 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
-  %o33 = linalg.batch_matmul ins(%p3, %v33 : tensor<4x37x37xf32>, tensor<4x37x16xf32>) outs(%zo3 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
-  %a3 = tensor.expand_shape %o33 [[0, 1], [2], [3]] output_shape [1, 4, 37, 16] : tensor<4x37x16xf32> into tensor<1x4x37x16xf32>
-  %at03 = tensor.empty() : tensor<1x37x4x16xf32>
-  %at3 = linalg.transpose ins(%a3 : tensor<1x4x37x16xf32>) outs(%at03 : tensor<1x37x4x16xf32>) permutation = [0, 2, 1, 3]
-  %ac3 = tensor.collapse_shape %at3 [[0, 1], [2, 3]] : tensor<1x37x4x16xf32> into tensor<37x64xf32>
-  %oz3 = tensor.empty() : tensor<37x64xf32>
-  %o03 = linalg.fill ins(%zero : f32) outs(%oz3 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %o3 = linalg.matmul ins(%ac3, %wo3 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%o03 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  %x4 = linalg.add ins(%x3, %o3 : tensor<37x64xf32>, tensor<37x64xf32>) outs(%oz3 : tensor<37x64xf32>) -> tensor<37x64xf32>
-  return %x1, %x2, %x3, %x4 : tensor<37x64xf32>, tensor<37x64xf32>, tensor<37x64xf32>, tensor<37x64xf32>
+  %eo_3 = tensor.empty() : tensor<4x37x16xf32>
+  %zo_3 = linalg.fill ins(%zero : f32) outs(%eo_3 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
+  %o3_3 = linalg.batch_matmul ins(%p_3, %v3_3 : tensor<4x37x37xf32>, tensor<4x37x16xf32>) outs(%zo_3 : tensor<4x37x16xf32>) -> tensor<4x37x16xf32>
+  %a_3 = tensor.expand_shape %o3_3 [[0, 1], [2], [3]] output_shape [1, 4, 37, 16] : tensor<4x37x16xf32> into tensor<1x4x37x16xf32>
+  %at0_3 = tensor.empty() : tensor<1x37x4x16xf32>
+  %at_3 = linalg.transpose ins(%a_3 : tensor<1x4x37x16xf32>) outs(%at0_3 : tensor<1x37x4x16xf32>) permutation = [0, 2, 1, 3]
+  %ac_3 = tensor.collapse_shape %at_3 [[0, 1], [2, 3]] : tensor<1x37x4x16xf32> into tensor<37x64xf32>
+  %oz_3 = tensor.empty() : tensor<37x64xf32>
+  %o0_3 = linalg.fill ins(%zero : f32) outs(%oz_3 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %o_3 = linalg.matmul ins(%ac_3, %wo_3 : tensor<37x64xf32>, tensor<64x64xf32>) outs(%o0_3 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  %x_4 = linalg.add ins(%x_3, %o_3 : tensor<37x64xf32>, tensor<37x64xf32>) outs(%oz_3 : tensor<37x64xf32>) -> tensor<37x64xf32>
+  return %x_1, %x_2, %x_3, %x_4 : tensor<37x64xf32>, tensor<37x64xf32>, tensor<37x64xf32>, tensor<37x64xf32>
 }

@@ -41,7 +41,21 @@ log="$work/fuzz.log"
 set +e
 "$fuzzer" "$work/corpus" "$work/seeds" -max_total_time="$seconds" -timeout=20 \
   -rss_limit_mb=4096 -max_len=8192 -print_final_stats=1 \
-  -artifact_prefix="$root/fuzz-findings/" >"$log" 2>&1
+  -artifact_prefix="$root/fuzz-findings/" >"$log" 2>&1 &
+pid=$!
+# Progress every KVQ_PROGRESS_SECONDS (30): the inputs run so far
+# (libFuzzer's "#N" lines).
+started=$SECONDS
+while kill -0 "$pid" 2>/dev/null; do
+  for _ in $(seq "${KVQ_PROGRESS_SECONDS:-30}"); do
+    kill -0 "$pid" 2>/dev/null && sleep 1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    runs=$(grep -aoE "^#[0-9]+" "$log" | tail -1 | tr -d '#')
+    echo "fuzz: $((SECONDS - started)) / $seconds s, ${runs:-0} inputs"
+  fi
+done
+wait "$pid"
 status=$?
 set -e
 runs=$(grep -E "^stat::number_of_executed_units" "$log" | awk '{print $2}')

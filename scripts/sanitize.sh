@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The hardening checks, run by scripts/test.sh after the main
-# suite (KVQ_SANITIZE=0 skips them):
+# The hardening checks, run by scripts/test.sh after the main suite
+# (KVQ_SANITIZE=0 skips them):
 #
 #  1. an AddressSanitizer + UndefinedBehaviorSanitizer build of kvq
 #     (build-asan/, LLVM_USE_SANITIZER="Address;Undefined", with libFuzzer
@@ -33,20 +33,31 @@ if [[ ! -f "$build/build.ninja" ]]; then
     $([[ -d /usr/local/cuda ]] && echo -DCUDAToolkit_ROOT=/usr/local/cuda) \
     >/dev/null
 fi
+stages=${KVQ_TEST_STAGES:-4}
+echo "== test: stage 3/$stages: the ASan + UBSan build ($build; [done/total] per step)"
+stage=$SECONDS
 cmake --build "$build"
+echo "sanitize: build done in $((SECONDS - stage)) s"
 
 # Findings stop the run. LLVM's uninstrumented libMLIR.so / libLLVM.so make
 # container-overflow and leak reports unreliable, so those are off.
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=0:detect_container_overflow=0:allow_user_poisoning=0:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
-echo "sanitize: lit suite on the ASan + UBSan build"
+echo "sanitize: lit suite on the ASan + UBSan build (one line per test)"
+stage=$SECONDS
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-"$llvm/bin/lit" -sv "$build/test" 2>&1 | tee "$log" | grep -aE "^(FAIL|UNRESOLVED|TIMEOUT|  Passed|  Failed|  Unsupported)"
+"$llvm/bin/lit" -v --show-pass --show-unsupported "$build/test" 2>&1 | tee "$log" |
+  grep -aE "^(PASS|FAIL|UNRESOLVED|TIMEOUT|UNSUPPORTED|XFAIL|XPASS): "
 status=${PIPESTATUS[0]}
 set -e
+passed=$(grep -caE '^PASS: ' "$log" || true)
+failed=$(grep -caE '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$log" || true)
+skipped=$(grep -caE '^(UNSUPPORTED|XFAIL): ' "$log" || true)
+echo "sanitize: $passed passed, $failed failed, $skipped skipped ($((SECONDS - stage)) s)"
 [[ $status -eq 0 ]] || { echo "sanitize: lit failed"; grep -a -A40 -E "^(FAIL|UNRESOLVED)" "$log" | head -200; exit "$status"; }
 
+echo "== test: stage 4/$stages: fuzzing kvq-fuzz for ${KVQ_FUZZ_SECONDS:-150} s"
 "$root/scripts/fuzz.sh" "$build/bin/kvq-fuzz" "${KVQ_FUZZ_SECONDS:-150}"

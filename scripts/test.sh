@@ -8,8 +8,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${KVQ_BUILD_DIR:-$root/build}"
 
+stages=2; [[ "${KVQ_SANITIZE:-1}" != 0 ]] && stages=4
+start=$SECONDS
+echo "== test: stage 1/$stages: setup and build (scripts/setup.sh)"
 "$root/scripts/setup.sh"
+echo "test: stage 1/$stages done in $((SECONDS - start)) s"
 
+echo "== test: stage 2/$stages: the lit suite (one line per test)"
+stage=$SECONDS
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
@@ -19,8 +25,10 @@ set -e
 passed=$(grep -cE '^PASS: ' "$log" || true)
 failed=$(grep -cE '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$log" || true)
 skipped=$(grep -cE '^(UNSUPPORTED|XFAIL): ' "$log" || true)
-echo "kvq: $passed passed, $failed failed, $skipped skipped"
+echo "kvq: $passed passed, $failed failed, $skipped skipped ($((SECONDS - stage)) s)"
 [[ $status -eq 0 ]] || exit "$status"
 if [[ "${KVQ_SANITIZE:-1}" != 0 ]]; then
-  "$root/scripts/sanitize.sh"
+  # Stages 3 (the ASan + UBSan build and its lit suite) and 4 (fuzzing).
+  KVQ_TEST_STAGES=$stages "$root/scripts/sanitize.sh"
 fi
+echo "test: all $stages stages passed in $((SECONDS - start)) s"

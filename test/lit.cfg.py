@@ -31,6 +31,9 @@ config.substitutions.append(("%cmake_configure",
                              f'-DCMAKE_CXX_COMPILER="{config.cxx_compiler}" '
                              f'-DMLIR_DIR="{config.mlir_dir}"'))
 config.substitutions.append(("%cmake", f'"{config.cmake_command}"'))
+# -I flags of MLIR's and LLVM's .td / header directories.
+config.substitutions.append(("%mlir_includes", " ".join(
+    f'-I"{d}"' for d in config.mlir_include_dirs.split(";") if d)))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "CUDA_HOME"])
 llvm_config.use_default_substitutions()
@@ -40,10 +43,13 @@ llvm_config.with_environment("PYTHONPATH",
                              append_path=True)
 
 tool_dirs = [config.kvq_tools_dir, config.llvm_tools_dir]
-tools = ["clang", "kvq-compile", "kvq-opt", "llvm-nm", "mlir-opt", "mlir-translate"]
+tools = ["clang", "kvq-compile", "kvq-opt", "llvm-nm", "mlir-opt", "mlir-tblgen",
+         "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 # kvq.compile() (python/kvq/compiler.py) runs the kvq-compile of this build.
 config.environment["KVQ_COMPILE"] = os.path.join(config.kvq_tools_dir, "kvq-compile")
+# kvq.cuda loads this build's CUDA runtime (not the source tree's build/).
+config.environment["KVQ_RUNTIME_DIR"] = os.path.join(config.kvq_obj_root, "lib")
 
 # GPU execution tests need an NVIDIA GPU and its driver.
 if shutil.which("nvidia-smi"):

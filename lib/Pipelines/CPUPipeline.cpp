@@ -32,6 +32,10 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   // Tensor level; the quantization and method ops left after fusion
   // become linalg.
   addTensorFrontEnd(pm);
+  // A model's layers repeat the same ops: each distinct one is lowered and
+  // compiled once, and no function grows with the depth.
+  if (options.outlineKernels)
+    pm.addPass(createKVQOutlineKernels());
   KVQTileAttentionOptions tileOptions;
   tileOptions.blockKV = options.blockKV;
   tileOptions.blockRows = options.blockRows;

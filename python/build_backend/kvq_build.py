@@ -1,7 +1,24 @@
 """A self-contained PEP 517 / PEP 660 build backend for the kvq Python
-package, so that `pip install ./python` works offline, with nothing but pip:
-the package is pure Python (it drives the kvq-compile executable and loads
-the libraries it writes), so a wheel is a zip of `kvq/` plus its metadata.
+package, so that `pip install ./python` works offline, with nothing but pip.
+
+The package drives the kvq-compile executable and loads the libraries it
+writes. When the tree has been built (build/bin/kvq-compile exists), the
+wheel is a platform wheel that carries the tools: `cmake --install` of the
+build into a staging prefix, then its bin/kvq-compile, bin/kvq-opt,
+lib/libkvq_cuda_runtime.so and lib/libkvq_gpu_emulator.so (for
+target="nvvm-emulated") go to kvq/_tools/ (they find libMLIR.so in the
+LLVM 22 installation they were built against, through their RUNPATH).
+Otherwise the wheel is pure Python and finds an installed kvq at run time
+(see kvq/compiler.py).
+
+Config settings (`pip install ./python --config-settings=KEY=VALUE`):
+
+  kvq-tools=bundle|none   bundle the tools (default: when a build exists;
+                          `bundle` without a build is an error)
+  kvq-build-dir=DIR       the build to bundle (default: $KVQ_BUILD_DIR, else
+                          build/ next to python/)
+  kvq-prefix=DIR          record DIR, an installed kvq's prefix, for the
+                          package to find DIR/bin/kvq-compile
 
 Metadata comes from pyproject.toml's [project] table (name, version,
 description, requires-python, dependencies, optional-dependencies).
@@ -9,8 +26,14 @@ description, requires-python, dependencies, optional-dependencies).
 
 import base64
 import hashlib
+import json
 import os
 import re
+import shutil
+import stat
+import subprocess
+import sysconfig
+import tempfile
 import zipfile
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,17 +88,23 @@ def _metadata(p):
     return "\n".join(lines) + "\n"
 
 
-_WHEEL = "Wheel-Version: 1.0\nGenerator: kvq_build\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+def _platform_tag():
+    return re.sub(r"[^A-Za-z0-9]", "_", sysconfig.get_platform())
 
 
-def _write_wheel(directory, files):
+def _write_wheel(directory, files, executables=(), platform=False):
     """Writes a wheel holding `files` ({archive name: bytes}) plus its
-    dist-info; returns its file name."""
+    dist-info; `executables` are the names to mark executable; `platform`
+    makes it a platform wheel (py3-none-<platform>). Returns its file
+    name."""
     info, p = _dist_info()
-    name = f"{p['name']}-{p['version']}-py3-none-any.whl"
+    tag = f"py3-none-{_platform_tag()}" if platform else "py3-none-any"
+    name = f"{p['name']}-{p['version']}-{tag}.whl"
     files = dict(files)
     files[f"{info}/METADATA"] = _metadata(p).encode()
-    files[f"{info}/WHEEL"] = _WHEEL.encode()
+    files[f"{info}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: kvq_build\n"
+                              f"Root-Is-Purelib: {'false' if platform else 'true'}\n"
+                              f"Tag: {tag}\n").encode()
     record = []
     for path, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -84,8 +113,63 @@ def _write_wheel(directory, files):
     files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
     with zipfile.ZipFile(os.path.join(directory, name), "w", zipfile.ZIP_DEFLATED) as z:
         for path, data in files.items():
-            z.writestr(path, data)
+            entry = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = (stat.S_IFREG | (0o755 if path in executables else 0o644)) << 16
+            z.writestr(entry, data)
     return name
+
+
+def _setting(config_settings, key, default=None):
+    value = (config_settings or {}).get(key, default)
+    return value[-1] if isinstance(value, list) else value
+
+
+def _tool_files(config_settings):
+    """The tools to bundle ({archive name: bytes}, executable names), or
+    ({}, ()) for a pure wheel."""
+    mode = _setting(config_settings, "kvq-tools", "auto")
+    if mode not in ("auto", "bundle", "none"):
+        raise ValueError(f"kvq-tools must be bundle or none, got {mode!r}")
+    if mode == "none":
+        return {}, ()
+    build = _setting(config_settings, "kvq-build-dir") or os.environ.get("KVQ_BUILD_DIR") or \
+        os.path.join(os.path.dirname(_ROOT), "build")
+    build = os.path.abspath(build)
+    if not os.path.isfile(os.path.join(build, "bin", "kvq-compile")) or \
+            not os.path.isfile(os.path.join(build, "cmake_install.cmake")):
+        if mode == "bundle":
+            raise FileNotFoundError(f"kvq-tools=bundle: no kvq build in {build} (build it "
+                                    "with scripts/setup.sh, or give kvq-build-dir=DIR)")
+        return {}, ()
+    files, executables = {}, []
+    with tempfile.TemporaryDirectory(prefix="kvq-wheel-") as prefix:
+        cmake = shutil.which("cmake") or "cmake"
+        subprocess.run([cmake, "--install", build, "--prefix", prefix], check=True,
+                       stdout=subprocess.DEVNULL)
+        for rel, executable in (("bin/kvq-compile", True), ("bin/kvq-opt", True),
+                                ("lib/libkvq_cuda_runtime.so", False),
+                                ("lib/libkvq_gpu_emulator.so", False)):
+            path = os.path.join(prefix, rel)
+            if not os.path.isfile(path):
+                if executable:
+                    raise FileNotFoundError(f"cmake --install {build} did not install {rel}")
+                continue
+            name = f"{_PACKAGE}/_tools/{rel}"
+            with open(path, "rb") as fh:
+                files[name] = fh.read()
+            if executable:
+                executables.append(name)
+    return files, tuple(executables)
+
+
+def _install_record(config_settings):
+    """kvq/_install.json recording an installed kvq's prefix, if given."""
+    prefix = _setting(config_settings, "kvq-prefix")
+    if not prefix:
+        return {}
+    record = json.dumps({"prefix": os.path.abspath(prefix)}, indent=1) + "\n"
+    return {f"{_PACKAGE}/_install.json": record.encode()}
 
 
 def _package_files():
@@ -114,7 +198,11 @@ def get_requires_for_build_sdist(config_settings=None):
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    return _write_wheel(wheel_directory, _package_files())
+    files = _package_files()
+    files.update(_install_record(config_settings))
+    tools, executables = _tool_files(config_settings)
+    files.update(tools)
+    return _write_wheel(wheel_directory, files, executables, platform=bool(tools))
 
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):

@@ -41,12 +41,27 @@ def _find_runtime():
     return "libkvq_cuda_runtime.so"  # already loaded by a kernel library, or on the path
 
 
+def _loaded_runtime():
+    """The libkvq_cuda_runtime this process already has (a kernel library
+    loaded it: its own, whichever build or prefix it links), else None.
+    Loading a second copy from elsewhere would give the caller two
+    runtimes with separate state (the stream set by kvq.cuda.stream would
+    not be the library's)."""
+    try:
+        return ctypes.CDLL("libkvq_cuda_runtime.so", mode=os.RTLD_NOLOAD | ctypes.RTLD_GLOBAL)
+    except OSError:
+        return None
+
+
 def runtime():
-    """The loaded libkvq_cuda_runtime (ctypes.CDLL)."""
+    """The loaded libkvq_cuda_runtime (ctypes.CDLL): the one a kernel library
+    already loaded, else $KVQ_RUNTIME_DIR's, else the build tree's, else the
+    dynamic loader's search path. (A kernel library loaded afterwards uses
+    the same copy: the loader matches it by soname.)"""
     global _RUNTIME
     if _RUNTIME is None:
         try:
-            lib = ctypes.CDLL(_find_runtime())
+            lib = _loaded_runtime() or ctypes.CDLL(_find_runtime())
         except OSError as e:
             raise CudaError(f"cannot load libkvq_cuda_runtime.so: {e} (build the project "
                             "with the CUDA toolkit, or set KVQ_RUNTIME_DIR)") from e

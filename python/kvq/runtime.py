@@ -16,7 +16,9 @@ C entry point, which returns a ``kvq_status``; any refusal raises
 """
 
 import ctypes
+import inspect
 import json
+import keyword
 import os
 import weakref
 
@@ -244,18 +246,58 @@ def _as_device_buffer(dev, param, shape, keep):
     return _Buffer(dev.ptr or 1, len(shape), dims, param.dtype.code)
 
 
+_CALL_OPTIONS_DOC = """out_shapes: the shape of each output (a list, or one shape for a single
+  output; None entries are inferred). Needed only for dynamic output dims
+  that do not follow from the input shapes.
+out: caller-allocated output arrays (C-contiguous, right dtype), written in
+  place and returned."""
+
+
+def _parameter_names(specs):
+    """Python parameter names for the inputs: the MLIR function's own
+    (``%q`` -> ``q``) where they are identifiers, else ``arg<i>``."""
+    names, seen = [], set()
+    for i, spec in enumerate(specs):
+        name = spec.get("name") or ""
+        if not name.isidentifier() or keyword.iskeyword(name) or name in seen:
+            name = f"arg{i}"
+        if name in ("out", "out_shapes"):
+            name += "_"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
 class Entry:
     """One entry point of a loaded library; call it with NumPy arrays (and,
-    for GPU libraries, device arrays: see kvq.cuda)."""
+    for GPU libraries, device arrays: see kvq.cuda), by position or by the
+    names of the function's parameters. ``help()`` of an entry shows its
+    signature and the dtype and shape of every input and output."""
 
     def __init__(self, library, spec, device=False):
         self.name = spec["name"]
         # GPU library (--target=nvvm): buffers are device pointers.
         self.device = device
-        self.inputs = [_Param(s, f"input {i} of {self.name}") for i, s in enumerate(spec["inputs"])]
+        self.parameter_names = _parameter_names(spec["inputs"])
+        self.inputs = [_Param(s, f"input {i} ({n}) of {self.name}")
+                       for i, (s, n) in enumerate(zip(spec["inputs"], self.parameter_names))]
         self.outputs = [_Param(s, f"output {i} of {self.name}")
                         for i, s in enumerate(spec["outputs"])]
         self._library = library
+        # What help() and inspect.signature() show: a function of the
+        # parameters' names.
+        P = inspect.Parameter
+        self.__name__ = self.__qualname__ = self.name
+        self.__signature__ = inspect.Signature(
+            [P(n, P.POSITIONAL_OR_KEYWORD) for n in self.parameter_names] +
+            [P("out_shapes", P.KEYWORD_ONLY, default=None),
+             P("out", P.KEYWORD_ONLY, default=None)])
+        lines = [f"Runs the kernel {self.name} of this library; returns its output "
+                 "(a tuple for several).", ""]
+        lines += [f"{n}: {p.describe()}" for n, p in zip(self.parameter_names, self.inputs)]
+        lines += [f"returns: {', '.join(p.describe() for p in self.outputs) or 'nothing'}", "",
+                  _CALL_OPTIONS_DOC]
+        self.__doc__ = "\n".join(lines)
         self._fn = getattr(library, spec.get("symbol", self.name))
         self._fn.restype = ctypes.c_int32
         self._fn.argtypes = [ctypes.POINTER(_Buffer), ctypes.c_int64,
@@ -268,14 +310,29 @@ class Entry:
                                         ctypes.POINTER(ctypes.c_int64), ctypes.c_int64]
 
     def __repr__(self):
-        ins = ", ".join(p.describe() for p in self.inputs)
+        ins = ", ".join(f"{n}: {p.describe()}" for n, p in zip(self.parameter_names, self.inputs))
         outs = ", ".join(p.describe() for p in self.outputs)
         return f"<kvq entry {self.name}({ins}) -> ({outs})>"
 
+    def __get__(self, obj, objtype=None):
+        # A descriptor, so that help() documents an entry as a routine (its
+        # signature and doc) rather than as an Entry object.
+        return self
+
+    def _bind(self, args, kwargs):
+        """The inputs, in order, from positional and keyword arguments."""
+        if not kwargs:
+            return args
+        try:
+            bound = self.__signature__.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self.name}{self.__signature__}: {e}") from None
+        return tuple(bound.arguments[n] for n in self.parameter_names)
+
     def _prepare_inputs(self, args, keep, on_device=None):
         if len(args) != len(self.inputs):
-            raise KVQError(KVQ_ERR_COUNT, f"{self.name} takes {len(self.inputs)} inputs, "
-                           f"got {len(args)}")
+            raise KVQError(KVQ_ERR_COUNT, f"{self.name}{self.__signature__} takes "
+                           f"{len(self.inputs)} inputs, got {len(args)}")
         buffers = (_Buffer * max(len(args), 1))()
         for i, (arg, param) in enumerate(zip(args, self.inputs)):
             if self.device:
@@ -320,10 +377,10 @@ class Entry:
             at += len(p.shape)
         return shapes
 
-    def output_shapes(self, *args):
+    def output_shapes(self, *args, **kwargs):
         """The shapes of the outputs for these inputs (as many as known)."""
         keep = []
-        inputs = self._prepare_inputs(args, keep)
+        inputs = self._prepare_inputs(self._bind(args, kwargs), keep)
         if self._shapes_fn is not None:
             return self._call_shapes(inputs)
         return [p.shape if p.static else None for p in self.outputs]
@@ -355,7 +412,7 @@ class Entry:
             shapes.append(shape)
         return shapes
 
-    def __call__(self, *args, out_shapes=None, out=None):
+    def __call__(self, *args, out_shapes=None, out=None, **kwargs):
         """Runs the kernel; returns its output array (a tuple for several,
         None for none).
 
@@ -365,6 +422,7 @@ class Entry:
         out: caller-allocated output arrays (C-contiguous, right dtype),
           written in place and returned.
         """
+        args = self._bind(args, kwargs)
         keep = []
         on_device = []
         inputs = self._prepare_inputs(args, keep, on_device)

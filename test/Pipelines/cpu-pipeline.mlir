@@ -23,11 +23,11 @@ func.func @matmul(%a: tensor<?x64xf32>, %b: tensor<64x32xf32>) -> tensor<?x32xf3
   return %c : tensor<?x32xf32>
 }
 
-// math.exp in a linalg.generic, through a private helper (inlined).
-// exp is a vectorizable polynomial (kvq-approximate-math), not a libm call.
+// math.exp in a linalg.generic, through a private helper (inlined), then
+// outlined with the generic into a function of its own
+// (kvq-outline-kernels; checked at the end of the module).
 // CHECK-LABEL: llvm.func @exp_rows(
-// CHECK-NOT:     llvm.intr.exp
-// CHECK:         llvm.intr.fma
+// CHECK:         llvm.call @__kvq_op_linalg_generic(
 // CHECK:         llvm.return{{$}}
 func.func @exp_rows(%x: tensor<37x131xf32>) -> tensor<37x131xf32> {
   %y = call @exp_impl(%x) : (tensor<37x131xf32>) -> tensor<37x131xf32>
@@ -77,6 +77,17 @@ func.func @vector_sum(%x: memref<?xf32>) -> f32 {
 // CHECK-SAME:    %arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: i64, %arg3: i64, %arg4: i64, %arg5: i64, %arg6: i64,
 // CHECK-SAME:    %arg13: i64, %arg14: !llvm.ptr
 // CHECK-SAME:    %arg20: i64) {
+// CHECK:         llvm.call @__kvq_op_kvq_dequantize(
+// CHECK:         llvm.return{{$}}
+
+// The outlined ops: exp is a vectorizable polynomial (kvq-approximate-math),
+// not a libm call; the dequantization unpacks the bytes itself (i4 tensors
+// do not cross calls).
+// CHECK-LABEL: llvm.func @__kvq_op_linalg_generic(
+// CHECK-NOT:     llvm.intr.exp
+// CHECK:         llvm.intr.fma
+// CHECK:         llvm.return{{$}}
+// CHECK-LABEL: llvm.func @__kvq_op_kvq_dequantize(
 // CHECK:         llvm.load %{{.*}} : !llvm.ptr -> i8
 // CHECK:         llvm.return{{$}}
 func.func @dequantize_i4(%codes: tensor<4x64xi4>, %scale: tensor<4x1xf32>) -> tensor<4x64xf32> {

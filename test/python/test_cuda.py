@@ -60,7 +60,7 @@ def test_library_is_a_gpu_library(lib):
 
 
 def test_gpu_options_are_checked():
-    with pytest.raises(kvq.CompileError, match="invalid kvq-nvvm-pipeline option"):
+    with pytest.raises(kvq.CompileError, match="--block-rows is an option of the CPU pipeline"):
         kvq.compile(TEXT, target="nvvm", options={"block-rows": 3})
     with pytest.raises(kvq.CompileError, match="unsupported target 'tpu'"):
         kvq.compile(TEXT, target="tpu")

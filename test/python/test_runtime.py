@@ -140,9 +140,19 @@ def test_scalar_result_is_rejected():
         kvq.compile("func.func @f(%a: f32) -> f32 {\n  return %a : f32\n}\n")
 
 
-def test_name_that_is_no_c_identifier():
-    with pytest.raises(kvq.CompileError, match="not a C identifier"):
-        kvq.compile('func.func @"a.b"(%a: tensor<4xf32>) {\n  return\n}\n')
+def test_names_that_are_no_c_symbols():
+    # Importers' @main and names that are no C identifier are exported as
+    # `<library>_<name>`; Python calls them by their MLIR names.
+    mod = kvq.compile('func.func @"a.b"(%a: tensor<4xf32>) -> tensor<4xf32> {\n'
+                      '  return %a : tensor<4xf32>\n}\n'
+                      'func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {\n'
+                      '  return %a : tensor<4xf32>\n}\n', name="lib")
+    assert sorted(mod.entries) == ["a.b", "main"]
+    x = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(mod["a.b"](x), x)
+    np.testing.assert_array_equal(mod.main(x), x)
+    symbols = {e["name"]: e["symbol"] for e in mod.manifest["entries"]}
+    assert symbols == {"a.b": "lib_a_b", "main": "lib_main"}
 
 
 def test_no_public_function():
@@ -163,6 +173,78 @@ def test_pipeline_options_are_accepted():
 def test_missing_tool():
     with pytest.raises(kvq.CompileError, match="cannot run"):
         kvq.compile(KERNELS, kvq_compile="/nonexistent/kvq-compile")
+
+
+def test_errors_in_text_cite_the_text():
+    # Text goes through stdin: the error cites it by line and column, and
+    # shows the line, never a temporary file that is gone.
+    text = "\n\nfunc.func @f(%a: tensor<4xf32>) {\n  %0 = arith.bogus %a\n  return\n}\n"
+    with pytest.raises(kvq.CompileError) as info:
+        kvq.compile(text)
+    message = str(info.value)
+    assert "<kvq.compile text>:4:" in message, message
+    assert "arith.bogus" in message and "lines count from its first line" in message
+    assert "/tmp" not in message and "input.mlir" not in message, message
+
+
+def test_errors_in_a_policy_cite_it():
+    with pytest.raises(kvq.CompileError) as info:
+        kvq.compile(KERNELS, policy={"layers": {"3": {"k": None}}})
+    message = str(info.value)
+    assert "<kvq.compile policy>:" in message and "matches no attention" in message, message
+    assert "/tmp" not in message, message
+
+
+def test_failed_compile_leaves_nothing(tmp_path):
+    build = tmp_path / "a" / "b"
+    with pytest.raises(kvq.CompileError):
+        kvq.compile("func.func @f() {\n  %x = arith.bogus\n}\n", build_dir=build,
+                    policy={"default": {"k": None}})
+    assert not (tmp_path / "a").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    with pytest.raises(kvq.CompileError):
+        kvq.compile("func.func @f() {\n  %x = arith.bogus\n}\n", build_dir=existing)
+    assert list(existing.iterdir()) == []
+    assert "iota" in kvq.compile(KERNELS, build_dir=build).entries
+
+
+def test_path_or_text(tmp_path):
+    path = tmp_path / "k.mlir"
+    path.write_text(KERNELS)
+    assert "iota" in kvq.compile(path).entries              # pathlib.Path
+    assert "iota" in kvq.compile(str(path)).entries         # a path string
+    missing = tmp_path / "missing.mlir"
+    with pytest.raises(FileNotFoundError, match="no such MLIR file"):
+        kvq.compile(missing)
+    # A string that looks like a path is not parsed as MLIR.
+    for text in (str(missing), "model.mlir", "/path/that/does/not/exist.mlir", "kernel"):
+        with pytest.raises(FileNotFoundError, match="looks like a file path"):
+            kvq.compile(text)
+    with pytest.raises(TypeError, match="MLIR text"):
+        kvq.compile(42)
+
+
+def test_compile_error_of_a_file_cites_it(tmp_path):
+    path = tmp_path / "bad.mlir"
+    path.write_text("func.func @f() {\n  %x = arith.bogus\n}\n")
+    with pytest.raises(kvq.CompileError) as info:
+        kvq.compile(path)
+    assert f"{path}:2:" in str(info.value), str(info.value)
+
+
+def test_search_path_is_reported(monkeypatch, tmp_path):
+    from kvq import compiler
+    monkeypatch.delenv("KVQ_COMPILE", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(compiler, "find_kvq_compile", lambda: None)
+    with pytest.raises(kvq.CompileError) as info:
+        kvq.compile(KERNELS)
+    message = str(info.value)
+    assert "kvq-compile not found. Searched:" in message
+    for what in ("$KVQ_COMPILE: not set", "the tools inside the kvq package",
+                 "the install prefix", "the recorded install prefix", "PATH: none"):
+        assert what in message, message
 
 
 # ---------------------------------------------------------------------------
@@ -284,6 +366,25 @@ def test_error_is_a_value_error():
     err = kvq.KVQError(runtime.KVQ_ERR_DTYPE, "details")
     assert isinstance(err, ValueError)
     assert str(err) == "KVQ_ERR_DTYPE: details"
+
+
+def test_keywords_and_signature(lib):
+    import inspect
+    import pydoc
+    x = np.arange(16, dtype=np.float32).reshape(2, 8)
+    b = np.ones(8, np.float32)
+    want = lib.scale_add(x, 2.0, b)
+    np.testing.assert_array_equal(lib.scale_add(x=x, s=2.0, b=b), want)
+    np.testing.assert_array_equal(lib.scale_add(x, b=b, s=2.0), want)
+    assert str(inspect.signature(lib.scale_add)) == "(x, s, b, *, out_shapes=None, out=None)"
+    doc = pydoc.render_doc(lib.scale_add, renderer=pydoc.plaintext)
+    assert "scale_add(x, s, b, *, out_shapes=None, out=None)" in doc, doc
+    assert "x: f32[?, 8]" in doc and "returns: f32[?, 8]" in doc, doc
+    with pytest.raises(TypeError, match=r"scale_add\(x, s, b, .*\): missing a required argument: 'b'"):
+        lib.scale_add(x, s=2.0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'y'"):
+        lib.scale_add(x, 2.0, b, y=1)
+    assert lib.scale_add.output_shapes(x=x, s=2.0, b=b) == [(2, 8)]
 
 
 def test_loader_entry_points(lib):

@@ -8,8 +8,10 @@
 
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
@@ -17,6 +19,44 @@
 #include "llvm/TargetParser/Triple.h"
 
 using namespace llvm;
+
+/// "; did you mean 'x'?" for the name of `names` closest to `name`, or "".
+static std::string suggest(StringRef name, ArrayRef<StringRef> names) {
+  StringRef best;
+  unsigned bestDistance = std::max<unsigned>(2, name.size() / 3) + 1;
+  for (StringRef candidate : names) {
+    unsigned distance = name.edit_distance(candidate, true, bestDistance);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best.empty() ? "" : ("; did you mean '" + best + "'?").str();
+}
+
+void mlir::kvq::printHostTargetHelp(raw_ostream &os, bool features) {
+  InitializeNativeTarget();
+  Triple triple(sys::getProcessTriple());
+  std::string error;
+  const Target *target = TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    os << "no LLVM target for the host triple '" << triple.str() << "'\n";
+    return;
+  }
+  std::unique_ptr<MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!features) {
+    os << "CPUs for " << triple.str() << " (--mcpu=<name>; the host is "
+       << sys::getHostCPUName() << "):\n";
+    for (const SubtargetSubTypeKV &kv : info->getAllProcessorDescriptions())
+      os << "  " << kv.Key << "\n";
+    return;
+  }
+  os << "CPU features for " << triple.str()
+     << " (--mattr=+<name>,-<name>,...):\n";
+  for (const SubtargetFeatureKV &kv : info->getAllProcessorFeatures())
+    os << "  " << kv.Key << " - " << kv.Desc << "\n";
+}
 
 Expected<std::unique_ptr<TargetMachine>>
 mlir::kvq::createHostTargetMachine(unsigned optLevel, StringRef cpu,
@@ -31,6 +71,42 @@ mlir::kvq::createHostTargetMachine(unsigned optLevel, StringRef cpu,
     return createStringError(inconvertibleErrorCode(),
                              "no LLVM target for the host triple '" +
                                  triple.str() + "': " + error);
+
+  // A CPU or feature LLVM does not know is an error (LLVM itself would only
+  // warn, and compile for a generic CPU).
+  if (!cpu.empty() || !features.empty()) {
+    std::unique_ptr<MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (info && !cpu.empty() && !info->isCPUStringValid(cpu)) {
+      SmallVector<StringRef> names;
+      for (const SubtargetSubTypeKV &kv : info->getAllProcessorDescriptions())
+        names.push_back(kv.Key);
+      return createStringError(inconvertibleErrorCode(),
+                               "unknown CPU '" + cpu + "' for " + triple.str() +
+                                   suggest(cpu, names) +
+                                   " (--mcpu=help lists the CPUs)");
+    }
+    if (info && !features.empty()) {
+      SmallVector<StringRef> names;
+      for (const SubtargetFeatureKV &kv : info->getAllProcessorFeatures())
+        names.push_back(kv.Key);
+      SmallVector<StringRef> requested;
+      features.split(requested, ',', -1, /*KeepEmpty=*/false);
+      for (StringRef feature : requested) {
+        StringRef name = feature.trim();
+        if (!name.consume_front("+") && !name.consume_front("-"))
+          return createStringError(
+              inconvertibleErrorCode(),
+              "CPU feature '" + feature +
+                  "' must start with '+' (enable) or '-' (disable)");
+        if (!llvm::is_contained(names, name))
+          return createStringError(inconvertibleErrorCode(),
+                                   "unknown CPU feature '" + name + "' for " +
+                                       triple.str() + suggest(name, names) +
+                                       " (--mattr=help lists the features)");
+      }
+    }
+  }
 
   std::string cpuName = cpu.empty() ? sys::getHostCPUName().str() : cpu.str();
   std::string featureString = features.str();
@@ -90,7 +166,12 @@ void mlir::kvq::optimizeModule(Module &module, TargetMachine &tm,
   PipelineTuningOptions tuning;
   tuning.LoopVectorization = optLevel > 1;
   tuning.SLPVectorization = optLevel > 1;
-  PassBuilder builder(&tm, tuning);
+  // LLVM's -time-passes (and -print-after-all, ...) see this pipeline too.
+  PassInstrumentationCallbacks instrumentation;
+  StandardInstrumentations standard(module.getContext(),
+                                    /*DebugLogging=*/false);
+  standard.registerCallbacks(instrumentation, &mam);
+  PassBuilder builder(&tm, tuning, std::nullopt, &instrumentation);
   builder.registerModuleAnalyses(mam);
   builder.registerCGSCCAnalyses(cgam);
   builder.registerFunctionAnalyses(fam);

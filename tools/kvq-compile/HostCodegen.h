@@ -15,6 +15,7 @@
 
 namespace llvm {
 class Module;
+class raw_ostream;
 class raw_pwrite_stream;
 } // namespace llvm
 
@@ -24,10 +25,17 @@ namespace kvq {
 /// A target machine for the CPU this process runs on, like `-march=native`:
 /// the host's CPU name and every feature it reports (AVX-512 included where
 /// present). `cpu` / `features`, when not empty, replace the host's (LLVM
-/// names, e.g. "znver4" and "+avx2,-avx512f"). Position-independent code.
+/// names, e.g. "znver4" and "+avx2,-avx512f"); a CPU or feature that LLVM
+/// does not know for the host's target is an error. Position-independent
+/// code.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createHostTargetMachine(unsigned optLevel, llvm::StringRef cpu = "",
                         llvm::StringRef features = "");
+
+/// Prints the CPUs (or, with `features`, the CPU features) that
+/// createHostTargetMachine accepts for the host's target (--mcpu=help,
+/// --mattr=help).
+void printHostTargetHelp(llvm::raw_ostream &os, bool features);
 
 /// The vector width, in bits, that kernels should prefer on `tm`: 512 where
 /// AVX-512 is available (LLVM's own tuning for many of these CPUs prefers

@@ -6,6 +6,8 @@
 
 #include "KernelABI.h"
 
+#include "CSymbols.h"
+
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -23,6 +25,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/APInt.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -82,6 +86,58 @@ static std::optional<DTypeInfo> getDType(Type type) {
   }
 }
 
+/// When the static dims of `type` (a ranked tensor or memref; dynamic dims
+/// count as 1) hold more bytes than int64_t can count, that byte count in
+/// decimal; otherwise nothing. Sub-byte elements are counted packed.
+static std::optional<std::string> getOverflowingByteSize(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasRank() || !shaped.getElementType().isIntOrFloat())
+    return std::nullopt;
+  unsigned bits = shaped.getElementType().getIntOrFloatBitWidth();
+  // Exact: up to 2^64 per dim, times the rank, fits easily.
+  APInt count(64, 1);
+  unsigned width = 64;
+  for (int64_t dim : shaped.getShape()) {
+    if (ShapedType::isDynamic(dim) || dim <= 1)
+      continue;
+    width += 64;
+    count = count.zext(width) * APInt(width, dim);
+  }
+  APInt total = count.zext(width + 8) * APInt(width + 8, bits);
+  APInt bytes =
+      total.udiv(APInt(width + 8, 8)) + APInt(width + 8, total.urem(8) != 0);
+  if (bytes.getActiveBits() < 64)
+    return std::nullopt;
+  return llvm::toString(bytes, 10, /*Signed=*/false);
+}
+
+/// Fails with an error at the first value of `module` whose static dims
+/// alone hold more bytes than int64_t can count: its allocation size, its
+/// strides and the ABI's size checks would all overflow.
+static LogicalResult checkStaticSizes(ModuleOp module) {
+  auto check = [&](Value value, Location loc) -> LogicalResult {
+    std::optional<std::string> size = getOverflowingByteSize(value.getType());
+    if (!size)
+      return success();
+    return emitError(loc) << "the static dims of " << value.getType()
+                          << " hold " << *size
+                          << " bytes, more than an int64_t byte size can "
+                             "count";
+  };
+  WalkResult result = module.walk([&](Operation *op) {
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          if (failed(check(arg, arg.getLoc())))
+            return WalkResult::interrupt();
+    for (Value value : op->getResults())
+      if (failed(check(value, op->getLoc())))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
 /// The ABI signature of one argument or result of `fn`, or a diagnostic.
 static FailureOr<BufferSignature>
 getBufferSignature(func::FuncOp fn, Type type, StringRef what, bool isResult) {
@@ -121,33 +177,12 @@ getBufferSignature(func::FuncOp fn, Type type, StringRef what, bool isResult) {
     return fail("is an i1 scalar; pass a rank-0 tensor<i1> instead");
   if (dtype->packedBits && sig.shape.empty())
     return fail("holds sub-byte codes without a last dim to pack them along");
+  if (std::optional<std::string> size = getOverflowingByteSize(type))
+    return fail("is too large: its static dims alone hold " + *size +
+                " bytes, more than an int64_t byte size can count");
   sig.dtype = *dtype;
   sig.elementType = elementType;
   return sig;
-}
-
-static bool isCKeyword(StringRef name) {
-  static const char *const keywords[] = {
-      "auto",     "break",    "case",          "char",
-      "const",    "continue", "default",       "do",
-      "double",   "else",     "enum",          "extern",
-      "float",    "for",      "goto",          "if",
-      "inline",   "int",      "long",          "register",
-      "restrict", "return",   "short",         "signed",
-      "sizeof",   "static",   "struct",        "switch",
-      "typedef",  "union",    "unsigned",      "void",
-      "volatile", "while",    "bool",          "true",
-      "false",    "alignas",  "alignof",       "nullptr",
-      "typeof",   "main",     "static_assert", "thread_local"};
-  return llvm::is_contained(keywords, name);
-}
-
-static bool isCIdentifier(StringRef name) {
-  if (name.empty() || isdigit(static_cast<unsigned char>(name.front())))
-    return false;
-  return llvm::all_of(name, [](char c) {
-    return isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
 }
 
 //===----------------------------------------------------------------------===//
@@ -619,7 +654,7 @@ addShapeFunction(func::FuncOp fn, StringRef shapeName, int64_t numOutputDims) {
 //===----------------------------------------------------------------------===//
 
 FailureOr<std::vector<EntryPoint>>
-mlir::kvq::prepareEntryPoints(ModuleOp module) {
+mlir::kvq::prepareEntryPoints(ModuleOp module, StringRef libraryName) {
   MLIRContext *ctx = module.getContext();
   // The shape functions are built from ops of these dialects, which the
   // input need not use (a module of kvq ops alone loads none of tensor or
@@ -631,6 +666,8 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
                    memref::MemRefDialect, tensor::TensorDialect>();
   SmallVector<func::FuncOp> functions;
   llvm::StringSet<> symbols;
+  if (failed(checkStaticSizes(module)))
+    return failure();
   for (Operation &op : module.getBody()->getOperations()) {
     if (auto symbol = dyn_cast<SymbolOpInterface>(op))
       symbols.insert(symbol.getName());
@@ -645,27 +682,10 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
     return failure();
   }
 
-  // Every exported name must be a C identifier that clashes with nothing
-  // else in the library.
-  llvm::StringSet<> exported;
   std::vector<EntryPoint> entries;
   for (func::FuncOp fn : functions) {
     EntryPoint entry;
-    entry.name = fn.getSymName().str();
-    StringRef name = entry.name;
-    if (!isCIdentifier(name) || isCKeyword(name)) {
-      fn.emitError() << "cannot export '@" << name
-                     << "': the name is not a C identifier";
-      return failure();
-    }
-    if (name.starts_with("kvq_") || name.starts_with("_mlir_") ||
-        name.starts_with("__kvq_")) {
-      fn.emitError() << "cannot export '@" << name
-                     << "': the prefixes 'kvq_', '_mlir_' and "
-                        "'__kvq_' are reserved by the kvq ABI";
-      return failure();
-    }
-    entry.kernelSymbol = (kKernelPrefix + name).str();
+    entry.mlirName = fn.getSymName().str();
     for (Type type : fn.getArgumentTypes()) {
       FailureOr<BufferSignature> sig = getBufferSignature(
           fn, type, "input " + std::to_string(entry.inputs.size()), false);
@@ -683,17 +703,26 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
     }
     entries.push_back(std::move(entry));
   }
-  for (auto [fn, entry] : llvm::zip_equal(functions, entries)) {
-    std::string shapes = entry.name + kShapesSuffix.str();
-    for (StringRef symbol : {StringRef(entry.name), StringRef(shapes)}) {
-      if (!exported.insert(symbol).second ||
-          (symbol != entry.name && symbols.contains(symbol))) {
-        fn.emitError() << "cannot export '@" << entry.name
-                       << "': the exported name '" << symbol
-                       << "' clashes with another symbol of the module";
-        return failure();
-      }
-    }
+
+  // C symbols: the function's name where it is a C identifier that clashes
+  // with nothing (nor does its `_output_shapes` companion), else
+  // `<library>_<name>` (CSymbols.h). The other symbols of the module stay
+  // in the library: no C symbol may take one of theirs.
+  llvm::StringSet<> taken;
+  for (const auto &symbol : symbols)
+    if (llvm::none_of(functions, [&](func::FuncOp fn) {
+          return fn.getSymName() == symbol.getKey();
+        }))
+      taken.insert(symbol.getKey());
+  CSymbolTable cSymbols(libraryName, taken);
+  StringRef suffixes[] = {kShapesSuffix};
+  for (EntryPoint &entry : entries)
+    if (cSymbols.tryReserve(entry.mlirName, suffixes))
+      entry.name = entry.mlirName;
+  for (EntryPoint &entry : entries) {
+    if (entry.name.empty())
+      entry.name = cSymbols.map(entry.mlirName, suffixes);
+    entry.kernelSymbol = (kKernelPrefix + entry.name).str();
   }
   for (const auto &symbol : symbols)
     if (symbol.getKey().starts_with("__kvq_")) {
@@ -715,7 +744,7 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
         fn.setArgAttr(i, readOnly, BoolAttr::get(ctx, false));
     // The C entry point takes the function's name; the kernel moves aside.
     if (failed(symbolTable.rename(fn, entry.kernelSymbol))) {
-      fn.emitError() << "cannot rename '@" << entry.name << "'";
+      fn.emitError() << "cannot rename '@" << entry.mlirName << "'";
       return failure();
     }
     fn->setAttr(cInterface, UnitAttr::get(ctx));
@@ -737,13 +766,13 @@ mlir::kvq::prepareEntryPoints(ModuleOp module) {
         entry.shapeFnSymbol = shapeName;
         entry.numShapeChecks = *numChecks;
       } else if (entry.numDynamicOutputDims) {
-        fn.emitWarning() << "the dynamic output dims of '@" << entry.name
+        fn.emitWarning() << "the dynamic output dims of '@" << entry.mlirName
                          << "' do not follow from its input shapes alone; "
                             "the entry point trusts the output shapes its "
                             "caller passes";
       } else {
         fn.emitWarning() << "the agreement of the dynamic input dims of '@"
-                         << entry.name << "' is not checked";
+                         << entry.mlirName << "' is not checked";
       }
     }
     if (!entry.numDynamicOutputDims || !entry.shapeFnSymbol.empty())
@@ -925,9 +954,22 @@ void mlir::kvq::emitCHeader(raw_ostream &os, StringRef libraryName,
      << abiHeaderText << "\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n";
   for (const EntryPoint &entry : entries) {
-    os << "\n/* " << entry.name << "\n";
+    os << "\n/* " << entry.name;
+    // The C symbol of a function whose MLIR name is not one.
+    if (entry.name != entry.mlirName) {
+      // No "*/" of the name may end the comment.
+      std::string mlirName = entry.mlirName;
+      for (size_t at; (at = mlirName.find("*/")) != std::string::npos;)
+        mlirName.replace(at, 2, "* /");
+      os << ": exports the MLIR function @" << mlirName << ", a name that "
+         << whyNotExportable(entry.mlirName);
+    }
+    os << "\n";
     for (auto [i, sig] : llvm::enumerate(entry.inputs))
-      os << " *   input  " << i << ": " << describe(sig) << "\n";
+      os << " *   input  " << i
+         << (i < entry.inputNames.size() ? " (" + entry.inputNames[i] + ")"
+                                         : std::string())
+         << ": " << describe(sig) << "\n";
     for (auto [i, sig] : llvm::enumerate(entry.outputs))
       os << " *   output " << i << ": " << describe(sig) << "\n";
     if (entry.numDynamicOutputDims && entry.shapeFnSymbol.empty())
@@ -997,7 +1039,7 @@ void WrapperEmitter::emitDescriptor(int64_t rank) {
        << "  for (int64_t i = " << rank - 1 << "; i >= 0; --i) {\n"
        << "    int64_t size = b->shape[i];\n"
        << "    if (i == " << rank - 1
-       << ")\n      size = (size + per_byte - 1) / per_byte;\n"
+       << ")\n      size = size / per_byte + (size % per_byte != 0);\n"
        << "    d->sizes[i] = size;\n    d->strides[i] = stride;\n"
        << "    stride *= size;\n  }\n";
   } else {
@@ -1257,7 +1299,7 @@ void WrapperEmitter::emit(StringRef headerFileName,
   // Checks one buffer against the signature; `dims` holds -1 for a dynamic
   // dim. The element count (zero-size dims counted as one) must fit in
   // bytes, so that no stride or size computation overflows.
-  os << R"c(static int32_t kvq_check(const kvq_buffer *b, int32_t dtype,
+  os << R"c(static KVQ_UNUSED int32_t kvq_check(const kvq_buffer *b, int32_t dtype,
                          int64_t rank, const int64_t *dims,
                          int64_t elem_bytes) {
   if (b->data == NULL)
@@ -1403,17 +1445,20 @@ void mlir::kvq::emitManifest(raw_ostream &os, StringRef libraryName,
                              StringRef libraryFileName, StringRef target,
                              StringRef targetCPU, StringRef gpuChip,
                              ArrayRef<EntryPoint> entries) {
-  auto buffers = [](ArrayRef<BufferSignature> sigs) {
+  auto buffers = [](ArrayRef<BufferSignature> sigs,
+                    ArrayRef<std::string> names = {}) {
     llvm::json::Array array;
-    for (const BufferSignature &sig : sigs) {
+    for (auto [i, sig] : llvm::enumerate(sigs)) {
       llvm::json::Array shape;
       for (int64_t dim : sig.shape)
         shape.push_back(dim);
-      array.push_back(
-          llvm::json::Object{{"dtype", sig.dtype.name},
-                             {"dtype_code", sig.dtype.code},
-                             {"shape", std::move(shape)},
-                             {"kind", sig.isScalar ? "scalar" : "tensor"}});
+      llvm::json::Object object{{"dtype", sig.dtype.name},
+                                {"dtype_code", sig.dtype.code},
+                                {"shape", std::move(shape)},
+                                {"kind", sig.isScalar ? "scalar" : "tensor"}};
+      if (i < names.size())
+        object["name"] = names[i];
+      array.push_back(std::move(object));
     }
     return array;
   };
@@ -1423,10 +1468,10 @@ void mlir::kvq::emitManifest(raw_ostream &os, StringRef libraryName,
     if (!entry.shapesSymbol.empty())
       shapes = entry.shapesSymbol;
     entryArray.push_back(
-        llvm::json::Object{{"name", entry.name},
+        llvm::json::Object{{"name", entry.mlirName},
                            {"symbol", entry.name},
                            {"output_shapes_symbol", std::move(shapes)},
-                           {"inputs", buffers(entry.inputs)},
+                           {"inputs", buffers(entry.inputs, entry.inputNames)},
                            {"outputs", buffers(entry.outputs)}});
   }
   llvm::json::Object manifest{

@@ -52,12 +52,16 @@ struct BufferSignature {
 
 /// One exported function.
 struct EntryPoint {
-  std::string name;          // the C symbol: the MLIR function's name
+  std::string mlirName;      // the MLIR function's name
+  std::string name;          // its C symbol (CSymbols.h)
   std::string kernelSymbol;  // the renamed MLIR function (C interface)
   std::string shapeFnSymbol; // the shape function (see below), or empty
   std::string shapesSymbol;  // `<name>_output_shapes`, or empty
   SmallVector<BufferSignature> inputs;
   SmallVector<BufferSignature> outputs;
+  /// The inputs' names in the source (`%q` -> "q"), for the header and the
+  /// manifest (Python calls take them as keywords); empty when unknown.
+  SmallVector<std::string> inputNames;
   /// Number of dynamic output dims, in output order. The shape function
   /// computes them from the inputs, followed by `numShapeChecks` flags that
   /// are 1 when the dynamic input dims agree as the kernel needs (one per
@@ -71,8 +75,10 @@ struct EntryPoint {
 /// bufferization, each function is renamed to its kernel symbol and gets a
 /// C interface, and, where the dynamic output dims follow from the inputs'
 /// shapes alone, a companion function that computes them is added. Emits a
-/// diagnostic and fails on a signature the ABI cannot express.
-FailureOr<std::vector<EntryPoint>> prepareEntryPoints(ModuleOp module);
+/// diagnostic and fails on a signature the ABI cannot express. Functions
+/// whose name is no C symbol it can export get `<libraryName>_<name>`.
+FailureOr<std::vector<EntryPoint>> prepareEntryPoints(ModuleOp module,
+                                                      StringRef libraryName);
 
 /// Records, while a pipeline runs, each kernel's signature as it is right
 /// before `convert-func-to-llvm` (memrefs, element types still visible), to

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "HostCodegen.h"
+#include "KVQVersion.h"
 #include "KernelABI.h"
 
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
@@ -21,6 +22,10 @@
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Pipelines/Pipelines.h"
 
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/AsmParser/AsmParserState.h"
+#include "mlir/Bytecode/BytecodeReader.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -30,6 +35,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
@@ -175,11 +181,19 @@ static LogicalResult runTool(ArrayRef<std::string> args) {
   return failure();
 }
 
+/// `name` itself when it is a path, else the program of that name on PATH.
+static std::string resolveProgram(StringRef name) {
+  if (!name.contains('/'))
+    if (ErrorOr<std::string> found = sys::findProgramByName(name))
+      return *found;
+  return name.str();
+}
+
 static std::string findClang() {
   if (!clangPath.empty())
-    return clangPath;
+    return resolveProgram(clangPath);
   if (std::optional<std::string> env = sys::Process::GetEnv("KVQ_CLANG"))
-    return *env;
+    return resolveProgram(*env);
   if (sys::fs::can_execute(KVQ_DEFAULT_CLANG))
     return KVQ_DEFAULT_CLANG;
   if (ErrorOr<std::string> found = sys::findProgramByName("clang"))
@@ -198,6 +212,200 @@ static LogicalResult writeFile(StringRef path,
   write(file->os());
   file->keep();
   return success();
+}
+
+/// The output files of one compile. They are written into a temporary
+/// directory next to their destination and moved there only when the
+/// compile succeeds, so that a failed compile leaves nothing behind: no
+/// header without its library, no empty output directory.
+class OutputStaging {
+public:
+  /// Prepares writing into `dir`, which is created (without its parents)
+  /// when it does not exist yet.
+  LogicalResult prepare(StringRef outputDir, StringRef asGiven) {
+    dir = outputDir;
+    while (dir.size() > 1 && sys::path::is_separator(dir.back()))
+      dir.pop_back();
+    dirExisted = sys::fs::exists(dir);
+    SmallString<256> parent(dir);
+    if (dirExisted) {
+      if (!sys::fs::is_directory(dir)) {
+        fail("cannot write to '" + asGiven + "': '" + dir +
+             "' exists and is not a directory");
+        return failure();
+      }
+    } else {
+      sys::path::remove_filename(parent);
+      if (parent.empty())
+        parent = ".";
+      if (!sys::fs::is_directory(parent)) {
+        fail("cannot write to '" + asGiven + "': the directory '" + parent +
+             "' does not exist (kvq-compile creates the output directory, "
+             "not its parents)");
+        return failure();
+      }
+    }
+    // (createUniqueDirectory puts a relative prefix in the temporary
+    // directory, not here.)
+    SmallString<256> prefix(dirExisted ? dir : parent);
+    sys::path::append(prefix, ".kvq-compile");
+    sys::fs::make_absolute(prefix);
+    if (std::error_code ec = sys::fs::createUniqueDirectory(prefix, staging)) {
+      fail("cannot write to '" + asGiven + "': " + ec.message());
+      staging.clear();
+      return failure();
+    }
+    return success();
+  }
+
+  /// Where to write the output file `fileName` for now.
+  std::string path(StringRef fileName) {
+    if (!llvm::is_contained(files, fileName))
+      files.push_back(fileName.str());
+    SmallString<256> result(staging);
+    sys::path::append(result, fileName);
+    return std::string(result);
+  }
+
+  /// Moves the files written into place.
+  LogicalResult commit() {
+    // A new directory arrives whole.
+    if (!dirExisted && !sys::fs::rename(staging, dir)) {
+      staging.clear();
+      return success();
+    }
+    if (std::error_code ec = sys::fs::create_directory(dir)) {
+      fail("cannot create '" + dir + "': " + ec.message());
+      return failure();
+    }
+    for (const std::string &file : files) {
+      SmallString<256> from(staging), to(dir);
+      sys::path::append(from, file);
+      sys::path::append(to, file);
+      if (std::error_code ec = sys::fs::rename(from, to)) {
+        fail("cannot move '" + from + "' to '" + to + "': " + ec.message());
+        return failure();
+      }
+    }
+    return success();
+  }
+
+  ~OutputStaging() {
+    if (!staging.empty())
+      sys::fs::remove_directories(staging, /*IgnoreErrors=*/true);
+  }
+
+private:
+  SmallString<256> dir, staging;
+  bool dirExisted = false;
+  std::vector<std::string> files;
+};
+
+/// The name among `names` closest to `name` (a likely misspelling), or "".
+static StringRef closestName(StringRef name, ArrayRef<StringRef> names) {
+  StringRef best;
+  unsigned bestDistance = std::max<unsigned>(2, name.size() / 3) + 1;
+  for (StringRef candidate : names) {
+    unsigned distance = name.edit_distance(candidate, true, bestDistance);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/// Fails on the first argument of `args` that names no option: LLVM's own
+/// suggestion would range over every option it registers, most of them
+/// hidden ('--o=32' for '--block-k=32'); this one is taken from the
+/// options kvq-compile shows and the pipelines' options.
+static LogicalResult checkOptionNames(ArrayRef<char *> args,
+                                      ArrayRef<StringRef> pipelineNames) {
+  auto &registered = cl::getRegisteredOptions();
+  SmallVector<StringRef> candidates(pipelineNames.begin(), pipelineNames.end());
+  for (auto &[name, option] : registered)
+    if (llvm::is_contained(option->Categories, &toolCategory) ||
+        name == "help" || name == "version")
+      candidates.push_back(name);
+  bool valueNext = false;
+  for (StringRef arg : args.drop_front()) {
+    if (valueNext) {
+      valueNext = false;
+      continue;
+    }
+    if (arg == "--")
+      break;
+    if (!arg.starts_with("-") || arg == "-")
+      continue;
+    auto [nameRef, value] = arg.ltrim('-').split('=');
+    StringRef name = nameRef;
+    if (cl::Option *option = registered.lookup(name)) {
+      valueNext = !arg.contains('=') &&
+                  option->getValueExpectedFlag() == cl::ValueRequired &&
+                  option->getFormattingFlag() != cl::Positional;
+      continue;
+    }
+    // -O3: an option written with its value attached.
+    if (llvm::any_of(registered, [&](const auto &entry) {
+          return entry.second->getFormattingFlag() == cl::Prefix &&
+                 !entry.first.empty() && name.starts_with(entry.first);
+        }))
+      continue;
+    std::string message = "unknown option '" + arg.str() + "'";
+    if (StringRef best = closestName(name, candidates); !best.empty())
+      message += "; did you mean '--" + best.str() +
+                 (arg.contains('=') ? "=" + value.str() : "") + "'?";
+    fail(message + " (kvq-compile --help lists the options)");
+    return failure();
+  }
+  return success();
+}
+
+/// `<prefix>/lib` for the kvq-compile at `<prefix>/bin`: where the libraries
+/// installed with it are (the CUDA runtime that GPU libraries link).
+static std::string getToolLibraryDir(const char *argv0) {
+  std::string executable =
+      sys::fs::getMainExecutable(argv0, (void *)&getToolLibraryDir);
+  SmallString<256> dir(sys::path::parent_path(executable));
+  sys::path::remove_filename(dir);
+  sys::path::append(dir, "lib");
+  return std::string(dir);
+}
+
+/// Parses the input. For MLIR text, `argumentNames` gets the names of the
+/// arguments of each top-level function as written (`%q` -> "q").
+static OwningOpRef<ModuleOp>
+parseInput(SourceMgr &sourceMgr, MLIRContext *context,
+           llvm::StringMap<SmallVector<std::string>> &argumentNames) {
+  const MemoryBuffer *buffer =
+      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+  if (isBytecode(*buffer))
+    return parseSourceFile<ModuleOp>(sourceMgr, context);
+  Block parsed;
+  AsmParserState state;
+  if (failed(parseAsmSourceFile(sourceMgr, &parsed, ParserConfig(context),
+                                &state)))
+    return nullptr;
+  for (Operation &op : parsed.getOperations())
+    op.walk([&](func::FuncOp fn) {
+      const AsmParserState::BlockDefinition *entry =
+          fn.getBody().empty() ? nullptr
+                               : state.getBlockDef(&fn.getBody().front());
+      if (!entry)
+        return;
+      SmallVector<std::string> &names = argumentNames[fn.getSymName()];
+      for (const AsmParserState::SMDefinition &arg : entry->arguments) {
+        SMRange range = arg.loc;
+        names.push_back(
+            StringRef(range.Start.getPointer(),
+                      range.End.getPointer() - range.Start.getPointer())
+                .ltrim('%')
+                .str());
+      }
+    });
+  StringRef name = buffer->getBufferIdentifier();
+  return mlir::detail::constructContainerOpForParserIfNecessary<ModuleOp>(
+      &parsed, context, FileLineColLoc::get(context, name, 0, 0));
 }
 
 /// A temporary file removed on destruction.
@@ -223,27 +431,32 @@ struct TempFile {
 
 int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
+  kvq::registerKVQVersionPrinter();
   setBugReportMsg("kvq-compile crashed: please report it with the input and "
                   "the stack dump below.\n");
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
+  // -mlir-timing: the time of every MLIR pass and of the LLVM stages
+  // (LLVM's own -time-passes breaks those down further).
+  registerDefaultTimingManagerCLOptions();
 
   // Arguments naming a pipeline option (--block-kv=64) go to the pipeline
   // of the target; the rest to the command-line parser.
   std::string printedOptions, printedNVVMOptions;
-  llvm::StringSet<> pipelineNames;
-  addPipelineOptionNames<kvq::KVQCPUPipelineOptions>(pipelineNames,
-                                                     printedOptions);
-  addPipelineOptionNames<kvq::KVQNVVMPipelineOptions>(pipelineNames,
+  llvm::StringSet<> cpuNames, nvvmNames;
+  addPipelineOptionNames<kvq::KVQCPUPipelineOptions>(cpuNames, printedOptions);
+  addPipelineOptionNames<kvq::KVQNVVMPipelineOptions>(nvvmNames,
                                                       printedNVVMOptions);
   SmallVector<char *> toolArgs;
-  std::string pipelineArgs;
+  // --<name>=<value> of a pipeline option, as `<name>=<value>`.
+  SmallVector<std::pair<std::string, std::string>> pipelineArgList;
   for (int i = 0; i < argc; ++i) {
     StringRef arg(argv[i]);
     StringRef name = arg.ltrim('-').split('=').first;
-    if (i > 0 && arg.starts_with("-") && pipelineNames.contains(name)) {
-      pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg.ltrim('-').str();
+    if (i > 0 && arg.starts_with("-") &&
+        (cpuNames.contains(name) || nvvmNames.contains(name))) {
+      pipelineArgList.emplace_back(name.str(), arg.ltrim('-').str());
       continue;
     }
     toolArgs.push_back(argv[i]);
@@ -257,7 +470,18 @@ int main(int argc, char **argv) {
       "kvq-cpu-pipeline:  " +
       printedOptions + "\n  kvq-nvvm-pipeline: " + printedNVVMOptions + "\n";
   cl::HideUnrelatedOptions({&toolCategory, &getColorCategory()});
+  SmallVector<StringRef> pipelineNames;
+  for (const llvm::StringSet<> *names : {&cpuNames, &nvvmNames})
+    for (const auto &name : *names)
+      pipelineNames.push_back(name.getKey());
+  llvm::sort(pipelineNames);
+  if (failed(checkOptionNames(toolArgs, pipelineNames)))
+    return 1;
   cl::ParseCommandLineOptions(toolArgs.size(), toolArgs.data(), overview);
+  if (mcpu == "help" || mattr == "help") {
+    kvq::printHostTargetHelp(outs(), mattr == "help");
+    return 0;
+  }
 
   if (target != "cpu" && target != "nvvm" && target != "nvvm-emulated")
     return fail("unsupported target '" + target +
@@ -265,6 +489,22 @@ int main(int argc, char **argv) {
   bool isGPU = target == "nvvm";
   // The GPU path with its kernels run by the GPU emulator: host buffers.
   bool isEmulated = target == "nvvm-emulated";
+  // Each pipeline option must belong to the pipeline of the target.
+  std::string pipelineArgs;
+  for (const auto &[name, arg] : pipelineArgList) {
+    if (isGPU || isEmulated ? !nvvmNames.contains(name)
+                            : !cpuNames.contains(name))
+      return fail(isGPU || isEmulated
+                      ? "--" + name +
+                            " is an option of the CPU pipeline "
+                            "(kvq-cpu-pipeline), not of --target=" +
+                            target
+                      : "--" + name +
+                            " is an option of the GPU pipeline "
+                            "(kvq-nvvm-pipeline): add --target=nvvm (or "
+                            "--target=nvvm-emulated)");
+    pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg;
+  }
   kvq::KVQCPUPipelineOptions pipelineOptions;
   kvq::KVQNVVMPipelineOptions nvvmOptions;
   if (!pipelineArgs.empty() &&
@@ -279,7 +519,9 @@ int main(int argc, char **argv) {
   std::string runtimeDir;
   StringRef runtimeName = isGPU ? "kvq_cuda_runtime" : "kvq_gpu_emulator";
   if ((isGPU || isEmulated) && emitKind == EmitKind::Shared) {
-    runtimeDir = KVQ_RUNTIME_DIR;
+    // Next to kvq-compile: build/lib for build/bin, <prefix>/lib when
+    // installed, kvq/_tools/lib in the Python wheel.
+    runtimeDir = getToolLibraryDir(argv[0]);
     if (std::optional<std::string> env =
             sys::Process::GetEnv("KVQ_RUNTIME_DIR"))
       runtimeDir = *env;
@@ -320,8 +562,6 @@ int main(int argc, char **argv) {
     }
     if (outputDir.empty())
       outputDir = ".";
-    if (std::error_code ec = sys::fs::create_directories(outputDir))
-      return fail("cannot create '" + outputDir + "': " + ec.message());
   }
   std::string libraryName =
       libraryNameOpt.empty() ? baseName.str().str() : libraryNameOpt.getValue();
@@ -330,10 +570,13 @@ int main(int argc, char **argv) {
   if (!isValidLibraryName(libraryName))
     return fail("invalid library name '" + libraryName +
                 "' (letters, digits, '_', '-', '.', '+')");
+  // Files are written into a staging directory, moved into place when the
+  // compile succeeds.
+  OutputStaging staging;
+  if (!toStdout && failed(staging.prepare(outputDir, outputPath)))
+    return 1;
   auto outputFile = [&](StringRef extension) {
-    SmallString<256> path(outputDir);
-    sys::path::append(path, baseName + extension);
-    return std::string(path);
+    return staging.path((baseName + extension).str());
   };
 
   // The rest runs under crash recovery: a crash (a bug, in kvq or in
@@ -350,6 +593,9 @@ int main(int argc, char **argv) {
     registry.insert<kvq::KVQDialect>();
     kvq::registerKVDecoderExternalModels(registry);
     MLIRContext context(registry);
+    DefaultTimingManager timing;
+    applyDefaultTimingManagerCLOptions(timing);
+    TimingScope rootTiming = timing.getRootScope();
     // Diagnostics are `file:line:col: error: ...`, without an IR dump.
     context.printOpOnDiagnostic(false);
 
@@ -373,8 +619,9 @@ int main(int argc, char **argv) {
         fail(what + " failed without a diagnostic");
       return 1;
     };
+    llvm::StringMap<SmallVector<std::string>> argumentNames;
     OwningOpRef<ModuleOp> module =
-        parseSourceFile<ModuleOp>(sourceMgr, &context);
+        parseInput(sourceMgr, &context, argumentNames);
     if (!module)
       return failedSilently("parsing '" + inputFilename + "'");
 
@@ -389,8 +636,11 @@ int main(int argc, char **argv) {
       // first, so that the policy sees every layer.
       policyPM.addPass(kvq::createKVQRaiseAttention());
       policyPM.addPass(kvq::createKVQCompressKV(policyOptions));
+      TimingScope policyTiming = rootTiming.nest("KV policy");
+      policyPM.enableTiming(policyTiming);
       if (failed(policyPM.run(*module)))
         return failedSilently("applying the KV policy '" + kvPolicy + "'");
+      policyTiming.stop();
     }
 
     // Record the tensor signatures (of the inlined functions, so that the
@@ -398,13 +648,22 @@ int main(int argc, char **argv) {
     stage = "inlining";
     mlir::PassManager inliner(&context);
     inliner.addPass(createInlinerPass());
+    TimingScope inlinerTiming = rootTiming.nest("inlining");
+    inliner.enableTiming(inlinerTiming);
     if (failed(inliner.run(*module)))
       return failedSilently("inlining");
+    inlinerTiming.stop();
     stage = "preparing the entry points";
     FailureOr<std::vector<kvq::EntryPoint>> entries =
-        kvq::prepareEntryPoints(*module);
+        kvq::prepareEntryPoints(*module, libraryName);
     if (failed(entries))
       return failedSilently("preparing the entry points");
+    for (kvq::EntryPoint &entry : *entries) {
+      auto names = argumentNames.find(entry.name);
+      if (names != argumentNames.end() &&
+          names->second.size() == entry.inputs.size())
+        entry.inputNames.assign(names->second.begin(), names->second.end());
+    }
     mlir::PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return failedSilently("applying the pass manager options");
@@ -420,8 +679,11 @@ int main(int argc, char **argv) {
         isEmulated ? std::string("lowering (kvq-nvvm-emulation-pipeline)")
                    : "lowering (kvq-" + target + "-pipeline)";
     stage = lowering;
+    TimingScope loweringTiming = rootTiming.nest("lowering");
+    pm.enableTiming(loweringTiming);
     if (failed(pm.run(*module)))
       return failedSilently(lowering);
+    loweringTiming.stop();
     if (failed(signatures.verify(*module, *entries)))
       return failedSilently("checking the kernel signatures");
 
@@ -475,14 +737,18 @@ int main(int argc, char **argv) {
 
     stage = "translating to LLVM IR";
     llvm::LLVMContext llvmContext;
+    TimingScope translateTiming = rootTiming.nest("translation to LLVM IR");
     std::unique_ptr<llvm::Module> llvmModule =
         translateModuleToLLVMIR(*module, llvmContext, libraryName);
+    translateTiming.stop();
     stage = "optimizing and generating code";
     if (!llvmModule)
       return fail("cannot translate the lowered module to LLVM IR");
+    TimingScope optimizeTiming = rootTiming.nest("LLVM optimization");
     kvq::optimizeModule(*llvmModule, **tm, optLevel,
                         vectorWidth < 0 ? kvq::getDefaultVectorWidth(**tm)
                                         : vectorWidth);
+    optimizeTiming.stop();
 
     if (emitKind == EmitKind::LLVM) {
       if (toStdout) {
@@ -499,6 +765,7 @@ int main(int argc, char **argv) {
     if (failed(kernelObject.create("o")) || failed(wrapperObject.create("o")))
       return 1;
     {
+      TimingScope codegenTiming = rootTiming.nest("LLVM code generation");
       std::error_code ec;
       raw_fd_ostream os(kernelObject.path, ec, sys::fs::OF_None);
       if (ec)
@@ -508,9 +775,10 @@ int main(int argc, char **argv) {
         return fail(toString(std::move(err)));
     }
     stage = "compiling the entry points and linking";
+    TimingScope linkTiming = rootTiming.nest("entry points and linking");
     std::string clang = findClang();
     if (failed(runTool({clang, "-c", "-std=c11", "-O2", "-fPIC",
-                        "-fvisibility=hidden", "-Wall", "-o",
+                        "-fvisibility=hidden", "-Wall", "-Wextra", "-o",
                         wrapperObject.path.str().str(), wrapperPath})))
       return 1;
 
@@ -571,5 +839,7 @@ int main(int argc, char **argv) {
   if (!crashRecovery.RunSafely([&] { status = compile(); }))
     return fail("internal error: kvq-compile crashed while " + stage +
                 "; please report this with the input");
+  if (status == 0 && !toStdout && failed(staging.commit()))
+    return 1;
   return status;
 }

@@ -13,6 +13,8 @@
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Pipelines/Pipelines.h"
 
+#include "KVQVersion.h"
+
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -21,6 +23,7 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
+  mlir::kvq::registerKVQVersionPrinter();
   mlir::registerAllPasses();
   mlir::kvq::registerKVQPasses();
   mlir::kvq::registerKVQPipelines();

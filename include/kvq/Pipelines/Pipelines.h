@@ -49,11 +49,18 @@ struct KVQCPUPipelineOptions
       llvm::cl::desc("Schedule of the OpenMP loops: dynamic (threads take "
                      "work items as they finish), static or guided"),
       llvm::cl::init("dynamic")};
+  PassOptions::Option<bool> outlineKernels{
+      *this, "outline-kernels",
+      llvm::cl::desc("Lower each distinct compute op once, in a function of "
+                     "its own (kvq-outline-kernels): a model's repeated "
+                     "layers are compiled once"),
+      llvm::cl::init(true)};
 };
 
 /// Lowers a module of kvq / linalg / tensor / arith / math / vector / scf
 /// functions to the LLVM dialect for a CPU: inlining, i4 / i2 arguments and
-/// results as packed bytes (`kvq-legalize-abi`), kvq fusion, flash-style
+/// results as packed bytes (`kvq-legalize-abi`), kvq fusion, one function
+/// per distinct compute op (`kvq-outline-kernels`), flash-style
 /// tiling of attention (`kvq-tile-attention`, decoding quantized K / V in
 /// registers), the remaining quantization ops as linalg, vectorizable exp,
 /// one-shot bufferization with identity-layout function boundaries, results

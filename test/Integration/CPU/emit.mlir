@@ -15,16 +15,16 @@
 // HEADER: #ifndef KVQ_GENERATED_KERN_H
 // HEADER: typedef struct kvq_buffer {
 // HEADER: /* axpy
-// HEADER-NEXT:  *   input  0: f32 scalar
-// HEADER-NEXT:  *   input  1: f32 [?]
-// HEADER-NEXT:  *   input  2: f32 [?]
+// HEADER-NEXT:  *   input  0 (a): f32 scalar
+// HEADER-NEXT:  *   input  1 (x): f32 [?]
+// HEADER-NEXT:  *   input  2 (y0): f32 [?]
 // HEADER-NEXT:  *   output 0: f32 [?]
 // HEADER: int32_t axpy(const kvq_buffer *inputs, int64_t num_inputs,
 // HEADER: int32_t axpy_output_shapes(const kvq_buffer *inputs, int64_t num_inputs,
 // HEADER: /* codes
-// HEADER-NEXT:  *   input  0: i8 [2, 64]
-// HEADER-NEXT:  *   input  1: f8E4M3FN [2, 64]
-// HEADER-NEXT:  *   input  2: bf16 [2, 1]
+// HEADER-NEXT:  *   input  0 (packed): i8 [2, 64]
+// HEADER-NEXT:  *   input  1 (fp8): f8E4M3FN [2, 64]
+// HEADER-NEXT:  *   input  2 (scale): bf16 [2, 1]
 // HEADER-NEXT:  *   output 0: f8E4M3FN [2, 64]
 // HEADER-NEXT:  *   output 1: i8 [2, 64]
 

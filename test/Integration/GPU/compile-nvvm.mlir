@@ -30,7 +30,7 @@
 // ABI-NEXT: if (kvqCudaGetLastError(NULL, 0) != 0)
 // ABI-NEXT: return KVQ_ERR_DEVICE;
 
-// BADOPT: invalid kvq-nvvm-pipeline option in 'block-rows=3'
+// BADOPT: --block-rows is an option of the CPU pipeline (kvq-cpu-pipeline), not of --target=nvvm
 // TARGET: unsupported target 'tpu' (supported: cpu, nvvm, nvvm-emulated)
 // NORUNTIME: --target=nvvm needs the CUDA runtime library
 

@@ -262,6 +262,29 @@ def test_argument_errors_make_no_cuda_call(driver):
     assert d.kvqCudaDoubleLaunches() == before
 
 
+def test_one_runtime_per_process(driver, built, tmp_path):
+    """kvq.cuda uses the CUDA runtime the kernel library loaded, even when
+    another copy is where it would look first (another build, another
+    prefix): two copies have separate state, and the caller's stream set
+    through one would not reach the library's launches."""
+    other = tmp_path / "other"
+    other.mkdir()
+    runtime_path = next(line.split()[-1] for line in open("/proc/self/maps")
+                        if line.rstrip().endswith("/libkvq_cuda_runtime.so"))
+    import shutil
+    shutil.copy(runtime_path, other / "libkvq_cuda_runtime.so")
+    code = ("import sys; sys.path.insert(0, %r); import kvq.runtime; from kvq import cuda; "
+            "lib = kvq.runtime.load(%r); cuda.runtime(); "
+            "print(sorted({l.split()[-1] for l in open('/proc/self/maps') "
+            "if l.rstrip().endswith('libkvq_cuda_runtime.so')}))") % (
+                os.path.join(os.path.dirname(__file__), *[".."] * 3, "python"), built)
+    env = dict(os.environ, KVQ_RUNTIME_DIR=str(other), KVQ_CUDA_DOUBLE_LOG=str(tmp_path / "log"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr([runtime_path]), result.stdout
+
+
 def test_quiet_exit(built, tmp_path):
     """A process that loads a GPU library, calls it and exits: the modules
     are unloaded at exit while the driver is alive; nothing is printed."""

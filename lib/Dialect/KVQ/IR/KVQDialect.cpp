@@ -7,6 +7,11 @@
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/IR/KVQAttrs.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/IR/KVQTraits.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -21,4 +26,101 @@ void KVQDialect::initialize() {
   registerAttributes();
   // The decoder model lives with the lowerings (KVDecoderModels.cpp).
   declarePromisedInterface<KVDecoderOpInterface, DequantizeOp>();
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes on operations
+//===----------------------------------------------------------------------===//
+
+/// The name among `candidates` closest to `name` (a likely misspelling),
+/// or "".
+static StringRef closestName(StringRef name, ArrayRef<StringRef> candidates) {
+  StringRef best;
+  unsigned bestDistance = std::max<unsigned>(2, name.size() / 3) + 1;
+  for (StringRef candidate : candidates) {
+    unsigned distance =
+        name.edit_distance(candidate, /*AllowReplacements=*/true, bestDistance);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+static std::string joinNames(ArrayRef<StringRef> names) {
+  std::string text;
+  for (StringRef name : names)
+    text += (text.empty() ? "" : ", ") + name.str();
+  return text.empty() ? "none" : text;
+}
+
+LogicalResult mlir::kvq::verifyNoUnknownAttributes(Operation *op) {
+  for (NamedAttribute attr : op->getDiscardableAttrs()) {
+    StringRef name = attr.getName().strref();
+    // `dialect.name`: a dialect attribute, which its dialect verifies.
+    if (name.contains('.'))
+      continue;
+    SmallVector<StringRef> known;
+    if (std::optional<RegisteredOperationName> info = op->getRegisteredInfo())
+      for (StringAttr inherent : info->getAttributeNames())
+        if (!inherent.strref().ends_with("SegmentSizes"))
+          known.push_back(inherent.strref());
+    InFlightDiagnostic diag = op->emitOpError()
+                              << "has unknown attribute '" << name << "'";
+    if (StringRef suggestion = closestName(name, known); !suggestion.empty())
+      diag << "; did you mean '" << suggestion << "'?";
+    diag << " (its attributes: " << joinNames(known) << ")";
+    return diag;
+  }
+  return success();
+}
+
+/// The discardable attributes of the kvq dialect.
+static constexpr StringLiteral kLayerAttr = "kvq.layer";
+static constexpr StringLiteral kHostAttr = "kvq.host";
+static constexpr StringLiteral kScheduleAttr = "kvq.schedule";
+
+LogicalResult KVQDialect::verifyOperationAttribute(Operation *op,
+                                                   NamedAttribute attr) {
+  StringRef name = attr.getName().strref();
+  if (name == kLayerAttr) {
+    // The layer index by which KV policies (kvq-compress-kv) address the
+    // attention.
+    if (!isa<AttentionOp>(op))
+      return op->emitError() << "'" << name
+                             << "' applies to kvq.attention only (the layer "
+                                "that KV policies address)";
+    auto layer = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!layer || !isa<IntegerType>(layer.getType()))
+      return op->emitError()
+             << "'" << name << "' must be an integer layer index, got "
+             << attr.getValue();
+    if (layer.getValue().isNegative())
+      return op->emitError()
+             << "'" << name << "' must be a non-negative layer index, got "
+             << layer.getValue().getSExtValue();
+    return success();
+  }
+  if (name == kHostAttr) {
+    // A function that stays on the host in GPU pipelines.
+    if (!isa<FunctionOpInterface>(op))
+      return op->emitError() << "'" << name << "' applies to functions only";
+    if (!isa<UnitAttr>(attr.getValue()))
+      return op->emitError() << "'" << name << "' is a unit attribute";
+    return success();
+  }
+  if (name == kScheduleAttr) {
+    // A tag by which transform scripts select ops (docs/Schedules.md).
+    if (!isa<StringAttr>(attr.getValue()))
+      return op->emitError()
+             << "'" << name << "' must be a string, got " << attr.getValue();
+    return success();
+  }
+  InFlightDiagnostic diag = op->emitError()
+                            << "unknown kvq attribute '" << name << "'";
+  StringRef names[] = {kLayerAttr, kHostAttr, kScheduleAttr};
+  if (StringRef suggestion = closestName(name, names); !suggestion.empty())
+    diag << "; did you mean '" << suggestion << "'?";
+  return diag << " (kvq attributes: " << joinNames(names) << ")";
 }

@@ -719,7 +719,7 @@ LogicalResult PolySketchOp::verify() {
       return emitOpError() << "result shape " << formatShape(out)
                            << " must keep the input's leading dimensions "
                            << formatShape(in.drop_back());
-  if (out.back() != getSketch())
+  if (static_cast<uint64_t>(out.back()) != getSketch())
     return emitOpError() << "result's last dimension " << out.back()
                          << " must be the sketch size " << getSketch();
   return success();

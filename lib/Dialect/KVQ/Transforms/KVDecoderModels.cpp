@@ -124,7 +124,6 @@ struct GearDecodeDecoderModel
                         KVChunkReader &reader, ValueRange coords, int64_t start,
                         int64_t width) const {
     auto gear = cast<GearDecodeOp>(op);
-    int64_t dim = gear.getBase().getType().getDimSize(3);
     int64_t rank = gear.getA().getType().getDimSize(3);
     int64_t count = gear.getIndices().getType().getDimSize(3);
     auto vecType = VectorType::get({width}, b.getF32Type());

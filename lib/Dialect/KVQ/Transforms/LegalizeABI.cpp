@@ -14,7 +14,10 @@
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
@@ -121,6 +124,28 @@ struct KVQLegalizeABIPass : kvq::impl::KVQLegalizeABIBase<KVQLegalizeABIPass> {
     });
     for (auto &[func, signature] : signatures)
       rewriteFunction(builder, cast<func::FuncOp>(func), signature);
+
+    // Splat constants of i1 / i2 / i4 (importers build masks from
+    // `dense<true> : tensor<SxSxi1>`) become linalg.fill: a filled buffer,
+    // where a constant would be a memref.global that narrow-type emulation
+    // cannot read.
+    module.walk([&](arith::ConstantOp constant) {
+      auto type = dyn_cast<RankedTensorType>(constant.getType());
+      auto value = dyn_cast<SplatElementsAttr>(constant.getValue());
+      if (!type || !value || !type.hasStaticShape() ||
+          !type.getElementType().isSignlessInteger() ||
+          type.getElementType().getIntOrFloatBitWidth() >= 8)
+        return;
+      builder.setInsertionPoint(constant);
+      Value scalar = arith::ConstantOp::create(
+          builder, constant.getLoc(), value.getSplatValue<TypedAttr>());
+      Value empty = tensor::EmptyOp::create(
+          builder, constant.getLoc(), type.getShape(), type.getElementType());
+      constant.replaceAllUsesWith(
+          linalg::FillOp::create(builder, constant.getLoc(), scalar, empty)
+              .getResult(0));
+      constant.erase();
+    });
   }
 
   /// Packs the sub-byte operands of `call` and unpacks its results.

@@ -1,7 +1,9 @@
-// RUN: kvq-opt %s -split-input-file -kvq-compress-kv="policy-file=%S/Inputs/kv-policy.json" | FileCheck %s
-// RUN: kvq-opt %s -split-input-file -kvq-compress-kv='policy={"default": {"k": "#kvq.quant<i8, symmetric, token>"}}' | FileCheck %s --check-prefix=INLINE
-// RUN: kvq-opt %s -split-input-file -kvq-compress-kv | FileCheck %s --check-prefix=NONE
+// RUN: kvq-opt %s -kvq-compress-kv="policy-file=%S/Inputs/kv-policy.json" | FileCheck %s
+// RUN: kvq-opt %s -kvq-compress-kv='policy={"default": {"k": "#kvq.quant<i8, symmetric, token>"}}' | FileCheck %s --check-prefix=INLINE
+// RUN: kvq-opt %s -kvq-compress-kv | FileCheck %s --check-prefix=NONE
 
+// One module, so that every entry of Inputs/kv-policy.json applies to
+// something (an entry that matches nothing is an error).
 // Three layers of one function under Inputs/kv-policy.json: layer 0 stays
 // fp (its entry sets both sides to null), layer 1 gets the KIVI default,
 // layer 2 keeps the KIVI K and overrides V with INT8 per token. Each
@@ -19,7 +21,10 @@
 // INLINE-LABEL: func @model
 // INLINE-COUNT-3: kvq.quantize #kvq.quant<i8, symmetric, token>
 // INLINE-NOT: kvq.quantize
+// INLINE: return
 // NONE-LABEL: func @model
+// NONE-NOT: kvq.quantize
+// NONE-LABEL: func @decode
 // NONE-NOT: kvq.quantize
 func.func @model(%q: tensor<1x8x4x64xf32>, %k0: tensor<1x2x40x64xf32>, %v0: tensor<1x2x40x64xf32>,
                  %k1: tensor<1x2x40x64xf32>, %v1: tensor<1x2x40x64xf32>,
@@ -29,8 +34,6 @@ func.func @model(%q: tensor<1x8x4x64xf32>, %k0: tensor<1x2x40x64xf32>, %v0: tens
   %o2 = kvq.attention q(%o1 : tensor<1x8x4x64xf32>) k(%k2 : tensor<1x2x40x64xf32>) v(%v2 : tensor<1x2x40x64xf32>) {causal} -> tensor<1x8x4x64xf32>
   return %o2 : tensor<1x8x4x64xf32>
 }
-
-// -----
 
 // Per-function entries come first; an explicit kvq.layer attribute names
 // the layer (here 1, whose V is null in "decode"), and an already
@@ -43,6 +46,8 @@ func.func @model(%q: tensor<1x8x4x64xf32>, %k0: tensor<1x2x40x64xf32>, %v0: tens
 // CHECK-SAME: v(%{{.*}} : tensor<1x2x?x64xi8>, #kvq.quant<i8, symmetric, token>
 // INLINE-LABEL: func @decode
 // INLINE: kvq.quantize #kvq.quant<i8, symmetric, token>
+// INLINE-NOT: kvq.quantize
+// INLINE: kvq.attention
 func.func @decode(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x?x64xf32>, %vc: tensor<1x2x?x64xi8>,
                   %vs: tensor<1x2x?x1xf32>) -> tensor<1x8x1x64xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x64xf32>) k(%k : tensor<1x2x?x64xf32>)

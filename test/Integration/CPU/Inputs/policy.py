@@ -43,96 +43,96 @@ def attention(i):
     g = HQ // HKV
     n = HQ
     lines = [
-        f"  %q3{i} = tensor.collapse_shape %q{i} [[0, 1], [2], [3]] : {t(1, HQ, S, D)} into {t(n, S, D)}",
+        f"  %q3_{i} = tensor.collapse_shape %q_{i} [[0, 1], [2], [3]] : {t(1, HQ, S, D)} into {t(n, S, D)}",
     ]
     for name in ("k", "v"):
         lines += [
-            f"  %{name}e5{i} = tensor.empty() : {t(1, HKV, g, S, D)}",
-            f"  %{name}b{i} = linalg.broadcast ins(%{name}{i} : {t(1, HKV, S, D)}) "
-            f"outs(%{name}e5{i} : {t(1, HKV, g, S, D)}) dimensions = [2]",
-            f"  %{name}3{i} = tensor.collapse_shape %{name}b{i} [[0, 1, 2], [3], [4]] : "
+            f"  %{name}e5_{i} = tensor.empty() : {t(1, HKV, g, S, D)}",
+            f"  %{name}b_{i} = linalg.broadcast ins(%{name}_{i} : {t(1, HKV, S, D)}) "
+            f"outs(%{name}e5_{i} : {t(1, HKV, g, S, D)}) dimensions = [2]",
+            f"  %{name}3_{i} = tensor.collapse_shape %{name}b_{i} [[0, 1, 2], [3], [4]] : "
             f"{t(1, HKV, g, S, D)} into {t(n, S, D)}",
         ]
     ss = t(n, S, S)
     rows = t(n, S)
     lines += [
-        f"  %es{i} = tensor.empty() : {ss}",
-        f"  %zs{i} = linalg.fill ins(%zero : f32) outs(%es{i} : {ss}) -> {ss}",
-        f"  %s{i} = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, "
+        f"  %es_{i} = tensor.empty() : {ss}",
+        f"  %zs_{i} = linalg.fill ins(%zero : f32) outs(%es_{i} : {ss}) -> {ss}",
+        f"  %s_{i} = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, "
         f"affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>] "
-        f"ins(%q3{i}, %k3{i} : {t(n, S, D)}, {t(n, S, D)}) outs(%zs{i} : {ss}) -> {ss}",
-        f"  %ss{i} = linalg.generic {{indexing_maps = [#id, #id], iterator_types = "
-        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%s{i} : {ss}) "
-        f"outs(%es{i} : {ss}) {{\n  ^bb0(%a: f32, %o: f32):\n"
+        f"ins(%q3_{i}, %k3_{i} : {t(n, S, D)}, {t(n, S, D)}) outs(%zs_{i} : {ss}) -> {ss}",
+        f"  %ss_{i} = linalg.generic {{indexing_maps = [#id, #id], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%s_{i} : {ss}) "
+        f"outs(%es_{i} : {ss}) {{\n  ^bb0(%a: f32, %o: f32):\n"
         f"    %r = arith.mulf %a, %scale : f32\n    linalg.yield %r : f32\n  }} -> {ss}",
-        f"  %sc{i} = linalg.generic {{indexing_maps = [#id, #mask, #id], iterator_types = "
-        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%ss{i}, %mask : {ss}, {t(S, S)}) "
-        f"outs(%es{i} : {ss}) {{\n  ^bb0(%a: f32, %b: f32, %o: f32):\n"
+        f"  %sc_{i} = linalg.generic {{indexing_maps = [#id, #mask, #id], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%ss_{i}, %mask : {ss}, {t(S, S)}) "
+        f"outs(%es_{i} : {ss}) {{\n  ^bb0(%a: f32, %b: f32, %o: f32):\n"
         f"    %r = arith.addf %a, %b : f32\n    linalg.yield %r : f32\n  }} -> {ss}",
-        f"  %er{i} = tensor.empty() : {rows}",
-        f"  %mi{i} = linalg.fill ins(%ninf : f32) outs(%er{i} : {rows}) -> {rows}",
-        f"  %mx{i} = linalg.generic {{indexing_maps = [#id, #row], iterator_types = "
-        f"[\"parallel\", \"parallel\", \"reduction\"]}} ins(%sc{i} : {ss}) outs(%mi{i} : {rows}) "
+        f"  %er_{i} = tensor.empty() : {rows}",
+        f"  %mi_{i} = linalg.fill ins(%ninf : f32) outs(%er_{i} : {rows}) -> {rows}",
+        f"  %mx_{i} = linalg.generic {{indexing_maps = [#id, #row], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"reduction\"]}} ins(%sc_{i} : {ss}) outs(%mi_{i} : {rows}) "
         f"{{\n  ^bb0(%a: f32, %acc: f32):\n    %r = arith.maximumf %a, %acc : f32\n"
         f"    linalg.yield %r : f32\n  }} -> {rows}",
-        f"  %ex{i} = linalg.generic {{indexing_maps = [#id, #row, #id], iterator_types = "
-        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%sc{i}, %mx{i} : {ss}, {rows}) "
-        f"outs(%es{i} : {ss}) {{\n  ^bb0(%a: f32, %b: f32, %o: f32):\n    %d = arith.subf %a, %b : f32\n"
+        f"  %ex_{i} = linalg.generic {{indexing_maps = [#id, #row, #id], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%sc_{i}, %mx_{i} : {ss}, {rows}) "
+        f"outs(%es_{i} : {ss}) {{\n  ^bb0(%a: f32, %b: f32, %o: f32):\n    %d = arith.subf %a, %b : f32\n"
         f"    %r = math.exp %d : f32\n    linalg.yield %r : f32\n  }} -> {ss}",
-        f"  %si{i} = linalg.fill ins(%zero : f32) outs(%er{i} : {rows}) -> {rows}",
-        f"  %sum{i} = linalg.generic {{indexing_maps = [#id, #row], iterator_types = "
-        f"[\"parallel\", \"parallel\", \"reduction\"]}} ins(%ex{i} : {ss}) outs(%si{i} : {rows}) "
+        f"  %si_{i} = linalg.fill ins(%zero : f32) outs(%er_{i} : {rows}) -> {rows}",
+        f"  %sum_{i} = linalg.generic {{indexing_maps = [#id, #row], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"reduction\"]}} ins(%ex_{i} : {ss}) outs(%si_{i} : {rows}) "
         f"{{\n  ^bb0(%a: f32, %acc: f32):\n    %r = arith.addf %a, %acc : f32\n"
         f"    linalg.yield %r : f32\n  }} -> {rows}",
-        f"  %p{i} = linalg.generic {{indexing_maps = [#id, #row, #id], iterator_types = "
-        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%ex{i}, %sum{i} : {ss}, {rows}) "
-        f"outs(%es{i} : {ss}) {{\n  ^bb0(%a: f32, %b: f32, %o: f32):\n    %r = arith.divf %a, %b : f32\n"
+        f"  %p_{i} = linalg.generic {{indexing_maps = [#id, #row, #id], iterator_types = "
+        f"[\"parallel\", \"parallel\", \"parallel\"]}} ins(%ex_{i}, %sum_{i} : {ss}, {rows}) "
+        f"outs(%es_{i} : {ss}) {{\n  ^bb0(%a: f32, %b: f32, %o: f32):\n    %r = arith.divf %a, %b : f32\n"
         f"    linalg.yield %r : f32\n  }} -> {ss}",
-        f"  %eo{i} = tensor.empty() : {t(n, S, D)}",
-        f"  %zo{i} = linalg.fill ins(%zero : f32) outs(%eo{i} : {t(n, S, D)}) -> {t(n, S, D)}",
-        f"  %o3{i} = linalg.batch_matmul ins(%p{i}, %v3{i} : {ss}, {t(n, S, D)}) "
-        f"outs(%zo{i} : {t(n, S, D)}) -> {t(n, S, D)}",
+        f"  %eo_{i} = tensor.empty() : {t(n, S, D)}",
+        f"  %zo_{i} = linalg.fill ins(%zero : f32) outs(%eo_{i} : {t(n, S, D)}) -> {t(n, S, D)}",
+        f"  %o3_{i} = linalg.batch_matmul ins(%p_{i}, %v3_{i} : {ss}, {t(n, S, D)}) "
+        f"outs(%zo_{i} : {t(n, S, D)}) -> {t(n, S, D)}",
     ]
     return lines
 
 
 def layer(i):
-    """MLIR of layer i: %x{i} -> %x{i+1}."""
-    x, y = f"%x{i}", f"%x{i + 1}"
+    """MLIR of layer i: %x_{i} -> %x{i+1}."""
+    x, y = f"%x_{i}", f"%x_{i + 1}"
     lines = []
     for name, heads in (("q", HQ), ("k", HKV), ("v", HKV)):
         lines += [
-            f"  %{name}z{i} = tensor.empty() : {t(S, heads * D)}",
-            f"  %{name}0{i} = linalg.fill ins(%zero : f32) outs(%{name}z{i} : {t(S, heads * D)}) -> {t(S, heads * D)}",
-            f"  %{name}m{i} = linalg.matmul ins({x}, %w{name}{i} : {t(S, DM)}, {t(DM, heads * D)}) "
-            f"outs(%{name}0{i} : {t(S, heads * D)}) -> {t(S, heads * D)}",
-            f"  %{name}e{i} = tensor.expand_shape %{name}m{i} [[0, 1], [2, 3]] output_shape [1, {S}, {heads}, {D}] "
+            f"  %{name}z_{i} = tensor.empty() : {t(S, heads * D)}",
+            f"  %{name}0_{i} = linalg.fill ins(%zero : f32) outs(%{name}z_{i} : {t(S, heads * D)}) -> {t(S, heads * D)}",
+            f"  %{name}m_{i} = linalg.matmul ins({x}, %w{name}_{i} : {t(S, DM)}, {t(DM, heads * D)}) "
+            f"outs(%{name}0_{i} : {t(S, heads * D)}) -> {t(S, heads * D)}",
+            f"  %{name}e_{i} = tensor.expand_shape %{name}m_{i} [[0, 1], [2, 3]] output_shape [1, {S}, {heads}, {D}] "
             f": {t(S, heads * D)} into {t(1, S, heads, D)}",
-            f"  %{name}t0{i} = tensor.empty() : {t(1, heads, S, D)}",
-            f"  %{name}{i} = linalg.transpose ins(%{name}e{i} : {t(1, S, heads, D)}) "
-            f"outs(%{name}t0{i} : {t(1, heads, S, D)}) permutation = [0, 2, 1, 3]",
+            f"  %{name}t0_{i} = tensor.empty() : {t(1, heads, S, D)}",
+            f"  %{name}_{i} = linalg.transpose ins(%{name}e_{i} : {t(1, S, heads, D)}) "
+            f"outs(%{name}t0_{i} : {t(1, heads, S, D)}) permutation = [0, 2, 1, 3]",
         ]
     lines += attention(i) + [
-        f"  %a{i} = tensor.expand_shape %o3{i} [[0, 1], [2], [3]] output_shape [1, {HQ}, {S}, {D}] "
+        f"  %a_{i} = tensor.expand_shape %o3_{i} [[0, 1], [2], [3]] output_shape [1, {HQ}, {S}, {D}] "
         f": {t(HQ, S, D)} into {t(1, HQ, S, D)}",
-        f"  %at0{i} = tensor.empty() : {t(1, S, HQ, D)}",
-        f"  %at{i} = linalg.transpose ins(%a{i} : {t(1, HQ, S, D)}) outs(%at0{i} : {t(1, S, HQ, D)}) "
+        f"  %at0_{i} = tensor.empty() : {t(1, S, HQ, D)}",
+        f"  %at_{i} = linalg.transpose ins(%a_{i} : {t(1, HQ, S, D)}) outs(%at0_{i} : {t(1, S, HQ, D)}) "
         f"permutation = [0, 2, 1, 3]",
-        f"  %ac{i} = tensor.collapse_shape %at{i} [[0, 1], [2, 3]] : {t(1, S, HQ, D)} into {t(S, HQ * D)}",
-        f"  %oz{i} = tensor.empty() : {t(S, DM)}",
-        f"  %o0{i} = linalg.fill ins(%zero : f32) outs(%oz{i} : {t(S, DM)}) -> {t(S, DM)}",
-        f"  %o{i} = linalg.matmul ins(%ac{i}, %wo{i} : {t(S, HQ * D)}, {t(HQ * D, DM)}) "
-        f"outs(%o0{i} : {t(S, DM)}) -> {t(S, DM)}",
-        f"  {y} = linalg.add ins({x}, %o{i} : {t(S, DM)}, {t(S, DM)}) outs(%oz{i} : {t(S, DM)}) -> {t(S, DM)}",
+        f"  %ac_{i} = tensor.collapse_shape %at_{i} [[0, 1], [2, 3]] : {t(1, S, HQ, D)} into {t(S, HQ * D)}",
+        f"  %oz_{i} = tensor.empty() : {t(S, DM)}",
+        f"  %o0_{i} = linalg.fill ins(%zero : f32) outs(%oz_{i} : {t(S, DM)}) -> {t(S, DM)}",
+        f"  %o_{i} = linalg.matmul ins(%ac_{i}, %wo_{i} : {t(S, HQ * D)}, {t(HQ * D, DM)}) "
+        f"outs(%o0_{i} : {t(S, DM)}) -> {t(S, DM)}",
+        f"  {y} = linalg.add ins({x}, %o_{i} : {t(S, DM)}, {t(S, DM)}) outs(%oz_{i} : {t(S, DM)}) -> {t(S, DM)}",
     ]
     return lines
 
 
 def module():
-    args = [f"%x0: {t(S, DM)}", f"%mask: {t(S, S)}"]
+    args = [f"%x_0: {t(S, DM)}", f"%mask: {t(S, S)}"]
     for i in range(LAYERS):
-        args += [f"%wq{i}: {t(DM, HQ * D)}", f"%wk{i}: {t(DM, HKV * D)}",
-                 f"%wv{i}: {t(DM, HKV * D)}", f"%wo{i}: {t(HQ * D, DM)}"]
+        args += [f"%wq_{i}: {t(DM, HQ * D)}", f"%wk_{i}: {t(DM, HKV * D)}",
+                 f"%wv_{i}: {t(DM, HKV * D)}", f"%wo_{i}: {t(HQ * D, DM)}"]
     body = ["  %zero = arith.constant 0.0 : f32", "  %ninf = arith.constant 0xFF800000 : f32",
             f"  %scale = arith.constant {1 / np.sqrt(D)} : f32"]
     for i in range(LAYERS):
@@ -141,7 +141,7 @@ def module():
             "#mask = affine_map<(b, i, j) -> (i, j)>\n")
     # Every layer's output is a result, so each layer is checked on its own
     # input (see main).
-    outs = [f"%x{i + 1}" for i in range(LAYERS)]
+    outs = [f"%x_{i + 1}" for i in range(LAYERS)]
     types = ", ".join([t(S, DM)] * LAYERS)
     return maps + (f"func.func @model({', '.join(args)}) -> ({types}) {{\n" + "\n".join(body) +
                    f"\n  return {', '.join(outs)} : {types}\n}}\n")

@@ -26,14 +26,33 @@ def KVQ_Dialect : Dialect {
     scheme. Values are builtin tensors; sub-byte codes use MLIR's own
     narrow integer types (`i4`, `i2`) and are packed only when buffers are
     materialised.
+
+    kvq ops take only their own attributes and dialect attributes
+    (`dialect.name`): any other attribute is a verifier error, so that a
+    misspelling such as `{casual}` is reported rather than kept and
+    ignored. The kvq dialect's own discardable attributes are
+    `kvq.layer = i` (integer, on `kvq.attention`: the layer index by which
+    KV policies address it), `kvq.schedule = "tag"` (a string by which
+    transform scripts select ops) and `kvq.host` (unit, on functions that
+    stay on the host in GPU pipelines); other `kvq.*` names are errors.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // `kvq.layer` (on kvq.attention), `kvq.host` (on functions) and
+  // `kvq.schedule` (a string tag for transform scripts) are the dialect's
+  // discardable attributes; any other `kvq.*` is an error.
+  let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerAttributes();
   }];
 }
 
+// Attributes that are neither the op's own nor a dialect's (`dialect.name`)
+// are verifier errors: a misspelt `{casual}` must not be kept and ignored.
+def KVQ_KnownAttributesOnly : NativeOpTrait<"KVQKnownAttributesOnly"> {
+  let cppNamespace = "::mlir::kvq";
+}
+
 class KVQ_Op<string mnemonic, list<Trait> traits = []>
-    : Op<KVQ_Dialect, mnemonic, traits>;
+    : Op<KVQ_Dialect, mnemonic, !listconcat(traits, [KVQ_KnownAttributesOnly])>;
 
 #endif // KVQ_DIALECT_KVQ_IR_KVQBASE_TD

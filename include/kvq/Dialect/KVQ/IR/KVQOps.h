@@ -18,6 +18,7 @@
 #include "kvq/Dialect/KVQ/IR/KVQAttrs.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/IR/KVQInterfaces.h"
+#include "kvq/Dialect/KVQ/IR/KVQTraits.h"
 
 #define GET_OP_CLASSES
 #include "kvq/Dialect/KVQ/IR/KVQOps.h.inc"

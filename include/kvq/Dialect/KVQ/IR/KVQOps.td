@@ -296,7 +296,7 @@ def KVQ_UnpackOp : KVQ_Op<"unpack", [Pure]> {
 // Low rank: ProjectOp, ReconstructOp
 //===----------------------------------------------------------------------===//
 
-class KVQ_LowRankOp<string mnemonic, string inputName, string resultName>
+class KVQ_LowRankOp<string mnemonic>
     : KVQ_Op<mnemonic, [Pure,
         DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
                                   ["reifyResultShapes"]>]> {
@@ -314,7 +314,7 @@ class KVQ_LowRankOp<string mnemonic, string inputName, string resultName>
   }];
 }
 
-def KVQ_ProjectOp : KVQ_LowRankOp<"project", "input", "result"> {
+def KVQ_ProjectOp : KVQ_LowRankOp<"project"> {
   let summary = "Project K, V or Q onto a per-head low-rank basis";
   let description = [{
     `result[b, h, s, r] = sum_d (input[b, h, s, d] - mean[hb, d]) *
@@ -342,7 +342,7 @@ def KVQ_ProjectOp : KVQ_LowRankOp<"project", "input", "result"> {
   }];
 }
 
-def KVQ_ReconstructOp : KVQ_LowRankOp<"reconstruct", "input", "result"> {
+def KVQ_ReconstructOp : KVQ_LowRankOp<"reconstruct"> {
   let summary = "Reconstruct K or V from low-rank coordinates";
   let description = [{
     `result[b, h, s, d] = sum_r input[b, h, s, r] * basis[hb, d, r] +

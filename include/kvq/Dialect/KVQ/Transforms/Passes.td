@@ -491,8 +491,16 @@ def KVQLegalizeABI : Pass<"kvq-legalize-abi", "ModuleOp"> {
     argument or result that breaks this rule is reported by name and the
     pass fails without changing the module. Function declarations are left
     alone.
+
+    Splat constants of i1 / i2 / i4 elements (the `dense<true>` that
+    importers build causal masks from) become `linalg.fill`s: a buffer
+    filled in place, where the constant would be a `memref.global` that the
+    narrow-type emulation cannot read.
   }];
-  let dependentDialects = ["::mlir::kvq::KVQDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::kvq::KVQDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 
@@ -529,12 +537,19 @@ def KVQCompressKV : Pass<"kvq-compress-kv", "::mlir::ModuleOp"> {
       `functions.F.default`, `layers.i`, `default`.
 
     Attention operands that are already quantized are left alone. Errors
-    are reported with their location:
+    name the policy entry and are located in the policy file
+    (`policy.json:3:14`; an inline policy is `<kvq-compress-kv policy>`):
 
-    * malformed JSON, with its line and column;
-    * an unknown key or a value of the wrong kind;
-    * a scheme that does not parse or does not fit the operand, located at
-      the attention and naming the policy entry.
+    * malformed JSON, and an empty policy file;
+    * an unknown key, a key that appears twice in one object, or a value
+      of the wrong kind;
+    * a scheme that does not parse; one that does not fit the operand is
+      reported at the attention, with a note at the entry;
+    * an entry that matches no attention: a layer no function has, a
+      function the module does not have (or that has no `kvq.attention`),
+      a `functions.F.layers.i` that `F` does not have, or any entry when the
+      module has no attention at all. The error lists the functions and
+      their layers.
   }];
   let options = [
     Option<"policy", "policy", "std::string", /*default=*/"\"\"",
@@ -657,30 +672,69 @@ def KVQLowerPolar : Pass<"kvq-lower-polar"> {
   ];
 }
 
+def KVQOutlineKernels : Pass<"kvq-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Outline each compute op into a function shared by identical "
+                "ops";
+  let description = [{
+    A model graph repeats its layers: every layer's projections, attention
+    and elementwise ops are the same ops on different weights. Lowered as
+    they are, they make one function that grows with the depth, each layer
+    compiled again, and LLVM's cost on one huge function grows faster than
+    its size. This pass outlines every compute op at the top level of a
+    function body (linalg ops but `linalg.fill`, and the side-effect-free
+    kvq ops on tensors, with statically shaped results) into a private
+    function, together with what it can
+    recompute for free: `tensor.empty`, `linalg.fill`, scalar and splat
+    constants, reshapes and slices of its operands, index arithmetic. Its
+    other operands become arguments, but for tensors of i1 / i2 / i4, which
+    buffers hold packed: their producers are computed in the function too
+    (an op producing one is not outlined by itself), so that no packed
+    buffer crosses a call. Functions whose bodies are identical
+    (op for op, attributes and types included) are created once: N layers
+    then share one function per distinct op. The functions are marked
+    `noinline` (LLVM `passthrough`) so that LLVM compiles each once.
+
+    Tensor semantics are kept: one-shot bufferization across the calls
+    gives each function its argument buffers and turns its results into
+    out-parameters.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let statistics = [
+    Statistic<"numOutlined", "num-outlined", "Ops outlined">,
+    Statistic<"numFunctions", "num-functions", "Functions created">
+  ];
+}
+
 def KVQRaiseAttention : Pass<"kvq-raise-attention"> {
   let summary = "Raise scaled dot-product attention written as linalg / "
                 "tosa ops to kvq.attention";
   let description = [{
-    Importers write attention as `softmax(Q K^T * scale + mask) V` spelled
-    out in contractions, a softmax and elementwise ops. This pass matches
-    that pattern from the final `P V` contraction backwards and replaces it
-    with `kvq.attention` (see docs/Raising.md for every recognized form):
+    Importers (torch-mlir's linalg-on-tensors backend, IREE's input
+    conversion, tosa) write attention as `softmax(Q K^T * scale + mask) V`
+    spelled out in contractions, a softmax and elementwise ops. This pass
+    matches that pattern from the final `P V` contraction backwards and
+    replaces it with `kvq.attention` (docs/Raising.md lists every form):
 
     * contractions: `linalg.matmul`, `linalg.batch_matmul` (also with
-      transposed `indexing_maps`), contraction `linalg.generic`s with up to
-      two batch dims, `tosa.matmul`; `K^T` through `linalg.transpose`,
-      `tosa.transpose`, a permuting `linalg.generic` or the indexing maps;
+      transposed `indexing_maps`), contraction `linalg.generic`s with any
+      number of batch dims, `tosa.matmul`;
     * the softmax over the key dim: `linalg.softmax`, or max / subtract /
       exp / sum / divide (or multiply by the reciprocal) as linalg named
-      ops, `linalg.generic`s or tosa ops (`reduce_max`, `sub`, `exp`,
-      `reduce_sum`, `reciprocal`, `mul`);
-    * splat-constant multiplies / divides of Q, K or the scores (folded into
-      one `scale`), an additive mask broadcast to the scores;
-    * `[B * H, S, D]` operands collapsed from `[B, H, S, D]` (after a head
-      split), and K / V whose heads are repeated for grouped-query
-      attention (`[B, Hkv, S, D]` broadcast or tiled to
-      `[B, Hkv, g, S, D]`, then collapsed) become `kvq.attention`'s
-      4-D operands, the repetition removed.
+      ops, `linalg.generic`s (a max that also computes the argmax, keepdim
+      reshapes of the row statistics) or tosa ops, in any float type
+      between float casts of the scores and the probabilities, and
+      PyTorch's guard that zeroes rows whose scores are all `-inf`;
+    * splat scales of Q, K or the scores, before or after the mask (a
+      scale after the mask scales the mask), constants cast in the body
+      folded as the cast rounds them; one additive mask broadcast along
+      any batch, head or query dim;
+    * batch and head dims split and merged anywhere between the operands,
+      the contractions, the softmax and the result (`[B * H, S, D]`
+      contractions around a `[B, H, S, S]` softmax, unit dims folded away),
+      through reshapes, transposes and copies; K / V whose heads are
+      repeated for grouped-query attention (broadcast then collapsed in any
+      grouping, `repeat_interleave`, HuggingFace's `repeat_kv`,
+      `tosa.tile`) are read with their `Hkv` heads.
 
     ```mlir
     %s = linalg.batch_matmul indexing_maps = [...] ins(%q, %k ...)   // Q K^T
@@ -691,12 +745,14 @@ def KVQRaiseAttention : Pass<"kvq-raise-attention"> {
     %o = tensor.collapse_shape %o4 [[0, 1], [2], [3]] ...
     ```
 
-    Every structural fact is checked (element types, contraction and
-    reduction dims, broadcasts, splat values, zero accumulators, the
-    intermediates having no other use); a pattern that fails any check is
-    left untouched, and with `report` a remark at its `P V` contraction
-    says why. Rows whose keys are all masked with `-inf` become zeros
-    (kvq.attention's convention) instead of NaN.
+    Every structural fact is checked (the role of every dim, element
+    types, reductions and their initial values, broadcasts, splat values,
+    zero accumulators, the intermediates having no other use); a pattern
+    that fails any check is left untouched. With `report`, every softmax
+    that is not raised gets a remark naming the check that failed: at its
+    `P V` contraction, or at the softmax when no contraction with V
+    follows it. Rows whose keys are all masked with `-inf` become zeros
+    (kvq.attention's convention, and PyTorch's) instead of NaN.
   }];
   let options = [
     Option<"report", "report", "bool", /*default=*/"false",

@@ -1,0 +1,78 @@
+// RUN: kvq-opt %s -split-input-file -verify-diagnostics
+
+// A misspelt attribute is an error, not a silently non-causal attention.
+func.func @misspelt_causal(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{'kvq.attention' op has unknown attribute 'casual'; did you mean 'causal'? (its attributes: causal, delta_s_rows, key_scheme, p_type, query_scheme, scale, value_scheme)}}
+  %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {casual} -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @unknown_on_quantize(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{'kvq.quantize' op has unknown attribute 'rounding'}}
+  %c, %s = kvq.quantize #kvq.quant<i8, symmetric, token> %x {rounding = "even"} : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+// The generic form is checked the same way.
+func.func @generic_form(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{'kvq.quantize' op has unknown attribute 'sheme'; did you mean 'scheme'?}}
+  %c, %s = "kvq.quantize"(%x) <{scheme = #kvq.quant<i8, symmetric, token>}> {sheme = 1 : i64} : (tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_not_integer(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{'kvq.layer' must be an integer layer index, got "one"}}
+  %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {kvq.layer = "one"} -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @layer_negative(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{'kvq.layer' must be a non-negative layer index, got -1}}
+  %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {kvq.layer = -1 : i64} -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+func.func @layer_elsewhere(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{'kvq.layer' applies to kvq.attention only}}
+  %c, %s = kvq.quantize #kvq.quant<i8, symmetric, token> %x {kvq.layer = 0 : i64} : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @misspelt_kvq_attribute(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{unknown kvq attribute 'kvq.layers'; did you mean 'kvq.layer'? (kvq attributes: kvq.layer, kvq.host, kvq.schedule)}}
+  %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {kvq.layers = 1 : i64} -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'kvq.host' is a unit attribute}}
+func.func private @host_not_unit() attributes {kvq.host = 1 : i64}
+
+// -----
+
+func.func @schedule_not_string(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  // expected-error @+1 {{'kvq.schedule' must be a string, got 2 : i64}}
+  %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {kvq.schedule = 2 : i64} -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+// Attributes of other dialects are theirs to verify; a valid kvq.layer is kept.
+func.func @accepted(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {causal, kvq.layer = 3 : i64, kvq.schedule = "split", test.mark} -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
