@@ -15,6 +15,7 @@
 
 #include "PipelineStages.h"
 
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -43,6 +44,7 @@ static void addGPUFront(OpPassManager &pm,
   kernelOptions.splitKV = options.splitKV;
   kernelOptions.targetCTAs = options.targetCTAs;
   kernelOptions.sharedMemory = options.sharedMemory;
+  kernelOptions.chip = options.chip;
   pm.addPass(createKVQGPUAttention(kernelOptions));
   pm.addPass(createCanonicalizerPass());
   // What the attention kernels did not absorb (prefill-side method ops,

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/TransformOps/KVQTransformOps.h"
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
@@ -23,6 +24,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::kvq::registerKVQPasses();
+  mlir::kvq::registerKVQConversionPasses();
   mlir::kvq::registerKVQPipelines();
 
   mlir::DialectRegistry registry;

@@ -97,8 +97,9 @@ struct KVQNVVMPipelineOptions
       llvm::cl::init(264)};
   PassOptions::Option<int64_t> sharedMemory{
       *this, "shared-memory",
-      llvm::cl::desc("Bytes of shared memory for the K/V double buffers"),
-      llvm::cl::init(49152)};
+      llvm::cl::desc("Bytes of dynamic shared memory for the K/V buffers; 0: "
+                     "49152"),
+      llvm::cl::init(0)};
 };
 
 /// Lowers a module of kvq attention functions to host LLVM-dialect code

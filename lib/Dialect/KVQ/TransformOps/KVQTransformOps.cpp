@@ -71,9 +71,9 @@ DiagnosedSilenceableFailure transform::KVQGPUAttentionOp::applyToOne(
     transform::ApplyToEachResultList &results,
     transform::TransformState &state) {
   kvq::GPUAttentionSchedule schedule{
-      getBlockKvAttr().getInt(), getWarpsAttr().getInt(),
-      getSplitKvAttr().getInt(), getTargetCtasAttr().getInt(),
-      getSharedMemoryAttr().getInt()};
+      getBlockKvAttr().getInt(),      getWarpsAttr().getInt(),
+      getSplitKvAttr().getInt(),      getTargetCtasAttr().getInt(),
+      getSharedMemoryAttr().getInt(), getChip().str()};
   if (failed(schedule.verify(getLoc())))
     return DiagnosedSilenceableFailure::definiteFailure();
   return lowerAttention(*this, target, [&](kvq::AttentionOp op) {

@@ -78,7 +78,8 @@ def KVQGPUAttentionOp : Op<Transform_Dialect, "kvq.gpu_attention",
       second kernel; 0 picks enough CTAs for `target_ctas` (0);
     * `target_ctas`: CTAs the automatic split aims for (264);
     * `shared_memory`: bytes of dynamic shared memory for the K / V double
-      buffers (49152).
+      buffers (49152);
+    * `chip`: the GPU architecture the kernels are built for ("sm_80").
 
     The rest of `kvq-nvvm-pipeline` then lowers the launches.
 
@@ -91,7 +92,8 @@ def KVQGPUAttentionOp : Op<Transform_Dialect, "kvq.gpu_attention",
                    DefaultValuedAttr<I64Attr, "0">:$warps,
                    DefaultValuedAttr<I64Attr, "0">:$split_kv,
                    DefaultValuedAttr<I64Attr, "264">:$target_ctas,
-                   DefaultValuedAttr<I64Attr, "49152">:$shared_memory);
+                   DefaultValuedAttr<I64Attr, "49152">:$shared_memory,
+                   DefaultValuedStrAttr<StrAttr, "sm_80">:$chip);
   let results = (outs);
   let assemblyFormat = "$target attr-dict `:` type($target)";
   let extraClassDeclaration = [{

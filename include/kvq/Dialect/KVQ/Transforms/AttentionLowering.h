@@ -17,6 +17,8 @@
 
 #include "mlir/IR/PatternMatch.h"
 
+#include <string>
+
 namespace mlir {
 namespace kvq {
 
@@ -35,7 +37,7 @@ struct CPUAttentionSchedule {
   LogicalResult verify(Location loc) const;
 };
 
-/// The GPU kernel's schedule (docs/GPU.md).
+/// The GPU kernels' schedule (docs/GPU.md).
 struct GPUAttentionSchedule {
   /// Keys per shared-memory block (a multiple of 16).
   int64_t blockKV = 64;
@@ -45,8 +47,10 @@ struct GPUAttentionSchedule {
   int64_t splitKV = 0;
   /// CTAs the automatic split aims for.
   int64_t targetCTAs = 264;
-  /// Bytes of dynamic shared memory for the K / V double buffers.
-  int64_t sharedMemory = 49152;
+  /// Bytes of dynamic shared memory for the K / V double buffers; 0: 49152.
+  int64_t sharedMemory = 0;
+  /// The GPU architecture (see NVIDIATargetInfo).
+  std::string chip = "sm_80";
 
   LogicalResult verify(Location loc) const;
 };
@@ -57,7 +61,9 @@ struct GPUAttentionSchedule {
 LogicalResult lowerAttentionForCPU(RewriterBase &rewriter, AttentionOp op,
                                    const CPUAttentionSchedule &schedule);
 
-/// Replaces `op` by gpu.launch tensor-core kernels with `schedule`.
+/// Replaces `op` by gpu.launch tensor-core kernels with `schedule`
+/// (lib/Conversion/KVQToGPU). Emits an error at the op and fails if the op
+/// cannot be lowered so.
 LogicalResult lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
                                    const GPUAttentionSchedule &schedule);
 
