@@ -45,6 +45,8 @@ static void addGPUFront(OpPassManager &pm,
   kernelOptions.targetCTAs = options.targetCTAs;
   kernelOptions.sharedMemory = options.sharedMemory;
   kernelOptions.chip = options.chip;
+  kernelOptions.kernel = options.kernel;
+  kernelOptions.stages = options.stages;
   pm.addPass(createKVQGPUAttention(kernelOptions));
   pm.addPass(createCanonicalizerPass());
   // What the attention kernels did not absorb (prefill-side method ops,
@@ -70,6 +72,10 @@ void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
 
   // GPU and host code to the LLVM dialect; kernels outlined into
   // gpu.modules that carry the NVVM target.
+  // Constants and index arithmetic the kernels use move back into them
+  // (canonicalization hoisted them out of the launches) before outlining,
+  // so that the kernels see constant strides and divisors, not arguments.
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createConvertVectorToSCFPass());
@@ -90,6 +96,7 @@ void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
 
   // Kernels: gpu -> NVVM.
   pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createKVQGPUKernelBounds());
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
   pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());

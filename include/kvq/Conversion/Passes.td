@@ -14,11 +14,31 @@ include "mlir/Pass/PassBase.td"
 //===----------------------------------------------------------------------===//
 
 def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
-  let summary = "Lower kvq.attention to tensor-core kernels for NVIDIA GPUs";
+  let summary = "Lower kvq.attention to GPU kernels for NVIDIA GPUs";
   let description = [{
-    Rewrites every `kvq.attention` into `gpu.launch` kernels (flash
-    attention on warp-level tensor cores), to be outlined and lowered by
-    `kvq-nvvm-pipeline`. The schedule:
+    Rewrites every `kvq.attention` into `gpu.launch` kernels, to be
+    outlined and lowered by `kvq-nvvm-pipeline`. Two kernel strategies,
+    picked per op by `kernel` (`auto`: decode when the op is decode-shaped,
+    prefill otherwise):
+
+    **decode** (a KV head has at most 8 query rows `g * Sq`, `g = Hq /
+    Hkv`, static; head dimensions at most 128; no quantized queries):
+    flash decoding. Each CTA takes one (batch, KV head) and one split of the
+    keys; its `warps` warps each stream their own 16-key tiles through a
+    ring of `cp.async` stages in shared memory (16-byte copies, several
+    stages in flight), decode K / V codes in registers (`lop3` / `prmt`
+    magic-number conversions for i4 / i2 / i8, the hardware FP8 `cvt` from
+    sm_89, scales once per group) into tensor-core fragments with the keys
+    as the 16 rows and the query rows as the 8 columns of
+    `mma.sync.m16n8k16` (S^T = K Q^T, O^T += V^T P^T), and merge their
+    partial softmax states through shared memory. The split count fills
+    the chip (SM count from `chip`); a second kernel merges the splits. K /
+    V produced by `KVDecoderOpInterface` ops, and layouts the register
+    decoders do not cover, are decoded into f16 shared-memory tiles first.
+    The launch carries the cost model's plan as `kvq.decode_plan`; the
+    kernel is compiled for 128 registers per thread.
+
+    **prefill**: flash attention on warp-level tensor cores:
 
     * rows: as on the CPU, row `r` of a KV head is query position `r / g`,
       head `r % g` (`g = Hq / Hkv`), so the heads sharing a K/V head share
@@ -45,27 +65,38 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
     * bottom-right causal masking bounds each CTA's key range; additive
       masks are read per score; fully masked rows output 0.
 
-    `chip` names the GPU architecture (docs/GPU.md lists the known ones);
-    the target facts the kernels depend on come from it. Operands must be
-    device memory; the result buffer is a `memref.alloc` that
-    `buffer-results-to-out-params` turns into the caller's out-parameter. `kvq.quantize` / `kvq.dequantize` left unfused
+    Target facts (SM count, shared memory, registers, which MMA, copy and
+    conversion instructions exist) come from the `chip` (docs/GPU.md lists
+    the known chips). Operands must be device memory; the result buffer is
+    a `memref.alloc` that `buffer-results-to-out-params` turns into the
+    caller's out-parameter. `kvq.quantize` / `kvq.dequantize` left unfused
     are rejected with an error.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "GPU architecture the kernels are built for (sm_80, sm_86, "
            "sm_89, sm_90, sm_90a)">,
+    Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
+           "Kernel strategy: auto (decode for decode-shaped ops, else "
+           "prefill), decode or prefill">,
     Option<"blockKV", "block-kv", "int64_t", /*default=*/"64",
-           "Keys per block staged in shared memory (multiple of 16)">,
+           "Keys per shared-memory block of the prefill kernel (a multiple "
+           "of 16)">,
     Option<"warps", "warps", "int64_t", /*default=*/"0",
-           "Warps (16-row tiles) per CTA; 0 picks 1 for decode, else 4">,
+           "Warps per CTA: 16-row tiles (prefill) or key streams (decode); "
+           "0 picks them">,
     Option<"splitKV", "split-kv", "int64_t", /*default=*/"0",
-           "Partitions of the key range; 0 picks one per CTA target">,
+           "Partitions of the key range; 0 picks them">,
     Option<"targetCTAs", "target-ctas", "int64_t", /*default=*/"264",
-           "CTAs the automatic split-kv aims for (2 per H100 SM)">,
+           "CTAs the automatic split-kv of the prefill kernel aims for "
+           "(2 per H100 SM)">,
     Option<"sharedMemory", "shared-memory", "int64_t", /*default=*/"0",
            "Bytes of dynamic shared memory the K/V buffers may use; 0: "
-           "49152">
+           "49152 (prefill) or the cost model's choice within the chip's "
+           "limit (decode)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"0",
+           "cp.async stages per warp of the decode kernel (2-8); 0: the "
+           "cost model's choice">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -79,6 +110,20 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
   ];
+}
+
+def KVQGPUKernelBounds : Pass<"kvq-gpu-kernel-bounds",
+                              "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Compile outlined kernels for the register budget their schedule assumed";
+  let description = [{
+    The decode kernel of `kvq-gpu-attention` is scheduled (its occupancy,
+    and so the bytes it keeps in flight) for a register budget per thread;
+    its body records it as a `kvq.kernel_bounds = {max_registers = N, ...}`
+    attribute on an op inside the launch. After kernel outlining, this pass
+    moves the budget onto the `gpu.func` as `nvvm.maxnreg` (ptxas's
+    `.maxnreg`) and drops the marker, so that ptxas allocates at most that
+    many registers (spilling if it must, which the resource checks report).
+  }];
 }
 
 #endif // KVQ_CONVERSION_PASSES_TD

@@ -25,13 +25,26 @@ using namespace mlir::kvq;
 
 LogicalResult mlir::kvq::GPUAttentionSchedule::verify(Location loc) const {
   if (blockKV < 16 || warps < 0 || warps > 8 || splitKV < 0 || targetCTAs < 1 ||
-      (sharedMemory != 0 && sharedMemory < 1024))
+      (sharedMemory != 0 && sharedMemory < 1024) || stages < 0 || stages == 1 ||
+      stages > 8)
     return emitError(loc)
            << "kvq-gpu-attention: block-kv must be >= 16, warps in [0, 8] (0: "
-              "auto), split-kv >= 0 (0: auto), target-ctas >= 1 and "
-              "shared-memory 0 (auto) or >= 1024";
+              "auto), split-kv >= 0 (0: auto), target-ctas >= 1, "
+              "shared-memory 0 (auto) or >= 1024 and stages 0 (auto) or in "
+              "[2, 8]";
   return NVIDIATargetInfo::get(
       chip, [&] { return emitError(loc) << "kvq-gpu-attention: "; });
+}
+
+std::optional<GPUKernelStrategy>
+mlir::kvq::GPUAttentionSchedule::parseKernel(StringRef name) {
+  if (name == "auto")
+    return GPUKernelStrategy::Auto;
+  if (name == "decode")
+    return GPUKernelStrategy::Decode;
+  if (name == "prefill")
+    return GPUKernelStrategy::Prefill;
+  return std::nullopt;
 }
 
 LogicalResult
@@ -39,6 +52,16 @@ mlir::kvq::lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
                                 const GPUAttentionSchedule &schedule) {
   if (failed(schedule.verify(op.getLoc())))
     return failure();
+  NVIDIATargetInfo target = *NVIDIATargetInfo::lookup(schedule.chip);
+  if (schedule.kernel != GPUKernelStrategy::Prefill) {
+    std::string reason;
+    if (isDecodeAttention(op, target, &reason))
+      return lowerAttentionWithDecodeKernel(rewriter, op, schedule, target);
+    if (schedule.kernel == GPUKernelStrategy::Decode)
+      return op.emitOpError()
+             << "kvq-gpu-attention: kernel=decode cannot lower this op: "
+             << reason;
+  }
   GPUAttentionSchedule prefill = schedule;
   if (prefill.sharedMemory == 0)
     prefill.sharedMemory = 49152;
@@ -53,6 +76,16 @@ struct KVQGPUAttentionPass
   void runOnOperation() override {
     GPUAttentionSchedule schedule{blockKV,    warps,        splitKV,
                                   targetCTAs, sharedMemory, chip};
+    schedule.stages = stages;
+    std::optional<GPUKernelStrategy> strategy =
+        GPUAttentionSchedule::parseKernel(kernel);
+    if (!strategy) {
+      emitError(getOperation().getLoc())
+          << "kvq-gpu-attention: kernel must be auto, decode or prefill, not '"
+          << kernel << "'";
+      return signalPassFailure();
+    }
+    schedule.kernel = *strategy;
     if (failed(schedule.verify(getOperation().getLoc())))
       return signalPassFailure();
     // Other kvq ops stay: the pipeline lowers them to linalg and

@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -split-input-file -kvq-gpu-attention -verify-diagnostics
+// RUN: kvq-opt %s -split-input-file -kvq-gpu-attention=kernel=prefill -verify-diagnostics
 // RUN: not kvq-opt %s -split-input-file -kvq-gpu-attention="warps=9" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=OPTIONS
 // RUN: not kvq-opt %s -split-input-file -kvq-gpu-attention="block-kv=8" 2>&1 \

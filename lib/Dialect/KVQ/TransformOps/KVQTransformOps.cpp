@@ -74,6 +74,14 @@ DiagnosedSilenceableFailure transform::KVQGPUAttentionOp::applyToOne(
       getBlockKvAttr().getInt(),      getWarpsAttr().getInt(),
       getSplitKvAttr().getInt(),      getTargetCtasAttr().getInt(),
       getSharedMemoryAttr().getInt(), getChip().str()};
+  schedule.stages = getStagesAttr().getInt();
+  std::optional<kvq::GPUKernelStrategy> strategy =
+      kvq::GPUAttentionSchedule::parseKernel(getKernel());
+  if (!strategy)
+    return emitDefiniteFailure()
+           << "kernel must be auto, decode or prefill, not '" << getKernel()
+           << "'";
+  schedule.kernel = *strategy;
   if (failed(schedule.verify(getLoc())))
     return DiagnosedSilenceableFailure::definiteFailure();
   return lowerAttention(*this, target, [&](kvq::AttentionOp op) {
