@@ -75,6 +75,7 @@ void mlir::kvq::buildKVQNVVMPipeline(OpPassManager &pm,
   // Constants and index arithmetic the kernels use move back into them
   // (canonicalization hoisted them out of the launches) before outlining,
   // so that the kernels see constant strides and divisors, not arguments.
+  pm.addPass(createKVQGPUFoldCopyCasts());
   pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(createGpuKernelOutliningPass());

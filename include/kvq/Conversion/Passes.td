@@ -112,6 +112,22 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
   ];
 }
 
+def KVQGPUFoldCopyCasts : Pass<"kvq-gpu-fold-copy-casts"> {
+  let summary = "Fold memref.cast into the async copies that read through it";
+  let description = [{
+    The GPU kernels read K / V through buffers with a fully dynamic strided
+    layout (so that any buffer bufferization picks can be cast to it);
+    after bufferization most are `memref.cast`s of dense function
+    arguments. Canonicalization folds such casts into loads and stores but
+    not into `nvgpu.device_async_copy`, whose copies then compute every
+    address from dynamic strides. This pass folds a cast into the copies
+    that read from (or write to) it when the cast's source is at least as
+    static, as canonicalization does for loads: the copies see the dense
+    layout and its constant row stride.
+  }];
+  let dependentDialects = ["::mlir::nvgpu::NVGPUDialect"];
+}
+
 def KVQGPUKernelBounds : Pass<"kvq-gpu-kernel-bounds",
                               "::mlir::gpu::GPUModuleOp"> {
   let summary = "Compile outlined kernels for the register budget their schedule assumed";

@@ -706,7 +706,7 @@ Value DecodeKernelEmitter::halfSub(Value v, double c) {
 }
 
 Value DecodeKernelEmitter::halfFma(Value v, double m, double c) {
-  return math::FmaOp::create(b, v, gk::constHalf2(b, b.getLoc(), m, m),
+  return LLVM::FMAOp::create(b, v, gk::constHalf2(b, b.getLoc(), m, m),
                              gk::constHalf2(b, b.getLoc(), c, c));
 }
 
@@ -1048,9 +1048,16 @@ LogicalResult DecodeKernelEmitter::emit() {
 
   // The schedule.
   std::string error;
-  FailureOr<DecodePlan> maybePlan = planDecodeKernel(
-      target, getCost(key), getCost(value), rows, value.paddedDim,
-      schedule.warps, schedule.stages, schedule.sharedMemory, error);
+  // K scales folded into Q keep the unscaled Q fragments in shared memory
+  // (32 lanes x 2 words per k step, rows padded by 2 words against bank
+  // conflicts, per warp) rather than in registers.
+  bool fold = key.scaleMode == ScaleMode::FoldIntoQuery;
+  int64_t stashWords = 2 * kSteps + 2;
+  int64_t stashBytesPerWarp = fold ? 32 * stashWords * 4 : 0;
+  FailureOr<DecodePlan> maybePlan =
+      planDecodeKernel(target, getCost(key), getCost(value), rows,
+                       value.paddedDim, stashBytesPerWarp, schedule.warps,
+                       schedule.stages, schedule.sharedMemory, error);
   if (failed(maybePlan))
     return op.emitOpError() << "kvq-gpu-attention: " << error;
   DecodePlan plan = *maybePlan;
@@ -1058,6 +1065,8 @@ LogicalResult DecodeKernelEmitter::emit() {
   int64_t ringRows = warps * stages * kTileKeys;
   key.stageOffset = 0;
   value.stageOffset = llvm::alignTo(ringRows * key.strideBytes, 16);
+  int64_t stashOffset =
+      llvm::alignTo(value.stageOffset + ringRows * value.strideBytes, 16);
 
   // Host side: sizes, split count, output and scratch.
   Value q = createReadOnlyBuffer(b, loc, op.getQuery());
@@ -1252,6 +1261,28 @@ LogicalResult DecodeKernelEmitter::emit() {
       qFrags.push_back(makeB(pairHalf2(qValue(a0), qValue(b0)),
                              pairHalf2(qValue(a1), qValue(b1))));
     }
+    // With K scales folded into Q, the unscaled fragments wait in the
+    // warp's stash (row warp * 32 + lane) for each new scale block.
+    Value qStash, stashRow;
+    if (fold) {
+      qStash = memref::ViewOp::create(
+          b,
+          MemRefType::get({32 * warps, stashWords}, b.getI32Type(),
+                          MemRefLayoutAttrInterface(), workgroup),
+          base, cIdx(stashOffset), ValueRange{});
+      stashRow = add(mul(warp, cIdx(32)), lane);
+      for (int64_t s = 0; s < kSteps; ++s) {
+        Value words = vector::FromElementsOp::create(
+            b, VectorType::get({2}, b.getI32Type()),
+            ValueRange{
+                gk::asWord(b, loc, vector::ExtractOp::create(b, qFrags[s], 0)),
+                gk::asWord(b, loc,
+                           vector::ExtractOp::create(b, qFrags[s], 1))});
+        vector::StoreOp::create(b, words, qStash,
+                                ValueRange{stashRow, cIdx(2 * s)},
+                                /*nontemporal=*/false, llvm::MaybeAlign(8));
+      }
+    }
     // sum_c q[r][c] for rows 2t, 2t + 1 (per-key K zero points): one more
     // S^T with all-ones keys.
     Value qSum[2];
@@ -1389,7 +1420,6 @@ LogicalResult DecodeKernelEmitter::emit() {
     // the O^T accumulators, the tile's side values, and for K scales
     // folded into Q the scale block they were folded for, the scaled Q
     // fragments and the initial scores.
-    bool fold = key.scaleMode == ScaleMode::FoldIntoQuery;
     SmallVector<Value> init = {negInf(), negInf(), cF32(0.0), cF32(0.0)};
     for (int64_t mt = 0; mt < mTiles; ++mt)
       init.push_back(zeroAcc);
@@ -1461,18 +1491,53 @@ LogicalResult DecodeKernelEmitter::emit() {
           OpBuilder::InsertionGuard g2(b);
           b.setInsertionPointToStart(ifOp.thenBlock());
           // Scales (and zero points) of the lane's K channels, paired as
-          // the K A fragment pairs them.
-          auto sidePair = [&](Value side, int64_t a, int64_t c) {
-            return pairHalf2(loadSide(key, side, kb, add(kBase, cIdx(a))),
-                             loadSide(key, side, kb, add(kBase, cIdx(c))));
+          // the K A fragment pairs them: 16-byte loads of the lane's
+          // contiguous channels when the side data is per channel.
+          bool vectorSides =
+              !key.src.whole[3] && key.src.extent[3] == 1 && kLane % 8 == 0;
+          auto loadChannels = [&](Value side) {
+            SmallVector<Value> values;
+            if (!vectorSides) {
+              for (int64_t c = 0; c < kLane; ++c)
+                values.push_back(
+                    toHalf(loadSide(key, side, kb, add(kBase, cIdx(c)))));
+              return values;
+            }
+            Type element = cast<MemRefType>(side.getType()).getElementType();
+            auto vecType = VectorType::get({8}, element);
+            int64_t bytes = 8 * element.getIntOrFloatBitWidth() / 8;
+            for (int64_t c = 0; c < kLane; c += 8) {
+              SmallVector<Value> idx = getSideIndices(
+                  b, loc, key.src, {bi, hk, kb, add(kBase, cIdx(c))});
+              Value vec = vector::LoadOp::create(
+                  b, vecType, side, idx, /*nontemporal=*/false,
+                  llvm::MaybeAlign(std::min<int64_t>(16, bytes)));
+              for (int64_t i = 0; i < 8; ++i)
+                values.push_back(toHalf(vector::ExtractOp::create(b, vec, i)));
+            }
+            return values;
+          };
+          SmallVector<Value> scales = loadChannels(key.src.scale);
+          SmallVector<Value> zeros;
+          if (key.hasZeroPoint)
+            zeros = loadChannels(key.src.zeroPoint);
+          auto sidePair = [&](ArrayRef<Value> values, int64_t a, int64_t c) {
+            return pairHalf2(values[a], values[c]);
           };
           SmallVector<Value> results = {blockIdx};
           Value bias = zeroAcc;
           for (int64_t s = 0; s < kSteps; ++s) {
-            Value frag = qFrags[s];
-            Value s0 = sidePair(key.src.scale, kPairs[2 * s].first,
-                                kPairs[2 * s].second);
-            Value s1 = sidePair(key.src.scale, kPairs[2 * s + 1].first,
+            // The unscaled Q fragment, from the warp's stash.
+            Value stashed = vector::LoadOp::create(
+                b, VectorType::get({2}, b.getI32Type()), qStash,
+                ValueRange{stashRow, cIdx(2 * s)}, /*nontemporal=*/false,
+                llvm::MaybeAlign(8));
+            Value frag = makeB(
+                gk::asHalf2(b, loc, vector::ExtractOp::create(b, stashed, 0)),
+                gk::asHalf2(b, loc, vector::ExtractOp::create(b, stashed, 1)));
+            Value s0 =
+                sidePair(scales, kPairs[2 * s].first, kPairs[2 * s].second);
+            Value s1 = sidePair(scales, kPairs[2 * s + 1].first,
                                 kPairs[2 * s + 1].second);
             Value scaled =
                 makeB(arith::MulFOp::create(
@@ -1482,9 +1547,9 @@ LogicalResult DecodeKernelEmitter::emit() {
             results.push_back(scaled);
             if (key.hasZeroPoint) {
               // Keys that are all zero points: their scores are the bias.
-              Value z0 = sidePair(key.src.zeroPoint, kPairs[2 * s].first,
-                                  kPairs[2 * s].second);
-              Value z1 = sidePair(key.src.zeroPoint, kPairs[2 * s + 1].first,
+              Value z0 =
+                  sidePair(zeros, kPairs[2 * s].first, kPairs[2 * s].second);
+              Value z1 = sidePair(zeros, kPairs[2 * s + 1].first,
                                   kPairs[2 * s + 1].second);
               bias = mma(makeA(z0, z0, z1, z1), frag, bias);
             }
@@ -1528,7 +1593,7 @@ LogicalResult DecodeKernelEmitter::emit() {
               if (key.scaleMode == ScaleMode::InDecode)
                 h.value =
                     key.hasZeroPoint
-                        ? Value(math::FmaOp::create(b, h.value, kScale[r],
+                        ? Value(LLVM::FMAOp::create(b, h.value, kScale[r],
                                                     kZero[r]))
                         : Value(arith::MulFOp::create(b, h.value, kScale[r]));
               kPairsOf[r].push_back(h);
@@ -1558,7 +1623,7 @@ LogicalResult DecodeKernelEmitter::emit() {
           if (key.scaleMode == ScaleMode::AfterMma) {
             v = arith::MulFOp::create(b, v, kScale[i]);
             if (key.hasZeroPoint)
-              v = math::FmaOp::create(b, kZero[i], qSum[e], v);
+              v = LLVM::FMAOp::create(b, kZero[i], qSum[e], v);
           }
           Value r = minU(add(t2, cIdx(e)), cIdx(rows - 1));
           Value pos = divU(r, cIdx(group));
@@ -1626,12 +1691,32 @@ LogicalResult DecodeKernelEmitter::emit() {
                              gk::asWord(b, loc, pairHalf2(p[i][0], p[i][1]))));
       Value pFrag = makeB(pB[0], pB[1]);
 
-      // O^T = O^T * corr + V^T P^T.
+      // O^T = O^T * corr + V^T P^T. Once the row maxima settle every
+      // correction is exactly 1: the warp skips the rescale when no lane
+      // needs it (a uniform branch on vote.any).
       Value corrVec = vector::FromElementsOp::create(
           b, cType, ValueRange{corr[0], corr[1], corr[0], corr[1]});
       SmallVector<Value> oAcc;
-      for (int64_t mt = 0; mt < mTiles; ++mt)
-        oAcc.push_back(arith::MulFOp::create(b, args[4 + mt], corrVec));
+      {
+        Value one = cF32(1.0);
+        Value needs = arith::OrIOp::create(
+            b,
+            arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, corr[0], one),
+            arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, corr[1], one));
+        Value any = NVVM::VoteSyncOp::create(b, b.getI1Type(), cI32(-1), needs,
+                                             NVVM::VoteSyncKind::any);
+        SmallVector<Type> types(mTiles, cType);
+        auto ifOp = scf::IfOp::create(b, types, any, /*withElse=*/true);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        SmallVector<Value> scaled;
+        for (int64_t mt = 0; mt < mTiles; ++mt)
+          scaled.push_back(arith::MulFOp::create(b, args[4 + mt], corrVec));
+        scf::YieldOp::create(b, scaled);
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(b, args.slice(4, mTiles));
+        oAcc = SmallVector<Value>(ifOp.getResults());
+      }
       // Rows 2t, 2t + 1 (pair 0) and 2t + 8, 2t + 9 (pair 1) of the tile.
       Value rowV[2][2] = {
           {add(row0, t2), add(row0, add(t2, c1))},
@@ -1658,7 +1743,7 @@ LogicalResult DecodeKernelEmitter::emit() {
               if (value.scaleMode == ScaleMode::InDecode)
                 h.value =
                     value.hasZeroPoint
-                        ? Value(math::FmaOp::create(b, h.value, vScale[pr],
+                        ? Value(LLVM::FMAOp::create(b, h.value, vScale[pr],
                                                     vZero[pr]))
                         : Value(arith::MulFOp::create(b, h.value, vScale[pr]));
               vPairs[pr].push_back(h);
@@ -1770,11 +1855,11 @@ LogicalResult DecodeKernelEmitter::emit() {
                                memref::LoadOp::create(
                                    b, scratch, ValueRange{mIndex(cIdx(w), r)}),
                                ref));
-        sum = math::FmaOp::create(
+        sum = LLVM::FMAOp::create(
             b, weight,
             memref::LoadOp::create(b, scratch, ValueRange{lIndex(cIdx(w), r)}),
             sum);
-        acc = math::FmaOp::create(
+        acc = LLVM::FMAOp::create(
             b, weight,
             memref::LoadOp::create(b, scratch,
                                    ValueRange{oIndex(cIdx(w), r, c)}),
@@ -1893,7 +1978,7 @@ LogicalResult DecodeKernelEmitter::emitCombine(Value partial, Value partialLse,
                                        ValueRange{add(mul(idx, cIdx(dv)), ch)});
       scf::YieldOp::create(
           b, ValueRange{
-                 math::FmaOp::create(b, w, o, sLoop.getRegionIterArgs()[0]),
+                 LLVM::FMAOp::create(b, w, o, sLoop.getRegionIterArgs()[0]),
                  arith::AddFOp::create(b, sLoop.getRegionIterArgs()[1], w)});
     }
     Value den = sLoop.getResult(1);

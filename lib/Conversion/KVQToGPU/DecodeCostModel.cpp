@@ -27,7 +27,8 @@ struct Candidate {
 static Candidate evaluate(const NVIDIATargetInfo &target,
                           const DecodeOperandCost &key,
                           const DecodeOperandCost &value, int64_t rows,
-                          int64_t valueDim, int64_t warps, int64_t stages) {
+                          int64_t valueDim, int64_t extraPerWarp, int64_t warps,
+                          int64_t stages) {
   Candidate c;
   c.warps = warps;
   c.stages = stages;
@@ -37,7 +38,7 @@ static Candidate evaluate(const NVIDIATargetInfo &target,
   // The epilogue reuses the rings for the warps' partial outputs (f32) and
   // their row maxima and sums.
   int64_t epilogue = warps * rows * (valueDim + 2) * 4;
-  c.sharedMemory = std::max(warps * ring, epilogue);
+  c.sharedMemory = std::max(warps * (ring + extraPerWarp), epilogue);
   int64_t threads = 32 * warps;
   int64_t byRegisters =
       target.getRegistersPerSM() / (DecodePlan::kRegisterBudget * threads);
@@ -61,7 +62,8 @@ static Candidate evaluate(const NVIDIATargetInfo &target,
 FailureOr<DecodePlan> mlir::kvq::planDecodeKernel(
     const NVIDIATargetInfo &target, const DecodeOperandCost &key,
     const DecodeOperandCost &value, int64_t rows, int64_t valueDim,
-    int64_t warps, int64_t stages, int64_t sharedMemory, std::string &error) {
+    int64_t extraPerWarp, int64_t warps, int64_t stages, int64_t sharedMemory,
+    std::string &error) {
   int64_t limit = target.getMaxSharedMemoryPerCTA();
   if (sharedMemory > 0)
     limit = std::min(limit, sharedMemory);
@@ -81,7 +83,8 @@ FailureOr<DecodePlan> mlir::kvq::planDecodeKernel(
   std::optional<Candidate> best;
   for (int64_t w : warpChoices) {
     for (int64_t s : stageChoices) {
-      Candidate c = evaluate(target, key, value, rows, valueDim, w, s);
+      Candidate c =
+          evaluate(target, key, value, rows, valueDim, extraPerWarp, w, s);
       if (c.sharedMemory > limit || c.ctasPerSM < 1)
         continue;
       if (!best) {
@@ -95,7 +98,7 @@ FailureOr<DecodePlan> mlir::kvq::planDecodeKernel(
     }
   }
   if (!best) {
-    Candidate c = evaluate(target, key, value, rows, valueDim,
+    Candidate c = evaluate(target, key, value, rows, valueDim, extraPerWarp,
                            warpChoices.front(), stageChoices.front());
     error = "the decode kernel needs " + std::to_string(c.sharedMemory) +
             " bytes of shared memory per CTA (" + std::to_string(c.warps) +
