@@ -56,6 +56,12 @@ if shutil.which("nvidia-smi"):
         pass
 if config.kvq_has_cuda_runtime:
     config.available_features.add("cuda-runtime")
+# ptxas (resource checks of the GPU kernels; no GPU needed).
+ptxas = os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin", "ptxas")
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+config.substitutions.append(("%kvq_tools_dir", config.kvq_tools_dir))
 # The libFuzzer target of the sanitizer build.
 fuzzer = os.path.join(config.kvq_tools_dir, "kvq-fuzz")
 if os.access(fuzzer, os.X_OK):

@@ -114,12 +114,12 @@ FailureOr<DecodePlan> mlir::kvq::planDecodeKernel(
   plan.minTilesPerWarp = best->stages;
   plan.dramBytesPerTile =
       DecodePlan::kTileKeys * (key.dramBytesPerKey + value.dramBytesPerKey);
-  // Per tile and warp, besides the operands: 2 * ceil(D / 16) mma (S^T and
-  // O^T), the online softmax of 2 rows x 2 keys per lane (6 shuffles, 6
-  // ex2, about 40 arithmetic instructions), 2 movmatrix, the O^T rescale
-  // (Dv / 4) and about 30 instructions of loop and address arithmetic.
-  plan.issuePerTile = key.issuePerTile + value.issuePerTile + valueDim / 4.0 +
-                      2.0 * valueDim / 16.0 + 80.0;
+  // Per tile and warp, besides the operands: the online softmax of 2 rows x
+  // 2 keys per lane (6 shuffles, 6 ex2, about 40 arithmetic instructions),
+  // 2 movmatrix, the warp vote on the rescale (the rescale itself is rare
+  // once the maxima settle), masks, side-data prefetch, loop and address
+  // arithmetic: about 115 instructions in the emitted loops.
+  plan.issuePerTile = key.issuePerTile + value.issuePerTile + 115.0;
   plan.ringBytesPerWarp = plan.stages * DecodePlan::kTileKeys *
                           (key.stageBytesPerKey + value.stageBytesPerKey);
   plan.epilogueBytes = plan.warps * rows * (valueDim + 2) * 4;
@@ -142,6 +142,8 @@ DecodePrediction mlir::kvq::predictDecode(const DecodePlan &plan,
                                           int64_t batchHeads, int64_t keys,
                                           int64_t splits) {
   DecodePrediction p;
+  p.batchHeads = batchHeads;
+  p.keys = keys;
   p.splits = splits;
   p.ctas = splits * batchHeads;
   int64_t tiles = llvm::divideCeil(keys, DecodePlan::kTileKeys);
@@ -203,8 +205,30 @@ DictionaryAttr mlir::kvq::getDecodePlanAttr(MLIRContext *ctx,
       b.getNamedAttr("issue_per_tile", b.getF64FloatAttr(plan.issuePerTile)),
       b.getNamedAttr("bytes_in_flight_needed_per_sm",
                      b.getI64IntegerAttr(target.getBytesInFlightPerSM())),
+      // The target facts the predictions use, for tools that redo them
+      // with the registers ptxas allocated (scripts/ptx-resources.py).
+      b.getNamedAttr("sms", b.getI64IntegerAttr(target.getNumSMs())),
+      b.getNamedAttr("shared_memory_per_sm",
+                     b.getI64IntegerAttr(target.getSharedMemoryPerSM())),
+      b.getNamedAttr(
+          "reserved_shared_memory_per_cta",
+          b.getI64IntegerAttr(target.getReservedSharedMemoryPerCTA())),
+      b.getNamedAttr("registers_per_sm",
+                     b.getI64IntegerAttr(target.getRegistersPerSM())),
+      b.getNamedAttr("max_threads_per_sm",
+                     b.getI64IntegerAttr(target.getMaxThreadsPerSM())),
+      b.getNamedAttr("max_ctas_per_sm",
+                     b.getI64IntegerAttr(target.getMaxCTAsPerSM())),
+      b.getNamedAttr("schedulers_per_sm",
+                     b.getI64IntegerAttr(target.getSchedulersPerSM())),
+      b.getNamedAttr("dram_bandwidth",
+                     b.getF64FloatAttr(target.getDramBandwidth())),
+      b.getNamedAttr("clock_ghz", b.getF64FloatAttr(target.getClockGHz())),
   };
   if (p) {
+    attrs.push_back(
+        b.getNamedAttr("batch_heads", b.getI64IntegerAttr(p->batchHeads)));
+    attrs.push_back(b.getNamedAttr("keys", b.getI64IntegerAttr(p->keys)));
     attrs.push_back(b.getNamedAttr("splits", b.getI64IntegerAttr(p->splits)));
     attrs.push_back(b.getNamedAttr("ctas", b.getI64IntegerAttr(p->ctas)));
     attrs.push_back(b.getNamedAttr("bytes_in_flight_per_sm",

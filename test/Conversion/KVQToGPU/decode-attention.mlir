@@ -20,7 +20,7 @@
 // warp; the plan sized the split to one wave of 4 CTAs on each of 132 SMs.
 // CHECK-LABEL: func.func @decode_i4
 // CHECK:         gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}} = %c8, {{.*}} = %c64, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c128, {{.*}} = %c1, {{.*}} = %c1) dynamic_shared_memory_size %c30720_i32
-// CHECK:           gpu.dynamic_shared_memory {kvq.kernel_bounds = {max_registers = 128 : i32, min_ctas_per_sm = 4 : i32}}
+// CHECK:           gpu.dynamic_shared_memory {kvq.kernel_bounds = {max_registers = 128 : i32, min_ctas_per_sm = 4 : i32, plan = {{{.*}}}}}
 // CHECK:           %[[KS:.*]] = memref.view {{.*}} to memref<192x80xi8, #gpu.address_space<workgroup>>
 // CHECK:           %[[KW:.*]] = memref.view {{.*}} to memref<192x20xi32, #gpu.address_space<workgroup>>
 // CHECK:           %[[VS:.*]] = memref.view {{.*}} to memref<192x80xi8, #gpu.address_space<workgroup>>
@@ -79,7 +79,7 @@
 // CHECK:             llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
 // CHECK:           gpu.terminator
 // The cost model's plan and, the shape being static, its prediction.
-// CHECK:         } {kvq.decode_plan = {{{.*}}bytes_in_flight_per_sm = {{.*}}, chip = "sm_90", ctas = 512 : i64, ctas_per_sm = 4 : i64, {{.*}}splits = 8 : i64, stages = 3 : i64, tile_keys = 16 : i64, warps = 4 : i64{{.*}}}}
+// CHECK:         } {kvq.decode_plan = {batch_heads = 64 : i64, {{.*}}chip = "sm_90", {{.*}}ctas = 512 : i64, ctas_per_sm = 4 : i64, {{.*}}keys = 32768 : i64, {{.*}}sms = 132 : i64, splits = 8 : i64, stages = 3 : i64, tile_keys = 16 : i64, warps = 4 : i64{{.*}}}}
 // The combine kernel: one CTA per (query row, KV head).
 // CHECK:         gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}} = %c4, {{.*}} = %c64, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c128,
 // CHECK:         gpu.dealloc async

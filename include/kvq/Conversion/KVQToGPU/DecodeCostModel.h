@@ -67,6 +67,8 @@ struct DecodePlan {
 
 /// What the model predicts for one launch shape.
 struct DecodePrediction {
+  /// The launch shape: batch x KV heads, keys.
+  int64_t batchHeads = 0, keys = 0;
   int64_t splits = 1, ctas = 0;
   /// Average CTAs resident per SM (at most DecodePlan::ctasPerSM).
   double residentCTAsPerSM = 0;
