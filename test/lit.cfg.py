@@ -80,6 +80,8 @@ if shutil.which("ptxas", path=config.environment.get("PATH")) or \
         os.access(os.path.join(cuda_home, "bin", "ptxas"), os.X_OK):
     config.available_features.add("ptxas")
     config.environment.setdefault("CUDA_HOME", cuda_home)
+config.substitutions.append(("%ptxas", os.path.join(cuda_home, "bin", "ptxas")))
+config.substitutions.append(("%kvq_tools_dir", config.kvq_tools_dir))
 # The libFuzzer target of the sanitizer build.
 fuzzer = os.path.join(config.kvq_tools_dir, "kvq-fuzz")
 if os.access(fuzzer, os.X_OK):

@@ -7,6 +7,7 @@
 #include "kvq-c/Dialects.h"
 #include "kvq-c/Passes.h"
 
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/TransformOps/KVQTransformOps.h"
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
@@ -28,7 +29,10 @@ void kvqRegisterExternalModels(MlirDialectRegistry registry) {
   kvq::registerTransformDialectExtension(*unwrap(registry));
 }
 
-void kvqRegisterPasses(void) { kvq::registerKVQPasses(); }
+void kvqRegisterPasses(void) {
+  kvq::registerKVQPasses();
+  kvq::registerKVQConversionPasses();
+}
 
 void kvqRegisterPipelines(void) { kvq::registerKVQPipelines(); }
 

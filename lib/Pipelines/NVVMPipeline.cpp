@@ -17,6 +17,7 @@
 
 #include "PipelineStages.h"
 
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -45,6 +46,9 @@ static void addGPUFront(OpPassManager &pm,
   kernelOptions.splitKV = options.splitKV;
   kernelOptions.targetCTAs = options.targetCTAs;
   kernelOptions.sharedMemory = options.sharedMemory;
+  kernelOptions.chip = options.chip;
+  kernelOptions.kernel = options.kernel;
+  kernelOptions.stages = options.stages;
   pm.addPass(createKVQGPUAttention(kernelOptions));
   pm.addPass(createCanonicalizerPass());
   // What the attention kernels did not absorb (prefill-side method ops,
@@ -69,6 +73,11 @@ static void addGPUFront(OpPassManager &pm,
 /// mgpu* calls. The GPU modules are left for serialization (or emulation).
 static void addNVVMLowering(OpPassManager &pm,
                             const KVQNVVMPipelineOptions &options) {
+  // Constants and index arithmetic the kernels use move back into them
+  // (canonicalization hoisted them out of the launches) before outlining,
+  // so that the kernels see constant strides and divisors, not arguments.
+  pm.addPass(createKVQGPUFoldCopyCasts());
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createConvertVectorToSCFPass());
@@ -89,6 +98,7 @@ static void addNVVMLowering(OpPassManager &pm,
 
   // Kernels: gpu -> NVVM.
   pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createKVQGPUKernelBounds());
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
   pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());

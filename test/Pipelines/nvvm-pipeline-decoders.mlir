@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -split-input-file --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80" | FileCheck %s
+// RUN: kvq-opt %s -split-input-file --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80 kernel=prefill" | FileCheck %s
 
 // A KIVI cache (INT4 K per channel over 32-token groups, fp16 window of the
 // newest tokens) through the whole NVVM pipeline: the packed codes arrive as
@@ -13,7 +13,7 @@
 // CHECK: llvm.return{{$}}
 // CHECK: gpu.binary @kivi_window_kernel
 // CHECK-SAME: ld.global.b8
-// CHECK-SAME: st.shared.b16
+// CHECK-SAME: st.shared.{{b16|v4.b32}}
 // CHECK-SAME: cp.async.cg.shared.global
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK-SAME: ex2.approx.f32
@@ -39,7 +39,7 @@ func.func @kivi_window(%q: tensor<1x8x1x128xf16>, %kc: tensor<1x2x?x128xi4>,
 // CHECK: gpu.launch_func <{{.*}}> @gear_key_kernel::@gear_key_kernel
 // CHECK: gpu.binary @gear_key_kernel
 // CHECK-SAME: ld.global.b8
-// CHECK-SAME: st.shared.b16
+// CHECK-SAME: st.shared.{{b16|v4.b32}}
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 func.func @gear_key(%q: tensor<1x4x1x64xf32>, %kc: tensor<1x2x?x64xi4>, %ks: tensor<1x2x?x64xf16>,
                     %kz: tensor<1x2x?x64xf16>, %a: tensor<1x2x?x2xf32>, %b: tensor<1x2x2x64xf32>,
@@ -60,7 +60,7 @@ func.func @gear_key(%q: tensor<1x4x1x64xf32>, %kc: tensor<1x2x?x64xi4>, %ks: ten
 // CHECK-NOT: kvq.
 // CHECK: gpu.launch_func <{{.*}}> @vidkv_kernel::@vidkv_kernel
 // CHECK: gpu.binary @vidkv_kernel
-// CHECK-SAME: st.shared.b16
+// CHECK-SAME: st.shared.{{b16|v4.b32}}
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 func.func @vidkv(%q: tensor<1x4x5x16xf32>, %hc: tensor<1x2x?x2xi8>, %hs: tensor<1x2x?x8xf32>,
                  %hm: tensor<1x2x?x8xf32>, %lc: tensor<1x2x?x1xi8>, %ls: tensor<1x2x?x8xf32>,

@@ -1,8 +1,8 @@
-// RUN: kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80" | FileCheck %s
-// RUN: kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80" | FileCheck %s --check-prefix=PTX
-// RUN: env -u CUDA_HOME kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80" \
+// RUN: kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80 kernel=prefill" | FileCheck %s
+// RUN: kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80 kernel=prefill" | FileCheck %s --check-prefix=PTX
+// RUN: env -u CUDA_HOME kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80 kernel=prefill" \
 // RUN:   | FileCheck %s --check-prefix=NOLIBDEVICE
-// RUN: kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80" \
+// RUN: kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 features=+ptx80 kernel=prefill" \
 // RUN:   | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=IR
 
 // KIVI-style INT4 decode (per-channel K groups of 32 keys, per-token V

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/TransformOps/KVQTransformOps.h"
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
   mlir::kvq::registerKVQVersionPrinter();
   mlir::registerAllPasses();
   mlir::kvq::registerKVQPasses();
+  mlir::kvq::registerKVQConversionPasses();
   mlir::kvq::registerKVQPipelines();
 
   mlir::DialectRegistry registry;

@@ -92,13 +92,24 @@ struct KVQNVVMPipelineOptions
   PassOptions::Option<int> optLevel{
       *this, "opt-level", llvm::cl::desc("Device code optimization level"),
       llvm::cl::init(3)};
+  PassOptions::Option<std::string> kernel{
+      *this, "kernel",
+      llvm::cl::desc("Attention kernel strategy: auto (decode for "
+                     "decode-shaped ops, else prefill), decode or prefill"),
+      llvm::cl::init("auto")};
   PassOptions::Option<int64_t> blockKV{
       *this, "block-kv",
-      llvm::cl::desc("Keys per block staged in shared memory"),
+      llvm::cl::desc("Keys per shared-memory block of the prefill kernel"),
       llvm::cl::init(64)};
   PassOptions::Option<int64_t> warps{
       *this, "warps",
-      llvm::cl::desc("Warps (16-row tiles) per CTA; 0: 1 for decode, else 4"),
+      llvm::cl::desc("Warps per CTA: 16-row tiles (prefill) or key streams "
+                     "(decode); 0: automatic"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> stages{
+      *this, "stages",
+      llvm::cl::desc("cp.async stages per warp of the decode kernel; 0: "
+                     "automatic"),
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> splitKV{
       *this, "split-kv",
@@ -110,8 +121,9 @@ struct KVQNVVMPipelineOptions
       llvm::cl::init(264)};
   PassOptions::Option<int64_t> sharedMemory{
       *this, "shared-memory",
-      llvm::cl::desc("Bytes of shared memory for the K/V double buffers"),
-      llvm::cl::init(49152)};
+      llvm::cl::desc("Bytes of dynamic shared memory for the K/V buffers; 0: "
+                     "49152 (prefill) or the cost model's choice (decode)"),
+      llvm::cl::init(0)};
 };
 
 /// Lowers a module of kvq attention functions to host LLVM-dialect code

@@ -80,6 +80,8 @@ LogicalResult mlir::kvq::verifyNoUnknownAttributes(Operation *op) {
 static constexpr StringLiteral kLayerAttr = "kvq.layer";
 static constexpr StringLiteral kHostAttr = "kvq.host";
 static constexpr StringLiteral kScheduleAttr = "kvq.schedule";
+static constexpr StringLiteral kDecodePlanAttr = "kvq.decode_plan";
+static constexpr StringLiteral kKernelBoundsAttr = "kvq.kernel_bounds";
 
 LogicalResult KVQDialect::verifyOperationAttribute(Operation *op,
                                                    NamedAttribute attr) {
@@ -117,9 +119,20 @@ LogicalResult KVQDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' must be a string, got " << attr.getValue();
     return success();
   }
+  if (name == kDecodePlanAttr || name == kKernelBoundsAttr) {
+    // The decode kernel's cost-model plan (DecodeCostModel.h), carried by
+    // its launch and kernel for the resource checks, and the launch bounds
+    // of a kernel (kvq-gpu-kernel-bounds).
+    if (!isa<DictionaryAttr>(attr.getValue()))
+      return op->emitError() << "'" << name
+                             << "' must be a dictionary, got "
+                             << attr.getValue();
+    return success();
+  }
   InFlightDiagnostic diag = op->emitError()
                             << "unknown kvq attribute '" << name << "'";
-  StringRef names[] = {kLayerAttr, kHostAttr, kScheduleAttr};
+  StringRef names[] = {kLayerAttr, kHostAttr, kScheduleAttr, kDecodePlanAttr,
+                       kKernelBoundsAttr};
   if (StringRef suggestion = closestName(name, names); !suggestion.empty())
     diag << "; did you mean '" << suggestion << "'?";
   return diag << " (kvq attributes: " << joinNames(names) << ")";

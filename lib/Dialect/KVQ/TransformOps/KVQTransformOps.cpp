@@ -72,9 +72,17 @@ DiagnosedSilenceableFailure transform::KVQGPUAttentionOp::applyToOne(
     transform::ApplyToEachResultList &results,
     transform::TransformState &state) {
   kvq::GPUAttentionSchedule schedule{
-      getBlockKvAttr().getInt(), getWarpsAttr().getInt(),
-      getSplitKvAttr().getInt(), getTargetCtasAttr().getInt(),
-      getSharedMemoryAttr().getInt()};
+      getBlockKvAttr().getInt(),      getWarpsAttr().getInt(),
+      getSplitKvAttr().getInt(),      getTargetCtasAttr().getInt(),
+      getSharedMemoryAttr().getInt(), getChip().str()};
+  schedule.stages = getStagesAttr().getInt();
+  std::optional<kvq::GPUKernelStrategy> strategy =
+      kvq::GPUAttentionSchedule::parseKernel(getKernel());
+  if (!strategy)
+    return emitDefiniteFailure()
+           << "kernel must be auto, decode or prefill, not '" << getKernel()
+           << "'";
+  schedule.kernel = *strategy;
   if (failed(schedule.verify(getLoc())))
     return DiagnosedSilenceableFailure::definiteFailure();
   return lowerAttention(*this, target, [&](kvq::AttentionOp op) {

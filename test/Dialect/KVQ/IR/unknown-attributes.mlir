@@ -51,7 +51,7 @@ func.func @layer_elsewhere(%x: tensor<4x64xf32>) {
 // -----
 
 func.func @misspelt_kvq_attribute(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
-  // expected-error @+1 {{unknown kvq attribute 'kvq.layers'; did you mean 'kvq.layer'? (kvq attributes: kvq.layer, kvq.host, kvq.schedule)}}
+  // expected-error @+1 {{unknown kvq attribute 'kvq.layers'; did you mean 'kvq.layer'? (kvq attributes: kvq.layer, kvq.host, kvq.schedule, kvq.decode_plan, kvq.kernel_bounds)}}
   %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {kvq.layers = 1 : i64} -> tensor<1x4x8x16xf32>
   return %o : tensor<1x4x8x16xf32>
 }
@@ -75,4 +75,21 @@ func.func @schedule_not_string(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32
 func.func @accepted(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
   %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {causal, kvq.layer = 3 : i64, kvq.schedule = "split", test.mark} -> tensor<1x4x8x16xf32>
   return %o : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+// The decode kernel's plan (kvq-gpu-attention puts it on the launch).
+func.func @decode_plan_not_dictionary() {
+  // expected-error @+1 {{'kvq.decode_plan' must be a dictionary, got 3 : i64}}
+  %c = arith.constant {kvq.decode_plan = 3 : i64} 0 : index
+  return
+}
+
+// -----
+
+func.func @kernel_bounds_not_dictionary() {
+  // expected-error @+1 {{'kvq.kernel_bounds' must be a dictionary, got "128"}}
+  %c = arith.constant {kvq.kernel_bounds = "128"} 0 : index
+  return
 }

@@ -68,19 +68,28 @@ def KVQGPUAttentionOp : Op<Transform_Dialect, "kvq.gpu_attention",
     [DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
      TransformEachOpTrait, TransformOpInterface,
      ReportTrackingListenerFailuresOpTrait]> {
-  let summary = "Lower kvq.attention to the tensor-core GPU kernel with a schedule";
+  let summary = "Lower kvq.attention to the GPU kernels with a schedule";
   let description = [{
     Lowers each `kvq.attention` that `target` points to into the
     `gpu.launch` kernels of `kvq-gpu-attention` with this op's schedule:
 
     * `block_kv`: keys per shared-memory block, a multiple of 16 (64);
-    * `warps`: warps (16-row tiles) per CTA, 1 to 8; 0 picks 1 for decode
-      and 4 otherwise (0);
+    * `warps`: warps per CTA, 1 to 8: 16-row tiles (prefill) or key
+      streams (decode); 0 picks them (0);
     * `split_kv`: key-range partitions (flash-decoding), combined by a
       second kernel; 0 picks enough CTAs for `target_ctas` (0);
     * `target_ctas`: CTAs the automatic split aims for (264);
-    * `shared_memory`: bytes of dynamic shared memory for the K / V double
-      buffers (49152).
+    * `shared_memory`: bytes of dynamic shared memory for the K / V
+      buffers, 0 for automatic: 49152 for the prefill kernel (0);
+    * `chip`: the GPU architecture the kernels are built for ("sm_80");
+    * `kernel`: "auto" (the decode kernel for decode-shaped ops, else the
+      prefill kernel), "decode" or "prefill" ("auto");
+    * `stages`: cp.async stages per warp of the decode kernel, 0 for the
+      cost model's choice (0).
+
+    `block_kv` and `target_ctas` apply to the prefill kernel; `warps`,
+    `split_kv` and `shared_memory` to both (0 lets the decode kernel's
+    cost model choose).
 
     The rest of `kvq-nvvm-pipeline` then lowers the launches.
 
@@ -93,7 +102,10 @@ def KVQGPUAttentionOp : Op<Transform_Dialect, "kvq.gpu_attention",
                    DefaultValuedAttr<I64Attr, "0">:$warps,
                    DefaultValuedAttr<I64Attr, "0">:$split_kv,
                    DefaultValuedAttr<I64Attr, "264">:$target_ctas,
-                   DefaultValuedAttr<I64Attr, "49152">:$shared_memory);
+                   DefaultValuedAttr<I64Attr, "0">:$shared_memory,
+                   DefaultValuedStrAttr<StrAttr, "sm_80">:$chip,
+                   DefaultValuedStrAttr<StrAttr, "auto">:$kernel,
+                   DefaultValuedAttr<I64Attr, "0">:$stages);
   let results = (outs);
   let assemblyFormat = "$target attr-dict `:` type($target)";
   let extraClassDeclaration = [{

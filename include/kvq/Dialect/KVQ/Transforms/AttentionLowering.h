@@ -17,6 +17,9 @@
 
 #include "mlir/IR/PatternMatch.h"
 
+#include <optional>
+#include <string>
+
 namespace mlir {
 namespace kvq {
 
@@ -37,20 +40,40 @@ struct CPUAttentionSchedule {
   LogicalResult verify(Location loc) const;
 };
 
-/// The GPU kernel's schedule (docs/GPU.md).
+/// Which GPU kernel strategy lowers a kvq.attention.
+enum class GPUKernelStrategy {
+  /// Decode for decode-shaped ops (see isDecodeAttention), else prefill.
+  Auto,
+  /// The flash-decoding kernel (an error when the op does not fit it).
+  Decode,
+  /// The flash-attention kernel (any op).
+  Prefill,
+};
+
+/// The GPU kernels' schedule (docs/GPU.md).
 struct GPUAttentionSchedule {
-  /// Keys per shared-memory block (a multiple of 16).
+  /// Keys per shared-memory block (prefill) or pipeline stage (decode); a
+  /// multiple of 16.
   int64_t blockKV = 64;
-  /// Warps (16-row tiles) per CTA, 1-8; 0: automatic.
+  /// Warps per CTA, 1-8: 16-row tiles (prefill) or key streams (decode);
+  /// 0: automatic.
   int64_t warps = 0;
-  /// Key-range partitions; 0: automatic (enough CTAs for targetCTAs).
+  /// Key-range partitions; 0: automatic.
   int64_t splitKV = 0;
-  /// CTAs the automatic split aims for.
+  /// CTAs the automatic split of the prefill kernel aims for.
   int64_t targetCTAs = 264;
-  /// Bytes of dynamic shared memory for the K / V double buffers.
-  int64_t sharedMemory = 49152;
+  /// Bytes of dynamic shared memory for the K / V buffers; 0: automatic
+  /// (49152 for prefill, the cost model's choice for decode).
+  int64_t sharedMemory = 0;
+  /// The GPU architecture (see NVIDIATargetInfo).
+  std::string chip = "sm_80";
+  GPUKernelStrategy kernel = GPUKernelStrategy::Auto;
+  /// cp.async stages per warp of the decode kernel (2-8); 0: automatic.
+  int64_t stages = 0;
 
   LogicalResult verify(Location loc) const;
+  /// Parses `auto`, `decode` or `prefill`.
+  static std::optional<GPUKernelStrategy> parseKernel(StringRef name);
 };
 
 /// Replaces `op` by the CPU flash-attention loop nest (tensors, vectors)
@@ -59,7 +82,9 @@ struct GPUAttentionSchedule {
 LogicalResult lowerAttentionForCPU(RewriterBase &rewriter, AttentionOp op,
                                    const CPUAttentionSchedule &schedule);
 
-/// Replaces `op` by gpu.launch tensor-core kernels with `schedule`.
+/// Replaces `op` by gpu.launch kernels with `schedule`: the decode or the
+/// prefill strategy (lib/Conversion/KVQToGPU). Emits an error at the op and
+/// fails if the op cannot be lowered so.
 LogicalResult lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
                                    const GPUAttentionSchedule &schedule);
 

@@ -1,15 +1,15 @@
-//===- GPUAttention.cpp - kvq.attention as tensor-core GPU kernels
-//---------===//
+//===- PrefillAttention.cpp - kvq.attention as tensor-core GPU kernels ----===//
 //
 // Part of the kvq project: attention over compressed KV caches.
 //
-// Lowers kvq.attention to gpu.launch kernels for NVIDIA GPUs: a flash-style
-// kernel on warp-level tensor cores (nvgpu.mma.sync m16n8k16, f16 operands,
-// f32 accumulation) fed by double-buffered cp.async copies of K / V blocks,
+// The prefill strategy of kvq-gpu-attention: a flash-style kernel on
+// warp-level tensor cores (nvgpu.mma.sync m16n8k16, f16 operands, f32
+// accumulation) fed by double-buffered cp.async copies of K / V blocks,
 // quantized codes decoded in registers, and a combine kernel for split-KV.
 // CTAs whose f16 operands overflow recompute with bf16 operands (same
-// fragment layout). See Passes.td for the schedule and docs/GPU.md for the
-// mapping.
+// fragment layout). It handles every kvq.attention; decode-shaped ones go
+// to the decode strategy (DecodeAttention.cpp) unless the schedule asks for
+// this one. See Passes.td for the schedule and docs/GPU.md for the mapping.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16 with .f16 operands), for lane
 // `l` of a warp, `g = l / 4` and `t = l % 4`:
@@ -26,9 +26,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kvq/Conversion/KVQToGPU/KVQToGPU.h"
+
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/AttentionLowering.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
@@ -43,20 +44,11 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
-#include "mlir/IR/Iterators.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <array>
 #include <cmath>
 #include <limits>
 #include <optional>
-
-namespace mlir {
-namespace kvq {
-#define GEN_PASS_DEF_KVQGPUATTENTION
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
-} // namespace kvq
-} // namespace mlir
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -1209,21 +1201,9 @@ LogicalResult GPUAttentionEmitter::emit() {
   return success();
 }
 
-LogicalResult mlir::kvq::GPUAttentionSchedule::verify(Location loc) const {
-  if (blockKV < 16 || warps < 0 || warps > 8 || splitKV < 0 || targetCTAs < 1 ||
-      sharedMemory < 1024)
-    return emitError(loc)
-           << "kvq-gpu-attention: block-kv must be >= 16, warps in [0, 8] (0: "
-              "auto), split-kv >= 0 (0: auto), target-ctas >= 1 and "
-              "shared-memory >= 1024";
-  return success();
-}
-
-LogicalResult
-mlir::kvq::lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
-                                const GPUAttentionSchedule &schedule) {
-  if (failed(schedule.verify(op.getLoc())))
-    return failure();
+LogicalResult mlir::kvq::lowerAttentionWithPrefillKernel(
+    RewriterBase &rewriter, AttentionOp op,
+    const GPUAttentionSchedule &schedule) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
@@ -1233,33 +1213,3 @@ mlir::kvq::lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
   rewriter.replaceOp(op, emitter.getReplacement());
   return success();
 }
-
-namespace {
-struct KVQGPUAttentionPass
-    : kvq::impl::KVQGPUAttentionBase<KVQGPUAttentionPass> {
-  using Base::Base;
-
-  void runOnOperation() override {
-    GPUAttentionSchedule schedule{blockKV, warps, splitKV, targetCTAs,
-                                  sharedMemory};
-    if (failed(schedule.verify(getOperation().getLoc())))
-      return signalPassFailure();
-    // Other kvq ops stay: the pipeline lowers them to linalg and
-    // kvq-gpu-map-loops makes plain kernels of them.
-    SmallVector<AttentionOp> ops;
-    getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
-    IRRewriter rewriter(&getContext());
-    for (AttentionOp op : ops)
-      if (failed(lowerAttentionForGPU(rewriter, op, schedule)))
-        return signalPassFailure();
-    // Unpacks of packed arguments and the decoders of K / V are dead once
-    // the kernels read their operands.
-    getOperation().walk<WalkOrder::PostOrder, ReverseIterator>(
-        [&](Operation *nested) {
-          if ((isa<UnpackOp, PackOp, KVDecoderOpInterface>(nested)) &&
-              nested->use_empty() && isPure(nested))
-            nested->erase();
-        });
-  }
-};
-} // namespace

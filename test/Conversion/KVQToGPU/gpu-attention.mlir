@@ -1,7 +1,7 @@
-// RUN: kvq-opt %s --kvq-gpu-attention --canonicalize --cse | FileCheck %s
-// RUN: kvq-opt %s --kvq-gpu-attention="split-kv=1 warps=2 block-kv=32" --canonicalize --cse \
+// RUN: kvq-opt %s --kvq-gpu-attention=kernel=prefill --canonicalize --cse | FileCheck %s
+// RUN: kvq-opt %s --kvq-gpu-attention="split-kv=1 warps=2 block-kv=32 kernel=prefill" --canonicalize --cse \
 // RUN:   | FileCheck %s --check-prefix=SPLIT1
-// RUN: kvq-opt %s --kvq-gpu-attention --canonicalize --cse | FileCheck %s --check-prefix=NOBUF
+// RUN: kvq-opt %s --kvq-gpu-attention=kernel=prefill --canonicalize --cse | FileCheck %s --check-prefix=NOBUF
 
 // kvq.attention over packed i4 codes becomes a flash-attention kernel on
 // tensor cores plus a split-KV combine kernel, all on one stream.

@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -kvq-gpu-attention="split-kv=1" | FileCheck %s
+// RUN: kvq-opt %s -kvq-gpu-attention="split-kv=1 kernel=prefill" | FileCheck %s
 
 // A K produced by KVDecoderOpInterface ops (tensor.concat of an INT8
 // dequantize and an fp16 window) is decoded block by block inside the

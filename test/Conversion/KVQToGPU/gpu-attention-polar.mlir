@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -kvq-gpu-attention="split-kv=1" | FileCheck %s
+// RUN: kvq-opt %s -kvq-gpu-attention="split-kv=1 kernel=prefill" | FileCheck %s
 
 // A PolarQuant K (kvq.polar_decode, KVDecoderOpInterface) is decoded inside
 // the kernel like other decoders: per 8-channel chunk (an index switch over

@@ -1,10 +1,16 @@
-// RUN: kvq-opt %s -split-input-file -kvq-gpu-attention -verify-diagnostics
+// RUN: kvq-opt %s -split-input-file -kvq-gpu-attention=kernel=prefill -verify-diagnostics
 // RUN: not kvq-opt %s -split-input-file -kvq-gpu-attention="warps=9" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=OPTIONS
 // RUN: not kvq-opt %s -split-input-file -kvq-gpu-attention="block-kv=8" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=OPTIONS
 
+// RUN: not kvq-opt %s -split-input-file -kvq-gpu-attention="chip=sm_75" 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=CHIP
+// RUN: not kvq-opt %s -split-input-file -kvq-gpu-attention="chip=sm_80a" 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=CHIP
+
 // OPTIONS: error: kvq-gpu-attention: block-kv must be >= 16, warps in [0, 8]
+// CHIP: error: kvq-gpu-attention: unknown GPU chip '{{sm_75|sm_80a}}' (known: sm_80, sm_86, sm_89, sm_90, sm_90a)
 
 func.func @dynamic_head_dim(%q: tensor<1x2x1x?xf32>, %k: tensor<1x2x8x?xf32>) -> tensor<1x2x1x?xf32> {
   // expected-error @+1 {{kvq-gpu-attention needs a static head dimension}}

@@ -1,0 +1,111 @@
+//===- GPUKernelUtils.cpp - Builders shared by the GPU kernels ------------===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GPUKernelUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+#include "llvm/Support/Format.h"
+
+using namespace mlir;
+using namespace mlir::kvq;
+
+Value gpukernel::constI32(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantOp::create(
+      b, loc, b.getI32IntegerAttr(static_cast<int32_t>(value)));
+}
+
+Value gpukernel::constF32(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+Value gpukernel::constIndex(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+Value gpukernel::constHalf2(OpBuilder &b, Location loc, double lo, double hi) {
+  auto type = VectorType::get({2}, b.getF16Type());
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(type, ArrayRef<Attribute>{b.getF16FloatAttr(lo),
+                                                       b.getF16FloatAttr(hi)}));
+}
+
+Value gpukernel::lop3(OpBuilder &b, Location loc, Value x, Value y, Value z,
+                      uint8_t lut) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "lop3.b32 $0, $1, $2, $3, " << llvm::format_hex(lut, 4) << ";";
+  Type i32 = b.getI32Type();
+  return LLVM::InlineAsmOp::create(
+             b, loc, i32, ValueRange{x, y, z}, text, "=r,r,r,r",
+             /*has_side_effects=*/false, /*is_align_stack=*/false,
+             LLVM::tailcallkind::TailCallKind::None, /*asm_dialect=*/nullptr,
+             /*operand_attrs=*/nullptr)
+      .getResult(0);
+}
+
+Value gpukernel::andXor(OpBuilder &b, Location loc, Value x, int64_t y,
+                        int64_t z) {
+  // f(a, b, c) = (a & b) ^ c over a = 0xF0, b = 0xCC, c = 0xAA.
+  constexpr uint8_t lut = (0xF0 & 0xCC) ^ 0xAA;
+  return lop3(b, loc, x, constI32(b, loc, y), constI32(b, loc, z), lut);
+}
+
+Value gpukernel::prmt(OpBuilder &b, Location loc, Value x, Value y,
+                      uint32_t selector) {
+  return NVVM::PermuteOp::create(b, loc, b.getI32Type(), x, y,
+                                 constI32(b, loc, selector),
+                                 NVVM::PermuteMode::DEFAULT);
+}
+
+Value gpukernel::asHalf2(OpBuilder &b, Location loc, Value word) {
+  return LLVM::BitcastOp::create(b, loc, VectorType::get({2}, b.getF16Type()),
+                                 word);
+}
+
+Value gpukernel::asWord(OpBuilder &b, Location loc, Value half2) {
+  return LLVM::BitcastOp::create(b, loc, b.getI32Type(), half2);
+}
+
+Value gpukernel::transpose8x8(OpBuilder &b, Location loc, Value word) {
+  // Warp-synchronous: keep it where it is (has_side_effects).
+  return LLVM::InlineAsmOp::create(
+             b, loc, b.getI32Type(), ValueRange{word},
+             "movmatrix.sync.aligned.m8n8.trans.b16 $0, $1;", "=r,r",
+             /*has_side_effects=*/true, /*is_align_stack=*/false,
+             LLVM::tailcallkind::TailCallKind::None, /*asm_dialect=*/nullptr,
+             /*operand_attrs=*/nullptr)
+      .getResult(0);
+}
+
+void gpukernel::syncWarp(OpBuilder &b, Location loc) {
+  NVVM::SyncWarpOp::create(b, loc, constI32(b, loc, -1));
+}
+
+Value gpukernel::shuffleXor(OpBuilder &b, Location loc, Value v,
+                            int32_t offset) {
+  return gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
+      .getShuffleResult();
+}
+
+static Value callIntrinsic(OpBuilder &b, Location loc, StringRef name,
+                           Value x) {
+  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
+                                       b.getStringAttr(name), ValueRange{x})
+      .getResult(0);
+}
+
+Value gpukernel::exp2Approx(OpBuilder &b, Location loc, Value x) {
+  return callIntrinsic(b, loc, "llvm.nvvm.ex2.approx.f32", x);
+}
+
+Value gpukernel::log2Approx(OpBuilder &b, Location loc, Value x) {
+  return callIntrinsic(b, loc, "llvm.nvvm.lg2.approx.f", x);
+}

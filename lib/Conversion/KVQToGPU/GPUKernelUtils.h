@@ -1,0 +1,63 @@
+//===- GPUKernelUtils.h - Builders shared by the GPU kernels ----*- C++ -*-===//
+//
+// Part of the kvq project: attention over compressed KV caches.
+//
+// Small builders the GPU kernel strategies share: PTX instructions MLIR has
+// no op for (lop3, movmatrix) as inline assembly, byte permutes, packed
+// f16x2 <-> i32 views, warp shuffles and the ex2 / lg2 approximations.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KVQ_LIB_CONVERSION_KVQTOGPU_GPUKERNELUTILS_H
+#define KVQ_LIB_CONVERSION_KVQTOGPU_GPUKERNELUTILS_H
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir {
+namespace kvq {
+namespace gpukernel {
+
+Value constI32(OpBuilder &b, Location loc, int64_t value);
+Value constF32(OpBuilder &b, Location loc, double value);
+Value constIndex(OpBuilder &b, Location loc, int64_t value);
+/// An f16x2 (vector<2xf16>) constant.
+Value constHalf2(OpBuilder &b, Location loc, double lo, double hi);
+
+/// `lop3.b32 d, a, b, c, lut` (PTX; no MLIR op exists): any function of
+/// three words given by its truth table `lut` over a = 0xF0, b = 0xCC,
+/// c = 0xAA.
+Value lop3(OpBuilder &b, Location loc, Value x, Value y, Value z, uint8_t lut);
+/// lop3 computing `(x & y) ^ z`.
+Value andXor(OpBuilder &b, Location loc, Value x, int64_t y, int64_t z);
+
+/// `prmt.b32 d, a, b, selector` (nvvm.prmt): byte i of the result is byte
+/// `selector[4i+2:4i]` of the 8-byte pool {b, a} (a: bytes 0-3).
+Value prmt(OpBuilder &b, Location loc, Value x, Value y, uint32_t selector);
+
+/// The 32-bit word of an f16x2 and back (bit casts).
+Value asHalf2(OpBuilder &b, Location loc, Value word);
+Value asWord(OpBuilder &b, Location loc, Value half2);
+
+/// `movmatrix.sync.aligned.m8n8.trans.b16` (sm_75+): transposes the 8x8
+/// matrix of 16-bit elements whose row `lane / 4`, elements
+/// `2 (lane % 4) .. +1`, each lane holds as a word.
+Value transpose8x8(OpBuilder &b, Location loc, Value word);
+
+/// `__syncwarp()` over the full warp.
+void syncWarp(OpBuilder &b, Location loc);
+
+/// `v` from lane `lane ^ offset` (f32).
+Value shuffleXor(OpBuilder &b, Location loc, Value v, int32_t offset);
+
+/// 2^x and log2(x) as the PTX approximations (ex2.approx.f32,
+/// lg2.approx.f32) through their NVVM intrinsics: math.exp2 / math.log2
+/// would become libdevice calls, which PTX for JIT (format=isa, no CUDA
+/// toolkit) cannot resolve.
+Value exp2Approx(OpBuilder &b, Location loc, Value x);
+Value log2Approx(OpBuilder &b, Location loc, Value x);
+
+} // namespace gpukernel
+} // namespace kvq
+} // namespace mlir
+
+#endif // KVQ_LIB_CONVERSION_KVQTOGPU_GPUKERNELUTILS_H
