@@ -824,6 +824,152 @@ TEST_F(GPUEmulator, RacecheckFindsOverlappingAsyncCopiesOfOneThread) {
   EXPECT_EQ(lastError(), "");
 }
 
+// bar.warp.sync orders the shared-memory accesses of its member lanes
+// (CUDA: __syncwarp is a memory fence among them), not those of other warps
+// or of lanes outside its mask.
+TEST_F(GPUEmulator, SyncWarpOrdersSharedMemoryWithinTheWarp) {
+  alignas(16) static int32_t source[64 * 4];
+  int32_t mode = 0;
+  void *params[] = {&mode};
+  auto kernel = [](void **params) {
+    int32_t mode = *static_cast<int32_t *>(params[0]);
+    uint32_t tid = __kvq_emu_sreg_tid_x();
+    uint32_t n = __kvq_emu_sreg_ntid_x();
+    char *base = static_cast<char *>(__kvq_emu_shared_base());
+    if (mode == 3) {
+      // Each lane copies its 16 bytes with cp.async; the warp reads them
+      // after its wait and a bar.warp.sync.
+      __kvq_emu_cp_async(base + 16 * tid, source + 4 * tid, 16, 16);
+      __kvq_emu_cp_async_commit_group();
+      __kvq_emu_cp_async_wait_group(0);
+      __kvq_emu_syncwarp(~0u);
+      (void)loadShared<int32_t>(4 * ((tid + 1) % 32 + 32 * (tid / 32)));
+      __kvq_emu_syncwarp(~0u);
+      // ... and copies again over what its neighbours read.
+      __kvq_emu_cp_async(base + 16 * tid, source + 4 * tid, 16, 16);
+      __kvq_emu_cp_async_commit_group();
+      __kvq_emu_cp_async_wait_group(0);
+      return;
+    }
+    storeShared<int32_t>(tid, static_cast<int32_t>(tid));
+    if (mode == 0)
+      __kvq_emu_syncwarp(~0u);
+    if (mode == 2)
+      __kvq_emu_syncwarp(tid % 2 ? 0xaaaaaaaau : 0x55555555u);
+    // Mode 1: the neighbour in the next warp (no barrier between warps);
+    // modes 0 and 2: the neighbour in the warp.
+    uint32_t other =
+        mode == 1 ? (tid + 32) % n : (tid / 32) * 32 + (tid + 1) % 32;
+    (void)loadShared<int32_t>(other);
+    if (mode == 2)
+      return;
+    __kvq_emu_syncwarp(~0u);
+    storeShared<int32_t>(other, 0); // after the neighbour's read
+  };
+  kvqEmuSetChecks(KVQ_EMU_CHECK_RACE);
+  kvqEmuLaunch(kernel, "syncwarp", 1, 1, 1, 64, 1, 1, 256, params);
+  EXPECT_EQ(lastError(), "");
+  mode = 3;
+  kvqCudaClearError();
+  kvqEmuLaunch(kernel, "syncwarp-async", 1, 1, 1, 64, 1, 1, 1024, params);
+  EXPECT_EQ(lastError(), "");
+  mode = 1;
+  kvqCudaClearError();
+  kvqEmuLaunch(kernel, "other-warp", 1, 1, 1, 64, 1, 1, 256, params);
+  // Warp 0 runs first: its reads come before warp 1's writes.
+  EXPECT_NE(lastError().find("write-after-read hazard"), std::string::npos)
+      << lastError();
+  mode = 2; // lane and neighbour in different halves of the mask
+  kvqCudaClearError();
+  kvqEmuLaunch(kernel, "partial-mask", 1, 1, 1, 64, 1, 1, 256, params);
+  // Lane 30 passes the even lanes' bar.warp.sync and reads before lane 31
+  // writes.
+  EXPECT_NE(lastError().find("write-after-read hazard at byte 124: thread "
+                             "(30, 0, 0) read it and thread (31, 0, 0)"),
+            std::string::npos)
+      << lastError();
+}
+
+//===----------------------------------------------------------------------===//
+// Bit manipulation and conversions (lop3, prmt, cvt from FP8, movmatrix)
+//===----------------------------------------------------------------------===//
+
+TEST_F(GPUEmulator, Lop3EvaluatesItsTable) {
+  uint32_t a = 0x12345678, b = 0xf0f0ff00, c = 0x0ff00ff0;
+  // Tables built from a = 0xF0, b = 0xCC, c = 0xAA (PTX ISA, lop3).
+  EXPECT_EQ(__kvq_emu_lop3(a, b, c, (0xF0 & 0xCC) ^ 0xAA), (a & b) ^ c);
+  EXPECT_EQ(__kvq_emu_lop3(a, b, c, 0xF0 | 0xCC | 0xAA), a | b | c);
+  EXPECT_EQ(__kvq_emu_lop3(a, b, c, 0xAA), c);
+  EXPECT_EQ(__kvq_emu_lop3(a, b, c, 0x00), 0u);
+  EXPECT_EQ(__kvq_emu_lop3(a, b, c, (0xF0 & ~0xCC) | (0xCC & 0xAA)),
+            (a & ~b) | (b & c));
+}
+
+TEST_F(GPUEmulator, PrmtSelectsBytes) {
+  uint32_t a = 0x44332211, b = 0x88776655;
+  EXPECT_EQ(__kvq_emu_prmt(a, b, 0x3210), a);
+  EXPECT_EQ(__kvq_emu_prmt(a, b, 0x7654), b);
+  EXPECT_EQ(__kvq_emu_prmt(a, b, 0x5410), 0x66552211u); // low halves
+  EXPECT_EQ(__kvq_emu_prmt(a, b, 0x7632), 0x88774433u); // high halves
+  // Bytes 0 and 1 of a as the high bytes of two halves (e5m2 -> f16).
+  EXPECT_EQ(__kvq_emu_prmt(a, 0, 0x1404), 0x22001100u);
+  // Bit 3 of a selector nibble replicates the byte's sign bit.
+  EXPECT_EQ(__kvq_emu_prmt(0x0000807f, 0, 0x4498), 0x0000ff00u);
+  EXPECT_EQ(__kvq_emu_prmt(0x0000807f, 0, 0x4489), 0x000000ffu);
+}
+
+TEST_F(GPUEmulator, CvtFromFP8IsExact) {
+  auto cvt = [](uint32_t lo, uint32_t hi, bool e5m2, bool relu = false) {
+    return __kvq_emu_cvt_f16x2_f8x2(lo | (hi << 8), e5m2, relu);
+  };
+  // e4m3: 1.0, 448 (the largest), 2^-9 (the smallest subnormal), -1.5.
+  EXPECT_EQ(cvt(0x38, 0x7e, false), 0x3c00u | (0x5f00u << 16));
+  EXPECT_EQ(cvt(0x01, 0xbc, false), 0x1800u | (0xbe00u << 16));
+  // 2^-6 * 7/8 (the largest subnormal), -0; NaN is the canonical NaN.
+  EXPECT_EQ(cvt(0x07, 0x80, false), 0x2300u | (0x8000u << 16));
+  EXPECT_EQ(cvt(0x7f, 0xff, false), 0x7fffu | (0x7fffu << 16));
+  // e5m2 is the high byte of an f16.
+  EXPECT_EQ(cvt(0x3c, 0xc1, true), 0x3c00u | (0xc100u << 16));
+  EXPECT_EQ(cvt(0x7c, 0x7e, true), 0x7c00u | (0x7fffu << 16));
+  // .relu: negative values become +0.
+  EXPECT_EQ(cvt(0xbc, 0x38, false, true), 0x0000u | (0x3c00u << 16));
+  // Every e4m3 code: its f16 is the code's value.
+  for (uint32_t code = 0; code < 256; ++code) {
+    if ((code & 0x7f) == 0x7f)
+      continue;
+    uint16_t bits = static_cast<uint16_t>(cvt(code, 0, false) & 0xffff);
+    _Float16 half;
+    std::memcpy(&half, &bits, 2);
+    int exponent = (code >> 3) & 0xf, mantissa = code & 7;
+    double want = exponent ? std::ldexp(1.0 + mantissa / 8.0, exponent - 7)
+                           : std::ldexp(mantissa, -9);
+    EXPECT_EQ(static_cast<double>(half), (code & 0x80) ? -want : want)
+        << "code " << code;
+  }
+}
+
+TEST_F(GPUEmulator, MovMatrixTransposes) {
+  uint32_t out[32];
+  uint32_t *outPtr = out;
+  void *params[] = {&outPtr};
+  kvqEmuLaunch(
+      [](void **params) {
+        uint32_t *out = *static_cast<uint32_t **>(params[0]);
+        uint32_t lane = __kvq_emu_sreg_laneid();
+        // Element (r, c) of M holds 8r + c; lane l has row l/4, columns
+        // 2(l%4) and 2(l%4)+1.
+        uint32_t r = lane / 4, c = 2 * (lane % 4);
+        out[lane] = __kvq_emu_movmatrix((8 * r + c) | ((8 * r + c + 1) << 16));
+      },
+      "movmatrix", 1, 1, 1, 32, 1, 1, 0, params);
+  ASSERT_EQ(lastError(), "");
+  for (uint32_t lane = 0; lane < 32; ++lane) {
+    uint32_t r = lane / 4, c = 2 * (lane % 4);
+    EXPECT_EQ(out[lane], (8 * c + r) | ((8 * (c + 1) + r) << 16))
+        << "lane " << lane;
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // The mgpu* path
 //===----------------------------------------------------------------------===//

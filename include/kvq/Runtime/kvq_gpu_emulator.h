@@ -200,6 +200,15 @@ float __kvq_emu_sqrt_approx_f32(float x);
 float __kvq_emu_sin_approx_f32(float x);
 float __kvq_emu_cos_approx_f32(float x);
 float __kvq_emu_tanh_approx_f32(float x);
+/* lop3.b32 with the look-up table `lut`; prmt.b32 (default mode);
+ * cvt.rn{.relu}.f16x2.{e4m3x2,e5m2x2} of the two codes in the low 16 bits
+ * of `codes` (the f16 pair as a word, the low code in the low half). */
+uint32_t __kvq_emu_lop3(uint32_t a, uint32_t b, uint32_t c, uint32_t lut);
+uint32_t __kvq_emu_prmt(uint32_t a, uint32_t b, uint32_t selector);
+uint32_t __kvq_emu_cvt_f16x2_f8x2(uint32_t codes, int32_t e5m2, int32_t relu);
+/* movmatrix.sync.aligned.m8n8.trans.b16: the lane's fragment of the
+ * transpose of the warp's 8 x 8 b16 matrix (every lane must take part). */
+KVQ_EMU_CONVERGENT uint32_t __kvq_emu_movmatrix(uint32_t fragment);
 /* Inline PTX `mov.b32` / `mov.b64`: the identity, out of the optimizers'
  * sight (not inlined). */
 uint32_t __kvq_emu_mov_b32(uint32_t x);

@@ -157,7 +157,7 @@ struct Module {
 //===----------------------------------------------------------------------===//
 
 enum class State : uint8_t { Fresh, Ready, Running, Waiting, Exited };
-enum class Coll : uint8_t { Shfl, Vote, SyncWarp, Mma, LdMatrix };
+enum class Coll : uint8_t { Shfl, Vote, SyncWarp, Mma, LdMatrix, MovMatrix };
 
 const char *collectiveName(Coll kind) {
   switch (kind) {
@@ -171,6 +171,8 @@ const char *collectiveName(Coll kind) {
     return "mma.sync";
   case Coll::LdMatrix:
     return "ldmatrix";
+  case Coll::MovMatrix:
+    return "movmatrix";
   }
   return "?";
 }
@@ -180,6 +182,8 @@ struct AsyncCopy {
   uint8_t data[16];
   uint8_t size;
   uint32_t issueEpoch;
+  // The issuing lane's last bar.warp.sync when it issued (see WarpSync).
+  uint32_t issueSyncSeq, issueSyncMask;
 };
 
 struct Thread {
@@ -212,9 +216,22 @@ struct Pending {
   int32_t params[8];
 };
 
+/// bar.warp.sync orders the shared-memory accesses of its member lanes
+/// (CUDA: __syncwarp is a memory fence among them). Each completed one gets
+/// the warp's next sequence number; a lane remembers the last one it took
+/// part in and its member mask. An access of lane a recorded at sequence
+/// number s happens before lane b's access now when b's last bar.warp.sync
+/// came after s and included a.
+struct WarpSync {
+  uint32_t seq = 0;
+  uint32_t laneSeq[32] = {};
+  uint32_t laneMask[32] = {};
+};
+
 struct Warp {
   uint32_t lanes;  // lanes that exist
   uint32_t exited; // lanes that exited
+  WarpSync sync;
   std::vector<Pending> pending;
   uint32_t in[32][16];
   uint32_t out[32][8];
@@ -235,11 +252,13 @@ struct Barrier {
 /// Shadow state of one shared-memory byte (KVQ_EMU_CHECK).
 struct ShadowByte {
   uint32_t writeEpoch, readEpoch; // 0: never
+  uint32_t writeSeq, readSeq;     // the accessing warp's WarpSync::seq
   uint16_t writer, reader, asyncWriter;
   uint8_t asyncCount; // cp.async copies in flight to this byte
   uint8_t flags;
 };
-constexpr uint8_t kSeveralReaders = 1, kAtomicWrite = 2, kAsyncWrite = 4;
+constexpr uint8_t kSeveralReaders = 1, kAtomicWrite = 2, kAsyncWrite = 4,
+                  kReadersInWarps = 8; // several readers, not all in one warp
 
 /// How the last writer of a byte wrote it.
 const char *writeKind(const ShadowByte &s) {
@@ -349,6 +368,38 @@ void makeReady(Thread &t) {
            kind, offset, other, firstWhat, who(b).c_str(), secondWhat);
 }
 
+/// Whether an access of thread `earlier` recorded at its warp's sequence
+/// number `seq` (in the current barrier epoch) happens before what thread
+/// `later` does now: both in one warp, with a bar.warp.sync of both since.
+/// `laterSeq` / `laterMask`: the later lane's last bar.warp.sync (for a
+/// cp.async, the one before its issue).
+bool warpOrdered(const Launch &l, uint32_t earlier, uint32_t seq,
+                 const Thread &later, uint32_t laterSeq, uint32_t laterMask) {
+  const Thread &e = l.threads[earlier];
+  return e.warp == later.warp && laterSeq > seq && (laterMask & (1u << e.lane));
+}
+/// Whether every read of byte `s` since the last barrier happens before
+/// what `later` does now (or, for a cp.async, did at its issue:
+/// `laterSeq` / `laterMask`): one reader, ordered by warpOrdered, or
+/// several readers of `later`'s warp and a bar.warp.sync of the whole warp
+/// since.
+bool readsOrdered(const Launch &l, const ShadowByte &s, const Thread &later,
+                  uint32_t laterSeq, uint32_t laterMask) {
+  if (!(s.flags & kSeveralReaders))
+    return warpOrdered(l, s.reader, s.readSeq, later, laterSeq, laterMask);
+  const Warp &w = l.warps[later.warp];
+  return !(s.flags & kReadersInWarps) &&
+         l.threads[s.reader].warp == later.warp && laterSeq > s.readSeq &&
+         (laterMask & w.lanes) == w.lanes;
+}
+
+bool warpOrdered(const Launch &l, uint32_t earlier, uint32_t seq,
+                 const Thread &later) {
+  const WarpSync &sync = l.warps[later.warp].sync;
+  return warpOrdered(l, earlier, seq, later, sync.laneSeq[later.lane],
+                     sync.laneMask[later.lane]);
+}
+
 void checkRead(Launch &l, Thread &t, size_t offset, size_t size) {
   uint32_t me = t.linear;
   for (size_t i = offset; i < offset + size; ++i) {
@@ -364,7 +415,8 @@ void checkRead(Launch &l, Thread &t, size_t offset, size_t size) {
         hazard(l, "read-after-write", i, s.asyncWriter,
                "copies to it with cp.async", me, "reads it");
       }
-      if (s.writeEpoch == l.epoch && s.writer != me)
+      if (s.writeEpoch == l.epoch && s.writer != me &&
+          !warpOrdered(l, s.writer, s.writeSeq, t))
         hazard(l, "read-after-write", i, s.writer, writeKind(s), me,
                "reads it");
     }
@@ -373,21 +425,31 @@ void checkRead(Launch &l, Thread &t, size_t offset, size_t size) {
                "%s reads byte %zu of shared memory, which no thread of the "
                "block has written",
                who(t).c_str(), i);
-    if (s.readEpoch == l.epoch) {
-      if (s.reader != me)
+    uint32_t seq = l.warps[t.warp].sync.seq;
+    const WarpSync &sync = l.warps[t.warp].sync;
+    if (s.readEpoch == l.epoch &&
+        (s.reader != me || (s.flags & kSeveralReaders)) &&
+        !readsOrdered(l, s, t, sync.laneSeq[t.lane], sync.laneMask[t.lane])) {
+      // Concurrent readers (the earlier reads are not ordered before this one).
+      if (s.reader != me || (s.flags & kSeveralReaders))
         s.flags |= kSeveralReaders;
+      if (l.threads[s.reader].warp != t.warp)
+        s.flags |= kReadersInWarps;
+      s.reader = static_cast<uint16_t>(me);
     } else {
       s.readEpoch = l.epoch;
       s.reader = static_cast<uint16_t>(me);
-      s.flags &= ~kSeveralReaders;
+      s.flags &= ~(kSeveralReaders | kReadersInWarps);
     }
+    s.readSeq = seq;
   }
 }
 
 /// A write of [offset, offset + size) that may have happened at any time
 /// since epoch `since` (a cp.async: since it was issued).
 void checkWrite(Launch &l, Thread &t, size_t offset, size_t size,
-                uint32_t since, bool atomic, bool async, const char *what) {
+                uint32_t since, uint32_t sinceSeq, uint32_t sinceMask,
+                bool atomic, bool async, const char *what) {
   uint32_t me = t.linear;
   for (size_t i = offset; i < offset + size; ++i) {
     ShadowByte &s = l.shadow[i];
@@ -403,12 +465,16 @@ void checkWrite(Launch &l, Thread &t, size_t offset, size_t size,
                  who(t).c_str(), i);
       bool bothAtomic = atomic && (s.flags & kAtomicWrite);
       if (s.writeEpoch && s.writeEpoch >= since && s.writer != me &&
-          !bothAtomic)
+          !bothAtomic &&
+          !(s.writeEpoch == since &&
+            warpOrdered(l, s.writer, s.writeSeq, t, sinceSeq, sinceMask)))
         hazard(l, "write-after-write", i, s.writer, writeKind(s), me, what);
       if (s.readEpoch && s.readEpoch >= since &&
-          (s.reader != me || (s.flags & kSeveralReaders)) && !atomic)
+          (s.reader != me || (s.flags & kSeveralReaders)) && !atomic &&
+          !(s.readEpoch == since && readsOrdered(l, s, t, sinceSeq, sinceMask)))
         hazard(l, "write-after-read", i, s.reader, "read it", me, what);
     }
+    s.writeSeq = l.warps[t.warp].sync.seq;
     s.writeEpoch = l.epoch;
     s.writer = static_cast<uint16_t>(me);
     s.flags = (s.flags & kSeveralReaders) | (atomic ? kAtomicWrite : 0) |
@@ -450,8 +516,8 @@ void completeCopy(Launch &l, Thread &t, const AsyncCopy &c) {
   size_t offset = c.dst - l.shared;
   for (size_t i = offset; i < offset + c.size; ++i)
     --l.shadow[i].asyncCount;
-  checkWrite(l, t, offset, c.size, c.issueEpoch, false, true,
-             "copies to it with cp.async");
+  checkWrite(l, t, offset, c.size, c.issueEpoch, c.issueSyncSeq,
+             c.issueSyncMask, false, true, "copies to it with cp.async");
 }
 
 /// Completes the oldest committed groups until at most `keep` are pending.
@@ -706,12 +772,33 @@ void completeCollective(Launch &l, Warp &w, const Pending &p) {
         w.out[lane][0] = result;
     return;
   }
-  case Coll::SyncWarp:
+  case Coll::SyncWarp: {
+    uint32_t seq = ++w.sync.seq;
+    for (int lane = 0; lane < 32; ++lane)
+      if (p.mask & (1u << lane)) {
+        w.sync.laneSeq[lane] = seq;
+        w.sync.laneMask[lane] = p.mask;
+      }
     return;
+  }
   case Coll::Mma: {
     MmaShape shape{p.params[0], p.params[1], p.params[2], p.params[3],
                    p.params[4], p.params[5], p.params[6], p.params[7] != 0};
     mmaCompute(shape, w.in, w.out);
+    return;
+  }
+  case Coll::MovMatrix: {
+    // movmatrix.sync.aligned.m8n8.trans.b16: lane l holds row l/4, columns
+    // 2(l%4) (low half) and 2(l%4)+1 (high half) of an 8 x 8 b16 matrix M
+    // and receives the same elements of M^T: M[c][l/4], held by lane
+    // 4c + (l/4)/2 in its half (l/4)%2.
+    auto element = [&](int row, int col) -> uint32_t {
+      return (w.in[4 * row + col / 2][0] >> (16 * (col % 2))) & 0xffffu;
+    };
+    for (int lane = 0; lane < 32; ++lane) {
+      int r = lane / 4, c = 2 * (lane % 4);
+      w.out[lane][0] = element(c, r) | (element(c + 1, r) << 16);
+    }
     return;
   }
   case Coll::LdMatrix: {
@@ -825,6 +912,7 @@ void runBlock(Launch &l) {
   }
   for (Warp &w : l.warps) {
     w.exited = 0;
+    w.sync = WarpSync();
     w.pending.clear();
   }
   for (Barrier &b : l.barriers)
@@ -1363,6 +1451,15 @@ KVQ_EXPORT void __kvq_emu_ldmatrix(int32_t num, int32_t transpose, void *row,
   std::memcpy(out, w.out[t.lane], 4 * num);
 }
 
+KVQ_EXPORT uint32_t __kvq_emu_movmatrix(uint32_t fragment) {
+  KVQ_RUNNING();
+  Warp &w = l.warps[t.warp];
+  w.in[t.lane][0] = fragment;
+  arriveAtWarp(l, t, Coll::MovMatrix, ~0u, __builtin_return_address(0), true,
+               nullptr, 0);
+  return w.out[t.lane][0];
+}
+
 KVQ_EXPORT void __kvq_emu_cp_async(void *dst, const void *src, int32_t size,
                                    int32_t srcSize) {
   KVQ_RUNNING();
@@ -1381,6 +1478,8 @@ KVQ_EXPORT void __kvq_emu_cp_async(void *dst, const void *src, int32_t size,
   c.dst = l.shared + offset;
   c.size = static_cast<uint8_t>(size);
   c.issueEpoch = l.epoch;
+  c.issueSyncSeq = l.warps[t.warp].sync.laneSeq[t.lane];
+  c.issueSyncMask = l.warps[t.warp].sync.laneMask[t.lane];
   std::memset(c.data, 0, sizeof(c.data));
   if (srcSize)
     std::memcpy(c.data, src, static_cast<size_t>(srcSize));
@@ -1400,11 +1499,14 @@ KVQ_EXPORT void __kvq_emu_cp_async(void *dst, const void *src, int32_t size,
                  "cp.async.wait_group covers the first: the order in which "
                  "they land is undefined)",
                  who(t).c_str(), i);
-      if (s.writeEpoch == l.epoch && s.writer != me)
+      if (s.writeEpoch == l.epoch && s.writer != me &&
+          !warpOrdered(l, s.writer, s.writeSeq, t))
         hazard(l, "write-after-write", i, s.writer, writeKind(s), me,
                "copies to it with cp.async");
       if (s.readEpoch == l.epoch &&
-          (s.reader != me || (s.flags & kSeveralReaders)))
+          (s.reader != me || (s.flags & kSeveralReaders)) &&
+          !readsOrdered(l, s, t, l.warps[t.warp].sync.laneSeq[t.lane],
+                        l.warps[t.warp].sync.laneMask[t.lane]))
         hazard(l, "write-after-read", i, s.reader, "read it", me,
                "copies to it with cp.async");
     }
@@ -1444,8 +1546,10 @@ KVQ_EXPORT void *__kvq_emu_shared_access(void *address, int64_t size,
     if (kind != 1)
       checkRead(l, t, offset, static_cast<size_t>(size));
     if (kind != 0)
-      checkWrite(l, t, offset, static_cast<size_t>(size), l.epoch, kind == 2,
-                 false, kind == 2 ? "updates it atomically" : "writes it");
+      checkWrite(l, t, offset, static_cast<size_t>(size), l.epoch,
+                 l.warps[t.warp].sync.laneSeq[t.lane],
+                 l.warps[t.warp].sync.laneMask[t.lane], kind == 2, false,
+                 kind == 2 ? "updates it atomically" : "writes it");
   }
   return address;
 }

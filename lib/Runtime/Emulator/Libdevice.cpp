@@ -94,3 +94,62 @@ KVQ_EXPORT float __kvq_emu_tanh_approx_f32(float x) { return std::tanh(x); }
 // optimizers of the emulated kernel cannot see through them either.
 KVQ_EXPORT uint32_t __kvq_emu_mov_b32(uint32_t x) { return x; }
 KVQ_EXPORT uint64_t __kvq_emu_mov_b64(uint64_t x) { return x; }
+
+// lop3.b32 d, a, b, c, lut: bit i of d is bit (a_i b_i c_i) of lut, read
+// as a 3-bit index (a the high bit: a = 0xF0, b = 0xCC, c = 0xAA).
+KVQ_EXPORT uint32_t __kvq_emu_lop3(uint32_t a, uint32_t b, uint32_t c,
+                                   uint32_t lut) {
+  uint32_t d = 0;
+  for (uint32_t index = 0; index < 8; ++index)
+    if (lut & (1u << index))
+      d |= ((index & 4) ? a : ~a) & ((index & 2) ? b : ~b) &
+           ((index & 1) ? c : ~c);
+  return d;
+}
+
+// prmt.b32 d, a, b, c (default mode): byte i of d is byte c[4i+2:4i] of
+// {b, a} (a holds bytes 0-3), or its sign bit replicated when c[4i+3] is set.
+KVQ_EXPORT uint32_t __kvq_emu_prmt(uint32_t a, uint32_t b, uint32_t c) {
+  uint64_t bytes = (static_cast<uint64_t>(b) << 32) | a;
+  uint32_t d = 0;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t select = (c >> (4 * i)) & 0xf;
+    uint32_t byte = (bytes >> (8 * (select & 7))) & 0xff;
+    if (select & 8)
+      byte = (byte & 0x80) ? 0xff : 0;
+    d |= byte << (8 * i);
+  }
+  return d;
+}
+
+// cvt.rn{.relu}.f16x2.{e4m3x2,e5m2x2}: two FP8 codes (the low byte to the
+// low half) to f16, exactly (every e4m3 / e5m2 value is an f16); NaN becomes
+// the canonical f16 NaN, .relu makes negative values +0.
+static uint16_t fp8ToHalf(uint32_t code, bool e5m2, bool relu) {
+  uint16_t bits;
+  if (e5m2) {
+    bits = static_cast<uint16_t>(code << 8);
+    if ((bits & 0x7c00) == 0x7c00 && (bits & 0x3ff))
+      return 0x7fff;
+  } else {
+    uint32_t sign = code >> 7, exponent = (code >> 3) & 0xf,
+             mantissa = code & 7;
+    if (exponent == 15 && mantissa == 7)
+      return 0x7fff;
+    float magnitude = exponent ? std::ldexp(1.0f + mantissa / 8.0f,
+                                            static_cast<int>(exponent) - 7)
+                               : std::ldexp(static_cast<float>(mantissa), -9);
+    _Float16 half = static_cast<_Float16>(sign ? -magnitude : magnitude);
+    std::memcpy(&bits, &half, 2);
+  }
+  if (relu && (bits & 0x8000))
+    return 0;
+  return bits;
+}
+
+KVQ_EXPORT uint32_t __kvq_emu_cvt_f16x2_f8x2(uint32_t codes, int32_t e5m2,
+                                             int32_t relu) {
+  return fp8ToHalf(codes & 0xff, e5m2, relu) |
+         (static_cast<uint32_t>(fp8ToHalf((codes >> 8) & 0xff, e5m2, relu))
+          << 16);
+}

@@ -124,8 +124,7 @@ LogicalResult KVQDialect::verifyOperationAttribute(Operation *op,
     // its launch and kernel for the resource checks, and the launch bounds
     // of a kernel (kvq-gpu-kernel-bounds).
     if (!isa<DictionaryAttr>(attr.getValue()))
-      return op->emitError() << "'" << name
-                             << "' must be a dictionary, got "
+      return op->emitError() << "'" << name << "' must be a dictionary, got "
                              << attr.getValue();
     return success();
   }

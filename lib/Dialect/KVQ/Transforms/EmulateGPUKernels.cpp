@@ -621,37 +621,96 @@ struct NVVMIntrinsicToCall : OpRewritePattern<LLVM::CallIntrinsicOp> {
   }
 };
 
-/// Inline PTX that only moves a register, `mov.b<N> $0, $1;` (the kernels
-/// use it to hide a value from the optimizers) -> __kvq_emu_mov_b<N>, an
-/// identity the host's optimizers cannot see through either. Any other
-/// inline assembly is reported by the pass.
-struct InlineMoveToCall : OpRewritePattern<LLVM::InlineAsmOp> {
+/// The inline PTX the kernels use, as runtime calls (any other inline
+/// assembly is reported by the pass):
+/// * `mov.b32` / `mov.b64 $0, $1;` (hides a value from the optimizers) ->
+///   __kvq_emu_mov_b32 / _b64, an identity the host's optimizers cannot
+///   see through either;
+/// * `lop3.b32 $0, $1, $2, $3, <lut>;` -> __kvq_emu_lop3(a, b, c, lut);
+/// * `movmatrix.sync.aligned.m8n8.trans.b16 $0, $1;` -> __kvq_emu_movmatrix
+///   (warp-synchronous).
+struct InlinePTXToCall : OpRewritePattern<LLVM::InlineAsmOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LLVM::InlineAsmOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op->getNumResults() != 1 || op->getNumOperands() != 1 ||
-        op.getHasSideEffects() || op.getAsmDialect())
+    if (op->getNumResults() != 1 || op.getAsmDialect() ||
+        llvm::any_of(op->getOperandTypes(),
+                     [&](Type t) { return t != op->getResult(0).getType(); }))
       return failure();
     Type type = op->getResult(0).getType();
-    if (op->getOperand(0).getType() != type)
-      return failure();
-    StringRef fn, constraints;
-    if (type.isInteger(64)) {
-      fn = "__kvq_emu_mov_b64";
-      constraints = "=l,l";
-    } else if (type.isInteger(32)) {
-      fn = "__kvq_emu_mov_b32";
-      constraints = "=r,r";
+    StringRef text = op.getAsmString().trim();
+    StringRef constraints = op.getConstraints();
+    Location loc = op.getLoc();
+    Value result;
+    if (op->getNumOperands() == 1 && !op.getHasSideEffects() &&
+        ((type.isInteger(64) && text == "mov.b64 $0, $1;" &&
+          constraints == "=l,l") ||
+         (type.isInteger(32) && text == "mov.b32 $0, $1;" &&
+          constraints == "=r,r"))) {
+      result = callRuntime(rewriter, op,
+                           type.isInteger(64) ? "__kvq_emu_mov_b64"
+                                              : "__kvq_emu_mov_b32",
+                           type, op->getOperands());
+    } else if (op->getNumOperands() == 3 && type.isInteger(32) &&
+               constraints == "=r,r,r,r" &&
+               text.consume_front("lop3.b32 $0, $1, $2, $3, ") &&
+               text.consume_back(";")) {
+      uint64_t lut;
+      if (text.trim().getAsInteger(0, lut) || lut > 0xff)
+        return failure();
+      SmallVector<Value> args(op->getOperands());
+      args.push_back(i32Const(rewriter, loc, static_cast<int64_t>(lut)));
+      result = callRuntime(rewriter, op, "__kvq_emu_lop3", type, args,
+                           /*convergent=*/false, /*pure=*/true);
+    } else if (op->getNumOperands() == 1 && type.isInteger(32) &&
+               constraints == "=r,r" &&
+               text == "movmatrix.sync.aligned.m8n8.trans.b16 $0, $1;") {
+      result = callRuntime(rewriter, op, "__kvq_emu_movmatrix", type,
+                           op->getOperands(), /*convergent=*/true);
     } else {
       return failure();
     }
-    std::string asmString = op.getAsmString().trim().str();
-    std::string expected =
-        ("mov.b" + Twine(type.getIntOrFloatBitWidth()) + " $0, $1;").str();
-    if (asmString != expected || op.getConstraints() != constraints)
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// nvvm.prmt (default mode) -> __kvq_emu_prmt(lo, hi, selector).
+struct PermuteToCall : OpRewritePattern<NVVM::PermuteOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NVVM::PermuteOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getMode() != NVVM::PermuteMode::DEFAULT || !op.getHi())
       return failure();
-    rewriter.replaceOp(op,
-                       callRuntime(rewriter, op, fn, type, op->getOperands()));
+    rewriter.replaceOp(
+        op, callRuntime(rewriter, op, "__kvq_emu_prmt", rewriter.getI32Type(),
+                        {op.getLo(), op.getHi(), op.getSelector()},
+                        /*convergent=*/false, /*pure=*/true));
+    return success();
+  }
+};
+
+/// nvvm.convert.f8x2.to.f16x2 -> __kvq_emu_cvt_f16x2_f8x2 on the codes as a
+/// word; the f16 pair comes back as a word.
+struct ConvertF8x2ToCall : OpRewritePattern<NVVM::ConvertF8x2ToF16x2Op> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NVVM::ConvertF8x2ToF16x2Op op,
+                                PatternRewriter &rewriter) const override {
+    Type srcType = op.getSrcType();
+    bool e5m2 = isa<Float8E5M2Type>(srcType);
+    if (!e5m2 && !isa<Float8E4M3FNType>(srcType))
+      return failure();
+    Location loc = op.getLoc();
+    Type i16 = rewriter.getI16Type(), i32 = rewriter.getI32Type();
+    Value codes = LLVM::ZExtOp::create(
+        rewriter, loc, i32,
+        LLVM::BitcastOp::create(rewriter, loc, i16, op.getSrc()));
+    Value word = callRuntime(rewriter, op, "__kvq_emu_cvt_f16x2_f8x2", i32,
+                             {codes, i32Const(rewriter, loc, e5m2),
+                              i32Const(rewriter, loc, op.getRelu())},
+                             /*convergent=*/false, /*pure=*/true);
+    rewriter.replaceOpWithNewOp<LLVM::BitcastOp>(op, op->getResult(0).getType(),
+                                                 word);
     return success();
   }
 };
@@ -785,8 +844,8 @@ void mlir::kvq::populateNVVMToGPUEmulatorPatterns(RewritePatternSet &patterns) {
   patterns.add<Barrier0ToCall, BarrierToCall, ShflToCall, VoteToCall,
                SyncWarpToCall, MmaToCall, LdMatrixToCall, CpAsyncToCall,
                CpAsyncCommitToCall, CpAsyncWaitToCall, RcpApproxToCall,
-               NVVMIntrinsicToCall, InlineMoveToCall, SharedGlobalAddress>(
-      context);
+               NVVMIntrinsicToCall, InlinePTXToCall, PermuteToCall,
+               ConvertF8x2ToCall, SharedGlobalAddress>(context);
   patterns.add<InstrumentSharedAccess<LLVM::LoadOp>>(context, 0);
   patterns.add<InstrumentSharedAccess<LLVM::StoreOp>>(context, 1);
   patterns.add<InstrumentSharedAccess<LLVM::AtomicRMWOp>>(context, 2);

@@ -238,3 +238,39 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// What the decode kernel's register decoders use: prmt (default mode),
+// the FP8 -> f16x2 conversion (on the codes as a word), lop3 and movmatrix
+// (inline PTX; movmatrix is warp-synchronous).
+
+// CHECK-LABEL: llvm.func internal @__kvq_emu.decode.kernel(
+// CHECK-SAME: %[[A:[^:]*]]: i32, %[[B:[^:]*]]: i32, %[[SEL:[^:]*]]: i32, %[[F8:[^:]*]]: vector<2xi8>
+// CHECK: %[[P:.*]] = llvm.call @__kvq_emu_prmt(%[[A]], %[[B]], %[[SEL]]) : (i32, i32, i32) -> i32
+// CHECK: %[[W16:.*]] = llvm.bitcast %[[F8]] : vector<2xi8> to i16
+// CHECK: %[[W:.*]] = llvm.zext %[[W16]] : i16 to i32
+// CHECK: %[[E4M3:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: %[[NORELU:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: %[[H:.*]] = llvm.call @__kvq_emu_cvt_f16x2_f8x2(%[[W]], %[[E4M3]], %[[NORELU]]) : (i32, i32, i32) -> i32
+// CHECK: llvm.bitcast %[[H]] : i32 to vector<2xf16>
+// CHECK: %[[LUT:.*]] = llvm.mlir.constant(106 : i32) : i32
+// CHECK: llvm.call @__kvq_emu_lop3(%[[A]], %[[B]], %[[P]], %[[LUT]]) : (i32, i32, i32, i32) -> i32
+// CHECK: llvm.call @__kvq_emu_movmatrix(%[[A]]) {convergent} : (i32) -> i32
+// CHECK-NOT: llvm.inline_asm
+// CHECK: gpu.binary @decode
+
+module attributes {gpu.container_module} {
+  gpu.module @decode [#nvvm.target<chip = "sm_90">] {
+    llvm.func @kernel(%a: i32, %b: i32, %sel: i32, %f8: vector<2xi8>, %out: !llvm.ptr) attributes {gpu.kernel, nvvm.kernel} {
+      %p = nvvm.prmt #nvvm.permute_mode<default> %sel, %a, %b : i32
+      %h = nvvm.convert.f8x2.to.f16x2 %f8 : vector<2xi8> (f8E4M3FN) -> vector<2xf16>
+      %l = llvm.inline_asm "lop3.b32 $0, $1, $2, $3, 0x6a;", "=r,r,r,r" %a, %b, %p : (i32, i32, i32) -> i32
+      %t = llvm.inline_asm has_side_effects "movmatrix.sync.aligned.m8n8.trans.b16 $0, $1;", "=r,r" %a : (i32) -> i32
+      llvm.store %h, %out : vector<2xf16>, !llvm.ptr
+      llvm.store %l, %out : i32, !llvm.ptr
+      llvm.store %t, %out : i32, !llvm.ptr
+      llvm.return
+    }
+  }
+}
