@@ -71,6 +71,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -983,8 +984,10 @@ Value DecodeKernelEmitter::loadWords(const DecodeOperand &x, Value row,
 
 SmallVector<Value> DecodeKernelEmitter::issueTile(DecodeOperand &x, Value row0,
                                                   Value kb) {
-  // 16-byte copies, bypassing L1, spread over the lanes; when the count is
-  // not a multiple of 32 the last lanes repeat the last copy (same bytes).
+  // 16-byte copies, bypassing L1, spread over the lanes. Each chunk has
+  // exactly one owner: when the count is not a multiple of 32 the lanes past
+  // the last chunk copy nothing in the last round (two lanes copying the
+  // same shared bytes, even identical ones, is a write-write race).
   int64_t perRow = x.rowBytes / 16;
   int64_t total = kTileKeys * perRow;
   int64_t elements = 16 / x.elementBytes;
@@ -993,17 +996,26 @@ SmallVector<Value> DecodeKernelEmitter::issueTile(DecodeOperand &x, Value row0,
   int64_t copies = static_cast<int64_t>(llvm::divideCeil(total, 32));
   for (int64_t u = 0; u < copies; ++u) {
     Value c = add(lane, cIdx(32 * u));
-    if ((u + 1) * 32 > total)
-      c = minU(c, cIdx(total - 1));
+    bool partial = (u + 1) * 32 > total;
+    std::optional<OpBuilder::InsertionGuard> guard;
+    if (partial) {
+      auto ifOp = scf::IfOp::create(b, ult(c, cIdx(total)),
+                                    /*withElseRegion=*/false);
+      guard.emplace(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+    }
     Value row = divU(c, cIdx(perRow));
     Value col = mul(remU(c, cIdx(perRow)), cIdx(elements));
     Value keyIndex = minU(add(kb, row), skvLast);
-    tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-                         b, tokenType, x.stage, ValueRange{add(row0, row), col},
-                         x.src.data, ValueRange{bi, hk, keyIndex, col},
-                         b.getIndexAttr(elements), /*srcElements=*/Value(),
-                         b.getUnitAttr())
-                         .getAsyncToken());
+    auto copy = nvgpu::DeviceAsyncCopyOp::create(
+        b, tokenType, x.stage, ValueRange{add(row0, row), col}, x.src.data,
+        ValueRange{bi, hk, keyIndex, col}, b.getIndexAttr(elements),
+        /*srcElements=*/Value(), b.getUnitAttr());
+    // A copy under the guard is committed by the same commit_group as the
+    // others (a cp.async group holds every copy the lane issued since the
+    // last commit); its token cannot leave the scf.if.
+    if (!partial)
+      tokens.push_back(copy.getAsyncToken());
   }
   return tokens;
 }

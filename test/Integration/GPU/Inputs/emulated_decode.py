@@ -1,0 +1,117 @@
+"""The flash-decoding kernel of kvq-gpu-attention (kernel=decode), run by
+the GPU emulator (--target=nvvm-emulated), against the NumPy fp64 model.
+
+Every KV storage the decode kernel reads (f32, f16, bf16 arrays; FP8 e4m3 /
+e5m2 with tensor, channel and token scales; INT8 / INT4 / INT2 with token,
+channel and group scales, symmetric or with zero points; KIVI's per-channel
+keys grouped along the tokens; narrow groups and head dimensions the
+register decoders do not cover, staged as f16 rows), with GQA (1, 4 and 8
+query rows per KV head, decode and 2-token speculative decode), batch 2,
+a value head dimension other than the key's, and dynamic key lengths that
+are not multiples of any tile (1, 17, 203, 1001), at the GPU's tolerance
+(1e-2 of the largest reference value). Every kernel runs with the
+emulator's race and initialization checks (KVQ_EMU_CHECK=race,init).
+
+    emulated_decode.py [--options="--chip=sm_90 --split-kv=1"] [--only=NAME,...]
+                       [--skip=NAME,...]
+
+The schedule (split-kv, warps, stages, chip) comes from --options; the
+kernel is forced to the decode strategy (kernel=decode), so a case the
+decode kernel does not take fails to compile instead of silently running
+the prefill kernel. Exits non-zero on any mismatch or kernel error.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "CPU", "Inputs"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+
+import attention  # noqa: E402  (make_inputs: the CPU suite's inputs and model)
+import kvq  # noqa: E402
+from kvq.builder import attention_module  # noqa: E402
+
+I4G = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
+I4GA = "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>"
+KIVI4_K = "#kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16>"
+KIVI2_K = "#kvq.quant<i2, asymmetric, group(axis = 2, size = 32), scale = f16>"
+KIVI2_V = "#kvq.quant<i2, asymmetric, group(axis = 3, size = 32), scale = f16>"
+
+# name: (Hq, Hkv, Sq, D, Dv, dtype, key scheme, value scheme)
+CASES = {
+    "f32": (8, 2, 1, 64, None, "f32", None, None),
+    "f16": (8, 2, 1, 64, None, "f16", None, None),
+    "bf16": (4, 4, 1, 64, None, "bf16", None, None),
+    "fp8_e4m3_channel_e5m2_token": (8, 2, 1, 64, None, "f32",
+                                    "#kvq.quant<f8E4M3FN, symmetric, channel>",
+                                    "#kvq.quant<f8E5M2, symmetric, token, scale = f16>"),
+    "fp8_e4m3_tensor": (8, 1, 1, 128, None, "f32", "#kvq.quant<f8E4M3FN, symmetric, tensor>",
+                        "#kvq.quant<f8E4M3FN, symmetric, tensor>"),
+    "int8_token": (8, 2, 1, 128, None, "f32", "#kvq.quant<i8, symmetric, token>",
+                   "#kvq.quant<i8, asymmetric, token>"),
+    "int8_channel": (4, 4, 2, 64, None, "f32", "#kvq.quant<i8, symmetric, channel>",
+                     "#kvq.quant<i8, asymmetric, channel, scale = bf16>"),
+    "int4_group": (8, 2, 1, 128, None, "f32", I4G, I4GA),
+    "int4_group_spec2": (8, 2, 2, 64, None, "f32", I4GA, I4G),
+    "int2_channel_token": (8, 2, 1, 64, None, "f32", "#kvq.quant<i2, symmetric, channel>",
+                           "#kvq.quant<i2, symmetric, token, scale = bf16>"),
+    "kivi4": (8, 2, 1, 128, None, "f32", KIVI4_K, I4GA),
+    "kivi2": (8, 1, 1, 64, None, "f32", KIVI2_K, KIVI2_V),
+    "int4_narrow_groups": (4, 2, 1, 64, None, "f32",
+                           "#kvq.quant<i4, asymmetric, group(axis = 3, size = 8)>",
+                           "#kvq.quant<i8, symmetric, token>"),
+    "value_dim_48_head_dim_40": (8, 2, 1, 40, 48, "f32", None,
+                                 "#kvq.quant<i8, symmetric, token>"),
+}
+LENGTHS = (1, 17, 203, 1001)
+BATCH = 2
+
+
+def case_shapes(case):
+    hq, hkv, sq, d, dv, dtype, kscheme, vscheme = case
+    return ([-1, hq, sq, d], [-1, hkv, -1, d], dv, dtype, kscheme, vscheme, False, False)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--options", default="")
+    ap.add_argument("--only", default="", help="comma-separated case names")
+    ap.add_argument("--skip", default="", help="comma-separated case names")
+    opts = ap.parse_args()
+    os.environ.setdefault("KVQ_EMU_CHECK", "race,init")
+    names = [n for n in CASES if (not opts.only or n in opts.only.split(","))
+             and n not in opts.skip.split(",")]
+    text = "".join(
+        attention_module(name, c[0], c[1], v_dim=c[2], dtype=c[3], key_scheme=c[4],
+                         value_scheme=c[5], causal=False)
+        for name, c in ((n, case_shapes(CASES[n])) for n in names))
+    mod = kvq.compile(text, target="nvvm-emulated", name="decode",
+                      options=["--kernel=decode"] + opts.options.split())
+    rng = np.random.default_rng()
+    failures = 0
+    for name in names:
+        case = case_shapes(CASES[name])
+        for length in LENGTHS:
+            inputs, expect, _ = attention.make_inputs(rng, case, BATCH, length)
+            label = f"{name} b={BATCH} L={length}"
+            try:
+                out = getattr(mod, name)(*inputs, out_shapes=[tuple(expect.shape)])
+            except RuntimeError as e:  # kvq.cuda.CudaError: the emulator's report
+                failures += 1
+                print(f"FAIL {label}: {str(e).splitlines()[0]}")
+                continue
+            out = np.asarray(out, dtype=np.float64)
+            err = float(np.abs(out - expect).max() / max(np.abs(expect).max(), 1e-30))
+            ok = err <= 1e-2 and np.isfinite(out).all()
+            failures += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} {label}: max rel error {err:.2e} (tol 1e-02)")
+    if failures:
+        sys.exit(f"{failures} call(s) failed")
+
+
+if __name__ == "__main__":
+    main()
