@@ -17,11 +17,15 @@ kernel, linked with the GPU emulator like kvq-compile links it:
   the kernel returns, which nothing can observe);
 * commit N: the N-th cp.async.commit_group is dropped (its copies join the
   next group, which a wait_group does not cover yet), except the drain's,
-  which commits no copies.
+  which commits no copies;
+* syncwarp N: the N-th bar.warp.sync becomes a no-op (the decode kernel's
+  warps order their own tiles with it).
 
 Each library runs causal GQA prefill and decode at ragged lengths, and a
 case with a value beyond f16's range (the CTA recomputes its rows with bf16
 operands: the second block loop), against the NumPy fp64 model at 1e-2.
+With --decode the library is the flash-decoding kernel (kernel=decode) on
+GQA decode (4 rows per KV head) at ragged lengths.
 The unchanged library must pass everything; a mutant is "caught" when a
 call fails with the emulator's report or a result is wrong, else "MISSED".
 Exits non-zero on a miss or a failure of the unchanged library.
@@ -58,8 +62,17 @@ MODULE = (
     f"v(%v : {t([2, 2, '?', D])}) {{causal}} -> {t([2, 4, '?', D])}\n"
     f"  return %o : {t([2, 4, '?', D])}\n}}\n")
 
+# GQA decode: 4 query heads per KV head, one token (the decode kernel).
+DECODE_MODULE = (
+    f"func.func @decode(%q: {t([2, 8, 1, D])}, %k: {t([2, 2, '?', D])}, "
+    f"%v: {t([2, 2, '?', D])}) -> {t([2, 8, 1, D])} {{\n"
+    f"  %o = kvq.attention q(%q : {t([2, 8, 1, D])}) k(%k : {t([2, 2, '?', D])}) "
+    f"v(%v : {t([2, 2, '?', D])}) -> {t([2, 8, 1, D])}\n"
+    f"  return %o : {t([2, 8, 1, D])}\n}}\n")
+
 # The calls: (Sq, Skv, V beyond f16's range).
 CASES = [(37, 37, False), (1, 201, False), (67, 230, False), (3, 150, True)]
+DECODE_CASES = [(1, 5, False), (1, 77, False), (1, 1001, False)]
 
 # Instructions of the emulated kernels, as kvq-emulate-gpu-kernels calls
 # the emulator (a barrier without a reduction: its result is unused).
@@ -67,6 +80,7 @@ BARRIER = re.compile(r"^(\s*%\S+ = )(?:tail )?call i32 @__kvq_emu_barrier\(i32 \
                      r"i32 -1, i32 0\)( #\d+)?$")
 WAIT = re.compile(r"^(\s*)(?:tail )?call void @__kvq_emu_cp_async_wait_group\(i32 (\d+)\)( #\d+)?$")
 COMMIT = re.compile(r"^\s*(?:tail )?call void @__kvq_emu_cp_async_commit_group\(\)( #\d+)?$")
+SYNCWARP = re.compile(r"^\s*(?:tail )?call void @__kvq_emu_syncwarp\(i32 -1\)( #\d+)?$")
 
 
 WAIT_ALL = re.compile(r"^\s*(?:tail )?call void @__kvq_emu_cp_async_wait_group\(i32 0\)")
@@ -86,7 +100,7 @@ def touches_shared_later(lines, i):
 
 def mutants(lines):
     """(name, lines) for every mutation of the kernels' synchronization."""
-    counts = {"barrier": 0, "wait": 0, "commit": 0}
+    counts = {"barrier": 0, "wait": 0, "commit": 0, "syncwarp": 0}
 
     def name(kind):
         counts[kind] += 1
@@ -107,6 +121,8 @@ def mutants(lines):
                 continue
             new = "" if n == 0 else (f"{m.group(1)}call void @__kvq_emu_cp_async_wait_group(i32 "
                                      f"{n + 1}){m.group(3) or ''}")
+        elif SYNCWARP.match(line):
+            kind, new = "syncwarp", ""
         elif COMMIT.match(line) and not WAIT_ALL.match(lines[i + 1]):
             # Not the drain's commit (right before wait_group(0)): it commits
             # no copies, and wait_group(0) waits for every group anyway.
@@ -140,7 +156,8 @@ def run(path, seed):
     else what went wrong. In a process of its own: the emulator registers
     a library's kernels under their module's name and hash (taken before
     the mutation), so libraries loaded into one process would share them."""
-    result = subprocess.run([sys.executable, __file__, "--run", path, str(seed)],
+    result = subprocess.run([sys.executable, __file__, "--run", path, str(seed)] +
+                            (["--decode"] if "--decode" in sys.argv else []),
                             capture_output=True, text=True)
     if result.returncode != 0:  # not a finding: the test itself failed
         sys.exit(f"running {path} failed:\n{result.stderr}")
@@ -152,17 +169,20 @@ def calls(path, seed):
     """What `run` reports, in this process."""
     mod = kvq.runtime.load(path)
     rng = np.random.default_rng(seed)
-    for sq, skv, huge in CASES:
-        q = rng.standard_normal((2, 4, sq, D)).astype(np.float32)
+    decode = "--decode" in sys.argv
+    hq = 8 if decode else 4
+    for sq, skv, huge in DECODE_CASES if decode else CASES:
+        q = rng.standard_normal((2, hq, sq, D)).astype(np.float32)
         k = rng.standard_normal((2, 2, skv, D)).astype(np.float32)
         v = rng.standard_normal((2, 2, skv, D)).astype(np.float32)
         if huge:
             v[1, 0, skv // 2, 5] = 1e5
         try:
-            out = np.asarray(mod.causal(q, k, v, out_shapes=[(2, 4, sq, D)]), np.float64)
+            fn = mod.decode if decode else mod.causal
+            out = np.asarray(fn(q, k, v, out_shapes=[(2, hq, sq, D)]), np.float64)
         except RuntimeError as e:  # kvq.cuda.CudaError: the emulator's report
             return f"Sq={sq} Skv={skv}: {str(e).splitlines()[0]}"
-        want = ref.attention(q, k, v, causal=True)
+        want = ref.attention(q, k, v, causal=not decode)
         err = float(np.abs(out - want).max() / np.abs(want).max())
         if not err <= 1e-2:
             return f"Sq={sq} Skv={skv}: wrong result, max rel error {err:.1e}"
@@ -179,6 +199,10 @@ def main():
     ap.add_argument("clang")
     ap.add_argument("runtime_dir")
     ap.add_argument("--options", default="")
+    ap.add_argument("--decode", action="store_true")
+    ap.add_argument("--equivalent", default="",
+                    help="comma-separated mutants known to change nothing (each with its "
+                         "reason in the test): reported, not failures")
     opts = ap.parse_args()
     os.environ["KVQ_EMU_CHECK"] = "race,init"
     shutil.rmtree(opts.workdir, ignore_errors=True)
@@ -186,9 +210,10 @@ def main():
     os.makedirs(ir)
     source = os.path.join(ir, "mutations.mlir")
     with open(source, "w") as f:
-        f.write(MODULE)
+        f.write(DECODE_MODULE if opts.decode else MODULE)
     subprocess.run([kvq.compiler.find_kvq_compile(), source, "-o", ir + os.sep,
-                    "--target=nvvm-emulated", "--emit=llvm"] + opts.options.split(), check=True)
+                    "--target=nvvm-emulated", "--emit=llvm"] + opts.options.split() +
+                   (["--kernel=decode"] if opts.decode else []), check=True)
     base = os.path.join(ir, "mutations")
     with open(base + ".ll") as f:
         lines = f.read().split("\n")
@@ -203,8 +228,10 @@ def main():
         count += 1
         problem = run(link(mutated, os.path.join(opts.workdir, f"mutant{i}"), opts.clang,
                            opts.runtime_dir, base), seed)
-        print(f"{'caught' if problem else 'MISSED'} {name}: {problem or 'every call matches'}")
-        failures += problem is None
+        equivalent = name in opts.equivalent.split(",")
+        verdict = "caught" if problem else "equivalent" if equivalent else "MISSED"
+        print(f"{verdict} {name}: {problem or 'every call matches'}")
+        failures += problem is None and not equivalent
     print(f"{count} mutants")
     sys.exit(1 if failures or count == 0 else 0)
 
