@@ -755,7 +755,16 @@ template <typename OpT> struct InstrumentSharedAccess : OpRewritePattern<OpT> {
       return failure();
     Type accessed = accessedType(op);
     DataLayout layout = DataLayout::closest(op);
+    // The bytes the access touches (LLVM's store size): MLIR's type size of
+    // a vector rounds its length up to a power of two (vector<3xi32>: 16
+    // bytes), but a load of it reads 12.
     int64_t size = layout.getTypeSize(accessed);
+    if (auto vector = dyn_cast<VectorType>(accessed))
+      size = llvm::divideCeil(
+          vector.getNumElements() *
+              static_cast<int64_t>(
+                  layout.getTypeSizeInBits(vector.getElementType())),
+          int64_t{8});
     int64_t align = alignmentOf(op);
     if (align == 0)
       align = layout.getTypeABIAlignment(accessed);

@@ -274,3 +274,27 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// A vector load checks the bytes it reads (LLVM's store size: 12 for
+// vector<3xi32>), not MLIR's type size (rounded up to 16).
+
+// CHECK-LABEL: llvm.func internal @__kvq_emu.words.kernel(
+// CHECK: %[[TWELVE:.*]] = llvm.mlir.constant(12 : i64) : i64
+// CHECK: %[[LOAD:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: llvm.call @__kvq_emu_shared_access(%{{.*}}, %[[TWELVE]], %[[LOAD]], %{{.*}})
+// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr -> vector<3xi32>
+
+module attributes {gpu.container_module} {
+  gpu.module @words [#nvvm.target<chip = "sm_80">] {
+    llvm.mlir.global internal @row() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<28 x i32>
+    llvm.func @kernel(%out: !llvm.ptr) attributes {gpu.kernel, nvvm.kernel} {
+      %row = llvm.mlir.addressof @row : !llvm.ptr<3>
+      %p = llvm.getelementptr %row[21] : (!llvm.ptr<3>) -> !llvm.ptr<3>, i32
+      %w = llvm.load %p {alignment = 4 : i64} : !llvm.ptr<3> -> vector<3xi32>
+      llvm.store %w, %out : vector<3xi32>, !llvm.ptr
+      llvm.return
+    }
+  }
+}

@@ -1,6 +1,6 @@
-// RUN: kvq-opt %s --kvq-gpu-attention="split-kv=1 warps=2 block-kv=32" --canonicalize --cse \
+// RUN: kvq-opt %s --kvq-gpu-attention="split-kv=1 warps=2 block-kv=32 kernel=prefill" --canonicalize --cse \
 // RUN:   | FileCheck %s
-// RUN: kvq-opt %s --kvq-gpu-attention="split-kv=3 block-kv=16 warps=1" --canonicalize --cse \
+// RUN: kvq-opt %s --kvq-gpu-attention="split-kv=3 block-kv=16 warps=1 kernel=prefill" --canonicalize --cse \
 // RUN:   | FileCheck %s --check-prefix=SPLIT3
 
 // Who writes which shared-memory bytes, and the barriers between writes and

@@ -1,6 +1,6 @@
-// RUN: kvq-opt %s --kvq-gpu-attention="split-kv=1" --canonicalize --cse | FileCheck %s
-// RUN: kvq-opt %s --kvq-gpu-attention --canonicalize --cse | FileCheck %s --check-prefix=COMBINE
-// RUN: env -u CUDA_HOME kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 split-kv=1" \
+// RUN: kvq-opt %s --kvq-gpu-attention="split-kv=1 kernel=prefill" --canonicalize --cse | FileCheck %s
+// RUN: kvq-opt %s --kvq-gpu-attention=kernel=prefill --canonicalize --cse | FileCheck %s --check-prefix=COMBINE
+// RUN: env -u CUDA_HOME kvq-opt %s --kvq-nvvm-pipeline="format=isa chip=sm_90 split-kv=1 kernel=prefill" \
 // RUN:   | FileCheck %s --check-prefix=PTX
 
 // The numerical rules of docs/Numerics.md in the tensor-core kernel.
