@@ -1895,8 +1895,10 @@ LogicalResult DecodeKernelEmitter::emit() {
                                    ValueRange{oIndex(cIdx(w), r, c)}),
             acc);
       }
+      // A row with no key has sum 0 and outputs 0; a NaN sum (NaN or +-inf
+      // in the scores of a key the row sees) must stay NaN, not become 0.
       Value hasMass =
-          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, cF32(0.0));
+          arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, sum, cF32(0.0));
       Value o = arith::DivFOp::create(b, acc, sum);
       if (value.scaleMode == ScaleMode::Epilogue) {
         Value s =
@@ -2012,8 +2014,9 @@ LogicalResult DecodeKernelEmitter::emitCombine(Value partial, Value partialLse,
                  arith::AddFOp::create(b, sLoop.getRegionIterArgs()[1], w)});
     }
     Value den = sLoop.getResult(1);
+    // No split saw a key: 0; a NaN split (NaN lse) makes the row NaN.
     Value o = select(
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, den, cF32(0.0)),
+        arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, den, cF32(0.0)),
         arith::DivFOp::create(b, sLoop.getResult(0), den), cF32(0.0));
     Type outElementType = cast<MemRefType>(out.getType()).getElementType();
     if (outElementType != b.getF32Type())

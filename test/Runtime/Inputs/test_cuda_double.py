@@ -78,7 +78,7 @@ def inputs(rng):
     return q, k, v
 
 
-ATTENTION = "launch __kvq_kernel_decode_kernel grid=(1,4,2) block=(32,1,1) smem=36864"
+ATTENTION = "launch __kvq_kernel_decode_kernel grid=(1,4,1) block=(128,1,1) smem=36864"
 COMBINE = "launch __kvq_kernel_decode_kernel grid=(4,4,1) block=(128,1,1) smem=0"
 
 

@@ -15,6 +15,11 @@ emulator's race and initialization checks (KVQ_EMU_CHECK=race,init).
     emulated_decode.py [--options="--chip=sm_90 --split-kv=1"] [--only=NAME,...]
                        [--skip=NAME,...]
 
+--edge runs docs/Numerics.md's edge cases on the decode kernel instead
+(f32 GQA decode, 4 rows per KV head): NaN / +-Inf in a key make the rows of
+its head NaN, as in the model; a value beyond f16's range (1e5) and large
+scores (|q|, |k| ~ 300) keep every output finite and within 1e-2.
+
 The schedule (split-kv, warps, stages, chip) comes from --options; the
 kernel is forced to the decode strategy (kernel=decode), so a case the
 decode kernel does not take fails to compile instead of silently running
@@ -75,14 +80,63 @@ def case_shapes(case):
     return ([-1, hq, sq, d], [-1, hkv, -1, d], dv, dtype, kscheme, vscheme, False, False)
 
 
+def edge_cases(options, only, skip):
+    """docs/Numerics.md's rules on the decode kernel; returns the failures.
+    `only` / `skip`: lists of edge-case names (e.g. "V of 1e5")."""
+    from kvq import reference as ref
+    text = attention_module("edge", [1, 8, 1, 64], [1, 2, -1, 64])
+    mod = kvq.compile(text, target="nvvm-emulated", name="edge",
+                      options=["--kernel=decode"] + options)
+    rng = np.random.default_rng()
+    failures = 0
+    for what in ("NaN in K", "+Inf in K", "-Inf in K", "V of 1e5", "scores of |q|, |k| ~ 300"):
+        if (only and what not in only) or what in skip:
+            continue
+        for length in (9, 203):
+            q = rng.standard_normal((1, 8, 1, 64)).astype(np.float32)
+            k = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
+            v = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
+            if "K" in what:
+                k[0, 1, length // 2, 5] = {"N": np.nan, "+": np.inf, "-": -np.inf}[what[0]]
+            if "V" in what:
+                v[0, 1, length // 2, 5] = 1e5
+            if "300" in what:
+                q *= 300
+                k *= 300
+            try:
+                out = np.asarray(mod.edge(q, k, v), np.float64)
+            except RuntimeError as e:
+                failures += 1
+                print(f"FAIL {what} L={length}: {str(e).splitlines()[0]}")
+                continue
+            want = ref.attention(q, k, v)
+            nan_got, nan_want = np.isnan(out).any(-1), np.isnan(want).any(-1)
+            finite = ~nan_want
+            err = (float(np.abs(out[finite] - want[finite]).max() / np.abs(want[finite]).max())
+                   if finite.any() else 0.0)
+            ok = (nan_got == nan_want).all() and np.isfinite(out[finite]).all() and err <= 1e-2
+            failures += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} {what} L={length}: NaN rows {int(nan_got.sum())} "
+                  f"(reference {int(nan_want.sum())}), non-finite values "
+                  f"{int((~np.isfinite(out[finite])).sum())}, max rel error {err:.1e}")
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--options", default="")
     ap.add_argument("--only", default="", help="comma-separated case names")
     ap.add_argument("--skip", default="", help="comma-separated case names")
+    ap.add_argument("--edge", action="store_true", help="the edge cases (see above)")
     opts = ap.parse_args()
     os.environ.setdefault("KVQ_EMU_CHECK", "race,init")
+    if opts.edge:
+        failures = edge_cases(opts.options.split(), [n for n in opts.only.split(",") if n],
+                              opts.skip.split(","))
+        if failures:
+            sys.exit(f"{failures} call(s) failed")
+        return
     names = [n for n in CASES if (not opts.only or n in opts.only.split(","))
              and n not in opts.skip.split(",")]
     text = "".join(
