@@ -31,9 +31,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "test", "Integration", "CPU", "Inputs"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import policy  # noqa: E402
 from kvq.compiler import find_kvq_compile  # noqa: E402
+import results as bench_results  # noqa: E402
 
 
 def loadavg():
@@ -63,10 +65,7 @@ def main():
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the --outline-kernels=false runs")
     parser.add_argument("--kvq-compile", default=None)
-    parser.add_argument("--out", default=os.path.join(os.environ.get("KVQ_BUILD_DIR") or
-                                                      os.path.join(ROOT, "build"), "bench"),
-                        help="where the results go (default: build/bench; --out "
-                             "bench/results records them with the sources)")
+    bench_results.add_out_argument(parser)
     args = parser.parse_args()
     tool = args.kvq_compile or find_kvq_compile()
 
