@@ -9,7 +9,8 @@ the whole model in one function), side by side, in one process. Prints the
 median and minimum wall time of --reps runs of each, their CPU time (user
 + system, what the wall time approaches on an idle machine), the ratio,
 and the load average around the run (the machine may be shared: compare
-ratios and CPU times, not wall times across runs). Writes JSON + Markdown under bench/results/.
+ratios and CPU times, not wall times across runs). Writes JSON + Markdown under build/bench/
+(--out DIR elsewhere).
 
     python3 bench/compile_time.py                       # 4, 9, 32 layers
     python3 bench/compile_time.py --layers 32 --reps 5 --no-baseline
@@ -30,9 +31,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "test", "Integration", "CPU", "Inputs"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import policy  # noqa: E402
 from kvq.compiler import find_kvq_compile  # noqa: E402
+import results as bench_results  # noqa: E402
 
 
 def loadavg():
@@ -62,6 +65,7 @@ def main():
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the --outline-kernels=false runs")
     parser.add_argument("--kvq-compile", default=None)
+    bench_results.add_out_argument(parser)
     args = parser.parse_args()
     tool = args.kvq_compile or find_kvq_compile()
 
@@ -98,7 +102,7 @@ def main():
           f"{os.cpu_count()} CPUs")
 
     stamp = datetime.date.today().isoformat()
-    results = os.path.join(ROOT, "bench", "results")
+    results = args.out
     os.makedirs(results, exist_ok=True)
     meta = {"date": stamp, "machine": platform.machine(), "cpus": os.cpu_count(),
             "load_before": load_before, "load_after": load_after, "reps": args.reps}

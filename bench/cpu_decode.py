@@ -33,7 +33,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 
@@ -51,6 +50,7 @@ from kvq.builder import attention_module  # noqa: E402
 
 import cpu_peers  # noqa: E402
 from cpu_limits import Limits, loadavg  # noqa: E402
+import results  # noqa: E402
 
 HQ, HKV, D = 32, 8, 128
 VARIANTS = {
@@ -174,9 +174,7 @@ def main():
     ap.add_argument("--peers", default="ik_llama.cpp,llama.cpp,torch",
                     help="comma-separated: ik_llama.cpp, llama.cpp, torch, or none")
     ap.add_argument("--options", default="", help="kvq-compile options")
-    ap.add_argument("--out", default=os.path.join(os.environ.get("KVQ_BUILD_DIR") or
-                                                  os.path.join(ROOT, "build"), "bench"),
-                    help="where the results go (default: build/bench)")
+    results.add_out_argument(ap)
     args = ap.parse_args()
     variants = {k: VARIANTS[k] for k in args.variants}
     peers = [] if args.peers == "none" else args.peers.split(",")
@@ -243,8 +241,7 @@ def main():
     load_after = loadavg()
     print(f"load before {load_before}, after {load_after}")
 
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = results.commit()
     stamp = datetime.datetime.now().strftime("%Y-%m-%d")
     result = {
         "date": stamp, "commit": commit, "machine": platform.processor() or platform.machine(),

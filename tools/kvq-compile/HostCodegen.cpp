@@ -6,6 +6,8 @@
 
 #include "HostCodegen.h"
 
+#include "kvq/Dialect/KVQ/Utils/ClosestName.h"
+
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -22,15 +24,7 @@ using namespace llvm;
 
 /// "; did you mean 'x'?" for the name of `names` closest to `name`, or "".
 static std::string suggest(StringRef name, ArrayRef<StringRef> names) {
-  StringRef best;
-  unsigned bestDistance = std::max<unsigned>(2, name.size() / 3) + 1;
-  for (StringRef candidate : names) {
-    unsigned distance = name.edit_distance(candidate, true, bestDistance);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
+  StringRef best = mlir::kvq::getClosestName(name, names);
   return best.empty() ? "" : ("; did you mean '" + best + "'?").str();
 }
 

@@ -20,6 +20,7 @@
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Utils/ClosestName.h"
 #include "kvq/Pipelines/Pipelines.h"
 
 #include "mlir/AsmParser/AsmParser.h"
@@ -301,19 +302,6 @@ private:
   std::vector<std::string> files;
 };
 
-/// The name among `names` closest to `name` (a likely misspelling), or "".
-static StringRef closestName(StringRef name, ArrayRef<StringRef> names) {
-  StringRef best;
-  unsigned bestDistance = std::max<unsigned>(2, name.size() / 3) + 1;
-  for (StringRef candidate : names) {
-    unsigned distance = name.edit_distance(candidate, true, bestDistance);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
 
 /// Fails on the first argument of `args` that names no option: LLVM's own
 /// suggestion would range over every option it registers, most of them
@@ -352,7 +340,7 @@ static LogicalResult checkOptionNames(ArrayRef<char *> args,
         }))
       continue;
     std::string message = "unknown option '" + arg.str() + "'";
-    if (StringRef best = closestName(name, candidates); !best.empty())
+    if (StringRef best = kvq::getClosestName(name, candidates); !best.empty())
       message += "; did you mean '--" + best.str() +
                  (arg.contains('=') ? "=" + value.str() : "") + "'?";
     fail(message + " (kvq-compile --help lists the options)");

@@ -8,6 +8,7 @@
 #include "kvq/Dialect/KVQ/IR/KVQAttrs.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/IR/KVQTraits.h"
+#include "kvq/Dialect/KVQ/Utils/ClosestName.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -32,22 +33,6 @@ void KVQDialect::initialize() {
 // Attributes on operations
 //===----------------------------------------------------------------------===//
 
-/// The name among `candidates` closest to `name` (a likely misspelling),
-/// or "".
-static StringRef closestName(StringRef name, ArrayRef<StringRef> candidates) {
-  StringRef best;
-  unsigned bestDistance = std::max<unsigned>(2, name.size() / 3) + 1;
-  for (StringRef candidate : candidates) {
-    unsigned distance =
-        name.edit_distance(candidate, /*AllowReplacements=*/true, bestDistance);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
 static std::string joinNames(ArrayRef<StringRef> names) {
   std::string text;
   for (StringRef name : names)
@@ -68,7 +53,7 @@ LogicalResult mlir::kvq::verifyNoUnknownAttributes(Operation *op) {
           known.push_back(inherent.strref());
     InFlightDiagnostic diag = op->emitOpError()
                               << "has unknown attribute '" << name << "'";
-    if (StringRef suggestion = closestName(name, known); !suggestion.empty())
+    if (StringRef suggestion = getClosestName(name, known); !suggestion.empty())
       diag << "; did you mean '" << suggestion << "'?";
     diag << " (its attributes: " << joinNames(known) << ")";
     return diag;
@@ -132,7 +117,7 @@ LogicalResult KVQDialect::verifyOperationAttribute(Operation *op,
                             << "unknown kvq attribute '" << name << "'";
   StringRef names[] = {kLayerAttr, kHostAttr, kScheduleAttr, kDecodePlanAttr,
                        kKernelBoundsAttr};
-  if (StringRef suggestion = closestName(name, names); !suggestion.empty())
+  if (StringRef suggestion = getClosestName(name, names); !suggestion.empty())
     diag << "; did you mean '" << suggestion << "'?";
   return diag << " (kvq attributes: " << joinNames(names) << ")";
 }
