@@ -1,8 +1,8 @@
-// RUN: kvq-opt %s -split-input-file --kvq-nvvm-pipeline="format=isa chip=sm_90" \
+// RUN: kvq-opt %s -split-input-file --kvq-nvvm-pipeline="format=isa chip=sm_90 kernel=decode" \
 // RUN:   | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s
-// RUN: kvq-opt %s -split-input-file --kvq-nvvm-pipeline="format=isa chip=sm_80" \
+// RUN: kvq-opt %s -split-input-file --kvq-nvvm-pipeline="format=isa chip=sm_80 kernel=decode" \
 // RUN:   | sed -e 's/\\0A/\n/g' -e 's/\\09/ /g' | FileCheck %s --check-prefix=SM80
-// RUN: env -u CUDA_HOME kvq-opt %s -split-input-file --kvq-nvvm-pipeline="format=isa chip=sm_90" \
+// RUN: env -u CUDA_HOME kvq-opt %s -split-input-file --kvq-nvvm-pipeline="format=isa chip=sm_90 kernel=decode" \
 // RUN:   | FileCheck %s --check-prefix=NOLIBDEVICE
 
 // The decode kernel through the whole NVVM pipeline: the PTX instructions

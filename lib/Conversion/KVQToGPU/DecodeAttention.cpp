@@ -455,6 +455,17 @@ bool mlir::kvq::isDecodeAttention(AttentionOp op,
   return true;
 }
 
+bool mlir::kvq::decodeOperandsMayOverflowF16(AttentionOp op) {
+  auto isPlainF16 = [](Value tensor, QuantSchemeAttr scheme) {
+    return !scheme && !getAttentionDecoder(tensor) &&
+           cast<RankedTensorType>(tensor.getType()).getElementType().isF16();
+  };
+  return !isPlainF16(op.getQuery(), op.getQuerySchemeAttr()) ||
+         !isPlainF16(op.getKey(), op.getKeySchemeAttr()) ||
+         !isPlainF16(op.getValue(), op.getValueSchemeAttr()) ||
+         std::abs(op.getEffectiveScale() * kLog2e) > 1.0;
+}
+
 /// Bytes of scales and zero points per key of `scheme` over a K / V of
 /// `shape` (as prepareKVOperand indexes them).
 static double getSideBytesPerKey(QuantSchemeAttr scheme,

@@ -1,7 +1,7 @@
-// RUN: kvq-opt %s --kvq-gpu-attention=chip=sm_90 --canonicalize --cse | FileCheck %s
-// RUN: kvq-opt %s --kvq-gpu-attention=chip=sm_90 --canonicalize --cse | FileCheck %s --check-prefix=NOBUF
-// RUN: kvq-opt %s --kvq-gpu-attention=chip=sm_80 --canonicalize --cse | FileCheck %s --check-prefix=SM80
-// RUN: kvq-opt %s --kvq-gpu-attention="chip=sm_90 split-kv=1 warps=2 stages=4" --canonicalize --cse \
+// RUN: kvq-opt %s --kvq-gpu-attention="chip=sm_90 kernel=decode" --canonicalize --cse | FileCheck %s
+// RUN: kvq-opt %s --kvq-gpu-attention="chip=sm_90 kernel=decode" --canonicalize --cse | FileCheck %s --check-prefix=NOBUF
+// RUN: kvq-opt %s --kvq-gpu-attention="chip=sm_80 kernel=decode" --canonicalize --cse | FileCheck %s --check-prefix=SM80
+// RUN: kvq-opt %s --kvq-gpu-attention="chip=sm_90 kernel=decode split-kv=1 warps=2 stages=4" --canonicalize --cse \
 // RUN:   | FileCheck %s --check-prefix=SPLIT1
 // RUN: kvq-opt %s --kvq-gpu-attention="chip=sm_90 kernel=prefill" --canonicalize --cse \
 // RUN:   | FileCheck %s --check-prefix=PREFILL
@@ -214,13 +214,4 @@ func.func @decode_window(%q: tensor<1x8x1x64xf16>, %kc: tensor<1x2x?x64xi8>, %ks
   %k = tensor.concat dim(2) %kd, %kw : (tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16>) -> tensor<1x2x?x64xf16>
   %o = kvq.attention q(%q : tensor<1x8x1x64xf16>) k(%k : tensor<1x2x?x64xf16>) v(%v : tensor<1x2x?x64xf16>) -> tensor<1x8x1x64xf16>
   return %o : tensor<1x8x1x64xf16>
-}
-
-// 16 heads x 4 queries per KV head = 64 rows: the prefill kernel.
-// CHECK-LABEL: func.func @prefill_rows
-// CHECK-NOT:     kvq.decode_plan
-// CHECK:         return
-func.func @prefill_rows(%q: tensor<1x16x4x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x?x64xf16>) -> tensor<1x16x4x64xf16> {
-  %o = kvq.attention q(%q : tensor<1x16x4x64xf16>) k(%k : tensor<1x2x?x64xf16>) v(%v : tensor<1x2x?x64xf16>) {causal} -> tensor<1x16x4x64xf16>
-  return %o : tensor<1x16x4x64xf16>
 }

@@ -37,6 +37,14 @@ constexpr int64_t kMaxDecodeHeadDim = 128;
 bool isDecodeAttention(AttentionOp op, const NVIDIATargetInfo &target,
                        std::string *reason = nullptr);
 
+/// Whether an operand of `op` can leave f16's range inside the decode
+/// kernel: Q or K / V that are not plain f16 arrays (f32 or bf16 data,
+/// quantization scales, decoders), or a softmax scale (times log2 e) above
+/// 1. The prefill kernel recomputes such CTAs with bf16 operands; the
+/// decode kernel has no such pass, so kernel=auto gives it only ops where
+/// this is false.
+bool decodeOperandsMayOverflowF16(AttentionOp op);
+
 /// Replaces `op` by the prefill (flash-attention) kernels.
 LogicalResult
 lowerAttentionWithPrefillKernel(RewriterBase &rewriter, AttentionOp op,
