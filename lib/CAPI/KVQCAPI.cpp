@@ -7,11 +7,8 @@
 #include "kvq-c/Dialects.h"
 #include "kvq-c/Passes.h"
 
-#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
-#include "kvq/Dialect/KVQ/TransformOps/KVQTransformOps.h"
-#include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/InitAllKVQ.h"
 #include "kvq/Pipelines/Pipelines.h"
 
 #include "mlir/CAPI/IR.h"
@@ -25,14 +22,10 @@ using namespace mlir;
 MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(KVQ, kvq, mlir::kvq::KVQDialect)
 
 void kvqRegisterExternalModels(MlirDialectRegistry registry) {
-  kvq::registerKVDecoderExternalModels(*unwrap(registry));
-  kvq::registerTransformDialectExtension(*unwrap(registry));
+  kvq::registerAllKVQ(*unwrap(registry));
 }
 
-void kvqRegisterPasses(void) {
-  kvq::registerKVQPasses();
-  kvq::registerKVQConversionPasses();
-}
+void kvqRegisterPasses(void) { kvq::registerAllKVQPasses(); }
 
 void kvqRegisterPipelines(void) { kvq::registerKVQPipelines(); }
 

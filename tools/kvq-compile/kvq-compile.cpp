@@ -17,8 +17,7 @@
 #include "KVQVersion.h"
 #include "KernelABI.h"
 
-#include "kvq/Dialect/KVQ/IR/KVQDialect.h"
-#include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
+#include "kvq/InitAllKVQ.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/ClosestName.h"
 #include "kvq/Pipelines/Pipelines.h"
@@ -578,8 +577,7 @@ int main(int argc, char **argv) {
     registerAllDialects(registry);
     registerAllExtensions(registry);
     registerAllToLLVMIRTranslations(registry);
-    registry.insert<kvq::KVQDialect>();
-    kvq::registerKVDecoderExternalModels(registry);
+    kvq::registerAllKVQ(registry);
     MLIRContext context(registry);
     DefaultTimingManager timing;
     applyDefaultTimingManagerCLOptions(timing);

@@ -23,10 +23,9 @@
 
 #include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
-#include "kvq/Dialect/KVQ/TransformOps/KVQTransformOps.h"
-#include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/Transforms/KVPolicy.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/InitAllKVQ.h"
 #include "kvq/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -78,9 +77,7 @@ extern "C" int LLVMFuzzerInitialize(int *argc, char ***argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
-  registry.insert<kvq::KVQDialect>();
-  kvq::registerKVDecoderExternalModels(registry);
-  kvq::registerTransformDialectExtension(registry);
+  kvq::registerAllKVQ(registry);
   context = new MLIRContext(registry);
   context->loadAllAvailableDialects();
   // Errors are the expected outcome for most inputs.

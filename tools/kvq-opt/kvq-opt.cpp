@@ -7,11 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kvq/Conversion/Passes.h"
-#include "kvq/Dialect/KVQ/IR/KVQDialect.h"
-#include "kvq/Dialect/KVQ/TransformOps/KVQTransformOps.h"
-#include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/InitAllKVQ.h"
 #include "kvq/Pipelines/Pipelines.h"
 
 #include "KVQVersion.h"
@@ -26,8 +22,7 @@
 int main(int argc, char **argv) {
   mlir::kvq::registerKVQVersionPrinter();
   mlir::registerAllPasses();
-  mlir::kvq::registerKVQPasses();
-  mlir::kvq::registerKVQConversionPasses();
+  mlir::kvq::registerAllKVQPasses();
   mlir::kvq::registerKVQPipelines();
 
   mlir::DialectRegistry registry;
@@ -35,9 +30,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   // GPU serialization (gpu-module-to-binary) translates to LLVM IR.
   mlir::registerAllToLLVMIRTranslations(registry);
-  registry.insert<mlir::kvq::KVQDialect>();
-  mlir::kvq::registerKVDecoderExternalModels(registry);
-  mlir::kvq::registerTransformDialectExtension(registry);
+  mlir::kvq::registerAllKVQ(registry);
 
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "kvq optimizer driver\n", registry));

@@ -10,8 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
-#include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/InitAllKVQ.h"
 #include "kvq/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -42,8 +41,7 @@ int main() {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  registry.insert<mlir::kvq::KVQDialect>();
-  mlir::kvq::registerKVDecoderExternalModels(registry);
+  mlir::kvq::registerAllKVQ(registry);
   mlir::MLIRContext context(registry);
   context.disableMultithreading();
 
@@ -67,7 +65,7 @@ int main() {
 
   // ...and by name, after registering kvq's passes and pipelines (the
   // text is the pipeline nested in the pass manager's builtin.module).
-  mlir::kvq::registerKVQPasses();
+  mlir::kvq::registerAllKVQPasses();
   mlir::kvq::registerKVQPipelines();
   mlir::OwningOpRef<mlir::ModuleOp> again =
       mlir::parseSourceString<mlir::ModuleOp>(kModule, &context);
