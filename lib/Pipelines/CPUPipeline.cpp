@@ -13,6 +13,7 @@
 
 #include "PipelineStages.h"
 
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"

@@ -8,6 +8,7 @@
 
 #include "PipelineStages.h"
 
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -28,15 +29,9 @@ void mlir::kvq::addTensorFrontEnd(OpPassManager &pm) {
 }
 
 void mlir::kvq::addMethodLowerings(OpPassManager &pm) {
-  pm.addPass(createKVQLowerQuant());
-  pm.addPass(createKVQLowerLowRank());
-  pm.addPass(createKVQLowerPolyAttention());
-  pm.addPass(createKVQLowerLeverage());
-  pm.addPass(createKVQLowerGear());
+  pm.addPass(createConvertKVQToLinalg());
   // Elementwise arith on tensors (e.g. GEAR's residual `x - dequantize(..)`).
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  pm.addPass(createKVQLowerVidKV());
-  pm.addPass(createKVQLowerPolar());
   pm.addPass(createKVQApproximateMath());
   pm.addPass(createCanonicalizerPass());
 }

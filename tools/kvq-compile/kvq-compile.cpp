@@ -18,6 +18,7 @@
 #include "KernelABI.h"
 
 #include "kvq/InitAllKVQ.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/ClosestName.h"
 #include "kvq/Pipelines/Pipelines.h"

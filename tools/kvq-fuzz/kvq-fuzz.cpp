@@ -116,13 +116,7 @@ static void addKVQPasses(PassManager &pm, bool gpu) {
     pm.addPass(kvq::createKVQGPUAttention());
   else
     pm.addPass(kvq::createKVQTileAttention());
-  pm.addPass(kvq::createKVQLowerQuant());
-  pm.addPass(kvq::createKVQLowerLowRank());
-  pm.addPass(kvq::createKVQLowerPolyAttention());
-  pm.addPass(kvq::createKVQLowerLeverage());
-  pm.addPass(kvq::createKVQLowerGear());
-  pm.addPass(kvq::createKVQLowerVidKV());
-  pm.addPass(kvq::createKVQLowerPolar());
+  pm.addPass(kvq::createConvertKVQToLinalg());
   pm.addPass(kvq::createKVQApproximateMath());
 }
 

@@ -151,4 +151,381 @@ def KVQGPUKernelBounds : Pass<"kvq-gpu-kernel-bounds",
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// KVQToLinalg
+//===----------------------------------------------------------------------===//
+
+def ConvertKVQToLinalg : Pass<"convert-kvq-to-linalg"> {
+  let summary = "Lower kvq's method ops on tensors to linalg, tensor, scf, "
+                "arith and math";
+  let description = [{
+    One conversion for every kvq op other than the attention ops: the
+    per-method pattern sets of `kvq/Conversion/KVQToLinalg/KVQToLinalg.h`
+    (`populate...Patterns`) applied method by method in a fixed order
+    (quantization, low rank, PolySketch, LevAttention, GEAR / xKV, VidKV,
+    PolarQuant), then a `ConversionTarget`
+    (`configureKVQToLinalgConversionLegality`) that makes each of those ops
+    illegal. kvq.attention is
+    left to `kvq-tile-attention` / `kvq-gpu-attention` (the pipelines run them
+    first, so that decoders feeding an attention are read inside its loops);
+    any other kvq op still present afterwards fails the pass with an error at
+    the op, naming it, and an op whose lowering needs a static size (a head
+    count, the mask's row count, a low-rank result dimension) says which
+    before anything is rewritten. Ops lowered by one method and produced by
+    another (a GEAR base's `kvq.dequantize`, the projection of a
+    `kvq.rotate`) are lowered in the same run.
+
+    **Quantization** (lower quantize, dequantize, pack and unpack to linalg).
+
+    Rewrites the standalone quantization ops on tensors into `linalg` on
+    tensors plus `arith` / `math` scalar code, for every scheme
+    `#kvq.quant` allows, reproducing `python/kvq/reference.py` bit for bit
+    (see docs/Quantization.md):
+
+    * `kvq.quantize`: a `linalg.generic` reduction computes the statistics
+      of every block (max |x|, or min and max, over finite values) into a
+      scale-shaped f32 tensor, an elementwise `linalg.generic` turns them
+      into scales (and zero points) rounded to the scale type, and a third
+      one encodes every element with the scale of its block. Blocks are
+      addressed with indexing maps (`d floordiv extent`, or the constant 0
+      for a dimension covered whole), so ragged last blocks and dynamic
+      dimensions need no special case;
+    * `kvq.dequantize`: one elementwise `linalg.generic`;
+    * `kvq.pack` / `kvq.unpack`: `tensor.expand_shape` /
+      `tensor.collapse_shape` of the last dimension into
+      `[bytes, codes per byte]` and a `linalg.generic` that ORs / shifts
+      the codes.
+
+    FP8 codes are produced and read with integer arithmetic, so no FP8
+    arithmetic reaches LLVM. The result bufferizes with
+    `one-shot-bufferize`; run `kvq-legalize-abi` first so that no i4 / i2
+    tensor crosses a function boundary.
+
+    **Low rank** (lower kvq.project, kvq.reconstruct and kvq.smooth to linalg).
+
+    Rewrites the low-rank ops and K smoothing on tensors into
+    `linalg.generic` contractions and reductions with f32 arithmetic (the
+    results rounded to their element types like the NumPy golden model).
+    Head `h` uses basis `h / (H / Hb)`; this needs static head counts unless
+    a single basis is shared. Run `kvq-fuse` first: it removes the
+    reconstructions that feed `kvq.attention`.
+
+    **GEAR and xKV** (lower the GEAR and xKV ops to linalg / scf on tensors).
+
+    `kvq.extract_outliers`: the rank of every entry of a token by
+    magnitude (a quadratic reduction over the head dimension), then the
+    remainder and the `count` first entries. `kvq.low_rank_approx` and
+    `kvq.cross_layer_basis`: the Gram matrix of each head in f64 (a
+    reduction over the tokens), subspace iteration from the seeded
+    Gaussian start compiled as a constant (an `scf.for` over the
+    iterations, each orthonormalized by classical Gram-Schmidt twice, an
+    `scf.for` over the columns with one `linalg.generic` per step over all
+    heads), then the coordinates (a second pass over the tokens).
+    `kvq.gear_decode`: the base plus a contraction over the rank plus the
+    scattered outliers, elementwise. The workspace is D x D (G D x G D for
+    xKV) per head whatever the sequence length.
+
+    **PolarQuant** (lower kvq.polar_encode and kvq.polar_decode to linalg).
+
+    PolarQuant on tensors. Encoding: per level one `linalg.generic` over the
+    pairs of the level below (f64 `atan2`, the code as the number of
+    compile-time codebook boundaries below the angle, the pair's radius),
+    then one packing the codes LSB first into bytes. Decoding: one
+    elementwise `linalg.generic` over `[B, H, S, D]`, channel `c` being its
+    block's radius times, per level, the cosine or sine (bit `l - 1` of `c`)
+    of the centroid its code selects, read from compile-time f32 tables.
+    The codebooks are the Lloyd-Max quantizers of the analytic angle
+    densities (`lib/Dialect/KVQ/Utils/Polar.cpp`, equal to
+    `kvq.reference.polar_codebook` to rounding). Run `kvq-fuse` and the
+    attention lowering first: a `kvq.polar_decode` feeding `kvq.attention`
+    is decoded inside its loop instead.
+
+    **VidKV** (lower the VidKV encode / decode ops to linalg).
+
+    `kvq.vidkv_encode_key`: channel ranges (a reduction over the tokens),
+    ranks and slots (D x D counting reductions per head), the keys gathered
+    in slot order; the high channels get `kvq.quantize`'s 2-bit asymmetric
+    numerics with the codes OR-ed into bytes, the low channels a real DFT
+    (a contraction with a constant N x N matrix), `mean |r|` per token
+    group and sign bits OR-ed into bytes. `kvq.vidkv_decode_key`: the low
+    spectrum dequantized, the inverse DFT (a contraction), every channel
+    read from its slot. `kvq.vidkv_encode_value`: `mean |v|` per token
+    group and base-3 digit sums into bytes; `kvq.vidkv_decode_value`: one
+    elementwise op. Decode ops that feed `kvq.attention` are decoded inside
+    its loop instead (`kvq-tile-attention`); this pass lowers the rest.
+
+    **PolySketchFormer** (lower kvq.poly_sketch and kvq.poly_attention).
+
+    PolySketchFormer on tensors to `linalg.generic` contractions in f32:
+    the sketch matrices become constants (drawn from the op's seed exactly
+    as `kvq.reference.sketch_matrices` draws them); exact polynomial
+    attention forms its weights densely; sketched attention contracts the
+    queries' features with the state `sum_j phi(k_j) (x) phi(k_j) (x) [v_j,
+    1]` (never the `r^2` features of a token), and with `causal` walks the
+    queries in blocks (`scf.for`) carrying the state of the keys every row
+    of the block sees, adding each block's partially visible keys exactly:
+    linear in the sequence length. Needs static head counts.
+
+    **LevAttention** (lower kvq.leverage_scores and kvq.select_keys).
+
+    LevAttention on tensors: the Gram matrix `K^T K` of each head (a
+    reduction over the keys), plus the op's relative ridge, inverted by
+    Gauss-Jordan elimination (an `scf.for` over the D pivots, one
+    elementwise `linalg.generic` over every head per pivot), then `tau_j =
+    k_j^T G^-1 k_j` (a second pass over the keys), all in f64; the
+    workspace is D x D per head whatever the sequence length.
+    `kvq.select_keys` becomes an elementwise threshold into an additive
+    mask.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// KVQToCPU
+//===----------------------------------------------------------------------===//
+
+def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
+  let summary = "Flash-style tiled lowering of kvq.attention for the CPU";
+  let description = [{
+    Rewrites every `kvq.attention` into a loop nest over buffers with an
+    online softmax over blocks of keys:
+
+    * the queries of the `Hq / Hkv` heads that share a key/value head are
+      processed together (row `r` of a KV head is query position `r / g`,
+      head `r % g`), in tiles of `block-rows` rows, so each K and V row is
+      read once per tile and decoded once for all of them;
+    * keys are visited in blocks of `block-kv`; per block the scores of the
+      tile are computed, the running maximum and normaliser are updated and
+      the accumulator is rescaled once (online softmax); a ragged last block
+      is handled by its bound, never by padding the cache;
+    * with `causal`, the key loop of a tile stops at the last key any of its
+      rows may see, so fully masked blocks are never read;
+    * the key range is cut into `split-kv` partitions (0: automatic, enough
+      for 32 work items when a KV head has one row tile, as in decode)
+      that run in parallel and whose partial maxima, normalisers and
+      accumulators are combined at the end (split-KV / flash-decoding);
+    * quantized K and V are decoded in registers, `vector-width` values at a
+      time, right after loading their codes: i4 / i2 codes are read as
+      packed bytes and split into one vector per field with a shift and a
+      mask (the query rows are kept in the key's field order, the
+      accumulators in the value's, and put back in channel order at the
+      output). No dequantized K or V buffer spanning the keys is allocated;
+    * shapes with at least `vector-width` rows per KV head (prefill) use a
+      register-blocked kernel: tiles of `2 * vector-width` rows, scores as
+      keys x rows with the lanes over the rows (micro-tiles of 8 keys x 2
+      row vectors against the transposed query tile), the online softmax
+      down the columns, P V by micro-tiles of 4 rows x 4 value vectors, and
+      each block of K / V decoded once per tile into a block-sized scratch
+      (plain f32 read in place). Masks, Delta-S, rounded probabilities and
+      quantized queries keep the per-key kernel.
+
+    The result is scf + vector + memref code; it is bridged back to tensors
+    with `bufferization.to_buffer` / `to_tensor`, so one-shot bufferization
+    of the rest of the function follows as usual.
+  }];
+  let options = [
+    Option<"blockKV", "block-kv", "int64_t", /*default=*/"64",
+           "Keys per block of the online-softmax loop">,
+    Option<"blockRows", "block-rows", "int64_t", /*default=*/"4",
+           "Query rows (head x position) processed together">,
+    Option<"splitKV", "split-kv", "int64_t", /*default=*/"0",
+           "Partitions of the key range, run in parallel and combined at "
+           "the end (0: automatic)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector (16 for AVX-512)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def KVQOpenMPSchedule : Pass<"kvq-openmp-schedule"> {
+  let summary = "Set the schedule of OpenMP worksharing loops";
+  let description = [{
+    Gives every `omp.wsloop` without a `schedule` clause the schedule
+    `kind` (`dynamic` by default, chunk `chunk`; 0 leaves the chunk to the
+    runtime). `convert-scf-to-openmp` creates loops without a schedule, which
+    OpenMP runtimes run statically: each thread gets an equal share of the
+    iterations up front, so a thread that the OS deschedules (a loaded
+    machine) or that draws the costly iterations (causal attention) holds up
+    the whole loop. With `dynamic`, threads take iterations as they finish.
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"dynamic\"",
+           "Schedule kind: static, dynamic or guided">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"0",
+           "Iterations per chunk (0: the runtime's default)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::omp::OpenMPDialect"
+  ];
+}
+
+def KVQApproximateMath : Pass<"kvq-approximate-math"> {
+  let summary = "Replace math.exp and friends by vectorizable polynomials";
+  let description = [{
+    Applies MLIR's polynomial approximations of `math` ops (exp, log, tanh,
+    ...) so that vector code stays vectorized on CPUs instead of calling
+    the scalar libm once per lane.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def KVQEmulateNarrowTypes : Pass<"kvq-emulate-narrow-types", "ModuleOp"> {
+  let summary = "Store i4 / i2 buffers packed in bytes (upstream emulation)";
+  let description = [{
+    Runs MLIR's narrow-type emulation (arith, memref and vector patterns)
+    over bufferized code: every internal `memref<...xi4>` / `memref<...xi2>`
+    buffer becomes a flat `memref<?xi8>` of packed codes — element `i` in
+    byte `i / (8 / bits)` at bit `(i % (8 / bits)) * bits`, low bits first
+    — and vector loads of sub-byte codes become byte loads plus bit casts.
+    The same layout is the kernel ABI's; function arguments carry it as
+    explicit bytes (see `kvq.pack` / `kvq.unpack`), because the upstream
+    patterns of LLVM 22 cannot convert sub-byte memref block arguments.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::vector::VectorDialect",
+    "::mlir::affine::AffineDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// KVQToGPU: helper passes around the kernels
+//===----------------------------------------------------------------------===//
+
+def KVQGPUMapLoops : Pass<"kvq-gpu-map-loops", "ModuleOp"> {
+  let summary = "Run the bufferized loops around the attention kernels on the GPU";
+  let description = [{
+    The GPU path for everything `kvq-gpu-attention` does not turn into a
+    tuned kernel: the prefill-side method ops (encoders, outlier extraction,
+    low-rank approximation, bases, leverage scores, poly attention,
+    run-time quantization) and any linalg around them, once they are
+    lowered to linalg, bufferized and converted to parallel loops
+    (`convert-linalg-to-parallel-loops`). On each function, outside the
+    existing `gpu.launch` ops:
+
+    * `memref.copy` becomes an element-wise parallel loop;
+    * every outermost `scf.parallel` becomes a `gpu.launch`: its iteration
+      space is linearized (innermost dimension fastest, so neighbouring
+      threads touch neighbouring elements), each thread runs one iteration
+      under a bounds check; nested loops (reductions) run sequentially in
+      the thread;
+    * remaining host code that reads or writes memory (a scalar store, a
+      loop over a reduction with no parallel dimension) runs in a
+      single-thread `gpu.launch`; host code that needs a value loaded from
+      memory is reported, with its location;
+    * `memref.alloc` / `memref.alloca` become `gpu.alloc`, freed with
+      `gpu.dealloc` at the end of their block (a buffer escaping its block
+      is reported);
+    * `memref.get_global` used by kernels moves into them, so that outlining
+      copies the constant into the GPU module.
+
+    Launches are synchronous and run in program order; the generated
+    kernels are plain and untuned (one thread per element). The attention
+    kernels keep their own launch configuration. Functions with the unit
+    attribute `kvq.host` (the output-shape functions of kvq-compile's
+    entry points) are left on the host.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of the element-wise kernels">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def KVQEmulateGPUKernels : Pass<"kvq-emulate-gpu-kernels", "ModuleOp"> {
+  let summary = "Run NVVM GPU kernels on the host with the GPU emulator "
+                "(testing without a GPU)";
+  let description = [{
+    Takes the `gpu.module`s as `convert-gpu-to-nvvm` lowered them (LLVM
+    dialect with NVVM ops, what NVPTX would compile) and makes their
+    kernels host code run by the GPU emulator runtime
+    (`libkvq_gpu_emulator`, `include/kvq/Runtime/kvq_gpu_emulator.h`):
+
+    * NVVM ops become calls of the runtime: special registers
+      (`__kvq_emu_sreg_tid_x`, ...), `barrier0` / `barrier`
+      (`__kvq_emu_barrier`), `shfl.sync`, `vote.sync`, `bar.warp.sync`,
+      `mma.sync` (f16 / bf16 m16n8k16 and m16n8k8, tf32, s8 / u8, f64; the
+      lane's registers pass through scratch arrays), `ldmatrix` (m8n8 b16),
+      `cp.async.shared.global` and its commit / wait groups, and the NVVM
+      intrinsics without a host equivalent (`ex2.approx`, `lg2.approx`,
+      ...);
+    * shared memory (address space 3) becomes the runtime's per-CTA memory:
+      each shared global is an offset from `__kvq_emu_shared_base()` (static
+      globals in order, dynamic ones after them), and every shared load,
+      store and atomic first passes its address to
+      `__kvq_emu_shared_access` (bounds, alignment, race checks);
+    * address spaces are erased, NVVM attributes dropped, and the module's
+      functions move into the host module (renamed, internal), with one
+      entry `void entry(void **params)` per kernel that unpacks the
+      parameter array `mgpuLaunchKernel` receives and calls it, registered
+      with the runtime by a global constructor;
+    * the `gpu.module` becomes a `gpu.binary` whose object names it, so the
+      host code (`gpu-to-llvm`'s module loading, launches, streams,
+      allocations) is the same as for a GPU.
+
+    Other NVVM ops or intrinsics, inline assembly, calls of external
+    functions the runtime does not provide (it implements the libdevice
+    math functions) and shared-memory accesses it could not check are
+    errors naming the op.
+
+    `kvq-nvvm-emulation-pipeline` runs it instead of `gpu-module-to-binary`.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::NVVM::NVVMDialect"
+  ];
+}
+
+def KVQCheckDeviceBuffers : Pass<"kvq-check-device-buffers", "ModuleOp"> {
+  let summary = "Check that GPU kernels only capture device buffers";
+  let description = [{
+    After bufferization, reports every buffer captured by a `gpu.launch`
+    that is not known to be device memory: a function argument (device
+    pointers by the GPU ABI), a `gpu.alloc`, or a view of one. A host
+    `memref.alloc` reaching a kernel (for example an output whose
+    allocation could not become an out-parameter) is an error with its
+    location, not a fault at run time.
+  }];
+}
+
+def KVQExternDynamicSharedMemory
+    : Pass<"kvq-extern-dynamic-shared-memory", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Declare dynamic shared memory `.extern` in PTX";
+  let description = [{
+    `convert-gpu-to-nvvm` lowers `gpu.dynamic_shared_memory` to a zero-sized
+    address-space-3 `llvm.mlir.global` with internal linkage, which the
+    NVPTX backend prints as a 1-byte static `.shared` variable, so kernels
+    address the dynamic region relative to the static area. This pass gives
+    such globals external linkage, so that PTX declares them like CUDA does:
+    `.extern .shared .align 16 .b8 __dynamic_shmem__0[]`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KVQ_CONVERSION_PASSES_TD

@@ -29,7 +29,7 @@
 #include "kvq/Conversion/KVQToGPU/KVQToGPU.h"
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/AttentionLowering.h"
+#include "kvq/Conversion/AttentionLowering.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 

@@ -19,7 +19,7 @@
 
 #include "kvq/Conversion/KVQToGPU/TargetInfo.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/AttentionLowering.h"
+#include "kvq/Conversion/AttentionLowering.h"
 
 #include "mlir/IR/PatternMatch.h"
 
@@ -44,6 +44,11 @@ bool isDecodeAttention(AttentionOp op, const NVIDIATargetInfo &target,
 /// decode kernel has no such pass, so kernel=auto gives it only ops where
 /// this is false.
 bool decodeOperandsMayOverflowF16(AttentionOp op);
+
+/// Patterns that rewrite the NVVM ops of GPU kernels in the LLVM dialect
+/// (after convert-gpu-to-nvvm) into calls of the GPU emulator runtime and
+/// route shared-memory accesses through its checks (kvq-emulate-gpu-kernels).
+void populateNVVMToGPUEmulatorPatterns(RewritePatternSet &patterns);
 
 /// Replaces `op` by the prefill (flash-attention) kernels.
 LogicalResult

@@ -8,7 +8,7 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/AttentionLowering.h"
+#include "kvq/Conversion/AttentionLowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

@@ -6,6 +6,9 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Utils/Random.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
 
 #include "mlir/IR/PatternMatch.h"
 
@@ -161,6 +164,39 @@ struct KVQFusePass : kvq::impl::KVQFuseBase<KVQFusePass> {
   }
 };
 } // namespace
+
+namespace {
+/// rotate(x) -> project(x, S^T), rotate(x){inverse} -> reconstruct(x, S^T)
+/// with the compile-time rotation as a constant [1, D, D] basis.
+struct ExpandRotation : OpRewritePattern<RotateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RotateOp op,
+                                PatternRewriter &rewriter) const override {
+    int64_t d = op.getInput().getType().getDimSize(3);
+    std::vector<float> s = rotationMatrix(d, op.getKind(), op.getSeed());
+    // basis[0, i, j] = S[j, i]
+    std::vector<float> basis(d * d);
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j < d; ++j)
+        basis[i * d + j] = s[j * d + i];
+    auto type = RankedTensorType::get({1, d, d}, rewriter.getF32Type());
+    Value u = arith::ConstantOp::create(
+        rewriter, op.getLoc(),
+        DenseElementsAttr::get(type, ArrayRef<float>(basis)));
+    if (op.getInverse())
+      rewriter.replaceOpWithNewOp<ReconstructOp>(op, op.getType(),
+                                                 op.getInput(), u, Value());
+    else
+      rewriter.replaceOpWithNewOp<ProjectOp>(op, op.getType(), op.getInput(), u,
+                                             Value());
+    return success();
+  }
+};
+} // namespace
+
+void mlir::kvq::populateExpandRotationPatterns(RewritePatternSet &patterns) {
+  patterns.add<ExpandRotation>(patterns.getContext());
+}
 
 void mlir::kvq::populateFuseDequantizePatterns(RewritePatternSet &patterns) {
   patterns.add<FuseDequantizeIntoAttention>(patterns.getContext());

@@ -1,5 +1,5 @@
 // RUN: kvq-opt %s -split-input-file -kvq-expand-sage-attention | FileCheck %s
-// RUN: kvq-opt %s -split-input-file -kvq-expand-sage-attention -kvq-lower-quant -kvq-lower-low-rank -kvq-tile-attention | FileCheck %s --check-prefix=LOWERED
+// RUN: kvq-opt %s -split-input-file -kvq-expand-sage-attention --convert-kvq-to-linalg -kvq-tile-attention | FileCheck %s --check-prefix=LOWERED
 
 // The default recipe (INT8 per thread, FP8 PV, both smoothings) on a
 // dynamic sequence with GQA: K smoothing, the q-bar of each 128 query rows

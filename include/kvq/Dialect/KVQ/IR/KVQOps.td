@@ -505,7 +505,7 @@ def KVQ_PolyAttentionOp : KVQ_Op<"poly_attention", [Pure,
     `[B, Hkv, Skv, D]`, v `[B, Hkv, Skv, Dv]`, result `[B, Hq, Sq, Dv]`;
     `causal` is bottom-right aligned (`w_ij = 0` for `j > i + Skv - Sq`).
 
-    Lowering (`kvq-lower-poly-attention`): exact attention forms the
+    Lowering (`convert-kvq-to-linalg`): exact attention forms the
     weights densely; the sketched form never forms the `r^2` features of a
     token nor an `Sq x Skv` matrix: without `causal` it builds the state
     `Z = sum_j phi(k_j) (x) phi(k_j) (x) [v_j, 1]` once (`r x r x (Dv + 1)`

@@ -31,21 +31,8 @@ namespace kvq {
 #define GEN_PASS_DECL
 #include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
 
-/// Patterns that rewrite the NVVM ops of GPU kernels in the LLVM dialect
-/// (after convert-gpu-to-nvvm) into calls of the GPU emulator runtime and
-/// route shared-memory accesses through its checks (kvq-emulate-gpu-kernels).
-void populateNVVMToGPUEmulatorPatterns(RewritePatternSet &patterns);
-
 /// Patterns that fold `kvq.dequantize` producers into `kvq.attention`.
 void populateFuseDequantizePatterns(RewritePatternSet &patterns);
-
-/// Patterns that lower kvq.quantize, kvq.dequantize, kvq.pack and
-/// kvq.unpack on tensors to linalg, tensor, arith and math.
-void populateLowerQuantPatterns(RewritePatternSet &patterns);
-
-/// Patterns that lower kvq.project, kvq.reconstruct and kvq.smooth on
-/// tensors to linalg.
-void populateLowerLowRankPatterns(RewritePatternSet &patterns);
 
 /// Patterns that keep low-rank caches low rank inside kvq.attention: a
 /// reconstructed K becomes projected queries, a reconstructed V moves after
@@ -55,15 +42,6 @@ void populateFuseLowRankPatterns(RewritePatternSet &patterns);
 /// Patterns that expand kvq.rotate into kvq.project / kvq.reconstruct with
 /// the rotation as a constant basis.
 void populateExpandRotationPatterns(RewritePatternSet &patterns);
-
-/// Patterns that lower the GEAR ops (kvq.extract_outliers,
-/// kvq.low_rank_approx, kvq.gear_decode) and xKV's kvq.cross_layer_basis on
-/// tensors to linalg, tensor and scf.
-void populateLowerGearPatterns(RewritePatternSet &patterns);
-
-/// Patterns that lower kvq.polar_encode and kvq.polar_decode on tensors to
-/// linalg.
-void populateLowerPolarPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"

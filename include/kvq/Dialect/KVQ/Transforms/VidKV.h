@@ -44,9 +44,6 @@ std::vector<float> getVidKVInverseDFTTable(int64_t n, bool imag);
 /// kvq.vidkv_decode_value (called by registerKVDecoderExternalModels).
 void registerVidKVDecoderModels(DialectRegistry &registry);
 
-/// Patterns lowering the four VidKV ops to linalg on tensors.
-void populateLowerVidKVPatterns(RewritePatternSet &patterns);
-
 } // namespace kvq
 } // namespace mlir
 

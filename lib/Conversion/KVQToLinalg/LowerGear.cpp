@@ -12,7 +12,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/KVQToLinalg/KVQToLinalg.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 #include "kvq/Dialect/KVQ/Utils/Random.h"
@@ -24,13 +25,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-
-namespace mlir {
-namespace kvq {
-#define GEN_PASS_DEF_KVQLOWERGEAR
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
-} // namespace kvq
-} // namespace mlir
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -533,14 +527,6 @@ struct LowerCrossLayerBasis : OpRewritePattern<CrossLayerBasisOp> {
   }
 };
 
-struct KVQLowerGearPass : kvq::impl::KVQLowerGearBase<KVQLowerGearPass> {
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateLowerGearPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
-  }
-};
 } // namespace
 
 void mlir::kvq::populateLowerGearPatterns(RewritePatternSet &patterns) {

@@ -12,7 +12,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/KVQToLinalg/KVQToLinalg.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/Polar.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
@@ -25,13 +26,6 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
-
-namespace mlir {
-namespace kvq {
-#define GEN_PASS_DEF_KVQLOWERPOLAR
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
-} // namespace kvq
-} // namespace mlir
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -284,22 +278,6 @@ struct LowerPolarDecode : OpRewritePattern<PolarDecodeOp> {
   }
 };
 
-struct KVQLowerPolarPass : kvq::impl::KVQLowerPolarBase<KVQLowerPolarPass> {
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateLowerPolarPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      return signalPassFailure();
-    WalkResult left = getOperation()->walk([](Operation *op) {
-      if (!isa<PolarEncodeOp, PolarDecodeOp>(op))
-        return WalkResult::advance();
-      op->emitOpError() << "could not be lowered";
-      return WalkResult::interrupt();
-    });
-    if (left.wasInterrupted())
-      signalPassFailure();
-  }
-};
 
 } // namespace
 

@@ -11,7 +11,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/KVQToLinalg/KVQToLinalg.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
@@ -23,13 +24,6 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <limits>
-
-namespace mlir {
-namespace kvq {
-#define GEN_PASS_DEF_KVQLOWERLEVERAGE
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
-} // namespace kvq
-} // namespace mlir
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -200,8 +194,8 @@ struct LowerSelectKeys : OpRewritePattern<SelectKeysOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     RankedTensorType resultType = op.getResult().getType();
-    if (resultType.isDynamicDim(2))
-      return rewriter.notifyMatchFailure(op, "dynamic row count");
+    if (std::string why = getLeverageToLinalgFailure(op); !why.empty())
+      return rewriter.notifyMatchFailure(op, why);
     Value scores = op.getScores();
     int64_t group =
         resultType.getDimSize(1) / op.getScores().getType().getDimSize(1);
@@ -300,20 +294,16 @@ struct LowerSelectKeys : OpRewritePattern<SelectKeysOp> {
   }
 };
 
-struct KVQLowerLeveragePass
-    : kvq::impl::KVQLowerLeverageBase<KVQLowerLeveragePass> {
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<LowerLeverageScores, LowerSelectKeys>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      return signalPassFailure();
-    WalkResult left = getOperation()->walk([](SelectKeysOp op) {
-      op.emitOpError() << "could not be lowered: the mask's row count (dim 2) "
-                          "must be static (1 broadcasts over query rows)";
-      return WalkResult::interrupt();
-    });
-    if (left.wasInterrupted())
-      signalPassFailure();
-  }
-};
 } // namespace
+
+std::string mlir::kvq::getLeverageToLinalgFailure(Operation *op) {
+  auto select = dyn_cast<SelectKeysOp>(op);
+  if (select && select.getResult().getType().isDynamicDim(2))
+    return "the mask's row count (dim 2) must be static (1 broadcasts over "
+           "query rows)";
+  return "";
+}
+
+void mlir::kvq::populateLowerLeveragePatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerLeverageScores, LowerSelectKeys>(patterns.getContext());
+}

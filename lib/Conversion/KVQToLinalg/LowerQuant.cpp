@@ -22,7 +22,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/KVQToLinalg/KVQToLinalg.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,13 +31,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
-
-namespace mlir {
-namespace kvq {
-#define GEN_PASS_DEF_KVQLOWERQUANT
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
-} // namespace kvq
-} // namespace mlir
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -409,25 +403,6 @@ struct LowerUnpackOp : OpRewritePattern<UnpackOp> {
 // Pass
 //===----------------------------------------------------------------------===//
 
-struct KVQLowerQuantPass : kvq::impl::KVQLowerQuantBase<KVQLowerQuantPass> {
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateLowerQuantPatterns(patterns);
-    walkAndApplyPatterns(getOperation(), std::move(patterns));
-
-    // The patterns cannot fail; only ops in unreachable blocks, which the
-    // walk skips, can be left.
-    WalkResult result = getOperation()->walk([](Operation *op) {
-      if (!isa<QuantizeOp, DequantizeOp, PackOp, UnpackOp>(op))
-        return WalkResult::advance();
-      op->emitOpError() << "was not lowered by kvq-lower-quant (it is in an "
-                           "unreachable block)";
-      return WalkResult::interrupt();
-    });
-    if (result.wasInterrupted())
-      signalPassFailure();
-  }
-};
 
 } // namespace
 

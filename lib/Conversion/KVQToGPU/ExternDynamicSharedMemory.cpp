@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -20,7 +20,7 @@
 namespace mlir {
 namespace kvq {
 #define GEN_PASS_DEF_KVQEXTERNDYNAMICSHAREDMEMORY
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+#include "kvq/Conversion/Passes.h.inc"
 } // namespace kvq
 } // namespace mlir
 

@@ -28,7 +28,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/KVQToGPU/KVQToGPU.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Runtime/kvq_gpu_emulator.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -45,7 +46,7 @@
 namespace mlir {
 namespace kvq {
 #define GEN_PASS_DEF_KVQEMULATEGPUKERNELS
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+#include "kvq/Conversion/Passes.h.inc"
 } // namespace kvq
 } // namespace mlir
 

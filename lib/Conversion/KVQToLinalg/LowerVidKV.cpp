@@ -24,7 +24,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/KVQToLinalg/KVQToLinalg.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Transforms/VidKV.h"
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
@@ -39,13 +40,6 @@
 
 #include <cmath>
 #include <limits>
-
-namespace mlir {
-namespace kvq {
-#define GEN_PASS_DEF_KVQLOWERVIDKV
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
-} // namespace kvq
-} // namespace mlir
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -718,13 +712,6 @@ struct LowerVidKVDecodeValue : OpRewritePattern<VidKVDecodeValueOp> {
   }
 };
 
-struct KVQLowerVidKVPass : kvq::impl::KVQLowerVidKVBase<KVQLowerVidKVPass> {
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateLowerVidKVPatterns(patterns);
-    walkAndApplyPatterns(getOperation(), std::move(patterns));
-  }
-};
 
 } // namespace
 

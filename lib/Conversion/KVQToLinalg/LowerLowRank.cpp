@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Conversion/KVQToLinalg/KVQToLinalg.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
@@ -19,13 +21,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-
-namespace mlir {
-namespace kvq {
-#define GEN_PASS_DEF_KVQLOWERLOWRANK
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
-} // namespace kvq
-} // namespace mlir
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -237,69 +232,17 @@ struct LowerSmooth : OpRewritePattern<SmoothOp> {
 
 } // namespace
 
-namespace {
-/// rotate(x) -> project(x, S^T), rotate(x){inverse} -> reconstruct(x, S^T)
-/// with the compile-time rotation as a constant [1, D, D] basis.
-struct ExpandRotation : OpRewritePattern<RotateOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(RotateOp op,
-                                PatternRewriter &rewriter) const override {
-    int64_t d = op.getInput().getType().getDimSize(3);
-    std::vector<float> s = rotationMatrix(d, op.getKind(), op.getSeed());
-    // basis[0, i, j] = S[j, i]
-    std::vector<float> basis(d * d);
-    for (int64_t i = 0; i < d; ++i)
-      for (int64_t j = 0; j < d; ++j)
-        basis[i * d + j] = s[j * d + i];
-    auto type = RankedTensorType::get({1, d, d}, rewriter.getF32Type());
-    Value u = arith::ConstantOp::create(
-        rewriter, op.getLoc(),
-        DenseElementsAttr::get(type, ArrayRef<float>(basis)));
-    if (op.getInverse())
-      rewriter.replaceOpWithNewOp<ReconstructOp>(op, op.getType(),
-                                                 op.getInput(), u, Value());
-    else
-      rewriter.replaceOpWithNewOp<ProjectOp>(op, op.getType(), op.getInput(), u,
-                                             Value());
-    return success();
-  }
-};
-} // namespace
-
-void mlir::kvq::populateExpandRotationPatterns(RewritePatternSet &patterns) {
-  patterns.add<ExpandRotation>(patterns.getContext());
-}
-
-namespace {
-struct KVQLowerLowRankPass
-    : kvq::impl::KVQLowerLowRankBase<KVQLowerLowRankPass> {
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateLowerLowRankPatterns(patterns);
-    populateExpandRotationPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      return signalPassFailure();
-    // A pattern that cannot lower its op reports why; anything left fails.
-    WalkResult left = getOperation()->walk([](Operation *op) {
-      std::string why;
-      if (auto project = dyn_cast<ProjectOp>(op))
-        why = whyNotLowerable(project);
-      else if (auto reconstruct = dyn_cast<ReconstructOp>(op))
-        why = whyNotLowerable(reconstruct);
-      else if (!isa<SmoothOp, RotateOp>(op))
-        return WalkResult::advance();
-      op->emitOpError() << (why.empty() ? "could not be lowered" : why);
-      return WalkResult::interrupt();
-    });
-    if (left.wasInterrupted())
-      signalPassFailure();
-  }
-};
-
-} // namespace
 
 void mlir::kvq::populateLowerLowRankPatterns(RewritePatternSet &patterns) {
   patterns
       .add<LowerLowRank<ProjectOp>, LowerLowRank<ReconstructOp>, LowerSmooth>(
           patterns.getContext());
+}
+
+std::string mlir::kvq::getLowRankToLinalgFailure(Operation *op) {
+  if (auto project = dyn_cast<ProjectOp>(op))
+    return whyNotLowerable(project);
+  if (auto reconstruct = dyn_cast<ReconstructOp>(op))
+    return whyNotLowerable(reconstruct);
+  return "";
 }

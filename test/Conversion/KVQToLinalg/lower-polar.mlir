@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -split-input-file -kvq-lower-polar | FileCheck %s
+// RUN: kvq-opt %s -split-input-file --convert-kvq-to-linalg | FileCheck %s
 
 // Encoding: per level, a generic over the pairs (2j, 2j + 1) of the level
 // below that codes the f64 angle against the codebook's cell boundaries

@@ -10,7 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/KVQToLinalg/KVQToLinalg.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 #include "kvq/Dialect/KVQ/Utils/Random.h"
@@ -23,13 +24,6 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
-
-namespace mlir {
-namespace kvq {
-#define GEN_PASS_DEF_KVQLOWERPOLYATTENTION
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
-} // namespace kvq
-} // namespace mlir
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -136,10 +130,10 @@ struct LowerPolyAttention : OpRewritePattern<PolyAttentionOp> {
     Location loc = op.getLoc();
     Builder b(rewriter, loc);
     Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
+    if (std::string why = getPolyAttentionToLinalgFailure(op); !why.empty())
+      return rewriter.notifyMatchFailure(op, why);
     int64_t hq = op.getQuery().getType().getDimSize(1);
     int64_t hkv = op.getKey().getType().getDimSize(1);
-    if (ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv))
-      return rewriter.notifyMatchFailure(op, "dynamic head counts");
     int64_t group = hq / hkv;
     auto d = [&](unsigned i) { return rewriter.getAffineDimExpr(i); };
     // Query head h reads key/value head h / group.
@@ -348,19 +342,18 @@ struct LowerPolyAttention : OpRewritePattern<PolyAttentionOp> {
   }
 };
 
-struct KVQLowerPolyAttentionPass
-    : kvq::impl::KVQLowerPolyAttentionBase<KVQLowerPolyAttentionPass> {
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<LowerPolySketch, LowerPolyAttention>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      return signalPassFailure();
-    WalkResult left = getOperation()->walk([](PolyAttentionOp op) {
-      op.emitOpError() << "could not be lowered: it needs static head counts";
-      return WalkResult::interrupt();
-    });
-    if (left.wasInterrupted())
-      signalPassFailure();
-  }
-};
 } // namespace
+
+std::string mlir::kvq::getPolyAttentionToLinalgFailure(Operation *op) {
+  auto attention = dyn_cast<PolyAttentionOp>(op);
+  if (attention &&
+      (attention.getQuery().getType().isDynamicDim(1) ||
+       attention.getKey().getType().isDynamicDim(1)))
+    return "it needs static head counts";
+  return "";
+}
+
+void mlir::kvq::populateLowerPolyAttentionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<LowerPolySketch, LowerPolyAttention>(patterns.getContext());
+}

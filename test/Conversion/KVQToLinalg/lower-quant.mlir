@@ -1,7 +1,7 @@
-// RUN: kvq-opt %s -split-input-file -kvq-lower-quant | FileCheck %s
+// RUN: kvq-opt %s -split-input-file --convert-kvq-to-linalg | FileCheck %s
 // The result bufferizes and lowers to LLVM; sub-byte tensors cross function
 // boundaries as packed bytes (kvq-legalize-abi).
-// RUN: kvq-opt %s -split-input-file -kvq-legalize-abi -kvq-lower-quant \
+// RUN: kvq-opt %s -split-input-file -kvq-legalize-abi --convert-kvq-to-linalg \
 // RUN:   -one-shot-bufferize="bufferize-function-boundaries" \
 // RUN:   -convert-linalg-to-loops -expand-strided-metadata -lower-affine \
 // RUN:   -convert-scf-to-cf -convert-to-llvm -reconcile-unrealized-casts \

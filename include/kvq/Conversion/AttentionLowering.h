@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef KVQ_DIALECT_KVQ_TRANSFORMS_ATTENTIONLOWERING_H
-#define KVQ_DIALECT_KVQ_TRANSFORMS_ATTENTIONLOWERING_H
+#ifndef KVQ_CONVERSION_ATTENTIONLOWERING_H
+#define KVQ_CONVERSION_ATTENTIONLOWERING_H
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 
@@ -92,4 +92,4 @@ LogicalResult lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
 } // namespace kvq
 } // namespace mlir
 
-#endif // KVQ_DIALECT_KVQ_TRANSFORMS_ATTENTIONLOWERING_H
+#endif // KVQ_CONVERSION_ATTENTIONLOWERING_H

@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -split-input-file --kvq-lower-low-rank -verify-diagnostics
+// RUN: kvq-opt %s -split-input-file --convert-kvq-to-linalg -verify-diagnostics
 
 func.func @dynamic_heads(%x: tensor<1x?x4x64xf32>, %u: tensor<2x64x16xf32>) -> tensor<1x?x4x16xf32> {
   // expected-error @+1 {{needs static head counts to map heads to bases (or a single shared basis)}}

@@ -11,8 +11,8 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQInterfaces.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Dialect/KVQ/Transforms/AttentionLowering.h"
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/AttentionLowering.h"
+#include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
@@ -32,7 +32,7 @@
 namespace mlir {
 namespace kvq {
 #define GEN_PASS_DEF_KVQTILEATTENTION
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+#include "kvq/Conversion/Passes.h.inc"
 } // namespace kvq
 } // namespace mlir
 

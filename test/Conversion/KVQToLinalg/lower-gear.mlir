@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -split-input-file --kvq-lower-gear | FileCheck %s
+// RUN: kvq-opt %s -split-input-file --convert-kvq-to-linalg | FileCheck %s
 
 // Outliers: the rank of every entry by magnitude within its token (a
 // reduction over the channels), the remainder, then the `count` first.

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -21,7 +21,7 @@
 namespace mlir {
 namespace kvq {
 #define GEN_PASS_DEF_KVQCHECKDEVICEBUFFERS
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+#include "kvq/Conversion/Passes.h.inc"
 } // namespace kvq
 } // namespace mlir
 

@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -split-input-file --kvq-lower-poly-attention | FileCheck %s
+// RUN: kvq-opt %s -split-input-file --convert-kvq-to-linalg | FileCheck %s
 
 // The sketch: two compile-time [D, r] constants, two contractions over D,
 // their product.

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/Transforms/NarrowTypeEmulationConverter.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -16,7 +16,7 @@
 namespace mlir {
 namespace kvq {
 #define GEN_PASS_DEF_KVQEMULATENARROWTYPES
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+#include "kvq/Conversion/Passes.h.inc"
 } // namespace kvq
 } // namespace mlir
 

@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,7 +26,7 @@
 namespace mlir {
 namespace kvq {
 #define GEN_PASS_DEF_KVQGPUMAPLOOPS
-#include "kvq/Dialect/KVQ/Transforms/Passes.h.inc"
+#include "kvq/Conversion/Passes.h.inc"
 } // namespace kvq
 } // namespace mlir
 

@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -kvq-lower-vidkv -split-input-file | FileCheck %s
+// RUN: kvq-opt %s --convert-kvq-to-linalg -split-input-file | FileCheck %s
 
 // Key encoding (D = 6, three high and three low channels, groups of 4
 // tokens): ranges, ranks, slots and their inverse as reductions over

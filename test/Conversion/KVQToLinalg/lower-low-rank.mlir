@@ -1,5 +1,5 @@
-// RUN: kvq-opt %s -split-input-file --kvq-lower-low-rank | FileCheck %s
-// RUN: kvq-opt %s -split-input-file --kvq-lower-low-rank --kvq-lower-low-rank | FileCheck %s
+// RUN: kvq-opt %s -split-input-file --convert-kvq-to-linalg | FileCheck %s
+// RUN: kvq-opt %s -split-input-file --convert-kvq-to-linalg --convert-kvq-to-linalg | FileCheck %s
 
 // project: a contraction over D in f32; query heads of a GQA group (8 / 2)
 // read basis h floordiv 4; the mean is subtracted first; the f16 result is

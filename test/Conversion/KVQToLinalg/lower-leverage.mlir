@@ -1,4 +1,4 @@
-// RUN: kvq-opt %s -split-input-file --kvq-lower-leverage | FileCheck %s
+// RUN: kvq-opt %s -split-input-file --convert-kvq-to-linalg | FileCheck %s
 
 // Leverage scores: the Gram matrix (a reduction over the keys, f64), the
 // trace, the ridge, Gauss-Jordan over the D = 16 pivots, then a second pass
