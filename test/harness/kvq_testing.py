@@ -114,7 +114,7 @@ def errors(got, ref, relative=True):
 
 
 def check(name, got, ref, tol=None, *, rtol=None, atol=None, relative=True, finite=True,
-          infinities=False, integers=False, shape=True, detail=""):
+          infinities=False, nans=False, integers=False, shape=True, detail=""):
     """Compares `got` with the fp64 reference `ref` and reports the result.
 
     Default: the relative error max |got - ref| / max |ref| must be at most
@@ -124,6 +124,9 @@ def check(name, got, ref, tol=None, *, rtol=None, atol=None, relative=True, fini
     requirement beyond allclose's).
     infinities=True: infinities of `ref` must be matched exactly by `got`
     and only the other values are compared.
+    nans=True: `got` must be NaN exactly where `ref` is, the other values
+    are compared (relative to the largest of them) and must be finite; the
+    line starts with the count of rows (last axis) holding a NaN.
     integers=True, or an integer / boolean `ref` with tol=None: exact
     equality (the count of differing elements is printed).
     shape=True: the shapes must be equal (else only broadcastable).
@@ -143,6 +146,16 @@ def check(name, got, ref, tol=None, *, rtol=None, atol=None, relative=True, fini
         ok = bool(np.allclose(g, r, rtol=rtol, atol=atol))
         return report(name, ok, f"max abs error {errors(g, r, False):.2e} "
                                 f"(rtol {rtol:.0e}, atol {atol:.0e}){extra}")
+    if nans:
+        g, r = np.broadcast_arrays(g, r)
+        nan_ok = np.array_equal(np.isnan(g), np.isnan(r))
+        fin = ~np.isnan(r)
+        err = errors(g[fin], r[fin], relative)
+        ok = nan_ok and err <= tol and bool(np.isfinite(g[fin]).all())
+        rows = (f"NaN rows {int(np.isnan(g).any(-1).sum())} "
+                f"(reference {int(np.isnan(r).any(-1).sum())})")
+        return report(name, ok, f"{rows}, max {'rel' if relative else 'abs'} error {err:.2e} "
+                                f"(tol {tol:.0e}){extra}")
     bad_inf = 0
     if infinities:
         g, r = np.broadcast_arrays(g, r)

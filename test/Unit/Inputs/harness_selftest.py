@@ -70,6 +70,8 @@ def modes():
         ("infinities", lambda: kt.check("infinities", inf, inf, 1e-5, infinities=True), True),
         ("infinities wrong", lambda: kt.check("infinities wrong", x, inf, 1e-5, infinities=True),
          False),
+        ("nans", lambda: kt.check("nans", nan, nan, 1e-5, nans=True), True),
+        ("nans wrong", lambda: kt.check("nans wrong", x, nan, 1e-5, nans=True), False),
         ("empty", lambda: kt.check("empty", np.zeros((0, 4)), np.zeros((0, 4)), 1e-5), True),
     ]
     for name, run, expected in cases:
