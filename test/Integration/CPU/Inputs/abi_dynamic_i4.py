@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 import kvq
+import kvq_testing as kt
 from kvq import reference as ref
 from kvq.runtime import KVQ_ERR_SHAPE, KVQError
 
@@ -23,13 +24,10 @@ V_SCHEME = ref.QuantScheme.parse(
     "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>")
 HQ, HKV, D = 8, 2, 64
 
-failures = []
 
 
 def report(ok, what):
-    if not ok:
-        failures.append(what)
-    print(f"{'ok  ' if ok else 'FAIL'} {what}")
+    kt.report(what, ok)
 
 
 def make_inputs(rng, batch, length, v_length=None, v_batch=None):
@@ -53,7 +51,7 @@ def main():
            f"output_shapes_symbol: {spec['output_shapes_symbol']}")
     report("warning" not in mod.compile_log, "no compile warnings")
 
-    rng = np.random.default_rng(0)
+    rng = kt.rng()
     for batch, length in ((2, 13), (3, 77)):
         inputs, (q, k, v) = make_inputs(rng, batch, length)
         shapes = entry.output_shapes(*inputs)
@@ -79,8 +77,7 @@ def main():
                 status = e.status
             report(status == KVQ_ERR_SHAPE, f"mismatched {what} ({call}): status {status}")
 
-    if failures:
-        sys.exit(f"{len(failures)} check(s) failed")
+    kt.finish()
 
 
 if __name__ == "__main__":

@@ -14,25 +14,21 @@ Exits non-zero on any mismatch.
 import ctypes
 import os
 import resource
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+import kvq_testing as kt
 
-import kvq  # noqa: E402
-from kvq import reference as ref  # noqa: E402
-from kvq.builder import attention_module  # noqa: E402
+import kvq
+from kvq import reference as ref
+from kvq.builder import attention_module
 
 I4G = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
-failures = 0
 
 
 def check(ok, what):
-    global failures
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} {what}")
+    kt.report(what, ok)
 
 
 def tasks():
@@ -50,7 +46,7 @@ def main():
                              value_scheme=I4G, causal=True))
     mod = kvq.compile(text, name="threads")
     serial = kvq.compile(text, name="serial", options={"threads": False})
-    rng = np.random.default_rng()
+    rng = kt.rng()
     q = rng.standard_normal((1, 32, 1, 64), dtype=np.float32)
     k = rng.standard_normal((1, 8, 999, 64), dtype=np.float32)
     v = rng.standard_normal((1, 8, 999, 64), dtype=np.float32)
@@ -122,8 +118,7 @@ def main():
     check(tasks() == before, "threads=false: no thread started")
     kvq.set_num_threads(0)
     check(mod.num_threads == 0 and serial.num_threads == 0, "set_num_threads(0) resets")
-    if failures:
-        sys.exit(f"{failures} check(s) failed")
+    kt.finish()
 
 
 if __name__ == "__main__":
