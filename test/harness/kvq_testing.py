@@ -74,6 +74,11 @@ def seed():
     return _seed
 
 
+def drawn_seed():
+    """The seed if this run drew one, else None."""
+    return _seed
+
+
 def rng(name=None):
     """A NumPy generator seeded from the run's seed (and `name`: generators
     of different names draw independent streams)."""
@@ -201,11 +206,12 @@ def _unfinished():
 def parser(doc=None, targets=TARGETS, default_target="cpu", options=True, build=True):
     """The argument parser of a script that compiles a kernel library:
     --target, --options, --build-only, --prebuilt (the last two when
-    `build`). Add the script's own options, then call parse_args() (or
-    use parse())."""
+    `build`; --target unless `targets` is None). Add the script's own
+    options, then call parse_args() (or use parse())."""
     ap = argparse.ArgumentParser(description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--target", default=default_target, choices=list(targets))
+    if targets:
+        ap.add_argument("--target", default=default_target, choices=list(targets))
     if options:
         ap.add_argument("--options", default="",
                         help="kvq-compile options, e.g. '--chip=sm_90 --split-kv=1'")
@@ -245,6 +251,22 @@ def library(opts, text, name):
         print(f"built {mod.path}")
         return None
     return mod
+
+
+def load_script(path, name=None):
+    """Imports the test script at `path` (relative to the calling script's
+    directory when not absolute) as a module, e.g. to share its inputs."""
+    import importlib.util
+
+    if not os.path.isabs(path):
+        caller = sys._getframe(1).f_globals.get("__file__", ".")
+        path = os.path.join(os.path.dirname(os.path.abspath(caller)), path)
+    name = name or os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def on_gpu(opts):
