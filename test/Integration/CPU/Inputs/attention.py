@@ -17,7 +17,6 @@ libraries built elsewhere:
     attention.py --target=nvvm --prebuilt DIR      # on the GPU machine
 """
 
-
 import numpy as np
 
 import kvq_testing as kt

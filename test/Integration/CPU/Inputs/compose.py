@@ -10,7 +10,6 @@ the composition of the NumPy references (issue 5, item 7):
 Exits non-zero on any mismatch.
 """
 
-
 import numpy as np
 
 import kvq_testing as kt

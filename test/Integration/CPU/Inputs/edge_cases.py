@@ -22,11 +22,10 @@ that recompute after an f16 overflow: huge magnitudes, and NaN / Inf in
 the data). With huge scores the softmax is one-hot: a row whose two best
 keys' scores are closer than the operands' rounding can pick either key,
 so on the GPU such rows (rare) are reported and not compared. See
-targets.py for --build-only / --prebuilt.
+kvq_testing.py (test/harness) for --build-only / --prebuilt.
 
 Exits non-zero on any mismatch.
 """
-
 
 import numpy as np
 

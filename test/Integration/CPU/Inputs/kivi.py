@@ -15,7 +15,6 @@ tensor-core math):
     kivi.py --target=nvvm --prebuilt DIR      # on the GPU machine
 """
 
-
 import numpy as np
 
 import kvq_testing as kt

@@ -10,7 +10,6 @@ attention kernel; attention at the GPU's tolerance): see kvq_testing.py (test/ha
 --build-only / --prebuilt. Exits non-zero on any failure.
 """
 
-
 import numpy as np
 
 import kvq_testing as kt

@@ -14,9 +14,8 @@ fresh random inputs with ragged and dynamic sizes:
 The same checks run on an NVIDIA GPU with --target=nvvm (the low-rank
 decoders inside the tensor-core kernel, MLA's absorbed attention, the
 other ops as element-wise kernels; attention at the GPU's tolerance): see
-targets.py for --build-only / --prebuilt. Exits non-zero on any mismatch.
+kvq_testing.py (test/harness) for --build-only / --prebuilt. Exits non-zero on any mismatch.
 """
-
 
 import numpy as np
 

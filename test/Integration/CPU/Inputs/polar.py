@@ -26,7 +26,6 @@ see kvq_testing.py (test/harness) for --build-only / --prebuilt. Exits non-zero 
 mismatch.
 """
 
-
 import numpy as np
 
 import kvq_testing as kt

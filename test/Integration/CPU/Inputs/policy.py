@@ -7,7 +7,6 @@ the NumPy golden model applying the same schemes to each layer's K and V.
 Exits non-zero on any mismatch.
 """
 
-
 import numpy as np
 
 import kvq_testing as kt

@@ -17,7 +17,6 @@ positional argument names another kvq-compile target: `nvvm-emulated`
 runs the GPU path's kernels with the GPU emulator.
 """
 
-
 import numpy as np
 
 import kvq_testing as kt

@@ -27,10 +27,9 @@ model without P rounding. So there the rows must stay within 5e-2 of the
 model, the rounding of P must still show (rows at least half as far from
 the model without P rounding, by their median, as the model itself; FP8 P
 only: without the rounding they are ~1e-4 away), with the same quality
-against fp64. See targets.py for --build-only / --prebuilt. Exits non-zero
+against fp64. See kvq_testing.py (test/harness) for --build-only / --prebuilt. Exits non-zero
 on any mismatch.
 """
-
 
 import numpy as np
 
@@ -123,15 +122,15 @@ def main():
             ok = (ok and err.max() <= 5e-2 and (not fp8 or 2 * med_unrounded >= med_model) and
                   cos >= cos_min and l1 <= l1_max)
             kt.report(name, ok, f"max row error vs the model {err.max():.1e} "
-                  f"(<= 5e-2, median {med:.1e}), median vs the model without P rounding "
-                  f"{med_unrounded:.1e}{f' (>= half the model: {med_model:.1e})' if fp8 else ''}, "
-                  f"vs fp64 cos {cos:.5f} (>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
+                      f"(<= 5e-2, median {med:.1e}), median vs the model without P rounding "
+                      f"{med_unrounded:.1e}{f' (>= half the model: {med_model:.1e})' if fp8 else ''}, "
+                      f"vs fp64 cos {cos:.5f} (>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
             return
         ok = (ok and off <= max_off and err.max() <= 1e-2 and off_unrounded >= 0.5 and
               cos >= cos_min and l1 <= l1_max)
         kt.report(name, ok, f"rows off the model {off:.3f} (<= {max_off}, max "
-              f"{err.max():.1e}), off the model without P rounding {off_unrounded:.2f} (>= 0.5), "
-              f"vs fp64 cos {cos:.5f} (>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
+                  f"{err.max():.1e}), off the model without P rounding {off_unrounded:.2f} (>= 0.5), "
+                  f"vs fp64 cos {cos:.5f} (>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
 
     for skv in (1, 77, 200):
         q, k, v = inputs(1, 4, 2, 150, skv, 64)

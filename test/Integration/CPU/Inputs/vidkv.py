@@ -21,7 +21,6 @@ kernels; attention at the GPU's tolerance): see kvq_testing.py (test/harness) fo
 --build-only / --prebuilt. Exits non-zero on any mismatch.
 """
 
-
 import numpy as np
 
 import kvq_testing as kt
