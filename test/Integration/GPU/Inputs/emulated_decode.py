@@ -26,18 +26,16 @@ decode kernel does not take fails to compile instead of silently running
 the prefill kernel. Exits non-zero on any mismatch or kernel error.
 """
 
-import argparse
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "CPU", "Inputs"))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+import kvq
+import kvq_testing as kt
+from kvq.builder import attention_module
 
-import attention  # noqa: E402  (make_inputs: the CPU suite's inputs and model)
-import kvq  # noqa: E402
-from kvq.builder import attention_module  # noqa: E402
+# make_inputs: the CPU suite's inputs and model.
+attention = kt.load_script(os.path.join("..", "..", "CPU", "Inputs", "attention.py"))
 
 I4G = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
 I4GA = "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>"
@@ -81,14 +79,13 @@ def case_shapes(case):
 
 
 def edge_cases(options, only, skip):
-    """docs/Numerics.md's rules on the decode kernel; returns the failures.
+    """docs/Numerics.md's rules on the decode kernel.
     `only` / `skip`: lists of edge-case names (e.g. "V of 1e5")."""
     from kvq import reference as ref
     text = attention_module("edge", [1, 8, 1, 64], [1, 2, -1, 64])
     mod = kvq.compile(text, target="nvvm-emulated", name="edge",
                       options=["--kernel=decode"] + options)
-    rng = np.random.default_rng()
-    failures = 0
+    rng = kt.rng("edge")
     for what in ("NaN in K", "+Inf in K", "-Inf in K", "V of 1e5", "scores of |q|, |k| ~ 300"):
         if (only and what not in only) or what in skip:
             continue
@@ -106,8 +103,7 @@ def edge_cases(options, only, skip):
             try:
                 out = np.asarray(mod.edge(q, k, v), np.float64)
             except RuntimeError as e:
-                failures += 1
-                print(f"FAIL {what} L={length}: {str(e).splitlines()[0]}")
+                kt.fail(f"{what} L={length}", str(e).splitlines()[0])
                 continue
             want = ref.attention(q, k, v)
             nan_got, nan_want = np.isnan(out).any(-1), np.isnan(want).any(-1)
@@ -115,27 +111,23 @@ def edge_cases(options, only, skip):
             err = (float(np.abs(out[finite] - want[finite]).max() / np.abs(want[finite]).max())
                    if finite.any() else 0.0)
             ok = (nan_got == nan_want).all() and np.isfinite(out[finite]).all() and err <= 1e-2
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {what} L={length}: NaN rows {int(nan_got.sum())} "
-                  f"(reference {int(nan_want.sum())}), non-finite values "
-                  f"{int((~np.isfinite(out[finite])).sum())}, max rel error {err:.1e}")
-    return failures
+            kt.report(f"{what} L={length}", ok,
+                      f"NaN rows {int(nan_got.sum())} (reference {int(nan_want.sum())}), "
+                      f"non-finite values {int((~np.isfinite(out[finite])).sum())}, "
+                      f"max rel error {err:.1e} (tol 1e-02)")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--options", default="")
+    ap = kt.parser(__doc__, targets=None, build=False)
     ap.add_argument("--only", default="", help="comma-separated case names")
     ap.add_argument("--skip", default="", help="comma-separated case names")
     ap.add_argument("--edge", action="store_true", help="the edge cases (see above)")
     opts = ap.parse_args()
     os.environ.setdefault("KVQ_EMU_CHECK", "race,init")
     if opts.edge:
-        failures = edge_cases(opts.options.split(), [n for n in opts.only.split(",") if n],
-                              opts.skip.split(","))
-        if failures:
-            sys.exit(f"{failures} call(s) failed")
+        edge_cases(opts.options.split(), [n for n in opts.only.split(",") if n],
+                   opts.skip.split(","))
+        kt.finish()
         return
     names = [n for n in CASES if (not opts.only or n in opts.only.split(","))
              and n not in opts.skip.split(",")]
@@ -145,8 +137,7 @@ def main():
         for name, c in ((n, case_shapes(CASES[n])) for n in names))
     mod = kvq.compile(text, target="nvvm-emulated", name="decode",
                       options=["--kernel=decode"] + opts.options.split())
-    rng = np.random.default_rng()
-    failures = 0
+    rng = kt.rng()
     for name in names:
         case = case_shapes(CASES[name])
         for length in LENGTHS:
@@ -155,16 +146,10 @@ def main():
             try:
                 out = getattr(mod, name)(*inputs, out_shapes=[tuple(expect.shape)])
             except RuntimeError as e:  # kvq.cuda.CudaError: the emulator's report
-                failures += 1
-                print(f"FAIL {label}: {str(e).splitlines()[0]}")
+                kt.fail(label, str(e).splitlines()[0])
                 continue
-            out = np.asarray(out, dtype=np.float64)
-            err = float(np.abs(out - expect).max() / max(np.abs(expect).max(), 1e-30))
-            ok = err <= 1e-2 and np.isfinite(out).all()
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {label}: max rel error {err:.2e} (tol 1e-02)")
-    if failures:
-        sys.exit(f"{failures} call(s) failed")
+            kt.check(label, out, expect, 1e-2, shape=False)
+    kt.finish()
 
 
 if __name__ == "__main__":
