@@ -853,6 +853,13 @@ LogicalResult GPUAttentionEmitter::emit() {
               for (int64_t e = 0; e < 2; ++e) {
                 Value v = vector::ExtractOp::create(b, scores[nt],
                                                     ArrayRef<int64_t>{i, e});
+                // With f16 operands that may overflow, a non-finite raw
+                // score becomes NaN (v + (v - v)), so that the row maximum
+                // shows it: an overflowed product of -inf would otherwise
+                // silently drop a key whose true score is moderate.
+                if (mayOverflow && opType.isF16())
+                  v = arith::AddFOp::create(b, v,
+                                            arith::SubFOp::create(b, v, v));
                 Value j = add(kb, add(t2, cIdx(nt * 8 + e)));
                 Value ok = ult(j, hi);
                 if (op.getCausal())
