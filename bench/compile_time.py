@@ -31,6 +31,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "test", "Integration", "CPU", "Inputs"))
+sys.path.insert(0, os.path.join(ROOT, "test", "harness"))  # policy.py's test harness
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import policy  # noqa: E402

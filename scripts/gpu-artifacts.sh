@@ -16,7 +16,8 @@
 #   methods/<script>/             kernel libraries of the method tests and the
 #                                 edge cases (test/Integration/CPU/Inputs/*.py)
 #   bench/<variant>/              kernel libraries of bench/gpu_attention.py
-#   python/, test/, bench/        the Python package and scripts that run them
+#   python/, test/, bench/        the Python package, the test scripts and
+#                                 their harness (test/harness), the benchmark
 #   wheels/                       ml_dtypes wheels (the GPU machine is offline)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +39,8 @@ KVQ_SKIP_INSTALL="${KVQ_SKIP_INSTALL:-}" "$root/scripts/setup.sh" >/dev/null
   { echo "gpu-artifacts: the CUDA runtime was not built (no CUDA toolkit?)" >&2; exit 1; }
 py="$(cat "$build/kvq-python" 2>/dev/null || echo python3)"
 export KVQ_COMPILE="$build/bin/kvq-compile"
+# The test scripts import the package and their harness (test/harness).
+export PYTHONPATH="$root/python:$root/test/harness${PYTHONPATH:+:$PYTHONPATH}"
 
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/bin" "$out/wheels"
@@ -57,6 +60,7 @@ trap 'rm -rf "$tmp"' EXIT
 # The Python side: package, test inputs, benchmark.
 mkdir -p "$out/python" "$out/test/Integration/CPU" "$out/test/Integration/GPU" "$out/bench"
 cp -r "$root/python/kvq" "$out/python/"
+cp -r "$root/test/harness" "$out/test/"
 cp -r "$root/test/Integration/CPU/Inputs" "$out/test/Integration/CPU/"
 cp -r "$root/test/Integration/GPU/Inputs" "$out/test/Integration/GPU/"
 cp "$root/bench/gpu_attention.py" "$out/bench/"

@@ -20,6 +20,8 @@ res="$(realpath -m "${2:-${OUT:-gpu-results}}")"
 mkdir -p "$res"
 export LD_LIBRARY_PATH="$art/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export KVQ_RUNTIME_DIR="$art/lib"
+# The test scripts import the package and their harness (test/harness).
+export PYTHONPATH="$art/python:$art/test/harness${PYTHONPATH:+:$PYTHONPATH}"
 py=python3
 {
   echo "commit $(cat "$art/COMMIT" 2>/dev/null || echo '?')  date $(date -u +%F)"

@@ -31,6 +31,7 @@ cmake="$(command -v cmake)"
 readelf="$(command -v readelf || echo /usr/lib/llvm-22/bin/llvm-readelf)"
 flow="$root/test/Unit/Inputs/install_flow.py"
 cp "$flow" "$work/install_flow.py"
+cp "$root/test/harness/kvq_testing.py" "$work/"  # its test harness, next to it
 
 echo "install-check: cmake --install into a fresh prefix"
 "$cmake" --install "$build" --prefix "$work/prefix" > "$work/install.log"

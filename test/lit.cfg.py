@@ -14,7 +14,7 @@ config.name = "KVQ"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py",
-                   "Inputs", "python", "regressions", "consumer"]
+                   "Inputs", "python", "regressions", "consumer", "harness"]
 
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kvq_obj_root, "test")
@@ -35,12 +35,18 @@ config.substitutions.append(("%cmake", f'"{config.cmake_command}"'))
 config.substitutions.append(("%mlir_includes", " ".join(
     f'-I"{d}"' for d in config.mlir_include_dirs.split(";") if d)))
 
-llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "CUDA_HOME"])
+# KVQ_TEST_SEED: the seed of the Python test scripts' random inputs
+# (test/harness/kvq_testing.py); set, it reproduces a run.
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "CUDA_HOME",
+                                     "KVQ_TEST_SEED"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+# The Python package of the source tree and the test scripts' harness.
+harness_dir = os.path.join(config.kvq_src_root, "test", "harness")
 llvm_config.with_environment("PYTHONPATH",
-                             os.path.join(config.kvq_src_root, "python"),
+                             [os.path.join(config.kvq_src_root, "python"), harness_dir],
                              append_path=True)
+config.substitutions.append(("%kvq_test_harness", harness_dir))
 
 tool_dirs = [config.kvq_tools_dir, config.llvm_tools_dir]
 tools = ["clang", "kvq-compile", "kvq-opt", "llvm-nm", "mlir-opt", "mlir-tblgen",

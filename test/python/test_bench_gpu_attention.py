@@ -2,15 +2,12 @@
 the bytes it counts per scheme, the modules it builds, its Markdown."""
 
 import os
-import sys
 
 import pytest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "python"))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-import gpu_attention as bench  # noqa: E402
+import gpu_attention as bench
 
 
 def test_decode_cases_cover_the_compressed_schemes():

@@ -1,14 +1,9 @@
 """Tests of the MLIR text builder (python/kvq/builder.py)."""
 
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-
-from kvq import builder  # noqa: E402
-from kvq.reference import QuantScheme  # noqa: E402
+from kvq import builder
+from kvq.reference import QuantScheme
 
 
 def scheme(text):

@@ -7,17 +7,15 @@ Needs kvq-compile built with the CUDA runtime (libkvq_cuda_runtime.so).
 """
 
 import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-
-import kvq  # noqa: E402
-from kvq import cuda, reference  # noqa: E402
-from kvq.builder import attention_module  # noqa: E402
-from kvq.compiler import find_kvq_compile  # noqa: E402
+import kvq_testing as kt
+import kvq
+from kvq import cuda, reference
+from kvq.builder import attention_module
+from kvq.compiler import find_kvq_compile
 
 _tool = find_kvq_compile()
 _runtime = os.path.join(os.path.dirname(_tool or ""), "..", "lib", "libkvq_cuda_runtime.so")
@@ -86,7 +84,7 @@ def test_device_array_round_trip():
 
 @pytest.mark.skipif(not GPU, reason="needs a CUDA GPU")
 def test_attention_numpy_and_device_arrays(lib):
-    args, expect = inputs(np.random.default_rng())
+    args, expect = inputs(kt.rng())
     out = lib.attn(*args)
     err = np.abs(out.astype(np.float64) - expect).max() / np.abs(expect).max()
     assert err < 1e-2, err

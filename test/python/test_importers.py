@@ -9,9 +9,7 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-
-from kvq import importers  # noqa: E402
+from kvq import importers
 
 IREE_INPUT = """module @module {
   util.func public @main(%arg0: tensor<2x4xf32>) -> tensor<2x4xf32> {
@@ -78,7 +76,8 @@ def test_inline_globals_refuses_state(decl, message):
 
 def test_import_needs_no_torch():
     # kvq.importers imports torch only when decompose_sdpa is called.
-    code = ("import sys; sys.path.insert(0, %r); import kvq.importers; "
-            "sys.exit('torch' in sys.modules)") % os.path.join(
-                os.path.dirname(__file__), "..", "..", "python")
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    code = "import sys; import kvq.importers; sys.exit('torch' in sys.modules)"
+    package = os.path.dirname(os.path.dirname(os.path.abspath(importers.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [package] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0

@@ -3,17 +3,13 @@
 LevAttention, GEAR and xKV. Each checks a property the method rests on against an
 independent computation, on fresh random inputs."""
 
-import os
-import sys
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+import kvq_testing as kt
+from kvq import reference as ref
 
-from kvq import reference as ref  # noqa: E402
-
-rng = np.random.default_rng()
+rng = kt.rng()
 
 
 def orthonormal(heads, d, r):

@@ -5,15 +5,12 @@ round-trip error. Random inputs come from fixed seeds: the histogram bounds
 are 5-sigma bounds, and the same draw is checked every run."""
 
 import math
-import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 LEVELS = [1, 2, 3, 4, 5, 6]
 
@@ -120,7 +117,7 @@ def test_angle_histograms_of_randomly_rotated_outliers():
 def test_polar_transform_is_invertible():
     """Decoding the exact angles (top down) gives back the input, and the
     radius is the block norm."""
-    rng = np.random.default_rng()
+    rng = kt.rng()
     x = rng.standard_normal((3, 5, 64))
     angles, radius = ref.polar_angles(x, levels=3)
     np.testing.assert_allclose(radius, np.linalg.norm(x.reshape(3, 5, 8, 8), axis=-1), rtol=1e-13)
@@ -135,7 +132,7 @@ def test_polar_transform_is_invertible():
 
 
 def test_layout_and_bits_per_value():
-    rng = np.random.default_rng()
+    rng = kt.rng()
     x = rng.standard_normal((2, 3, 7, 128)).astype(np.float32)
     radius, codes = ref.polar_encode(x)
     assert radius.dtype == np.float16 and radius.shape == (2, 3, 7, 8)
@@ -169,7 +166,7 @@ def test_round_trip_error(bits, bound):
     """Relative MSE of encode -> decode on rotated Gaussian keys (expected
     0.032 at the defaults, measured over 4000 tokens so the mean is tight),
     decreasing with the bits."""
-    rng = np.random.default_rng()
+    rng = kt.rng()
     x = ref.rotate(rng.standard_normal((1, 2, 2000, 128)) * np.linspace(0.1, 3, 128), "hadamard", 1)
     radius, codes = ref.polar_encode(x, 4, bits)
     y = ref.polar_decode(radius, codes, 4, bits)

@@ -5,17 +5,13 @@ Run with ``python3 -m pytest -q test/python`` from the repository root.
 
 import itertools
 import math
-import os
-import sys
 import zlib
 
 import ml_dtypes
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-
-from kvq.reference import (  # noqa: E402
+from kvq.reference import (
     QuantScheme,
     attention,
     block_shape,

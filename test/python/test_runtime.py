@@ -8,17 +8,14 @@ Needs kvq-compile: $KVQ_COMPILE (set by lit), else build/bin. Run with
 
 import os
 import re
-import sys
 
 import ml_dtypes
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-
-import kvq  # noqa: E402
-from kvq import runtime  # noqa: E402
-from kvq.compiler import find_kvq_compile  # noqa: E402
+import kvq
+from kvq import runtime
+from kvq.compiler import find_kvq_compile
 
 _tool = find_kvq_compile()
 pytestmark = pytest.mark.skipif(

@@ -1,16 +1,11 @@
 """Properties of the SageAttention2 golden model (kvq.reference.sage_attention)
 and of the fragment (per-thread) quantization granularity."""
 
-import os
-import sys
-
 import ml_dtypes
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-
-from kvq import reference as ref  # noqa: E402
+from kvq import reference as ref
 
 
 def test_fragment_groups_follow_the_mma_layout():

@@ -1,17 +1,13 @@
 """Properties of the VidKV golden model (python/kvq/reference.py) against
 independent computations, on fresh random inputs."""
 
-import os
-import sys
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+import kvq_testing as kt
+from kvq import reference as ref
 
-from kvq import reference as ref  # noqa: E402
-
-rng = np.random.default_rng()
+rng = kt.rng()
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 8, 13, 64])

@@ -19,11 +19,14 @@ import sys
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 3, "python"))
+import kvq
+import kvq.runtime
+from kvq import cuda
 
-import kvq  # noqa: E402
-import kvq.runtime  # noqa: E402
-from kvq import cuda  # noqa: E402
+# Child processes import the same kvq package.
+PACKAGE_ENV = {"PYTHONPATH": os.pathsep.join(
+    [os.path.dirname(os.path.dirname(os.path.abspath(kvq.__file__)))] +
+    [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
 
 LOG = os.environ.get("KVQ_CUDA_DOUBLE_LOG")
 MODULE = os.path.join(os.path.dirname(__file__), *[".."] * 2, "Integration", "GPU", "Inputs",
@@ -273,12 +276,12 @@ def test_one_runtime_per_process(driver, built, tmp_path):
                         if line.rstrip().endswith("/libkvq_cuda_runtime.so"))
     import shutil
     shutil.copy(runtime_path, other / "libkvq_cuda_runtime.so")
-    code = ("import sys; sys.path.insert(0, %r); import kvq.runtime; from kvq import cuda; "
+    code = ("import kvq.runtime; from kvq import cuda; "
             "lib = kvq.runtime.load(%r); cuda.runtime(); "
             "print(sorted({l.split()[-1] for l in open('/proc/self/maps') "
-            "if l.rstrip().endswith('libkvq_cuda_runtime.so')}))") % (
-                os.path.join(os.path.dirname(__file__), *[".."] * 3, "python"), built)
-    env = dict(os.environ, KVQ_RUNTIME_DIR=str(other), KVQ_CUDA_DOUBLE_LOG=str(tmp_path / "log"))
+            "if l.rstrip().endswith('libkvq_cuda_runtime.so')}))") % (built,)
+    env = dict(os.environ, **PACKAGE_ENV, KVQ_RUNTIME_DIR=str(other),
+               KVQ_CUDA_DOUBLE_LOG=str(tmp_path / "log"))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -289,12 +292,11 @@ def test_quiet_exit(built, tmp_path):
     """A process that loads a GPU library, calls it and exits: the modules
     are unloaded at exit while the driver is alive; nothing is printed."""
     log = tmp_path / "exit.log"
-    code = ("import sys, numpy as np; sys.path.insert(0, %r); import kvq.runtime; "
+    code = ("import numpy as np; import kvq.runtime; "
             "lib = kvq.runtime.load(%r); "
             "q = np.zeros((2, 8, 1, 64), np.float16); k = np.zeros((2, 2, 100, 64), np.float16); "
-            "lib.decode(q, k, k); print('called')") % (
-                os.path.join(os.path.dirname(__file__), *[".."] * 3, "python"), built)
-    env = dict(os.environ, KVQ_CUDA_DOUBLE_LOG=str(log))
+            "lib.decode(q, k, k); print('called')") % (built,)
+    env = dict(os.environ, **PACKAGE_ENV, KVQ_CUDA_DOUBLE_LOG=str(log))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr

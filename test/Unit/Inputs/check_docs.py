@@ -10,14 +10,9 @@ import pathlib
 import re
 import sys
 
+import kvq_testing as kt
+
 root = pathlib.Path(sys.argv[1])
-failures = 0
-
-
-def fail(where, what):
-    global failures
-    failures += 1
-    print(f"FAIL {where}: {what}")
 
 
 docs = [root / "README.md"] + sorted((root / "docs").glob("*.md"))
@@ -34,9 +29,9 @@ for doc in docs:
         path = (doc.parent / target).resolve()
         line = text.count("\n", 0, m.start()) + 1
         if not path.exists():
-            fail(f"{doc.relative_to(root)}:{line}", f"link to {target}, which does not exist")
+            kt.fail(f"{doc.relative_to(root)}:{line}", f"link to {target}, which does not exist")
         elif root.resolve() not in path.parents and path != root.resolve():
-            fail(f"{doc.relative_to(root)}:{line}", f"link to {target}, outside the repository")
+            kt.fail(f"{doc.relative_to(root)}:{line}", f"link to {target}, outside the repository")
 
 outside = re.compile(r"shared/design|ARCHITECTURE\.md|ALGORITHMS\.md|\bissue \d+|\(issue|issues show")
 files = docs + sorted(p for d in ("python/kvq", "scripts", "examples", "bench")
@@ -45,6 +40,6 @@ files = docs + sorted(p for d in ("python/kvq", "scripts", "examples", "bench")
 for path in files:
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         if outside.search(line):
-            fail(f"{path.relative_to(root)}:{number}", f"points outside the repository: {line.strip()}")
-print(f"checked {len(docs)} documents and {len(files)} files, {failures} problems")
-sys.exit(1 if failures else 0)
+            kt.fail(f"{path.relative_to(root)}:{number}", f"points outside the repository: {line.strip()}")
+print(f"checked {len(docs)} documents and {len(files)} files, {kt.failures()} problems")
+kt.finish()

@@ -13,18 +13,16 @@ import sys
 import numpy as np
 
 import kvq
+import kvq_testing as kt
 from kvq import builder, compiler
 
 flow = sys.argv[1]
 expected = {"wheel": "the tools inside the kvq package", "prefix": "the install prefix",
             "path": "PATH", "recorded": "the recorded install prefix"}
-failures = 0
 
 
 def report(label, ok, detail=""):
-    global failures
-    failures += not ok
-    print(f"{flow}: {'ok  ' if ok else 'FAIL'} {label}{': ' + detail if detail else ''}")
+    kt.report(f"{flow}: {label}", ok, detail)
 
 
 report("no KVQ_COMPILE", "KVQ_COMPILE" not in os.environ)
@@ -36,7 +34,8 @@ if flow == "none":
         report("CompileError", False, "no exception")
     except kvq.CompileError as e:
         print(str(e))
-    sys.exit(1 if failures else 0)
+    kt.finish()
+    sys.exit(0)
 
 found = next((what for what, path in compiler.kvq_compile_search_path()
               if path and os.path.isfile(path) and os.access(path, os.X_OK)), None)
@@ -50,7 +49,7 @@ scheme = "#kvq.quant<i8, symmetric, token>"
 text = builder.attention_module("attention", [1, 4, 3, 32], [1, 2, -1, 32],
                                 key_scheme=scheme, value_scheme=scheme, causal=True)
 mod = kvq.compile(text, name="flow", opt=1)
-rng = np.random.default_rng()
+rng = kt.rng()
 q = rng.standard_normal((1, 4, 3, 32)).astype(np.float32)
 k = rng.standard_normal((1, 2, 19, 32)).astype(np.float32)
 v = rng.standard_normal((1, 2, 19, 32)).astype(np.float32)
@@ -59,9 +58,8 @@ kc, kscale, _ = kvq.quantize(k, ks)
 vc, vscale, _ = kvq.quantize(v, ks)
 got = mod.attention(q=q, k=kc, k_scale=kscale, v=vc, v_scale=vscale)
 want = kvq.quantized_attention(q, kc, kscale, None, ks, vc, vscale, None, ks, causal=True)
-err = float(np.abs(got - want).max() / np.abs(want).max())
-report("compile + run vs NumPy", err < 1e-5, f"max rel error {err:.1e}")
+kt.check(f"{flow}: compile + run vs NumPy", got, want, 1e-5, shape=False, finite=False)
 report("signature", str(inspect.signature(mod.attention)) ==
        "(q, k, k_scale, v, v_scale, *, out_shapes=None, out=None)",
        str(inspect.signature(mod.attention)))
-sys.exit(1 if failures else 0)
+kt.finish()

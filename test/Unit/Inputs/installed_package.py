@@ -9,22 +9,14 @@ import sys
 import numpy as np
 
 import kvq
+import kvq_testing as kt
 from kvq import builder
 from kvq import reference as ref
 
 site = sys.argv[1]
-failures = 0
-
-
-def report(label, ok, detail=""):
-    global failures
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} {label}{': ' + detail if detail else ''}")
-
-
-report("kvq imported from the install", os.path.realpath(kvq.__file__).startswith(os.path.realpath(site)),
+kt.report("kvq imported from the install", os.path.realpath(kvq.__file__).startswith(os.path.realpath(site)),
        kvq.__file__)
-report("version", kvq.__version__ == "0.1.0", kvq.__version__)
+kt.report("version", kvq.__version__ == "0.1.0", kvq.__version__)
 
 # The builder writes an INT4 KIVI-style attention; kvq.compile runs it on
 # NumPy arrays against the golden model.
@@ -33,7 +25,7 @@ vs = ref.QuantScheme.parse("#kvq.quant<i8, symmetric, token>")
 text = builder.attention_module("attention", [1, 4, 3, 64], [1, 2, -1, 64], key_scheme=ks,
                                 value_scheme=vs, causal=True)
 mod = kvq.compile(text, name="installed")
-rng = np.random.default_rng()
+rng = kt.rng()
 q = rng.standard_normal((1, 4, 3, 64)).astype(np.float32)
 k = rng.standard_normal((1, 2, 45, 64)).astype(np.float32)
 v = rng.standard_normal((1, 2, 45, 64)).astype(np.float32)
@@ -41,8 +33,7 @@ kc, kscale, kz = ref.quantize(k, ks)
 vc, vscale, _ = ref.quantize(v, vs)
 got = np.asarray(mod.attention(q, kc, kscale, kz, vc, vscale), np.float64)
 want = ref.quantized_attention(q, kc, kscale, kz, ks, vc, vscale, None, vs, causal=True)
-err = float(np.abs(got - want).max() / np.abs(want).max())
-report("builder + compile + run vs the golden model", err < 1e-5, f"max rel error {err:.1e}")
+kt.check("builder + compile + run vs the golden model", got, want, 1e-5, shape=False, finite=False)
 
 # A policy compresses plain K / V: the result is the quantized reference's.
 plain = builder.attention_module("attention", [1, 4, 3, 64], [1, 2, -1, 64])
@@ -50,13 +41,12 @@ mod = kvq.compile(plain, name="policy", policy={"default": {"k": str(vs), "v": s
 got = np.asarray(mod.attention(q, k, v), np.float64)
 kc, kscale, _ = ref.quantize(k, vs)
 want = ref.quantized_attention(q, kc, kscale, None, vs, vc, vscale, None, vs)
-err = float(np.abs(got - want).max() / np.abs(want).max())
-report("policy", err < 1e-5, f"max rel error {err:.1e}")
+kt.check("policy", got, want, 1e-5, shape=False, finite=False)
 
 # Toolchain diagnostics surface as kvq.CompileError with their location.
 try:
     kvq.compile("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {\n  %y = kvq.bogus %x\n}\n")
-    report("CompileError", False, "no exception")
+    kt.report("CompileError", False, "no exception")
 except kvq.CompileError as e:
-    report("CompileError", ":2:" in str(e), str(e).splitlines()[1] if "\n" in str(e) else str(e))
-sys.exit(1 if failures else 0)
+    kt.report("CompileError", ":2:" in str(e), str(e).splitlines()[1] if "\n" in str(e) else str(e))
+kt.finish()

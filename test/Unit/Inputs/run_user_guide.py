@@ -26,6 +26,8 @@ import subprocess
 import sys
 import venv
 
+import kvq_testing as kt
+
 src, obj, work = (os.path.abspath(p) for p in sys.argv[1:4])
 guide = os.path.join(src, "docs", "UserGuide.md")
 
@@ -66,14 +68,10 @@ for m in re.finditer(r"^```([A-Za-z0-9+]*)\n(.*?)^```", text, re.M | re.S):
     blocks.append((text.count("\n", 0, m.start()) + 1, m.group(1), m.group(2),
                    skip.group(1) if skip else None))
 
-failures = 0
 
 
 def report(line, lang, ok, detail=""):
-    global failures
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} UserGuide.md:{line} ```{lang}{': ' + detail if detail else ''}",
-          flush=True)
+    kt.report(f"UserGuide.md:{line} ```{lang}", ok, detail)
 
 
 def run(line, lang, command, **kw):
@@ -105,5 +103,5 @@ for line, lang, body, skip in blocks:
                if missing else "in test/Embedding/consumer/CMakeLists.txt")
     else:
         report(line, lang, False, "no way to run this kind of snippet")
-print(f"{len(blocks)} snippets, {failures} failed, {skipped} not run")
-sys.exit(1 if failures else 0)
+print(f"{len(blocks)} snippets, {kt.failures()} failed, {skipped} not run")
+kt.finish()

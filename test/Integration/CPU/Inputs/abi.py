@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+import kvq_testing as kt
+
 KVQ_OK, KVQ_ERR_NULL, KVQ_ERR_COUNT, KVQ_ERR_RANK, KVQ_ERR_SHAPE, KVQ_ERR_DTYPE, KVQ_ERR_DEVICE = range(7)
 NO_GPU = len(sys.argv) > 2 and sys.argv[2] == "nvvm-no-gpu"
 # What a well-formed call returns.
@@ -45,13 +47,11 @@ def buf(array, dtype, shape=None, data=True):
     return Buffer(array.ctypes.data if data else None, len(shape), dims, dtype)
 
 
-failures = []
 
 
 def expect(what, got, want):
-    if got != want:
-        failures.append(f"{what}: got status {got}, expected {want}")
-    print(f"{'ok' if got == want else 'FAIL'} {what}: {got}")
+    """A status: `got` must be `want`."""
+    kt.report(what, got == want, f"{got}" + ("" if got == want else f" (expected {want})"))
 
 
 # --- scale(x: f32[?, 16], s: f32) -> f32[?, 16] -----------------------------
@@ -67,13 +67,13 @@ def call_scale(inputs=None, outputs=None, num_inputs=2, num_outputs=1):
     status = lib.scale((Buffer * len(ins))(*ins), num_inputs, (Buffer * len(outs))(*outs),
                        num_outputs)
     if status not in (KVQ_OK, GOOD) and not (y == -7.0).all():
-        failures.append(f"scale wrote its output although it returned {status}")
+        kt.fail(f"scale wrote its output although it returned {status}")
     return status
 
 
 expect("scale ok", call_scale(), GOOD)
 if not NO_GPU and not np.array_equal(y, x * 3):
-    failures.append("scale computed wrong values")
+    kt.fail("scale computed wrong values")
 expect("null inputs array", lib.scale(None, 2, (Buffer * 1)(buf(y, F32)), 1), KVQ_ERR_NULL)
 expect("null outputs array", lib.scale((Buffer * 2)(buf(x, F32), buf(s, F32)), 2, None, 1),
        KVQ_ERR_NULL)
@@ -109,7 +109,7 @@ dims = (ctypes.c_int64 * 2)()
 ins = (Buffer * 2)(buf(x, F32), buf(s, F32))
 expect("scale_output_shapes", lib.scale_output_shapes(ins, 2, dims, 2), KVQ_OK)
 if list(dims) != [5, 16]:
-    failures.append(f"scale_output_shapes gave {list(dims)}")
+    kt.fail(f"scale_output_shapes gave {list(dims)}")
 expect("scale_output_shapes num_dims", lib.scale_output_shapes(ins, 2, dims, 3), KVQ_ERR_COUNT)
 expect("scale_output_shapes null", lib.scale_output_shapes(ins, 2, None, 2), KVQ_ERR_NULL)
 
@@ -122,8 +122,7 @@ for n, want in ((6, GOOD), (5, KVQ_ERR_SHAPE), (7, KVQ_ERR_SHAPE)):
     outs = (Buffer * 1)(buf(c, F16))
     expect(f"add_rows b of length {n} for rows of 6", lib.add_rows(ins, 2, outs, 1), want)
 if not NO_GPU and not np.array_equal(c, a + np.arange(6, dtype=np.float16)):
-    failures.append("add_rows computed wrong values")
+    kt.fail("add_rows computed wrong values")
 
-if failures:
-    sys.exit("FAIL\n" + "\n".join(failures))
+kt.finish()
 print("PASS")

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 import kvq
+import kvq_testing as kt
 from kvq import reference as ref
 from kvq.runtime import KVQ_ERR_SHAPE, KVQError
 
@@ -22,14 +23,6 @@ K_SCHEME = ref.QuantScheme.parse(
 V_SCHEME = ref.QuantScheme.parse(
     "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>")
 HQ, HKV, D = 8, 2, 64
-
-failures = []
-
-
-def report(ok, what):
-    if not ok:
-        failures.append(what)
-    print(f"{'ok  ' if ok else 'FAIL'} {what}")
 
 
 def make_inputs(rng, batch, length, v_length=None, v_batch=None):
@@ -49,20 +42,20 @@ def main():
     mod = kvq.compile(sys.argv[1], name="abi_dynamic_i4")
     entry = mod.int4_dynamic
     spec = mod.manifest["entries"][0]
-    report(spec["output_shapes_symbol"] == "int4_dynamic_output_shapes",
-           f"output_shapes_symbol: {spec['output_shapes_symbol']}")
-    report("warning" not in mod.compile_log, "no compile warnings")
+    kt.report(f"output_shapes_symbol: {spec['output_shapes_symbol']}",
+              spec["output_shapes_symbol"] == "int4_dynamic_output_shapes")
+    kt.report("no compile warnings", "warning" not in mod.compile_log)
 
-    rng = np.random.default_rng(0)
+    rng = kt.rng()
     for batch, length in ((2, 13), (3, 77)):
         inputs, (q, k, v) = make_inputs(rng, batch, length)
         shapes = entry.output_shapes(*inputs)
-        report(shapes == [(batch, HQ, 1, D)], f"output_shapes b={batch} L={length}: {shapes}")
+        kt.report(f"output_shapes b={batch} L={length}: {shapes}", shapes == [(batch, HQ, 1, D)])
         out = np.asarray(entry(*inputs), dtype=np.float64)  # allocated from the shape function
         expect = ref.attention(q, k, v)
         err = float(np.abs(out - expect).max() / max(np.abs(expect).max(), 1e-30))
-        report(out.shape == expect.shape and err <= 1e-5 and np.isfinite(out).all(),
-               f"int4_dynamic b={batch} L={length}: shape {out.shape}, max rel error {err:.2e}")
+        kt.report(f"int4_dynamic b={batch} L={length}: shape {out.shape}, max rel error {err:.2e}",
+                  out.shape == expect.shape and err <= 1e-5 and np.isfinite(out).all())
 
     # Dynamic dims that disagree (batch of V, length of V) are refused by
     # the shape function and by the entry point.
@@ -77,10 +70,9 @@ def main():
                 status = 0
             except KVQError as e:
                 status = e.status
-            report(status == KVQ_ERR_SHAPE, f"mismatched {what} ({call}): status {status}")
+            kt.report(f"mismatched {what} ({call}): status {status}", status == KVQ_ERR_SHAPE)
 
-    if failures:
-        sys.exit(f"{len(failures)} check(s) failed")
+    kt.finish()
 
 
 if __name__ == "__main__":

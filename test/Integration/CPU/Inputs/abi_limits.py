@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+import kvq_testing as kt
+
 KVQ_OK, KVQ_ERR_SHAPE, I8, F32 = 0, 4, 5, 1
 INT64_MAX = (1 << 63) - 1
 
@@ -35,18 +37,15 @@ def buf(array, dtype, shape):
     return Buffer(array.ctypes.data, len(shape), dims, dtype)
 
 
-failures = 0
 
 
 def call(what, in_shape, out_shape, want):
-    global failures
     codes = np.array([1, -2] * 32, np.int8)
     out = np.full(64, -7.0, np.float32)
     status = fn((Buffer * 1)(buf(codes, I8, in_shape)), 1,
                 (Buffer * 1)(buf(out, F32, out_shape)), 1)
     ok = status == want and (want == KVQ_OK or (out == -7.0).all())
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} {what}: status {status}")
+    kt.report(what, ok, f"status {status}")
     return out
 
 
@@ -58,4 +57,4 @@ call("2^60 rows (the f32 output cannot exist)", (1 << 60, 6), (1 << 60, 6), KVQ_
 call("a negative row count", (-1, 6), (-1, 6), KVQ_ERR_SHAPE)
 out = call("2 x 6 codes", (2, 6), (2, 6), KVQ_OK)
 print("values:", out[:12].tolist())
-sys.exit(1 if failures else 0)
+kt.finish()

@@ -17,20 +17,14 @@ libraries built elsewhere:
     attention.py --target=nvvm --prebuilt DIR      # on the GPU machine
 """
 
-import argparse
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+import kvq_testing as kt
 
-import kvq  # noqa: E402
-import kvq.runtime  # noqa: E402
-from kvq import reference as ref  # noqa: E402
-from kvq.builder import attention_module  # noqa: E402
+from kvq import reference as ref
+from kvq.builder import attention_module
 
-import ml_dtypes  # noqa: E402
+import ml_dtypes
 
 NP = {"f32": np.float32, "f16": np.float16, "bf16": ml_dtypes.bfloat16}
 
@@ -108,30 +102,16 @@ def make_inputs(rng, case, batch=None, length=None):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--options", default="")
-    ap.add_argument("--target", default="cpu", choices=["cpu", "nvvm", "nvvm-emulated"])
-    ap.add_argument("--build-only", metavar="DIR",
-                    help="compile the library into DIR and exit")
-    ap.add_argument("--prebuilt", metavar="DIR",
-                    help="run the library in DIR (from --build-only) instead of compiling")
-    args = ap.parse_args()
-
-    if args.prebuilt:
-        mod = kvq.runtime.load(args.prebuilt)
-    else:
-        text = "".join(
-            attention_module(name, c[0], c[1], v_dim=c[2], dtype=c[3], key_scheme=c[4],
-                             value_scheme=c[5], causal=c[6],
-                             mask_shape=[1, c[0][1], c[0][2], c[1][2]] if c[7] else None)
-            for name, c in CASES.items())
-        mod = kvq.compile(text, target=args.target, options=args.options.split(),
-                          name="attention", build_dir=args.build_only)
-        if args.build_only:
-            print(f"built {mod.path}")
-            return
-    rng = np.random.default_rng()
-    failures = 0
+    args = kt.parse(__doc__)
+    text = "".join(
+        attention_module(name, c[0], c[1], v_dim=c[2], dtype=c[3], key_scheme=c[4],
+                         value_scheme=c[5], causal=c[6],
+                         mask_shape=[1, c[0][1], c[0][2], c[1][2]] if c[7] else None)
+        for name, c in CASES.items())
+    mod = kt.library(args, text, "attention")
+    if mod is None:
+        return
+    rng = kt.rng()
     for name, case in CASES.items():
         calls = DYNAMIC_CALLS.get(name, [(None, None)])
         for batch, length in calls:
@@ -140,17 +120,11 @@ def main():
             try:
                 out = getattr(mod, name)(*inputs, out_shapes=[tuple(expect.shape)])
             except RuntimeError as e:  # a kernel failure (kvq.cuda.CudaError)
-                failures += 1
-                print(f"FAIL {name}{shape}: {e}")
+                kt.fail(f"{name}{shape}", str(e))
                 continue
-            out = np.asarray(out, dtype=np.float64)
             tol = 1e-5 if case[3] == "f32" and args.target == "cpu" else 1e-2
-            err = float(np.abs(out - expect).max() / max(np.abs(expect).max(), 1e-30))
-            ok = err <= tol and np.isfinite(out).all()
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {name}{shape}: max rel error {err:.2e} (tol {tol:.0e})")
-    if failures:
-        sys.exit(f"{failures} case(s) failed")
+            kt.check(f"{name}{shape}", out, expect, tol, shape=False)
+    kt.finish()
 
 
 if __name__ == "__main__":

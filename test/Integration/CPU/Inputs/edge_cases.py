@@ -27,21 +27,15 @@ that recompute after an f16 overflow: huge magnitudes, and NaN / Inf in
 the data). With huge scores the softmax is one-hot: a row whose two best
 keys' scores are closer than the operands' rounding can pick either key,
 so on the GPU such rows (rare) are reported and not compared. See
-targets.py for --build-only / --prebuilt.
+kvq_testing.py (test/harness) for --build-only / --prebuilt.
 
 Exits non-zero on any mismatch.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import targets  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 D = 32
 
@@ -65,24 +59,13 @@ def module():
         f"  return %o : {t(q)}\n}}\n")
 
 
-failures = 0
-
-
 def check(label, got, want, tol=1e-5, skip=None):
     """NaN where the reference is NaN, the rest to `tol` of the largest
     finite reference value; rows where `skip` is set are not compared."""
-    global failures
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     if skip is not None:
         got, want = got[~skip], want[~skip]
-    nan_ok = np.array_equal(np.isnan(got), np.isnan(want))
-    fin = ~np.isnan(want)
-    scale = max(float(np.abs(want[fin]).max()) if fin.any() else 0.0, 1e-30)
-    err = float(np.abs(got[fin] - want[fin]).max() / scale) if fin.any() else 0.0
-    ok = nan_ok and err <= tol and np.isfinite(got[fin]).all()
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} {label}: NaN rows {int(np.isnan(got).any(-1).sum())} "
-          f"(reference {int(np.isnan(want).any(-1).sum())}), max rel error {err:.1e}")
+    kt.check(label, got, want, tol, nans=True)
 
 
 def near_ties(q, k, causal, margin):
@@ -105,12 +88,12 @@ def near_ties(q, k, causal, margin):
 
 
 def main():
-    opts = targets.parse(__doc__)
-    mod = targets.library(opts, module(), "edge")
+    opts = kt.parse(__doc__)
+    mod = kt.library(opts, module(), "edge")
     if mod is None:
         return
-    tol = targets.attention_tol(opts, 1e-5)
-    rng = np.random.default_rng()
+    tol = kt.attention_tol(opts, 1e-5)
+    rng = kt.rng()
 
     def qkv(sq, skv):
         return (rng.standard_normal((1, 4, sq, D)).astype(np.float32),
@@ -123,9 +106,7 @@ def main():
     out = mod.causal(q, k, v)
     check("causal Sq=9 > Skv=5 (4 rows see no key)", out, ref.attention(q, k, v, causal=True), tol)
     zero_rows = int((np.abs(np.asarray(out)[0, :, :4]) == 0).all(-1).sum())
-    failures_before = failures
-    print(f"{'ok  ' if zero_rows == 16 else 'FAIL'} fully masked rows are zeros: {zero_rows} of 16")
-    globals()["failures"] = failures_before + (zero_rows != 16)
+    kt.report("fully masked rows are zeros", zero_rows == 16, f"{zero_rows} of 16")
     q, k, v = qkv(6, 11)
     mask = np.where(rng.random((1, 4, 6, 11)) < 0.3, -np.inf, 0.0).astype(np.float32)
     mask[:, :, 2, :] = -np.inf
@@ -153,13 +134,13 @@ def main():
             q *= np.float32(sk)
         k *= np.float32(sk)
         skip = None
-        if sk >= 1 and targets.on_gpu(opts):
+        if sk >= 1 and kt.on_gpu(opts):
             # bf16 operands round each product by up to 2^-8 of |q_i k_i|,
             # so two scores can move by up to 2^-7 of sum |q_i k_i| apart.
             skip = near_ties(q, k, True, 2.0 ** -7)
             print(f"     {int(skip.sum())} of {skip.size} rows near a tie, not compared")
         check(f"causal, {what}", mod.causal(q, k, v), ref.attention(q, k, v, causal=True),
-              targets.attention_tol(opts, 1e-4), skip=skip)
+              kt.attention_tol(opts, 1e-4), skip=skip)
 
     # A key beyond f16's range against a tiny q: a moderate score.
     q, k, v = qkv(8, 40)
@@ -176,7 +157,7 @@ def main():
     out = mod.int8(q, codes, scale, v)
     check("INT8 K quantized from NaN / Inf / 1e30", out,
           ref.quantized_attention(q, codes, scale, None, scheme, v, None, None, None), tol)
-    sys.exit(1 if failures else 0)
+    kt.finish()
 
 
 if __name__ == "__main__":

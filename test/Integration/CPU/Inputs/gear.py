@@ -14,20 +14,14 @@ golden model, on fresh random inputs with ragged and dynamic sizes:
 
 The same checks run on an NVIDIA GPU with --target=nvvm (GEAR's decoder
 inside the tensor-core kernel, the prefill ops as element-wise kernels;
-attention at the GPU's tolerance): see targets.py for --build-only /
+attention at the GPU's tolerance): see kvq_testing.py (test/harness) for --build-only /
 --prebuilt. Exits non-zero on any mismatch.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import targets  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 KIVI_K = "#kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16>"
 KIVI_V = "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>"
@@ -147,27 +141,11 @@ def near_low_rank(rng, shape, rank, noise):
 
 
 def main():
-    opts = targets.parse(__doc__)
-    mod = targets.library(opts, module(), "gear")
+    opts = kt.parse(__doc__)
+    mod = kt.library(opts, module(), "gear")
     if mod is None:
         return
-    rng = np.random.default_rng()
-    failures = 0
-
-    def check(name, got, want, tol):
-        nonlocal failures
-        got = np.asarray(got, dtype=np.float64)
-        want = np.asarray(want, dtype=np.float64)
-        err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)) if want.size else 0.0
-        ok = got.shape == want.shape and err <= tol and np.isfinite(got).all()
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name} {tuple(want.shape)}: max rel error {err:.2e} "
-              f"(tol {tol:.0e})")
-
-    def require(name, ok, detail=""):
-        nonlocal failures
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name} {detail}")
+    rng = kt.rng()
 
     # Outliers: exact (a selection), including ties (small integers).
     for s, ties in ((0, False), (1, False), (23, False), (11, True)):
@@ -176,12 +154,12 @@ def main():
             x = np.round(x * 2).astype(np.float32)
         r, i, v = mod.outliers(x)
         wr, wi, wv = ref.extract_outliers(x, 3)
-        require(f"outliers S={s}{' ties' if ties else ''}",
+        kt.report(f"outliers S={s}{' ties' if ties else ''}",
                 np.array_equal(r, wr) and np.array_equal(i, wi) and np.array_equal(v, wv))
     x = rng.standard_normal((1, 2, 7, 33)).astype(np.float16)
     r, i, v = mod.outliers_f16(x)
     wr, wi, wv = ref.extract_outliers(x, 1)
-    require("outliers_f16", np.array_equal(r, wr) and np.array_equal(i, wi) and
+    kt.report("outliers_f16", np.array_equal(r, wr) and np.array_equal(i, wi) and
             np.array_equal(v, wv.astype(np.float32)))
 
     # Low rank: the reference's algorithm (also at S < rank and S = 0),
@@ -190,11 +168,11 @@ def main():
         x = rng.standard_normal((2, 3, s, 24)).astype(np.float32)
         a, b = mod.approx(x)
         wa, wb = ref.low_rank_approx(x, 5, iterations=4, seed=3)
-        check(f"approx a b S={s}", np.asarray(a) @ np.asarray(b), wa @ wb, 1e-4)
-        check(f"approx b S={s}", b, wb, 1e-4)
+        kt.check(f"approx a b S={s}", np.asarray(a) @ np.asarray(b), wa @ wb, 1e-4)
+        kt.check(f"approx b S={s}", b, wb, 1e-4)
         gram = np.asarray(b, np.float64) @ np.swapaxes(np.asarray(b, np.float64), -1, -2)
         want = np.diag([1.0] * min(s, 5) + [0.0] * (5 - min(s, 5)))
-        check(f"approx orthonormal S={s}", gram, np.broadcast_to(want, gram.shape), 1e-5)
+        kt.check(f"approx orthonormal S={s}", gram, np.broadcast_to(want, gram.shape), 1e-5)
     # Converged: the Frobenius error within 1 % of the SVD optimum.
     for s in (17, 64):
         x = near_low_rank(rng, (1, 2, s, 40), 6, 0.05).astype(np.float16)
@@ -205,7 +183,7 @@ def main():
             sv = np.linalg.svd(xf[0, h], compute_uv=False)
             best = np.sqrt((sv[6:] ** 2).sum())
             ratios.append(np.linalg.norm(xf[0, h] - np.asarray(a[0, h], np.float64) @ b[0, h]) / best)
-        require(f"approx vs SVD optimum S={s}", max(ratios) <= 1.01,
+        kt.report(f"approx vs SVD optimum S={s}", max(ratios) <= 1.01,
                 f"(error / optimum {max(ratios):.4f})")
 
     # Decoding.
@@ -215,7 +193,7 @@ def main():
         b = rng.standard_normal((2, 2, 3, 19)).astype(np.float32)
         i = np.argsort(rng.random((2, 2, s, 19)), axis=-1)[..., :2].astype(np.int32)
         v = (10 * rng.standard_normal((2, 2, s, 2))).astype(np.float32)
-        check(f"decode S={s}", mod.decode(d, a, b, i, v), ref.gear_decode(d, a, b, i, v), 1e-5)
+        kt.check(f"decode S={s}", mod.decode(d, a, b, i, v), ref.gear_decode(d, a, b, i, v), 1e-5)
 
     # GEAR at prefill, one function: against the composition of the
     # references, and better than KIVI alone.
@@ -225,12 +203,12 @@ def main():
         x[rng.random(x.shape) < 0.02] *= 12.0  # sparse outliers
         g, d = getattr(mod, name)(x)
         want, parts = ref.gear(x, ref.QuantScheme.parse(scheme), 2, 4)
-        check(f"{name} decoded", g, want, 1e-4)
+        kt.check(f"{name} decoded", g, want, 1e-4)
         plain_codes = ref.quantize(x, ref.QuantScheme.parse(scheme))
         kivi = ref.dequantize(*plain_codes, ref.QuantScheme.parse(scheme))
         e_gear = np.linalg.norm(np.asarray(g, np.float64) - x)
         e_kivi = np.linalg.norm(kivi.astype(np.float64) - x)
-        require(f"{name} error below KIVI", e_gear < 0.5 * e_kivi,
+        kt.report(f"{name} error below KIVI", e_gear < 0.5 * e_kivi,
                 f"(|x - gear| {e_gear:.3f}, |x - kivi| {e_kivi:.3f})")
 
     # Attention over GEAR-compressed K and V, decoded inside the attention's
@@ -245,8 +223,8 @@ def main():
             args += [p["codes"], p["scale"].astype(np.float16), p["zero_point"].astype(np.float16),
                      p["a"], p["b"], p["indices"], p["values"].astype(np.float32)]
             dec.append(xd)
-        check(f"gear_attention L={length}", mod.gear_attention(*args),
-              ref.attention(q, dec[0], dec[1], causal=True), targets.attention_tol(opts, 1e-5))
+        kt.check(f"gear_attention L={length}", mod.gear_attention(*args),
+              ref.attention(q, dec[0], dec[1], causal=True), kt.attention_tol(opts, 1e-5))
 
     # xKV: the reference's basis; orthonormal stacked bases (2 S tokens per
     # head: at S = 1 only 2 basis vectors exist, the others are zero); on
@@ -260,12 +238,12 @@ def main():
         ks[2] = ks[2].astype(np.float16)
         c, *us = mod.xkv(*ks)
         wc, wus = ref.cross_layer_basis(ks, 12, iterations=6, seed=4)
-        check(f"xkv coordinates S={s}", c, wc, 1e-4)
+        kt.check(f"xkv coordinates S={s}", c, wc, 1e-4)
         for l in range(3):
-            check(f"xkv basis {l} S={s}", us[l], wus[l], 1e-4)
+            kt.check(f"xkv basis {l} S={s}", us[l], wus[l], 1e-4)
         w = np.concatenate([np.asarray(u, np.float64) for u in us], axis=1)
         basis_count = min(2 * s, 12)
-        check(f"xkv orthonormal S={s}", np.swapaxes(w, 1, 2) @ w,
+        kt.check(f"xkv orthonormal S={s}", np.swapaxes(w, 1, 2) @ w,
               np.broadcast_to(np.diag([1.0] * basis_count + [0.0] * (12 - basis_count)),
                               (3, 12, 12)), 1e-5)
         if shared:
@@ -276,7 +254,7 @@ def main():
                 sv = np.linalg.svd(xh, compute_uv=False)
                 approx = np.asarray(c, np.float64)[:, h].reshape(-1, 12) @ w[h].T
                 ratios.append(np.linalg.norm(xh - approx) / np.sqrt((sv[12:] ** 2).sum()))
-            require(f"xkv vs SVD optimum S={s}", max(ratios) <= 1.01,
+            kt.report(f"xkv vs SVD optimum S={s}", max(ratios) <= 1.01,
                     f"(error / optimum {max(ratios):.4f})")
     # Per-layer attention over the shared coordinates.
     for length in (7, 40):
@@ -291,11 +269,10 @@ def main():
         cv, uv = ref.cross_layer_basis([v0, v1], 24)
         for l, (q, o) in enumerate(((q0, o0), (q1, o1))):
             want = ref.attention(q, ref.reconstruct(ck, uk[l]), ref.reconstruct(cv, uv[l]))
-            check(f"xkv_attention layer {l} L={length}", o, want,
-                  targets.attention_tol(opts, 1e-4))
+            kt.check(f"xkv_attention layer {l} L={length}", o, want,
+                  kt.attention_tol(opts, 1e-4))
 
-    if failures:
-        sys.exit(f"{failures} case(s) failed")
+    kt.finish()
 
 
 if __name__ == "__main__":

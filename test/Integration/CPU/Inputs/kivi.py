@@ -15,16 +15,10 @@ tensor-core math):
     kivi.py --target=nvvm --prebuilt DIR      # on the GPU machine
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import targets  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 GROUP, RESIDUAL = 32, 64
 
@@ -55,13 +49,12 @@ func.func @{name}(%q: {qt},
 def main():
     cases = [("decode_i2", 2, 8, 1, False), ("decode_i4", 4, 8, 1, False),
              ("prefill_i4_causal", 4, 4, 9, True)]
-    opts = targets.parse(__doc__)
-    mod = targets.library(opts, "".join(function(*c) for c in cases), "kivi")
+    opts = kt.parse(__doc__)
+    mod = kt.library(opts, "".join(function(*c) for c in cases), "kivi")
     if mod is None:
         return
-    tol = targets.attention_tol(opts, 2e-5)
-    rng = np.random.default_rng()
-    failures = 0
+    tol = kt.attention_tol(opts, 2e-5)
+    rng = kt.rng()
     for name, bits, hq, sq, causal in cases:
         for length in (9, 64, 100, 200):
             if length < sq:
@@ -76,14 +69,11 @@ def main():
             got = np.asarray(getattr(mod, name)(*args), np.float64)
             want = ref.attention(q, ref.kivi_decode(cache["k"]), ref.kivi_decode(cache["v"]),
                                  causal=causal)
-            err = float(np.abs(got - want).max() / np.abs(want).max())
             nk = ref.kivi_split(length, RESIDUAL)
             nv = ref.kivi_split(length, RESIDUAL, value=True)
-            ok = got.shape == want.shape and err <= tol and np.isfinite(got).all()
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {name} L={length} (K {nk} quantized + {length - nk} full, "
-                  f"V {nv} + {length - nv}): max rel error {err:.2e}")
-    sys.exit(1 if failures else 0)
+            kt.check(f"{name} L={length} (K {nk} quantized + {length - nk} full, "
+                     f"V {nv} + {length - nv})", got, want, tol)
+    kt.finish()
 
 
 if __name__ == "__main__":

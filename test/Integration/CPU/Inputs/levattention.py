@@ -6,20 +6,14 @@ lengths), the p = 2 guarantee (every normalized score (q.k_j)^2 / ||Kq||^2
 kept set, and softmax attention restricted to the selected keys (GQA,
 dynamic length). With --target=nvvm the same checks run on an NVIDIA GPU
 (scores and masks as element-wise kernels feeding the tensor-core
-attention kernel; attention at the GPU's tolerance): see targets.py for
+attention kernel; attention at the GPU's tolerance): see kvq_testing.py (test/harness) for
 --build-only / --prebuilt. Exits non-zero on any failure.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import targets  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 EPS = 0.05
 MODULE = f"""
@@ -43,18 +37,12 @@ func.func @top_mask(%t: tensor<1x2x?xf32>) -> tensor<1x4x1x?xf32> {{
 
 
 def main():
-    opts = targets.parse(__doc__)
-    mod = targets.library(opts, MODULE, "levattention")
+    opts = kt.parse(__doc__)
+    mod = kt.library(opts, MODULE, "levattention")
     if mod is None:
         return
-    att_tol = targets.attention_tol(opts, 1e-5)
-    rng = np.random.default_rng()
-    failures = 0
-
-    def report(ok, text):
-        nonlocal failures
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {text}")
+    att_tol = kt.attention_tol(opts, 1e-5)
+    rng = kt.rng()
 
     for s, rank in ((200, 16), (57, 16), (10, 10), (300, 6)):
         # Keys of the given rank with singular values spread over [1, 5]
@@ -68,9 +56,9 @@ def main():
         k = k.astype(np.float32)
         tau = np.asarray(mod.tau(k), np.float64)
         want = ref.leverage_scores(k)
-        err = float(np.abs(tau - want).max())
-        report(err <= 1e-4, f"tau S={s} rank={rank}: max abs error {err:.1e} (tol 1e-4), "
-               f"sum {tau.sum(axis=-1).round(3).tolist()} (rank {min(rank, s)})")
+        kt.check(f"tau S={s} rank={rank}", tau, want, 1e-4, relative=False, shape=False,
+                 finite=False, detail=f"sum {tau.sum(axis=-1).round(3).tolist()} "
+                                      f"(rank {min(rank, s)})")
 
         # The guarantee for f(x) = x^2, with the compiled scores.
         q = rng.standard_normal((64, 16))
@@ -81,9 +69,9 @@ def main():
             heavy = a >= EPS
             violations = int((heavy & (tau[0, h][None, :] < EPS * (1 - 1e-3))).sum())
             kept = int((tau[0, h] >= EPS).sum())
-            report(violations == 0 and kept <= 16 / EPS + 1e-9,
-                   f"guarantee S={s} rank={rank} head {h}: {int(heavy.sum())} heavy scores, "
-                   f"{violations} outside U, |U| = {kept} <= D/eps = {16 / EPS:.0f}")
+            kt.report(f"guarantee S={s} rank={rank} head {h}", violations == 0 and kept <= 16 / EPS + 1e-9,
+                      f"{int(heavy.sum())} heavy scores, "
+                      f"{violations} outside U, |U| = {kept} <= D/eps = {16 / EPS:.0f}")
 
     for s in (5, 90):
         q = rng.standard_normal((1, 4, 3, 16)).astype(np.float32)
@@ -92,16 +80,14 @@ def main():
         out, tau = mod.lev_attention(q, k, v)
         mask = ref.select_keys(np.asarray(tau), EPS, (1, 4, 1, s))
         want = ref.attention(q, k, v, mask=mask)
-        err = float(np.abs(np.asarray(out, np.float64) - want).max() / np.abs(want).max())
-        report(err <= att_tol, f"attention over the selected keys S={s} "
-               f"({int((np.asarray(tau) >= EPS).sum())} of {2 * s} kept): max rel error {err:.1e} "
-               f"(tol {att_tol:.0e})")
+        kt.check(f"attention over the selected keys S={s}", out, want, att_tol, shape=False,
+                 finite=False, detail=f"{int((np.asarray(tau) >= EPS).sum())} of {2 * s} kept")
 
     # Edge cases: all-zero keys score 0 (no NaN), an empty cache scores nothing.
     tau = np.asarray(mod.tau(np.zeros((1, 2, 9, 16), np.float32)))
-    report(np.isfinite(tau).all() and not tau.any(), "tau of all-zero keys is 0")
-    report(np.asarray(mod.tau(np.zeros((1, 2, 0, 16), np.float32))).shape == (1, 2, 0),
-           "tau of an empty cache is empty")
+    kt.report("tau of all-zero keys is 0", np.isfinite(tau).all() and not tau.any())
+    kt.report("tau of an empty cache is empty",
+              np.asarray(mod.tau(np.zeros((1, 2, 0, 16), np.float32))).shape == (1, 2, 0))
 
     # Top-m selection, with ties (ties go to the earlier key).
     for s in (3, 40):
@@ -109,10 +95,9 @@ def main():
         got = np.asarray(mod.top_mask(tau))
         want = ref.select_keys(tau, None, (1, 4, 1, s), top=7)
         kept = (got == 0).sum(axis=-1).ravel().tolist()
-        report(np.array_equal(got, want), f"top-7 mask S={s}: kept per head {kept}")
+        kt.report(f"top-7 mask S={s}", np.array_equal(got, want), f"kept per head {kept}")
 
-    if failures:
-        sys.exit(f"{failures} check(s) failed")
+    kt.finish()
 
 
 if __name__ == "__main__":

@@ -14,19 +14,13 @@ fresh random inputs with ragged and dynamic sizes:
 The same checks run on an NVIDIA GPU with --target=nvvm (the low-rank
 decoders inside the tensor-core kernel, MLA's absorbed attention, the
 other ops as element-wise kernels; attention at the GPU's tolerance): see
-targets.py for --build-only / --prebuilt. Exits non-zero on any mismatch.
+kvq_testing.py (test/harness) for --build-only / --prebuilt. Exits non-zero on any mismatch.
 """
-
-import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import targets  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 MODULE = """
 func.func @project_mean(%x: tensor<2x4x?x48xf32>, %u: tensor<4x48x12xf32>, %mu: tensor<4x48xf32>)
@@ -114,44 +108,34 @@ def orthonormal(rng, heads, d, r):
 
 
 def main():
-    opts = targets.parse(__doc__)
-    mod = targets.library(opts, MODULE, "lowrank")
+    opts = kt.parse(__doc__)
+    mod = kt.library(opts, MODULE, "lowrank")
     if mod is None:
         return
-    att_tol = targets.attention_tol(opts, 1e-5)
-    rng = np.random.default_rng()
-    failures = 0
-
-    def check(name, got, want, tol):
-        nonlocal failures
-        got = np.asarray(got, dtype=np.float64)
-        err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)) if want.size else 0.0
-        ok = got.shape == want.shape and err <= tol and np.isfinite(got).all()
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name} {tuple(want.shape)}: max rel error {err:.2e} "
-              f"(tol {tol:.0e})")
+    att_tol = kt.attention_tol(opts, 1e-5)
+    rng = kt.rng()
 
     # The ops on their own.
     for s in (1, 37):
         x = rng.standard_normal((2, 4, s, 48)).astype(np.float32)
         u = rng.standard_normal((4, 48, 12)).astype(np.float32)
         mu = rng.standard_normal((4, 48)).astype(np.float32)
-        check(f"project_mean S={s}", mod.project_mean(x, u, mu), ref.project(x, u, mu), 1e-5)
+        kt.check(f"project_mean S={s}", mod.project_mean(x, u, mu), ref.project(x, u, mu), 1e-5)
     q = rng.standard_normal((1, 8, 3, 40)).astype(np.float16)
     u = rng.standard_normal((2, 40, 7)).astype(np.float32)
-    check("project_gqa_f16", mod.project_gqa_f16(q, u), ref.project(q, u), 2e-3)
+    kt.check("project_gqa_f16", mod.project_gqa_f16(q, u), ref.project(q, u), 2e-3)
     for b in (1, 3):
         y = rng.standard_normal((b, 3, 5, 9)).astype(np.float32)
         u = rng.standard_normal((1, 33, 9)).astype(np.float32)
         mu = rng.standard_normal((1, 33)).astype(np.float32)
-        check(f"reconstruct_shared B={b}", mod.reconstruct_shared(y, u, mu),
+        kt.check(f"reconstruct_shared B={b}", mod.reconstruct_shared(y, u, mu),
               ref.reconstruct(y, u, mu), 1e-5)
     for s in (0, 1, 29):
         k = (rng.standard_normal((2, 3, s, 20)) + 3.0).astype(np.float16)
         centered, mean = mod.smooth_f16(k)
         want_c, want_m = ref.smooth(k)
-        check(f"smooth_f16 centered S={s}", centered, want_c.astype(np.float16).astype(np.float64), 2e-3)
-        check(f"smooth_f16 mean S={s}", mean, want_m, 1e-5)
+        kt.check(f"smooth_f16 centered S={s}", centered, want_c.astype(np.float16).astype(np.float64), 2e-3)
+        kt.check(f"smooth_f16 mean S={s}", mean, want_m, 1e-5)
 
     # Attention over low-rank, quantized caches (kvq-fuse keeps them low rank).
     for length in (1, 45):
@@ -165,7 +149,7 @@ def main():
         kc, ks, _ = ref.quantize(kr, scheme)
         k = ref.reconstruct(ref.dequantize(kc, ks, None, scheme), uk, muk)
         v = ref.reconstruct(vr, uv, muv)
-        check(f"lowrank_attention L={length}",
+        kt.check(f"lowrank_attention L={length}",
               mod.lowrank_attention(q, kc, ks, uk, muk, vr, uv, muv),
               ref.attention(q, k, v), att_tol)
     for length in (6, 20):
@@ -173,7 +157,7 @@ def main():
         uk, uv = orthonormal(rng, 4, 32, 8), orthonormal(rng, 4, 32, 8)
         kr = rng.standard_normal((1, 4, length, 8)).astype(np.float32)
         vr = rng.standard_normal((1, 4, length, 8)).astype(np.float32)
-        check(f"lowrank_attention_causal L={length}",
+        kt.check(f"lowrank_attention_causal L={length}",
               mod.lowrank_attention_causal(q, kr, uk, vr, uv),
               ref.attention(q, ref.reconstruct(kr, uk), ref.reconstruct(vr, uv), causal=True),
               att_tol)
@@ -191,18 +175,18 @@ def main():
         v = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
         scheme = ref.QuantScheme.parse("#kvq.quant<i4, symmetric, token>")
         centered = np.asarray(mod.smooth_static(k))
-        check(f"smooth stage L={length}", centered, ref.smooth(k)[0], 1e-5)
+        kt.check(f"smooth stage L={length}", centered, ref.smooth(k)[0], 1e-5)
         c, s, _ = ref.quantize(centered, scheme)
         want = ref.attention(q, ref.dequantize(c, s, None, scheme), v)
-        check(f"smooth_int4_attention L={length}", mod.smooth_int4_attention(q, k, v), want,
+        kt.check(f"smooth_int4_attention L={length}", mod.smooth_int4_attention(q, k, v), want,
               att_tol)
 
     # Rotations: the compiled constants are the reference's.
     for s_ in (1, 13):
         x = rng.standard_normal((2, 3, s_, 16)).astype(np.float32)
         h, o = mod.rotate_both(x)
-        check(f"rotate hadamard S={s_}", h, ref.rotate(x, "hadamard", 5), 1e-5)
-        check(f"rotate orthogonal inverse S={s_}", o, ref.rotate(x, "orthogonal", 9, inverse=True), 1e-5)
+        kt.check(f"rotate hadamard S={s_}", h, ref.rotate(x, "hadamard", 5), 1e-5)
+        kt.check(f"rotate orthogonal inverse S={s_}", o, ref.rotate(x, "orthogonal", 9, inverse=True), 1e-5)
     # rotate -> int4 (QuaRot-style): the cache holds codes of rotated K / V;
     # kvq-fuse rotates the queries once and un-rotates the output once.
     for length in (1, 37):
@@ -215,7 +199,7 @@ def main():
         vc, vs, _ = ref.quantize(ref.rotate(v, "orthogonal", 2).astype(np.float32), scheme)
         kd = ref.rotate(ref.dequantize(kc, ks, None, scheme), "hadamard", 1, inverse=True)
         vd = ref.rotate(ref.dequantize(vc, vs, None, scheme), "orthogonal", 2, inverse=True)
-        check(f"rotated_int4_attention L={length}",
+        kt.check(f"rotated_int4_attention L={length}",
               mod.rotated_int4_attention(q, kc, ks, vc, vs), ref.attention(q, kd, vd), att_tol)
 
     # MLA: absorbed (kvq) vs naive (per-head keys and values) attention.
@@ -225,11 +209,10 @@ def main():
         kv = rng.standard_normal((1, 1, length, 80)).astype(np.float32)
         wuk = (rng.standard_normal((16, 32, 64)) / 8).astype(np.float32)
         wuv = (rng.standard_normal((16, 48, 64)) / 8).astype(np.float32)
-        check(f"mla L={length}", mod.mla(qn, qr, kv, wuk, wuv),
+        kt.check(f"mla L={length}", mod.mla(qn, qr, kv, wuk, wuv),
               ref.latent_attention(qn, qr, kv, wuk, wuv, causal=True), att_tol)
 
-    if failures:
-        sys.exit(f"{failures} case(s) failed")
+    kt.finish()
 
 
 if __name__ == "__main__":

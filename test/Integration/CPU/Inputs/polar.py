@@ -22,20 +22,14 @@ polar_decode) on fresh random inputs with ragged and dynamic sizes:
 
 The same checks run on an NVIDIA GPU with --target=nvvm (the decoders of
 K and V inside the tensor-core kernel; attention at the GPU's tolerance):
-see targets.py for --build-only / --prebuilt. Exits non-zero on any
+see kvq_testing.py (test/harness) for --build-only / --prebuilt. Exits non-zero on any
 mismatch.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import targets  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 
 def t(shape, elem):
@@ -103,18 +97,12 @@ NP = {"f32": np.float32, "f16": np.float16, "bf16": ref.SCALE_DTYPES["bf16"]}
 
 
 def main():
-    opts = targets.parse(__doc__)
-    mod = targets.library(opts, module(), "polar")
+    opts = kt.parse(__doc__)
+    mod = kt.library(opts, module(), "polar")
     if mod is None:
         return
-    att_tol = targets.attention_tol(opts, 1e-5)
-    rng = np.random.default_rng()
-    failures = 0
-
-    def report(name, ok, detail):
-        nonlocal failures
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
+    att_tol = kt.attention_tol(opts, 1e-5)
+    rng = kt.rng()
 
     for name, shape, levels, bits, tin, trad, tout in CASES:
         for dyn in (1, 29):
@@ -145,20 +133,18 @@ def main():
                 bad += int((diff & (gap >= 1e-9)).sum())
                 # Unused high bits of padded bytes are zero.
                 bad += int(np.sum(g != w) - np.sum(ref._pack_rows(gu, b) != w))
-            report(f"encode {label} codes", bad == 0, f"{bad} mismatches, {ties} ties")
+            kt.report(f"encode {label} codes", bad == 0, f"{bad} mismatches, {ties} ties")
             r = np.asarray(radius)
             same = r.shape == want_r.shape and np.array_equal(
                 r.view(np.uint16 if r.itemsize == 2 else np.uint32),
                 want_r.view(np.uint16 if want_r.itemsize == 2 else np.uint32))
-            report(f"encode {label} radius", same, "bit-exact" if same else "differs")
+            kt.report(f"encode {label} radius", same, "bit-exact" if same else "differs")
             # Decode the reference's codes.
             dec = np.asarray(getattr(mod, f"decode_{name}")(want_r, *[c.view(np.int8) for c in want_c]),
                              dtype=np.float64)
             want = ref.polar_decode(want_r, want_c, levels, bits)
             tol = {"f32": 2e-6, "f16": 2e-3, "bf16": 1e-2}[tout]
-            err = float(np.abs(dec - want).max() / max(np.abs(want).max(), 1e-30))
-            report(f"decode {label}", dec.shape == want.shape and err <= tol,
-                   f"max rel error {err:.2e} (tol {tol:.0e})")
+            kt.check(f"decode {label}", dec, want, tol, finite=False)
             # The round trip is PolarQuant's (not the compiler's) error.
             rel = float(((want - x) ** 2).sum() / max((x.astype(np.float64) ** 2).sum(), 1e-30))
             print(f"     round trip {label}: relative MSE {rel:.4f}")
@@ -180,7 +166,7 @@ def main():
             c = ref.polar_codebook(level, b)
             gap = np.abs(a[..., None] - 0.5 * (c[:-1] + c[1:])).min(-1)
             far += int(((gu != ref.polar_quantize_angles(a, level, b)) & (gap > 1e-4)).sum())
-        report(f"prefill L={length}", far == 0, f"{far} codes differ away from cell boundaries")
+        kt.report(f"prefill L={length}", far == 0, f"{far} codes differ away from cell boundaries")
         vr, vc = ref.polar_encode(ref.rotate(v, "hadamard", 2).astype(np.float32))
         venc = [vr] + [c.view(np.int8) for c in vc]
         out = np.asarray(mod.polar_attention(q, *kenc, *venc), dtype=np.float64)
@@ -188,15 +174,12 @@ def main():
                         inverse=True)
         vd = ref.rotate(ref.polar_decode(vr, vc), "hadamard", 2, inverse=True)
         want = ref.attention(q, kd, vd, causal=True)
-        err = float(np.abs(out - want).max() / np.abs(want).max())
-        report(f"polar_attention L={length}", err <= att_tol,
-               f"max rel error {err:.2e} (tol {att_tol:.0e})")
+        kt.check(f"polar_attention L={length}", out, want, att_tol, shape=False, finite=False)
         exact = ref.attention(q, k, v, causal=True).ravel()
         cos = float(out.ravel() @ exact / (np.linalg.norm(out) * np.linalg.norm(exact)))
-        report(f"polar_attention L={length} vs fp32", cos > 0.94, f"cosine {cos:.4f} (> 0.94)")
+        kt.report(f"polar_attention L={length} vs fp32", cos > 0.94, f"cosine {cos:.4f} (> 0.94)")
 
-    if failures:
-        sys.exit(f"{failures} case(s) failed")
+    kt.finish()
 
 
 if __name__ == "__main__":

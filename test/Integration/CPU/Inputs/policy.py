@@ -7,15 +7,12 @@ the NumPy golden model applying the same schemes to each layer's K and V.
 Exits non-zero on any mismatch.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+import kvq_testing as kt
 
-import kvq  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq
+from kvq import reference as ref
 
 S, DM, HQ, HKV, D, LAYERS = 37, 64, 4, 2, 16, 4
 
@@ -209,8 +206,7 @@ def main():
     # raises it.
     assert "kvq.attention" not in text
     mod = kvq.compile(text, name="policy", policy=POLICY)
-    rng = np.random.default_rng()
-    failures = 0
+    rng = kt.rng()
     # Each layer is checked on the layer input the kernel computed, so
     # quantization sees bit-identical f32 values on both sides: the K / V
     # projections are exact (selection), the residual stream is the
@@ -220,21 +216,17 @@ def main():
         x = rng.standard_normal((S, DM)).astype(np.float32)
         weights = weights_for(rng)
         errs = layer_errors(mod.model(x, causal_mask(), *weights), x, weights)
-        ok = max(errs) <= 1e-5
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} model trial {trial}: max rel error per layer "
-              + " ".join(f"{e:.1e}" for e in errs))
+        kt.report(f"model trial {trial}", max(errs) <= 1e-5,
+                  "max rel error per layer " + " ".join(f"{e:.1e}" for e in errs) + " (tol 1e-05)")
     # The policy matters: compiled without it, every compressed layer
     # (1, 2, 3) misses its reference by far more than the tolerance.
     plain = kvq.compile(module(), name="plain")
     x = rng.standard_normal((S, DM)).astype(np.float32)
     weights = weights_for(rng)
     errs = layer_errors(plain.model(x, causal_mask(), *weights), x, weights)
-    ok = errs[0] <= 1e-5 and min(errs[1:]) > 1e-3
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} policy changes the result: per layer "
-          + " ".join(f"{e:.1e}" for e in errs))
-    sys.exit(1 if failures else 0)
+    kt.report("policy changes the result", errs[0] <= 1e-5 and min(errs[1:]) > 1e-3,
+              "per layer " + " ".join(f"{e:.1e}" for e in errs))
+    kt.finish()
 
 
 if __name__ == "__main__":

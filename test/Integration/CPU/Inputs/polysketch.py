@@ -12,21 +12,15 @@ and dynamic lengths:
 
 Exits non-zero on any mismatch. With --target=nvvm the same checks run on
 an NVIDIA GPU (poly attention is element-wise kernels in f32, checked at
-the CPU's tolerances; see targets.py for --build-only / --prebuilt); a
+the CPU's tolerances; see kvq_testing.py (test/harness) for --build-only / --prebuilt); a
 positional argument names another kvq-compile target: `nvvm-emulated`
 runs the GPU path's kernels with the GPU emulator.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import targets  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 
 def attn(name, q, k, attrs, dyn_q="?", dyn_k="?"):
@@ -58,28 +52,19 @@ def main():
         text += attn(name, hq, hkv, attrs)
     for r in (8, 64, 256):
         text += attn(f"sketch_r{r}", 2, 2, f"{{sketch = {r}, seed = 1}}")
-    opts = targets.parse(__doc__, extra=lambda ap: ap.add_argument(
+    opts = kt.parse(__doc__, extra=lambda ap: ap.add_argument(
         "kvq_target", nargs="?", choices=["cpu", "nvvm", "nvvm-emulated"],
         help="kvq-compile target (instead of --target)"))
     if opts.kvq_target:
         opts.target = opts.kvq_target
-    mod = targets.library(opts, text, "polysketch")
+    mod = kt.library(opts, text, "polysketch")
     if mod is None:
         return
-    rng = np.random.default_rng()
-    failures = 0
-
-    def check(label, got, want, tol):
-        nonlocal failures
-        got = np.asarray(got, np.float64)
-        err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)) if want.size else 0.0
-        ok = got.shape == want.shape and err <= tol and np.isfinite(got).all()
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {label} {tuple(want.shape)}: max rel error {err:.2e} (tol {tol:.0e})")
+    rng = kt.rng()
 
     for s in (1, 19):
         x = rng.standard_normal((2, 3, s, 16)).astype(np.float32)
-        check(f"sketch S={s}", mod.sketch(x), ref.poly_sketch(x, 24, 11), 1e-5)
+        kt.check(f"sketch S={s}", mod.sketch(x), ref.poly_sketch(x, 24, 11), 1e-5)
 
     # q, k scaled like layer-normalized vectors over sqrt(D) so that the
     # polynomial weights stay in a moderate range.
@@ -98,7 +83,7 @@ def main():
                 continue
             q, k, v = inputs(hq, hkv, sq, skv)
             want = ref.poly_attention(q, k, v, degree=degree, sketch=r, seed=seed, causal=causal)
-            check(f"{name} Sq={sq} Skv={skv}", getattr(mod, name)(q, k, v,
+            kt.check(f"{name} Sq={sq} Skv={skv}", getattr(mod, name)(q, k, v,
                   out_shapes=[want.shape]), want, 1e-5)
 
     # Sketch error vs exact degree-4 attention shrinks with r.
@@ -109,13 +94,10 @@ def main():
         out = np.asarray(getattr(mod, f"sketch_r{r}")(q, k, v, out_shapes=[exact.shape]), np.float64)
         errors.append(float(np.abs(out - exact).sum() / np.abs(exact).sum()))
     # (Random data: only the wide gap r = 8 -> 256 is asserted.)
-    ok = errors[2] < 0.75 * errors[0]
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} sketch error vs exact falls with r: "
-          + ", ".join(f"r={r}: {e:.3f}" for r, e in zip((8, 64, 256), errors)))
+    kt.report("sketch error vs exact falls with r", errors[2] < 0.75 * errors[0],
+              ", ".join(f"r={r}: {e:.3f}" for r, e in zip((8, 64, 256), errors)))
 
-    if failures:
-        sys.exit(f"{failures} case(s) failed")
+    kt.finish()
 
 
 if __name__ == "__main__":

@@ -15,13 +15,13 @@ granularities unless --all is given); a few more run on f16 / bf16 / f64
 inputs and results.
 """
 
-import sys
 import zlib
 
 import ml_dtypes
 import numpy as np
 
 import kvq
+import kvq_testing as kt
 from kvq import reference as ref
 
 SHAPE = (2, 3, 37, 48)
@@ -193,23 +193,23 @@ def check(case, lib):
     what = f"{case.text} on {case.input_type}{list(x.shape)}" + \
         (f" (dynamic dims {list(case.dynamic)})" if case.dynamic else "") + \
         (" (wide magnitudes)" if case.wild else "")
-    if failures:
-        print(f"FAIL {what}: {', '.join(failures)} differ from kvq.reference")
-        return False
-    print(f"ok {what}")
-    return True
+    return kt.report(what, not failures,
+                     f"{', '.join(failures)} differ from kvq.reference" if failures else "")
 
 
 def main():
-    build_dir = sys.argv[1]
-    all_cases = cases("--all" in sys.argv[2:])
+    ap = kt.parser(__doc__, options=False, build=False)
+    ap.add_argument("build_dir")
+    ap.add_argument("--all", action="store_true", help="every scheme (else a sample)")
+    opts = ap.parse_args()
+    all_cases = cases(opts.all)
     module = "\n".join(c.mlir() for c in all_cases)
-    target = next((a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("--target=")), "cpu")
-    lib = kvq.compile(module, name="quantize", build_dir=build_dir, timeout=1200, target=target)
+    lib = kvq.compile(module, name="quantize", build_dir=opts.build_dir, timeout=1200,
+                      target=opts.target)
     results = [check(c, lib) for c in all_cases]
     failed = results.count(False)
     print(f"{len(results) - failed} of {len(results)} quantize / dequantize pairs match")
-    sys.exit(1 if failed else 0)
+    kt.finish()
 
 
 if __name__ == "__main__":

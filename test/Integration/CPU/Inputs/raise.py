@@ -19,15 +19,14 @@ left). Exits non-zero on any mismatch.
 
 import os
 import subprocess
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+import kvq_testing as kt
 
-import kvq  # noqa: E402
-from kvq import compiler  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq
+from kvq import compiler
+from kvq import reference as ref
 
 LINALG = """
 #id = affine_map<(b, i, j) -> (b, i, j)>
@@ -153,8 +152,8 @@ def check_raised(name, module):
     raised = kvq_opt(module, "--kvq-raise-attention")
     ok = raised.count("kvq.attention") == 1 and not any(
         op in raised for op in ("math.exp", "tosa.exp", "reduce", "matmul"))
-    print(f"{'ok  ' if ok else 'FAIL'} raised {name}")
-    return raised, ok
+    kt.report(f"raised {name}", ok)
+    return raised
 
 
 def causal_mask(sq, skv):
@@ -164,20 +163,8 @@ def causal_mask(sq, skv):
 
 
 def main():
-    rng = np.random.default_rng()
-    failures = 0
-
-    def check(name, got, want, tol):
-        nonlocal failures
-        got = np.asarray(got, dtype=np.float64)
-        err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30))
-        ok = got.shape == want.shape and err <= tol and np.isfinite(got).all()
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name} {tuple(want.shape)}: max rel error {err:.2e} "
-              f"(tol {tol:.0e})")
-
-    _, ok = check_raised("linalg_gqa_causal", LINALG)
-    failures += not ok
+    rng = kt.rng()
+    check_raised("linalg_gqa_causal", LINALG)
     mod = kvq.compile(LINALG, name="raise_linalg")
     for skv in (5, 23, 64):
         x = rng.standard_normal((2, 5, 64)).astype(np.float32)
@@ -187,10 +174,9 @@ def main():
         want = ref.attention(q, k, v, scale=0.25, causal=True)
         want = want.transpose(0, 2, 1, 3).reshape(2, 5, 64)
         got = mod.linalg_gqa_causal(x, k, v, causal_mask(5, skv))
-        check(f"linalg_gqa_causal Skv={skv}", got, want, 1e-5)
+        kt.check(f"linalg_gqa_causal Skv={skv}", got, want, 1e-5)
 
-    raised, ok = check_raised("tosa_gqa_masked", TOSA)
-    failures += not ok
+    raised = check_raised("tosa_gqa_masked", TOSA)
     lowered = kvq_opt(raised, "--pass-pipeline=builtin.module(func.func(tosa-to-linalg-named,"
                       "tosa-to-linalg,tosa-to-arith,tosa-to-tensor))")
     mod = kvq.compile(lowered, name="raise_tosa")
@@ -201,10 +187,10 @@ def main():
     m[0, :, 7] = -np.inf  # a key masked out for every query
     q = x.reshape(2, 5, 6, 16).transpose(0, 2, 1, 3)
     want = ref.attention(q, k, v, scale=0.25, mask=m[None]).reshape(12, 5, 16)
-    check("tosa_gqa_masked", mod.tosa_gqa_masked(x, k, v, m), want, 1e-5)
+    kt.check("tosa_gqa_masked", mod.tosa_gqa_masked(x, k, v, m), want, 1e-5)
 
-    return 1 if failures else 0
+    kt.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -27,20 +27,14 @@ model without P rounding. So there the rows must stay within 5e-2 of the
 model, the rounding of P must still show (rows at least half as far from
 the model without P rounding, by their median, as the model itself; FP8 P
 only: without the rounding they are ~1e-4 away), with the same quality
-against fp64. See targets.py for --build-only / --prebuilt. Exits non-zero
+against fp64. See kvq_testing.py (test/harness) for --build-only / --prebuilt. Exits non-zero
 on any mismatch.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import targets  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 MODULE = """
 func.func @sage_thread(%q: tensor<1x4x150x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>)
@@ -83,13 +77,12 @@ func.func @sage_no_smoothing(%q: tensor<1x2x9x64xf32>, %k: tensor<1x2x?x64xf32>,
 
 
 def main():
-    opts = targets.parse(__doc__)
-    mod = targets.library(opts, MODULE, "sage")
+    opts = kt.parse(__doc__)
+    mod = kt.library(opts, MODULE, "sage")
     if mod is None:
-        return 0
-    gpu = targets.on_gpu(opts)
-    rng = np.random.default_rng()
-    failures = 0
+        return
+    gpu = kt.on_gpu(opts)
+    rng = kt.rng()
 
     def inputs(b, hq, hkv, sq, skv, d, dv=None):
         q = rng.standard_normal((b, hq, sq, d)).astype(np.float32)
@@ -104,7 +97,7 @@ def main():
         return np.abs(got - want).max(axis=-1).ravel() / top
 
     def check(name, got, q, k, v, cos_min, l1_max, max_off=0.02, **kw):
-        nonlocal failures
+        """SageAttention's own criteria (see the module docstring)."""
         got = np.asarray(got, dtype=np.float64)
         model = ref.sage_attention(q, k, v, **kw)
         unrounded = ref.sage_attention(q, k, v, round_p=False, **kw)
@@ -128,18 +121,16 @@ def main():
             fp8 = kw.get("pv", "fp8") != "f16"
             ok = (ok and err.max() <= 5e-2 and (not fp8 or 2 * med_unrounded >= med_model) and
                   cos >= cos_min and l1 <= l1_max)
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {name}: max row error vs the model {err.max():.1e} "
-                  f"(<= 5e-2, median {med:.1e}), median vs the model without P rounding "
-                  f"{med_unrounded:.1e}{f' (>= half the model: {med_model:.1e})' if fp8 else ''}, "
-                  f"vs fp64 cos {cos:.5f} (>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
+            kt.report(name, ok, f"max row error vs the model {err.max():.1e} "
+                      f"(<= 5e-2, median {med:.1e}), median vs the model without P rounding "
+                      f"{med_unrounded:.1e}{f' (>= half the model: {med_model:.1e})' if fp8 else ''}, "
+                      f"vs fp64 cos {cos:.5f} (>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
             return
         ok = (ok and off <= max_off and err.max() <= 1e-2 and off_unrounded >= 0.5 and
               cos >= cos_min and l1 <= l1_max)
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: rows off the model {off:.3f} (<= {max_off}, max "
-              f"{err.max():.1e}), off the model without P rounding {off_unrounded:.2f} (>= 0.5), "
-              f"vs fp64 cos {cos:.5f} (>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
+        kt.report(name, ok, f"rows off the model {off:.3f} (<= {max_off}, max "
+                  f"{err.max():.1e}), off the model without P rounding {off_unrounded:.2f} (>= 0.5), "
+                  f"vs fp64 cos {cos:.5f} (>= {cos_min}) L1 {l1:.4f} (<= {l1_max})")
 
     for skv in (1, 77, 200):
         q, k, v = inputs(1, 4, 2, 150, skv, 64)
@@ -160,8 +151,8 @@ def main():
     q, k, v = inputs(1, 2, 2, 9, 70, 64)
     check("sage_no_smoothing Skv=70", mod.sage_no_smoothing(q, k, v), q, k, v, 0.99, 0.1,
           smooth_q=False, smooth_k=False, causal=True)
-    return failures
+    kt.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(1 if main() else 0)
+    main()

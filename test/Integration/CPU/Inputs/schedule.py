@@ -7,22 +7,20 @@ mismatch.
     python3 schedule.py LIBRARY_DIR
 """
 
-import os
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+import kvq_testing as kt
 
-from kvq import reference as ref  # noqa: E402
-from kvq import runtime  # noqa: E402
+from kvq import reference as ref
+from kvq import runtime
 
 
 def main():
     mod = runtime.load(sys.argv[1])
     scheme = ref.QuantScheme.parse("#kvq.quant<i8, symmetric, token>")
-    rng = np.random.default_rng()
-    failures = 0
+    rng = kt.rng()
     for sq, skv in ((1, 1), (1, 45), (5, 37), (13, 100), (37, 37)):
         q = rng.standard_normal((1, 8, sq, 64)).astype(np.float32)
         k = rng.standard_normal((1, 2, skv, 64)).astype(np.float32)
@@ -32,11 +30,8 @@ def main():
         kd = ref.dequantize(kc, ks, None, scheme)
         for name, got, causal in (("split causal", a, True), ("32-key blocks", b, False)):
             want = ref.attention(q, kd, v, causal=causal)
-            err = float(np.abs(np.asarray(got, np.float64) - want).max() / np.abs(want).max())
-            ok = err <= 1e-5
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {name} Sq={sq} Skv={skv}: max rel error {err:.1e}")
-    sys.exit(1 if failures else 0)
+            kt.check(f"{name} Sq={sq} Skv={skv}", got, want, 1e-5, shape=False, finite=False)
+    kt.finish()
 
 
 if __name__ == "__main__":

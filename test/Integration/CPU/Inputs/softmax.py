@@ -1,15 +1,14 @@
 """Runs the kernels of softmax.mlir on fresh random inputs and compares them
 with a float64 NumPy reference."""
 
-import os
 import sys
 
 import numpy as np
 
 import kvq.runtime
+import kvq_testing as kt
 
-seed = int.from_bytes(os.urandom(4), "little")
-rng = np.random.default_rng(seed)
+rng = kt.rng()
 lib = kvq.runtime.load(sys.argv[1])
 
 
@@ -20,12 +19,7 @@ def reference(x):
 
 
 def check(name, got, x):
-    want = reference(x)
-    if got.shape != want.shape or not np.allclose(got, want, rtol=1e-5, atol=1e-7):
-        err = np.abs(got - want).max() if got.shape == want.shape else None
-        sys.exit(f"FAIL {name} (seed {seed}): shape {got.shape} vs {want.shape}, "
-                 f"max abs error {err}")
-    print(f"ok {name}")
+    kt.check(name, got, reference(x), rtol=1e-5, atol=1e-7)
 
 
 x = (rng.standard_normal((37, 131)) * 8).astype(np.float32)
@@ -34,3 +28,4 @@ check("softmax_37x131", lib.softmax_37x131(x), x)
 for shape in ((37, 131), (1, 1), (5, 1000), (0, 7), (64, 3)):
     x = (rng.standard_normal(shape) * 8).astype(np.float32)
     check(f"softmax_dynamic {shape}", lib.softmax_dynamic(x), x)
+kt.finish()

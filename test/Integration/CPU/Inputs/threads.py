@@ -14,25 +14,17 @@ Exits non-zero on any mismatch.
 import ctypes
 import os
 import resource
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+import kvq_testing as kt
 
-import kvq  # noqa: E402
-from kvq import reference as ref  # noqa: E402
-from kvq.builder import attention_module  # noqa: E402
+import kvq
+from kvq import reference as ref
+from kvq.builder import attention_module
 
 I4G = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
-failures = 0
-
-
-def check(ok, what):
-    global failures
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} {what}")
 
 
 def tasks():
@@ -50,31 +42,31 @@ def main():
                              value_scheme=I4G, causal=True))
     mod = kvq.compile(text, name="threads")
     serial = kvq.compile(text, name="serial", options={"threads": False})
-    rng = np.random.default_rng()
+    rng = kt.rng()
     q = rng.standard_normal((1, 32, 1, 64), dtype=np.float32)
     k = rng.standard_normal((1, 8, 999, 64), dtype=np.float32)
     v = rng.standard_normal((1, 8, 999, 64), dtype=np.float32)
     expect = ref.attention(q.astype(np.float64), k.astype(np.float64), v.astype(np.float64))
 
-    check(kvq.get_num_threads() == 0 and mod.num_threads == 0, "default setting 0")
+    kt.report("default setting 0", kvq.get_num_threads() == 0 and mod.num_threads == 0)
     before = tasks()
-    check(kvq.set_num_threads(1) == 0 and mod.num_threads == 1, "set_num_threads(1)")
+    kt.report("set_num_threads(1)", kvq.set_num_threads(1) == 0 and mod.num_threads == 1)
     one = mod.plain(q, k, v)
-    check(tasks() == before, f"1 thread: no worker thread ({tasks() - before} started)")
+    kt.report(f"1 thread: no worker thread ({tasks() - before} started)", tasks() == before)
     err = float(np.abs(one - expect).max() / np.abs(expect).max())
-    check(err < 1e-5, f"1 thread: max rel error {err:.1e}")
+    kt.report(f"1 thread: max rel error {err:.1e}", err < 1e-5)
 
     kvq.set_num_threads(3)
     three = mod.plain(q, k, v)
-    check(tasks() == before + 2, f"3 threads: 2 workers ({tasks() - before} started)")
-    check(np.array_equal(one, three), "1 and 3 threads: same bits")
+    kt.report(f"3 threads: 2 workers ({tasks() - before} started)", tasks() == before + 2)
+    kt.report("1 and 3 threads: same bits", np.array_equal(one, three))
 
     # Passive waiting: the workers sleep once the kernel has returned.
     mod.plain(q, k, v)
     start = cpu_seconds()
     time.sleep(0.3)
     idle = cpu_seconds() - start
-    check(idle < 0.05, f"idle workers sleep ({idle * 1e3:.1f} ms of CPU in 300 ms)")
+    kt.report(f"idle workers sleep ({idle * 1e3:.1f} ms of CPU in 300 ms)", idle < 0.05)
 
     # Quantized, causal, several positions; each library alone.
     codes, scales = [], []
@@ -92,38 +84,36 @@ def main():
     expect4 = ref.attention(qq.astype(np.float64), dense[0], dense[1], causal=True)
     results = []
     for n in (1, 2, 3):
-        check(mod.set_num_threads(n) in (1, 2, 3) and mod.num_threads == n,
-              f"module setting {n}")
+        kt.report(f"module setting {n}",
+                  mod.set_num_threads(n) in (1, 2, 3) and mod.num_threads == n)
         results.append(mod.int4(*args))
     err = float(np.abs(results[0] - expect4).max() / np.abs(expect4).max())
-    check(err < 1e-5 and all(np.array_equal(results[0], r) for r in results),
-          f"int4 causal at 1, 2, 3 threads: same bits, max rel error {err:.1e}")
+    kt.report(f"int4 causal at 1, 2, 3 threads: same bits, max rel error {err:.1e}",
+              err < 1e-5 and all(np.array_equal(results[0], r) for r in results))
 
     # Refusals.
     raw = ctypes.CDLL(mod.path)
     raw.kvq_set_num_threads.argtypes = [ctypes.c_int32]
-    check(raw.kvq_set_num_threads(-1) == -1 and mod.num_threads == 3,
-          "kvq_set_num_threads(-1) refused, setting kept")
+    kt.report("kvq_set_num_threads(-1) refused, setting kept",
+              raw.kvq_set_num_threads(-1) == -1 and mod.num_threads == 3)
     for bad in (-1, 1.5, True):
         try:
             kvq.set_num_threads(bad)
-            check(False, f"set_num_threads({bad!r}) refused")
+            kt.report(f"set_num_threads({bad!r}) refused", False)
         except ValueError:
-            check(True, f"set_num_threads({bad!r}) refused")
+            kt.report(f"set_num_threads({bad!r}) refused", True)
 
     # threads=false: no libomp; the setting is accepted and ignored.
     kvq.set_num_threads(2)
-    check(serial.num_threads == 2, "threads=false library has the setting")
+    kt.report("threads=false library has the setting", serial.num_threads == 2)
     before = tasks()
     out = serial.plain(q, k, v)
-    check(np.array_equal(out, one) or float(np.abs(out - expect).max()
-                                            / np.abs(expect).max()) < 1e-5,
-          "threads=false: correct")
-    check(tasks() == before, "threads=false: no thread started")
+    kt.report("threads=false: correct", np.array_equal(out, one) or float(np.abs(out - expect).max()
+                                            / np.abs(expect).max()) < 1e-5)
+    kt.report("threads=false: no thread started", tasks() == before)
     kvq.set_num_threads(0)
-    check(mod.num_threads == 0 and serial.num_threads == 0, "set_num_threads(0) resets")
-    if failures:
-        sys.exit(f"{failures} check(s) failed")
+    kt.report("set_num_threads(0) resets", mod.num_threads == 0 and serial.num_threads == 0)
+    kt.finish()
 
 
 if __name__ == "__main__":

@@ -17,20 +17,14 @@ the ranking is not a rounding tie either.
 
 The same checks run on an NVIDIA GPU with --target=nvvm (the VidKV
 decoders inside the tensor-core kernel, the encoders as element-wise
-kernels; attention at the GPU's tolerance): see targets.py for
+kernels; attention at the GPU's tolerance): see kvq_testing.py (test/harness) for
 --build-only / --prebuilt. Exits non-zero on any mismatch.
 """
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import targets  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq_testing as kt
+from kvq import reference as ref
 
 KEY_DYN = ("tensor<2x3x?x3xi8>, tensor<2x3x?x10xf32>, tensor<2x3x?x10xf32>, tensor<2x3x?x2xi8>, "
            "tensor<2x3x?x10xf32>, tensor<2x3x20xi32>")
@@ -86,28 +80,13 @@ func.func @attention(%q: tensor<1x4x5x40xf32>, %hc: tensor<1x2x?x5xi8>, %hs: ten
 }}
 """
 
-failures = 0
-
-
-def report(ok, name, detail):
-    global failures
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
-
-
-def close(name, got, want, tol):
-    got = np.asarray(got, dtype=np.float64)
-    want = np.asarray(want, dtype=np.float64)
-    err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)) if want.size else 0.0
-    report(got.shape == want.shape and err <= tol and np.isfinite(got).all(), name,
-           f"max rel error {err:.2e} (tol {tol:.0e})")
 
 
 def exact(name, got, want):
     got, want = np.asarray(got), np.asarray(want)
     same = got.shape == want.shape and np.array_equal(got.view(np.uint8) if got.dtype == np.int8 else got,
                                                       want.view(np.uint8) if want.dtype == np.int8 else want)
-    report(same, name, "bit-exact" if same else f"{np.sum(got != want) if got.shape == want.shape else 'shape'}"
+    kt.report(name, same, "bit-exact" if same else f"{np.sum(got != want) if got.shape == want.shape else 'shape'}"
            " mismatches")
 
 
@@ -115,11 +94,11 @@ def ties(name, got_bits, want_bits, tie):
     """Bits equal wherever `tie` is false; reports the tie positions that differ."""
     got_bits, want_bits = np.asarray(got_bits), np.asarray(want_bits)
     if got_bits.shape != want_bits.shape:
-        report(False, name, "shape")
+        kt.report(name, False, "shape")
         return
     diff = got_bits != want_bits
     bad = int(np.sum(diff & ~tie))
-    report(bad == 0, name, f"{bad} mismatches, {int(np.sum(diff & tie))} documented ties "
+    kt.report(name, bad == 0, f"{bad} mismatches, {int(np.sum(diff & tie))} documented ties "
            f"(of {int(tie.sum())} near-tie positions, {diff.size} codes)")
 
 
@@ -156,7 +135,7 @@ def check_key(name, got, want, k, ratio, group):
     tie = np.abs(r) <= 1e-5 * (np.abs(g[..., n_high:]).sum(axis=-1, keepdims=True) + 1e-30)
     unpack = lambda c: ref._unpack_rows(np.asarray(c), 1, n_low)  # noqa: E731
     ties(f"{name} low codes", unpack(lc), unpack(wlc), tie)
-    close(f"{name} low scale", ls, wls, 1e-5 if ls.dtype == np.float32 else 1e-3)
+    kt.check(f"{name} low scale", ls, wls, 1e-5 if ls.dtype == np.float32 else 1e-3)
 
 
 def check_value(name, got, want, v, group):
@@ -166,37 +145,37 @@ def check_value(name, got, want, v, group):
     m = ref._expand_groups(ref._group_mean(np.abs(v.astype(np.float64)), group), v.shape[2], group)
     tie = np.abs(np.abs(v.astype(np.float64)) - 0.5 * m) <= 1e-5 * m
     ties(f"{name} codes", ref.unpack_ternary(c, d), ref.unpack_ternary(wc, d), tie)
-    close(f"{name} scale", s, ws, 1e-5 if s.dtype == np.float32 else 1e-3)
+    kt.check(f"{name} scale", s, ws, 1e-5 if s.dtype == np.float32 else 1e-3)
 
 
 def main():
-    opts = targets.parse(__doc__)
-    mod = targets.library(opts, MODULE, "vidkv")
+    opts = kt.parse(__doc__)
+    mod = kt.library(opts, MODULE, "vidkv")
     if mod is None:
-        return 0
-    att_tol = targets.attention_tol(opts, 1e-5)
-    rng = np.random.default_rng()
+        return
+    att_tol = kt.attention_tol(opts, 1e-5)
+    rng = kt.rng()
 
     for s in (0, 1, 16, 45):
         k = keys(rng, (2, 3, s, 20))
         got = mod.encode_key(k)
         want = ref.vidkv_encode_key(k, 0.5, 16)
         check_key(f"encode_key S={s}", got, want, k, 0.5, 16)
-        close(f"decode_key S={s}", mod.decode_key(*want), ref.vidkv_decode_key(*want, group_size=16), 1e-5)
+        kt.check(f"decode_key S={s}", mod.decode_key(*want), ref.vidkv_decode_key(*want, group_size=16), 1e-5)
         # The compiled round trip decodes the compiled codes exactly as the
         # golden model does.
-        close(f"roundtrip_key S={s}", mod.decode_key(*got), ref.vidkv_decode_key(*got, group_size=16), 1e-5)
+        kt.check(f"roundtrip_key S={s}", mod.decode_key(*got), ref.vidkv_decode_key(*got, group_size=16), 1e-5)
 
         v = rng.standard_normal((2, 3, s, 20)).astype(np.float32)
         got = mod.encode_value(v)
         want = ref.vidkv_encode_value(v, 16)
         check_value(f"encode_value S={s}", got, want, v, 16)
-        close(f"decode_value S={s}", mod.decode_value(*want), ref.vidkv_decode_value(*want, group_size=16), 1e-6)
+        kt.check(f"decode_value S={s}", mod.decode_value(*want), ref.vidkv_decode_value(*want, group_size=16), 1e-6)
 
     k = keys(rng, (1, 2, 37, 24)).astype(np.float16)
     want = ref.vidkv_encode_key(k, 0.25, 8, "f16")
     check_key("encode_key_f16 S=37", mod.encode_key_f16(k), want, k.astype(np.float32), 0.25, 8)
-    close("decode_key_f16 S=37", mod.decode_key_f16(*want),
+    kt.check("decode_key_f16 S=37", mod.decode_key_f16(*want),
           ref.vidkv_decode_key(*want, group_size=8).astype(np.float16), 1e-3)
     v = rng.standard_normal((1, 2, 37, 24)).astype(np.float16)
     check_value("encode_value_f16 S=37", mod.encode_value_f16(v), ref.vidkv_encode_value(v, 8, "f16"),
@@ -211,12 +190,12 @@ def main():
         kd = ref.vidkv_decode_key(*ke)
         vd = ref.vidkv_decode_value(*ve)
         out, causal = mod.attention(q, *ke, *ve)
-        close(f"attention L={length}", out, ref.attention(q, kd, vd), att_tol)
-        close(f"attention_causal L={length}", causal, ref.attention(q, kd, vd, causal=True), att_tol)
+        kt.check(f"attention L={length}", out, ref.attention(q, kd, vd), att_tol)
+        kt.check(f"attention_causal L={length}", causal, ref.attention(q, kd, vd, causal=True), att_tol)
 
-    print("PASS" if failures == 0 else f"{failures} FAILURES")
-    return 1 if failures else 0
+    kt.finish()
+    print("PASS")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

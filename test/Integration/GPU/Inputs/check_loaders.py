@@ -20,6 +20,8 @@ import shutil
 import subprocess
 import sys
 
+import kvq_testing as kt
+
 PREFIX = "__kvq_kernel_"
 
 
@@ -94,30 +96,29 @@ def check(path):
     ok = True
     for bad in (".ctors", ".dtors"):
         if any(s == bad or s.startswith(bad + ".") or s.startswith(".rela" + bad) for s in secs):
-            print(f"FAIL {path}: has a {bad} section (never run by the dynamic loader)")
-            ok = False
+            ok = kt.fail(path, f"has a {bad} section (never run by the dynamic loader)")
     init = table_targets(path, secs, ".init_array", is_object)
     fini = table_targets(path, secs, ".fini_array", is_object)
     if not loaders:
-        print(f"FAIL {path}: no GPU module loader")
-        ok = False
+        ok = kt.fail(path, "no GPU module loader")
     for kind, wanted, table, tname in (("loader", loaders, init, ".init_array"),
                                        ("unloader", unloaders, fini, ".fini_array")):
         missing = [n for n in wanted if n not in table]
         if missing:
-            print(f"FAIL {path}: {kind}s not in {tname}: {', '.join(missing)}")
-            ok = False
+            ok = kt.fail(path, f"{kind}s not in {tname}: {', '.join(missing)}")
     if ok:
-        print(f"ok {os.path.basename(path)}: {len(loaders)} loaders in .init_array, "
-              f"{len(unloaders)} unloaders in .fini_array, no .ctors / .dtors")
+        kt.report(os.path.basename(path), True,
+                  f"{len(loaders)} loaders in .init_array, "
+                  f"{len(unloaders)} unloaders in .fini_array, no .ctors / .dtors")
     return ok
 
 
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    results = [check(p) for p in sys.argv[1:]]
-    sys.exit(0 if all(results) else 1)
+    for p in sys.argv[1:]:
+        check(p)
+    kt.finish()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ are not multiples of any tile (1, 17, 203, 1001), at the GPU's tolerance
 emulator's race and initialization checks (KVQ_EMU_CHECK=race,init).
 
     emulated_decode.py [--options="--chip=sm_90 --split-kv=1"] [--only=NAME,...]
-                       [--skip=NAME,...] [--edge | --overflow [--seed=N]]
+                       [--skip=NAME,...] [--edge | --overflow]
 
 --edge runs docs/Numerics.md's edge cases on the decode kernel instead
 (f32 GQA decode, 4 rows per KV head): NaN / +-Inf in a key make the rows of
@@ -25,14 +25,14 @@ operands overflow there and which then recomputes the CTA with bf16
 operands (GQA decode, 4 rows per KV head, ragged lengths 9, 203, 1001): V
 or K with a 1e5 in f32 and bf16 caches (and, with 8 query rows per KV
 head, one where Q is -1e-6 at that channel: the score is moderate, its f16
-product -inf), Q times the softmax scale beyond
-65504 in an f16 op (scale 2^14, K scaled by 2^-17 to keep the scores
-those of q . k / 8), INT8 caches with a token whose scale is 1e4 (code x scale up to
-1.3e6; K with per-16-channel scales, applied before the mma, V per token,
-or V per channel with zero points: scaled after the f16 pass's merge,
-already in the bf16 stage rows).
-Every output must be finite and within 1e-2 of the fp64 model. The inputs
-come from a seeded generator; the seed is printed (--seed repeats a run).
+product -inf), Q times the softmax scale beyond 65504 in an f16 op (scale
+2^14, K scaled by 2^-17 to keep the scores those of q . k / 8), INT8
+caches with a token whose scale is 1e4 (code x scale up to 1.3e6; K with
+per-16-channel scales, applied before the mma, V per token, or V per
+channel with zero points: scaled after the f16 pass's merge, already in
+the bf16 stage rows). Every output must be finite and within 1e-2 of the
+fp64 model. The inputs are seeded (test/harness: KVQ_TEST_SEED repeats a
+run).
 
 The schedule (split-kv, warps, stages, chip) comes from --options; the
 kernel is forced to the decode strategy (kernel=decode), so a case the
@@ -40,18 +40,16 @@ decode kernel does not take fails to compile instead of silently running
 the prefill kernel. Exits non-zero on any mismatch or kernel error.
 """
 
-import argparse
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "CPU", "Inputs"))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+import kvq
+import kvq_testing as kt
+from kvq.builder import attention_module
 
-import attention  # noqa: E402  (make_inputs: the CPU suite's inputs and model)
-import kvq  # noqa: E402
-from kvq.builder import attention_module  # noqa: E402
+# make_inputs: the CPU suite's inputs and model.
+attention = kt.load_script(os.path.join("..", "..", "CPU", "Inputs", "attention.py"))
 
 I4G = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
 I4GA = "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>"
@@ -95,14 +93,13 @@ def case_shapes(case):
 
 
 def edge_cases(options, only, skip):
-    """docs/Numerics.md's rules on the decode kernel; returns the failures.
+    """docs/Numerics.md's rules on the decode kernel.
     `only` / `skip`: lists of edge-case names (e.g. "V of 1e5")."""
     from kvq import reference as ref
     text = attention_module("edge", [1, 8, 1, 64], [1, 2, -1, 64])
     mod = kvq.compile(text, target="nvvm-emulated", name="edge",
                       options=["--kernel=decode"] + options)
-    rng = np.random.default_rng()
-    failures = 0
+    rng = kt.rng("edge")
     for what in ("NaN in K", "+Inf in K", "-Inf in K", "V of 1e5", "scores of |q|, |k| ~ 300"):
         if (only and what not in only) or what in skip:
             continue
@@ -120,8 +117,7 @@ def edge_cases(options, only, skip):
             try:
                 out = np.asarray(mod.edge(q, k, v), np.float64)
             except RuntimeError as e:
-                failures += 1
-                print(f"FAIL {what} L={length}: {str(e).splitlines()[0]}")
+                kt.fail(f"{what} L={length}", str(e).splitlines()[0])
                 continue
             want = ref.attention(q, k, v)
             nan_got, nan_want = np.isnan(out).any(-1), np.isnan(want).any(-1)
@@ -129,11 +125,10 @@ def edge_cases(options, only, skip):
             err = (float(np.abs(out[finite] - want[finite]).max() / np.abs(want[finite]).max())
                    if finite.any() else 0.0)
             ok = (nan_got == nan_want).all() and np.isfinite(out[finite]).all() and err <= 1e-2
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {what} L={length}: NaN rows {int(nan_got.sum())} "
-                  f"(reference {int(nan_want.sum())}), non-finite values "
-                  f"{int((~np.isfinite(out[finite])).sum())}, max rel error {err:.1e}")
-    return failures
+            kt.report(f"{what} L={length}", ok,
+                      f"NaN rows {int(nan_got.sum())} (reference {int(nan_want.sum())}), "
+                      f"non-finite values {int((~np.isfinite(out[finite])).sum())}, "
+                      f"max rel error {err:.1e} (tol 1e-02)")
 
 
 I8_TOKEN = "#kvq.quant<i8, symmetric, token>"
@@ -163,8 +158,8 @@ OVERFLOW_CASES = {
 }
 
 
-def overflow_cases(options, only, seed):
-    """Values beyond f16's range (see above); returns the failures."""
+def overflow_cases(options, only):
+    """Values beyond f16's range (see above)."""
     from kvq import reference as ref
     text = "".join(
         attention_module(name, [1, 8, 1, 64], [1, hkv, -1, 64], dtype=dt, key_scheme=ks,
@@ -172,9 +167,7 @@ def overflow_cases(options, only, seed):
         for name, (hkv, dt, ks, vs, sc) in OVERFLOW_MODULES.items())
     mod = kvq.compile(text, target="nvvm-emulated", name="overflow",
                       options=["--kernel=decode"] + options)
-    print(f"seed {seed}")
-    rng = np.random.default_rng(seed)
-    failures = 0
+    rng = kt.rng("overflow")
     for what, name in OVERFLOW_CASES.items():
         if only and what not in only:
             continue
@@ -215,44 +208,32 @@ def overflow_cases(options, only, seed):
                 args += [codes, sc] + ([zp] if zp is not None else [])
                 dense.append(ref.dequantize(codes, sc, zp, s).astype(np.float64))
             want = ref.attention(args[0].astype(np.float64), dense[0], dense[1], scale=scale)
+            label = f"{what} L={length}"
             try:
                 out = np.asarray(getattr(mod, name)(*args), np.float64)
-            except RuntimeError as e:
-                failures += 1
-                print(f"FAIL {what} L={length}: {str(e).splitlines()[0]}")
+            except RuntimeError as e:  # kvq.cuda.CudaError: the emulator's report
+                kt.fail(label, str(e).splitlines()[0])
                 continue
-            finite = np.isfinite(out).all()
-            err = float(np.abs(out - want).max() / np.abs(want).max())
-            ok = finite and err <= 1e-2
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {what} L={length}: non-finite values "
-                  f"{int((~np.isfinite(out)).sum())}, max rel error {err:.1e}")
-    return failures
+            kt.check(label, out, want, 1e-2,
+                     detail=f"non-finite values {int((~np.isfinite(out)).sum())}")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--options", default="")
+    ap = kt.parser(__doc__, targets=None, build=False)
     ap.add_argument("--only", default="", help="comma-separated case names")
     ap.add_argument("--skip", default="", help="comma-separated case names")
     ap.add_argument("--edge", action="store_true", help="the edge cases (see above)")
     ap.add_argument("--overflow", action="store_true", help="the overflow cases (see above)")
-    ap.add_argument("--seed", type=int, default=None, help="--overflow's inputs (default: random)")
     opts = ap.parse_args()
     os.environ.setdefault("KVQ_EMU_CHECK", "race,init")
     if opts.overflow:
-        seed = opts.seed if opts.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
-        failures = overflow_cases(opts.options.split(), [n for n in opts.only.split(",") if n],
-                                  seed)
-        if failures:
-            sys.exit(f"{failures} call(s) failed (seed {seed})")
+        overflow_cases(opts.options.split(), [n for n in opts.only.split(",") if n])
+        kt.finish()
         return
     if opts.edge:
-        failures = edge_cases(opts.options.split(), [n for n in opts.only.split(",") if n],
-                              opts.skip.split(","))
-        if failures:
-            sys.exit(f"{failures} call(s) failed")
+        edge_cases(opts.options.split(), [n for n in opts.only.split(",") if n],
+                   opts.skip.split(","))
+        kt.finish()
         return
     names = [n for n in CASES if (not opts.only or n in opts.only.split(","))
              and n not in opts.skip.split(",")]
@@ -262,8 +243,7 @@ def main():
         for name, c in ((n, case_shapes(CASES[n])) for n in names))
     mod = kvq.compile(text, target="nvvm-emulated", name="decode",
                       options=["--kernel=decode"] + opts.options.split())
-    rng = np.random.default_rng()
-    failures = 0
+    rng = kt.rng()
     for name in names:
         case = case_shapes(CASES[name])
         for length in LENGTHS:
@@ -272,16 +252,10 @@ def main():
             try:
                 out = getattr(mod, name)(*inputs, out_shapes=[tuple(expect.shape)])
             except RuntimeError as e:  # kvq.cuda.CudaError: the emulator's report
-                failures += 1
-                print(f"FAIL {label}: {str(e).splitlines()[0]}")
+                kt.fail(label, str(e).splitlines()[0])
                 continue
-            out = np.asarray(out, dtype=np.float64)
-            err = float(np.abs(out - expect).max() / max(np.abs(expect).max(), 1e-30))
-            ok = err <= 1e-2 and np.isfinite(out).all()
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {label}: max rel error {err:.2e} (tol 1e-02)")
-    if failures:
-        sys.exit(f"{failures} call(s) failed")
+            kt.check(label, out, expect, 1e-2, shape=False)
+    kt.finish()
 
 
 if __name__ == "__main__":

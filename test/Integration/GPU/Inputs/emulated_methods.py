@@ -23,16 +23,14 @@ there (scripts/gpu-artifacts.sh, scripts/gpu-check.sh). Exits non-zero on
 any mismatch.
 """
 
-import argparse
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
+import kvq_testing as kt
 
-import kvq  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq
+from kvq import reference as ref
 
 
 def t(shape, elem="f32"):
@@ -106,40 +104,17 @@ func.func @sage_quantize(%q: {t([1, 2, 70, 64])}) -> ({t([1, 2, 70, 64], 'i8')},
 }}
 """
 
-failures = 0
-
-
-def report(label, ok, detail):
-    global failures
-    failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} {label}: {detail}")
-
-
 def same(label, got, want, tol=1e-5):
-    """Integer arrays exactly, floats to `tol` of max |want|."""
-    got, want = np.asarray(got), np.asarray(want)
-    if got.shape != want.shape:
-        return report(label, False, f"shape {got.shape} vs {want.shape}")
-    if not np.issubdtype(want.dtype, np.floating) and want.dtype.kind in "iub":
-        diff = int((got != want).sum())
-        return report(label, diff == 0, f"{diff} of {want.size} differ")
-    g, w = got.astype(np.float64), want.astype(np.float64)
-    # Infinities (additive masks) must match exactly; the rest to `tol`.
-    inf = np.isinf(w)
-    bad_inf = int((g[inf] != w[inf]).sum())
-    g, w = g[~inf], w[~inf]
-    scale = max(float(np.abs(w).max()) if w.size else 0.0, 1e-30)
-    err = float(np.abs(g - w).max() / scale) if w.size else 0.0
-    report(label, err <= tol and bad_inf == 0 and np.isfinite(g).all(),
-           f"max rel error {err:.1e} (tol {tol:.0e}), {bad_inf} infinities differ")
+    """Integer arrays exactly, floats to `tol` of max |want| (infinities,
+    e.g. of additive masks, exactly)."""
+    if np.asarray(want).dtype.kind in "iub":
+        return kt.check(label, got, want, integers=True)
+    return kt.check(label, got, want, tol, infinities=True)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--target", default="nvvm-emulated", choices=["nvvm-emulated", "nvvm"])
-    ap.add_argument("--build-only", metavar="DIR")
-    ap.add_argument("--prebuilt", metavar="DIR")
-    opts = ap.parse_args()
+    opts = kt.parse(__doc__, targets=("nvvm-emulated", "nvvm"), default_target="nvvm-emulated",
+                    options=False)
     if opts.prebuilt:
         gpu = kvq.runtime.load(os.path.join(opts.prebuilt, "gpu"))
         cpu = kvq.runtime.load(os.path.join(opts.prebuilt, "cpu"))
@@ -152,7 +127,7 @@ def main():
         if build:
             print(f"built {build}")
             return
-    rng = np.random.default_rng()
+    rng = kt.rng()
 
     def both(fn, *args, **kw):
         return ([np.asarray(a) for a in _tuple(getattr(gpu, fn)(*args, **kw))],
@@ -223,7 +198,7 @@ def main():
     codes, scale, _ = ref.quantize(q, scheme)
     same("sage fragment codes vs NumPy", g[0], codes.astype(np.int8), 0.0)
     same("sage fragment scales vs NumPy", g[1], scale, 0.0)
-    sys.exit(1 if failures else 0)
+    kt.finish()
 
 
 def _tuple(x):

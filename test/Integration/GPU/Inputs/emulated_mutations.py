@@ -28,11 +28,10 @@ With --decode the library is the flash-decoding kernel (kernel=decode) on
 GQA decode (4 rows per KV head) at ragged lengths, again with a value beyond
 f16's range (its bf16 recomputation).
 The unchanged library must pass everything; a mutant is "caught" when a
-call fails with the emulator's report or a result is wrong, else "MISSED".
+call fails with the emulator's report or a result is wrong, else "MISSED" (a FAIL line).
 Exits non-zero on a miss or a failure of the unchanged library.
 """
 
-import argparse
 import json
 import os
 import re
@@ -42,12 +41,11 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), *[".."] * 4, "python"))
-
-import kvq  # noqa: E402
-import kvq.compiler  # noqa: E402
-import kvq.runtime  # noqa: E402
-from kvq import reference as ref  # noqa: E402
+import kvq
+import kvq.compiler
+import kvq.runtime
+import kvq_testing as kt
+from kvq import reference as ref
 
 D = 64
 
@@ -167,7 +165,8 @@ def run(path, seed):
 
 
 def calls(path, seed):
-    """What `run` reports, in this process."""
+    """What `run` reports, in this process (`seed`: the parent's, so every
+    library sees the same inputs)."""
     mod = kvq.runtime.load(path)
     rng = np.random.default_rng(seed)
     decode = "--decode" in sys.argv
@@ -191,15 +190,13 @@ def calls(path, seed):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     if sys.argv[1:2] == ["--run"]:
         print(calls(sys.argv[2], int(sys.argv[3])) or "ok")
         return
+    ap = kt.parser(__doc__, targets=None, build=False)
     ap.add_argument("workdir")
     ap.add_argument("clang")
     ap.add_argument("runtime_dir")
-    ap.add_argument("--options", default="")
     ap.add_argument("--decode", action="store_true")
     ap.add_argument("--equivalent", default="",
                     help="comma-separated mutants known to change nothing (each with its "
@@ -218,23 +215,25 @@ def main():
     base = os.path.join(ir, "mutations")
     with open(base + ".ll") as f:
         lines = f.read().split("\n")
-    seed = int(np.random.SeedSequence().entropy % 2**32)
-    print(f"seed {seed}")
+    seed = kt.seed()
     problem = run(link(lines, os.path.join(opts.workdir, "original"), opts.clang,
                        opts.runtime_dir, base), seed)
-    print(f"{'ok  ' if problem is None else 'FAIL'} unchanged kernels: {problem or 'every call matches'}")
-    failures = problem is not None
+    kt.report("unchanged kernels", problem is None, problem or "every call matches")
     count = 0
     for i, (name, mutated) in enumerate(mutants(lines)):
         count += 1
         problem = run(link(mutated, os.path.join(opts.workdir, f"mutant{i}"), opts.clang,
                            opts.runtime_dir, base), seed)
         equivalent = name in opts.equivalent.split(",")
-        verdict = "caught" if problem else "equivalent" if equivalent else "MISSED"
-        print(f"{verdict} {name}: {problem or 'every call matches'}")
-        failures += problem is None and not equivalent
+        if problem or equivalent:
+            print(f"{'caught' if problem else 'equivalent'} {name}: "
+                  f"{problem or 'every call matches'}")
+        else:
+            kt.fail(name, "MISSED: every call matches")
     print(f"{count} mutants")
-    sys.exit(1 if failures or count == 0 else 0)
+    if count == 0:
+        kt.fail("mutants", "no synchronization found to remove")
+    kt.finish()
 
 
 if __name__ == "__main__":

@@ -20,12 +20,12 @@ import tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, *[".."] * 5, "python"))
+import kvq
+import kvq_testing as kt
+from kvq import importers
+from kvq.compiler import find_kvq_compile
 
-import kvq  # noqa: E402
-from kvq import importers  # noqa: E402
-from kvq.compiler import find_kvq_compile  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def kvq_opt():
@@ -62,7 +62,6 @@ def main(names):
     with open(os.path.join(HERE, "corpus.json")) as f:
         corpus = json.load(f)
     workdir = tempfile.mkdtemp(prefix="kvq-corpus-")
-    failures = 0
     for name, facts in corpus.items():
         if names and name not in names:
             continue
@@ -89,14 +88,13 @@ def main(names):
                     err = float(np.abs(got - want).max() / np.abs(want).max())
                     if not err <= facts["tolerance"]:
                         problems.append(f"max rel error {err:.2e} > {facts['tolerance']:.0e}")
-            failures += bool(problems)
-            status = "FAIL" if problems else "ok  "
-            print(f"{status} {name} {route}: raised, KV heads {facts['hkv']}, "
-                  f"max rel error {err:.1e} (tol {facts['tolerance']:.0e})"
-                  + "".join(f"\n     {p}" for p in problems))
+            kt.report(f"{name} {route}", not problems,
+                      f"raised, KV heads {facts['hkv']}, "
+                      f"max rel error {err:.1e} (tol {facts['tolerance']:.0e})"
+                      + "".join(f"\n     {p}" for p in problems))
     shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if failures else 0
+    kt.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main(sys.argv[1:])

@@ -5,7 +5,7 @@ inputs. Not run by the tests (they read what it wrote); rerun it by hand to
 refresh the corpus or to check more configurations:
 
     pip install torch iree-base-compiler iree-turbine transformers
-    python3 test/Integration/CPU/Inputs/importers/export.py [--out DIR]
+    PYTHONPATH=python python3 test/Integration/CPU/Inputs/importers/export.py [--out DIR]
         [--seed N] [--seq S] [--batches B,...] [--only NAME ...]
         [--routes torch,iree]
 
@@ -46,10 +46,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 5,
-                                "python"))
-
-from kvq import importers  # noqa: E402
+from kvq import importers
 
 HQ, HKV, D, E = 4, 2, 8, 16
 
