@@ -131,11 +131,7 @@ def build(out_dir, chip, features, only=None):
     for name, text in build_jobs().items():
         if only and not re.search(only, name):
             continue
-        # Decode libraries take the flash-decoding kernel: kernel=auto keeps
-        # quantized caches, whose f16 operands could overflow, on the prefill
-        # kernel (docs/GPU.md), and the benchmark measures the decode kernel.
-        kernel = {"kernel": "decode"} if name.startswith("decode_") else {}
-        lib = kvq.compile(text, target="nvvm", options={**options, **kernel}, name=name,
+        lib = kvq.compile(text, target="nvvm", options=options, name=name,
                           build_dir=os.path.join(out_dir, name))
         print(f"built {lib.path}")
     # The results name the commit the libraries were built from.

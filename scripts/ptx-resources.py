@@ -253,10 +253,7 @@ def main():
             jobs = [(os.path.basename(args.module), args.module, None, None)]
         print(f"{'kernel':40s} {'regs':>4s} {'spill st/ld':>11s} {'stack':>5s}  decode plan")
         for label, path, shape, hkv in jobs:
-            # The benchmark's decode modules are built for the decode kernel,
-            # as bench/gpu_attention.py builds them.
-            options = ("kernel=decode " + args.options) if args.bench_decode else args.options
-            ptx, plans = lower(path, args.chip, options, args.kvq_opt)
+            ptx, plans = lower(path, args.chip, args.options, args.kvq_opt)
             if args.bench_decode:
                 print(f"-- {label}")
             for name, text in ptx.items():

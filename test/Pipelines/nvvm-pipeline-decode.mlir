@@ -38,6 +38,10 @@
 // CHECK-DAG:   prmt.b32 {{[^;]*}}, 0x5410U;
 // CHECK-DAG:   prmt.b32 {{[^;]*}}, 0x7632U;
 // CHECK-DAG:   ld.shared.v2.b32
+// After an f16 overflow (a scale times a code beyond 65504), the CTA votes
+// (bar.red.or) and recomputes with the rows staged as bf16: bf16 mma.
+// CHECK-DAG:   bar.red.or.pred
+// CHECK-DAG:   mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // Epilogue: every copy retired before the rings become scratch.
 // CHECK:       cp.async.wait_group 0;
 // CHECK-NEXT:  bar.sync 0;
@@ -77,5 +81,37 @@ func.func @fp8(%q: tensor<?x32x1x128xf16>, %kc: tensor<?x8x?x128xf8E4M3FN>, %ks:
       k(%kc : tensor<?x8x?x128xf8E4M3FN>, #kvq.quant<f8E4M3FN, symmetric, token, scale = f16>, scale %ks : tensor<?x8x?x1xf16>)
       v(%vc : tensor<?x8x?x128xf8E4M3FN>, #kvq.quant<f8E4M3FN, symmetric, token, scale = f16>, scale %vs : tensor<?x8x?x1xf16>)
       -> tensor<?x32x1x128xf16>
+  return %o : tensor<?x32x1x128xf16>
+}
+
+// -----
+
+// Plain f32 K / V: their f16 operands can overflow, so the kernel has the
+// CTA-wide vote and the bf16 recomputation; plain f16 with the default
+// scale (1 / sqrt(128): Q times the scale stays within f16's range) has
+// neither.
+// CHECK-LABEL: llvm.func @f32(
+// CHECK:       gpu.binary @f32_kernel
+// CHECK-DAG:   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// CHECK-DAG:   bar.red.or.pred
+// CHECK-DAG:   mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK:       gpu.binary @f32_kernel_0
+func.func @f32(%q: tensor<?x32x1x128xf32>, %k: tensor<?x8x?x128xf32>, %v: tensor<?x8x?x128xf32>) -> tensor<?x32x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<?x32x1x128xf32>) k(%k : tensor<?x8x?x128xf32>) v(%v : tensor<?x8x?x128xf32>) -> tensor<?x32x1x128xf32>
+  return %o : tensor<?x32x1x128xf32>
+}
+
+// -----
+
+// CHECK-LABEL: llvm.func @f16(
+// CHECK:       gpu.binary @f16_kernel
+// CHECK-NOT:   bar.red
+// CHECK-NOT:   bf16
+// CHECK:       mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// CHECK-NOT:   bar.red
+// CHECK-NOT:   bf16
+// CHECK:       gpu.binary @f16_kernel_0
+func.func @f16(%q: tensor<?x32x1x128xf16>, %k: tensor<?x8x?x128xf16>, %v: tensor<?x8x?x128xf16>) -> tensor<?x32x1x128xf16> {
+  %o = kvq.attention q(%q : tensor<?x32x1x128xf16>) k(%k : tensor<?x8x?x128xf16>) v(%v : tensor<?x8x?x128xf16>) -> tensor<?x32x1x128xf16>
   return %o : tensor<?x32x1x128xf16>
 }

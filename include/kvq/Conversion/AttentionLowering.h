@@ -42,8 +42,7 @@ struct CPUAttentionSchedule {
 
 /// Which GPU kernel strategy lowers a kvq.attention.
 enum class GPUKernelStrategy {
-  /// Decode for decode-shaped ops (see isDecodeAttention) whose operands
-  /// cannot overflow f16 (decodeOperandsMayOverflowF16), else prefill.
+  /// Decode for decode-shaped ops (see isDecodeAttention), else prefill.
   Auto,
   /// The flash-decoding kernel (an error when the op does not fit it).
   Decode,

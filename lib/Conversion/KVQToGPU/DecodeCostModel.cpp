@@ -27,7 +27,8 @@ struct Candidate {
 static Candidate evaluate(const NVIDIATargetInfo &target,
                           const DecodeOperandCost &key,
                           const DecodeOperandCost &value, int64_t rows,
-                          int64_t valueDim, int64_t extraPerWarp, int64_t warps,
+                          int64_t valueDim, int64_t extraPerWarp,
+                          int64_t recomputePerWarp, int64_t warps,
                           int64_t stages) {
   Candidate c;
   c.warps = warps;
@@ -36,9 +37,10 @@ static Candidate evaluate(const NVIDIATargetInfo &target,
   int64_t ring =
       stages * tileKeys * (key.stageBytesPerKey + value.stageBytesPerKey);
   // The epilogue reuses the rings for the warps' partial outputs (f32) and
-  // their row maxima and sums.
+  // their row maxima and sums; the bf16 recomputation for its own rings.
   int64_t epilogue = warps * rows * (valueDim + 2) * 4;
-  c.sharedMemory = std::max(warps * (ring + extraPerWarp), epilogue);
+  c.sharedMemory = std::max(
+      {warps * (ring + extraPerWarp), epilogue, warps * recomputePerWarp});
   int64_t threads = 32 * warps;
   int64_t byRegisters =
       target.getRegistersPerSM() / (DecodePlan::kRegisterBudget * threads);
@@ -62,8 +64,8 @@ static Candidate evaluate(const NVIDIATargetInfo &target,
 FailureOr<DecodePlan> mlir::kvq::planDecodeKernel(
     const NVIDIATargetInfo &target, const DecodeOperandCost &key,
     const DecodeOperandCost &value, int64_t rows, int64_t valueDim,
-    int64_t extraPerWarp, int64_t warps, int64_t stages, int64_t sharedMemory,
-    std::string &error) {
+    int64_t extraPerWarp, int64_t recomputeBytesPerWarp, int64_t warps,
+    int64_t stages, int64_t sharedMemory, std::string &error) {
   int64_t limit = target.getMaxSharedMemoryPerCTA();
   if (sharedMemory > 0)
     limit = std::min(limit, sharedMemory);
@@ -83,8 +85,8 @@ FailureOr<DecodePlan> mlir::kvq::planDecodeKernel(
   std::optional<Candidate> best;
   for (int64_t w : warpChoices) {
     for (int64_t s : stageChoices) {
-      Candidate c =
-          evaluate(target, key, value, rows, valueDim, extraPerWarp, w, s);
+      Candidate c = evaluate(target, key, value, rows, valueDim, extraPerWarp,
+                             recomputeBytesPerWarp, w, s);
       if (c.sharedMemory > limit || c.ctasPerSM < 1)
         continue;
       if (!best) {
@@ -99,7 +101,8 @@ FailureOr<DecodePlan> mlir::kvq::planDecodeKernel(
   }
   if (!best) {
     Candidate c = evaluate(target, key, value, rows, valueDim, extraPerWarp,
-                           warpChoices.front(), stageChoices.front());
+                           recomputeBytesPerWarp, warpChoices.front(),
+                           stageChoices.front());
     error = "the decode kernel needs " + std::to_string(c.sharedMemory) +
             " bytes of shared memory per CTA (" + std::to_string(c.warps) +
             " warps, " + std::to_string(c.stages) + " stages), more than the " +

@@ -85,6 +85,18 @@ Value gpukernel::transpose8x8(OpBuilder &b, Location loc, Value word) {
       .getResult(0);
 }
 
+Value gpukernel::opaqueIndex(OpBuilder &b, Location loc, Value v) {
+  Value word = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+  Value copy = LLVM::InlineAsmOp::create(b, loc, b.getI64Type(),
+                                         ValueRange{word}, "mov.b64 $0, $1;",
+                                         "=l,l", /*has_side_effects=*/false,
+                                         /*is_align_stack=*/false,
+                                         LLVM::tailcallkind::TailCallKind::None,
+                                         LLVM::AsmDialectAttr(), ArrayAttr())
+                   .getResult(0);
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), copy);
+}
+
 void gpukernel::syncWarp(OpBuilder &b, Location loc) {
   NVVM::SyncWarpOp::create(b, loc, constI32(b, loc, -1));
 }

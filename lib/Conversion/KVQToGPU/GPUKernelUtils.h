@@ -43,6 +43,12 @@ Value asWord(OpBuilder &b, Location loc, Value half2);
 /// `2 (lane % 4) .. +1`, each lane holds as a word.
 Value transpose8x8(OpBuilder &b, Location loc, Value word);
 
+/// `v` (an index) unchanged, through an inline-asm move the optimizers
+/// cannot see through: what is computed from the result is not merged with
+/// what was computed from `v` (a second pass of a kernel that should not
+/// keep the first pass's addresses live).
+Value opaqueIndex(OpBuilder &b, Location loc, Value v);
+
 /// `__syncwarp()` over the full warp.
 void syncWarp(OpBuilder &b, Location loc);
 

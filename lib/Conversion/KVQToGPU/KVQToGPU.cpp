@@ -55,11 +55,7 @@ mlir::kvq::lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
   NVIDIATargetInfo target = *NVIDIATargetInfo::lookup(schedule.chip);
   if (schedule.kernel != GPUKernelStrategy::Prefill) {
     std::string reason;
-    // kernel=auto keeps ops whose f16 operands could overflow on the
-    // prefill kernel, which recomputes such CTAs with bf16 operands.
-    bool overflowSafe = schedule.kernel == GPUKernelStrategy::Decode ||
-                        !decodeOperandsMayOverflowF16(op);
-    if (overflowSafe && isDecodeAttention(op, target, &reason))
+    if (isDecodeAttention(op, target, &reason))
       return lowerAttentionWithDecodeKernel(rewriter, op, schedule, target);
     if (schedule.kernel == GPUKernelStrategy::Decode)
       return op.emitOpError()

@@ -26,6 +26,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GPUKernelUtils.h"
+
 #include "kvq/Conversion/KVQToGPU/KVQToGPU.h"
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
@@ -492,22 +494,6 @@ Value GPUAttentionEmitter::fetch(const KVTile &tile, Value buf, Value row,
   return emitDequantize(b, b.getLoc(), tile.scheme, value, scale, zeroPoint);
 }
 
-/// `v` unchanged, through an inline-asm move that the optimizers cannot see
-/// through: what is computed from the result is not merged with what was
-/// computed from `v`.
-static Value opaqueIndex(OpBuilder &b, Value v) {
-  Location loc = v.getLoc();
-  Value word = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
-  Value copy = LLVM::InlineAsmOp::create(b, loc, b.getI64Type(),
-                                         ValueRange{word}, "mov.b64 $0, $1;",
-                                         "=l,l", /*has_side_effects=*/false,
-                                         /*is_align_stack=*/false,
-                                         LLVM::tailcallkind::TailCallKind::None,
-                                         LLVM::AsmDialectAttr(), ArrayAttr())
-                   .getResult(0);
-  return arith::IndexCastOp::create(b, loc, b.getIndexType(), copy);
-}
-
 /// Rounds f32 `value` to FP8 e4m3 (saturating, nearest even) and back.
 static Value roundToE4M3(OpBuilder &b, Location loc, Value value) {
   auto scheme = QuantSchemeAttr::get(
@@ -867,6 +853,13 @@ LogicalResult GPUAttentionEmitter::emit() {
               for (int64_t e = 0; e < 2; ++e) {
                 Value v = vector::ExtractOp::create(b, scores[nt],
                                                     ArrayRef<int64_t>{i, e});
+                // With f16 operands that may overflow, a non-finite raw
+                // score becomes NaN (v + (v - v)), so that the row maximum
+                // shows it: an overflowed product of -inf would otherwise
+                // silently drop a key whose true score is moderate.
+                if (mayOverflow && opType.isF16())
+                  v = arith::AddFOp::create(b, v,
+                                            arith::SubFOp::create(b, v, v));
                 Value j = add(kb, add(t2, cIdx(nt * 8 + e)));
                 Value ok = ult(j, hi);
                 if (op.getCausal())
@@ -1052,7 +1045,7 @@ LogicalResult GPUAttentionEmitter::emit() {
         // thread id: otherwise LLVM reuses the first pass's addresses (Q's,
         // for instance) and keeps them live through the first pass, which
         // then needed up to twice the registers; this way about 10% more.
-        Lane opaqueLane = laneOf(opaqueIndex(b, tid));
+        Lane opaqueLane = laneOf(gpukernel::opaqueIndex(b, b.getLoc(), tid));
         scf::YieldOp::create(
             b, runBlocks(bf16, opaqueLane, qFragments(bf16, opaqueLane)));
         key = f16Key;

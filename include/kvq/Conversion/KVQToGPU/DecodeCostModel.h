@@ -85,13 +85,16 @@ struct DecodePrediction {
 /// Picks warps and stages for operands `key` and `value`, `rows` query rows
 /// per KV head and value head dimension `valueDim` (padded to 16) on
 /// `target`; each warp also needs `extraPerWarp` bytes of shared memory
-/// during its loop. `warps` / `stages` / `sharedMemory` override the choice
-/// when nonzero. Fails (with `error` set) when even one stage does not fit.
+/// during its loop, and `recomputeBytesPerWarp` (0: none) for one stage of
+/// the bf16 recomputation after an f16 overflow, which reuses the rings.
+/// `warps` / `stages` / `sharedMemory` override the choice when nonzero.
+/// Fails (with `error` set) when even one stage does not fit.
 FailureOr<DecodePlan>
 planDecodeKernel(const NVIDIATargetInfo &target, const DecodeOperandCost &key,
                  const DecodeOperandCost &value, int64_t rows, int64_t valueDim,
-                 int64_t extraPerWarp, int64_t warps, int64_t stages,
-                 int64_t sharedMemory, std::string &error);
+                 int64_t extraPerWarp, int64_t recomputeBytesPerWarp,
+                 int64_t warps, int64_t stages, int64_t sharedMemory,
+                 std::string &error);
 
 /// The split count the emitted host code computes for `batchHeads`
 /// (batch x KV heads) and `keys` when split-kv is automatic: enough CTAs

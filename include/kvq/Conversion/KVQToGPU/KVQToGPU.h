@@ -40,9 +40,8 @@ bool isDecodeAttention(AttentionOp op, const NVIDIATargetInfo &target,
 /// Whether an operand of `op` can leave f16's range inside the decode
 /// kernel: Q or K / V that are not plain f16 arrays (f32 or bf16 data,
 /// quantization scales, decoders), or a softmax scale (times log2 e) above
-/// 1. The prefill kernel recomputes such CTAs with bf16 operands; the
-/// decode kernel has no such pass, so kernel=auto gives it only ops where
-/// this is false.
+/// 1. Only then does the decode kernel check for an f16 overflow and hold
+/// the bf16 recomputation of a CTA that saw one.
 bool decodeOperandsMayOverflowF16(AttentionOp op);
 
 /// Patterns that rewrite the NVVM ops of GPU kernels in the LLVM dialect

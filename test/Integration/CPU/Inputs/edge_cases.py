@@ -12,7 +12,12 @@ model, whose behaviour docs/Numerics.md defines:
 * huge (1e18) and tiny (1e-30) magnitudes, all-zero K: finite results equal
   to the reference (a one-hot or uniform softmax);
 * INT8 caches whose K holds NaN / Inf (codes of NaN are 0, of +-Inf are
-  +-127: docs/Quantization.md) stay finite.
+  +-127: docs/Quantization.md) stay finite;
+* a key of 1e5 against a q of -1e-6 at that channel has a moderate score
+  (on the GPU its f16 product is -inf: the thread block must recompute
+  with bf16 operands rather than drop the key), 16 query rows per KV head
+  (no zero row in the GPU's 16-row tiles whose inf x 0 shows the
+  overflow anyway).
 
     python3 edge_cases.py [--target=cpu|nvvm] [--build-only DIR | --prebuilt DIR]
 
@@ -136,6 +141,13 @@ def main():
             print(f"     {int(skip.sum())} of {skip.size} rows near a tie, not compared")
         check(f"causal, {what}", mod.causal(q, k, v), ref.attention(q, k, v, causal=True),
               kt.attention_tol(opts, 1e-4), skip=skip)
+
+    # A key beyond f16's range against a tiny q: a moderate score.
+    q, k, v = qkv(8, 40)
+    k[0, 1, 20, 5] = 1e5
+    q[..., 5] = -1e-6
+    check("causal, K of 1e5 against q of -1e-6", mod.causal(q, k, v),
+          ref.attention(q, k, v, causal=True), tol)
 
     # INT8 K with NaN / Inf in the cache it was quantized from.
     scheme = ref.QuantScheme.parse("#kvq.quant<i8, symmetric, token>")

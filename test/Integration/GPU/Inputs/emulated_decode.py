@@ -13,12 +13,26 @@ are not multiples of any tile (1, 17, 203, 1001), at the GPU's tolerance
 emulator's race and initialization checks (KVQ_EMU_CHECK=race,init).
 
     emulated_decode.py [--options="--chip=sm_90 --split-kv=1"] [--only=NAME,...]
-                       [--skip=NAME,...]
+                       [--skip=NAME,...] [--edge | --overflow]
 
 --edge runs docs/Numerics.md's edge cases on the decode kernel instead
 (f32 GQA decode, 4 rows per KV head): NaN / +-Inf in a key make the rows of
 its head NaN, as in the model; a value beyond f16's range (1e5) and large
 scores (|q|, |k| ~ 300) keep every output finite and within 1e-2.
+
+--overflow runs values beyond f16's range on the decode kernel, whose f16
+operands overflow there and which then recomputes the CTA with bf16
+operands (GQA decode, 4 rows per KV head, ragged lengths 9, 203, 1001): V
+or K with a 1e5 in f32 and bf16 caches (and, with 8 query rows per KV
+head, one where Q is -1e-6 at that channel: the score is moderate, its f16
+product -inf), Q times the softmax scale beyond 65504 in an f16 op (scale
+2^14, K scaled by 2^-17 to keep the scores those of q . k / 8), INT8
+caches with a token whose scale is 1e4 (code x scale up to 1.3e6; K with
+per-16-channel scales, applied before the mma, V per token, or V per
+channel with zero points: scaled after the f16 pass's merge, already in
+the bf16 stage rows). Every output must be finite and within 1e-2 of the
+fp64 model. The inputs are seeded (test/harness: KVQ_TEST_SEED repeats a
+run).
 
 The schedule (split-kv, warps, stages, chip) comes from --options; the
 kernel is forced to the decode strategy (kernel=decode), so a case the
@@ -117,13 +131,105 @@ def edge_cases(options, only, skip):
                       f"max rel error {err:.1e} (tol 1e-02)")
 
 
+I8_TOKEN = "#kvq.quant<i8, symmetric, token>"
+I8_GROUP16 = "#kvq.quant<i8, symmetric, group(axis = 3, size = 16)>"
+
+# name: (KV heads of the 8 query heads, dtype, key scheme, value scheme,
+# softmax scale)
+OVERFLOW_MODULES = {
+    "f32": (2, "f32", None, None, None),
+    "f32_group8": (1, "f32", None, None, None),
+    "bf16": (2, "bf16", None, None, None),
+    "f16_scale": (2, "f16", None, None, 2.0**14),
+    "int8": (2, "f32", I8_GROUP16, I8_TOKEN, None),
+    "int8_vchannel": (2, "f32", I8_GROUP16, "#kvq.quant<i8, asymmetric, channel>", None),
+}
+# case: module
+OVERFLOW_CASES = {
+    "V of 1e5 f32": "f32",
+    "K of 1e5 f32": "f32",
+    "K of 1e5 x tiny q f32": "f32_group8",
+    "V of 1e5 bf16": "bf16",
+    "K of 1e5 bf16": "bf16",
+    "Q x scale beyond f16": "f16_scale",
+    "int8 V scale 1e4": "int8",
+    "int8 K scale 1e4": "int8",
+    "int8 K scale 1e4 V per channel": "int8_vchannel",
+}
+
+
+def overflow_cases(options, only):
+    """Values beyond f16's range (see above)."""
+    from kvq import reference as ref
+    text = "".join(
+        attention_module(name, [1, 8, 1, 64], [1, hkv, -1, 64], dtype=dt, key_scheme=ks,
+                         value_scheme=vs, scale=sc)
+        for name, (hkv, dt, ks, vs, sc) in OVERFLOW_MODULES.items())
+    mod = kvq.compile(text, target="nvvm-emulated", name="overflow",
+                      options=["--kernel=decode"] + options)
+    rng = kt.rng("overflow")
+    for what, name in OVERFLOW_CASES.items():
+        if only and what not in only:
+            continue
+        hkv, dtype, kscheme, vscheme, scale = OVERFLOW_MODULES[name]
+        cast = attention.NP[dtype]
+        for length in (9, 203, 1001):
+            q = rng.standard_normal((1, 8, 1, 64)).astype(np.float32)
+            k = rng.standard_normal((1, hkv, length, 64)).astype(np.float32)
+            v = rng.standard_normal((1, hkv, length, 64)).astype(np.float32)
+            at = (0, hkv - 1, length // 2)
+            if what.startswith("V of"):
+                v[at + (5,)] = 1e5
+            elif what.startswith("K of"):
+                k[at + (5,)] = 1e5
+                if "tiny" in what:
+                    # The key's score stays moderate (1e5 x -1e-6 / 8), but
+                    # its f16 product is -inf: the key would silently drop
+                    # out of the softmax (8 rows per KV head: no zero
+                    # padding column whose inf x 0 shows the overflow).
+                    q[..., 5] = -1e-6
+            elif what.startswith("Q x"):
+                # q x 2^14 x log2(e) beyond 65504 for |q| > 2.8; the scores
+                # stay those of q . k / 8.
+                q[0, :, 0, 7] = 3.0
+                k /= 2.0**17
+            args, dense = [q.astype(cast)], []
+            big_k = "K of" in what or "K scale" in what
+            big_v = "V of" in what or "V scale" in what
+            for x, scheme, big in ((k, kscheme, big_k), (v, vscheme, big_v)):
+                if scheme is None:
+                    args.append(x.astype(cast))
+                    dense.append(x.astype(cast).astype(np.float64))
+                    continue
+                s = ref.QuantScheme.parse(scheme)
+                codes, sc, zp = ref.quantize(x, s)
+                if big:
+                    sc[at] = 1e4  # every scale of that token
+                args += [codes, sc] + ([zp] if zp is not None else [])
+                dense.append(ref.dequantize(codes, sc, zp, s).astype(np.float64))
+            want = ref.attention(args[0].astype(np.float64), dense[0], dense[1], scale=scale)
+            label = f"{what} L={length}"
+            try:
+                out = np.asarray(getattr(mod, name)(*args), np.float64)
+            except RuntimeError as e:  # kvq.cuda.CudaError: the emulator's report
+                kt.fail(label, str(e).splitlines()[0])
+                continue
+            kt.check(label, out, want, 1e-2,
+                     detail=f"non-finite values {int((~np.isfinite(out)).sum())}")
+
+
 def main():
     ap = kt.parser(__doc__, targets=None, build=False)
     ap.add_argument("--only", default="", help="comma-separated case names")
     ap.add_argument("--skip", default="", help="comma-separated case names")
     ap.add_argument("--edge", action="store_true", help="the edge cases (see above)")
+    ap.add_argument("--overflow", action="store_true", help="the overflow cases (see above)")
     opts = ap.parse_args()
     os.environ.setdefault("KVQ_EMU_CHECK", "race,init")
+    if opts.overflow:
+        overflow_cases(opts.options.split(), [n for n in opts.only.split(",") if n])
+        kt.finish()
+        return
     if opts.edge:
         edge_cases(opts.options.split(), [n for n in opts.only.split(",") if n],
                    opts.skip.split(","))

@@ -25,7 +25,8 @@ Each library runs causal GQA prefill and decode at ragged lengths, and a
 case with a value beyond f16's range (the CTA recomputes its rows with bf16
 operands: the second block loop), against the NumPy fp64 model at 1e-2.
 With --decode the library is the flash-decoding kernel (kernel=decode) on
-GQA decode (4 rows per KV head) at ragged lengths.
+GQA decode (4 rows per KV head) at ragged lengths, again with a value beyond
+f16's range (its bf16 recomputation).
 The unchanged library must pass everything; a mutant is "caught" when a
 call fails with the emulator's report or a result is wrong, else "MISSED" (a FAIL line).
 Exits non-zero on a miss or a failure of the unchanged library.
@@ -70,7 +71,7 @@ DECODE_MODULE = (
 
 # The calls: (Sq, Skv, V beyond f16's range).
 CASES = [(37, 37, False), (1, 201, False), (67, 230, False), (3, 150, True)]
-DECODE_CASES = [(1, 5, False), (1, 77, False), (1, 1001, False)]
+DECODE_CASES = [(1, 5, False), (1, 77, False), (1, 1001, False), (1, 203, True)]
 
 # Instructions of the emulated kernels, as kvq-emulate-gpu-kernels calls
 # the emulator (a barrier without a reduction: its result is unused).
