@@ -447,68 +447,6 @@ static Value createCheck(OpBuilder &builder, Location loc,
   llvm_unreachable("unknown DimCheck kind");
 }
 
-/// Dim `dim` of `result`, a result of a kvq op, from the op's operands, or
-/// null. The kvq ops do not reify their result shapes themselves.
-static Value reifyKVQDim(OpBuilder &builder, Location loc, OpResult result,
-                         int64_t dim) {
-  Operation *op = result.getOwner();
-  auto dimOf = [&](Value value) -> Value {
-    auto type = dyn_cast<ShapedType>(value.getType());
-    if (!type || !type.hasRank() || dim >= type.getRank())
-      return Value();
-    return createDim(builder, loc, value, dim);
-  };
-  int64_t rank = cast<ShapedType>(result.getType()).getRank();
-  if (auto attention = dyn_cast<AttentionOp>(op)) // [B, Hq, Sq, Dv]
-    return dimOf(dim == 3 ? attention.getValue() : attention.getQuery());
-  if (auto dequantize = dyn_cast<DequantizeOp>(op))
-    return dimOf(dequantize.getCodes());
-  if (auto quantize = dyn_cast<QuantizeOp>(op)) {
-    if (result == quantize.getCodes())
-      return dimOf(quantize.getInput());
-    // ceildiv(dim, block) for the scale and the zero point.
-    int64_t block = getBlockExtents(quantize.getScheme(), rank)[dim];
-    if (ShapedType::isDynamic(block))
-      return arith::ConstantIndexOp::create(builder, loc, 1);
-    Value size = dimOf(quantize.getInput());
-    if (!size || block == 1)
-      return size;
-    return arith::CeilDivUIOp::create(
-        builder, loc, size,
-        arith::ConstantIndexOp::create(builder, loc, block));
-  }
-  // Packing changes the last dim only, which is static.
-  if (isa<PackOp, UnpackOp>(op) && dim + 1 < rank)
-    return dimOf(op->getOperand(0));
-  return Value();
-}
-
-/// Rewrites the `tensor.dim`s of kvq op results in `fn` into dims of the
-/// ops' operands; returns whether it rewrote any.
-static bool reifyKVQDims(func::FuncOp fn) {
-  SmallVector<tensor::DimOp> dims;
-  fn.walk([&](tensor::DimOp dim) {
-    auto result = dyn_cast<OpResult>(dim.getSource());
-    if (result &&
-        isa_and_nonnull<KVQDialect>(result.getOwner()->getDialect()) &&
-        dim.getConstantIndex())
-      dims.push_back(dim);
-  });
-  bool changed = false;
-  for (tensor::DimOp dim : dims) {
-    OpBuilder builder(dim);
-    Value replacement =
-        reifyKVQDim(builder, dim.getLoc(), cast<OpResult>(dim.getSource()),
-                    *dim.getConstantIndex());
-    if (!replacement)
-      continue;
-    dim.replaceAllUsesWith(replacement);
-    dim.erase();
-    changed = true;
-  }
-  return changed;
-}
-
 /// Adds `shapeName`, a copy of `fn` that, instead of returning results,
 /// stores into a trailing `memref<N x index>` argument the dynamic dims of
 /// its results (slots 0 .. numOutputDims-1) and one flag per linalg op whose
@@ -578,25 +516,15 @@ addShapeFunction(func::FuncOp fn, StringRef shapeName, int64_t numOutputDims) {
   shapeFn.removeResAttrsAttr();
 
   // Fold every dim through the computation (destination-style ops,
-  // tensor.empty, reshapes); the computation itself is then dead.
-  // The kvq ops do not reify their result dims; each round rewrites the
-  // dims of the kvq ops that the previous one exposed.
+  // tensor.empty, reshapes, and the kvq ops, which reify their result
+  // shapes); the computation itself is then dead.
   PassManager pm(ctx, func::FuncOp::getOperationName());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createResolveShapedTypeResultDimsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  int64_t rounds = 1;
-  shapeFn.walk([&](Operation *op) {
-    if (isa_and_nonnull<KVQDialect>(op->getDialect()))
-      ++rounds;
-  });
-  for (int64_t round = 0;; ++round) {
-    if (failed(pm.run(shapeFn)) || !shapeFn.getBody().hasOneBlock())
-      return giveUp();
-    if (round == rounds || !reifyKVQDims(shapeFn))
-      break;
-  }
+  if (failed(pm.run(shapeFn)) || !shapeFn.getBody().hasOneBlock())
+    return giveUp();
 
   // Whatever the stores do not use goes, side effects or not: what stays
   // must read no memory (checked below), so nothing removed can matter.

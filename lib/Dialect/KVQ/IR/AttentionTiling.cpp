@@ -324,3 +324,90 @@ AttentionOp::getTiledImplementation(OpBuilder &b,
   // A default scale depends on D only, which tiles never split.
   return TilingResult{{tiled}, {tiled.getResult()}, tb.slices};
 }
+
+//===----------------------------------------------------------------------===//
+// Result shapes of the quantization ops
+//===----------------------------------------------------------------------===//
+
+/// `ceildiv(size, divisor) * factor` as a folded affine.apply.
+static OpFoldResult ceilDivTimes(OpBuilder &b, Location loc, OpFoldResult size,
+                                 int64_t divisor, int64_t factor) {
+  AffineExpr s0 = b.getAffineSymbolExpr(0);
+  return affine::makeComposedFoldedAffineApply(
+      b, loc, s0.ceilDiv(divisor) * factor, {size});
+}
+
+LogicalResult
+QuantizeOp::reifyResultShapes(OpBuilder &b,
+                              ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  Location loc = getLoc();
+  Value input = getInput();
+  int64_t rank = getInput().getType().getRank();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, input);
+  reifiedReturnShapes.push_back(sizes); // codes: the input's shape
+  // Scale and zero point: one entry per block (QuantSchemeAttr::
+  // getScaleShape), a static size where the type has one.
+  QuantSchemeAttr scheme = getScheme();
+  SmallVector<int64_t> blocks =
+      scheme.getBlockShape(SmallVector<int64_t>(rank, ShapedType::kDynamic));
+  ArrayRef<int64_t> scaleShape =
+      cast<RankedTensorType>(getScale().getType()).getShape();
+  SmallVector<OpFoldResult> scaleSizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!ShapedType::isDynamic(scaleShape[d]))
+      scaleSizes.push_back(b.getIndexAttr(scaleShape[d]));
+    else if (scheme.getGranularity() == Granularity::Fragment && d == rank - 2)
+      scaleSizes.push_back(ceilDivTimes(b, loc, sizes[d],
+                                        scheme.getFragmentRows(),
+                                        scheme.getFragmentGroups()));
+    else if (ShapedType::isDynamic(blocks[d]))
+      scaleSizes.push_back(b.getIndexAttr(1)); // one block spans the dim
+    else
+      scaleSizes.push_back(ceilDivTimes(b, loc, sizes[d], blocks[d], 1));
+  }
+  reifiedReturnShapes.push_back(scaleSizes);
+  if (getZeroPoint())
+    reifiedReturnShapes.push_back(scaleSizes);
+  return success();
+}
+
+LogicalResult DequantizeOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifiedReturnShapes.push_back(
+      tensor::getMixedSizes(b, getLoc(), getCodes())); // the codes' shape
+  return success();
+}
+
+/// The sizes of `from` with the last one replaced: the static size of
+/// `resultType` there, or `last` of `from` scaled by `mul / div`.
+static SmallVector<OpFoldResult> reifyRepacked(OpBuilder &b, Location loc,
+                                               Value from,
+                                               RankedTensorType resultType,
+                                               int64_t mul, int64_t div) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, from);
+  int64_t last = resultType.getRank() - 1;
+  if (!resultType.isDynamicDim(last)) {
+    sizes.back() = b.getIndexAttr(resultType.getDimSize(last));
+  } else {
+    AffineExpr s0 = b.getAffineSymbolExpr(0);
+    sizes.back() = affine::makeComposedFoldedAffineApply(
+        b, loc, (s0 * mul).floorDiv(div), {sizes.back()});
+  }
+  return sizes;
+}
+
+LogicalResult
+PackOp::reifyResultShapes(OpBuilder &b,
+                          ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifiedReturnShapes.push_back(reifyRepacked(
+      b, getLoc(), getCodes(), getBytes().getType(), 1, getCodesPerByte()));
+  return success();
+}
+
+LogicalResult
+UnpackOp::reifyResultShapes(OpBuilder &b,
+                            ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifiedReturnShapes.push_back(reifyRepacked(
+      b, getLoc(), getBytes(), getCodes().getType(), getCodesPerByte(), 1));
+  return success();
+}

@@ -21,7 +21,9 @@ def KVQ_FloatTensor : RankedTensorOf<[AnyFloat]>;
 // QuantizeOp
 //===----------------------------------------------------------------------===//
 
-def KVQ_QuantizeOp : KVQ_Op<"quantize", [Pure]> {
+def KVQ_QuantizeOp : KVQ_Op<"quantize", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
   let summary = "Quantize a floating-point tensor into codes and side data";
   let description = [{
     Computes, for every block of `input` that the scheme's granularity
@@ -53,7 +55,9 @@ def KVQ_QuantizeOp : KVQ_Op<"quantize", [Pure]> {
 // DequantizeOp
 //===----------------------------------------------------------------------===//
 
-def KVQ_DequantizeOp : KVQ_Op<"dequantize", [Pure]> {
+def KVQ_DequantizeOp : KVQ_Op<"dequantize", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
   let summary = "Reconstruct a floating-point tensor from codes and side data";
   let description = [{
     The inverse of `kvq.quantize`: `code * scale` (symmetric) or
@@ -218,7 +222,9 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
 def KVQ_SubByteCodesTensor : RankedTensorOf<[I<4>, I<2>]>;
 def KVQ_BytesTensor : RankedTensorOf<[I8]>;
 
-def KVQ_PackOp : KVQ_Op<"pack", [Pure]> {
+def KVQ_PackOp : KVQ_Op<"pack", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
   let summary = "Pack i4 / i2 codes into bytes along the last dimension";
   let description = [{
     Stores `8 / bits` sub-byte codes per byte, least significant bits first:
@@ -259,7 +265,9 @@ def KVQ_PackOp : KVQ_Op<"pack", [Pure]> {
 // UnpackOp
 //===----------------------------------------------------------------------===//
 
-def KVQ_UnpackOp : KVQ_Op<"unpack", [Pure]> {
+def KVQ_UnpackOp : KVQ_Op<"unpack", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
   let summary = "Unpack bytes into i4 / i2 codes along the last dimension";
   let description = [{
     The inverse of `kvq.pack`: code `d` of a row is bits
