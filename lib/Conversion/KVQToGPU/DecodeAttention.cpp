@@ -1805,9 +1805,8 @@ LogicalResult DecodeKernelEmitter::emit() {
           for (int64_t e = 0; e < 2; ++e) {
             Value v =
                 vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i, e});
-            // v + (v - v): v when finite, NaN otherwise.
             if (checkScores)
-              v = arith::AddFOp::create(b, v, arith::SubFOp::create(b, v, v));
+              v = gk::nanIfNotFinite(b, b.getLoc(), v);
             if (key.scaleMode == ScaleMode::AfterMma) {
               v = arith::MulFOp::create(b, v, kScale[i]);
               if (key.hasZeroPoint)
@@ -1966,35 +1965,10 @@ LogicalResult DecodeKernelEmitter::emit() {
     // second time.
     Value rerun;
     if (mayOverflow) {
-      Value bad = arith::ConstantOp::create(b, b.getBoolAttr(false));
       // Row maxima (-inf while a row saw no key; NaN after a non-finite
-      // raw score) and sums: NaN or +inf.
-      for (int64_t k = 0; k < 4; ++k)
-        bad = arith::OrIOp::create(
-            b, bad,
-            arith::CmpFOp::create(
-                b, arith::CmpFPredicate::UGE, state[k],
-                cF32(std::numeric_limits<double>::infinity())));
-      // Accumulators: v - v is NaN exactly when v is not finite.
-      for (int64_t mt = 0; mt < mTiles; ++mt) {
-        Value diff = arith::SubFOp::create(b, state[4 + mt], state[4 + mt]);
-        for (int64_t i = 0; i < 2; ++i)
-          for (int64_t e = 0; e < 2; ++e) {
-            Value dd =
-                vector::ExtractOp::create(b, diff, ArrayRef<int64_t>{i, e});
-            bad = arith::OrIOp::create(
-                b, bad,
-                arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, dd, dd));
-          }
-      }
-      Value anyBad =
-          NVVM::BarrierOp::create(
-              b, b.getI32Type(), Value(), Value(),
-              NVVM::BarrierReductionAttr::get(ctx, NVVM::BarrierReduction::OR),
-              arith::ExtUIOp::create(b, b.getI32Type(), bad))
-              .getResult(0);
-      rerun =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, anyBad, cI32(0));
+      // raw score), sums and accumulators.
+      rerun = gk::anyNonFiniteInCTA(b, b.getLoc(), ValueRange(state).take_front(4),
+                                    ValueRange(state).slice(4, mTiles));
       auto retry = scf::IfOp::create(b, ValueRange(state).getTypes(), rerun,
                                      /*withElseRegion=*/true);
       {

@@ -10,8 +10,11 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include "llvm/Support/Format.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -95,6 +98,42 @@ Value gpukernel::opaqueIndex(OpBuilder &b, Location loc, Value v) {
                                          LLVM::AsmDialectAttr(), ArrayAttr())
                    .getResult(0);
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), copy);
+}
+
+Value gpukernel::nanIfNotFinite(OpBuilder &b, Location loc, Value v) {
+  return arith::AddFOp::create(b, loc, v, arith::SubFOp::create(b, loc, v, v));
+}
+
+Value gpukernel::anyNonFiniteInCTA(OpBuilder &b, Location loc,
+                                   ValueRange rowStats,
+                                   ValueRange accumulators) {
+  Value bad = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+  for (Value stat : rowStats)
+    bad = arith::OrIOp::create(
+        b, loc, bad,
+        arith::CmpFOp::create(
+            b, loc, arith::CmpFPredicate::UGE, stat,
+            constF32(b, loc, std::numeric_limits<double>::infinity())));
+  // v - v is NaN exactly when v is not finite.
+  for (Value acc : accumulators) {
+    Value diff = arith::SubFOp::create(b, loc, acc, acc);
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t e = 0; e < 2; ++e) {
+        Value d =
+            vector::ExtractOp::create(b, loc, diff, ArrayRef<int64_t>{i, e});
+        bad = arith::OrIOp::create(
+            b, loc, bad,
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, d, d));
+      }
+  }
+  Value anyBad = NVVM::BarrierOp::create(
+                     b, loc, b.getI32Type(), Value(), Value(),
+                     NVVM::BarrierReductionAttr::get(
+                         b.getContext(), NVVM::BarrierReduction::OR),
+                     arith::ExtUIOp::create(b, loc, b.getI32Type(), bad))
+                     .getResult(0);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, anyBad,
+                               constI32(b, loc, 0));
 }
 
 void gpukernel::syncWarp(OpBuilder &b, Location loc) {

@@ -49,6 +49,19 @@ Value transpose8x8(OpBuilder &b, Location loc, Value word);
 /// keep the first pass's addresses live).
 Value opaqueIndex(OpBuilder &b, Location loc, Value v);
 
+/// `v + (v - v)`: the f32 `v` when it is finite, NaN otherwise (no
+/// math.absf, which would become a libdevice call).
+Value nanIfNotFinite(OpBuilder &b, Location loc, Value v);
+
+/// Whether any thread of the CTA ends a flash-attention pass with a
+/// non-finite state: a row maximum or sum (`rowStats`, f32) that is NaN or
+/// +inf, or an element of an accumulator (`accumulators`,
+/// vector<2x2xf32>) that is not finite. The answer (i1) is CTA-wide
+/// (bar.red.or), so every thread takes the same path after it: the f16
+/// kernels' decision to recompute with bf16 operands.
+Value anyNonFiniteInCTA(OpBuilder &b, Location loc, ValueRange rowStats,
+                        ValueRange accumulators);
+
 /// `__syncwarp()` over the full warp.
 void syncWarp(OpBuilder &b, Location loc);
 

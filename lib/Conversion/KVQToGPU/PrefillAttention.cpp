@@ -858,8 +858,7 @@ LogicalResult GPUAttentionEmitter::emit() {
                 // shows it: an overflowed product of -inf would otherwise
                 // silently drop a key whose true score is moderate.
                 if (mayOverflow && opType.isF16())
-                  v = arith::AddFOp::create(b, v,
-                                            arith::SubFOp::create(b, v, v));
+                  v = gpukernel::nanIfNotFinite(b, b.getLoc(), v);
                 Value j = add(kb, add(t2, cIdx(nt * 8 + e)));
                 Value ok = ult(j, hi);
                 if (op.getCausal())
@@ -995,38 +994,12 @@ LogicalResult GPUAttentionEmitter::emit() {
       // give the same result the second time. The decision is CTA-wide
       // (bar.red.or), so every thread takes the same path through the
       // block loop's barriers.
-      Value bad = arith::ConstantOp::create(b, b.getBoolAttr(false));
-      // Row maxima (-inf for a row without keys) and sums: NaN or +inf.
-      for (int64_t k = 0; k < 4; ++k)
-        bad = arith::OrIOp::create(
-            b, bad,
-            arith::CmpFOp::create(
-                b, arith::CmpFPredicate::UGE, state[k],
-                cF32(std::numeric_limits<double>::infinity())));
-      // Accumulators: v - v is NaN exactly when v is not finite (no
-      // math.absf: it would become a libdevice call).
-      for (int64_t n = 0; n < vTiles; ++n) {
-        Value diff = arith::SubFOp::create(b, state[4 + n], state[4 + n]);
-        for (int i = 0; i < 2; ++i)
-          for (int64_t e = 0; e < 2; ++e) {
-            Value d =
-                vector::ExtractOp::create(b, diff, ArrayRef<int64_t>{i, e});
-            bad = arith::OrIOp::create(
-                b, bad,
-                arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, d, d));
-          }
-      }
-      Value anyBad = NVVM::BarrierOp::create(
-                         b, b.getI32Type(), Value(), Value(),
-                         NVVM::BarrierReductionAttr::get(
-                             b.getContext(), NVVM::BarrierReduction::OR),
-                         arith::ExtUIOp::create(b, b.getI32Type(), bad))
-                         .getResult(0);
+      // Row maxima (-inf for a row without keys), sums and accumulators.
       auto retry = scf::IfOp::create(
           b, ValueRange(state).getTypes(),
-          arith::CmpIOp::create(
-              b, arith::CmpIPredicate::ne, anyBad,
-              arith::ConstantOp::create(b, b.getI32IntegerAttr(0))),
+          gpukernel::anyNonFiniteInCTA(b, b.getLoc(),
+                                       ValueRange(state).take_front(4),
+                                       ValueRange(state).slice(4, vTiles)),
           /*withElseRegion=*/true);
       {
         OpBuilder::InsertionGuard guard(b);
