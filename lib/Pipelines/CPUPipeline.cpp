@@ -14,6 +14,7 @@
 #include "PipelineStages.h"
 
 #include "kvq/Conversion/Passes.h"
+#include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -37,12 +38,9 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   // compiled once, and no function grows with the depth.
   if (options.outlineKernels)
     pm.addPass(createKVQOutlineKernels());
-  KVQTileAttentionOptions tileOptions;
-  tileOptions.blockKV = options.blockKV;
-  tileOptions.blockRows = options.blockRows;
-  tileOptions.splitKV = options.splitKV;
-  tileOptions.vectorWidth = options.vectorWidth;
-  pm.addPass(createKVQTileAttention(tileOptions));
+  pm.addPass(createKVQAttentionSchedulePass(ScheduleTarget::CPU,
+                                            options.getScheduleOverrides()));
+  pm.addPass(createKVQTileAttention());
   addMethodLowerings(pm);
 
   // Buffers, results as out-parameters (the kernel ABI).

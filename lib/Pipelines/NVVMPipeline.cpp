@@ -18,6 +18,7 @@
 #include "PipelineStages.h"
 
 #include "kvq/Conversion/Passes.h"
+#include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -40,15 +41,11 @@ static void addGPUFront(OpPassManager &pm,
                         const KVQNVVMPipelineOptions &options) {
   // Tensor level, as on the CPU, then the GPU kernels.
   addTensorFrontEnd(pm);
+  pm.addPass(createKVQAttentionSchedulePass(ScheduleTarget::GPU,
+                                            options.getScheduleOverrides()));
   KVQGPUAttentionOptions kernelOptions;
-  kernelOptions.blockKV = options.blockKV;
-  kernelOptions.warps = options.warps;
-  kernelOptions.splitKV = options.splitKV;
-  kernelOptions.targetCTAs = options.targetCTAs;
-  kernelOptions.sharedMemory = options.sharedMemory;
   kernelOptions.chip = options.chip;
   kernelOptions.kernel = options.kernel;
-  kernelOptions.stages = options.stages;
   pm.addPass(createKVQGPUAttention(kernelOptions));
   pm.addPass(createCanonicalizerPass());
   // What the attention kernels did not absorb (prefill-side method ops,

@@ -74,6 +74,14 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
       blocks are read after a wait and a barrier, and overwritten only
       after the barrier that ends their reads.
 
+    The schedule of each op is the `kvq.kernel_schedule` it carries
+    (`kvq-attention-schedule`, a transform script) or the defaults; the
+    GPU knob options of this pass (`block-kv`, `split-kv`, `warps`,
+    `stages`, `target-ctas`, `shared-memory`, declared with the other
+    knobs in AttentionSchedule.def) replace its knobs when given. Each
+    launch records the schedule it used (`kvq.kernel_schedule`, after the
+    rounding of `block-kv` and the automatic choices; docs/Schedules.md).
+
     Target facts (SM count, shared memory, registers, which MMA, copy and
     conversion instructions exist) come from the `chip` (docs/GPU.md lists
     the known chips). Operands must be device memory; the result buffer is
@@ -87,25 +95,7 @@ def KVQGPUAttention : Pass<"kvq-gpu-attention", "ModuleOp"> {
            "sm_89, sm_90, sm_90a)">,
     Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
            "Kernel strategy: auto (decode for decode-shaped ops, else "
-           "prefill), decode or prefill">,
-    Option<"blockKV", "block-kv", "int64_t", /*default=*/"64",
-           "Keys per shared-memory block of the prefill kernel (a multiple "
-           "of 16)">,
-    Option<"warps", "warps", "int64_t", /*default=*/"0",
-           "Warps per CTA: 16-row tiles (prefill) or key streams (decode); "
-           "0 picks them">,
-    Option<"splitKV", "split-kv", "int64_t", /*default=*/"0",
-           "Partitions of the key range; 0 picks them">,
-    Option<"targetCTAs", "target-ctas", "int64_t", /*default=*/"264",
-           "CTAs the automatic split-kv of the prefill kernel aims for "
-           "(2 per H100 SM)">,
-    Option<"sharedMemory", "shared-memory", "int64_t", /*default=*/"0",
-           "Bytes of dynamic shared memory the K/V buffers may use; 0: "
-           "49152 (prefill) or the cost model's choice within the chip's "
-           "limit (decode)">,
-    Option<"stages", "stages", "int64_t", /*default=*/"0",
-           "cp.async stages per warp of the decode kernel (2-8); 0: the "
-           "cost model's choice">
+           "prefill), decode or prefill">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -329,18 +319,15 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
     The result is scf + vector + memref code; it is bridged back to tensors
     with `bufferization.to_buffer` / `to_tensor`, so one-shot bufferization
     of the rest of the function follows as usual.
+
+    The schedule of each op is the `kvq.kernel_schedule` it carries
+    (`kvq-attention-schedule`, a transform script) or the defaults; the
+    CPU knob options of this pass (`block-kv`, `split-kv`, `block-rows`,
+    `vector-width`, declared with the other knobs in AttentionSchedule.def)
+    replace its knobs when given. `block-kv` is rounded up to a multiple of
+    `vector-width`; the schedule used is recorded on the `scf.parallel` as
+    `kvq.kernel_schedule` (docs/Schedules.md).
   }];
-  let options = [
-    Option<"blockKV", "block-kv", "int64_t", /*default=*/"64",
-           "Keys per block of the online-softmax loop">,
-    Option<"blockRows", "block-rows", "int64_t", /*default=*/"4",
-           "Query rows (head x position) processed together">,
-    Option<"splitKV", "split-kv", "int64_t", /*default=*/"0",
-           "Partitions of the key range, run in parallel and combined at "
-           "the end (0: automatic)">,
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "f32 lanes per vector (16 for AVX-512)">
-  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

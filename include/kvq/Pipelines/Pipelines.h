@@ -11,6 +11,8 @@
 #ifndef KVQ_PIPELINES_PIPELINES_H
 #define KVQ_PIPELINES_PIPELINES_H
 
+#include "kvq/Dialect/KVQ/IR/AttentionSchedule.h"
+
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
@@ -22,23 +24,12 @@ namespace kvq {
 /// `kvq-tile-attention`; they shape how `kvq.attention` is decomposed.
 struct KVQCPUPipelineOptions
     : public PassPipelineOptions<KVQCPUPipelineOptions> {
-  PassOptions::Option<int64_t> blockKV{
-      *this, "block-kv",
-      llvm::cl::desc("Keys per block of the online-softmax loop"),
-      llvm::cl::init(64)};
-  PassOptions::Option<int64_t> blockRows{
-      *this, "block-rows",
-      llvm::cl::desc("Query rows (head x position) processed together"),
-      llvm::cl::init(4)};
-  PassOptions::Option<int64_t> splitKV{
-      *this, "split-kv",
-      llvm::cl::desc("Partitions of the key range, run in parallel and "
-                     "combined at the end (0: automatic)"),
-      llvm::cl::init(0)};
-  PassOptions::Option<int64_t> vectorWidth{
-      *this, "vector-width",
-      llvm::cl::desc("f32 lanes per vector (16 for AVX-512)"),
-      llvm::cl::init(16)};
+  // The CPU knobs of the kernel schedule (AttentionSchedule.def): block-kv,
+  // split-kv, block-rows, vector-width. Given explicitly, they replace
+  // those of every attention's schedule (kvq-attention-schedule).
+#define KVQ_SCHEDULE_OPTIONS_CPU 1
+#define KVQ_SCHEDULE_OPTIONS_GPU 0
+#include "kvq/Dialect/KVQ/IR/AttentionScheduleOptions.inc"
   PassOptions::Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Run independent (batch, kv head) work on OpenMP "
@@ -97,33 +88,12 @@ struct KVQNVVMPipelineOptions
       llvm::cl::desc("Attention kernel strategy: auto (decode for "
                      "decode-shaped ops, else prefill), decode or prefill"),
       llvm::cl::init("auto")};
-  PassOptions::Option<int64_t> blockKV{
-      *this, "block-kv",
-      llvm::cl::desc("Keys per shared-memory block of the prefill kernel"),
-      llvm::cl::init(64)};
-  PassOptions::Option<int64_t> warps{
-      *this, "warps",
-      llvm::cl::desc("Warps per CTA: 16-row tiles (prefill) or key streams "
-                     "(decode); 0: automatic"),
-      llvm::cl::init(0)};
-  PassOptions::Option<int64_t> stages{
-      *this, "stages",
-      llvm::cl::desc("cp.async stages per warp of the decode kernel; 0: "
-                     "automatic"),
-      llvm::cl::init(0)};
-  PassOptions::Option<int64_t> splitKV{
-      *this, "split-kv",
-      llvm::cl::desc("Partitions of the key range; 0: automatic"),
-      llvm::cl::init(0)};
-  PassOptions::Option<int64_t> targetCTAs{
-      *this, "target-ctas",
-      llvm::cl::desc("CTAs the automatic split-kv aims for"),
-      llvm::cl::init(264)};
-  PassOptions::Option<int64_t> sharedMemory{
-      *this, "shared-memory",
-      llvm::cl::desc("Bytes of dynamic shared memory for the K/V buffers; 0: "
-                     "49152 (prefill) or the cost model's choice (decode)"),
-      llvm::cl::init(0)};
+  // The GPU knobs of the kernel schedule (AttentionSchedule.def): block-kv,
+  // split-kv, warps, stages, target-ctas, shared-memory. Given explicitly,
+  // they replace those of every attention's schedule.
+#define KVQ_SCHEDULE_OPTIONS_CPU 0
+#define KVQ_SCHEDULE_OPTIONS_GPU 1
+#include "kvq/Dialect/KVQ/IR/AttentionScheduleOptions.inc"
 };
 
 /// Lowers a module of kvq attention functions to host LLVM-dialect code

@@ -9,10 +9,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kvq/Dialect/KVQ/IR/KVQInterfaces.h"
-#include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Conversion/AttentionLowering.h"
 #include "kvq/Conversion/Passes.h"
+#include "kvq/Dialect/KVQ/IR/KVQInterfaces.h"
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
@@ -101,7 +102,7 @@ class AttentionEmitter {
 
 public:
   AttentionEmitter(ImplicitLocOpBuilder &b, AttentionOp op,
-                   const CPUAttentionSchedule &opts)
+                   const AttentionSchedule &opts)
       : b(b), op(op), opts(opts), vw(opts.vectorWidth), f32(b.getF32Type()),
         vecF32(VectorType::get({vw}, f32)), reader(op, *this) {}
 
@@ -188,7 +189,7 @@ private:
 
   ImplicitLocOpBuilder &b;
   AttentionOp op;
-  CPUAttentionSchedule opts;
+  AttentionSchedule opts;
   int64_t vw;
   Type f32;
   VectorType vecF32;
@@ -585,7 +586,13 @@ LogicalResult AttentionEmitter::emit() {
     return failure();
   int64_t dv = value->dim;
   int64_t br = opts.blockRows;
+  // Target rounding: a key block is a whole number of vectors (the scores
+  // of a block are computed vw keys at a time), so block-kv rounds up to a
+  // multiple of vector-width. The schedule used is recorded on the loop.
   int64_t bk = llvm::alignTo(opts.blockKV, vw);
+  AttentionSchedule used = opts;
+  used.target = ScheduleTarget::CPU;
+  used.blockKV = bk;
   int64_t ns = opts.splitKV;
   // Sub-byte K / V read directly (not through a decoder) use the split
   // layout; the rest channel order.
@@ -1061,6 +1068,8 @@ LogicalResult AttentionEmitter::emit() {
   auto parallel = scf::ParallelOp::create(b, ValueRange{c0, c0, c0},
                                           ValueRange{batch, hkv, numSplits},
                                           ValueRange{c1, c1, c1});
+  parallel->setAttr(kKernelScheduleAttrName,
+                    ScheduleAttr::get(b.getContext(), used));
   {
     OpBuilder::InsertionGuard parallelGuard(b);
     b.setInsertionPointToStart(parallel.getBody());
@@ -1385,20 +1394,11 @@ LogicalResult AttentionEmitter::emit() {
   return success();
 }
 
-LogicalResult mlir::kvq::CPUAttentionSchedule::verify(Location loc) const {
-  if (blockKV < 1 || blockRows < 1 || splitKV < 0 || vectorWidth < 4 ||
-      !llvm::isPowerOf2_64(vectorWidth))
-    return emitError(loc)
-           << "kvq-tile-attention: block-kv and block-rows must be positive, "
-              "split-kv >= 0 (0: automatic) and vector-width a power of two "
-              ">= 4";
-  return success();
-}
-
 LogicalResult
 mlir::kvq::lowerAttentionForCPU(RewriterBase &rewriter, AttentionOp op,
-                                const CPUAttentionSchedule &schedule) {
-  if (failed(schedule.verify(op.getLoc())))
+                                const AttentionSchedule &schedule) {
+  if (failed(schedule.verify(
+          [&] { return op.emitOpError() << "kvq-tile-attention: "; })))
     return failure();
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
@@ -1414,17 +1414,31 @@ namespace {
 struct KVQTileAttentionPass
     : kvq::impl::KVQTileAttentionBase<KVQTileAttentionPass> {
   using Base::Base;
+  KVQTileAttentionPass() = default;
+  KVQTileAttentionPass(const KVQTileAttentionPass &other) : Base(other) {}
+
+#define KVQ_SCHEDULE_OPTIONS_CPU 1
+#define KVQ_SCHEDULE_OPTIONS_GPU 0
+#include "kvq/Dialect/KVQ/IR/AttentionScheduleOptions.inc"
 
   void runOnOperation() override {
-    CPUAttentionSchedule schedule{blockKV, blockRows, splitKV, vectorWidth};
-    if (failed(schedule.verify(getOperation().getLoc())))
+    // Each op's schedule: the one kvq-attention-schedule (or a transform
+    // script) attached, with the knobs given to this pass replaced.
+    AttentionScheduleOverrides overrides = getScheduleOverrides();
+    if (failed(overrides.verify(ScheduleTarget::CPU, [&] {
+          return emitError(getOperation().getLoc()) << "kvq-tile-attention: ";
+        })))
       return signalPassFailure();
     SmallVector<AttentionOp> ops;
     getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
-    for (AttentionOp op : ops)
-      if (failed(lowerAttentionForCPU(rewriter, op, schedule)))
+    for (AttentionOp op : ops) {
+      FailureOr<AttentionSchedule> schedule =
+          selectAttentionSchedule(op, ScheduleTarget::CPU, overrides);
+      if (failed(schedule) ||
+          failed(lowerAttentionForCPU(rewriter, op, *schedule)))
         return signalPassFailure();
+    }
   }
 };
 } // namespace

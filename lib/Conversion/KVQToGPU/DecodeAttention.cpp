@@ -60,6 +60,7 @@
 #include "kvq/Conversion/KVQToGPU/DecodeCostModel.h"
 #include "kvq/Conversion/KVQToGPU/KVQToGPU.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
@@ -1284,6 +1285,14 @@ LogicalResult DecodeKernelEmitter::emit() {
     planAttr = getDecodePlanAttr(ctx, plan, target,
                                  prediction ? &*prediction : nullptr);
     launch->setAttr("kvq.decode_plan", planAttr);
+    // The schedule used: the cost model's warps, stages and shared memory
+    // where the schedule left them automatic (0).
+    AttentionSchedule used = schedule;
+    used.warps = plan.warps;
+    used.stages = plan.stages;
+    if (plan.sharedMemoryBytes >= 1024)
+      used.sharedMemory = plan.sharedMemoryBytes;
+    launch->setAttr(kKernelScheduleAttrName, ScheduleAttr::get(ctx, used));
   }
   {
     OpBuilder::InsertionGuard launchGuard(b);

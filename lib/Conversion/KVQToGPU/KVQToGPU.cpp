@@ -9,6 +9,7 @@
 
 #include "kvq/Conversion/KVQToGPU/KVQToGPU.h"
 #include "kvq/Conversion/Passes.h"
+#include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 
 #include "mlir/IR/Iterators.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -24,14 +25,9 @@ using namespace mlir;
 using namespace mlir::kvq;
 
 LogicalResult mlir::kvq::GPUAttentionSchedule::verify(Location loc) const {
-  if (blockKV < 16 || warps < 0 || warps > 8 || splitKV < 0 || targetCTAs < 1 ||
-      (sharedMemory != 0 && sharedMemory < 1024) || stages < 0 || stages == 1 ||
-      stages > 8)
-    return emitError(loc)
-           << "kvq-gpu-attention: block-kv must be >= 16, warps in [0, 8] (0: "
-              "auto), split-kv >= 0 (0: auto), target-ctas >= 1, "
-              "shared-memory 0 (auto) or >= 1024 and stages 0 (auto) or in "
-              "[2, 8]";
+  if (failed(AttentionSchedule::verify(
+          [&] { return emitError(loc) << "kvq-gpu-attention: "; })))
+    return failure();
   return NVIDIATargetInfo::get(
       chip, [&] { return emitError(loc) << "kvq-gpu-attention: "; });
 }
@@ -62,6 +58,8 @@ mlir::kvq::lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
              << "kvq-gpu-attention: kernel=decode cannot lower this op: "
              << reason;
   }
+  // Target rule: the prefill kernel's K / V buffers default to 48 KiB of
+  // dynamic shared memory (what every chip grants without opting in).
   GPUAttentionSchedule prefill = schedule;
   if (prefill.sharedMemory == 0)
     prefill.sharedMemory = 49152;
@@ -73,10 +71,14 @@ struct KVQGPUAttentionPass
     : kvq::impl::KVQGPUAttentionBase<KVQGPUAttentionPass> {
   using Base::Base;
 
+  KVQGPUAttentionPass() = default;
+  KVQGPUAttentionPass(const KVQGPUAttentionPass &other) : Base(other) {}
+
+#define KVQ_SCHEDULE_OPTIONS_CPU 0
+#define KVQ_SCHEDULE_OPTIONS_GPU 1
+#include "kvq/Dialect/KVQ/IR/AttentionScheduleOptions.inc"
+
   void runOnOperation() override {
-    GPUAttentionSchedule schedule{blockKV,    warps,        splitKV,
-                                  targetCTAs, sharedMemory, chip};
-    schedule.stages = stages;
     std::optional<GPUKernelStrategy> strategy =
         GPUAttentionSchedule::parseKernel(kernel);
     if (!strategy) {
@@ -85,17 +87,31 @@ struct KVQGPUAttentionPass
           << kernel << "'";
       return signalPassFailure();
     }
-    schedule.kernel = *strategy;
-    if (failed(schedule.verify(getOperation().getLoc())))
+    if (failed(NVIDIATargetInfo::get(chip, [&] {
+          return emitError(getOperation().getLoc()) << "kvq-gpu-attention: ";
+        })))
+      return signalPassFailure();
+    // Each op's schedule: the one kvq-attention-schedule (or a transform
+    // script) attached, with the knobs given to this pass replaced.
+    AttentionScheduleOverrides overrides = getScheduleOverrides();
+    if (failed(overrides.verify(ScheduleTarget::GPU, [&] {
+          return emitError(getOperation().getLoc()) << "kvq-gpu-attention: ";
+        })))
       return signalPassFailure();
     // Other kvq ops stay: the pipeline lowers them to linalg and
     // kvq-gpu-map-loops makes plain kernels of them.
     SmallVector<AttentionOp> ops;
     getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
-    for (AttentionOp op : ops)
+    for (AttentionOp op : ops) {
+      FailureOr<AttentionSchedule> knobs =
+          selectAttentionSchedule(op, ScheduleTarget::GPU, overrides);
+      if (failed(knobs))
+        return signalPassFailure();
+      GPUAttentionSchedule schedule(*knobs, chip, *strategy);
       if (failed(lowerAttentionForGPU(rewriter, op, schedule)))
         return signalPassFailure();
+    }
     // Unpacks of packed arguments and the decoders of K / V are dead once
     // the kernels read their operands.
     getOperation().walk<WalkOrder::PostOrder, ReverseIterator>(

@@ -30,8 +30,9 @@
 
 #include "kvq/Conversion/KVQToGPU/KVQToGPU.h"
 
-#include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Conversion/AttentionLowering.h"
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
+#include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 
@@ -655,6 +656,15 @@ LogicalResult GPUAttentionEmitter::emit() {
       arith::ConstantOp::create(b, b.getI32IntegerAttr(kBytes + vBytes)),
       asyncType, ValueRange{token});
   token = launch.getAsyncToken();
+  {
+    // The schedule used, after the rounding of block-kv and the choice of
+    // warps above.
+    AttentionSchedule used = opts;
+    used.warps = threads / 32;
+    used.blockKV = blockKV;
+    launch->setAttr(kKernelScheduleAttrName,
+                    ScheduleAttr::get(b.getContext(), used));
+  }
   {
     OpBuilder::InsertionGuard launchGuard(b);
     b.setInsertionPointToStart(&launch.getBody().front());

@@ -9,7 +9,7 @@
 // RUN:   | FileCheck %s --check-prefix=SMEM
 
 // KERNEL: error: kvq-gpu-attention: kernel must be auto, decode or prefill, not 'fast'
-// STAGES: error: kvq-gpu-attention: {{.*}} stages 0 (auto) or in [2, 8]
+// STAGES: error: kvq-gpu-attention: schedule knob 'stages' must be 0 (automatic) or in [2, 8], got {{1|9}}
 // SMEM: error: 'kvq.attention' op kvq-gpu-attention: the decode kernel needs 36864 bytes of shared memory per CTA (4 warps, 2 stages), more than the 2048 allowed
 
 // kernel=decode on ops the decode kernel does not take: too many query

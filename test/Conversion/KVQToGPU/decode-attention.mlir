@@ -81,8 +81,9 @@
 // CHECK:           scf.for
 // CHECK:             llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
 // CHECK:           gpu.terminator
-// The cost model's plan and, the shape being static, its prediction.
-// CHECK:         } {kvq.decode_plan = {batch_heads = 64 : i64, {{.*}}chip = "sm_90", {{.*}}ctas = 512 : i64, ctas_per_sm = 4 : i64, {{.*}}keys = 32768 : i64, {{.*}}sms = 132 : i64, splits = 8 : i64, stages = 3 : i64, tile_keys = 16 : i64, warps = 4 : i64{{.*}}}}
+// The cost model's plan and, the shape being static, its prediction; the
+// schedule used (the cost model's warps, stages and shared memory).
+// CHECK:         } {kvq.decode_plan = {batch_heads = 64 : i64, {{.*}}chip = "sm_90", {{.*}}ctas = 512 : i64, ctas_per_sm = 4 : i64, {{.*}}keys = 32768 : i64, {{.*}}sms = 132 : i64, splits = 8 : i64, stages = 3 : i64, tile_keys = 16 : i64, warps = 4 : i64{{.*}}}, kvq.kernel_schedule = #kvq.schedule<gpu, block_kv = 64, split_kv = 0, warps = 4, stages = 3, target_ctas = 264, shared_memory = 34816>}
 // The combine kernel: one CTA per (query row, KV head).
 // CHECK:         gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}} = %c4, {{.*}} = %c64, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c128,
 // CHECK:         gpu.dealloc async

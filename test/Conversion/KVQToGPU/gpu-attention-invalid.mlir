@@ -9,7 +9,7 @@
 // RUN: not kvq-opt %s -split-input-file -kvq-gpu-attention="chip=sm_80a" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=CHIP
 
-// OPTIONS: error: kvq-gpu-attention: block-kv must be >= 16, warps in [0, 8]
+// OPTIONS: error: kvq-gpu-attention: schedule knob '{{warps|block_kv}}' must be {{at most 8 \(0: automatic\), got 9|>= 16 for the GPU kernels \(16-key mma tiles\), got 8}}
 // CHIP: error: kvq-gpu-attention: unknown GPU chip '{{sm_75|sm_80a}}' (known: sm_80, sm_86, sm_89, sm_90, sm_90a)
 
 func.func @dynamic_head_dim(%q: tensor<1x2x1x?xf32>, %k: tensor<1x2x8x?xf32>) -> tensor<1x2x1x?xf32> {

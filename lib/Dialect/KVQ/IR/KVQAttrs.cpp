@@ -9,6 +9,9 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -343,4 +346,204 @@ QuantSchemeAttr::getScaleShape(ArrayRef<int64_t> shape) const {
       result.push_back(llvm::divideCeil(dim, extent[i]));
   }
   return result;
+}
+
+//===----------------------------------------------------------------------===//
+// ScheduleAttr
+//===----------------------------------------------------------------------===//
+
+StringRef mlir::kvq::stringifyScheduleTarget(ScheduleTarget target) {
+  switch (target) {
+  case ScheduleTarget::Any:
+    return "any";
+  case ScheduleTarget::CPU:
+    return "cpu";
+  case ScheduleTarget::GPU:
+    return "gpu";
+  }
+  llvm_unreachable("unknown schedule target");
+}
+
+std::optional<ScheduleTarget>
+mlir::kvq::symbolizeScheduleTarget(StringRef name) {
+  return llvm::StringSwitch<std::optional<ScheduleTarget>>(name)
+      .Case("any", ScheduleTarget::Any)
+      .Case("cpu", ScheduleTarget::CPU)
+      .Case("gpu", ScheduleTarget::GPU)
+      .Default(std::nullopt);
+}
+
+ArrayRef<ScheduleKnob> mlir::kvq::getScheduleKnobs() {
+  static const ScheduleKnob knobs[] = {
+#define KVQ_SCHEDULE_KNOB(Member, keyword, option, Default, description)       \
+  {#keyword, option, &AttentionSchedule::Member, Default, ScheduleTarget::Any},
+#define KVQ_SCHEDULE_CPU_KNOB(Member, keyword, option, Default, description)   \
+  {#keyword, option, &AttentionSchedule::Member, Default, ScheduleTarget::CPU},
+#define KVQ_SCHEDULE_GPU_KNOB(Member, keyword, option, Default, description)   \
+  {#keyword, option, &AttentionSchedule::Member, Default, ScheduleTarget::GPU},
+#include "kvq/Dialect/KVQ/IR/AttentionSchedule.def"
+  };
+  return knobs;
+}
+
+bool AttentionSchedule::operator==(const AttentionSchedule &other) const {
+  if (target != other.target)
+    return false;
+  for (const ScheduleKnob &knob : getScheduleKnobs())
+    if (this->*knob.member != other.*knob.member)
+      return false;
+  return true;
+}
+
+llvm::hash_code mlir::kvq::hash_value(const AttentionSchedule &schedule) {
+  llvm::hash_code hash = llvm::hash_value(static_cast<int>(schedule.target));
+  for (const ScheduleKnob &knob : getScheduleKnobs())
+    hash = llvm::hash_combine(hash, schedule.*knob.member);
+  return hash;
+}
+
+LogicalResult
+AttentionSchedule::verify(function_ref<InFlightDiagnostic()> emitError) const {
+  for (const ScheduleKnob &knob : getScheduleKnobs()) {
+    int64_t value = this->*knob.member;
+    if (!knob.appliesTo(target) && value != knob.defaultValue)
+      return emitError() << "schedule knob '" << knob.keyword << "' (option "
+                         << knob.option << ") does not apply to the "
+                         << stringifyScheduleTarget(target) << " kernels";
+    if (value < 0)
+      return emitError() << "schedule knob '" << knob.keyword
+                         << "' must be non-negative, got " << value;
+  }
+  // The ranges, where they are stricter than non-negative.
+  auto bad = [&](StringRef keyword, StringRef rule, int64_t value) {
+    return emitError() << "schedule knob '" << keyword << "' must be " << rule
+                       << ", got " << value;
+  };
+  if (blockKV < 1)
+    return bad("block_kv", "positive", blockKV);
+  if (target == ScheduleTarget::GPU && blockKV < 16)
+    return bad("block_kv", ">= 16 for the GPU kernels (16-key mma tiles)",
+               blockKV);
+  if (blockRows < 1)
+    return bad("block_rows", "positive", blockRows);
+  if (vectorWidth < 4 || !llvm::isPowerOf2_64(vectorWidth))
+    return bad("vector_width", "a power of two >= 4", vectorWidth);
+  if (warps > 8)
+    return bad("warps", "at most 8 (0: automatic)", warps);
+  if (stages == 1 || stages > 8)
+    return bad("stages", "0 (automatic) or in [2, 8]", stages);
+  if (targetCTAs < 1)
+    return bad("target_ctas", "positive", targetCTAs);
+  if (sharedMemory != 0 && sharedMemory < 1024)
+    return bad("shared_memory", "0 (automatic) or >= 1024", sharedMemory);
+  return success();
+}
+
+void AttentionScheduleOverrides::applyTo(AttentionSchedule &schedule) const {
+#define KVQ_SCHEDULE_KNOB(Member, keyword, option, Default, description)       \
+  if (Member)                                                                  \
+    schedule.Member = *Member;
+#include "kvq/Dialect/KVQ/IR/AttentionSchedule.def"
+}
+
+LogicalResult AttentionScheduleOverrides::verify(
+    ScheduleTarget target, function_ref<InFlightDiagnostic()> emitError) const {
+  AttentionSchedule set;
+#define KVQ_SCHEDULE_KNOB(Member, keyword, option, Default, description)       \
+  set.Member = Member ? 1 : 0;
+#include "kvq/Dialect/KVQ/IR/AttentionSchedule.def"
+  for (const ScheduleKnob &knob : getScheduleKnobs())
+    if (set.*knob.member && !knob.appliesTo(target))
+      return emitError() << "option " << knob.option
+                         << " does not apply to the "
+                         << stringifyScheduleTarget(target) << " kernels";
+  // The values alone, on the defaults: reported once, before any op.
+  AttentionSchedule schedule;
+  schedule.target = target;
+  applyTo(schedule);
+  return schedule.verify(emitError);
+}
+
+Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
+  AttentionSchedule schedule;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parser.parseLess())
+    return {};
+  if (succeeded(parser.parseOptionalGreater()))
+    return ScheduleAttr::getChecked([&] { return parser.emitError(loc); },
+                                    parser.getContext(), schedule);
+  llvm::SmallDenseSet<StringRef> seen;
+  bool first = true;
+  do {
+    SMLoc keyLoc = parser.getCurrentLocation();
+    StringRef keyword;
+    if (parser.parseKeyword(&keyword))
+      return {};
+    if (first) {
+      first = false;
+      if (std::optional<ScheduleTarget> target =
+              symbolizeScheduleTarget(keyword);
+          target && keyword != "any") {
+        schedule.target = *target;
+        continue;
+      }
+    }
+    const ScheduleKnob *knob =
+        llvm::find_if(getScheduleKnobs(), [&](const ScheduleKnob &k) {
+          return k.keyword == keyword;
+        });
+    if (knob == getScheduleKnobs().end()) {
+      InFlightDiagnostic diag = parser.emitError(keyLoc)
+                                << "unknown schedule knob '" << keyword
+                                << "'; expected one of";
+      llvm::interleave(
+          getScheduleKnobs(),
+          [&](const ScheduleKnob &k) { diag << " " << k.keyword; },
+          [&] { diag << ","; });
+      return {};
+    }
+    if (!seen.insert(knob->keyword).second) {
+      parser.emitError(keyLoc)
+          << "schedule knob '" << keyword << "' is given twice";
+      return {};
+    }
+    if (parser.parseEqual() || parser.parseInteger(schedule.*knob->member))
+      return {};
+  } while (succeeded(parser.parseOptionalComma()));
+  if (parser.parseGreater())
+    return {};
+  return ScheduleAttr::getChecked([&] { return parser.emitError(loc); },
+                                  parser.getContext(), schedule);
+}
+
+void ScheduleAttr::print(AsmPrinter &printer) const {
+  const AttentionSchedule &schedule = getValue();
+  printer << "<";
+  bool first = true;
+  auto separate = [&] {
+    if (!first)
+      printer << ", ";
+    first = false;
+  };
+  if (schedule.target != ScheduleTarget::Any) {
+    separate();
+    printer << stringifyScheduleTarget(schedule.target);
+  }
+  // A target's schedule shows every knob its kernels read; a schedule
+  // without a target the knobs that differ from their defaults.
+  for (const ScheduleKnob &knob : getScheduleKnobs()) {
+    int64_t value = schedule.*knob.member;
+    if (schedule.target == ScheduleTarget::Any
+            ? value == knob.defaultValue
+            : !knob.appliesTo(schedule.target))
+      continue;
+    separate();
+    printer << knob.keyword << " = " << value;
+  }
+  printer << ">";
+}
+
+LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   AttentionSchedule value) {
+  return value.verify(emitError);
 }

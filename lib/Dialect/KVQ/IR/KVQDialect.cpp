@@ -65,6 +65,7 @@ LogicalResult mlir::kvq::verifyNoUnknownAttributes(Operation *op) {
 static constexpr StringLiteral kLayerAttr = "kvq.layer";
 static constexpr StringLiteral kHostAttr = "kvq.host";
 static constexpr StringLiteral kScheduleAttr = "kvq.schedule";
+static constexpr StringLiteral kKernelScheduleAttr = "kvq.kernel_schedule";
 static constexpr StringLiteral kDecodePlanAttr = "kvq.decode_plan";
 static constexpr StringLiteral kKernelBoundsAttr = "kvq.kernel_bounds";
 
@@ -104,6 +105,15 @@ LogicalResult KVQDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' must be a string, got " << attr.getValue();
     return success();
   }
+  if (name == kKernelScheduleAttr) {
+    // The schedule the attention lowerings read (kvq-attention-schedule),
+    // or, on the loops and launches they built, the one they used.
+    if (!isa<ScheduleAttr>(attr.getValue()))
+      return op->emitError()
+             << "'" << name << "' must be a #kvq.schedule<...>, got "
+             << attr.getValue();
+    return success();
+  }
   if (name == kDecodePlanAttr || name == kKernelBoundsAttr) {
     // The decode kernel's cost-model plan (DecodeCostModel.h), carried by
     // its launch and kernel for the resource checks, and the launch bounds
@@ -115,8 +125,8 @@ LogicalResult KVQDialect::verifyOperationAttribute(Operation *op,
   }
   InFlightDiagnostic diag = op->emitError()
                             << "unknown kvq attribute '" << name << "'";
-  StringRef names[] = {kLayerAttr, kHostAttr, kScheduleAttr, kDecodePlanAttr,
-                       kKernelBoundsAttr};
+  StringRef names[] = {kLayerAttr,          kHostAttr,       kScheduleAttr,
+                       kKernelScheduleAttr, kDecodePlanAttr, kKernelBoundsAttr};
   if (StringRef suggestion = getClosestName(name, names); !suggestion.empty())
     diag << "; did you mean '" << suggestion << "'?";
   return diag << " (kvq attributes: " << joinNames(names) << ")";

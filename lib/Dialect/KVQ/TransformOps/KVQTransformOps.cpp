@@ -6,9 +6,10 @@
 
 #include "kvq/Dialect/KVQ/TransformOps/KVQTransformOps.h"
 
+#include "kvq/Conversion/AttentionLowering.h"
 #include "kvq/Dialect/KVQ/IR/KVQDialect.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
-#include "kvq/Conversion/AttentionLowering.h"
+#include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -47,17 +48,34 @@ lowerAttention(transform::TransformOpInterface transformOp, Operation *target,
   return DiagnosedSilenceableFailure::success();
 }
 
+/// The schedule of `op`: `given` (a transform op's `schedule`) with
+/// `target` set, else the schedule `op` carries or the defaults.
+static FailureOr<kvq::AttentionSchedule>
+resolveSchedule(kvq::AttentionOp op, kvq::ScheduleAttr given,
+                kvq::ScheduleTarget target) {
+  if (!given)
+    return kvq::selectAttentionSchedule(op, target);
+  kvq::AttentionSchedule schedule = given.getValue();
+  if (schedule.target != kvq::ScheduleTarget::Any && schedule.target != target)
+    return op.emitOpError()
+           << "the transform's schedule is for the "
+           << kvq::stringifyScheduleTarget(schedule.target) << " kernels";
+  schedule.target = target;
+  if (failed(schedule.verify([&] { return op.emitOpError(); })))
+    return failure();
+  return schedule;
+}
+
 DiagnosedSilenceableFailure transform::KVQTileAttentionOp::applyToOne(
     transform::TransformRewriter &rewriter, Operation *target,
     transform::ApplyToEachResultList &results,
     transform::TransformState &state) {
-  kvq::CPUAttentionSchedule schedule{
-      getBlockKvAttr().getInt(), getBlockRowsAttr().getInt(),
-      getSplitKvAttr().getInt(), getVectorWidthAttr().getInt()};
-  if (failed(schedule.verify(getLoc())))
-    return DiagnosedSilenceableFailure::definiteFailure();
   return lowerAttention(*this, target, [&](kvq::AttentionOp op) {
-    return kvq::lowerAttentionForCPU(rewriter, op, schedule);
+    FailureOr<kvq::AttentionSchedule> schedule =
+        resolveSchedule(op, getScheduleAttr(), kvq::ScheduleTarget::CPU);
+    if (failed(schedule))
+      return failure();
+    return kvq::lowerAttentionForCPU(rewriter, op, *schedule);
   });
 }
 
@@ -71,21 +89,18 @@ DiagnosedSilenceableFailure transform::KVQGPUAttentionOp::applyToOne(
     transform::TransformRewriter &rewriter, Operation *target,
     transform::ApplyToEachResultList &results,
     transform::TransformState &state) {
-  kvq::GPUAttentionSchedule schedule{
-      getBlockKvAttr().getInt(),      getWarpsAttr().getInt(),
-      getSplitKvAttr().getInt(),      getTargetCtasAttr().getInt(),
-      getSharedMemoryAttr().getInt(), getChip().str()};
-  schedule.stages = getStagesAttr().getInt();
   std::optional<kvq::GPUKernelStrategy> strategy =
       kvq::GPUAttentionSchedule::parseKernel(getKernel());
   if (!strategy)
     return emitDefiniteFailure()
            << "kernel must be auto, decode or prefill, not '" << getKernel()
            << "'";
-  schedule.kernel = *strategy;
-  if (failed(schedule.verify(getLoc())))
-    return DiagnosedSilenceableFailure::definiteFailure();
   return lowerAttention(*this, target, [&](kvq::AttentionOp op) {
+    FailureOr<kvq::AttentionSchedule> knobs =
+        resolveSchedule(op, getScheduleAttr(), kvq::ScheduleTarget::GPU);
+    if (failed(knobs))
+      return failure();
+    kvq::GPUAttentionSchedule schedule(*knobs, getChip().str(), *strategy);
     return kvq::lowerAttentionForGPU(rewriter, op, schedule);
   });
 }

@@ -51,7 +51,7 @@ func.func @layer_elsewhere(%x: tensor<4x64xf32>) {
 // -----
 
 func.func @misspelt_kvq_attribute(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
-  // expected-error @+1 {{unknown kvq attribute 'kvq.layers'; did you mean 'kvq.layer'? (kvq attributes: kvq.layer, kvq.host, kvq.schedule, kvq.decode_plan, kvq.kernel_bounds)}}
+  // expected-error @+1 {{unknown kvq attribute 'kvq.layers'; did you mean 'kvq.layer'? (kvq attributes: kvq.layer, kvq.host, kvq.schedule, kvq.kernel_schedule, kvq.decode_plan, kvq.kernel_bounds)}}
   %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {kvq.layers = 1 : i64} -> tensor<1x4x8x16xf32>
   return %o : tensor<1x4x8x16xf32>
 }

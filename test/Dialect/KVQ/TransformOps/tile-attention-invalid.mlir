@@ -23,8 +23,8 @@ func.func @bad_schedule(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %v: 
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
     %a = transform.structured.match ops{["kvq.attention"]} in %root : (!transform.any_op) -> !transform.any_op
-    // expected-error @below {{kvq-tile-attention: block-kv and block-rows must be positive, split-kv >= 0 (0: automatic) and vector-width a power of two >= 4}}
-    transform.kvq.tile_attention %a {vector_width = 6} : !transform.any_op
+    // expected-error @below {{schedule knob 'vector_width' must be a power of two >= 4, got 6}}
+    transform.kvq.tile_attention %a {schedule = #kvq.schedule<vector_width = 6>} : !transform.any_op
     transform.yield
   }
 }
@@ -38,8 +38,8 @@ func.func @bad_gpu_schedule(%q: tensor<1x2x1x16xf16>, %k: tensor<1x2x8x16xf16>, 
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
     %a = transform.structured.match ops{["kvq.attention"]} in %root : (!transform.any_op) -> !transform.any_op
-    // expected-error @below {{kvq-gpu-attention: block-kv must be >= 16, warps in [0, 8]}}
-    transform.kvq.gpu_attention %a {warps = 9} : !transform.any_op
+    // expected-error @below {{schedule knob 'warps' must be at most 8 (0: automatic), got 9}}
+    transform.kvq.gpu_attention %a {schedule = #kvq.schedule<warps = 9>} : !transform.any_op
     transform.yield
   }
 }

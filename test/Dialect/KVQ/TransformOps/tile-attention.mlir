@@ -10,6 +10,8 @@
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<2x64xf32>
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<2x16xf32>
 // CHECK-DAG:     vector<8xf32>
+// CHECK-DAG:     kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 16, split_kv = 3, block_rows = 2, vector_width = 8>
+// CHECK-DAG:     kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 0, block_rows = 4, vector_width = 16>
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<4x32xf32>
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<4x64xf32>
 // CHECK-DAG:     vector<16xf32>
@@ -24,9 +26,9 @@ func.func @two(%q: tensor<1x8x5x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
     %split = transform.structured.match ops{["kvq.attention"]} attributes{kvq.schedule = "split"} in %root : (!transform.any_op) -> !transform.any_op
-    transform.kvq.tile_attention %split {block_kv = 16, split_kv = 3, block_rows = 2, vector_width = 8} : !transform.any_op
+    transform.kvq.tile_attention %split {schedule = #kvq.schedule<block_kv = 16, split_kv = 3, block_rows = 2, vector_width = 8>} : !transform.any_op
     %rest = transform.structured.match ops{["kvq.attention"]} in %root : (!transform.any_op) -> !transform.any_op
-    transform.kvq.tile_attention %rest {block_kv = 32} : !transform.any_op
+    transform.kvq.tile_attention %rest {schedule = #kvq.schedule<block_kv = 32>} : !transform.any_op
     transform.yield
   }
 }
@@ -51,7 +53,7 @@ module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
     %a = transform.structured.match ops{["kvq.attention"]} in %root : (!transform.any_op) -> !transform.any_op
     %t, %l0, %l1, %l2 = transform.structured.tile_using_for %a tile_sizes [1, 2, 16] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
-    transform.kvq.tile_attention %t {block_kv = 32} : !transform.any_op
+    transform.kvq.tile_attention %t {schedule = #kvq.schedule<block_kv = 32>} : !transform.any_op
     transform.yield
   }
 }
@@ -64,6 +66,7 @@ module attributes {transform.with_named_sequence} {
 // CHECK-DAG:     %[[C3:.*]] = arith.constant 3 : index
 // CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
 // CHECK:         gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}, {{.*}}, %{{.*}} = %[[C3]]) threads({{.*}}) in (%{{.*}} = %[[C64]],
+// CHECK:         } {kvq.kernel_schedule = #kvq.schedule<gpu, block_kv = 32, split_kv = 3, warps = 2, stages = 0, target_ctas = 264, shared_memory = 49152>}
 // CHECK-NOT:     kvq.attention q(
 // CHECK:         return
 func.func @gpu(%q: tensor<1x8x40x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x?x64xf16>) -> tensor<1x8x40x64xf16> {
@@ -73,7 +76,7 @@ func.func @gpu(%q: tensor<1x8x40x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
     %a = transform.structured.match ops{["kvq.attention"]} in %root : (!transform.any_op) -> !transform.any_op
-    transform.kvq.gpu_attention %a {warps = 2, split_kv = 3, block_kv = 32} : !transform.any_op
+    transform.kvq.gpu_attention %a {schedule = #kvq.schedule<warps = 2, split_kv = 3, block_kv = 32>} : !transform.any_op
     transform.yield
   }
 }

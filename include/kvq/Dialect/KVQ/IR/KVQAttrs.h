@@ -7,6 +7,8 @@
 #ifndef KVQ_DIALECT_KVQ_IR_KVQATTRS_H
 #define KVQ_DIALECT_KVQ_IR_KVQATTRS_H
 
+#include "kvq/Dialect/KVQ/IR/AttentionSchedule.h"
+
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"

@@ -132,4 +132,40 @@ def KVQ_QuantSchemeAttr : KVQ_Attr<"QuantScheme", "quant"> {
   }];
 }
 
+def KVQ_ScheduleAttr : KVQ_Attr<"Schedule", "schedule"> {
+  let summary = "The schedule of the attention kernels";
+  let description = [{
+    The knobs of the attention kernels (tile sizes, splits, warps, pipeline
+    stages) and the target they are meant for. Syntax:
+
+    ```
+    #kvq.schedule<[cpu | gpu ,] knob = integer (, knob = integer)*>
+    ```
+
+    Knobs: `block_kv` (64), `split_kv` (0: automatic), `block_rows` (4,
+    CPU), `vector_width` (16, CPU), `warps` (0: automatic, GPU), `stages`
+    (0: automatic, GPU), `target_ctas` (264, GPU), `shared_memory` (0:
+    automatic, GPU). Knobs left out take their defaults. A `cpu` or `gpu`
+    schedule may set only its target's knobs and is printed with all of
+    them; a schedule without a target (one a transform script or a user
+    writes) accepts every knob and is printed with the knobs that differ
+    from their defaults. docs/Schedules.md explains each knob.
+
+    `kvq-attention-schedule` attaches one to every `kvq.attention` as
+    `kvq.kernel_schedule`, which the lowerings read; the lowerings attach
+    the schedule they used (after their target's rounding) to the loops or
+    launches they build.
+
+    Examples:
+
+    ```mlir
+    #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16>
+    #kvq.schedule<block_kv = 32, split_kv = 3>
+    ```
+  }];
+  let parameters = (ins "::mlir::kvq::AttentionSchedule":$value);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
 #endif // KVQ_DIALECT_KVQ_IR_KVQATTRS_TD

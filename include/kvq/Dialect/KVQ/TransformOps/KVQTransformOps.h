@@ -7,6 +7,8 @@
 #ifndef KVQ_DIALECT_KVQ_TRANSFORMOPS_KVQTRANSFORMOPS_H
 #define KVQ_DIALECT_KVQ_TRANSFORMOPS_KVQTRANSFORMOPS_H
 
+#include "kvq/Dialect/KVQ/IR/KVQAttrs.h"
+
 #include "mlir/Dialect/Transform/IR/TransformDialect.h"
 #include "mlir/Dialect/Transform/IR/TransformTypes.h"
 #include "mlir/Dialect/Transform/Interfaces/TransformInterfaces.h"

@@ -13,6 +13,7 @@
 #ifndef KVQ_TRANSFORM_OPS
 #define KVQ_TRANSFORM_OPS
 
+include "kvq/Dialect/KVQ/IR/KVQAttrs.td"
 include "mlir/Dialect/Transform/IR/TransformDialect.td"
 include "mlir/Dialect/Transform/Interfaces/TransformInterfaces.td"
 include "mlir/Dialect/Transform/IR/TransformTypes.td"
@@ -26,16 +27,18 @@ def KVQTileAttentionOp : Op<Transform_Dialect, "kvq.tile_attention",
   let summary = "Lower kvq.attention to the tiled CPU kernel with a schedule";
   let description = [{
     Lowers each `kvq.attention` that `target` points to into the CPU
-    flash-attention loop nest of `kvq-tile-attention`, with this op's
-    schedule instead of the pass options:
+    flash-attention loop nest of `kvq-tile-attention`, with the schedule
+    `schedule` (a `#kvq.schedule<...>`; knobs left out take their
+    defaults: docs/Schedules.md), or, without one, the schedule the op
+    carries (`kvq.kernel_schedule`) or the defaults:
 
-    * `block_kv`: keys per block of the online softmax (default 64);
-    * `block_rows`: query rows (of a GQA group) per register tile (4);
+    * `block_kv`: keys per block of the online softmax;
+    * `block_rows`: query rows (of a GQA group) per register tile;
     * `split_kv`: key-range partitions, each with its own running max and
       sum, run in parallel and combined by their log-sum-exp at the end
-      (1: no split; 0, the default: automatic, enough partitions for 32
-      work items when a KV head has a single row tile);
-    * `vector_width`: f32 lanes per vector, a power of two >= 4 (16).
+      (1: no split; 0: automatic, enough partitions for 32 work items when
+      a KV head has a single row tile);
+    * `vector_width`: f32 lanes per vector, a power of two >= 4.
 
     Decoded K / V operands (`KVDecoderOpInterface`) are decoded inside the
     key loop as with the pass. Run it after `kvq-fuse`, which folds
@@ -49,10 +52,7 @@ def KVQTileAttentionOp : Op<Transform_Dialect, "kvq.tile_attention",
     Produces a silenceable failure if a payload op is not `kvq.attention`.
   }];
   let arguments = (ins TransformHandleTypeInterface:$target,
-                   DefaultValuedAttr<I64Attr, "64">:$block_kv,
-                   DefaultValuedAttr<I64Attr, "4">:$block_rows,
-                   DefaultValuedAttr<I64Attr, "0">:$split_kv,
-                   DefaultValuedAttr<I64Attr, "16">:$vector_width);
+                   OptionalAttr<KVQ_ScheduleAttr>:$schedule);
   let results = (outs);
   let assemblyFormat = "$target attr-dict `:` type($target)";
   let extraClassDeclaration = [{
@@ -71,25 +71,25 @@ def KVQGPUAttentionOp : Op<Transform_Dialect, "kvq.gpu_attention",
   let summary = "Lower kvq.attention to the GPU kernels with a schedule";
   let description = [{
     Lowers each `kvq.attention` that `target` points to into the
-    `gpu.launch` kernels of `kvq-gpu-attention` with this op's schedule:
+    `gpu.launch` kernels of `kvq-gpu-attention` with the schedule
+    `schedule` (a `#kvq.schedule<...>`, knobs left out taking their
+    defaults; without one, the schedule the op carries or the defaults),
+    for the chip `chip` ("sm_80") with the kernel strategy `kernel`
+    ("auto": the decode kernel for decode-shaped ops, else the prefill
+    kernel; "decode" or "prefill"). The GPU knobs:
 
-    * `block_kv`: keys per shared-memory block, a multiple of 16 (64);
+    * `block_kv`: keys per shared-memory block of the prefill kernel, a
+      multiple of 16;
     * `warps`: warps per CTA, 1 to 8: 16-row tiles (prefill) or key
-      streams (decode); 0 picks them (0);
+      streams (decode); 0 picks them;
     * `split_kv`: key-range partitions (flash-decoding), combined by a
-      second kernel; 0 picks enough CTAs for `target_ctas` (0);
-    * `target_ctas`: CTAs the automatic split aims for (264);
+      second kernel; 0 picks them (`target_ctas` for the prefill kernel,
+      the cost model for the decode kernel);
+    * `target_ctas`: CTAs the prefill kernel's automatic split aims for;
     * `shared_memory`: bytes of dynamic shared memory for the K / V
-      buffers, 0 for automatic: 49152 for the prefill kernel (0);
-    * `chip`: the GPU architecture the kernels are built for ("sm_80");
-    * `kernel`: "auto" (the decode kernel for decode-shaped ops, else the
-      prefill kernel), "decode" or "prefill" ("auto");
+      buffers, 0 for automatic (49152 for the prefill kernel);
     * `stages`: cp.async stages per warp of the decode kernel, 0 for the
-      cost model's choice (0).
-
-    `block_kv` and `target_ctas` apply to the prefill kernel; `warps`,
-    `split_kv` and `shared_memory` to both (0 lets the decode kernel's
-    cost model choose).
+      cost model's choice.
 
     The rest of `kvq-nvvm-pipeline` then lowers the launches.
 
@@ -98,14 +98,9 @@ def KVQGPUAttentionOp : Op<Transform_Dialect, "kvq.gpu_attention",
     As `transform.kvq.tile_attention`.
   }];
   let arguments = (ins TransformHandleTypeInterface:$target,
-                   DefaultValuedAttr<I64Attr, "64">:$block_kv,
-                   DefaultValuedAttr<I64Attr, "0">:$warps,
-                   DefaultValuedAttr<I64Attr, "0">:$split_kv,
-                   DefaultValuedAttr<I64Attr, "264">:$target_ctas,
-                   DefaultValuedAttr<I64Attr, "0">:$shared_memory,
+                   OptionalAttr<KVQ_ScheduleAttr>:$schedule,
                    DefaultValuedStrAttr<StrAttr, "sm_80">:$chip,
-                   DefaultValuedStrAttr<StrAttr, "auto">:$kernel,
-                   DefaultValuedAttr<I64Attr, "0">:$stages);
+                   DefaultValuedStrAttr<StrAttr, "auto">:$kernel);
   let results = (outs);
   let assemblyFormat = "$target attr-dict `:` type($target)";
   let extraClassDeclaration = [{

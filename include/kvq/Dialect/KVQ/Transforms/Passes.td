@@ -234,6 +234,34 @@ def KVQOutlineKernels : Pass<"kvq-outline-kernels", "::mlir::ModuleOp"> {
   ];
 }
 
+def KVQAttentionSchedule : Pass<"kvq-attention-schedule",
+                                 "::mlir::ModuleOp"> {
+  let summary = "Attach the kernel schedule to every kvq.attention";
+  let description = [{
+    Sets `kvq.kernel_schedule = #kvq.schedule<target, ...>` on every
+    `kvq.attention`: the schedule the attention lowerings of `target`
+    (`kvq-tile-attention` for `cpu`, `kvq-gpu-attention` for `gpu`) then
+    read. Each op starts from the schedule it already carries (one a
+    transform script or the input set, without a target or for this
+    target) or else from the defaults; the knob options given explicitly
+    (`block-kv`, `split-kv`, `block-rows`, `vector-width`, `warps`,
+    `stages`, `target-ctas`, `shared-memory`: AttentionSchedule.def, listed
+    by `kvq-opt --help`) replace its knobs. A knob the target's kernels do
+    not read is an error, as is a schedule out of its ranges (reported at
+    the op).
+
+    The pipelines run this pass with their knob options before lowering
+    attention, so `--mlir-print-ir-after=kvq-attention-schedule` shows the
+    schedule of every op. The lowerings apply their target's rounding
+    (docs/Schedules.md) and attach the schedule they used to the loops or
+    launches they build.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "The kernels the schedule is for: cpu or gpu">
+  ];
+}
+
 def KVQRaiseAttention : Pass<"kvq-raise-attention"> {
   let summary = "Raise scaled dot-product attention written as linalg / "
                 "tosa ops to kvq.attention";
