@@ -33,13 +33,15 @@ def KVQ_Dialect : Dialect {
     ignored. The kvq dialect's own discardable attributes are
     `kvq.layer = i` (integer, on `kvq.attention`: the layer index by which
     KV policies address it), `kvq.schedule = "tag"` (a string by which
-    transform scripts select ops) and `kvq.host` (unit, on functions that
-    stay on the host in GPU pipelines); other `kvq.*` names are errors.
+    transform scripts select ops), `kvq.host` (unit, on functions that
+    stay on the host in GPU pipelines) and `kvq.entry_point` (a dictionary
+    on the kernels that `kvq-wrap-entry-points` prepares for the C ABI);
+    other `kvq.*` names are errors.
   }];
   let useDefaultAttributePrinterParser = 1;
-  // `kvq.layer` (on kvq.attention), `kvq.host` (on functions) and
-  // `kvq.schedule` (a string tag for transform scripts) are the dialect's
-  // discardable attributes; any other `kvq.*` is an error.
+  // `kvq.layer` (on kvq.attention), `kvq.host` and `kvq.entry_point` (on
+  // functions) and `kvq.schedule` (a string tag for transform scripts) are
+  // the dialect's discardable attributes; any other `kvq.*` is an error.
   let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerAttributes();
