@@ -752,7 +752,7 @@ LogicalResult Compilation::prepareEntryPoints() {
     return failedSilently("reading the entry points");
   entries = std::move(*found);
   for (kvq::EntryPoint &entry : entries) {
-    auto names = argumentNames.find(entry.name);
+    auto names = argumentNames.find(entry.mlirName);
     if (names != argumentNames.end() &&
         names->second.size() == entry.inputs.size())
       entry.inputNames.assign(names->second.begin(), names->second.end());
