@@ -414,6 +414,509 @@ struct TempFile {
 };
 
 //===----------------------------------------------------------------------===//
+// Command line
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The options of the pipelines, and the arguments that name them.
+struct PipelineArgs {
+  llvm::StringSet<> cpuNames, nvvmNames;
+  /// The defaults, `{block-kv=64 ...}`, for --help.
+  std::string printedCPU, printedNVVM;
+  /// --<name>=<value> of a pipeline option, as (<name>, <name>=<value>).
+  SmallVector<std::pair<std::string, std::string>> list;
+};
+
+/// What one run of kvq-compile builds, as the command line says.
+struct Job {
+  bool isGPU = false;
+  /// The GPU path with its kernels run by the GPU emulator: host buffers.
+  bool isEmulated = false;
+  kvq::KVQCPUPipelineOptions cpuOptions;
+  kvq::KVQNVVMPipelineOptions nvvmOptions;
+  /// The mgpu* runtime that a GPU library links (CUDA's, or the GPU
+  /// emulator's), and its directory; empty: none.
+  StringRef runtimeName;
+  std::string runtimeDir;
+  /// -o -: --emit=mlir|llvm to stdout, and no other file.
+  bool toStdout = false;
+  /// The files are `<outputDir>/<baseName>.<ext>`.
+  SmallString<256> outputDir, baseName;
+  std::string libraryName;
+};
+} // namespace
+
+static LogicalResult reportError(const Twine &message) {
+  fail(message);
+  return failure();
+}
+
+/// Splits the command line: arguments naming a pipeline option
+/// (--block-kv=64) go to `pipeline`, for the pipeline of the target; the
+/// others, returned, to the command-line parser.
+static SmallVector<char *> splitPipelineArgs(int argc, char **argv,
+                                             PipelineArgs &pipeline) {
+  addPipelineOptionNames<kvq::KVQCPUPipelineOptions>(pipeline.cpuNames,
+                                                     pipeline.printedCPU);
+  addPipelineOptionNames<kvq::KVQNVVMPipelineOptions>(pipeline.nvvmNames,
+                                                      pipeline.printedNVVM);
+  SmallVector<char *> toolArgs;
+  for (int i = 0; i < argc; ++i) {
+    StringRef arg(argv[i]);
+    StringRef name = arg.ltrim('-').split('=').first;
+    if (i > 0 && arg.starts_with("-") &&
+        (pipeline.cpuNames.contains(name) ||
+         pipeline.nvvmNames.contains(name))) {
+      pipeline.list.emplace_back(name.str(), arg.ltrim('-').str());
+      continue;
+    }
+    toolArgs.push_back(argv[i]);
+  }
+  return toolArgs;
+}
+
+/// Parses kvq-compile's own options; fails on a name that is no option.
+static LogicalResult parseToolOptions(ArrayRef<char *> toolArgs,
+                                      const PipelineArgs &pipeline) {
+  std::string overview =
+      "kvq-compile: compile a kvq / linalg module into a kernel library "
+      "with a C ABI\n\n  kvq-compile in.mlir -o out/ [--name=lib] [-O3] "
+      "[--emit=so|obj|llvm|mlir] [--target=cpu|nvvm|nvvm-emulated]\n\nThe "
+      "options of the "
+      "target's pipeline are accepted as --<name>=<value>; defaults:\n  "
+      "kvq-cpu-pipeline:  " +
+      pipeline.printedCPU + "\n  kvq-nvvm-pipeline: " + pipeline.printedNVVM +
+      "\n";
+  cl::HideUnrelatedOptions({&toolCategory, &getColorCategory()});
+  SmallVector<StringRef> pipelineNames;
+  for (const llvm::StringSet<> *names :
+       {&pipeline.cpuNames, &pipeline.nvvmNames})
+    for (const auto &name : *names)
+      pipelineNames.push_back(name.getKey());
+  llvm::sort(pipelineNames);
+  if (failed(checkOptionNames(toolArgs, pipelineNames)))
+    return failure();
+  cl::ParseCommandLineOptions(toolArgs.size(), toolArgs.data(), overview);
+  return success();
+}
+
+/// Checks the target and the optimization level, and parses the options of
+/// the target's pipeline into `job`: each must belong to that pipeline.
+static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
+                                        Job &job) {
+  if (target != "cpu" && target != "nvvm" && target != "nvvm-emulated")
+    return reportError("unsupported target '" + target +
+                       "' (supported: cpu, nvvm, nvvm-emulated)");
+  job.isGPU = target == "nvvm";
+  job.isEmulated = target == "nvvm-emulated";
+  bool nvvmPipeline = job.isGPU || job.isEmulated;
+  std::string pipelineArgs;
+  for (const auto &[name, arg] : pipeline.list) {
+    if (nvvmPipeline ? !pipeline.nvvmNames.contains(name)
+                     : !pipeline.cpuNames.contains(name))
+      return reportError(nvvmPipeline
+                             ? "--" + name +
+                                   " is an option of the CPU pipeline "
+                                   "(kvq-cpu-pipeline), not of --target=" +
+                                   target
+                             : "--" + name +
+                                   " is an option of the GPU pipeline "
+                                   "(kvq-nvvm-pipeline): add --target=nvvm (or "
+                                   "--target=nvvm-emulated)");
+    pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg;
+  }
+  if (!pipelineArgs.empty() &&
+      failed(nvvmPipeline
+                 ? job.nvvmOptions.parseFromString(pipelineArgs, errs())
+                 : job.cpuOptions.parseFromString(pipelineArgs, errs())))
+    return reportError(
+        "invalid kvq-" +
+        (job.isEmulated ? std::string("nvvm") : target.getValue()) +
+        "-pipeline option in '" + pipelineArgs + "'");
+  return success();
+}
+
+/// Finds the runtime library that a GPU library links: the host side of
+/// GPU kernels calls the mgpu* runtime, CUDA's or the GPU emulator's.
+static LogicalResult findGPURuntime(const char *argv0, Job &job) {
+  if (!(job.isGPU || job.isEmulated) || emitKind != EmitKind::Shared)
+    return success();
+  job.runtimeName = job.isGPU ? "kvq_cuda_runtime" : "kvq_gpu_emulator";
+  // Next to kvq-compile: build/lib for build/bin, <prefix>/lib when
+  // installed, kvq/_tools/lib in the Python wheel.
+  job.runtimeDir = getToolLibraryDir(argv0);
+  if (std::optional<std::string> env = sys::Process::GetEnv("KVQ_RUNTIME_DIR"))
+    job.runtimeDir = *env;
+  SmallString<256> lib(job.runtimeDir);
+  sys::path::append(lib, "lib" + job.runtimeName + ".so");
+  if (sys::fs::exists(lib))
+    return success();
+  return reportError(
+      job.isGPU
+          ? "--target=nvvm needs the CUDA runtime library '" + lib +
+                "' (built when CMake finds the CUDA toolkit; or set "
+                "KVQ_RUNTIME_DIR); --emit=obj|llvm|mlir do not"
+          : "--target=nvvm-emulated needs the GPU emulator library '" + lib +
+                "' (built with kvq; or set KVQ_RUNTIME_DIR); "
+                "--emit=obj|llvm|mlir do not");
+}
+
+/// Decides where the files go, `dir/<name>.<ext>` or `<prefix>.<ext>`, and
+/// the library's name.
+static LogicalResult resolveOutputs(Job &job) {
+  job.toStdout = outputPath == "-";
+  if (job.toStdout && emitKind != EmitKind::MLIR && emitKind != EmitKind::LLVM)
+    return reportError("-o - is only valid with --emit=mlir or --emit=llvm");
+  if (!job.toStdout) {
+    if (sys::fs::is_directory(outputPath) ||
+        sys::path::is_separator(outputPath.getValue().back())) {
+      job.outputDir = outputPath;
+      job.baseName = libraryNameOpt;
+      if (job.baseName.empty()) {
+        StringRef stem = sys::path::stem(inputFilename);
+        job.baseName = inputFilename == "-" || stem.empty() ? "kernel" : stem;
+      }
+    } else {
+      job.outputDir = sys::path::parent_path(outputPath);
+      job.baseName = sys::path::filename(outputPath);
+    }
+    if (job.outputDir.empty())
+      job.outputDir = ".";
+  }
+  job.libraryName = libraryNameOpt.empty() ? job.baseName.str().str()
+                                           : libraryNameOpt.getValue();
+  if (job.toStdout && job.libraryName.empty())
+    job.libraryName = "kernel";
+  if (!isValidLibraryName(job.libraryName))
+    return reportError("invalid library name '" + job.libraryName +
+                       "' (letters, digits, '_', '-', '.', '+')");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Compilation
+//===----------------------------------------------------------------------===//
+
+static DialectRegistry getRegistry() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  kvq::registerAllKVQ(registry);
+  return registry;
+}
+
+namespace {
+/// One compile of the input into files in the staging directory. `stage`
+/// says what runs, for the report of a crash.
+class Compilation {
+public:
+  Compilation(const Job &job, OutputStaging &staging, std::string &stage)
+      : job(job), staging(staging), stage(stage), context(getRegistry()) {
+    applyDefaultTimingManagerCLOptions(timing);
+    rootTiming = timing.getRootScope();
+    // Diagnostics are `file:line:col: error: ...`, without an IR dump.
+    context.printOpOnDiagnostic(false);
+  }
+
+  LogicalResult run();
+
+private:
+  LogicalResult parse();
+  LogicalResult applyKVPolicy();
+  LogicalResult prepareEntryPoints();
+  LogicalResult lower();
+  LogicalResult writeABIFiles(StringRef cpuName);
+  LogicalResult writeMLIR();
+  LogicalResult generateCode(TargetMachine &tm);
+  LogicalResult link(llvm::Module &llvmModule, TargetMachine &tm);
+
+  /// Runs `pm` on the module, timed as `name`.
+  LogicalResult runTimed(mlir::PassManager &pm, StringRef name) {
+    TimingScope scope = rootTiming.nest(name);
+    pm.enableTiming(scope);
+    return pm.run(*module);
+  }
+  /// Fails, with an error unless one was reported already: no failure
+  /// goes without one.
+  LogicalResult failedSilently(const Twine &what) {
+    if (numErrors == 0)
+      fail(what + " failed without a diagnostic");
+    return failure();
+  }
+  std::string outputFile(StringRef extension) {
+    return staging.path((job.baseName + extension).str());
+  }
+  std::string libraryFileName() const {
+    return job.baseName.str().str() + (emitKind == EmitKind::Shared   ? ".so"
+                                       : emitKind == EmitKind::Object ? ".o"
+                                       : emitKind == EmitKind::LLVM   ? ".ll"
+                                                                    : ".mlir");
+  }
+
+  const Job &job;
+  OutputStaging &staging;
+  std::string &stage;
+  MLIRContext context;
+  DefaultTimingManager timing;
+  TimingScope rootTiming;
+  SourceMgr sourceMgr;
+  /// Counts the errors reported (the diagnostic handler registered last
+  /// runs first, then passes them on to the SourceMgr handler).
+  int64_t numErrors = 0;
+  /// The names of the arguments of each function, as written.
+  llvm::StringMap<SmallVector<std::string>> argumentNames;
+  OwningOpRef<ModuleOp> module;
+  std::vector<kvq::EntryPoint> entries;
+  kvq::KernelSignatureRecorder signatures;
+  /// The lowered module calls memrefCopy / has OpenMP regions.
+  bool callsMemrefCopy = false, hasOpenMP = false;
+};
+} // namespace
+
+LogicalResult Compilation::run() {
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  ScopedDiagnosticHandler errorCounter(&context, [&](Diagnostic &diag) {
+    if (diag.getSeverity() == mlir::DiagnosticSeverity::Error)
+      ++numErrors;
+    return failure();
+  });
+  if (failed(parse()) || failed(applyKVPolicy()) ||
+      failed(prepareEntryPoints()) || failed(lower()))
+    return failure();
+
+  stage = "generating code";
+  Expected<std::unique_ptr<TargetMachine>> tm =
+      kvq::createHostTargetMachine(optLevel, mcpu, mattr);
+  if (!tm)
+    return reportError(toString(tm.takeError()));
+  // The ABI description comes with every file output.
+  if (!job.toStdout && failed(writeABIFiles((*tm)->getTargetCPU())))
+    return failure();
+  stage = "writing the output";
+  if (emitKind == EmitKind::MLIR)
+    return writeMLIR();
+  return generateCode(**tm);
+}
+
+/// Parses and verifies the input, and records its functions' argument
+/// names.
+LogicalResult Compilation::parse() {
+  std::string error;
+  std::unique_ptr<MemoryBuffer> input = openInputFile(inputFilename, &error);
+  if (!input)
+    return reportError(error);
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  module = parseInput(sourceMgr, &context, argumentNames);
+  if (!module)
+    return failedSilently("parsing '" + inputFilename + "'");
+  return success();
+}
+
+/// The KV policy names functions and layers as written: attention is
+/// raised and the policy applied before inlining.
+LogicalResult Compilation::applyKVPolicy() {
+  if (kvPolicy.empty())
+    return success();
+  stage = "applying the KV policy";
+  mlir::PassManager pm(&context);
+  kvq::KVQCompressKVOptions policyOptions;
+  policyOptions.policyFile = kvPolicy;
+  // Attention written as importers write it becomes kvq.attention first,
+  // so that the policy sees every layer.
+  pm.addPass(kvq::createKVQRaiseAttention());
+  pm.addPass(kvq::createKVQCompressKV(policyOptions));
+  if (failed(runTimed(pm, "KV policy")))
+    return failedSilently("applying the KV policy '" + kvPolicy + "'");
+  return success();
+}
+
+/// Inlines (so that the shape functions see through calls), then prepares
+/// the entry points (kvq-wrap-entry-points) and reads them back.
+LogicalResult Compilation::prepareEntryPoints() {
+  stage = "inlining";
+  mlir::PassManager inliner(&context);
+  inliner.addPass(createInlinerPass());
+  if (failed(runTimed(inliner, "inlining")))
+    return failedSilently("inlining");
+
+  stage = "preparing the entry points";
+  mlir::PassManager wrap(&context);
+  kvq::KVQWrapEntryPointsOptions wrapOptions;
+  wrapOptions.libraryName = job.libraryName;
+  wrap.addPass(kvq::createKVQWrapEntryPoints(wrapOptions));
+  if (failed(runTimed(wrap, "entry points")))
+    return failedSilently("preparing the entry points");
+  FailureOr<std::vector<kvq::EntryPoint>> found = kvq::getEntryPoints(*module);
+  if (failed(found))
+    return failedSilently("reading the entry points");
+  entries = std::move(*found);
+  for (kvq::EntryPoint &entry : entries) {
+    auto names = argumentNames.find(entry.mlirName);
+    if (names != argumentNames.end() &&
+        names->second.size() == entry.inputs.size())
+      entry.inputNames.assign(names->second.begin(), names->second.end());
+  }
+  return success();
+}
+
+/// Runs the target's pipeline, and checks the kernels it leaves against
+/// what the entry points pass them.
+LogicalResult Compilation::lower() {
+  mlir::PassManager pm(&context);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failedSilently("applying the pass manager options");
+  signatures.attach(pm, entries);
+  if (job.isGPU)
+    kvq::buildKVQNVVMPipeline(pm, job.nvvmOptions);
+  else if (job.isEmulated)
+    kvq::buildKVQNVVMEmulationPipeline(pm, job.nvvmOptions);
+  else
+    kvq::buildKVQCPUPipeline(pm, job.cpuOptions);
+  stage = job.isEmulated ? std::string("lowering (kvq-nvvm-emulation-pipeline)")
+                         : "lowering (kvq-" + target + "-pipeline)";
+  if (failed(runTimed(pm, "lowering")))
+    return failedSilently(stage);
+  if (failed(signatures.verify(*module, entries)))
+    return failedSilently("checking the kernel signatures");
+  callsMemrefCopy = kvq::needsMemrefCopy(*module);
+  hasOpenMP = kvq::usesOpenMP(*module);
+  return success();
+}
+
+/// Writes the header, the manifest and the C wrapper of the entry points.
+LogicalResult Compilation::writeABIFiles(StringRef cpuName) {
+  std::string wrapperPath = outputFile(".abi.c");
+  std::string headerName = job.baseName.str().str() + ".h";
+  std::string libraryFile = libraryFileName();
+  StringRef gpuChip =
+      job.isGPU ? StringRef(job.nvvmOptions.chip.getValue()) : StringRef();
+  if (failed(writeFile(outputFile(".h"), [&](raw_ostream &os) {
+        kvq::emitCHeader(os, job.libraryName, kABIHeaderText, entries);
+      })))
+    return failure();
+  if (failed(writeFile(outputFile(".json"), [&](raw_ostream &os) {
+        kvq::emitManifest(os, job.libraryName, libraryFile, target, cpuName,
+                          gpuChip, entries);
+      })))
+    return failure();
+  return writeFile(wrapperPath, [&](raw_ostream &os) {
+    kvq::emitCWrapper(os, headerName, entries, callsMemrefCopy,
+                      job.isGPU || job.isEmulated, hasOpenMP);
+  });
+}
+
+LogicalResult Compilation::writeMLIR() {
+  if (job.toStdout) {
+    module->print(outs());
+    return success();
+  }
+  return writeFile(outputFile(".mlir"),
+                   [&](raw_ostream &os) { module->print(os); });
+}
+
+/// Translates the lowered module to LLVM IR and optimizes it; writes it
+/// (--emit=llvm), or compiles and links it.
+LogicalResult Compilation::generateCode(TargetMachine &tm) {
+  stage = "translating to LLVM IR";
+  llvm::LLVMContext llvmContext;
+  TimingScope translateTiming = rootTiming.nest("translation to LLVM IR");
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, job.libraryName);
+  translateTiming.stop();
+  stage = "optimizing and generating code";
+  if (!llvmModule)
+    return reportError("cannot translate the lowered module to LLVM IR");
+  TimingScope optimizeTiming = rootTiming.nest("LLVM optimization");
+  kvq::optimizeModule(*llvmModule, tm, optLevel,
+                      vectorWidth < 0 ? kvq::getDefaultVectorWidth(tm)
+                                      : vectorWidth);
+  optimizeTiming.stop();
+
+  if (emitKind != EmitKind::LLVM)
+    return link(*llvmModule, tm);
+  if (job.toStdout) {
+    llvmModule->print(outs(), nullptr);
+    return success();
+  }
+  return writeFile(outputFile(".ll"),
+                   [&](raw_ostream &os) { llvmModule->print(os, nullptr); });
+}
+
+/// Compiles the kernels and the entry points into objects, then links them
+/// into one object (--emit=obj) or a shared library.
+LogicalResult Compilation::link(llvm::Module &llvmModule, TargetMachine &tm) {
+  TempFile kernelObject, wrapperObject;
+  if (failed(kernelObject.create("o")) || failed(wrapperObject.create("o")))
+    return failure();
+  {
+    TimingScope codegenTiming = rootTiming.nest("LLVM code generation");
+    std::error_code ec;
+    raw_fd_ostream os(kernelObject.path, ec, sys::fs::OF_None);
+    if (ec)
+      return reportError("cannot write '" + kernelObject.path +
+                         "': " + ec.message());
+    if (Error err = kvq::emitObjectFile(llvmModule, tm, os))
+      return reportError(toString(std::move(err)));
+  }
+  stage = "compiling the entry points and linking";
+  TimingScope linkTiming = rootTiming.nest("entry points and linking");
+  std::string clang = findClang();
+  if (failed(runTool({clang, "-c", "-std=c11", "-O2", "-fPIC",
+                      "-fvisibility=hidden", "-Wall", "-Wextra", "-o",
+                      wrapperObject.path.str().str(), outputFile(".abi.c")})))
+    return failure();
+
+  std::vector<std::string> command;
+  if (emitKind == EmitKind::Object)
+    command = {clang,
+               "-fuse-ld=lld",
+               "-r",
+               "-nostdlib",
+               "-o",
+               outputFile(".o"),
+               kernelObject.path.str().str(),
+               wrapperObject.path.str().str()};
+  else
+    command = {clang,
+               "-shared",
+               "-fuse-ld=lld",
+               "-Wl,-z,defs",
+               "-Wl,-soname," + libraryFileName(),
+               "-o",
+               outputFile(".so"),
+               kernelObject.path.str().str(),
+               wrapperObject.path.str().str(),
+               "-lm"};
+  // Kernels that run on OpenMP threads (scf.parallel) call libomp; the
+  // library records where LLVM's libomp lives so it loads without setup.
+  if (emitKind != EmitKind::Object &&
+      llvm::any_of(llvmModule.functions(), [](const llvm::Function &f) {
+        return f.isDeclaration() && f.getName().starts_with("__kmpc_");
+      })) {
+    std::string libDir = (Twine(LLVM_LIBRARY_DIR)).str();
+    command.push_back("-L" + libDir);
+    command.push_back("-Wl,-rpath," + libDir);
+    command.push_back("-lomp");
+  }
+  // compiler-rt's builtins back any soft-float helper the backend calls
+  // on CPUs without a native type (e.g. __truncsfbf2 without AVX512-BF16);
+  // only the helpers used are linked, statically.
+  if (emitKind != EmitKind::Object) {
+    SmallString<256> builtins(KVQ_CLANG_RESOURCE_LIB_DIR);
+    sys::path::append(builtins, "libclang_rt.builtins-x86_64.a");
+    if (sys::fs::exists(builtins))
+      command.push_back(builtins.str().str());
+  }
+  if (!job.runtimeDir.empty()) {
+    command.push_back("-L" + job.runtimeDir);
+    command.push_back("-Wl,-rpath," + job.runtimeDir);
+    command.push_back(("-l" + job.runtimeName).str());
+  }
+  return runTool(command);
+}
+
+//===----------------------------------------------------------------------===//
 // Driver
 //===----------------------------------------------------------------------===//
 
@@ -429,404 +932,42 @@ int main(int argc, char **argv) {
   // (LLVM's own -time-passes breaks those down further).
   registerDefaultTimingManagerCLOptions();
 
-  // Arguments naming a pipeline option (--block-kv=64) go to the pipeline
-  // of the target; the rest to the command-line parser.
-  std::string printedOptions, printedNVVMOptions;
-  llvm::StringSet<> cpuNames, nvvmNames;
-  addPipelineOptionNames<kvq::KVQCPUPipelineOptions>(cpuNames, printedOptions);
-  addPipelineOptionNames<kvq::KVQNVVMPipelineOptions>(nvvmNames,
-                                                      printedNVVMOptions);
-  SmallVector<char *> toolArgs;
-  // --<name>=<value> of a pipeline option, as `<name>=<value>`.
-  SmallVector<std::pair<std::string, std::string>> pipelineArgList;
-  for (int i = 0; i < argc; ++i) {
-    StringRef arg(argv[i]);
-    StringRef name = arg.ltrim('-').split('=').first;
-    if (i > 0 && arg.starts_with("-") &&
-        (cpuNames.contains(name) || nvvmNames.contains(name))) {
-      pipelineArgList.emplace_back(name.str(), arg.ltrim('-').str());
-      continue;
-    }
-    toolArgs.push_back(argv[i]);
-  }
-  std::string overview =
-      "kvq-compile: compile a kvq / linalg module into a kernel library "
-      "with a C ABI\n\n  kvq-compile in.mlir -o out/ [--name=lib] [-O3] "
-      "[--emit=so|obj|llvm|mlir] [--target=cpu|nvvm|nvvm-emulated]\n\nThe "
-      "options of the "
-      "target's pipeline are accepted as --<name>=<value>; defaults:\n  "
-      "kvq-cpu-pipeline:  " +
-      printedOptions + "\n  kvq-nvvm-pipeline: " + printedNVVMOptions + "\n";
-  cl::HideUnrelatedOptions({&toolCategory, &getColorCategory()});
-  SmallVector<StringRef> pipelineNames;
-  for (const llvm::StringSet<> *names : {&cpuNames, &nvvmNames})
-    for (const auto &name : *names)
-      pipelineNames.push_back(name.getKey());
-  llvm::sort(pipelineNames);
-  if (failed(checkOptionNames(toolArgs, pipelineNames)))
+  PipelineArgs pipelineArgs;
+  SmallVector<char *> toolArgs = splitPipelineArgs(argc, argv, pipelineArgs);
+  if (failed(parseToolOptions(toolArgs, pipelineArgs)))
     return 1;
-  cl::ParseCommandLineOptions(toolArgs.size(), toolArgs.data(), overview);
   if (mcpu == "help" || mattr == "help") {
     kvq::printHostTargetHelp(outs(), mattr == "help");
     return 0;
   }
-
-  if (target != "cpu" && target != "nvvm" && target != "nvvm-emulated")
-    return fail("unsupported target '" + target +
-                "' (supported: cpu, nvvm, nvvm-emulated)");
-  bool isGPU = target == "nvvm";
-  // The GPU path with its kernels run by the GPU emulator: host buffers.
-  bool isEmulated = target == "nvvm-emulated";
-  // Each pipeline option must belong to the pipeline of the target.
-  std::string pipelineArgs;
-  for (const auto &[name, arg] : pipelineArgList) {
-    if (isGPU || isEmulated ? !nvvmNames.contains(name)
-                            : !cpuNames.contains(name))
-      return fail(isGPU || isEmulated
-                      ? "--" + name +
-                            " is an option of the CPU pipeline "
-                            "(kvq-cpu-pipeline), not of --target=" +
-                            target
-                      : "--" + name +
-                            " is an option of the GPU pipeline "
-                            "(kvq-nvvm-pipeline): add --target=nvvm (or "
-                            "--target=nvvm-emulated)");
-    pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg;
-  }
-  kvq::KVQCPUPipelineOptions pipelineOptions;
-  kvq::KVQNVVMPipelineOptions nvvmOptions;
-  if (!pipelineArgs.empty() &&
-      failed(isGPU || isEmulated
-                 ? nvvmOptions.parseFromString(pipelineArgs, errs())
-                 : pipelineOptions.parseFromString(pipelineArgs, errs())))
-    return fail("invalid kvq-" +
-                (isEmulated ? std::string("nvvm") : target.getValue()) +
-                "-pipeline option in '" + pipelineArgs + "'");
-  // The host side of GPU kernels calls the mgpu* runtime: CUDA's, or the
-  // GPU emulator's.
-  std::string runtimeDir;
-  StringRef runtimeName = isGPU ? "kvq_cuda_runtime" : "kvq_gpu_emulator";
-  if ((isGPU || isEmulated) && emitKind == EmitKind::Shared) {
-    // Next to kvq-compile: build/lib for build/bin, <prefix>/lib when
-    // installed, kvq/_tools/lib in the Python wheel.
-    runtimeDir = getToolLibraryDir(argv[0]);
-    if (std::optional<std::string> env =
-            sys::Process::GetEnv("KVQ_RUNTIME_DIR"))
-      runtimeDir = *env;
-    SmallString<256> lib(runtimeDir);
-    sys::path::append(lib, "lib" + runtimeName + ".so");
-    if (!sys::fs::exists(lib))
-      return fail(isGPU ? "--target=nvvm needs the CUDA runtime library '" +
-                              lib +
-                              "' (built when CMake finds the CUDA toolkit; "
-                              "or set KVQ_RUNTIME_DIR); --emit=obj|llvm|mlir "
-                              "do not"
-                        : "--target=nvvm-emulated needs the GPU emulator "
-                          "library '" +
-                              lib +
-                              "' (built with kvq; or set KVQ_RUNTIME_DIR); "
-                              "--emit=obj|llvm|mlir do not");
-  }
+  Job job;
+  if (failed(parseTargetOptions(pipelineArgs, job)) ||
+      failed(findGPURuntime(argv[0], job)))
+    return 1;
   if (optLevel > 3)
     return fail("invalid optimization level -O" + Twine(optLevel) + " (0-3)");
-
-  // Where the files go: `dir/<name>.<ext>` or `<prefix>.<ext>`.
-  bool toStdout = outputPath == "-";
-  if (toStdout && emitKind != EmitKind::MLIR && emitKind != EmitKind::LLVM)
-    return fail("-o - is only valid with --emit=mlir or --emit=llvm");
-  SmallString<256> outputDir, baseName;
-  if (!toStdout) {
-    if (sys::fs::is_directory(outputPath) ||
-        sys::path::is_separator(outputPath.getValue().back())) {
-      outputDir = outputPath;
-      baseName = libraryNameOpt;
-      if (baseName.empty()) {
-        StringRef stem = sys::path::stem(inputFilename);
-        baseName = inputFilename == "-" || stem.empty() ? "kernel" : stem;
-      }
-    } else {
-      outputDir = sys::path::parent_path(outputPath);
-      baseName = sys::path::filename(outputPath);
-    }
-    if (outputDir.empty())
-      outputDir = ".";
-  }
-  std::string libraryName =
-      libraryNameOpt.empty() ? baseName.str().str() : libraryNameOpt.getValue();
-  if (toStdout && libraryName.empty())
-    libraryName = "kernel";
-  if (!isValidLibraryName(libraryName))
-    return fail("invalid library name '" + libraryName +
-                "' (letters, digits, '_', '-', '.', '+')");
+  if (failed(resolveOutputs(job)))
+    return 1;
   // Files are written into a staging directory, moved into place when the
   // compile succeeds.
   OutputStaging staging;
-  if (!toStdout && failed(staging.prepare(outputDir, outputPath)))
+  if (!job.toStdout && failed(staging.prepare(job.outputDir, outputPath)))
     return 1;
-  auto outputFile = [&](StringRef extension) {
-    return staging.path((baseName + extension).str());
-  };
 
-  // The rest runs under crash recovery: a crash (a bug, in kvq or in
+  // The compile runs under crash recovery: a crash (a bug, in kvq or in
   // MLIR / LLVM) becomes an error naming the stage, after the stack trace,
   // and exit code 1. Crashes on MLIR's worker threads are not recoverable
   // and still end the process.
-  StringRef stage = "parsing the input";
-  auto compile = [&]() -> int {
-    // Parse and verify.
-    DialectRegistry registry;
-    registerAllDialects(registry);
-    registerAllExtensions(registry);
-    registerAllToLLVMIRTranslations(registry);
-    kvq::registerAllKVQ(registry);
-    MLIRContext context(registry);
-    DefaultTimingManager timing;
-    applyDefaultTimingManagerCLOptions(timing);
-    TimingScope rootTiming = timing.getRootScope();
-    // Diagnostics are `file:line:col: error: ...`, without an IR dump.
-    context.printOpOnDiagnostic(false);
-
-    std::string error;
-    std::unique_ptr<MemoryBuffer> input = openInputFile(inputFilename, &error);
-    if (!input)
-      return fail(error);
-    SourceMgr sourceMgr;
-    sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
-    SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-    // Counts the errors reported (then passes them on to `diagnostics`), so
-    // that no failure goes without one.
-    int64_t numErrors = 0;
-    ScopedDiagnosticHandler errorCounter(&context, [&](Diagnostic &diag) {
-      if (diag.getSeverity() == mlir::DiagnosticSeverity::Error)
-        ++numErrors;
-      return failure();
-    });
-    auto failedSilently = [&](const Twine &what) {
-      if (numErrors == 0)
-        fail(what + " failed without a diagnostic");
-      return 1;
-    };
-    llvm::StringMap<SmallVector<std::string>> argumentNames;
-    OwningOpRef<ModuleOp> module =
-        parseInput(sourceMgr, &context, argumentNames);
-    if (!module)
-      return failedSilently("parsing '" + inputFilename + "'");
-
-    // The KV policy names functions and layers as written: raise attention
-    // and apply the policy before inlining.
-    if (!kvPolicy.empty()) {
-      stage = "applying the KV policy";
-      mlir::PassManager policyPM(&context);
-      kvq::KVQCompressKVOptions policyOptions;
-      policyOptions.policyFile = kvPolicy;
-      // Attention written as importers write it becomes kvq.attention
-      // first, so that the policy sees every layer.
-      policyPM.addPass(kvq::createKVQRaiseAttention());
-      policyPM.addPass(kvq::createKVQCompressKV(policyOptions));
-      TimingScope policyTiming = rootTiming.nest("KV policy");
-      policyPM.enableTiming(policyTiming);
-      if (failed(policyPM.run(*module)))
-        return failedSilently("applying the KV policy '" + kvPolicy + "'");
-      policyTiming.stop();
-    }
-
-    // Record the tensor signatures (of the inlined functions, so that the
-    // shape functions see through calls), then lower.
-    stage = "inlining";
-    mlir::PassManager inliner(&context);
-    inliner.addPass(createInlinerPass());
-    TimingScope inlinerTiming = rootTiming.nest("inlining");
-    inliner.enableTiming(inlinerTiming);
-    if (failed(inliner.run(*module)))
-      return failedSilently("inlining");
-    inlinerTiming.stop();
-    stage = "preparing the entry points";
-    FailureOr<std::vector<kvq::EntryPoint>> entries =
-        kvq::prepareEntryPoints(*module, libraryName);
-    if (failed(entries))
-      return failedSilently("preparing the entry points");
-    for (kvq::EntryPoint &entry : *entries) {
-      auto names = argumentNames.find(entry.name);
-      if (names != argumentNames.end() &&
-          names->second.size() == entry.inputs.size())
-        entry.inputNames.assign(names->second.begin(), names->second.end());
-    }
-    mlir::PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
-      return failedSilently("applying the pass manager options");
-    kvq::KernelSignatureRecorder signatures;
-    signatures.attach(pm, *entries);
-    if (isGPU)
-      kvq::buildKVQNVVMPipeline(pm, nvvmOptions);
-    else if (isEmulated)
-      kvq::buildKVQNVVMEmulationPipeline(pm, nvvmOptions);
-    else
-      kvq::buildKVQCPUPipeline(pm, pipelineOptions);
-    std::string lowering =
-        isEmulated ? std::string("lowering (kvq-nvvm-emulation-pipeline)")
-                   : "lowering (kvq-" + target + "-pipeline)";
-    stage = lowering;
-    TimingScope loweringTiming = rootTiming.nest("lowering");
-    pm.enableTiming(loweringTiming);
-    if (failed(pm.run(*module)))
-      return failedSilently(lowering);
-    loweringTiming.stop();
-    if (failed(signatures.verify(*module, *entries)))
-      return failedSilently("checking the kernel signatures");
-
-    // Host code generation.
-    stage = "generating code";
-    Expected<std::unique_ptr<TargetMachine>> tm =
-        kvq::createHostTargetMachine(optLevel, mcpu, mattr);
-    if (!tm)
-      return fail(toString(tm.takeError()));
-    std::string cpuName = (*tm)->getTargetCPU().str();
-
-    // The ABI description comes with every file output.
-    std::string headerName = baseName.str().str() + ".h";
-    std::string libraryFile =
-        baseName.str().str() + (emitKind == EmitKind::Shared   ? ".so"
-                                : emitKind == EmitKind::Object ? ".o"
-                                : emitKind == EmitKind::LLVM   ? ".ll"
-                                                               : ".mlir");
-    std::string wrapperPath = outputFile(".abi.c");
-    if (!toStdout) {
-      if (failed(writeFile(outputFile(".h"),
-                           [&](raw_ostream &os) {
-                             kvq::emitCHeader(os, libraryName, kABIHeaderText,
-                                              *entries);
-                           })) ||
-          failed(writeFile(outputFile(".json"),
-                           [&](raw_ostream &os) {
-                             kvq::emitManifest(
-                                 os, libraryName, libraryFile, target, cpuName,
-                                 isGPU ? nvvmOptions.chip.getValue()
-                                       : std::string(),
-                                 *entries);
-                           })) ||
-          failed(writeFile(wrapperPath, [&](raw_ostream &os) {
-            kvq::emitCWrapper(os, headerName, *entries,
-                              kvq::needsMemrefCopy(*module),
-                              isGPU || isEmulated, kvq::usesOpenMP(*module));
-          })))
-        return 1;
-    }
-
-    stage = "writing the output";
-    if (emitKind == EmitKind::MLIR) {
-      if (toStdout) {
-        module->print(outs());
-        return 0;
-      }
-      return failed(writeFile(outputFile(".mlir"),
-                              [&](raw_ostream &os) { module->print(os); }));
-    }
-
-    stage = "translating to LLVM IR";
-    llvm::LLVMContext llvmContext;
-    TimingScope translateTiming = rootTiming.nest("translation to LLVM IR");
-    std::unique_ptr<llvm::Module> llvmModule =
-        translateModuleToLLVMIR(*module, llvmContext, libraryName);
-    translateTiming.stop();
-    stage = "optimizing and generating code";
-    if (!llvmModule)
-      return fail("cannot translate the lowered module to LLVM IR");
-    TimingScope optimizeTiming = rootTiming.nest("LLVM optimization");
-    kvq::optimizeModule(*llvmModule, **tm, optLevel,
-                        vectorWidth < 0 ? kvq::getDefaultVectorWidth(**tm)
-                                        : vectorWidth);
-    optimizeTiming.stop();
-
-    if (emitKind == EmitKind::LLVM) {
-      if (toStdout) {
-        llvmModule->print(outs(), nullptr);
-        return 0;
-      }
-      return failed(writeFile(outputFile(".ll"), [&](raw_ostream &os) {
-        llvmModule->print(os, nullptr);
-      }));
-    }
-
-    // Kernels and entry points as objects, then one object or library.
-    TempFile kernelObject, wrapperObject;
-    if (failed(kernelObject.create("o")) || failed(wrapperObject.create("o")))
-      return 1;
-    {
-      TimingScope codegenTiming = rootTiming.nest("LLVM code generation");
-      std::error_code ec;
-      raw_fd_ostream os(kernelObject.path, ec, sys::fs::OF_None);
-      if (ec)
-        return fail("cannot write '" + kernelObject.path +
-                    "': " + ec.message());
-      if (Error err = kvq::emitObjectFile(*llvmModule, **tm, os))
-        return fail(toString(std::move(err)));
-    }
-    stage = "compiling the entry points and linking";
-    TimingScope linkTiming = rootTiming.nest("entry points and linking");
-    std::string clang = findClang();
-    if (failed(runTool({clang, "-c", "-std=c11", "-O2", "-fPIC",
-                        "-fvisibility=hidden", "-Wall", "-Wextra", "-o",
-                        wrapperObject.path.str().str(), wrapperPath})))
-      return 1;
-
-    std::vector<std::string> link;
-    if (emitKind == EmitKind::Object)
-      link = {clang,
-              "-fuse-ld=lld",
-              "-r",
-              "-nostdlib",
-              "-o",
-              outputFile(".o"),
-              kernelObject.path.str().str(),
-              wrapperObject.path.str().str()};
-    else
-      link = {clang,
-              "-shared",
-              "-fuse-ld=lld",
-              "-Wl,-z,defs",
-              "-Wl,-soname," + libraryFile,
-              "-o",
-              outputFile(".so"),
-              kernelObject.path.str().str(),
-              wrapperObject.path.str().str(),
-              "-lm"};
-    // Kernels that run on OpenMP threads (scf.parallel) call libomp; the
-    // library records where LLVM's libomp lives so it loads without setup.
-    if (emitKind != EmitKind::Object &&
-        llvm::any_of(llvmModule->functions(), [](const llvm::Function &f) {
-          return f.isDeclaration() && f.getName().starts_with("__kmpc_");
-        })) {
-      std::string libDir = (Twine(LLVM_LIBRARY_DIR)).str();
-      link.push_back("-L" + libDir);
-      link.push_back("-Wl,-rpath," + libDir);
-      link.push_back("-lomp");
-    }
-    // compiler-rt's builtins back any soft-float helper the backend calls
-    // on CPUs without a native type (e.g. __truncsfbf2 without AVX512-BF16);
-    // only the helpers used are linked, statically.
-    if (emitKind != EmitKind::Object) {
-      SmallString<256> builtins(KVQ_CLANG_RESOURCE_LIB_DIR);
-      sys::path::append(builtins, "libclang_rt.builtins-x86_64.a");
-      if (sys::fs::exists(builtins))
-        link.push_back(builtins.str().str());
-    }
-    if (!runtimeDir.empty()) {
-      link.push_back("-L" + runtimeDir);
-      link.push_back("-Wl,-rpath," + runtimeDir);
-      link.push_back(("-l" + runtimeName).str());
-    }
-    if (failed(runTool(link)))
-      return 1;
-    return 0;
-  };
+  std::string stage = "parsing the input";
   CrashRecoveryContext::Enable();
   CrashRecoveryContext crashRecovery;
   crashRecovery.DumpStackAndCleanupOnFailure = true;
-  int status = 1;
-  if (!crashRecovery.RunSafely([&] { status = compile(); }))
+  LogicalResult result = failure();
+  if (!crashRecovery.RunSafely(
+          [&] { result = Compilation(job, staging, stage).run(); }))
     return fail("internal error: kvq-compile crashed while " + stage +
                 "; please report this with the input");
-  if (status == 0 && !toStdout && failed(staging.commit()))
+  if (failed(result) || (!job.toStdout && failed(staging.commit())))
     return 1;
-  return status;
+  return 0;
 }

@@ -429,8 +429,8 @@ def KVQGPUMapLoops : Pass<"kvq-gpu-map-loops", "ModuleOp"> {
     Launches are synchronous and run in program order; the generated
     kernels are plain and untuned (one thread per element). The attention
     kernels keep their own launch configuration. Functions with the unit
-    attribute `kvq.host` (the output-shape functions of kvq-compile's
-    entry points) are left on the host.
+    attribute `kvq.host` (the shape functions that kvq-wrap-entry-points
+    adds for a library's entry points) are left on the host.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",

@@ -85,7 +85,7 @@ struct KVQGPUMapLoopsPass : kvq::impl::KVQGPUMapLoopsBase<KVQGPUMapLoopsPass> {
   void runOnOperation() override {
     bool failed = false;
     getOperation().walk([&](func::FuncOp func) {
-      // Functions marked kvq.host (kvq-compile's output-shape functions)
+      // Functions marked kvq.host (kvq-wrap-entry-points' shape functions)
       // run on the host, on host memory.
       if (func.isExternal() || func->hasAttr("kvq.host"))
         return;

@@ -20,8 +20,10 @@
 // RUN:   | FileCheck %s --check-prefix=PY
 
 // HEADER: /* my_lib_main: exports the MLIR function @main, a name that is the C program's entry point
+// HEADER-NEXT: *   input  0 (a): f32 [4]
 // HEADER: int32_t my_lib_main(const kvq_buffer *inputs
 // HEADER: /* my_lib_a_b: exports the MLIR function @a.b, a name that is not a C identifier
+// HEADER-NEXT: *   input  0 (a): f32 [4]
 // HEADER: int32_t my_lib_a_b(const kvq_buffer *inputs
 // HEADER: /* a_b
 // HEADER-NEXT: *   input  0 (a): f32 [4]
@@ -35,6 +37,8 @@
 // HEADER: /* my_lib_int: exports the MLIR function @int, a name that is a C keyword
 // HEADER: /* my_lib_x__y_2: exports the MLIR function @x* /y, a name that is not a C identifier
 
+// MANIFEST: "kind": "tensor",
+// MANIFEST-NEXT: "name": "a",
 // MANIFEST: "name": "main",
 // MANIFEST: "symbol": "my_lib_main"
 // MANIFEST: "name": "a.b",

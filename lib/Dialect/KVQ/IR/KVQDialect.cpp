@@ -68,6 +68,46 @@ static constexpr StringLiteral kScheduleAttr = "kvq.schedule";
 static constexpr StringLiteral kKernelScheduleAttr = "kvq.kernel_schedule";
 static constexpr StringLiteral kDecodePlanAttr = "kvq.decode_plan";
 static constexpr StringLiteral kKernelBoundsAttr = "kvq.kernel_bounds";
+static constexpr StringLiteral kEntryPointAttr = "kvq.entry_point";
+
+/// Verifies `kvq.entry_point` (kvq-wrap-entry-points): the kernel of an
+/// exported function, with its MLIR name, its C symbol, and its shape
+/// function and output-shapes symbol where it has them.
+static LogicalResult verifyEntryPoint(Operation *op, StringRef name,
+                                      Attribute value) {
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitError() << "'" << name << "' applies to functions only";
+  auto dict = dyn_cast<DictionaryAttr>(value);
+  if (!dict)
+    return op->emitError() << "'" << name << "' must be a dictionary, got "
+                           << value;
+  StringRef fields[] = {"name", "output_shapes_symbol", "shape_checks",
+                        "shape_function", "symbol"};
+  for (NamedAttribute field : dict)
+    if (!llvm::is_contained(fields, field.getName().strref()))
+      return op->emitError() << "'" << name << "' has an unknown entry '"
+                             << field.getName().strref()
+                             << "' (its entries: " << joinNames(fields) << ")";
+  if (!dict.getAs<StringAttr>("name") || !dict.getAs<StringAttr>("symbol"))
+    return op->emitError() << "'" << name
+                           << "' needs a string 'name' (the MLIR function's) "
+                              "and a string 'symbol' (its C symbol)";
+  if (Attribute shapes = dict.get("output_shapes_symbol");
+      shapes && !isa<StringAttr>(shapes))
+    return op->emitError() << "'" << name
+                           << "': 'output_shapes_symbol' must be a string, got "
+                           << shapes;
+  Attribute shapeFn = dict.get("shape_function");
+  auto checks = dict.getAs<IntegerAttr>("shape_checks");
+  bool validChecks = checks && !checks.getValue().isNegative();
+  if ((shapeFn || dict.get("shape_checks")) &&
+      (!isa_and_nonnull<FlatSymbolRefAttr>(shapeFn) || !validChecks))
+    return op->emitError()
+           << "'" << name
+           << "' takes a 'shape_function' (a symbol) and its number of "
+              "'shape_checks' (a non-negative integer) together, or neither";
+  return success();
+}
 
 LogicalResult KVQDialect::verifyOperationAttribute(Operation *op,
                                                    NamedAttribute attr) {
@@ -123,10 +163,13 @@ LogicalResult KVQDialect::verifyOperationAttribute(Operation *op,
                              << attr.getValue();
     return success();
   }
+  if (name == kEntryPointAttr)
+    return verifyEntryPoint(op, name, attr.getValue());
   InFlightDiagnostic diag = op->emitError()
                             << "unknown kvq attribute '" << name << "'";
   StringRef names[] = {kLayerAttr,          kHostAttr,       kScheduleAttr,
-                       kKernelScheduleAttr, kDecodePlanAttr, kKernelBoundsAttr};
+                       kKernelScheduleAttr, kDecodePlanAttr, kKernelBoundsAttr,
+                       kEntryPointAttr};
   if (StringRef suggestion = getClosestName(name, names); !suggestion.empty())
     diag << "; did you mean '" << suggestion << "'?";
   return diag << " (kvq attributes: " << joinNames(names) << ")";

@@ -51,7 +51,7 @@ func.func @layer_elsewhere(%x: tensor<4x64xf32>) {
 // -----
 
 func.func @misspelt_kvq_attribute(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
-  // expected-error @+1 {{unknown kvq attribute 'kvq.layers'; did you mean 'kvq.layer'? (kvq attributes: kvq.layer, kvq.host, kvq.schedule, kvq.kernel_schedule, kvq.decode_plan, kvq.kernel_bounds)}}
+  // expected-error @+1 {{unknown kvq attribute 'kvq.layers'; did you mean 'kvq.layer'? (kvq attributes: kvq.layer, kvq.host, kvq.schedule, kvq.kernel_schedule, kvq.decode_plan, kvq.kernel_bounds, kvq.entry_point)}}
   %o = kvq.attention q(%q : tensor<1x4x8x16xf32>) k(%k : tensor<1x4x8x16xf32>) v(%v : tensor<1x4x8x16xf32>) {kvq.layers = 1 : i64} -> tensor<1x4x8x16xf32>
   return %o : tensor<1x4x8x16xf32>
 }
@@ -60,6 +60,46 @@ func.func @misspelt_kvq_attribute(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16x
 
 // expected-error @+1 {{'kvq.host' is a unit attribute}}
 func.func private @host_not_unit() attributes {kvq.host = 1 : i64}
+
+// -----
+
+// kvq.entry_point: what kvq-wrap-entry-points records on a kernel.
+
+// expected-error @+1 {{'kvq.entry_point' must be a dictionary, got "f"}}
+func.func private @entry_not_dictionary() attributes {kvq.entry_point = "f"}
+
+// -----
+
+func.func @entry_elsewhere(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{'kvq.entry_point' applies to functions only}}
+  %c, %s = kvq.quantize #kvq.quant<i8, symmetric, token> %x {kvq.entry_point = {name = "f", symbol = "f"}} : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4x1xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'kvq.entry_point' has an unknown entry 'shape_fn' (its entries: name, output_shapes_symbol, shape_checks, shape_function, symbol)}}
+func.func private @entry_unknown_field() attributes {kvq.entry_point = {name = "f", symbol = "f", shape_fn = @g}}
+
+// -----
+
+// expected-error @+1 {{'kvq.entry_point' needs a string 'name' (the MLIR function's) and a string 'symbol' (its C symbol)}}
+func.func private @entry_no_symbol() attributes {kvq.entry_point = {name = "f"}}
+
+// -----
+
+// expected-error @+1 {{'kvq.entry_point': 'output_shapes_symbol' must be a string, got @f_output_shapes}}
+func.func private @entry_shapes_not_string() attributes {kvq.entry_point = {name = "f", symbol = "f", output_shapes_symbol = @f_output_shapes}}
+
+// -----
+
+// expected-error @+1 {{'kvq.entry_point' takes a 'shape_function' (a symbol) and its number of 'shape_checks' (a non-negative integer) together, or neither}}
+func.func private @entry_checks_without_function() attributes {kvq.entry_point = {name = "f", symbol = "f", shape_checks = 1 : i64}}
+
+// -----
+
+// expected-error @+1 {{'kvq.entry_point' takes a 'shape_function' (a symbol) and its number of 'shape_checks' (a non-negative integer) together, or neither}}
+func.func private @entry_negative_checks() attributes {kvq.entry_point = {name = "f", symbol = "f", shape_function = @g, shape_checks = -1 : i64}}
 
 // -----
 
@@ -93,3 +133,8 @@ func.func @kernel_bounds_not_dictionary() {
   %c = arith.constant {kvq.kernel_bounds = "128"} 0 : index
   return
 }
+
+// -----
+
+// A valid kvq.entry_point is kept.
+func.func private @entry_accepted() attributes {kvq.entry_point = {name = "a.b", symbol = "lib_a_b", shape_function = @g, shape_checks = 0 : i64, output_shapes_symbol = "lib_a_b_output_shapes"}}

@@ -35,15 +35,17 @@ def KVQ_Dialect : Dialect {
     KV policies address it), `kvq.schedule = "tag"` (a string by which
     transform scripts select ops), `kvq.kernel_schedule =
     #kvq.schedule<...>` (the schedule the attention lowerings read, or the
-    one they used, on the loops and launches they built) and `kvq.host`
-    (unit, on functions that stay on the host in GPU pipelines); other
-    `kvq.*` names are errors.
+    one they used, on the loops and launches they built), `kvq.host`
+    (unit, on functions that stay on the host in GPU pipelines) and
+    `kvq.entry_point` (a dictionary on the kernels that
+    `kvq-wrap-entry-points` prepares for the C ABI); other `kvq.*` names
+    are errors.
   }];
   let useDefaultAttributePrinterParser = 1;
-  // `kvq.layer` (on kvq.attention), `kvq.host` (on functions) and
-  // `kvq.schedule` (a string tag for transform scripts), `kvq.kernel_schedule`
-  // (a #kvq.schedule) and the GPU plans are the dialect's
-  // discardable attributes; any other `kvq.*` is an error.
+  // `kvq.layer` (on kvq.attention), `kvq.host` and `kvq.entry_point` (on
+  // functions), `kvq.schedule` (a string tag for transform scripts),
+  // `kvq.kernel_schedule` (a #kvq.schedule) and the GPU plans are the
+  // dialect's discardable attributes; any other `kvq.*` is an error.
   let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerAttributes();

@@ -105,6 +105,88 @@ def KVQLegalizeABI : Pass<"kvq-legalize-abi", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def KVQWrapEntryPoints : Pass<"kvq-wrap-entry-points", "::mlir::ModuleOp"> {
+  let summary = "Prepare every public function for the C ABI of a kernel "
+                "library";
+  let description = [{
+    A kernel library exports every public function with a body through
+    the C ABI of `kvq_abi.h` (docs/ABI.md): the entry point `f` checks the
+    `kvq_buffer`s it is given and calls the kernel, and `f_output_shapes`
+    returns the dynamic output dims. This pass prepares the module for that
+    ABI; `kvq-compile` runs it after inlining, before the pipeline, and
+    writes the C wrapper from what it leaves in the IR.
+
+    For every exported function:
+
+    - its C symbol is chosen: the function's name where that is a C
+      identifier that clashes with nothing (C keywords, `main`, names C or
+      the kvq ABI reserves, C library functions, the module's other
+      symbols), else `<library-name>_<name>` with `_` for every other
+      character, made unique with `_2`, `_3`, ...;
+    - it is renamed `__kvq_kernel_<symbol>` and gets a C interface
+      (`llvm.emit_c_interface`); its tensor arguments are marked
+      `bufferization.writable = false`, so that the kernel never writes
+      into an input;
+    - where it has dynamic dims, a shape function
+      `__kvq_shape_<symbol>` (marked `kvq.host`, so that it stays on the
+      host in GPU libraries) is added: a copy of the function that stores
+      into a trailing `memref<N x index>` the dynamic dims of its results,
+      then one flag per linalg or kvq op that needs its dynamic operand dims
+      to agree (1 when they do: the loop dims of a linalg op, the shapes a
+      kvq op's verifier describes). The copy is folded with upstream's
+      `resolve-shaped-type-result-dims` (every kvq op reifies its result
+      shapes), canonicalization and CSE until it reads only the inputs'
+      dims; when it cannot be, no shape function is added and a warning
+      says what the entry point will not check;
+    - the kernel is marked `kvq.entry_point`, a dictionary of its MLIR
+      `name`, its C `symbol`, its `shape_function` and the number of
+      `shape_checks` (when it has one) and its `output_shapes_symbol`
+      (absent when dynamic output dims cannot be computed).
+
+    ```mlir
+    func.func @scale(%x: tensor<?x16xf32>) -> tensor<?x16xf32>
+    // becomes
+    func.func @__kvq_kernel_scale(%x: tensor<?x16xf32> {bufferization.writable = false})
+        -> tensor<?x16xf32> attributes {kvq.entry_point = {name = "scale",
+          output_shapes_symbol = "scale_output_shapes",
+          shape_checks = 0 : i64, shape_function = @__kvq_shape_scale,
+          symbol = "scale"}, llvm.emit_c_interface}
+    func.func @__kvq_shape_scale(%x: tensor<?x16xf32> {bufferization.writable = false},
+        %slots: memref<1xindex>) attributes {kvq.host, llvm.emit_c_interface} {
+      %c0 = arith.constant 0 : index
+      %dim = tensor.dim %x, %c0 : tensor<?x16xf32>
+      memref.store %dim, %slots[%c0] : memref<1xindex>
+      return
+    }
+    ```
+
+    Shape functions take i4 / i2 arguments as the bytes the ABI passes
+    (packed along the last dim), as they read only the other dims.
+
+    Errors: a value whose static dims hold more bytes than an `int64_t`
+    can count (anywhere in the module), a module with no public function to
+    export, a signature the ABI cannot express (unranked or encoded
+    tensors, memrefs with a layout or memory space, element types outside
+    the ABI, scalar results, i1 scalars, sub-byte codes of rank 0), and
+    symbols that use the ABI's prefix `__kvq_`.
+  }];
+  let options = [
+    Option<"libraryName", "library-name", "std::string",
+           /*default=*/"\"kernel\"",
+           "The library's name: the prefix of C symbols for functions whose "
+           "name cannot be exported as it is">,
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::index::IndexDialect",
+                           "::mlir::kvq::KVQDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def KVQCompressKV : Pass<"kvq-compress-kv", "::mlir::ModuleOp"> {
   let summary = "Compress the K and V of every kvq.attention by a per-layer policy";
   let description = [{

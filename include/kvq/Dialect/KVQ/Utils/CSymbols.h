@@ -12,8 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef KVQ_TOOLS_KVQCOMPILE_CSYMBOLS_H
-#define KVQ_TOOLS_KVQCOMPILE_CSYMBOLS_H
+#ifndef KVQ_DIALECT_KVQ_UTILS_CSYMBOLS_H
+#define KVQ_DIALECT_KVQ_UTILS_CSYMBOLS_H
 
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -56,4 +56,4 @@ private:
 } // namespace kvq
 } // namespace mlir
 
-#endif // KVQ_TOOLS_KVQCOMPILE_CSYMBOLS_H
+#endif // KVQ_DIALECT_KVQ_UTILS_CSYMBOLS_H
