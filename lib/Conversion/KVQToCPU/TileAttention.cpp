@@ -187,6 +187,32 @@ private:
                 ValueRange chunks, int64_t dv, Type elementType);
   Value roundProbabilities(Value p);
 
+  /// The phases of emit(), on the state below: the register-blocked kernel
+  /// of one (batch, KV head, partition) for prefill-like shapes, the
+  /// per-key kernel, and the log-sum-exp combination of the partitions of
+  /// (batch, KV head).
+  void emitRegisterBlocked(Value bi, Value hk, Value s);
+  void emitPerKey(Value bi, Value hk, Value s);
+  void emitCombine(Value bi, Value hk);
+  /// A 64-byte aligned f32 scratch buffer of `shape`.
+  Value scratch(ArrayRef<int64_t> shape);
+
+  // The state emit() sets up for its phases: the operands, their sizes and
+  // the schedule's tile sizes.
+  RankedTensorType qType;
+  int64_t d = 0, dv = 0, br = 0, bk = 0, dChunks = 0, dvChunks = 0, dvp = 0;
+  std::optional<KVSource> key, value, qSource;
+  Value q, mask, deltaS, deltaSRows;
+  std::optional<Type> pType;
+  double pScale = 1.0, scaleValue = 1.0;
+  Value c0, c1, batch, hq, sq, hkv, skv, group, rows, causalOffset;
+  Value softmaxScale, out, numSplits, multiSplit, partials;
+  Type outElementType;
+  bool useTiles = false;
+  /// Register-blocked kernel: keys x row vectors of the score micro-tile,
+  /// rows x value vectors of the P V micro-tile.
+  static constexpr int64_t kTileKeys = 8, kTileRows = 4, kTileVecs = 4;
+
   ImplicitLocOpBuilder &b;
   AttentionOp op;
   AttentionSchedule opts;
@@ -570,26 +596,29 @@ Value AttentionEmitter::roundProbabilities(Value p) {
 }
 
 LogicalResult AttentionEmitter::emit() {
-  auto qType = cast<RankedTensorType>(op.getQuery().getType());
-  int64_t d = qType.getShape()[3];
+  qType = cast<RankedTensorType>(op.getQuery().getType());
+  d = qType.getShape()[3];
   if (ShapedType::isDynamic(d))
     return op.emitOpError() << "kvq-tile-attention needs a static head "
                                "dimension";
-  FailureOr<KVSource> key = prepareKV("key", op.getKey(), op.getKeySchemeAttr(),
-                                      op.getKeyScale(), op.getKeyZeroPoint());
-  if (failed(key))
+  FailureOr<KVSource> preparedKey =
+      prepareKV("key", op.getKey(), op.getKeySchemeAttr(), op.getKeyScale(),
+                op.getKeyZeroPoint());
+  if (failed(preparedKey))
     return failure();
-  FailureOr<KVSource> value =
+  key = *preparedKey;
+  FailureOr<KVSource> preparedValue =
       prepareKV("value", op.getValue(), op.getValueSchemeAttr(),
                 op.getValueScale(), op.getValueZeroPoint());
-  if (failed(value))
+  if (failed(preparedValue))
     return failure();
-  int64_t dv = value->dim;
-  int64_t br = opts.blockRows;
+  value = *preparedValue;
+  dv = value->dim;
+  br = opts.blockRows;
   // Target rounding: a key block is a whole number of vectors (the scores
   // of a block are computed vw keys at a time), so block-kv rounds up to a
   // multiple of vector-width. The schedule used is recorded on the loop.
-  int64_t bk = llvm::alignTo(opts.blockKV, vw);
+  bk = llvm::alignTo(opts.blockKV, vw);
   AttentionSchedule used = opts;
   used.target = ScheduleTarget::CPU;
   used.blockKV = bk;
@@ -598,12 +627,10 @@ LogicalResult AttentionEmitter::emit() {
   // layout; the rest channel order.
   key->split = key->packedBits && !key->decoder;
   value->split = value->packedBits && !value->decoder;
-  int64_t dChunks = numVectors(*key);
-  int64_t dvChunks = numVectors(*value);
+  dChunks = numVectors(*key);
+  dvChunks = numVectors(*value);
 
   // Quantized queries (SageAttention2) are decoded like K rows.
-  std::optional<KVSource> qSource;
-  Value q;
   if (op.isQueryQuantized()) {
     FailureOr<KVOperand> source =
         prepareKVOperand(b, op, "kvq-tile-attention", "query", op.getQuery(),
@@ -616,29 +643,32 @@ LogicalResult AttentionEmitter::emit() {
   } else {
     q = toBuffer(op.getQuery());
   }
-  Value mask = op.getMask() ? toBuffer(op.getMask()) : Value();
-  Value deltaS = op.getDeltaS() ? toBuffer(op.getDeltaS()) : Value();
-  Value deltaSRows =
+  mask = op.getMask() ? toBuffer(op.getMask()) : Value();
+  deltaS = op.getDeltaS() ? toBuffer(op.getDeltaS()) : Value();
+  deltaSRows =
       deltaS ? cIdx(static_cast<int64_t>(*op.getDeltaSRows())) : Value();
   // Probabilities rounded to `p_type` are scaled first: FP8 by SageAttention2's
   // static 2^8.807 (just under 448, its S_FP8_OFFSET), so that the row
   // maximum maps near the top of the e4m3 range. Sums and accumulators use
   // the same scale, which cancels in the final division.
-  std::optional<Type> pType = op.getPType();
-  double pScale =
-      pType && isa<Float8E4M3FNType>(*pType) ? std::exp2(8.807) : 1.0;
-  Value c0 = cIdx(0), c1 = cIdx(1);
-  Value batch = dimOf(q, 0), hq = dimOf(q, 1), sq = dimOf(q, 2);
-  Value hkv = kvSize(*key, 1), skv = kvSize(*key, 2);
-  Value group = arith::DivUIOp::create(b, hq, hkv);
-  Value rows = arith::MulIOp::create(b, group, sq);
-  Value causalOffset = arith::SubIOp::create(b, skv, sq);
+  pType = op.getPType();
+  pScale = pType && isa<Float8E4M3FNType>(*pType) ? std::exp2(8.807) : 1.0;
+  c0 = cIdx(0);
+  c1 = cIdx(1);
+  batch = dimOf(q, 0);
+  hq = dimOf(q, 1);
+  sq = dimOf(q, 2);
+  hkv = kvSize(*key, 1);
+  skv = kvSize(*key, 2);
+  group = arith::DivUIOp::create(b, hq, hkv);
+  rows = arith::MulIOp::create(b, group, sq);
+  causalOffset = arith::SubIOp::create(b, skv, sq);
 
-  double scaleValue = op.getEffectiveScale();
-  Value softmaxScale = cF32(scaleValue);
+  scaleValue = op.getEffectiveScale();
+  softmaxScale = cF32(scaleValue);
 
   // The output buffer, bridged back to a tensor at the end.
-  Type outElementType = op.getResult().getType().getElementType();
+  outElementType = op.getResult().getType().getElementType();
   auto outType = MemRefType::get(
       {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
       outElementType);
@@ -646,16 +676,7 @@ LogicalResult AttentionEmitter::emit() {
   for (int64_t i = 0; i < 3; ++i)
     if (ShapedType::isDynamic(qType.getShape()[i]))
       dynSizes.push_back(dimOf(q, i));
-  Value out = memref::AllocOp::create(b, outType, dynSizes);
-
-  // Scratch of one row tile: scaled Q rows, the block's scores, and the
-  // per-split statistics and accumulators. Small and static; heap allocated
-  // once per (batch, kv head) so that parallel iterations never share it and
-  // no stack grows inside loops. Buffer deallocation frees it.
-  auto scratch = [&](ArrayRef<int64_t> shape) {
-    return memref::AllocOp::create(b, MemRefType::get(shape, f32),
-                                   b.getI64IntegerAttr(64));
-  };
+  out = memref::AllocOp::create(b, outType, dynSizes);
 
   // The number of key-range partitions: split-kv, or with 0 (automatic)
   // for decode-like shapes (one row tile per KV head) enough partitions
@@ -664,7 +685,6 @@ LogicalResult AttentionEmitter::emit() {
   // depends on the shapes only, never on the thread count, so results are
   // the same bits on any number of threads.
   constexpr int64_t kMinWorkItems = 32, kMinSplitBlocks = 4;
-  Value numSplits;
   if (ns > 0) {
     numSplits = cIdx(ns);
   } else {
@@ -678,12 +698,12 @@ LogicalResult AttentionEmitter::emit() {
         arith::CmpIOp::create(b, arith::CmpIPredicate::ule, rows, cIdx(br));
     numSplits = arith::SelectOp::create(b, decodeLike, autoSplits, c1);
   }
-  Value multiSplit =
+  multiSplit =
       arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, numSplits, c1);
   // With several partitions, each one's statistics and accumulators per
   // row (the maximum, the normaliser, then the channels), combined after.
-  int64_t dvp = dvChunks * vw;
-  Value partials = memref::AllocOp::create(
+  dvp = dvChunks * vw;
+  partials = memref::AllocOp::create(
       b,
       MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
                        ShapedType::kDynamic, ShapedType::kDynamic, dvp + 2},
@@ -701,348 +721,7 @@ LogicalResult AttentionEmitter::emit() {
   // accumulators with each probability broadcast. K and V blocks are
   // decoded once per tile into channel-order scratch. Masks, Delta-S,
   // rounded probabilities and quantized queries use the per-key kernel.
-  bool useTiles =
-      !mask && !deltaS && !pType && !qSource && qType.getShape()[2] != 1;
-  constexpr int64_t kTileKeys = 8, kTileRows = 4, kTileVecs = 4;
-  auto emitTiles = [&](Value bi, Value hk, Value s) {
-    const int64_t R = 2 * vw, rv = 2;
-    int64_t dn = llvm::divideCeil(d, vw), dvn = llvm::divideCeil(dv, vw);
-    KVSource kNat = *key, vNat = *value;
-    kNat.split = vNat.split = false;
-    auto isPlainF32 = [&](const KVSource &src) {
-      return !src.scheme && !src.decoder &&
-             cast<MemRefType>(src.data.getType()).getElementType() == f32;
-    };
-    bool kInPlace = isPlainF32(kNat), vInPlace = isPlainF32(vNat);
-    Value qT = scratch({d, R});
-    Value kb = scratch({kInPlace ? 1 : bk, dn * vw});
-    Value vb = scratch({vInPlace ? 1 : bk, dvn * vw});
-    Value st = scratch({bk, R});
-    Value o = scratch({R, dvn * vw});
-    Value mv = scratch({R}), lv = scratch({R}), cr = scratch({R});
-    Value zeroVec = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
-    Value negInfVec = splat(negInf());
-    VectorType idxVec = VectorType::get({vw}, b.getIndexType());
-    Value iota = vector::StepOp::create(b, idxVec);
-    Value lastRow = arith::SubIOp::create(b, rows, c1);
-    Value scaleVec = splat(softmaxScale);
-    buildFor(b, c0, rows, cIdx(R), [&](Value r0) {
-      // The transposed, scaled query tile; rows past the end repeat the
-      // last row (never stored).
-      buildFor(b, c0, cIdx(R), c1, [&](Value t) {
-        Value rr =
-            arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, t), lastRow);
-        Value pos = arith::DivUIOp::create(b, rr, group);
-        Value head =
-            arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
-                                  arith::RemUIOp::create(b, rr, group));
-        for (int64_t c = 0; c < dn; ++c) {
-          Value v = arith::MulFOp::create(
-              b, readF32Chunk(q, {bi, head, pos}, c * vw, d), scaleVec);
-          for (int64_t lane = 0; lane < vw && c * vw + lane < d; ++lane)
-            memref::StoreOp::create(b, vector::ExtractOp::create(b, v, lane),
-                                    qT, {cIdx(c * vw + lane), t});
-        }
-      });
-      Value lastPos = arith::DivUIOp::create(
-          b,
-          arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, cIdx(R - 1)),
-                                 lastRow),
-          group);
-      Value kvEnd = skv;
-      if (op.getCausal())
-        kvEnd = arith::MaxSIOp::create(
-            b, c0,
-            arith::MinSIOp::create(
-                b, skv,
-                arith::AddIOp::create(
-                    b, arith::AddIOp::create(b, lastPos, causalOffset), c1)));
-      Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
-      Value lo = arith::MinUIOp::create(
-          b, arith::MulIOp::create(b, s, splitLen), kvEnd);
-      Value hi = arith::MinUIOp::create(
-          b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
-      for (int64_t i = 0; i < rv; ++i) {
-        vector::StoreOp::create(b, negInfVec, mv, {cIdx(i * vw)});
-        vector::StoreOp::create(b, zeroVec, lv, {cIdx(i * vw)});
-      }
-      buildFor(b, c0, cIdx(R), c1, [&](Value t) {
-        for (int64_t c = 0; c < dvn; ++c)
-          vector::StoreOp::create(b, zeroVec, o, {t, cIdx(c * vw)});
-      });
-      // Each lane's last visible key (causal).
-      SmallVector<Value> limits;
-      if (op.getCausal())
-        for (int64_t i = 0; i < rv; ++i) {
-          Value r = arith::AddIOp::create(
-              b,
-              vector::BroadcastOp::create(
-                  b, idxVec, arith::AddIOp::create(b, r0, cIdx(i * vw))),
-              iota);
-          r = arith::MinUIOp::create(
-              b, r, vector::BroadcastOp::create(b, idxVec, lastRow));
-          Value pos = arith::DivUIOp::create(
-              b, r, vector::BroadcastOp::create(b, idxVec, group));
-          limits.push_back(arith::AddIOp::create(
-              b, pos, vector::BroadcastOp::create(b, idxVec, causalOffset)));
-        }
-
-      buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
-        Value n = arith::MinUIOp::create(b, cIdx(bk),
-                                         arith::SubIOp::create(b, hi, j0));
-        // Decode the block's keys and values once for the tile; plain f32
-        // ones are read in place.
-        buildFor(b, c0, n, c1, [&](Value jj) {
-          Value j = arith::AddIOp::create(b, j0, jj);
-          if (!kInPlace)
-            for (int64_t c = 0; c < dn; ++c)
-              vector::StoreOp::create(b, loadKVChunk(kNat, bi, hk, j, c), kb,
-                                      {jj, cIdx(c * vw)});
-          if (!vInPlace)
-            for (int64_t c = 0; c < dvn; ++c)
-              vector::StoreOp::create(b, loadKVChunk(vNat, bi, hk, j, c), vb,
-                                      {jj, cIdx(c * vw)});
-        });
-        Value lastKey = arith::SubIOp::create(b, hi, c1);
-        // Scores: kTileKeys keys x rv row vectors per micro-tile.
-        buildFor(b, c0, n, cIdx(kTileKeys), [&](Value jg) {
-          SmallVector<Value> init(kTileKeys * rv, zeroVec);
-          // In place, keys past the block's end (the last micro-tile's)
-          // read the last key instead; their scores are never used.
-          SmallVector<Value> keyRows;
-          if (kInPlace)
-            for (int64_t k = 0; k < kTileKeys; ++k)
-              keyRows.push_back(arith::MinUIOp::create(
-                  b,
-                  arith::AddIOp::create(b, j0,
-                                        arith::AddIOp::create(b, jg, cIdx(k))),
-                  lastKey));
-          auto loop = scf::ForOp::create(b, c0, cIdx(d), c1, init);
-          {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(loop.getBody());
-            Value dd = loop.getInductionVar();
-            SmallVector<Value> qv;
-            for (int64_t i = 0; i < rv; ++i)
-              qv.push_back(
-                  vector::LoadOp::create(b, vecF32, qT, {dd, cIdx(i * vw)}));
-            SmallVector<Value> next;
-            for (int64_t k = 0; k < kTileKeys; ++k) {
-              Value kv = splat(
-                  kInPlace ? memref::LoadOp::create(b, kNat.data,
-                                                    {bi, hk, keyRows[k], dd})
-                           : memref::LoadOp::create(
-                                 b, kb,
-                                 {arith::AddIOp::create(b, jg, cIdx(k)), dd}));
-              for (int64_t i = 0; i < rv; ++i)
-                next.push_back(vector::FMAOp::create(
-                    b, kv, qv[i], loop.getRegionIterArgs()[k * rv + i]));
-            }
-            scf::YieldOp::create(b, next);
-          }
-          for (int64_t k = 0; k < kTileKeys; ++k)
-            for (int64_t i = 0; i < rv; ++i)
-              vector::StoreOp::create(
-                  b, loop.getResult(k * rv + i), st,
-                  {arith::AddIOp::create(b, jg, cIdx(k)), cIdx(i * vw)});
-        });
-        // Online softmax down the columns (one lane per row).
-        for (int64_t i = 0; i < rv; ++i) {
-          auto maxLoop =
-              scf::ForOp::create(b, c0, n, c1, ValueRange{negInfVec});
-          {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(maxLoop.getBody());
-            Value jj = maxLoop.getInductionVar();
-            Value sv =
-                vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)});
-            if (op.getCausal()) {
-              Value j = vector::BroadcastOp::create(
-                  b, idxVec, arith::AddIOp::create(b, j0, jj));
-              Value hidden = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt,
-                                                   j, limits[i]);
-              sv = arith::SelectOp::create(b, hidden, negInfVec, sv);
-              vector::StoreOp::create(b, sv, st, {jj, cIdx(i * vw)});
-            }
-            scf::YieldOp::create(b,
-                                 ValueRange{arith::MaximumFOp::create(
-                                     b, maxLoop.getRegionIterArgs()[0], sv)});
-          }
-          Value oldMax = vector::LoadOp::create(b, vecF32, mv, {cIdx(i * vw)});
-          Value newMax =
-              arith::MaximumFOp::create(b, oldMax, maxLoop.getResult(0));
-          // While every key so far is masked, exponentiate against 0.
-          Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                                newMax, negInfVec);
-          Value ref = arith::SelectOp::create(b, isEmpty, zeroVec, newMax);
-          Value corr =
-              math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
-          auto sumLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{zeroVec});
-          {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(sumLoop.getBody());
-            Value jj = sumLoop.getInductionVar();
-            Value pv = math::ExpOp::create(
-                b, arith::SubFOp::create(b,
-                                         vector::LoadOp::create(
-                                             b, vecF32, st, {jj, cIdx(i * vw)}),
-                                         ref));
-            vector::StoreOp::create(b, pv, st, {jj, cIdx(i * vw)});
-            scf::YieldOp::create(b,
-                                 ValueRange{arith::AddFOp::create(
-                                     b, sumLoop.getRegionIterArgs()[0], pv)});
-          }
-          Value oldSum = vector::LoadOp::create(b, vecF32, lv, {cIdx(i * vw)});
-          vector::StoreOp::create(
-              b, vector::FMAOp::create(b, oldSum, corr, sumLoop.getResult(0)),
-              lv, {cIdx(i * vw)});
-          vector::StoreOp::create(b, newMax, mv, {cIdx(i * vw)});
-          vector::StoreOp::create(b, corr, cr, {cIdx(i * vw)});
-        }
-        // P V: kTileRows rows x kTileVecs value vectors per micro-tile,
-        // the accumulators rescaled once per block.
-        buildFor(b, c0, cIdx(R), cIdx(kTileRows), [&](Value rg) {
-          SmallVector<Value> rowsOf;
-          for (int64_t r = 0; r < kTileRows; ++r)
-            rowsOf.push_back(arith::AddIOp::create(b, rg, cIdx(r)));
-          for (int64_t cg = 0; cg < dvn; cg += kTileVecs) {
-            int64_t cEnd = std::min(dvn, cg + kTileVecs);
-            SmallVector<Value> init;
-            for (int64_t r = 0; r < kTileRows; ++r) {
-              Value c = splat(memref::LoadOp::create(b, cr, {rowsOf[r]}));
-              for (int64_t cc = cg; cc < cEnd; ++cc)
-                init.push_back(arith::MulFOp::create(
-                    b,
-                    vector::LoadOp::create(b, vecF32, o,
-                                           {rowsOf[r], cIdx(cc * vw)}),
-                    c));
-            }
-            auto loop = scf::ForOp::create(b, c0, n, c1, init);
-            {
-              OpBuilder::InsertionGuard guard(b);
-              b.setInsertionPointToStart(loop.getBody());
-              Value jj = loop.getInductionVar();
-              SmallVector<Value> vv;
-              for (int64_t cc = cg; cc < cEnd; ++cc)
-                vv.push_back(
-                    vInPlace ? readF32Chunk(
-                                   vNat.data,
-                                   {bi, hk, arith::AddIOp::create(b, j0, jj)},
-                                   cc * vw, dv)
-                             : vector::LoadOp::create(b, vecF32, vb,
-                                                      {jj, cIdx(cc * vw)}));
-              SmallVector<Value> next;
-              for (int64_t r = 0; r < kTileRows; ++r) {
-                Value pr =
-                    splat(memref::LoadOp::create(b, st, {jj, rowsOf[r]}));
-                for (int64_t cc = cg; cc < cEnd; ++cc)
-                  next.push_back(vector::FMAOp::create(
-                      b, pr, vv[cc - cg],
-                      loop.getRegionIterArgs()[next.size()]));
-              }
-              scf::YieldOp::create(b, next);
-            }
-            int64_t k = 0;
-            for (int64_t r = 0; r < kTileRows; ++r)
-              for (int64_t cc = cg; cc < cEnd; ++cc)
-                vector::StoreOp::create(b, loop.getResult(k++), o,
-                                        {rowsOf[r], cIdx(cc * vw)});
-          }
-        });
-      });
-
-      // Finish the tile's valid rows (or keep their partition's results).
-      buildFor(b, c0, cIdx(R), c1, [&](Value t) {
-        Value r = arith::AddIOp::create(b, r0, t);
-        buildIf(
-            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows),
-            [&]() {
-              SmallVector<Value> chunks;
-              for (int64_t c = 0; c < dvn; ++c)
-                chunks.push_back(
-                    vector::LoadOp::create(b, vecF32, o, {t, cIdx(c * vw)}));
-              Value total = memref::LoadOp::create(b, lv, {t});
-              auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
-              OpBuilder::InsertionGuard guard(b);
-              b.setInsertionPointToStart(finish.thenBlock());
-              auto index = [&](int64_t i) {
-                return SmallVector<Value>{bi, hk, s, r, cIdx(i)};
-              };
-              memref::StoreOp::create(b, memref::LoadOp::create(b, mv, {t}),
-                                      partials, index(0));
-              memref::StoreOp::create(b, total, partials, index(1));
-              // Partials hold the value's layout: convert the channel order.
-              SmallVector<Value> padded(chunks);
-              padded.resize(dvChunks, zeroVec);
-              SmallVector<Value> inLayout = toLayout(*value, padded);
-              for (auto [c, v] : llvm::enumerate(inLayout))
-                vector::StoreOp::create(b, v, partials, index(2 + c * vw));
-              b.setInsertionPointToStart(finish.elseBlock());
-              Value head =
-                  arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
-                                        arith::RemUIOp::create(b, r, group));
-              writeRow(out, bi, head, arith::DivUIOp::create(b, r, group),
-                       total, chunks, dv, outElementType);
-            });
-      });
-    });
-  };
-
-  // Combines the partitions of every row of (bi, hk) with their
-  // log-sum-exp weights.
-  auto combineRows = [&](Value bi, Value hk) {
-    buildFor(b, c0, rows, c1, [&](Value r) {
-      auto at = [&](Value si, int64_t i) {
-        return SmallVector<Value>{bi, hk, si, r, cIdx(i)};
-      };
-      auto maxLoop =
-          scf::ForOp::create(b, c0, numSplits, c1, ValueRange{negInf()});
-      {
-        OpBuilder::InsertionGuard loopGuard(b);
-        b.setInsertionPointToStart(maxLoop.getBody());
-        Value m = memref::LoadOp::create(b, partials,
-                                         at(maxLoop.getInductionVar(), 0));
-        scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
-                                    b, maxLoop.getRegionIterArgs()[0], m)});
-      }
-      Value globalMax = maxLoop.getResult(0);
-      Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                            globalMax, negInf());
-      Value ref = arith::SelectOp::create(b, isEmpty, cF32(0.0), globalMax);
-      Value zeroVec = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
-      SmallVector<Value> init(dvChunks, zeroVec);
-      init.insert(init.begin(), cF32(0.0));
-      auto sumLoop = scf::ForOp::create(b, c0, numSplits, c1, init);
-      {
-        OpBuilder::InsertionGuard loopGuard(b);
-        b.setInsertionPointToStart(sumLoop.getBody());
-        Value si = sumLoop.getInductionVar();
-        ValueRange carried = sumLoop.getRegionIterArgs();
-        Value w = math::ExpOp::create(
-            b, arith::SubFOp::create(
-                   b, memref::LoadOp::create(b, partials, at(si, 0)), ref));
-        SmallVector<Value> next;
-        next.push_back(math::FmaOp::create(
-            b, w, memref::LoadOp::create(b, partials, at(si, 1)), carried[0]));
-        Value wVec = splat(w);
-        for (int64_t c = 0; c < dvChunks; ++c)
-          next.push_back(vector::FMAOp::create(
-              b, wVec,
-              vector::LoadOp::create(b, vecF32, partials, at(si, 2 + c * vw)),
-              carried[1 + c]));
-        scf::YieldOp::create(b, next);
-      }
-      Value head = arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
-                                         arith::RemUIOp::create(b, r, group));
-      Value pos = arith::DivUIOp::create(b, r, group);
-      writeRow(out, bi, head, pos, sumLoop.getResult(0),
-               toNatural(*value, llvm::to_vector_of<Value>(
-                                     sumLoop.getResults().drop_front())),
-               dv, outElementType);
-    });
-  };
+  useTiles = !mask && !deltaS && !pType && !qSource && qType.getShape()[2] != 1;
 
   // With several partitions, the item that finishes last for a (batch, KV
   // head) combines its rows, counted by an atomic counter (acquire-release,
@@ -1076,291 +755,6 @@ LogicalResult AttentionEmitter::emit() {
     Value bi = parallel.getInductionVars()[0];
     Value hk = parallel.getInductionVars()[1];
     Value s = parallel.getInductionVars()[2];
-    auto dotPath = [&]() {
-      Value qt = scratch({br, dChunks * vw});
-      Value scores = scratch({br, bk});
-      Value accs = scratch({br, dvp});
-      Value maxs = scratch({br});
-      Value sums = scratch({br});
-      {
-        buildFor(b, c0, rows, cIdx(br), [&](Value r0) {
-          // Rows past the end repeat the last row; they are never stored.
-          Value lastRow = arith::SubIOp::create(b, rows, c1);
-          SmallVector<Value> rowIdx, headIdx, posIdx, rowValid;
-          for (int64_t t = 0; t < br; ++t) {
-            Value r = arith::AddIOp::create(b, r0, cIdx(t));
-            rowValid.push_back(
-                arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows));
-            Value rr = arith::MinUIOp::create(b, r, lastRow);
-            rowIdx.push_back(rr);
-            posIdx.push_back(arith::DivUIOp::create(b, rr, group));
-            headIdx.push_back(
-                arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
-                                      arith::RemUIOp::create(b, rr, group)));
-          }
-
-          // Q rows of the tile, scaled by the softmax scale once.
-          Value scaleVec = splat(softmaxScale);
-          int64_t qChunks = llvm::divideCeil(d, vw);
-          for (int64_t t = 0; t < br; ++t) {
-            SmallVector<Value> natural;
-            for (int64_t c = 0; c < dChunks; ++c) {
-              if (c >= qChunks) { // past the head dim: zeros
-                natural.push_back(arith::ConstantOp::create(
-                    b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0))));
-                continue;
-              }
-              natural.push_back(
-                  qSource ? loadKVChunk(*qSource, bi, headIdx[t], posIdx[t], c)
-                          : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw,
-                                         d));
-            }
-            SmallVector<Value> inLayout = toLayout(*key, natural);
-            for (int64_t c = 0; c < dChunks; ++c)
-              vector::StoreOp::create(
-                  b, arith::MulFOp::create(b, inLayout[c], scaleVec), qt,
-                  {cIdx(t), cIdx(c * vw)});
-          }
-
-          // Keys any row of the tile may see.
-          Value kvEnd = skv;
-          if (op.getCausal()) {
-            Value lastVisible = arith::AddIOp::create(
-                b, arith::AddIOp::create(b, posIdx[br - 1], causalOffset), c1);
-            kvEnd = arith::MaxSIOp::create(
-                b, c0, arith::MinSIOp::create(b, skv, lastVisible));
-          }
-          Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
-
-          Value zeroVec = arith::ConstantOp::create(
-              b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
-          Value negInfVec = splat(negInf());
-
-          {
-            Value lo = arith::MinUIOp::create(
-                b, arith::MulIOp::create(b, s, splitLen), kvEnd);
-            Value hi = arith::MinUIOp::create(
-                b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
-            for (int64_t t = 0; t < br; ++t) {
-              memref::StoreOp::create(b, negInf(), maxs, {cIdx(t)});
-              memref::StoreOp::create(b, cF32(0.0), sums, {cIdx(t)});
-              for (int64_t c = 0; c < dvChunks; ++c)
-                vector::StoreOp::create(b, zeroVec, accs,
-                                        {cIdx(t), cIdx(c * vw)});
-            }
-
-            buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
-              Value n = arith::MinUIOp::create(
-                  b, cIdx(bk), arith::SubIOp::create(b, hi, j0));
-              for (int64_t t = 0; t < br; ++t)
-                for (int64_t c = 0; c < bk / vw; ++c)
-                  vector::StoreOp::create(b, negInfVec, scores,
-                                          {cIdx(t), cIdx(c * vw)});
-
-              // Scores: each key row is decoded once for all rows of the tile.
-              buildFor(b, c0, n, c1, [&](Value jj) {
-                Value j = arith::AddIOp::create(b, j0, jj);
-                SmallVector<Value> kChunks;
-                for (int64_t c = 0; c < dChunks; ++c)
-                  kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
-                SmallVector<Value> rowAccs;
-                for (int64_t t = 0; t < br; ++t) {
-                  Value acc = zeroVec;
-                  for (int64_t c = 0; c < dChunks; ++c) {
-                    Value qv = vector::LoadOp::create(b, vecF32, qt,
-                                                      {cIdx(t), cIdx(c * vw)});
-                    acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
-                  }
-                  rowAccs.push_back(acc);
-                }
-                SmallVector<Value> rowScores = reduceRows(rowAccs);
-                for (int64_t t = 0; t < br; ++t) {
-                  Value score = rowScores[t];
-                  if (deltaS) {
-                    // Delta-S of the row's group, under the softmax scale.
-                    Value ds = memref::LoadOp::create(
-                        b, deltaS,
-                        {bi, headIdx[t],
-                         arith::DivUIOp::create(b, posIdx[t], deltaSRows), j});
-                    score = math::FmaOp::create(b, ds, softmaxScale, score);
-                  }
-                  if (mask) {
-                    Value mb = arith::SelectOp::create(
-                        b,
-                        arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                              dimOf(mask, 0), c1),
-                        c0, bi);
-                    Value mh = arith::SelectOp::create(
-                        b,
-                        arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                              dimOf(mask, 1), c1),
-                        c0, headIdx[t]);
-                    Value mq = arith::SelectOp::create(
-                        b,
-                        arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                              dimOf(mask, 2), c1),
-                        c0, posIdx[t]);
-                    Value m = memref::LoadOp::create(b, mask, {mb, mh, mq, j});
-                    score = arith::AddFOp::create(
-                        b, score, emitExtendToF32(b, b.getLoc(), m));
-                  }
-                  if (op.getCausal()) {
-                    Value limit =
-                        arith::AddIOp::create(b, posIdx[t], causalOffset);
-                    Value hidden = arith::CmpIOp::create(
-                        b, arith::CmpIPredicate::sgt, j, limit);
-                    score = arith::SelectOp::create(b, hidden, negInf(), score);
-                  }
-                  memref::StoreOp::create(b, score, scores, {cIdx(t), jj});
-                }
-              });
-
-              // Online softmax: new maximum, rescale, exponentiate in place.
-              for (int64_t t = 0; t < br; ++t) {
-                Value blockMax = negInf();
-                for (int64_t c = 0; c < bk / vw; ++c) {
-                  Value v = vector::LoadOp::create(b, vecF32, scores,
-                                                   {cIdx(t), cIdx(c * vw)});
-                  blockMax = arith::MaximumFOp::create(
-                      b, blockMax,
-                      vector::ReductionOp::create(
-                          b, vector::CombiningKind::MAXIMUMF, v));
-                }
-                Value oldMax = memref::LoadOp::create(b, maxs, {cIdx(t)});
-                Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
-                // While every key so far is masked, exponentiate against 0 so
-                // that exp(-inf - x) stays 0 instead of NaN.
-                Value isEmpty = arith::CmpFOp::create(
-                    b, arith::CmpFPredicate::OEQ, newMax, negInf());
-                Value ref =
-                    arith::SelectOp::create(b, isEmpty, cF32(0.0), newMax);
-                Value correction = math::ExpOp::create(
-                    b, arith::SubFOp::create(b, oldMax, ref));
-                Value refVec = splat(ref);
-                Value blockSum = cF32(0.0);
-                for (int64_t c = 0; c < bk / vw; ++c) {
-                  Value idx[2] = {cIdx(t), cIdx(c * vw)};
-                  Value v = vector::LoadOp::create(b, vecF32, scores, idx);
-                  Value p = math::ExpOp::create(
-                      b, arith::SubFOp::create(b, v, refVec));
-                  if (pType) {
-                    // The row sum takes the unrounded probabilities; P V the
-                    // rounded ones.
-                    if (pScale != 1.0)
-                      p = arith::MulFOp::create(b, p, splat(cF32(pScale)));
-                    vector::StoreOp::create(b, roundProbabilities(p), scores,
-                                            idx);
-                  } else {
-                    vector::StoreOp::create(b, p, scores, idx);
-                  }
-                  blockSum = arith::AddFOp::create(
-                      b, blockSum,
-                      vector::ReductionOp::create(
-                          b, vector::CombiningKind::ADD, p,
-                          arith::FastMathFlags::reassoc));
-                }
-                Value oldSum = memref::LoadOp::create(b, sums, {cIdx(t)});
-                memref::StoreOp::create(
-                    b,
-                    arith::AddFOp::create(
-                        b, arith::MulFOp::create(b, oldSum, correction),
-                        blockSum),
-                    sums, {cIdx(t)});
-                memref::StoreOp::create(b, newMax, maxs, {cIdx(t)});
-                Value corrVec = splat(correction);
-                for (int64_t c = 0; c < dvChunks; ++c) {
-                  Value idx[2] = {cIdx(t), cIdx(c * vw)};
-                  Value a = vector::LoadOp::create(b, vecF32, accs, idx);
-                  vector::StoreOp::create(
-                      b, arith::MulFOp::create(b, a, corrVec), accs, idx);
-                }
-              }
-
-              // P V, a few vectors of channels at a time: the tile's
-              // accumulators of those chunks stay in registers across the
-              // block's keys (at most ~16 of them), each value chunk is decoded
-              // once for all rows and each probability is broadcast once per
-              // group of chunks.
-              int64_t chunksPerGroup = std::max<int64_t>(1, 16 / br);
-              for (int64_t c0g = 0; c0g < dvChunks; c0g += chunksPerGroup) {
-                int64_t cEnd = std::min(dvChunks, c0g + chunksPerGroup);
-                SmallVector<Value> init;
-                for (int64_t t = 0; t < br; ++t)
-                  for (int64_t c = c0g; c < cEnd; ++c)
-                    init.push_back(vector::LoadOp::create(
-                        b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
-                auto loop = scf::ForOp::create(b, c0, n, c1, init);
-                {
-                  OpBuilder::InsertionGuard guard(b);
-                  b.setInsertionPointToStart(loop.getBody());
-                  Value jj = loop.getInductionVar();
-                  Value j = arith::AddIOp::create(b, j0, jj);
-                  SmallVector<Value> vChunks;
-                  for (int64_t c = c0g; c < cEnd; ++c)
-                    vChunks.push_back(loadKVChunk(*value, bi, hk, j, c));
-                  SmallVector<Value> next;
-                  for (int64_t t = 0; t < br; ++t) {
-                    Value p =
-                        splat(memref::LoadOp::create(b, scores, {cIdx(t), jj}));
-                    for (int64_t c = c0g; c < cEnd; ++c)
-                      next.push_back(vector::FMAOp::create(
-                          b, p, vChunks[c - c0g],
-                          loop.getRegionIterArgs()[next.size()]));
-                  }
-                  scf::YieldOp::create(b, next);
-                }
-                int64_t k = 0;
-                for (int64_t t = 0; t < br; ++t)
-                  for (int64_t c = c0g; c < cEnd; ++c)
-                    vector::StoreOp::create(b, loop.getResult(k++), accs,
-                                            {cIdx(t), cIdx(c * vw)});
-              }
-            });
-          }
-
-          // Finish the tile: with one partition, normalise and write the
-          // valid rows; with several, keep this partition's statistics and
-          // accumulators for the combination below.
-          auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
-          {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(finish.thenBlock());
-            for (int64_t t = 0; t < br; ++t)
-              buildIf(b, rowValid[t], [&]() {
-                auto index = [&](int64_t i) {
-                  SmallVector<Value> idx{bi, hk, s, rowIdx[t]};
-                  idx.push_back(cIdx(i));
-                  return idx;
-                };
-                memref::StoreOp::create(
-                    b, memref::LoadOp::create(b, maxs, {cIdx(t)}), partials,
-                    index(0));
-                memref::StoreOp::create(
-                    b, memref::LoadOp::create(b, sums, {cIdx(t)}), partials,
-                    index(1));
-                for (int64_t c = 0; c < dvChunks; ++c)
-                  vector::StoreOp::create(
-                      b,
-                      vector::LoadOp::create(b, vecF32, accs,
-                                             {cIdx(t), cIdx(c * vw)}),
-                      partials, index(2 + c * vw));
-              });
-            b.setInsertionPointToStart(finish.elseBlock());
-            for (int64_t t = 0; t < br; ++t)
-              buildIf(b, rowValid[t], [&]() {
-                // A row that saw no key at all (fully masked) outputs zeros.
-                Value total = memref::LoadOp::create(b, sums, {cIdx(t)});
-                SmallVector<Value> chunks;
-                for (int64_t c = 0; c < dvChunks; ++c)
-                  chunks.push_back(vector::LoadOp::create(
-                      b, vecF32, accs, {cIdx(t), cIdx(c * vw)}));
-                writeRow(out, bi, headIdx[t], posIdx[t], total,
-                         toNatural(*value, chunks), dv, outElementType);
-              });
-          }
-        });
-      }
-    };
 
     // Prefill-like shapes (at least `vw` rows per KV head) use the
     // register-blocked kernel; decode keeps the per-key dot products.
@@ -1370,11 +764,11 @@ LogicalResult AttentionEmitter::emit() {
       auto choice = scf::IfOp::create(b, many, /*withElse=*/true);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(choice.thenBlock());
-      emitTiles(bi, hk, s);
+      emitRegisterBlocked(bi, hk, s);
       b.setInsertionPointToStart(choice.elseBlock());
-      dotPath();
+      emitPerKey(bi, hk, s);
     } else {
-      dotPath();
+      emitPerKey(bi, hk, s);
     }
     buildIf(b, multiSplit, [&]() {
       Value done = memref::AtomicRMWOp::create(
@@ -1384,7 +778,7 @@ LogicalResult AttentionEmitter::emit() {
       Value last = arith::IndexCastOp::create(
           b, b.getI32Type(), arith::SubIOp::create(b, numSplits, c1));
       buildIf(b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, done, last),
-              [&]() { combineRows(bi, hk); });
+              [&]() { emitCombine(bi, hk); });
     });
   }
 
@@ -1392,6 +786,626 @@ LogicalResult AttentionEmitter::emit() {
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
   replacement = result;
   return success();
+}
+
+// Scratch of one row tile: scaled Q rows, the block's scores, and the
+// per-split statistics and accumulators. Small and static; heap allocated
+// once per (batch, kv head) so that parallel iterations never share it and
+// no stack grows inside loops. Buffer deallocation frees it.
+Value AttentionEmitter::scratch(ArrayRef<int64_t> shape) {
+  return memref::AllocOp::create(b, MemRefType::get(shape, f32),
+                                 b.getI64IntegerAttr(64));
+}
+
+void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
+  const int64_t R = 2 * vw, rv = 2;
+  int64_t dn = llvm::divideCeil(d, vw), dvn = llvm::divideCeil(dv, vw);
+  KVSource kNat = *key, vNat = *value;
+  kNat.split = vNat.split = false;
+  auto isPlainF32 = [&](const KVSource &src) {
+    return !src.scheme && !src.decoder &&
+           cast<MemRefType>(src.data.getType()).getElementType() == f32;
+  };
+  bool kInPlace = isPlainF32(kNat), vInPlace = isPlainF32(vNat);
+  Value qT = scratch({d, R});
+  Value kb = scratch({kInPlace ? 1 : bk, dn * vw});
+  Value vb = scratch({vInPlace ? 1 : bk, dvn * vw});
+  Value st = scratch({bk, R});
+  Value o = scratch({R, dvn * vw});
+  Value mv = scratch({R}), lv = scratch({R}), cr = scratch({R});
+  Value zeroVec = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+  Value negInfVec = splat(negInf());
+  VectorType idxVec = VectorType::get({vw}, b.getIndexType());
+  Value iota = vector::StepOp::create(b, idxVec);
+  Value lastRow = arith::SubIOp::create(b, rows, c1);
+  Value scaleVec = splat(softmaxScale);
+  buildFor(b, c0, rows, cIdx(R), [&](Value r0) {
+    // The transposed, scaled query tile; rows past the end repeat the
+    // last row (never stored).
+    buildFor(b, c0, cIdx(R), c1, [&](Value t) {
+      Value rr =
+          arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, t), lastRow);
+      Value pos = arith::DivUIOp::create(b, rr, group);
+      Value head = arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                         arith::RemUIOp::create(b, rr, group));
+      for (int64_t c = 0; c < dn; ++c) {
+        Value v = arith::MulFOp::create(
+            b, readF32Chunk(q, {bi, head, pos}, c * vw, d), scaleVec);
+        for (int64_t lane = 0; lane < vw && c * vw + lane < d; ++lane)
+          memref::StoreOp::create(b, vector::ExtractOp::create(b, v, lane), qT,
+                                  {cIdx(c * vw + lane), t});
+      }
+    });
+    Value lastPos = arith::DivUIOp::create(
+        b,
+        arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, cIdx(R - 1)),
+                               lastRow),
+        group);
+    Value kvEnd = skv;
+    if (op.getCausal())
+      kvEnd = arith::MaxSIOp::create(
+          b, c0,
+          arith::MinSIOp::create(
+              b, skv,
+              arith::AddIOp::create(
+                  b, arith::AddIOp::create(b, lastPos, causalOffset), c1)));
+    Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
+    Value lo =
+        arith::MinUIOp::create(b, arith::MulIOp::create(b, s, splitLen), kvEnd);
+    Value hi = arith::MinUIOp::create(b, arith::AddIOp::create(b, lo, splitLen),
+                                      kvEnd);
+    for (int64_t i = 0; i < rv; ++i) {
+      vector::StoreOp::create(b, negInfVec, mv, {cIdx(i * vw)});
+      vector::StoreOp::create(b, zeroVec, lv, {cIdx(i * vw)});
+    }
+    buildFor(b, c0, cIdx(R), c1, [&](Value t) {
+      for (int64_t c = 0; c < dvn; ++c)
+        vector::StoreOp::create(b, zeroVec, o, {t, cIdx(c * vw)});
+    });
+    // Each lane's last visible key (causal).
+    SmallVector<Value> limits;
+    if (op.getCausal())
+      for (int64_t i = 0; i < rv; ++i) {
+        Value r = arith::AddIOp::create(
+            b,
+            vector::BroadcastOp::create(
+                b, idxVec, arith::AddIOp::create(b, r0, cIdx(i * vw))),
+            iota);
+        r = arith::MinUIOp::create(
+            b, r, vector::BroadcastOp::create(b, idxVec, lastRow));
+        Value pos = arith::DivUIOp::create(
+            b, r, vector::BroadcastOp::create(b, idxVec, group));
+        limits.push_back(arith::AddIOp::create(
+            b, pos, vector::BroadcastOp::create(b, idxVec, causalOffset)));
+      }
+
+    buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
+      Value n =
+          arith::MinUIOp::create(b, cIdx(bk), arith::SubIOp::create(b, hi, j0));
+      // Decode the block's keys and values once for the tile; plain f32
+      // ones are read in place.
+      buildFor(b, c0, n, c1, [&](Value jj) {
+        Value j = arith::AddIOp::create(b, j0, jj);
+        if (!kInPlace)
+          for (int64_t c = 0; c < dn; ++c)
+            vector::StoreOp::create(b, loadKVChunk(kNat, bi, hk, j, c), kb,
+                                    {jj, cIdx(c * vw)});
+        if (!vInPlace)
+          for (int64_t c = 0; c < dvn; ++c)
+            vector::StoreOp::create(b, loadKVChunk(vNat, bi, hk, j, c), vb,
+                                    {jj, cIdx(c * vw)});
+      });
+      Value lastKey = arith::SubIOp::create(b, hi, c1);
+      // Scores: kTileKeys keys x rv row vectors per micro-tile.
+      buildFor(b, c0, n, cIdx(kTileKeys), [&](Value jg) {
+        SmallVector<Value> init(kTileKeys * rv, zeroVec);
+        // In place, keys past the block's end (the last micro-tile's)
+        // read the last key instead; their scores are never used.
+        SmallVector<Value> keyRows;
+        if (kInPlace)
+          for (int64_t k = 0; k < kTileKeys; ++k)
+            keyRows.push_back(arith::MinUIOp::create(
+                b,
+                arith::AddIOp::create(b, j0,
+                                      arith::AddIOp::create(b, jg, cIdx(k))),
+                lastKey));
+        auto loop = scf::ForOp::create(b, c0, cIdx(d), c1, init);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(loop.getBody());
+          Value dd = loop.getInductionVar();
+          SmallVector<Value> qv;
+          for (int64_t i = 0; i < rv; ++i)
+            qv.push_back(
+                vector::LoadOp::create(b, vecF32, qT, {dd, cIdx(i * vw)}));
+          SmallVector<Value> next;
+          for (int64_t k = 0; k < kTileKeys; ++k) {
+            Value kv = splat(
+                kInPlace
+                    ? memref::LoadOp::create(b, kNat.data,
+                                             {bi, hk, keyRows[k], dd})
+                    : memref::LoadOp::create(
+                          b, kb, {arith::AddIOp::create(b, jg, cIdx(k)), dd}));
+            for (int64_t i = 0; i < rv; ++i)
+              next.push_back(vector::FMAOp::create(
+                  b, kv, qv[i], loop.getRegionIterArgs()[k * rv + i]));
+          }
+          scf::YieldOp::create(b, next);
+        }
+        for (int64_t k = 0; k < kTileKeys; ++k)
+          for (int64_t i = 0; i < rv; ++i)
+            vector::StoreOp::create(
+                b, loop.getResult(k * rv + i), st,
+                {arith::AddIOp::create(b, jg, cIdx(k)), cIdx(i * vw)});
+      });
+      // Online softmax down the columns (one lane per row).
+      for (int64_t i = 0; i < rv; ++i) {
+        auto maxLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{negInfVec});
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(maxLoop.getBody());
+          Value jj = maxLoop.getInductionVar();
+          Value sv = vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)});
+          if (op.getCausal()) {
+            Value j = vector::BroadcastOp::create(
+                b, idxVec, arith::AddIOp::create(b, j0, jj));
+            Value hidden = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt,
+                                                 j, limits[i]);
+            sv = arith::SelectOp::create(b, hidden, negInfVec, sv);
+            vector::StoreOp::create(b, sv, st, {jj, cIdx(i * vw)});
+          }
+          scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
+                                      b, maxLoop.getRegionIterArgs()[0], sv)});
+        }
+        Value oldMax = vector::LoadOp::create(b, vecF32, mv, {cIdx(i * vw)});
+        Value newMax =
+            arith::MaximumFOp::create(b, oldMax, maxLoop.getResult(0));
+        // While every key so far is masked, exponentiate against 0.
+        Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                              newMax, negInfVec);
+        Value ref = arith::SelectOp::create(b, isEmpty, zeroVec, newMax);
+        Value corr =
+            math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
+        auto sumLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{zeroVec});
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(sumLoop.getBody());
+          Value jj = sumLoop.getInductionVar();
+          Value pv = math::ExpOp::create(
+              b,
+              arith::SubFOp::create(
+                  b, vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)}),
+                  ref));
+          vector::StoreOp::create(b, pv, st, {jj, cIdx(i * vw)});
+          scf::YieldOp::create(b, ValueRange{arith::AddFOp::create(
+                                      b, sumLoop.getRegionIterArgs()[0], pv)});
+        }
+        Value oldSum = vector::LoadOp::create(b, vecF32, lv, {cIdx(i * vw)});
+        vector::StoreOp::create(
+            b, vector::FMAOp::create(b, oldSum, corr, sumLoop.getResult(0)), lv,
+            {cIdx(i * vw)});
+        vector::StoreOp::create(b, newMax, mv, {cIdx(i * vw)});
+        vector::StoreOp::create(b, corr, cr, {cIdx(i * vw)});
+      }
+      // P V: kTileRows rows x kTileVecs value vectors per micro-tile,
+      // the accumulators rescaled once per block.
+      buildFor(b, c0, cIdx(R), cIdx(kTileRows), [&](Value rg) {
+        SmallVector<Value> rowsOf;
+        for (int64_t r = 0; r < kTileRows; ++r)
+          rowsOf.push_back(arith::AddIOp::create(b, rg, cIdx(r)));
+        for (int64_t cg = 0; cg < dvn; cg += kTileVecs) {
+          int64_t cEnd = std::min(dvn, cg + kTileVecs);
+          SmallVector<Value> init;
+          for (int64_t r = 0; r < kTileRows; ++r) {
+            Value c = splat(memref::LoadOp::create(b, cr, {rowsOf[r]}));
+            for (int64_t cc = cg; cc < cEnd; ++cc)
+              init.push_back(arith::MulFOp::create(
+                  b,
+                  vector::LoadOp::create(b, vecF32, o,
+                                         {rowsOf[r], cIdx(cc * vw)}),
+                  c));
+          }
+          auto loop = scf::ForOp::create(b, c0, n, c1, init);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(loop.getBody());
+            Value jj = loop.getInductionVar();
+            SmallVector<Value> vv;
+            for (int64_t cc = cg; cc < cEnd; ++cc)
+              vv.push_back(
+                  vInPlace
+                      ? readF32Chunk(vNat.data,
+                                     {bi, hk, arith::AddIOp::create(b, j0, jj)},
+                                     cc * vw, dv)
+                      : vector::LoadOp::create(b, vecF32, vb,
+                                               {jj, cIdx(cc * vw)}));
+            SmallVector<Value> next;
+            for (int64_t r = 0; r < kTileRows; ++r) {
+              Value pr = splat(memref::LoadOp::create(b, st, {jj, rowsOf[r]}));
+              for (int64_t cc = cg; cc < cEnd; ++cc)
+                next.push_back(vector::FMAOp::create(
+                    b, pr, vv[cc - cg], loop.getRegionIterArgs()[next.size()]));
+            }
+            scf::YieldOp::create(b, next);
+          }
+          int64_t k = 0;
+          for (int64_t r = 0; r < kTileRows; ++r)
+            for (int64_t cc = cg; cc < cEnd; ++cc)
+              vector::StoreOp::create(b, loop.getResult(k++), o,
+                                      {rowsOf[r], cIdx(cc * vw)});
+        }
+      });
+    });
+
+    // Finish the tile's valid rows (or keep their partition's results).
+    buildFor(b, c0, cIdx(R), c1, [&](Value t) {
+      Value r = arith::AddIOp::create(b, r0, t);
+      buildIf(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows),
+              [&]() {
+                SmallVector<Value> chunks;
+                for (int64_t c = 0; c < dvn; ++c)
+                  chunks.push_back(
+                      vector::LoadOp::create(b, vecF32, o, {t, cIdx(c * vw)}));
+                Value total = memref::LoadOp::create(b, lv, {t});
+                auto finish =
+                    scf::IfOp::create(b, multiSplit, /*withElse=*/true);
+                OpBuilder::InsertionGuard guard(b);
+                b.setInsertionPointToStart(finish.thenBlock());
+                auto index = [&](int64_t i) {
+                  return SmallVector<Value>{bi, hk, s, r, cIdx(i)};
+                };
+                memref::StoreOp::create(b, memref::LoadOp::create(b, mv, {t}),
+                                        partials, index(0));
+                memref::StoreOp::create(b, total, partials, index(1));
+                // Partials hold the value's layout: convert the channel order.
+                SmallVector<Value> padded(chunks);
+                padded.resize(dvChunks, zeroVec);
+                SmallVector<Value> inLayout = toLayout(*value, padded);
+                for (auto [c, v] : llvm::enumerate(inLayout))
+                  vector::StoreOp::create(b, v, partials, index(2 + c * vw));
+                b.setInsertionPointToStart(finish.elseBlock());
+                Value head = arith::AddIOp::create(
+                    b, arith::MulIOp::create(b, hk, group),
+                    arith::RemUIOp::create(b, r, group));
+                writeRow(out, bi, head, arith::DivUIOp::create(b, r, group),
+                         total, chunks, dv, outElementType);
+              });
+    });
+  });
+}
+
+void AttentionEmitter::emitCombine(Value bi, Value hk) {
+  buildFor(b, c0, rows, c1, [&](Value r) {
+    auto at = [&](Value si, int64_t i) {
+      return SmallVector<Value>{bi, hk, si, r, cIdx(i)};
+    };
+    auto maxLoop =
+        scf::ForOp::create(b, c0, numSplits, c1, ValueRange{negInf()});
+    {
+      OpBuilder::InsertionGuard loopGuard(b);
+      b.setInsertionPointToStart(maxLoop.getBody());
+      Value m =
+          memref::LoadOp::create(b, partials, at(maxLoop.getInductionVar(), 0));
+      scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
+                                  b, maxLoop.getRegionIterArgs()[0], m)});
+    }
+    Value globalMax = maxLoop.getResult(0);
+    Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                          globalMax, negInf());
+    Value ref = arith::SelectOp::create(b, isEmpty, cF32(0.0), globalMax);
+    Value zeroVec = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+    SmallVector<Value> init(dvChunks, zeroVec);
+    init.insert(init.begin(), cF32(0.0));
+    auto sumLoop = scf::ForOp::create(b, c0, numSplits, c1, init);
+    {
+      OpBuilder::InsertionGuard loopGuard(b);
+      b.setInsertionPointToStart(sumLoop.getBody());
+      Value si = sumLoop.getInductionVar();
+      ValueRange carried = sumLoop.getRegionIterArgs();
+      Value w = math::ExpOp::create(
+          b, arith::SubFOp::create(
+                 b, memref::LoadOp::create(b, partials, at(si, 0)), ref));
+      SmallVector<Value> next;
+      next.push_back(math::FmaOp::create(
+          b, w, memref::LoadOp::create(b, partials, at(si, 1)), carried[0]));
+      Value wVec = splat(w);
+      for (int64_t c = 0; c < dvChunks; ++c)
+        next.push_back(vector::FMAOp::create(
+            b, wVec,
+            vector::LoadOp::create(b, vecF32, partials, at(si, 2 + c * vw)),
+            carried[1 + c]));
+      scf::YieldOp::create(b, next);
+    }
+    Value head = arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                       arith::RemUIOp::create(b, r, group));
+    Value pos = arith::DivUIOp::create(b, r, group);
+    writeRow(out, bi, head, pos, sumLoop.getResult(0),
+             toNatural(*value, llvm::to_vector_of<Value>(
+                                   sumLoop.getResults().drop_front())),
+             dv, outElementType);
+  });
+}
+
+void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
+  Value qt = scratch({br, dChunks * vw});
+  Value scores = scratch({br, bk});
+  Value accs = scratch({br, dvp});
+  Value maxs = scratch({br});
+  Value sums = scratch({br});
+  {
+    buildFor(b, c0, rows, cIdx(br), [&](Value r0) {
+      // Rows past the end repeat the last row; they are never stored.
+      Value lastRow = arith::SubIOp::create(b, rows, c1);
+      SmallVector<Value> rowIdx, headIdx, posIdx, rowValid;
+      for (int64_t t = 0; t < br; ++t) {
+        Value r = arith::AddIOp::create(b, r0, cIdx(t));
+        rowValid.push_back(
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rows));
+        Value rr = arith::MinUIOp::create(b, r, lastRow);
+        rowIdx.push_back(rr);
+        posIdx.push_back(arith::DivUIOp::create(b, rr, group));
+        headIdx.push_back(
+            arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                  arith::RemUIOp::create(b, rr, group)));
+      }
+
+      // Q rows of the tile, scaled by the softmax scale once.
+      Value scaleVec = splat(softmaxScale);
+      int64_t qChunks = llvm::divideCeil(d, vw);
+      for (int64_t t = 0; t < br; ++t) {
+        SmallVector<Value> natural;
+        for (int64_t c = 0; c < dChunks; ++c) {
+          if (c >= qChunks) { // past the head dim: zeros
+            natural.push_back(arith::ConstantOp::create(
+                b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0))));
+            continue;
+          }
+          natural.push_back(
+              qSource
+                  ? loadKVChunk(*qSource, bi, headIdx[t], posIdx[t], c)
+                  : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d));
+        }
+        SmallVector<Value> inLayout = toLayout(*key, natural);
+        for (int64_t c = 0; c < dChunks; ++c)
+          vector::StoreOp::create(
+              b, arith::MulFOp::create(b, inLayout[c], scaleVec), qt,
+              {cIdx(t), cIdx(c * vw)});
+      }
+
+      // Keys any row of the tile may see.
+      Value kvEnd = skv;
+      if (op.getCausal()) {
+        Value lastVisible = arith::AddIOp::create(
+            b, arith::AddIOp::create(b, posIdx[br - 1], causalOffset), c1);
+        kvEnd = arith::MaxSIOp::create(
+            b, c0, arith::MinSIOp::create(b, skv, lastVisible));
+      }
+      Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
+
+      Value zeroVec = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+      Value negInfVec = splat(negInf());
+
+      {
+        Value lo = arith::MinUIOp::create(
+            b, arith::MulIOp::create(b, s, splitLen), kvEnd);
+        Value hi = arith::MinUIOp::create(
+            b, arith::AddIOp::create(b, lo, splitLen), kvEnd);
+        for (int64_t t = 0; t < br; ++t) {
+          memref::StoreOp::create(b, negInf(), maxs, {cIdx(t)});
+          memref::StoreOp::create(b, cF32(0.0), sums, {cIdx(t)});
+          for (int64_t c = 0; c < dvChunks; ++c)
+            vector::StoreOp::create(b, zeroVec, accs, {cIdx(t), cIdx(c * vw)});
+        }
+
+        buildFor(b, lo, hi, cIdx(bk), [&](Value j0) {
+          Value n = arith::MinUIOp::create(b, cIdx(bk),
+                                           arith::SubIOp::create(b, hi, j0));
+          for (int64_t t = 0; t < br; ++t)
+            for (int64_t c = 0; c < bk / vw; ++c)
+              vector::StoreOp::create(b, negInfVec, scores,
+                                      {cIdx(t), cIdx(c * vw)});
+
+          // Scores: each key row is decoded once for all rows of the tile.
+          buildFor(b, c0, n, c1, [&](Value jj) {
+            Value j = arith::AddIOp::create(b, j0, jj);
+            SmallVector<Value> kChunks;
+            for (int64_t c = 0; c < dChunks; ++c)
+              kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
+            SmallVector<Value> rowAccs;
+            for (int64_t t = 0; t < br; ++t) {
+              Value acc = zeroVec;
+              for (int64_t c = 0; c < dChunks; ++c) {
+                Value qv = vector::LoadOp::create(b, vecF32, qt,
+                                                  {cIdx(t), cIdx(c * vw)});
+                acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
+              }
+              rowAccs.push_back(acc);
+            }
+            SmallVector<Value> rowScores = reduceRows(rowAccs);
+            for (int64_t t = 0; t < br; ++t) {
+              Value score = rowScores[t];
+              if (deltaS) {
+                // Delta-S of the row's group, under the softmax scale.
+                Value ds = memref::LoadOp::create(
+                    b, deltaS,
+                    {bi, headIdx[t],
+                     arith::DivUIOp::create(b, posIdx[t], deltaSRows), j});
+                score = math::FmaOp::create(b, ds, softmaxScale, score);
+              }
+              if (mask) {
+                Value mb = arith::SelectOp::create(
+                    b,
+                    arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                          dimOf(mask, 0), c1),
+                    c0, bi);
+                Value mh = arith::SelectOp::create(
+                    b,
+                    arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                          dimOf(mask, 1), c1),
+                    c0, headIdx[t]);
+                Value mq = arith::SelectOp::create(
+                    b,
+                    arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                          dimOf(mask, 2), c1),
+                    c0, posIdx[t]);
+                Value m = memref::LoadOp::create(b, mask, {mb, mh, mq, j});
+                score = arith::AddFOp::create(
+                    b, score, emitExtendToF32(b, b.getLoc(), m));
+              }
+              if (op.getCausal()) {
+                Value limit = arith::AddIOp::create(b, posIdx[t], causalOffset);
+                Value hidden = arith::CmpIOp::create(
+                    b, arith::CmpIPredicate::sgt, j, limit);
+                score = arith::SelectOp::create(b, hidden, negInf(), score);
+              }
+              memref::StoreOp::create(b, score, scores, {cIdx(t), jj});
+            }
+          });
+
+          // Online softmax: new maximum, rescale, exponentiate in place.
+          for (int64_t t = 0; t < br; ++t) {
+            Value blockMax = negInf();
+            for (int64_t c = 0; c < bk / vw; ++c) {
+              Value v = vector::LoadOp::create(b, vecF32, scores,
+                                               {cIdx(t), cIdx(c * vw)});
+              blockMax = arith::MaximumFOp::create(
+                  b, blockMax,
+                  vector::ReductionOp::create(
+                      b, vector::CombiningKind::MAXIMUMF, v));
+            }
+            Value oldMax = memref::LoadOp::create(b, maxs, {cIdx(t)});
+            Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
+            // While every key so far is masked, exponentiate against 0 so
+            // that exp(-inf - x) stays 0 instead of NaN.
+            Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                                  newMax, negInf());
+            Value ref = arith::SelectOp::create(b, isEmpty, cF32(0.0), newMax);
+            Value correction =
+                math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
+            Value refVec = splat(ref);
+            Value blockSum = cF32(0.0);
+            for (int64_t c = 0; c < bk / vw; ++c) {
+              Value idx[2] = {cIdx(t), cIdx(c * vw)};
+              Value v = vector::LoadOp::create(b, vecF32, scores, idx);
+              Value p =
+                  math::ExpOp::create(b, arith::SubFOp::create(b, v, refVec));
+              if (pType) {
+                // The row sum takes the unrounded probabilities; P V the
+                // rounded ones.
+                if (pScale != 1.0)
+                  p = arith::MulFOp::create(b, p, splat(cF32(pScale)));
+                vector::StoreOp::create(b, roundProbabilities(p), scores, idx);
+              } else {
+                vector::StoreOp::create(b, p, scores, idx);
+              }
+              blockSum = arith::AddFOp::create(
+                  b, blockSum,
+                  vector::ReductionOp::create(b, vector::CombiningKind::ADD, p,
+                                              arith::FastMathFlags::reassoc));
+            }
+            Value oldSum = memref::LoadOp::create(b, sums, {cIdx(t)});
+            memref::StoreOp::create(
+                b,
+                arith::AddFOp::create(
+                    b, arith::MulFOp::create(b, oldSum, correction), blockSum),
+                sums, {cIdx(t)});
+            memref::StoreOp::create(b, newMax, maxs, {cIdx(t)});
+            Value corrVec = splat(correction);
+            for (int64_t c = 0; c < dvChunks; ++c) {
+              Value idx[2] = {cIdx(t), cIdx(c * vw)};
+              Value a = vector::LoadOp::create(b, vecF32, accs, idx);
+              vector::StoreOp::create(b, arith::MulFOp::create(b, a, corrVec),
+                                      accs, idx);
+            }
+          }
+
+          // P V, a few vectors of channels at a time: the tile's
+          // accumulators of those chunks stay in registers across the
+          // block's keys (at most ~16 of them), each value chunk is decoded
+          // once for all rows and each probability is broadcast once per
+          // group of chunks.
+          int64_t chunksPerGroup = std::max<int64_t>(1, 16 / br);
+          for (int64_t c0g = 0; c0g < dvChunks; c0g += chunksPerGroup) {
+            int64_t cEnd = std::min(dvChunks, c0g + chunksPerGroup);
+            SmallVector<Value> init;
+            for (int64_t t = 0; t < br; ++t)
+              for (int64_t c = c0g; c < cEnd; ++c)
+                init.push_back(vector::LoadOp::create(b, vecF32, accs,
+                                                      {cIdx(t), cIdx(c * vw)}));
+            auto loop = scf::ForOp::create(b, c0, n, c1, init);
+            {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToStart(loop.getBody());
+              Value jj = loop.getInductionVar();
+              Value j = arith::AddIOp::create(b, j0, jj);
+              SmallVector<Value> vChunks;
+              for (int64_t c = c0g; c < cEnd; ++c)
+                vChunks.push_back(loadKVChunk(*value, bi, hk, j, c));
+              SmallVector<Value> next;
+              for (int64_t t = 0; t < br; ++t) {
+                Value p =
+                    splat(memref::LoadOp::create(b, scores, {cIdx(t), jj}));
+                for (int64_t c = c0g; c < cEnd; ++c)
+                  next.push_back(vector::FMAOp::create(
+                      b, p, vChunks[c - c0g],
+                      loop.getRegionIterArgs()[next.size()]));
+              }
+              scf::YieldOp::create(b, next);
+            }
+            int64_t k = 0;
+            for (int64_t t = 0; t < br; ++t)
+              for (int64_t c = c0g; c < cEnd; ++c)
+                vector::StoreOp::create(b, loop.getResult(k++), accs,
+                                        {cIdx(t), cIdx(c * vw)});
+          }
+        });
+      }
+
+      // Finish the tile: with one partition, normalise and write the
+      // valid rows; with several, keep this partition's statistics and
+      // accumulators for the combination below.
+      auto finish = scf::IfOp::create(b, multiSplit, /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(finish.thenBlock());
+        for (int64_t t = 0; t < br; ++t)
+          buildIf(b, rowValid[t], [&]() {
+            auto index = [&](int64_t i) {
+              SmallVector<Value> idx{bi, hk, s, rowIdx[t]};
+              idx.push_back(cIdx(i));
+              return idx;
+            };
+            memref::StoreOp::create(b,
+                                    memref::LoadOp::create(b, maxs, {cIdx(t)}),
+                                    partials, index(0));
+            memref::StoreOp::create(b,
+                                    memref::LoadOp::create(b, sums, {cIdx(t)}),
+                                    partials, index(1));
+            for (int64_t c = 0; c < dvChunks; ++c)
+              vector::StoreOp::create(
+                  b,
+                  vector::LoadOp::create(b, vecF32, accs,
+                                         {cIdx(t), cIdx(c * vw)}),
+                  partials, index(2 + c * vw));
+          });
+        b.setInsertionPointToStart(finish.elseBlock());
+        for (int64_t t = 0; t < br; ++t)
+          buildIf(b, rowValid[t], [&]() {
+            // A row that saw no key at all (fully masked) outputs zeros.
+            Value total = memref::LoadOp::create(b, sums, {cIdx(t)});
+            SmallVector<Value> chunks;
+            for (int64_t c = 0; c < dvChunks; ++c)
+              chunks.push_back(vector::LoadOp::create(b, vecF32, accs,
+                                                      {cIdx(t), cIdx(c * vw)}));
+            writeRow(out, bi, headIdx[t], posIdx[t], total,
+                     toNatural(*value, chunks), dv, outElementType);
+          });
+      }
+    });
+  }
 }
 
 LogicalResult

@@ -410,6 +410,19 @@ private:
   LogicalResult emitCombine(Value partial, Value partialLse, Value splits,
                             Value batchHeads, Value out, Value &token);
 
+  /// The thread's warp and the warp's run of tiles: a contiguous share of
+  /// its CTA's split.
+  struct WarpRun {
+    Value warp, nTiles, firstTile;
+  };
+  /// The block loop of one pass (f16 operands, or with `rerun` bf16 in the
+  /// recomputation) over the warp's tiles with `stages` ring buffers;
+  /// returns the warp's online-softmax state: the row maxima and
+  /// (lane-partial) sums of rows 2t, 2t + 1 and the O^T accumulators. With
+  /// `checkScores`, a non-finite raw score (an f16 operand overflowed)
+  /// becomes NaN, so that the row maximum shows it.
+  SmallVector<Value> runBlocks(int64_t stages, const WarpRun &run, bool rerun);
+
   ImplicitLocOpBuilder &b;
   AttentionOp op;
   GPUAttentionSchedule schedule;
@@ -421,9 +434,20 @@ private:
   /// rows then).
   Type opType;
   Value replacement;
-  // Kernel-wide values.
+  // Kernel-wide values, set by emit() for the pieces of the kernel.
   Value skv, skvLast, bi, hk, lane, g, t;
   int64_t rows = 0, group = 0, hkv = 0;
+  int64_t d = 0, sq = 0, kSteps = 0, mTiles = 0, warps = 0;
+  /// Words per warp of the Q fragments kept in shared memory when K scales
+  /// fold into Q, and where they start.
+  int64_t stashWords = 0, stashOffset = 0;
+  bool mayOverflow = false;
+  Value q, mask, c0, c1, qScale, zeroAcc;
+  /// The dynamic shared memory (bytes) and its address space.
+  Value base;
+  gpu::AddressSpaceAttr workgroup;
+  Type tokenType;
+  VectorType cType;
 };
 
 } // namespace
@@ -1125,8 +1149,9 @@ LogicalResult DecodeKernelEmitter::emit() {
   Location loc = b.getLoc();
   MLIRContext *ctx = b.getContext();
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
-  int64_t d = qType.getDimSize(3);
-  int64_t hq = qType.getDimSize(1), sq = qType.getDimSize(2);
+  d = qType.getDimSize(3);
+  int64_t hq = qType.getDimSize(1);
+  sq = qType.getDimSize(2);
   hkv = cast<RankedTensorType>(op.getKey().getType()).getDimSize(1);
   group = hq / hkv;
   rows = group * sq;
@@ -1140,8 +1165,8 @@ LogicalResult DecodeKernelEmitter::emit() {
     return op.emitOpError() << "kvq-gpu-attention: key head dimension "
                             << key.dim << " differs from the query's " << d;
   int64_t dv = value.dim;
-  int64_t kSteps = key.paddedDim / 16;
-  int64_t mTiles = value.paddedDim / 16;
+  kSteps = key.paddedDim / 16;
+  mTiles = value.paddedDim / 16;
   opType = b.getF16Type();
 
   // The schedule.
@@ -1149,7 +1174,7 @@ LogicalResult DecodeKernelEmitter::emit() {
   // K scales folded into Q keep the unscaled Q fragments in shared memory
   // (32 lanes x 2 words per k step, rows padded by 2 words against bank
   // conflicts, per warp) rather than in registers.
-  int64_t stashWords = 2 * kSteps + 2;
+  stashWords = 2 * kSteps + 2;
   int64_t stashBytesPerWarp =
       key.scaleMode == ScaleMode::FoldIntoQuery ? 32 * stashWords * 4 : 0;
   // f16 operands overflow beyond 65504: an input (or a decoded K / V value,
@@ -1160,7 +1185,7 @@ LogicalResult DecodeKernelEmitter::emit() {
   // operands (f32's range, 8-bit significand): every K / V row decoded by
   // the warp into bf16 stage rows in the same shared memory, as many
   // stages as the f16 pass's rings hold (the plan reserves at least one).
-  bool mayOverflow = decodeOperandsMayOverflowF16(op);
+  mayOverflow = decodeOperandsMayOverflowF16(op);
   DecodeOperand rerunKey = key, rerunValue = value;
   int64_t rerunBytesPerWarp = 0;
   if (mayOverflow) {
@@ -1189,11 +1214,11 @@ LogicalResult DecodeKernelEmitter::emit() {
   if (failed(maybePlan))
     return op.emitOpError() << "kvq-gpu-attention: " << error;
   DecodePlan plan = *maybePlan;
-  int64_t warps = plan.warps;
+  warps = plan.warps;
   int64_t ringRows = warps * plan.stages * kTileKeys;
   key.stageOffset = 0;
   value.stageOffset = llvm::alignTo(ringRows * key.strideBytes, 16);
-  int64_t stashOffset =
+  stashOffset =
       llvm::alignTo(value.stageOffset + ringRows * value.strideBytes, 16);
   int64_t rerunStages = 0;
   if (mayOverflow) {
@@ -1208,10 +1233,10 @@ LogicalResult DecodeKernelEmitter::emit() {
   }
 
   // Host side: sizes, split count, output and scratch.
-  Value q = createReadOnlyBuffer(b, loc, op.getQuery());
-  Value mask =
-      op.getMask() ? createReadOnlyBuffer(b, loc, op.getMask()) : Value();
-  Value c0 = cIdx(0), c1 = cIdx(1);
+  q = createReadOnlyBuffer(b, loc, op.getQuery());
+  mask = op.getMask() ? createReadOnlyBuffer(b, loc, op.getMask()) : Value();
+  c0 = cIdx(0);
+  c1 = cIdx(1);
   Value batch = dimOf(q, 0);
   skv = key.decoder ? key.decoder.emitDecodedSize(b, loc, reader, 2)
                     : dimOf(key.src.data, 2);
@@ -1297,15 +1322,14 @@ LogicalResult DecodeKernelEmitter::emit() {
   {
     OpBuilder::InsertionGuard launchGuard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
-    auto workgroup =
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto base = gpu::DynamicSharedMemoryOp::create(
+    workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    base = gpu::DynamicSharedMemoryOp::create(
         b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                            MemRefLayoutAttrInterface(), workgroup));
     // The register budget the schedule assumed (kvq-gpu-kernel-bounds
     // moves it onto the outlined kernel) and the plan, which stays with
     // the kernel until then (scripts/ptx-resources.py reads it there).
-    base->setAttr(
+    base.getDefiningOp()->setAttr(
         "kvq.kernel_bounds",
         b.getDictionaryAttr(
             {b.getNamedAttr("max_registers",
@@ -1343,9 +1367,6 @@ LogicalResult DecodeKernelEmitter::emit() {
 
     // The thread's warp, lane (g, t) and the warp's run of tiles: a
     // contiguous share of its CTA's split.
-    struct WarpRun {
-      Value warp, nTiles, firstTile;
-    };
     auto setThread = [&](Value id) {
       WarpRun run;
       run.warp = divU(id, cIdx(32));
@@ -1360,10 +1381,10 @@ LogicalResult DecodeKernelEmitter::emit() {
     };
     WarpRun self = setThread(tid);
     Value warp = self.warp;
-    Value qScale = cF32(op.getEffectiveScale() * kLog2e);
-    auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
-    auto cType = VectorType::get({2, 2}, b.getF32Type());
-    Value zeroAcc = arith::ConstantOp::create(
+    qScale = cF32(op.getEffectiveScale() * kLog2e);
+    tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+    cType = VectorType::get({2, 2}, b.getF32Type());
+    zeroAcc = arith::ConstantOp::create(
         b, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0)));
 
     // The block loop of one pass (f16 operands, or with `rerun` bf16 in
@@ -1372,599 +1393,6 @@ LogicalResult DecodeKernelEmitter::emit() {
     // (lane-partial) sums of rows 2t, 2t + 1 and the O^T accumulators.
     // With `checkScores`, a non-finite raw score (an f16 operand
     // overflowed) becomes NaN, so that the row maximum shows it.
-    auto runBlocks = [&](int64_t stages, const WarpRun &run,
-                         bool rerun) -> SmallVector<Value> {
-      bool checkScores = mayOverflow && !rerun;
-      Value nTiles = run.nTiles, firstTile = run.firstTile;
-      Value ringRow0 = mul(run.warp, cIdx(stages * kTileKeys));
-      bool fold = key.scaleMode == ScaleMode::FoldIntoQuery;
-      Value rowValid = ult(g, cIdx(rows));
-
-      // Q^T as B fragments, one per k step: lane (g, t) holds query row g at
-      // the channels of the pairs its K A fragment holds. Scaled by softmax
-      // scale * log2(e) (the softmax runs in base 2); zero past the rows and
-      // the head dimension.
-      Value qRow = minU(g, cIdx(rows - 1));
-      Value qHead = add(mul(hk, cIdx(group)), remU(qRow, cIdx(group)));
-      Value qPos = divU(qRow, cIdx(group));
-      int64_t kLane = key.laneChannels();
-      Value kBase = mul(t, cIdx(kLane));
-      SmallVector<std::pair<int64_t, int64_t>> kPairs;
-      for (int64_t u = 0; u < kLane / getUnitChannels(key.kind); ++u)
-        for (auto [a, c] : getUnitKeyPairs(key.kind))
-          kPairs.push_back({u * getUnitChannels(key.kind) + a,
-                            u * getUnitChannels(key.kind) + c});
-      assert(static_cast<int64_t>(kPairs.size()) == 2 * kSteps);
-      auto qValue = [&](int64_t offset) -> Value {
-        Value ch = add(kBase, cIdx(offset));
-        Value ok = rowValid;
-        if (key.paddedDim != d) {
-          ok = arith::AndIOp::create(b, ok, ult(ch, cIdx(d)));
-          ch = minU(ch, cIdx(d - 1));
-        }
-        Value v = emitExtendToF32(
-            b, loc,
-            memref::LoadOp::create(b, q, ValueRange{bi, qHead, qPos, ch}));
-        return select(ok, arith::MulFOp::create(b, v, qScale), cF32(0.0));
-      };
-      auto aType = VectorType::get({4, 2}, opType);
-      auto bType = VectorType::get({2, 2}, opType);
-      auto makeB = [&](Value lo, Value hi) -> Value {
-        Value frag = arith::ConstantOp::create(
-            b, DenseElementsAttr::get(bType, FloatAttr::get(opType, 0.0)));
-        frag = vector::InsertOp::create(b, lo, frag, 0);
-        return vector::InsertOp::create(b, hi, frag, 1);
-      };
-      auto makeA = [&](Value a0, Value a1, Value a2, Value a3) -> Value {
-        Value frag = arith::ConstantOp::create(
-            b, DenseElementsAttr::get(aType, FloatAttr::get(opType, 0.0)));
-        std::array<Value, 4> parts = {a0, a1, a2, a3};
-        for (int64_t i = 0; i < 4; ++i)
-          frag = vector::InsertOp::create(b, parts[i], frag, i);
-        return frag;
-      };
-      auto loadQFrags = [&]() {
-        SmallVector<Value> frags;
-        for (int64_t s = 0; s < kSteps; ++s) {
-          auto [a0, b0] = kPairs[2 * s];
-          auto [a1, b1] = kPairs[2 * s + 1];
-          frags.push_back(makeB(pairHalf2(qValue(a0), qValue(b0)),
-                                pairHalf2(qValue(a1), qValue(b1))));
-        }
-        return frags;
-      };
-      // The recomputation reloads them for every tile (from the caches)
-      // rather than keeping them in registers through its loop.
-      SmallVector<Value> qFrags;
-      if (!rerun)
-        qFrags = loadQFrags();
-      // With K scales folded into Q, the unscaled fragments wait in the
-      // warp's stash (row warp * 32 + lane) for each new scale block.
-      Value qStash, stashRow;
-      if (fold) {
-        qStash = memref::ViewOp::create(
-            b,
-            MemRefType::get({32 * warps, stashWords}, b.getI32Type(),
-                            MemRefLayoutAttrInterface(), workgroup),
-            base, cIdx(stashOffset), ValueRange{});
-        stashRow = add(mul(run.warp, cIdx(32)), lane);
-        for (int64_t s = 0; s < kSteps; ++s) {
-          Value words = vector::FromElementsOp::create(
-              b, VectorType::get({2}, b.getI32Type()),
-              ValueRange{
-                  gk::asWord(b, loc,
-                             vector::ExtractOp::create(b, qFrags[s], 0)),
-                  gk::asWord(b, loc,
-                             vector::ExtractOp::create(b, qFrags[s], 1))});
-          vector::StoreOp::create(b, words, qStash,
-                                  ValueRange{stashRow, cIdx(2 * s)},
-                                  /*nontemporal=*/false, llvm::MaybeAlign(8));
-        }
-      }
-      // sum_c q[r][c] for rows 2t, 2t + 1 (per-key K zero points): one more
-      // S^T with all-ones keys.
-      Value qSum[2];
-      if (key.scaleMode == ScaleMode::AfterMma && key.hasZeroPoint) {
-        Value ones = arith::ConstantOp::create(
-            b, DenseElementsAttr::get(aType, b.getF16FloatAttr(1.0)));
-        Value acc = zeroAcc;
-        for (Value frag : qFrags)
-          acc = mma(ones, frag, acc);
-        for (int64_t e = 0; e < 2; ++e)
-          qSum[e] = vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{0, e});
-      }
-
-      // The pipeline: stages - 1 tiles in flight ahead of the one computed.
-      bool async = !key.staged || !value.staged;
-      auto issue = [&](Value tileIndex, Value stage) -> Value {
-        Value kb = mul(tileIndex, cIdx(kTileKeys));
-        Value row0 = add(ringRow0, mul(stage, cIdx(kTileKeys)));
-        SmallVector<Value> tokens;
-        if (!key.staged)
-          llvm::append_range(tokens, issueTile(key, row0, kb));
-        if (!value.staged)
-          llvm::append_range(tokens, issueTile(value, row0, kb));
-        // Staged rows: lanes 0-15 decode K rows, 16-31 V rows (or 0-15 the
-        // only staged operand).
-        if (key.staged || value.staged) {
-          Value rowInTile = remU(lane, cIdx(kTileKeys));
-          Value upper = arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
-                                              lane, cIdx(kTileKeys));
-          auto stageIf = [&](DecodeOperand &x, Value cond) {
-            auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(ifOp.thenBlock());
-            stageTile(x, row0, kb, rowInTile);
-          };
-          Value lower = arith::XOrIOp::create(
-              b, upper, arith::ConstantOp::create(b, b.getBoolAttr(true)));
-          if (key.staged)
-            stageIf(key, lower);
-          if (value.staged)
-            stageIf(value, key.staged ? upper : lower);
-        }
-        if (!async)
-          return Value();
-        return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, tokens)
-            .getAsyncToken();
-      };
-      auto issueIf = [&](Value n) -> Value {
-        // Tile n of this warp, if it has one; an empty group otherwise, so
-        // that every iteration commits one group (no groups at all when
-        // every operand is staged by the warp).
-        auto ifOp = scf::IfOp::create(
-            b, async ? TypeRange{tokenType} : TypeRange{}, ult(n, nTiles),
-            /*withElseRegion=*/async);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        Value token = issue(add(firstTile, n), remU(n, cIdx(stages)));
-        if (!async)
-          return Value();
-        scf::YieldOp::create(b, token);
-        b.setInsertionPointToStart(ifOp.elseBlock());
-        scf::YieldOp::create(b, nvgpu::DeviceAsyncCreateGroupOp::create(
-                                    b, tokenType, ValueRange{})
-                                    .getAsyncToken());
-        return ifOp.getResult(0);
-      };
-      for (int64_t i = 0; i + 1 < stages; ++i)
-        issueIf(cIdx(i));
-
-      // Scales and zero points of a tile, loaded one tile ahead.
-      auto sideLoads = [&](Value tileIndex) {
-        Value kb = mul(tileIndex, cIdx(kTileKeys));
-        SmallVector<Value> values;
-        auto keyAt = [&](Value offset) {
-          return minU(add(kb, offset), skvLast);
-        };
-        if (key.scaleMode == ScaleMode::AfterMma ||
-            key.scaleMode == ScaleMode::InDecode) {
-          Value channel = key.scaleMode == ScaleMode::InDecode ? kBase : c0;
-          for (Value side : {key.src.scale, key.src.zeroPoint}) {
-            if (!side)
-              continue;
-            for (int64_t i = 0; i < 2; ++i) {
-              Value v =
-                  loadSide(key, side, keyAt(add(g, cIdx(8 * i))), channel);
-              values.push_back(key.scaleMode == ScaleMode::AfterMma
-                                   ? emitExtendToF32(b, loc, v)
-                                   : splatHalf2(v));
-            }
-          }
-        }
-        if (value.scaleMode == ScaleMode::InDecode) {
-          Value channel = mul(g, cIdx(value.laneChannels()));
-          Value t2 = mul(t, cIdx(2));
-          for (Value side : {value.src.scale, value.src.zeroPoint}) {
-            if (!side)
-              continue;
-            for (int64_t i = 0; i < 2; ++i) {
-              Value k0 = keyAt(add(t2, cIdx(8 * i)));
-              Value k1 = keyAt(add(t2, cIdx(8 * i + 1)));
-              values.push_back(pairHalf2(loadSide(value, side, k0, channel),
-                                         loadSide(value, side, k1, channel)));
-            }
-          }
-        }
-        return values;
-      };
-      SmallVector<Value> firstSides;
-      auto sideIf = [&](Value cond, Value tileIndex,
-                        ArrayRef<Value> otherwise) -> SmallVector<Value> {
-        if (otherwise.empty())
-          return {};
-        SmallVector<Type> types;
-        for (Value v : otherwise)
-          types.push_back(v.getType());
-        auto ifOp = scf::IfOp::create(b, types, cond, /*withElseRegion=*/true);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        scf::YieldOp::create(b, sideLoads(tileIndex));
-        b.setInsertionPointToStart(ifOp.elseBlock());
-        scf::YieldOp::create(b, otherwise);
-        return SmallVector<Value>(ifOp.getResults());
-      };
-      // Placeholders of the right types for the else branches.
-      SmallVector<Value> sidePlaceholders;
-      {
-        Value f32Zero = cF32(0.0);
-        Value halfOne = gk::constHalf2(b, loc, 1.0, 1.0);
-        int64_t kCount = (key.scaleMode == ScaleMode::AfterMma ||
-                          key.scaleMode == ScaleMode::InDecode)
-                             ? 2 * (key.hasZeroPoint ? 2 : 1)
-                             : 0;
-        for (int64_t i = 0; i < kCount; ++i)
-          sidePlaceholders.push_back(
-              key.scaleMode == ScaleMode::AfterMma ? f32Zero : halfOne);
-        int64_t vCount = value.scaleMode == ScaleMode::InDecode
-                             ? 2 * (value.hasZeroPoint ? 2 : 1)
-                             : 0;
-        for (int64_t i = 0; i < vCount; ++i)
-          sidePlaceholders.push_back(halfOne);
-      }
-      firstSides = sideIf(ult(c0, nTiles), firstTile, sidePlaceholders);
-
-      // Loop state: row maxima and (lane-partial) sums of rows 2t, 2t + 1,
-      // the O^T accumulators, the tile's side values, and for K scales
-      // folded into Q the scale block they were folded for, the scaled Q
-      // fragments and the initial scores.
-      SmallVector<Value> init = {negInf(), negInf(), cF32(0.0), cF32(0.0)};
-      for (int64_t mt = 0; mt < mTiles; ++mt)
-        init.push_back(zeroAcc);
-      int64_t sideStart = init.size();
-      llvm::append_range(init, firstSides);
-      int64_t foldStart = init.size();
-      if (fold) {
-        init.push_back(cIdx(std::numeric_limits<int32_t>::max()));
-        llvm::append_range(init, qFrags);
-        init.push_back(cF32(0.0));
-        init.push_back(cF32(0.0));
-      }
-      auto loop = scf::ForOp::create(b, c0, nTiles, c1, init);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(loop.getBody());
-        Value n = loop.getInductionVar();
-        ValueRange args = loop.getRegionIterArgs();
-        Value tileIndex = add(firstTile, n);
-        Value kb = mul(tileIndex, cIdx(kTileKeys));
-        Value row0 = add(ringRow0, mul(remU(n, cIdx(stages)), cIdx(kTileKeys)));
-        // Keep stages - 1 tiles in flight, then wait for this one.
-        Value pending = issueIf(add(n, cIdx(stages - 1)));
-        if (async)
-          nvgpu::DeviceAsyncWaitOp::create(b, pending,
-                                           b.getI32IntegerAttr(stages - 1));
-        gk::syncWarp(b, loc);
-        ValueRange sides = args.slice(sideStart, firstSides.size());
-        SmallVector<Value> nextSides =
-            sideIf(ult(add(n, c1), nTiles), add(tileIndex, c1),
-                   llvm::to_vector(sides));
-        size_t sideIdx = 0;
-        auto takeSide = [&]() { return sides[sideIdx++]; };
-        Value kScale[2], kZero[2], vScale[2], vZero[2];
-        if (key.scaleMode == ScaleMode::AfterMma ||
-            key.scaleMode == ScaleMode::InDecode) {
-          kScale[0] = takeSide();
-          kScale[1] = takeSide();
-          if (key.hasZeroPoint) {
-            kZero[0] = takeSide();
-            kZero[1] = takeSide();
-          }
-        }
-        if (value.scaleMode == ScaleMode::InDecode) {
-          vScale[0] = takeSide();
-          vScale[1] = takeSide();
-          if (value.hasZeroPoint) {
-            vZero[0] = takeSide();
-            vZero[1] = takeSide();
-          }
-        }
-
-        // K scales folded into Q: recompute when the tile enters another
-        // scale block.
-        SmallVector<Value> qB = rerun ? loadQFrags() : qFrags;
-        Value sInit = zeroAcc;
-        SmallVector<Value> foldResults;
-        if (fold) {
-          Value blockIdx =
-              key.src.whole[2] ? c0 : divU(kb, cIdx(key.src.extent[2]));
-          Value current = args[foldStart];
-          Value changed = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
-                                                blockIdx, current);
-          SmallVector<Type> types = {b.getIndexType()};
-          for (int64_t s = 0; s < kSteps; ++s)
-            types.push_back(bType);
-          types.push_back(b.getF32Type());
-          types.push_back(b.getF32Type());
-          auto ifOp = scf::IfOp::create(b, types, changed, /*withElse=*/true);
-          {
-            OpBuilder::InsertionGuard g2(b);
-            b.setInsertionPointToStart(ifOp.thenBlock());
-            // Scales (and zero points) of the lane's K channels, paired as
-            // the K A fragment pairs them: 16-byte loads of the lane's
-            // contiguous channels when the side data is per channel.
-            bool vectorSides =
-                !key.src.whole[3] && key.src.extent[3] == 1 && kLane % 8 == 0;
-            auto loadChannels = [&](Value side) {
-              SmallVector<Value> values;
-              if (!vectorSides) {
-                for (int64_t c = 0; c < kLane; ++c)
-                  values.push_back(
-                      toHalf(loadSide(key, side, kb, add(kBase, cIdx(c)))));
-                return values;
-              }
-              Type element = cast<MemRefType>(side.getType()).getElementType();
-              auto vecType = VectorType::get({8}, element);
-              int64_t bytes = 8 * element.getIntOrFloatBitWidth() / 8;
-              for (int64_t c = 0; c < kLane; c += 8) {
-                SmallVector<Value> idx = getSideIndices(
-                    b, loc, key.src, {bi, hk, kb, add(kBase, cIdx(c))});
-                Value vec = vector::LoadOp::create(
-                    b, vecType, side, idx, /*nontemporal=*/false,
-                    llvm::MaybeAlign(std::min<int64_t>(16, bytes)));
-                for (int64_t i = 0; i < 8; ++i)
-                  values.push_back(
-                      toHalf(vector::ExtractOp::create(b, vec, i)));
-              }
-              return values;
-            };
-            SmallVector<Value> scales = loadChannels(key.src.scale);
-            SmallVector<Value> zeros;
-            if (key.hasZeroPoint)
-              zeros = loadChannels(key.src.zeroPoint);
-            auto sidePair = [&](ArrayRef<Value> values, int64_t a, int64_t c) {
-              return pairHalf2(values[a], values[c]);
-            };
-            SmallVector<Value> results = {blockIdx};
-            Value bias = zeroAcc;
-            for (int64_t s = 0; s < kSteps; ++s) {
-              // The unscaled Q fragment, from the warp's stash.
-              Value stashed = vector::LoadOp::create(
-                  b, VectorType::get({2}, b.getI32Type()), qStash,
-                  ValueRange{stashRow, cIdx(2 * s)}, /*nontemporal=*/false,
-                  llvm::MaybeAlign(8));
-              Value frag = makeB(
-                  gk::asHalf2(b, loc, vector::ExtractOp::create(b, stashed, 0)),
-                  gk::asHalf2(b, loc,
-                              vector::ExtractOp::create(b, stashed, 1)));
-              Value s0 =
-                  sidePair(scales, kPairs[2 * s].first, kPairs[2 * s].second);
-              Value s1 = sidePair(scales, kPairs[2 * s + 1].first,
-                                  kPairs[2 * s + 1].second);
-              Value scaled =
-                  makeB(arith::MulFOp::create(
-                            b, vector::ExtractOp::create(b, frag, 0), s0),
-                        arith::MulFOp::create(
-                            b, vector::ExtractOp::create(b, frag, 1), s1));
-              results.push_back(scaled);
-              if (key.hasZeroPoint) {
-                // Keys that are all zero points: their scores are the bias.
-                Value z0 =
-                    sidePair(zeros, kPairs[2 * s].first, kPairs[2 * s].second);
-                Value z1 = sidePair(zeros, kPairs[2 * s + 1].first,
-                                    kPairs[2 * s + 1].second);
-                bias = mma(makeA(z0, z0, z1, z1), frag, bias);
-              }
-            }
-            for (int64_t e = 0; e < 2; ++e)
-              results.push_back(
-                  vector::ExtractOp::create(b, bias, ArrayRef<int64_t>{0, e}));
-            scf::YieldOp::create(b, results);
-            b.setInsertionPointToStart(ifOp.elseBlock());
-            scf::YieldOp::create(b, args.slice(foldStart, kSteps + 3));
-          }
-          foldResults = SmallVector<Value>(ifOp.getResults());
-          for (int64_t s = 0; s < kSteps; ++s)
-            qB[s] = foldResults[1 + s];
-          Value b0 = foldResults[1 + kSteps], b1 = foldResults[2 + kSteps];
-          sInit = vector::FromElementsOp::create(b, cType,
-                                                 ValueRange{b0, b1, b0, b1});
-        }
-
-        // S^T = K Q^T: rows g and g + 8 of the tile.
-        Value rowK[2] = {add(row0, g), add(row0, add(g, cIdx(8)))};
-        int64_t kLaneWords = key.laneWords();
-        int64_t kUnitWords = getUnitWords(key.kind);
-        int64_t kUnitChannels = getUnitChannels(key.kind);
-        int64_t kAlign = 4 * std::min<int64_t>(4, kLaneWords & -kLaneWords);
-        Value kWord0 = mul(t, cIdx(kLaneWords));
-        SmallVector<Half2> kPairsOf[2];
-        Value acc = sInit;
-        int64_t step = 0;
-        for (int64_t w = 0; w < kLaneWords; w += 4) {
-          int64_t count = std::min<int64_t>(4, kLaneWords - w);
-          for (int64_t r = 0; r < 2; ++r) {
-            Value vec = loadWords(key, rowK[r], add(kWord0, cIdx(w)), count,
-                                  std::min<int64_t>(kAlign, 16));
-            for (int64_t u = 0; u < count; u += kUnitWords) {
-              SmallVector<Value> unitWords;
-              for (int64_t i = 0; i < kUnitWords; ++i)
-                unitWords.push_back(vector::ExtractOp::create(b, vec, u + i));
-              int64_t unitBase = (w + u) / kUnitWords * kUnitChannels;
-              for (Half2 h : decodeKeyUnit(key, unitWords, unitBase)) {
-                if (key.scaleMode == ScaleMode::InDecode)
-                  h.value =
-                      key.hasZeroPoint
-                          ? Value(LLVM::FMAOp::create(b, h.value, kScale[r],
-                                                      kZero[r]))
-                          : Value(arith::MulFOp::create(b, h.value, kScale[r]));
-                kPairsOf[r].push_back(h);
-              }
-            }
-          }
-          while (static_cast<int64_t>(kPairsOf[0].size()) >= 2 * (step + 1) &&
-                 step < kSteps) {
-            Value a =
-                makeA(kPairsOf[0][2 * step].value, kPairsOf[1][2 * step].value,
-                      kPairsOf[0][2 * step + 1].value,
-                      kPairsOf[1][2 * step + 1].value);
-            acc = mma(a, qB[step], acc);
-            ++step;
-          }
-        }
-        assert(step == kSteps && "K pairs do not fill the k steps");
-
-        // Scores of keys g, g + 8 (i) for rows 2t, 2t + 1 (e), in base 2.
-        Value t2 = mul(t, cIdx(2));
-        Value causalOffset = arith::SubIOp::create(b, skv, cIdx(sq));
-        Value scores[2][2];
-        for (int64_t i = 0; i < 2; ++i) {
-          Value j = add(kb, add(g, cIdx(8 * i)));
-          Value inRange = ult(j, skv);
-          for (int64_t e = 0; e < 2; ++e) {
-            Value v =
-                vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i, e});
-            if (checkScores)
-              v = gk::nanIfNotFinite(b, b.getLoc(), v);
-            if (key.scaleMode == ScaleMode::AfterMma) {
-              v = arith::MulFOp::create(b, v, kScale[i]);
-              if (key.hasZeroPoint)
-                v = LLVM::FMAOp::create(b, kZero[i], qSum[e], v);
-            }
-            Value r = minU(add(t2, cIdx(e)), cIdx(rows - 1));
-            Value pos = divU(r, cIdx(group));
-            Value ok = inRange;
-            if (op.getCausal())
-              ok = arith::AndIOp::create(
-                  b, ok,
-                  arith::CmpIOp::create(b, arith::CmpIPredicate::sle, j,
-                                        add(pos, causalOffset)));
-            if (mask) {
-              auto pick = [&](int64_t dim, Value index) {
-                return select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                    dimOf(mask, dim), c1),
-                              c0, index);
-              };
-              Value head = add(mul(hk, cIdx(group)), remU(r, cIdx(group)));
-              Value m = emitExtendToF32(
-                  b, loc,
-                  memref::LoadOp::create(b, mask,
-                                         ValueRange{pick(0, bi), pick(1, head),
-                                                    pick(2, pos),
-                                                    minU(j, skvLast)}));
-              v = arith::AddFOp::create(
-                  b, v, arith::MulFOp::create(b, m, cF32(kLog2e)));
-            }
-            scores[i][e] = select(ok, v, negInf());
-          }
-        }
-
-        // Online softmax per row; sums stay lane-partial (each lane's keys)
-        // until the end, maxima are reduced over the 8 lanes of a row.
-        SmallVector<Value> results;
-        Value corr[2], p[2][2];
-        Value newMax[2], rowSum[2];
-        for (int64_t e = 0; e < 2; ++e) {
-          Value blockMax =
-              arith::MaximumFOp::create(b, scores[0][e], scores[1][e]);
-          for (int32_t offset : {4, 8, 16})
-            blockMax = arith::MaximumFOp::create(
-                b, blockMax, gk::shuffleXor(b, loc, blockMax, offset));
-          newMax[e] = arith::MaximumFOp::create(b, args[e], blockMax);
-          // While every key so far is masked, exponentiate against 0 so that
-          // exp2(-inf - x) stays 0 instead of NaN.
-          Value ref = select(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                                   newMax[e], negInf()),
-                             cF32(0.0), newMax[e]);
-          corr[e] =
-              gk::exp2Approx(b, loc, arith::SubFOp::create(b, args[e], ref));
-          rowSum[e] = arith::MulFOp::create(b, args[2 + e], corr[e]);
-          for (int64_t i = 0; i < 2; ++i) {
-            p[i][e] = gk::exp2Approx(
-                b, loc, arith::SubFOp::create(b, scores[i][e], ref));
-            rowSum[e] = arith::AddFOp::create(b, rowSum[e], p[i][e]);
-          }
-        }
-        results.append({newMax[0], newMax[1], rowSum[0], rowSum[1]});
-
-        // P^T as the B operand: the C fragment's (key, rows 2t, 2t + 1)
-        // pairs transposed to (keys 2t, 2t + 1, row g).
-        Value pB[2];
-        for (int64_t i = 0; i < 2; ++i)
-          pB[i] = asPair(gk::transpose8x8(
-              b, loc, gk::asWord(b, loc, pairHalf2(p[i][0], p[i][1]))));
-        Value pFrag = makeB(pB[0], pB[1]);
-
-        // O^T = O^T * corr + V^T P^T. Once the row maxima settle every
-        // correction is exactly 1: the warp skips the rescale when no lane
-        // needs it (a uniform branch on vote.any).
-        Value corrVec = vector::FromElementsOp::create(
-            b, cType, ValueRange{corr[0], corr[1], corr[0], corr[1]});
-        SmallVector<Value> oAcc;
-        {
-          Value one = cF32(1.0);
-          Value needs = arith::OrIOp::create(
-              b,
-              arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, corr[0], one),
-              arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, corr[1],
-                                    one));
-          Value any = NVVM::VoteSyncOp::create(b, b.getI1Type(), cI32(-1),
-                                               needs, NVVM::VoteSyncKind::any);
-          SmallVector<Type> types(mTiles, cType);
-          auto ifOp = scf::IfOp::create(b, types, any, /*withElse=*/true);
-          OpBuilder::InsertionGuard g2(b);
-          b.setInsertionPointToStart(ifOp.thenBlock());
-          SmallVector<Value> scaled;
-          for (int64_t mt = 0; mt < mTiles; ++mt)
-            scaled.push_back(arith::MulFOp::create(b, args[4 + mt], corrVec));
-          scf::YieldOp::create(b, scaled);
-          b.setInsertionPointToStart(ifOp.elseBlock());
-          scf::YieldOp::create(b, args.slice(4, mTiles));
-          oAcc = SmallVector<Value>(ifOp.getResults());
-        }
-        // Rows 2t, 2t + 1 (pair 0) and 2t + 8, 2t + 9 (pair 1) of the tile.
-        Value rowV[2][2] = {
-            {add(row0, t2), add(row0, add(t2, c1))},
-            {add(row0, add(t2, cIdx(8))), add(row0, add(t2, cIdx(9)))}};
-        int64_t vLaneWords = value.laneWords();
-        int64_t vUnitChannels = getValueUnitChannels(value.kind);
-        int64_t vAlign = 4 * std::min<int64_t>(4, vLaneWords & -vLaneWords);
-        Value vWord0 = mul(g, cIdx(vLaneWords));
-        SmallVector<Half2> vPairs[2];
-        int64_t mt = 0;
-        for (int64_t w = 0; w < vLaneWords; w += 4) {
-          int64_t count = std::min<int64_t>(4, vLaneWords - w);
-          Value vec[2][2];
-          for (int64_t pr = 0; pr < 2; ++pr)
-            for (int64_t k = 0; k < 2; ++k)
-              vec[pr][k] = loadWords(value, rowV[pr][k], add(vWord0, cIdx(w)),
-                                     count, std::min<int64_t>(vAlign, 16));
-          for (int64_t u = 0; u < count; ++u) {
-            for (int64_t pr = 0; pr < 2; ++pr) {
-              Value wa = vector::ExtractOp::create(b, vec[pr][0], u);
-              Value wb = vector::ExtractOp::create(b, vec[pr][1], u);
-              for (Half2 h :
-                   decodeValueUnit(value, wa, wb, (w + u) * vUnitChannels)) {
-                if (value.scaleMode == ScaleMode::InDecode)
-                  h.value = value.hasZeroPoint
-                                ? Value(LLVM::FMAOp::create(
-                                      b, h.value, vScale[pr], vZero[pr]))
-                                : Value(arith::MulFOp::create(b, h.value,
-                                                              vScale[pr]));
-                vPairs[pr].push_back(h);
-              }
-            }
-            while (static_cast<int64_t>(vPairs[0].size()) >= 2 * (mt + 1) &&
-                   mt < mTiles) {
-              Value a =
-                  makeA(vPairs[0][2 * mt].value, vPairs[0][2 * mt + 1].value,
-                        vPairs[1][2 * mt].value, vPairs[1][2 * mt + 1].value);
-              oAcc[mt] = mma(a, pFrag, oAcc[mt]);
-              ++mt;
-            }
-          }
-        }
-        assert(mt == mTiles && "V pairs do not fill the m tiles");
-        llvm::append_range(results, oAcc);
-        llvm::append_range(results, nextSides);
-        if (fold)
-          llvm::append_range(results, foldResults);
-        // Every lane is done with this stage before it is refilled.
-        gk::syncWarp(b, loc);
-        scf::YieldOp::create(b, results);
-      }
-      return SmallVector<Value>(loop.getResults().take_front(4 + mTiles));
-    };
     SmallVector<Value> state = runBlocks(plan.stages, self, /*rerun=*/false);
 
     // After an f16 overflow anywhere in the CTA, the bf16 recomputation.
@@ -2164,6 +1592,585 @@ LogicalResult DecodeKernelEmitter::emit() {
   replacement = bufferization::ToTensorOp::create(
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
   return success();
+}
+
+SmallVector<Value>
+DecodeKernelEmitter::runBlocks(int64_t stages, const WarpRun &run, bool rerun) {
+  Location loc = b.getLoc();
+  bool checkScores = mayOverflow && !rerun;
+  Value nTiles = run.nTiles, firstTile = run.firstTile;
+  Value ringRow0 = mul(run.warp, cIdx(stages * kTileKeys));
+  bool fold = key.scaleMode == ScaleMode::FoldIntoQuery;
+  Value rowValid = ult(g, cIdx(rows));
+
+  // Q^T as B fragments, one per k step: lane (g, t) holds query row g at
+  // the channels of the pairs its K A fragment holds. Scaled by softmax
+  // scale * log2(e) (the softmax runs in base 2); zero past the rows and
+  // the head dimension.
+  Value qRow = minU(g, cIdx(rows - 1));
+  Value qHead = add(mul(hk, cIdx(group)), remU(qRow, cIdx(group)));
+  Value qPos = divU(qRow, cIdx(group));
+  int64_t kLane = key.laneChannels();
+  Value kBase = mul(t, cIdx(kLane));
+  SmallVector<std::pair<int64_t, int64_t>> kPairs;
+  for (int64_t u = 0; u < kLane / getUnitChannels(key.kind); ++u)
+    for (auto [a, c] : getUnitKeyPairs(key.kind))
+      kPairs.push_back({u * getUnitChannels(key.kind) + a,
+                        u * getUnitChannels(key.kind) + c});
+  assert(static_cast<int64_t>(kPairs.size()) == 2 * kSteps);
+  auto qValue = [&](int64_t offset) -> Value {
+    Value ch = add(kBase, cIdx(offset));
+    Value ok = rowValid;
+    if (key.paddedDim != d) {
+      ok = arith::AndIOp::create(b, ok, ult(ch, cIdx(d)));
+      ch = minU(ch, cIdx(d - 1));
+    }
+    Value v = emitExtendToF32(
+        b, loc, memref::LoadOp::create(b, q, ValueRange{bi, qHead, qPos, ch}));
+    return select(ok, arith::MulFOp::create(b, v, qScale), cF32(0.0));
+  };
+  auto aType = VectorType::get({4, 2}, opType);
+  auto bType = VectorType::get({2, 2}, opType);
+  auto makeB = [&](Value lo, Value hi) -> Value {
+    Value frag = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(bType, FloatAttr::get(opType, 0.0)));
+    frag = vector::InsertOp::create(b, lo, frag, 0);
+    return vector::InsertOp::create(b, hi, frag, 1);
+  };
+  auto makeA = [&](Value a0, Value a1, Value a2, Value a3) -> Value {
+    Value frag = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(aType, FloatAttr::get(opType, 0.0)));
+    std::array<Value, 4> parts = {a0, a1, a2, a3};
+    for (int64_t i = 0; i < 4; ++i)
+      frag = vector::InsertOp::create(b, parts[i], frag, i);
+    return frag;
+  };
+  auto loadQFrags = [&]() {
+    SmallVector<Value> frags;
+    for (int64_t s = 0; s < kSteps; ++s) {
+      auto [a0, b0] = kPairs[2 * s];
+      auto [a1, b1] = kPairs[2 * s + 1];
+      frags.push_back(makeB(pairHalf2(qValue(a0), qValue(b0)),
+                            pairHalf2(qValue(a1), qValue(b1))));
+    }
+    return frags;
+  };
+  // The recomputation reloads them for every tile (from the caches)
+  // rather than keeping them in registers through its loop.
+  SmallVector<Value> qFrags;
+  if (!rerun)
+    qFrags = loadQFrags();
+  // With K scales folded into Q, the unscaled fragments wait in the
+  // warp's stash (row warp * 32 + lane) for each new scale block.
+  Value qStash, stashRow;
+  if (fold) {
+    qStash = memref::ViewOp::create(
+        b,
+        MemRefType::get({32 * warps, stashWords}, b.getI32Type(),
+                        MemRefLayoutAttrInterface(), workgroup),
+        base, cIdx(stashOffset), ValueRange{});
+    stashRow = add(mul(run.warp, cIdx(32)), lane);
+    for (int64_t s = 0; s < kSteps; ++s) {
+      Value words = vector::FromElementsOp::create(
+          b, VectorType::get({2}, b.getI32Type()),
+          ValueRange{
+              gk::asWord(b, loc, vector::ExtractOp::create(b, qFrags[s], 0)),
+              gk::asWord(b, loc, vector::ExtractOp::create(b, qFrags[s], 1))});
+      vector::StoreOp::create(b, words, qStash,
+                              ValueRange{stashRow, cIdx(2 * s)},
+                              /*nontemporal=*/false, llvm::MaybeAlign(8));
+    }
+  }
+  // sum_c q[r][c] for rows 2t, 2t + 1 (per-key K zero points): one more
+  // S^T with all-ones keys.
+  Value qSum[2];
+  if (key.scaleMode == ScaleMode::AfterMma && key.hasZeroPoint) {
+    Value ones = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(aType, b.getF16FloatAttr(1.0)));
+    Value acc = zeroAcc;
+    for (Value frag : qFrags)
+      acc = mma(ones, frag, acc);
+    for (int64_t e = 0; e < 2; ++e)
+      qSum[e] = vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{0, e});
+  }
+
+  // The pipeline: stages - 1 tiles in flight ahead of the one computed.
+  bool async = !key.staged || !value.staged;
+  auto issue = [&](Value tileIndex, Value stage) -> Value {
+    Value kb = mul(tileIndex, cIdx(kTileKeys));
+    Value row0 = add(ringRow0, mul(stage, cIdx(kTileKeys)));
+    SmallVector<Value> tokens;
+    if (!key.staged)
+      llvm::append_range(tokens, issueTile(key, row0, kb));
+    if (!value.staged)
+      llvm::append_range(tokens, issueTile(value, row0, kb));
+    // Staged rows: lanes 0-15 decode K rows, 16-31 V rows (or 0-15 the
+    // only staged operand).
+    if (key.staged || value.staged) {
+      Value rowInTile = remU(lane, cIdx(kTileKeys));
+      Value upper = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, lane,
+                                          cIdx(kTileKeys));
+      auto stageIf = [&](DecodeOperand &x, Value cond) {
+        auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        stageTile(x, row0, kb, rowInTile);
+      };
+      Value lower = arith::XOrIOp::create(
+          b, upper, arith::ConstantOp::create(b, b.getBoolAttr(true)));
+      if (key.staged)
+        stageIf(key, lower);
+      if (value.staged)
+        stageIf(value, key.staged ? upper : lower);
+    }
+    if (!async)
+      return Value();
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, tokens)
+        .getAsyncToken();
+  };
+  auto issueIf = [&](Value n) -> Value {
+    // Tile n of this warp, if it has one; an empty group otherwise, so
+    // that every iteration commits one group (no groups at all when
+    // every operand is staged by the warp).
+    auto ifOp = scf::IfOp::create(b, async ? TypeRange{tokenType} : TypeRange{},
+                                  ult(n, nTiles),
+                                  /*withElseRegion=*/async);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value token = issue(add(firstTile, n), remU(n, cIdx(stages)));
+    if (!async)
+      return Value();
+    scf::YieldOp::create(b, token);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(
+        b, nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{})
+               .getAsyncToken());
+    return ifOp.getResult(0);
+  };
+  for (int64_t i = 0; i + 1 < stages; ++i)
+    issueIf(cIdx(i));
+
+  // Scales and zero points of a tile, loaded one tile ahead.
+  auto sideLoads = [&](Value tileIndex) {
+    Value kb = mul(tileIndex, cIdx(kTileKeys));
+    SmallVector<Value> values;
+    auto keyAt = [&](Value offset) { return minU(add(kb, offset), skvLast); };
+    if (key.scaleMode == ScaleMode::AfterMma ||
+        key.scaleMode == ScaleMode::InDecode) {
+      Value channel = key.scaleMode == ScaleMode::InDecode ? kBase : c0;
+      for (Value side : {key.src.scale, key.src.zeroPoint}) {
+        if (!side)
+          continue;
+        for (int64_t i = 0; i < 2; ++i) {
+          Value v = loadSide(key, side, keyAt(add(g, cIdx(8 * i))), channel);
+          values.push_back(key.scaleMode == ScaleMode::AfterMma
+                               ? emitExtendToF32(b, loc, v)
+                               : splatHalf2(v));
+        }
+      }
+    }
+    if (value.scaleMode == ScaleMode::InDecode) {
+      Value channel = mul(g, cIdx(value.laneChannels()));
+      Value t2 = mul(t, cIdx(2));
+      for (Value side : {value.src.scale, value.src.zeroPoint}) {
+        if (!side)
+          continue;
+        for (int64_t i = 0; i < 2; ++i) {
+          Value k0 = keyAt(add(t2, cIdx(8 * i)));
+          Value k1 = keyAt(add(t2, cIdx(8 * i + 1)));
+          values.push_back(pairHalf2(loadSide(value, side, k0, channel),
+                                     loadSide(value, side, k1, channel)));
+        }
+      }
+    }
+    return values;
+  };
+  SmallVector<Value> firstSides;
+  auto sideIf = [&](Value cond, Value tileIndex,
+                    ArrayRef<Value> otherwise) -> SmallVector<Value> {
+    if (otherwise.empty())
+      return {};
+    SmallVector<Type> types;
+    for (Value v : otherwise)
+      types.push_back(v.getType());
+    auto ifOp = scf::IfOp::create(b, types, cond, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, sideLoads(tileIndex));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, otherwise);
+    return SmallVector<Value>(ifOp.getResults());
+  };
+  // Placeholders of the right types for the else branches.
+  SmallVector<Value> sidePlaceholders;
+  {
+    Value f32Zero = cF32(0.0);
+    Value halfOne = gk::constHalf2(b, loc, 1.0, 1.0);
+    int64_t kCount = (key.scaleMode == ScaleMode::AfterMma ||
+                      key.scaleMode == ScaleMode::InDecode)
+                         ? 2 * (key.hasZeroPoint ? 2 : 1)
+                         : 0;
+    for (int64_t i = 0; i < kCount; ++i)
+      sidePlaceholders.push_back(
+          key.scaleMode == ScaleMode::AfterMma ? f32Zero : halfOne);
+    int64_t vCount = value.scaleMode == ScaleMode::InDecode
+                         ? 2 * (value.hasZeroPoint ? 2 : 1)
+                         : 0;
+    for (int64_t i = 0; i < vCount; ++i)
+      sidePlaceholders.push_back(halfOne);
+  }
+  firstSides = sideIf(ult(c0, nTiles), firstTile, sidePlaceholders);
+
+  // Loop state: row maxima and (lane-partial) sums of rows 2t, 2t + 1,
+  // the O^T accumulators, the tile's side values, and for K scales
+  // folded into Q the scale block they were folded for, the scaled Q
+  // fragments and the initial scores.
+  SmallVector<Value> init = {negInf(), negInf(), cF32(0.0), cF32(0.0)};
+  for (int64_t mt = 0; mt < mTiles; ++mt)
+    init.push_back(zeroAcc);
+  int64_t sideStart = init.size();
+  llvm::append_range(init, firstSides);
+  int64_t foldStart = init.size();
+  if (fold) {
+    init.push_back(cIdx(std::numeric_limits<int32_t>::max()));
+    llvm::append_range(init, qFrags);
+    init.push_back(cF32(0.0));
+    init.push_back(cF32(0.0));
+  }
+  auto loop = scf::ForOp::create(b, c0, nTiles, c1, init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value n = loop.getInductionVar();
+    ValueRange args = loop.getRegionIterArgs();
+    Value tileIndex = add(firstTile, n);
+    Value kb = mul(tileIndex, cIdx(kTileKeys));
+    Value row0 = add(ringRow0, mul(remU(n, cIdx(stages)), cIdx(kTileKeys)));
+    // Keep stages - 1 tiles in flight, then wait for this one.
+    Value pending = issueIf(add(n, cIdx(stages - 1)));
+    if (async)
+      nvgpu::DeviceAsyncWaitOp::create(b, pending,
+                                       b.getI32IntegerAttr(stages - 1));
+    gk::syncWarp(b, loc);
+    ValueRange sides = args.slice(sideStart, firstSides.size());
+    SmallVector<Value> nextSides = sideIf(
+        ult(add(n, c1), nTiles), add(tileIndex, c1), llvm::to_vector(sides));
+    size_t sideIdx = 0;
+    auto takeSide = [&]() { return sides[sideIdx++]; };
+    Value kScale[2], kZero[2], vScale[2], vZero[2];
+    if (key.scaleMode == ScaleMode::AfterMma ||
+        key.scaleMode == ScaleMode::InDecode) {
+      kScale[0] = takeSide();
+      kScale[1] = takeSide();
+      if (key.hasZeroPoint) {
+        kZero[0] = takeSide();
+        kZero[1] = takeSide();
+      }
+    }
+    if (value.scaleMode == ScaleMode::InDecode) {
+      vScale[0] = takeSide();
+      vScale[1] = takeSide();
+      if (value.hasZeroPoint) {
+        vZero[0] = takeSide();
+        vZero[1] = takeSide();
+      }
+    }
+
+    // K scales folded into Q: recompute when the tile enters another
+    // scale block.
+    SmallVector<Value> qB = rerun ? loadQFrags() : qFrags;
+    Value sInit = zeroAcc;
+    SmallVector<Value> foldResults;
+    if (fold) {
+      Value blockIdx =
+          key.src.whole[2] ? c0 : divU(kb, cIdx(key.src.extent[2]));
+      Value current = args[foldStart];
+      Value changed =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, blockIdx, current);
+      SmallVector<Type> types = {b.getIndexType()};
+      for (int64_t s = 0; s < kSteps; ++s)
+        types.push_back(bType);
+      types.push_back(b.getF32Type());
+      types.push_back(b.getF32Type());
+      auto ifOp = scf::IfOp::create(b, types, changed, /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        // Scales (and zero points) of the lane's K channels, paired as
+        // the K A fragment pairs them: 16-byte loads of the lane's
+        // contiguous channels when the side data is per channel.
+        bool vectorSides =
+            !key.src.whole[3] && key.src.extent[3] == 1 && kLane % 8 == 0;
+        auto loadChannels = [&](Value side) {
+          SmallVector<Value> values;
+          if (!vectorSides) {
+            for (int64_t c = 0; c < kLane; ++c)
+              values.push_back(
+                  toHalf(loadSide(key, side, kb, add(kBase, cIdx(c)))));
+            return values;
+          }
+          Type element = cast<MemRefType>(side.getType()).getElementType();
+          auto vecType = VectorType::get({8}, element);
+          int64_t bytes = 8 * element.getIntOrFloatBitWidth() / 8;
+          for (int64_t c = 0; c < kLane; c += 8) {
+            SmallVector<Value> idx = getSideIndices(
+                b, loc, key.src, {bi, hk, kb, add(kBase, cIdx(c))});
+            Value vec = vector::LoadOp::create(
+                b, vecType, side, idx, /*nontemporal=*/false,
+                llvm::MaybeAlign(std::min<int64_t>(16, bytes)));
+            for (int64_t i = 0; i < 8; ++i)
+              values.push_back(toHalf(vector::ExtractOp::create(b, vec, i)));
+          }
+          return values;
+        };
+        SmallVector<Value> scales = loadChannels(key.src.scale);
+        SmallVector<Value> zeros;
+        if (key.hasZeroPoint)
+          zeros = loadChannels(key.src.zeroPoint);
+        auto sidePair = [&](ArrayRef<Value> values, int64_t a, int64_t c) {
+          return pairHalf2(values[a], values[c]);
+        };
+        SmallVector<Value> results = {blockIdx};
+        Value bias = zeroAcc;
+        for (int64_t s = 0; s < kSteps; ++s) {
+          // The unscaled Q fragment, from the warp's stash.
+          Value stashed = vector::LoadOp::create(
+              b, VectorType::get({2}, b.getI32Type()), qStash,
+              ValueRange{stashRow, cIdx(2 * s)}, /*nontemporal=*/false,
+              llvm::MaybeAlign(8));
+          Value frag = makeB(
+              gk::asHalf2(b, loc, vector::ExtractOp::create(b, stashed, 0)),
+              gk::asHalf2(b, loc, vector::ExtractOp::create(b, stashed, 1)));
+          Value s0 =
+              sidePair(scales, kPairs[2 * s].first, kPairs[2 * s].second);
+          Value s1 = sidePair(scales, kPairs[2 * s + 1].first,
+                              kPairs[2 * s + 1].second);
+          Value scaled =
+              makeB(arith::MulFOp::create(
+                        b, vector::ExtractOp::create(b, frag, 0), s0),
+                    arith::MulFOp::create(
+                        b, vector::ExtractOp::create(b, frag, 1), s1));
+          results.push_back(scaled);
+          if (key.hasZeroPoint) {
+            // Keys that are all zero points: their scores are the bias.
+            Value z0 =
+                sidePair(zeros, kPairs[2 * s].first, kPairs[2 * s].second);
+            Value z1 = sidePair(zeros, kPairs[2 * s + 1].first,
+                                kPairs[2 * s + 1].second);
+            bias = mma(makeA(z0, z0, z1, z1), frag, bias);
+          }
+        }
+        for (int64_t e = 0; e < 2; ++e)
+          results.push_back(
+              vector::ExtractOp::create(b, bias, ArrayRef<int64_t>{0, e}));
+        scf::YieldOp::create(b, results);
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(b, args.slice(foldStart, kSteps + 3));
+      }
+      foldResults = SmallVector<Value>(ifOp.getResults());
+      for (int64_t s = 0; s < kSteps; ++s)
+        qB[s] = foldResults[1 + s];
+      Value b0 = foldResults[1 + kSteps], b1 = foldResults[2 + kSteps];
+      sInit =
+          vector::FromElementsOp::create(b, cType, ValueRange{b0, b1, b0, b1});
+    }
+
+    // S^T = K Q^T: rows g and g + 8 of the tile.
+    Value rowK[2] = {add(row0, g), add(row0, add(g, cIdx(8)))};
+    int64_t kLaneWords = key.laneWords();
+    int64_t kUnitWords = getUnitWords(key.kind);
+    int64_t kUnitChannels = getUnitChannels(key.kind);
+    int64_t kAlign = 4 * std::min<int64_t>(4, kLaneWords & -kLaneWords);
+    Value kWord0 = mul(t, cIdx(kLaneWords));
+    SmallVector<Half2> kPairsOf[2];
+    Value acc = sInit;
+    int64_t step = 0;
+    for (int64_t w = 0; w < kLaneWords; w += 4) {
+      int64_t count = std::min<int64_t>(4, kLaneWords - w);
+      for (int64_t r = 0; r < 2; ++r) {
+        Value vec = loadWords(key, rowK[r], add(kWord0, cIdx(w)), count,
+                              std::min<int64_t>(kAlign, 16));
+        for (int64_t u = 0; u < count; u += kUnitWords) {
+          SmallVector<Value> unitWords;
+          for (int64_t i = 0; i < kUnitWords; ++i)
+            unitWords.push_back(vector::ExtractOp::create(b, vec, u + i));
+          int64_t unitBase = (w + u) / kUnitWords * kUnitChannels;
+          for (Half2 h : decodeKeyUnit(key, unitWords, unitBase)) {
+            if (key.scaleMode == ScaleMode::InDecode)
+              h.value =
+                  key.hasZeroPoint
+                      ? Value(LLVM::FMAOp::create(b, h.value, kScale[r],
+                                                  kZero[r]))
+                      : Value(arith::MulFOp::create(b, h.value, kScale[r]));
+            kPairsOf[r].push_back(h);
+          }
+        }
+      }
+      while (static_cast<int64_t>(kPairsOf[0].size()) >= 2 * (step + 1) &&
+             step < kSteps) {
+        Value a = makeA(
+            kPairsOf[0][2 * step].value, kPairsOf[1][2 * step].value,
+            kPairsOf[0][2 * step + 1].value, kPairsOf[1][2 * step + 1].value);
+        acc = mma(a, qB[step], acc);
+        ++step;
+      }
+    }
+    assert(step == kSteps && "K pairs do not fill the k steps");
+
+    // Scores of keys g, g + 8 (i) for rows 2t, 2t + 1 (e), in base 2.
+    Value t2 = mul(t, cIdx(2));
+    Value causalOffset = arith::SubIOp::create(b, skv, cIdx(sq));
+    Value scores[2][2];
+    for (int64_t i = 0; i < 2; ++i) {
+      Value j = add(kb, add(g, cIdx(8 * i)));
+      Value inRange = ult(j, skv);
+      for (int64_t e = 0; e < 2; ++e) {
+        Value v = vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i, e});
+        if (checkScores)
+          v = gk::nanIfNotFinite(b, b.getLoc(), v);
+        if (key.scaleMode == ScaleMode::AfterMma) {
+          v = arith::MulFOp::create(b, v, kScale[i]);
+          if (key.hasZeroPoint)
+            v = LLVM::FMAOp::create(b, kZero[i], qSum[e], v);
+        }
+        Value r = minU(add(t2, cIdx(e)), cIdx(rows - 1));
+        Value pos = divU(r, cIdx(group));
+        Value ok = inRange;
+        if (op.getCausal())
+          ok = arith::AndIOp::create(
+              b, ok,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::sle, j,
+                                    add(pos, causalOffset)));
+        if (mask) {
+          auto pick = [&](int64_t dim, Value index) {
+            return select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                dimOf(mask, dim), c1),
+                          c0, index);
+          };
+          Value head = add(mul(hk, cIdx(group)), remU(r, cIdx(group)));
+          Value m =
+              emitExtendToF32(b, loc,
+                              memref::LoadOp::create(
+                                  b, mask,
+                                  ValueRange{pick(0, bi), pick(1, head),
+                                             pick(2, pos), minU(j, skvLast)}));
+          v = arith::AddFOp::create(b, v,
+                                    arith::MulFOp::create(b, m, cF32(kLog2e)));
+        }
+        scores[i][e] = select(ok, v, negInf());
+      }
+    }
+
+    // Online softmax per row; sums stay lane-partial (each lane's keys)
+    // until the end, maxima are reduced over the 8 lanes of a row.
+    SmallVector<Value> results;
+    Value corr[2], p[2][2];
+    Value newMax[2], rowSum[2];
+    for (int64_t e = 0; e < 2; ++e) {
+      Value blockMax = arith::MaximumFOp::create(b, scores[0][e], scores[1][e]);
+      for (int32_t offset : {4, 8, 16})
+        blockMax = arith::MaximumFOp::create(
+            b, blockMax, gk::shuffleXor(b, loc, blockMax, offset));
+      newMax[e] = arith::MaximumFOp::create(b, args[e], blockMax);
+      // While every key so far is masked, exponentiate against 0 so that
+      // exp2(-inf - x) stays 0 instead of NaN.
+      Value ref = select(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                               newMax[e], negInf()),
+                         cF32(0.0), newMax[e]);
+      corr[e] = gk::exp2Approx(b, loc, arith::SubFOp::create(b, args[e], ref));
+      rowSum[e] = arith::MulFOp::create(b, args[2 + e], corr[e]);
+      for (int64_t i = 0; i < 2; ++i) {
+        p[i][e] =
+            gk::exp2Approx(b, loc, arith::SubFOp::create(b, scores[i][e], ref));
+        rowSum[e] = arith::AddFOp::create(b, rowSum[e], p[i][e]);
+      }
+    }
+    results.append({newMax[0], newMax[1], rowSum[0], rowSum[1]});
+
+    // P^T as the B operand: the C fragment's (key, rows 2t, 2t + 1)
+    // pairs transposed to (keys 2t, 2t + 1, row g).
+    Value pB[2];
+    for (int64_t i = 0; i < 2; ++i)
+      pB[i] = asPair(gk::transpose8x8(
+          b, loc, gk::asWord(b, loc, pairHalf2(p[i][0], p[i][1]))));
+    Value pFrag = makeB(pB[0], pB[1]);
+
+    // O^T = O^T * corr + V^T P^T. Once the row maxima settle every
+    // correction is exactly 1: the warp skips the rescale when no lane
+    // needs it (a uniform branch on vote.any).
+    Value corrVec = vector::FromElementsOp::create(
+        b, cType, ValueRange{corr[0], corr[1], corr[0], corr[1]});
+    SmallVector<Value> oAcc;
+    {
+      Value one = cF32(1.0);
+      Value needs = arith::OrIOp::create(
+          b, arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, corr[0], one),
+          arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, corr[1], one));
+      Value any = NVVM::VoteSyncOp::create(b, b.getI1Type(), cI32(-1), needs,
+                                           NVVM::VoteSyncKind::any);
+      SmallVector<Type> types(mTiles, cType);
+      auto ifOp = scf::IfOp::create(b, types, any, /*withElse=*/true);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      SmallVector<Value> scaled;
+      for (int64_t mt = 0; mt < mTiles; ++mt)
+        scaled.push_back(arith::MulFOp::create(b, args[4 + mt], corrVec));
+      scf::YieldOp::create(b, scaled);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, args.slice(4, mTiles));
+      oAcc = SmallVector<Value>(ifOp.getResults());
+    }
+    // Rows 2t, 2t + 1 (pair 0) and 2t + 8, 2t + 9 (pair 1) of the tile.
+    Value rowV[2][2] = {
+        {add(row0, t2), add(row0, add(t2, c1))},
+        {add(row0, add(t2, cIdx(8))), add(row0, add(t2, cIdx(9)))}};
+    int64_t vLaneWords = value.laneWords();
+    int64_t vUnitChannels = getValueUnitChannels(value.kind);
+    int64_t vAlign = 4 * std::min<int64_t>(4, vLaneWords & -vLaneWords);
+    Value vWord0 = mul(g, cIdx(vLaneWords));
+    SmallVector<Half2> vPairs[2];
+    int64_t mt = 0;
+    for (int64_t w = 0; w < vLaneWords; w += 4) {
+      int64_t count = std::min<int64_t>(4, vLaneWords - w);
+      Value vec[2][2];
+      for (int64_t pr = 0; pr < 2; ++pr)
+        for (int64_t k = 0; k < 2; ++k)
+          vec[pr][k] = loadWords(value, rowV[pr][k], add(vWord0, cIdx(w)),
+                                 count, std::min<int64_t>(vAlign, 16));
+      for (int64_t u = 0; u < count; ++u) {
+        for (int64_t pr = 0; pr < 2; ++pr) {
+          Value wa = vector::ExtractOp::create(b, vec[pr][0], u);
+          Value wb = vector::ExtractOp::create(b, vec[pr][1], u);
+          for (Half2 h :
+               decodeValueUnit(value, wa, wb, (w + u) * vUnitChannels)) {
+            if (value.scaleMode == ScaleMode::InDecode)
+              h.value =
+                  value.hasZeroPoint
+                      ? Value(LLVM::FMAOp::create(b, h.value, vScale[pr],
+                                                  vZero[pr]))
+                      : Value(arith::MulFOp::create(b, h.value, vScale[pr]));
+            vPairs[pr].push_back(h);
+          }
+        }
+        while (static_cast<int64_t>(vPairs[0].size()) >= 2 * (mt + 1) &&
+               mt < mTiles) {
+          Value a = makeA(vPairs[0][2 * mt].value, vPairs[0][2 * mt + 1].value,
+                          vPairs[1][2 * mt].value, vPairs[1][2 * mt + 1].value);
+          oAcc[mt] = mma(a, pFrag, oAcc[mt]);
+          ++mt;
+        }
+      }
+    }
+    assert(mt == mTiles && "V pairs do not fill the m tiles");
+    llvm::append_range(results, oAcc);
+    llvm::append_range(results, nextSides);
+    if (fold)
+      llvm::append_range(results, foldResults);
+    // Every lane is done with this stage before it is refilled.
+    gk::syncWarp(b, loc);
+    scf::YieldOp::create(b, results);
+  }
+  return SmallVector<Value>(loop.getResults().take_front(4 + mTiles));
 }
 
 /// out = sum_s 2^(lse_s - max) O_s / sum_s 2^(lse_s - max) per row; rows

@@ -253,6 +253,18 @@ private:
                             Value zeroPoint);
   SmallVector<Value> emitCopies(KVTile &tile, Value buf, Value kb, Value hi,
                                 Value bi, Value hk, Value tid);
+  /// A thread's place in its warp's mma fragments (g = lane / 4, t =
+  /// lane % 4) and the two rows of the warp's tile it holds: g and g + 8.
+  struct Lane {
+    Value tid, g, t, t2, rowValid[2], head[2], pos[2], rowIdx[2];
+  };
+  /// One pass over the CTA's key blocks with tensor-core operands of
+  /// `opType` for the thread `lane`: the double-buffered copies, the block
+  /// loop, and the retired last prefetch. Returns the loop's row maxima,
+  /// lane-partial row sums and output accumulators.
+  SmallVector<Value> runBlocks(Type opType, const Lane &lane,
+                               SmallVector<Value> qFrags);
+
   Value fetch(const KVTile &tile, Value buf, Value row, Value channel, Value bi,
               Value hk, Value key, Value byteIdx = Value(),
               int64_t bitOffset = -1);
@@ -262,6 +274,19 @@ private:
   GPUAttentionSchedule opts;
   Type f32, f16;
   int64_t threads = 0, blockKV = 0;
+  // Kernel-wide values, set by emit() for the pieces of the kernel.
+  KVTile key, value;
+  /// Head dimensions, k steps of S = Q K^T and n tiles of O = P V.
+  int64_t d = 0, dv = 0, kChunks = 0, vTiles = 0;
+  /// 8-key accumulators per 16-key step.
+  static constexpr int64_t nTiles = 2;
+  bool fp8P = false, mayOverflow = false;
+  double pScale = 1.0;
+  Value mask, deltaS, c0, c1, skv, causalOffset, qScale;
+  /// The CTA's (batch, KV head) and its key range [lo, hi) in numBlocks
+  /// blocks.
+  Value bi, hk, lo, hi, numBlocks;
+  VectorType cType;
   GPUChunkReader reader;
 };
 
@@ -506,19 +531,18 @@ static Value roundToE4M3(OpBuilder &b, Location loc, Value value) {
 
 LogicalResult GPUAttentionEmitter::emit() {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
-  int64_t d = qType.getShape()[3];
+  d = qType.getShape()[3];
   if (ShapedType::isDynamic(d))
     return op.emitOpError()
            << "kvq-gpu-attention needs a static head dimension";
-  KVTile key, value;
   if (failed(prepareTile(key, "key", op.getKey(), op.getKeySchemeAttr(),
                          op.getKeyScale(), op.getKeyZeroPoint())) ||
       failed(prepareTile(value, "value", op.getValue(), op.getValueSchemeAttr(),
                          op.getValueScale(), op.getValueZeroPoint())))
     return failure();
-  int64_t dv = value.dim;
-  int64_t kChunks = llvm::divideCeil(d, 16); // k steps of S = Q K^T
-  int64_t vTiles = llvm::divideCeil(dv, 8);  // n tiles of O = P V
+  dv = value.dim;
+  kChunks = llvm::divideCeil(d, 16); // k steps of S = Q K^T
+  vTiles = llvm::divideCeil(dv, 8);  // n tiles of O = P V
 
   // Warps per CTA: one 16-row tile each. Decode (at most 16 rows per KV
   // head) uses one warp per CTA and more CTAs along the keys instead.
@@ -547,7 +571,6 @@ LogicalResult GPUAttentionEmitter::emit() {
            << "kvq-gpu-attention: one block of 16 keys needs "
            << 16 * bytesPerKey << " bytes of shared memory, more than the "
            << opts.sharedMemory << " allowed (option shared-memory)";
-  constexpr int64_t nTiles = 2; // 8-key accumulators per 16-key step
 
   // SageAttention2: quantized queries are decoded as they are loaded into
   // the A fragments; Delta-S is added to the scores; FP8 probabilities are
@@ -566,25 +589,26 @@ LogicalResult GPUAttentionEmitter::emit() {
   } else {
     q = createReadOnlyBuffer(b, b.getLoc(), op.getQuery());
   }
-  Value deltaS = op.getDeltaS()
-                     ? createReadOnlyBuffer(b, b.getLoc(), op.getDeltaS())
-                     : Value();
+  deltaS = op.getDeltaS() ? createReadOnlyBuffer(b, b.getLoc(), op.getDeltaS())
+                          : Value();
   std::optional<Type> pType = op.getPType();
-  bool fp8P = pType && isa<Float8E4M3FNType>(*pType);
-  double pScale = fp8P ? std::exp2(8.807) : 1.0;
-  Value mask = op.getMask() ? createReadOnlyBuffer(b, b.getLoc(), op.getMask())
-                            : Value();
-  Value c0 = cIdx(0), c1 = cIdx(1);
+  fp8P = pType && isa<Float8E4M3FNType>(*pType);
+  pScale = fp8P ? std::exp2(8.807) : 1.0;
+  mask = op.getMask() ? createReadOnlyBuffer(b, b.getLoc(), op.getMask())
+                      : Value();
+  c0 = cIdx(0);
+  c1 = cIdx(1);
   Value batch = dimOf(q, 0), hq = dimOf(q, 1), sq = dimOf(q, 2);
   auto kvSize = [&](const KVTile &tile, int64_t i) {
     if (tile.decoder)
       return tile.decoder.emitDecodedSize(b, b.getLoc(), reader, i);
     return dimOf(tile.data, i);
   };
-  Value hkv = kvSize(key, 1), skv = kvSize(key, 2);
+  Value hkv = kvSize(key, 1);
+  skv = kvSize(key, 2);
   Value group = arith::DivUIOp::create(b, hq, hkv);
   Value rows = mul(group, sq);
-  Value causalOffset = arith::SubIOp::create(b, skv, sq);
+  causalOffset = arith::SubIOp::create(b, skv, sq);
   Value gridX = arith::CeilDivUIOp::create(b, rows, cIdx(16 * warps));
   Value gridY = mul(batch, hkv);
 
@@ -646,9 +670,9 @@ LogicalResult GPUAttentionEmitter::emit() {
   auto isPlainF16 = [](const KVTile &tile) {
     return !tile.decoder && !tile.scheme && tile.elementType.isF16();
   };
-  bool mayOverflow = qSource || !qType.getElementType().isF16() ||
-                     std::abs(op.getEffectiveScale() * kLog2e) > 1.0 ||
-                     !isPlainF16(key) || !isPlainF16(value);
+  mayOverflow = qSource || !qType.getElementType().isF16() ||
+                std::abs(op.getEffectiveScale() * kLog2e) > 1.0 ||
+                !isPlainF16(key) || !isPlainF16(value);
   int64_t kBytes = 2 * blockKV * key.stride * key.elementBytes;
   int64_t vBytes = 2 * blockKV * value.stride * value.elementBytes;
   auto launch = gpu::LaunchOp::create(
@@ -678,16 +702,11 @@ LogicalResult GPUAttentionEmitter::emit() {
     Value tid = launch.getThreadIds().x;
     Value bhk = launch.getBlockIds().y;
     Value split = launch.getBlockIds().z;
-    Value bi = arith::DivUIOp::create(b, bhk, hkv);
-    Value hk = arith::RemUIOp::create(b, bhk, hkv);
+    bi = arith::DivUIOp::create(b, bhk, hkv);
+    hk = arith::RemUIOp::create(b, bhk, hkv);
     Value ctaRow0 = mul(launch.getBlockIds().x, cIdx(16 * warps));
     Value lastRow = arith::SubIOp::create(b, rows, c1);
 
-    // A thread's place in its warp's mma fragments (g = lane / 4, t =
-    // lane % 4) and the two rows of the warp's tile it holds: g and g + 8.
-    struct Lane {
-      Value tid, g, t, t2, rowValid[2], head[2], pos[2], rowIdx[2];
-    };
     auto laneOf = [&](Value tid) {
       Lane l;
       l.tid = tid;
@@ -714,7 +733,7 @@ LogicalResult GPUAttentionEmitter::emit() {
 
     // Q fragments, scaled by softmax scale * log2(e) (the softmax runs in
     // base 2), zero past the head dimension.
-    Value qScale = cF32(op.getEffectiveScale() * kLog2e);
+    qScale = cF32(op.getEffectiveScale() * kLog2e);
     auto qElement = [&](const Lane &l, int i, Value channel, int64_t chunkEnd,
                         Type opType) {
       Value ch = chunkEnd > d ? minU(channel, cIdx(d - 1)) : channel;
@@ -730,7 +749,7 @@ LogicalResult GPUAttentionEmitter::emit() {
         v = select(ult(channel, cIdx(d)), v, cF32(0.0));
       return arith::TruncFOp::create(b, opType, v).getResult();
     };
-    auto cType = VectorType::get({2, 2}, f32);
+    cType = VectorType::get({2, 2}, f32);
     auto qFragments = [&](Type opType, const Lane &l) {
       SmallVector<Value> qFrags;
       for (int64_t kc = 0; kc < kChunks; ++kc) {
@@ -762,237 +781,15 @@ LogicalResult GPUAttentionEmitter::emit() {
         mul(arith::CeilDivUIOp::create(
                 b, arith::CeilDivUIOp::create(b, kvEnd, splits), cIdx(blockKV)),
             cIdx(blockKV));
-    Value lo = minU(mul(split, splitLen), kvEnd);
-    Value hi = minU(add(lo, splitLen), kvEnd);
-    Value numBlocks = arith::CeilDivUIOp::create(
-        b, arith::SubIOp::create(b, hi, lo), cIdx(blockKV));
+    lo = minU(mul(split, splitLen), kvEnd);
+    hi = minU(add(lo, splitLen), kvEnd);
+    numBlocks = arith::CeilDivUIOp::create(b, arith::SubIOp::create(b, hi, lo),
+                                           cIdx(blockKV));
 
     // One pass over the CTA's key blocks with tensor-core operands of
     // `opType` for the thread `lane`: the double-buffered copies, the block
     // loop, and the retired last prefetch. Returns the loop's row maxima,
     // lane-partial row sums and output accumulators.
-    auto runBlocks = [&](Type opType, const Lane &lane,
-                         SmallVector<Value> qFrags) -> SmallVector<Value> {
-      Value tid = lane.tid, g = lane.g, t = lane.t, t2 = lane.t2;
-      const Value *head = lane.head, *pos = lane.pos;
-      auto aType = VectorType::get({4, 2}, opType);
-      auto bType = VectorType::get({2, 2}, opType);
-      auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-      auto issueBlock = [&](Value blockIdx, Value buf) {
-        Value kb = add(lo, mul(blockIdx, cIdx(blockKV)));
-        SmallVector<Value> tokens = emitCopies(key, buf, kb, hi, bi, hk, tid);
-        llvm::append_range(tokens, emitCopies(value, buf, kb, hi, bi, hk, tid));
-        return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, tokens)
-            .getAsyncToken();
-      };
-      // Prologue: block 0 into buffer 0.
-      {
-        auto ifOp = scf::IfOp::create(b, ult(c0, numBlocks), false);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        issueBlock(c0, c0);
-      }
-
-      SmallVector<Value> init = {negInf(), negInf(), cF32(0.0), cF32(0.0)};
-      Value zeroAcc = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0)));
-      for (int64_t n = 0; n < vTiles; ++n)
-        init.push_back(zeroAcc);
-      auto loop = scf::ForOp::create(b, c0, numBlocks, c1, init);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(loop.getBody());
-        Value it = loop.getInductionVar();
-        ValueRange args = loop.getRegionIterArgs();
-        Value buf = arith::RemUIOp::create(b, it, cIdx(2));
-        Value kbBlock = add(lo, mul(it, cIdx(blockKV)));
-        // Prefetch the next block (the last block again at the end, into the
-        // buffer nobody reads) and wait for the current one.
-        Value next = minU(add(it, c1), arith::SubIOp::create(b, numBlocks, c1));
-        Value nextBuf = arith::SubIOp::create(b, c1, buf);
-        Value token = issueBlock(next, nextBuf);
-        nvgpu::DeviceAsyncWaitOp::create(b, token, b.getI32IntegerAttr(1));
-        gpu::BarrierOp::create(b);
-
-        // The staged block, 16 keys at a time: S for 16 keys, online-softmax
-        // update, P V. A loop (not unrolled) keeps register pressure at one
-        // 16-key step: 8 score, 4 * ceil(Dv / 8) accumulator, 4 * ceil(D / 16)
-        // Q registers per lane.
-        auto step = scf::ForOp::create(b, c0, cIdx(blockKV / 16), c1, args);
-        {
-          OpBuilder::InsertionGuard stepGuard(b);
-          b.setInsertionPointToStart(step.getBody());
-          Value tileRow0 = mul(step.getInductionVar(), cIdx(16));
-          ValueRange args = step.getRegionIterArgs();
-          Value kb = add(kbBlock, tileRow0); // first key of the step
-          // S = Q K^T: two accumulators of 16 rows x 8 keys.
-          SmallVector<Value> scores;
-          for (int64_t nt = 0; nt < nTiles; ++nt) {
-            Value acc = zeroAcc;
-            Value kr = add(tileRow0, add(g, cIdx(nt * 8)));
-            Value kKey =
-                minU(add(kbBlock, kr), arith::SubIOp::create(b, hi, c1));
-            for (int64_t kc = 0; kc < kChunks; ++kc) {
-              SmallVector<Value> elems;
-              for (int64_t half : {0, 8})
-                for (int64_t e = 0; e < 2; ++e) {
-                  Value ch = add(t2, cIdx(kc * 16 + half + e));
-                  bool ragged = kc * 16 + 16 > d;
-                  // i4: channels 2t + c, 2t + c + 1 (c even) are the two
-                  // nibbles of byte t + c / 2.
-                  Value byteIdx;
-                  if (key.packedBits == 4 && !ragged)
-                    byteIdx = add(t, cIdx((kc * 16 + half) / 2));
-                  Value v =
-                      fetch(key, buf, kr, ragged ? minU(ch, cIdx(d - 1)) : ch,
-                            bi, hk, kKey, byteIdx, 4 * e);
-                  if (ragged)
-                    v = select(ult(ch, cIdx(d)), v, cF32(0.0));
-                  elems.push_back(arith::TruncFOp::create(b, opType, v));
-                }
-              acc = mma(qFrags[kc],
-                        vector::FromElementsOp::create(b, bType, elems), acc);
-            }
-            scores.push_back(acc);
-          }
-
-          // Mask, causal limit and the end of the range, in base 2.
-          SmallVector<Value> s[2]; // [row][nt * 2 + e]
-          for (int64_t nt = 0; nt < nTiles; ++nt)
-            for (int i = 0; i < 2; ++i)
-              for (int64_t e = 0; e < 2; ++e) {
-                Value v = vector::ExtractOp::create(b, scores[nt],
-                                                    ArrayRef<int64_t>{i, e});
-                // With f16 operands that may overflow, a non-finite raw
-                // score becomes NaN (v + (v - v)), so that the row maximum
-                // shows it: an overflowed product of -inf would otherwise
-                // silently drop a key whose true score is moderate.
-                if (mayOverflow && opType.isF16())
-                  v = gpukernel::nanIfNotFinite(b, b.getLoc(), v);
-                Value j = add(kb, add(t2, cIdx(nt * 8 + e)));
-                Value ok = ult(j, hi);
-                if (op.getCausal())
-                  ok = arith::AndIOp::create(
-                      b, ok,
-                      arith::CmpIOp::create(b, arith::CmpIPredicate::sle, j,
-                                            add(pos[i], causalOffset)));
-                if (mask) {
-                  Value mb =
-                      select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                   dimOf(mask, 0), c1),
-                             c0, bi);
-                  Value mh =
-                      select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                   dimOf(mask, 1), c1),
-                             c0, head[i]);
-                  Value mq =
-                      select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                   dimOf(mask, 2), c1),
-                             c0, pos[i]);
-                  Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
-                  Value m =
-                      emitExtendToF32(b, b.getLoc(),
-                                      memref::LoadOp::create(
-                                          b, mask, ValueRange{mb, mh, mq, jc}));
-                  v = arith::AddFOp::create(
-                      b, v, arith::MulFOp::create(b, m, cF32(kLog2e)));
-                }
-                if (deltaS) {
-                  // Delta-S of the row's group, under the softmax scale (and
-                  // in base 2, as the scores are).
-                  Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
-                  Value grp = arith::DivUIOp::create(
-                      b, pos[i],
-                      cIdx(static_cast<int64_t>(*op.getDeltaSRows())));
-                  Value ds = memref::LoadOp::create(
-                      b, deltaS, ValueRange{bi, head[i], grp, jc});
-                  v = arith::AddFOp::create(
-                      b, v, arith::MulFOp::create(b, ds, qScale));
-                }
-                s[i].push_back(select(ok, v, negInf()));
-              }
-
-          // Online softmax per row; the row sum stays lane-partial until the
-          // end (the correction factor is the same for the whole quad).
-          SmallVector<Value> results, p[2];
-          Value corr[2], rowSum[2];
-          for (int i = 0; i < 2; ++i) {
-            Value blockMax = negInf();
-            for (Value v : s[i])
-              blockMax = arith::MaximumFOp::create(b, blockMax, v);
-            blockMax = quadReduce(blockMax, /*isMax=*/true);
-            Value oldMax = args[i];
-            Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
-            // While every key so far is masked, exponentiate against 0 so that
-            // exp2(-inf - x) stays 0 instead of NaN.
-            Value ref =
-                select(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                             newMax, negInf()),
-                       cF32(0.0), newMax);
-            corr[i] = exp2(arith::SubFOp::create(b, oldMax, ref));
-            rowSum[i] = arith::MulFOp::create(b, args[2 + i], corr[i]);
-            for (Value v : s[i]) {
-              Value pv = exp2(arith::SubFOp::create(b, v, ref));
-              if (fp8P) {
-                pv = arith::MulFOp::create(b, pv, cF32(pScale));
-                p[i].push_back(roundToE4M3(b, b.getLoc(), pv));
-              } else {
-                p[i].push_back(pv);
-              }
-              rowSum[i] = arith::AddFOp::create(b, rowSum[i], pv);
-            }
-            results.push_back(newMax);
-          }
-          results.append({rowSum[0], rowSum[1]});
-
-          // O = O * corr + P V.
-          Value corrVec = vector::FromElementsOp::create(
-              b, cType, ValueRange{corr[0], corr[0], corr[1], corr[1]});
-          SmallVector<Value> accs;
-          for (int64_t n = 0; n < vTiles; ++n)
-            accs.push_back(arith::MulFOp::create(b, args[4 + n], corrVec));
-          for (int64_t kc = 0; kc < 1; ++kc) {
-            SmallVector<Value> pe;
-            for (int64_t ntOff : {0, 1})
-              for (int i = 0; i < 2; ++i)
-                for (int64_t e = 0; e < 2; ++e)
-                  pe.push_back(arith::TruncFOp::create(
-                      b, opType, p[i][(2 * kc + ntOff) * 2 + e]));
-            Value aFrag = vector::FromElementsOp::create(b, aType, pe);
-            for (int64_t n = 0; n < vTiles; ++n) {
-              Value ch = add(g, cIdx(n * 8));
-              if (n * 8 + 8 > dv)
-                ch = minU(ch, cIdx(dv - 1)); // those columns are never stored
-              SmallVector<Value> elems;
-              for (int64_t half : {0, 8})
-                for (int64_t e = 0; e < 2; ++e) {
-                  Value vr = add(tileRow0, add(t2, cIdx(kc * 16 + half + e)));
-                  Value vKey =
-                      minU(add(kbBlock, vr), arith::SubIOp::create(b, hi, c1));
-                  elems.push_back(arith::TruncFOp::create(
-                      b, opType, fetch(value, buf, vr, ch, bi, hk, vKey)));
-                }
-              accs[n] =
-                  mma(aFrag, vector::FromElementsOp::create(b, bType, elems),
-                      accs[n]);
-            }
-          }
-          llvm::append_range(results, accs);
-          scf::YieldOp::create(b, results);
-        }
-        // The buffer is overwritten by the next iteration's prefetch.
-        gpu::BarrierOp::create(b);
-        scf::YieldOp::create(b, step.getResults());
-      }
-      // Retire the last (redundant) prefetch before the CTA exits.
-      {
-        Value empty =
-            nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{})
-                .getAsyncToken();
-        nvgpu::DeviceAsyncWaitOp::create(b, empty, b.getI32IntegerAttr(0));
-      }
-      return SmallVector<Value>(loop.getResults());
-    };
     SmallVector<Value> state = runBlocks(f16, lanes, qFrags16);
     if (mayOverflow) {
       // f16 operands overflow beyond 65504: an input (or a decoded K / V
@@ -1175,6 +972,223 @@ LogicalResult GPUAttentionEmitter::emit() {
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
   replacement = result;
   return success();
+}
+
+SmallVector<Value> GPUAttentionEmitter::runBlocks(Type opType, const Lane &lane,
+                                                  SmallVector<Value> qFrags) {
+  Value tid = lane.tid, g = lane.g, t = lane.t, t2 = lane.t2;
+  const Value *head = lane.head, *pos = lane.pos;
+  auto aType = VectorType::get({4, 2}, opType);
+  auto bType = VectorType::get({2, 2}, opType);
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  auto issueBlock = [&](Value blockIdx, Value buf) {
+    Value kb = add(lo, mul(blockIdx, cIdx(blockKV)));
+    SmallVector<Value> tokens = emitCopies(key, buf, kb, hi, bi, hk, tid);
+    llvm::append_range(tokens, emitCopies(value, buf, kb, hi, bi, hk, tid));
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, tokens)
+        .getAsyncToken();
+  };
+  // Prologue: block 0 into buffer 0.
+  {
+    auto ifOp = scf::IfOp::create(b, ult(c0, numBlocks), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    issueBlock(c0, c0);
+  }
+
+  SmallVector<Value> init = {negInf(), negInf(), cF32(0.0), cF32(0.0)};
+  Value zeroAcc = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0)));
+  for (int64_t n = 0; n < vTiles; ++n)
+    init.push_back(zeroAcc);
+  auto loop = scf::ForOp::create(b, c0, numBlocks, c1, init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value it = loop.getInductionVar();
+    ValueRange args = loop.getRegionIterArgs();
+    Value buf = arith::RemUIOp::create(b, it, cIdx(2));
+    Value kbBlock = add(lo, mul(it, cIdx(blockKV)));
+    // Prefetch the next block (the last block again at the end, into the
+    // buffer nobody reads) and wait for the current one.
+    Value next = minU(add(it, c1), arith::SubIOp::create(b, numBlocks, c1));
+    Value nextBuf = arith::SubIOp::create(b, c1, buf);
+    Value token = issueBlock(next, nextBuf);
+    nvgpu::DeviceAsyncWaitOp::create(b, token, b.getI32IntegerAttr(1));
+    gpu::BarrierOp::create(b);
+
+    // The staged block, 16 keys at a time: S for 16 keys, online-softmax
+    // update, P V. A loop (not unrolled) keeps register pressure at one
+    // 16-key step: 8 score, 4 * ceil(Dv / 8) accumulator, 4 * ceil(D / 16)
+    // Q registers per lane.
+    auto step = scf::ForOp::create(b, c0, cIdx(blockKV / 16), c1, args);
+    {
+      OpBuilder::InsertionGuard stepGuard(b);
+      b.setInsertionPointToStart(step.getBody());
+      Value tileRow0 = mul(step.getInductionVar(), cIdx(16));
+      ValueRange args = step.getRegionIterArgs();
+      Value kb = add(kbBlock, tileRow0); // first key of the step
+      // S = Q K^T: two accumulators of 16 rows x 8 keys.
+      SmallVector<Value> scores;
+      for (int64_t nt = 0; nt < nTiles; ++nt) {
+        Value acc = zeroAcc;
+        Value kr = add(tileRow0, add(g, cIdx(nt * 8)));
+        Value kKey = minU(add(kbBlock, kr), arith::SubIOp::create(b, hi, c1));
+        for (int64_t kc = 0; kc < kChunks; ++kc) {
+          SmallVector<Value> elems;
+          for (int64_t half : {0, 8})
+            for (int64_t e = 0; e < 2; ++e) {
+              Value ch = add(t2, cIdx(kc * 16 + half + e));
+              bool ragged = kc * 16 + 16 > d;
+              // i4: channels 2t + c, 2t + c + 1 (c even) are the two
+              // nibbles of byte t + c / 2.
+              Value byteIdx;
+              if (key.packedBits == 4 && !ragged)
+                byteIdx = add(t, cIdx((kc * 16 + half) / 2));
+              Value v = fetch(key, buf, kr, ragged ? minU(ch, cIdx(d - 1)) : ch,
+                              bi, hk, kKey, byteIdx, 4 * e);
+              if (ragged)
+                v = select(ult(ch, cIdx(d)), v, cF32(0.0));
+              elems.push_back(arith::TruncFOp::create(b, opType, v));
+            }
+          acc = mma(qFrags[kc], vector::FromElementsOp::create(b, bType, elems),
+                    acc);
+        }
+        scores.push_back(acc);
+      }
+
+      // Mask, causal limit and the end of the range, in base 2.
+      SmallVector<Value> s[2]; // [row][nt * 2 + e]
+      for (int64_t nt = 0; nt < nTiles; ++nt)
+        for (int i = 0; i < 2; ++i)
+          for (int64_t e = 0; e < 2; ++e) {
+            Value v = vector::ExtractOp::create(b, scores[nt],
+                                                ArrayRef<int64_t>{i, e});
+            // With f16 operands that may overflow, a non-finite raw
+            // score becomes NaN (v + (v - v)), so that the row maximum
+            // shows it: an overflowed product of -inf would otherwise
+            // silently drop a key whose true score is moderate.
+            if (mayOverflow && opType.isF16())
+              v = gpukernel::nanIfNotFinite(b, b.getLoc(), v);
+            Value j = add(kb, add(t2, cIdx(nt * 8 + e)));
+            Value ok = ult(j, hi);
+            if (op.getCausal())
+              ok = arith::AndIOp::create(
+                  b, ok,
+                  arith::CmpIOp::create(b, arith::CmpIPredicate::sle, j,
+                                        add(pos[i], causalOffset)));
+            if (mask) {
+              Value mb =
+                  select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                               dimOf(mask, 0), c1),
+                         c0, bi);
+              Value mh =
+                  select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                               dimOf(mask, 1), c1),
+                         c0, head[i]);
+              Value mq =
+                  select(arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                               dimOf(mask, 2), c1),
+                         c0, pos[i]);
+              Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
+              Value m = emitExtendToF32(
+                  b, b.getLoc(),
+                  memref::LoadOp::create(b, mask, ValueRange{mb, mh, mq, jc}));
+              v = arith::AddFOp::create(
+                  b, v, arith::MulFOp::create(b, m, cF32(kLog2e)));
+            }
+            if (deltaS) {
+              // Delta-S of the row's group, under the softmax scale (and
+              // in base 2, as the scores are).
+              Value jc = minU(j, arith::SubIOp::create(b, skv, c1));
+              Value grp = arith::DivUIOp::create(
+                  b, pos[i], cIdx(static_cast<int64_t>(*op.getDeltaSRows())));
+              Value ds = memref::LoadOp::create(
+                  b, deltaS, ValueRange{bi, head[i], grp, jc});
+              v = arith::AddFOp::create(b, v,
+                                        arith::MulFOp::create(b, ds, qScale));
+            }
+            s[i].push_back(select(ok, v, negInf()));
+          }
+
+      // Online softmax per row; the row sum stays lane-partial until the
+      // end (the correction factor is the same for the whole quad).
+      SmallVector<Value> results, p[2];
+      Value corr[2], rowSum[2];
+      for (int i = 0; i < 2; ++i) {
+        Value blockMax = negInf();
+        for (Value v : s[i])
+          blockMax = arith::MaximumFOp::create(b, blockMax, v);
+        blockMax = quadReduce(blockMax, /*isMax=*/true);
+        Value oldMax = args[i];
+        Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
+        // While every key so far is masked, exponentiate against 0 so that
+        // exp2(-inf - x) stays 0 instead of NaN.
+        Value ref = select(arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                                 newMax, negInf()),
+                           cF32(0.0), newMax);
+        corr[i] = exp2(arith::SubFOp::create(b, oldMax, ref));
+        rowSum[i] = arith::MulFOp::create(b, args[2 + i], corr[i]);
+        for (Value v : s[i]) {
+          Value pv = exp2(arith::SubFOp::create(b, v, ref));
+          if (fp8P) {
+            pv = arith::MulFOp::create(b, pv, cF32(pScale));
+            p[i].push_back(roundToE4M3(b, b.getLoc(), pv));
+          } else {
+            p[i].push_back(pv);
+          }
+          rowSum[i] = arith::AddFOp::create(b, rowSum[i], pv);
+        }
+        results.push_back(newMax);
+      }
+      results.append({rowSum[0], rowSum[1]});
+
+      // O = O * corr + P V.
+      Value corrVec = vector::FromElementsOp::create(
+          b, cType, ValueRange{corr[0], corr[0], corr[1], corr[1]});
+      SmallVector<Value> accs;
+      for (int64_t n = 0; n < vTiles; ++n)
+        accs.push_back(arith::MulFOp::create(b, args[4 + n], corrVec));
+      for (int64_t kc = 0; kc < 1; ++kc) {
+        SmallVector<Value> pe;
+        for (int64_t ntOff : {0, 1})
+          for (int i = 0; i < 2; ++i)
+            for (int64_t e = 0; e < 2; ++e)
+              pe.push_back(arith::TruncFOp::create(
+                  b, opType, p[i][(2 * kc + ntOff) * 2 + e]));
+        Value aFrag = vector::FromElementsOp::create(b, aType, pe);
+        for (int64_t n = 0; n < vTiles; ++n) {
+          Value ch = add(g, cIdx(n * 8));
+          if (n * 8 + 8 > dv)
+            ch = minU(ch, cIdx(dv - 1)); // those columns are never stored
+          SmallVector<Value> elems;
+          for (int64_t half : {0, 8})
+            for (int64_t e = 0; e < 2; ++e) {
+              Value vr = add(tileRow0, add(t2, cIdx(kc * 16 + half + e)));
+              Value vKey =
+                  minU(add(kbBlock, vr), arith::SubIOp::create(b, hi, c1));
+              elems.push_back(arith::TruncFOp::create(
+                  b, opType, fetch(value, buf, vr, ch, bi, hk, vKey)));
+            }
+          accs[n] = mma(aFrag, vector::FromElementsOp::create(b, bType, elems),
+                        accs[n]);
+        }
+      }
+      llvm::append_range(results, accs);
+      scf::YieldOp::create(b, results);
+    }
+    // The buffer is overwritten by the next iteration's prefetch.
+    gpu::BarrierOp::create(b);
+    scf::YieldOp::create(b, step.getResults());
+  }
+  // Retire the last (redundant) prefetch before the CTA exits.
+  {
+    Value empty =
+        nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{})
+            .getAsyncToken();
+    nvgpu::DeviceAsyncWaitOp::create(b, empty, b.getI32IntegerAttr(0));
+  }
+  return SmallVector<Value>(loop.getResults());
 }
 
 LogicalResult mlir::kvq::lowerAttentionWithPrefillKernel(
