@@ -422,6 +422,11 @@ private:
   /// `checkScores`, a non-finite raw score (an f16 operand overflowed)
   /// becomes NaN, so that the row maximum shows it.
   SmallVector<Value> runBlocks(int64_t stages, const WarpRun &run, bool rerun);
+  /// The end of the kernel from the warps' online-softmax `state`: the
+  /// warps' partial results through shared memory, merged per (row,
+  /// channel), V's epilogue scales (unless the bf16 recomputation, `rerun`,
+  /// staged scaled rows), and the output or the split's partial result.
+  void emitEpilogue(ArrayRef<Value> state, Value warp, Value rerun);
 
   ImplicitLocOpBuilder &b;
   AttentionOp op;
@@ -442,7 +447,16 @@ private:
   /// fold into Q, and where they start.
   int64_t stashWords = 0, stashOffset = 0;
   bool mayOverflow = false;
+  /// Whether the splits are merged by a second kernel (split-kv != 1).
+  bool combine = false;
+  int64_t dv = 0;
+  DecodePlan plan;
   Value q, mask, c0, c1, qScale, zeroAcc;
+  /// The output, and the splits' partial outputs and log-sum-exps.
+  Value out, partial, partialLse;
+  Type outElementType;
+  /// The thread, its CTA's split and (batch x KV head), and their count.
+  Value tid, split, bhk, batchHeads;
   /// The dynamic shared memory (bytes) and its address space.
   Value base;
   gpu::AddressSpaceAttr workgroup;
@@ -1164,7 +1178,7 @@ LogicalResult DecodeKernelEmitter::emit() {
   if (key.dim != d)
     return op.emitOpError() << "kvq-gpu-attention: key head dimension "
                             << key.dim << " differs from the query's " << d;
-  int64_t dv = value.dim;
+  dv = value.dim;
   kSteps = key.paddedDim / 16;
   mTiles = value.paddedDim / 16;
   opType = b.getF16Type();
@@ -1213,7 +1227,7 @@ LogicalResult DecodeKernelEmitter::emit() {
       schedule.sharedMemory, error);
   if (failed(maybePlan))
     return op.emitOpError() << "kvq-gpu-attention: " << error;
-  DecodePlan plan = *maybePlan;
+  plan = *maybePlan;
   warps = plan.warps;
   int64_t ringRows = warps * plan.stages * kTileKeys;
   key.stageOffset = 0;
@@ -1240,10 +1254,10 @@ LogicalResult DecodeKernelEmitter::emit() {
   Value batch = dimOf(q, 0);
   skv = key.decoder ? key.decoder.emitDecodedSize(b, loc, reader, 2)
                     : dimOf(key.src.data, 2);
-  Value batchHeads = mul(batch, cIdx(hkv));
+  batchHeads = mul(batch, cIdx(hkv));
   Value numTiles = arith::CeilDivUIOp::create(b, skv, cIdx(kTileKeys));
   Value splits;
-  bool combine = schedule.splitKV != 1;
+  combine = schedule.splitKV != 1;
   if (schedule.splitKV > 0) {
     splits = cIdx(schedule.splitKV);
   } else {
@@ -1257,17 +1271,16 @@ LogicalResult DecodeKernelEmitter::emit() {
   }
   Value tilesPerSplit = arith::CeilDivUIOp::create(b, numTiles, splits);
 
-  Type outElementType = op.getResult().getType().getElementType();
+  outElementType = op.getResult().getType().getElementType();
   auto outType =
       MemRefType::get({qType.getShape()[0], hq, sq, dv}, outElementType);
   SmallVector<Value> dynSizes;
   if (qType.isDynamicDim(0))
     dynSizes.push_back(batch);
-  Value out = memref::AllocOp::create(b, outType, dynSizes);
+  out = memref::AllocOp::create(b, outType, dynSizes);
 
   auto asyncType = gpu::AsyncTokenType::get(ctx);
   Value token = gpu::WaitOp::create(b, asyncType, ValueRange{}).getAsyncToken();
-  Value partial, partialLse;
   if (combine) {
     // [split, batch x KV head, row, channel] and [split, batch x KV head,
     // row], in device memory.
@@ -1353,9 +1366,9 @@ LogicalResult DecodeKernelEmitter::emit() {
     makeViews(key, ringRows);
     makeViews(value, ringRows);
 
-    Value tid = launch.getThreadIds().x;
-    Value split = launch.getBlockIds().x;
-    Value bhk = launch.getBlockIds().y;
+    tid = launch.getThreadIds().x;
+    split = launch.getBlockIds().x;
+    bhk = launch.getBlockIds().y;
     bi = divU(bhk, cIdx(hkv));
     hk = remU(bhk, cIdx(hkv));
     skvLast = arith::SubIOp::create(b, maxU(skv, c1), c1);
@@ -1440,142 +1453,7 @@ LogicalResult DecodeKernelEmitter::emit() {
       warp = setThread(gk::opaqueIndex(b, loc, tid)).warp;
     }
 
-    // Epilogue. The value channel of each O^T accumulator element: lane g's
-    // part of the row, in decode order (m tile mt: slots g and g + 8 are
-    // its channels 2 mt and 2 mt + 1).
-    SmallVector<int64_t> vOrder;
-    for (int64_t w = 0; w < value.laneWords(); ++w)
-      for (int64_t c = 0; c < getValueUnitChannels(value.kind); ++c)
-        vOrder.push_back(w * getValueUnitChannels(value.kind) + c);
-    Value vBase = mul(g, cIdx(value.laneChannels()));
-    Value t2 = mul(t, cIdx(2));
-    Value rowSum[2];
-    for (int64_t e = 0; e < 2; ++e) {
-      rowSum[e] = state[2 + e];
-      for (int32_t offset : {4, 8, 16})
-        rowSum[e] = arith::AddFOp::create(
-            b, rowSum[e], gk::shuffleXor(b, loc, rowSum[e], offset));
-    }
-    // Retire every copy, then reuse the rings for the warps' partial
-    // results: O [warp][row][padded Dv], then maxima and sums [warp][row].
-    nvgpu::DeviceAsyncWaitOp::create(
-        b, nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{}),
-        b.getI32IntegerAttr(0));
-    gpu::BarrierOp::create(b);
-    int64_t dvp = value.paddedDim;
-    auto scratchType = MemRefType::get({plan.epilogueBytes / 4}, b.getF32Type(),
-                                       MemRefLayoutAttrInterface(), workgroup);
-    Value scratch =
-        memref::ViewOp::create(b, scratchType, base, c0, ValueRange{});
-    int64_t oSize = warps * rows * dvp;
-    auto oIndex = [&](Value w, Value r, Value c) {
-      return add(mul(add(mul(w, cIdx(rows)), r), cIdx(dvp)), c);
-    };
-    auto mIndex = [&](Value w, Value r) {
-      return add(cIdx(oSize), add(mul(w, cIdx(rows)), r));
-    };
-    auto lIndex = [&](Value w, Value r) {
-      return add(cIdx(oSize + warps * rows), add(mul(w, cIdx(rows)), r));
-    };
-    for (int64_t e = 0; e < 2; ++e) {
-      Value r = add(t2, cIdx(e));
-      auto ifOp = scf::IfOp::create(b, ult(r, cIdx(rows)), false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      for (int64_t mt = 0; mt < mTiles; ++mt)
-        for (int64_t i = 0; i < 2; ++i) {
-          Value ch = add(vBase, cIdx(vOrder[2 * mt + i]));
-          memref::StoreOp::create(
-              b,
-              vector::ExtractOp::create(b, state[4 + mt],
-                                        ArrayRef<int64_t>{i, e}),
-              scratch, ValueRange{oIndex(warp, r, ch)});
-        }
-      auto first = scf::IfOp::create(
-          b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g, c0), false);
-      b.setInsertionPointToStart(first.thenBlock());
-      memref::StoreOp::create(b, state[e], scratch,
-                              ValueRange{mIndex(warp, r)});
-      memref::StoreOp::create(b, rowSum[e], scratch,
-                              ValueRange{lIndex(warp, r)});
-    }
-    gpu::BarrierOp::create(b);
-
-    // Merge the warps: every thread takes (row, channel) elements.
-    auto merge = scf::ForOp::create(b, tid, cIdx(rows * dv), cIdx(32 * warps));
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(merge.getBody());
-      Value idx = merge.getInductionVar();
-      Value r = divU(idx, cIdx(dv));
-      Value c = remU(idx, cIdx(dv));
-      Value maxAll = negInf();
-      for (int64_t w = 0; w < warps; ++w)
-        maxAll = arith::MaximumFOp::create(
-            b, maxAll,
-            memref::LoadOp::create(b, scratch, ValueRange{mIndex(cIdx(w), r)}));
-      Value ref = select(
-          arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, maxAll, negInf()),
-          cF32(0.0), maxAll);
-      Value sum = cF32(0.0), acc = cF32(0.0);
-      for (int64_t w = 0; w < warps; ++w) {
-        Value weight =
-            gk::exp2Approx(b, loc,
-                           arith::SubFOp::create(
-                               b,
-                               memref::LoadOp::create(
-                                   b, scratch, ValueRange{mIndex(cIdx(w), r)}),
-                               ref));
-        sum = LLVM::FMAOp::create(
-            b, weight,
-            memref::LoadOp::create(b, scratch, ValueRange{lIndex(cIdx(w), r)}),
-            sum);
-        acc = LLVM::FMAOp::create(
-            b, weight,
-            memref::LoadOp::create(b, scratch,
-                                   ValueRange{oIndex(cIdx(w), r, c)}),
-            acc);
-      }
-      // A row with no key has sum 0 and outputs 0; a NaN sum (NaN or +-inf
-      // in the scores of a key the row sees) must stay NaN, not become 0.
-      Value hasMass =
-          arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, sum, cF32(0.0));
-      Value o = arith::DivFOp::create(b, acc, sum);
-      if (value.scaleMode == ScaleMode::Epilogue) {
-        Value s =
-            emitExtendToF32(b, loc, loadSide(value, value.src.scale, c0, c));
-        Value scaled = arith::MulFOp::create(b, o, s);
-        if (value.hasZeroPoint)
-          scaled = arith::AddFOp::create(
-              b, scaled,
-              emitExtendToF32(b, loc,
-                              loadSide(value, value.src.zeroPoint, c0, c)));
-        // The recomputation's stage rows hold V scaled already.
-        o = rerun ? select(rerun, o, scaled) : scaled;
-      }
-      o = select(hasMass, o, cF32(0.0));
-      if (combine) {
-        Value lseIdx =
-            add(mul(add(mul(split, batchHeads), bhk), cIdx(rows)), r);
-        memref::StoreOp::create(b, o, partial,
-                                ValueRange{add(mul(lseIdx, cIdx(dv)), c)});
-        auto ifOp = scf::IfOp::create(
-            b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c, c0),
-            false);
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        Value lse = select(
-            hasMass, arith::AddFOp::create(b, ref, gk::log2Approx(b, loc, sum)),
-            negInf());
-        memref::StoreOp::create(b, lse, partialLse, ValueRange{lseIdx});
-      } else {
-        Value head = add(mul(hk, cIdx(group)), remU(r, cIdx(group)));
-        Value pos = divU(r, cIdx(group));
-        if (outElementType != b.getF32Type())
-          o = arith::TruncFOp::create(b, outElementType, o);
-        memref::StoreOp::create(b, o, out, ValueRange{bi, head, pos, c});
-      }
-    }
+    emitEpilogue(state, warp, rerun);
     gpu::TerminatorOp::create(b);
   }
 
@@ -1592,6 +1470,140 @@ LogicalResult DecodeKernelEmitter::emit() {
   replacement = bufferization::ToTensorOp::create(
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
   return success();
+}
+
+void DecodeKernelEmitter::emitEpilogue(ArrayRef<Value> state, Value warp,
+                                       Value rerun) {
+  Location loc = b.getLoc();
+  // Epilogue. The value channel of each O^T accumulator element: lane g's
+  // part of the row, in decode order (m tile mt: slots g and g + 8 are
+  // its channels 2 mt and 2 mt + 1).
+  SmallVector<int64_t> vOrder;
+  for (int64_t w = 0; w < value.laneWords(); ++w)
+    for (int64_t c = 0; c < getValueUnitChannels(value.kind); ++c)
+      vOrder.push_back(w * getValueUnitChannels(value.kind) + c);
+  Value vBase = mul(g, cIdx(value.laneChannels()));
+  Value t2 = mul(t, cIdx(2));
+  Value rowSum[2];
+  for (int64_t e = 0; e < 2; ++e) {
+    rowSum[e] = state[2 + e];
+    for (int32_t offset : {4, 8, 16})
+      rowSum[e] = arith::AddFOp::create(
+          b, rowSum[e], gk::shuffleXor(b, loc, rowSum[e], offset));
+  }
+  // Retire every copy, then reuse the rings for the warps' partial
+  // results: O [warp][row][padded Dv], then maxima and sums [warp][row].
+  nvgpu::DeviceAsyncWaitOp::create(
+      b, nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{}),
+      b.getI32IntegerAttr(0));
+  gpu::BarrierOp::create(b);
+  int64_t dvp = value.paddedDim;
+  auto scratchType = MemRefType::get({plan.epilogueBytes / 4}, b.getF32Type(),
+                                     MemRefLayoutAttrInterface(), workgroup);
+  Value scratch =
+      memref::ViewOp::create(b, scratchType, base, c0, ValueRange{});
+  int64_t oSize = warps * rows * dvp;
+  auto oIndex = [&](Value w, Value r, Value c) {
+    return add(mul(add(mul(w, cIdx(rows)), r), cIdx(dvp)), c);
+  };
+  auto mIndex = [&](Value w, Value r) {
+    return add(cIdx(oSize), add(mul(w, cIdx(rows)), r));
+  };
+  auto lIndex = [&](Value w, Value r) {
+    return add(cIdx(oSize + warps * rows), add(mul(w, cIdx(rows)), r));
+  };
+  for (int64_t e = 0; e < 2; ++e) {
+    Value r = add(t2, cIdx(e));
+    auto ifOp = scf::IfOp::create(b, ult(r, cIdx(rows)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (int64_t mt = 0; mt < mTiles; ++mt)
+      for (int64_t i = 0; i < 2; ++i) {
+        Value ch = add(vBase, cIdx(vOrder[2 * mt + i]));
+        memref::StoreOp::create(b,
+                                vector::ExtractOp::create(
+                                    b, state[4 + mt], ArrayRef<int64_t>{i, e}),
+                                scratch, ValueRange{oIndex(warp, r, ch)});
+      }
+    auto first = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g, c0), false);
+    b.setInsertionPointToStart(first.thenBlock());
+    memref::StoreOp::create(b, state[e], scratch, ValueRange{mIndex(warp, r)});
+    memref::StoreOp::create(b, rowSum[e], scratch, ValueRange{lIndex(warp, r)});
+  }
+  gpu::BarrierOp::create(b);
+
+  // Merge the warps: every thread takes (row, channel) elements.
+  auto merge = scf::ForOp::create(b, tid, cIdx(rows * dv), cIdx(32 * warps));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(merge.getBody());
+    Value idx = merge.getInductionVar();
+    Value r = divU(idx, cIdx(dv));
+    Value c = remU(idx, cIdx(dv));
+    Value maxAll = negInf();
+    for (int64_t w = 0; w < warps; ++w)
+      maxAll = arith::MaximumFOp::create(
+          b, maxAll,
+          memref::LoadOp::create(b, scratch, ValueRange{mIndex(cIdx(w), r)}));
+    Value ref = select(
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, maxAll, negInf()),
+        cF32(0.0), maxAll);
+    Value sum = cF32(0.0), acc = cF32(0.0);
+    for (int64_t w = 0; w < warps; ++w) {
+      Value weight = gk::exp2Approx(
+          b, loc,
+          arith::SubFOp::create(b,
+                                memref::LoadOp::create(
+                                    b, scratch, ValueRange{mIndex(cIdx(w), r)}),
+                                ref));
+      sum = LLVM::FMAOp::create(
+          b, weight,
+          memref::LoadOp::create(b, scratch, ValueRange{lIndex(cIdx(w), r)}),
+          sum);
+      acc = LLVM::FMAOp::create(
+          b, weight,
+          memref::LoadOp::create(b, scratch, ValueRange{oIndex(cIdx(w), r, c)}),
+          acc);
+    }
+    // A row with no key has sum 0 and outputs 0; a NaN sum (NaN or +-inf
+    // in the scores of a key the row sees) must stay NaN, not become 0.
+    Value hasMass =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, sum, cF32(0.0));
+    Value o = arith::DivFOp::create(b, acc, sum);
+    if (value.scaleMode == ScaleMode::Epilogue) {
+      Value s =
+          emitExtendToF32(b, loc, loadSide(value, value.src.scale, c0, c));
+      Value scaled = arith::MulFOp::create(b, o, s);
+      if (value.hasZeroPoint)
+        scaled = arith::AddFOp::create(
+            b, scaled,
+            emitExtendToF32(b, loc,
+                            loadSide(value, value.src.zeroPoint, c0, c)));
+      // The recomputation's stage rows hold V scaled already.
+      o = rerun ? select(rerun, o, scaled) : scaled;
+    }
+    o = select(hasMass, o, cF32(0.0));
+    if (combine) {
+      Value lseIdx = add(mul(add(mul(split, batchHeads), bhk), cIdx(rows)), r);
+      memref::StoreOp::create(b, o, partial,
+                              ValueRange{add(mul(lseIdx, cIdx(dv)), c)});
+      auto ifOp = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c, c0), false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value lse = select(
+          hasMass, arith::AddFOp::create(b, ref, gk::log2Approx(b, loc, sum)),
+          negInf());
+      memref::StoreOp::create(b, lse, partialLse, ValueRange{lseIdx});
+    } else {
+      Value head = add(mul(hk, cIdx(group)), remU(r, cIdx(group)));
+      Value pos = divU(r, cIdx(group));
+      if (outElementType != b.getF32Type())
+        o = arith::TruncFOp::create(b, outElementType, o);
+      memref::StoreOp::create(b, o, out, ValueRange{bi, head, pos, c});
+    }
+  }
 }
 
 SmallVector<Value>

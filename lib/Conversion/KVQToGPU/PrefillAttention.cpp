@@ -264,6 +264,10 @@ private:
   /// lane-partial row sums and output accumulators.
   SmallVector<Value> runBlocks(Type opType, const Lane &lane,
                                SmallVector<Value> qFrags);
+  /// The second kernel of a split key range: out = sum_s 2^(lse_s - max)
+  /// O_s / sum_s 2^(lse_s - max), one CTA per (row, batch x KV head), after
+  /// `token`, which it advances.
+  void emitCombineKernel(Value &token);
 
   Value fetch(const KVTile &tile, Value buf, Value row, Value channel, Value bi,
               Value hk, Value key, Value byteIdx = Value(),
@@ -287,6 +291,13 @@ private:
   /// blocks.
   Value bi, hk, lo, hi, numBlocks;
   VectorType cType;
+  /// Rows (head x position) and heads per KV head, KV heads, batch x KV
+  /// heads (grid y) and key-range splits (grid z).
+  Value rows, group, hkv, gridY, splits;
+  /// The output, and the splits' partial outputs and log-sum-exps.
+  Value out, partial, partialLse;
+  Type outElementType;
+  gpu::AsyncTokenType asyncType;
   GPUChunkReader reader;
 };
 
@@ -604,16 +615,15 @@ LogicalResult GPUAttentionEmitter::emit() {
       return tile.decoder.emitDecodedSize(b, b.getLoc(), reader, i);
     return dimOf(tile.data, i);
   };
-  Value hkv = kvSize(key, 1);
+  hkv = kvSize(key, 1);
   skv = kvSize(key, 2);
-  Value group = arith::DivUIOp::create(b, hq, hkv);
-  Value rows = mul(group, sq);
+  group = arith::DivUIOp::create(b, hq, hkv);
+  rows = mul(group, sq);
   causalOffset = arith::SubIOp::create(b, skv, sq);
   Value gridX = arith::CeilDivUIOp::create(b, rows, cIdx(16 * warps));
-  Value gridY = mul(batch, hkv);
+  gridY = mul(batch, hkv);
 
   // Split-KV: a fixed count, or enough CTAs to fill the GPU.
-  Value splits;
   bool combine = opts.splitKV != 1;
   if (opts.splitKV > 0) {
     splits = cIdx(opts.splitKV);
@@ -625,7 +635,7 @@ LogicalResult GPUAttentionEmitter::emit() {
     splits = arith::MaxUIOp::create(b, c1, minU(want, minU(blocks, cIdx(64))));
   }
 
-  Type outElementType = op.getResult().getType().getElementType();
+  outElementType = op.getResult().getType().getElementType();
   auto outType = MemRefType::get(
       {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
       outElementType);
@@ -634,15 +644,14 @@ LogicalResult GPUAttentionEmitter::emit() {
     if (ShapedType::isDynamic(qType.getShape()[i]))
       dynSizes.push_back(dimOf(q, i));
   // Becomes the caller's out-parameter (device memory) in the pipeline.
-  Value out = memref::AllocOp::create(b, outType, dynSizes);
+  out = memref::AllocOp::create(b, outType, dynSizes);
 
   // Partial results of the splits: [split, batch * kv head, row, channel]
   // and their log2-sum-exp, in device memory.
   // Everything runs in order on one stream: scratch allocation, kernels,
   // deallocation; the function waits for it at the end.
-  auto asyncType = gpu::AsyncTokenType::get(b.getContext());
+  asyncType = gpu::AsyncTokenType::get(b.getContext());
   Value token = gpu::WaitOp::create(b, asyncType, ValueRange{}).getAsyncToken();
-  Value partial, partialLse;
   if (combine) {
     Value lseCount = mul(mul(splits, gridY), rows);
     auto dynF32 = MemRefType::get({ShapedType::kDynamic}, f32);
@@ -786,10 +795,6 @@ LogicalResult GPUAttentionEmitter::emit() {
     numBlocks = arith::CeilDivUIOp::create(b, arith::SubIOp::create(b, hi, lo),
                                            cIdx(blockKV));
 
-    // One pass over the CTA's key blocks with tensor-core operands of
-    // `opType` for the thread `lane`: the double-buffered copies, the block
-    // loop, and the retired last prefetch. Returns the loop's row maxima,
-    // lane-partial row sums and output accumulators.
     SmallVector<Value> state = runBlocks(f16, lanes, qFrags16);
     if (mayOverflow) {
       // f16 operands overflow beyond 65504: an input (or a decoded K / V
@@ -896,70 +901,8 @@ LogicalResult GPUAttentionEmitter::emit() {
     gpu::TerminatorOp::create(b);
   }
 
-  if (combine) {
-    // out = sum_s 2^(lse_s - max) O_s / sum_s 2^(lse_s - max); rows whose
-    // splits all saw no key output 0.
-    int64_t combineThreads = 128;
-    auto combineLaunch =
-        gpu::LaunchOp::create(b, rows, gridY, c1, cIdx(combineThreads), c1, c1,
-                              Value(), asyncType, ValueRange{token});
-    token = combineLaunch.getAsyncToken();
-    OpBuilder::InsertionGuard launchGuard(b);
-    b.setInsertionPointToStart(&combineLaunch.getBody().front());
-    Value r = combineLaunch.getBlockIds().x;
-    Value bhk = combineLaunch.getBlockIds().y;
-    Value bi = arith::DivUIOp::create(b, bhk, hkv);
-    Value hk = arith::RemUIOp::create(b, bhk, hkv);
-    Value pos = arith::DivUIOp::create(b, r, group);
-    Value head = add(mul(hk, group), arith::RemUIOp::create(b, r, group));
-    auto lseAt = [&](Value s) {
-      return add(mul(add(mul(s, gridY), bhk), rows), r);
-    };
-    auto maxLoop = scf::ForOp::create(b, c0, splits, c1, ValueRange{negInf()});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(maxLoop.getBody());
-      Value l = memref::LoadOp::create(
-          b, partialLse, ValueRange{lseAt(maxLoop.getInductionVar())});
-      scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
-                                  b, maxLoop.getRegionIterArgs()[0], l)});
-    }
-    Value gmax = maxLoop.getResult(0);
-    Value empty =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, gmax, negInf());
-    Value ref = select(empty, cF32(0.0), gmax);
-    auto chLoop = scf::ForOp::create(b, combineLaunch.getThreadIds().x,
-                                     cIdx(dv), cIdx(combineThreads));
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(chLoop.getBody());
-      Value ch = chLoop.getInductionVar();
-      auto sLoop = scf::ForOp::create(b, c0, splits, c1,
-                                      ValueRange{cF32(0.0), cF32(0.0)});
-      {
-        OpBuilder::InsertionGuard guard2(b);
-        b.setInsertionPointToStart(sLoop.getBody());
-        Value idx = lseAt(sLoop.getInductionVar());
-        Value w = exp2(arith::SubFOp::create(
-            b, memref::LoadOp::create(b, partialLse, ValueRange{idx}), ref));
-        Value o = memref::LoadOp::create(
-            b, partial, ValueRange{add(mul(idx, cIdx(dv)), ch)});
-        Value num = arith::AddFOp::create(b, sLoop.getRegionIterArgs()[0],
-                                          arith::MulFOp::create(b, w, o));
-        Value den = arith::AddFOp::create(b, sLoop.getRegionIterArgs()[1], w);
-        scf::YieldOp::create(b, ValueRange{num, den});
-      }
-      Value den = sLoop.getResult(1);
-      // No split saw a key: 0; a NaN split (NaN lse) makes the row NaN.
-      Value o = select(
-          arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, den, cF32(0.0)),
-          arith::DivFOp::create(b, sLoop.getResult(0), den), cF32(0.0));
-      if (outElementType != f32)
-        o = arith::TruncFOp::create(b, outElementType, o);
-      memref::StoreOp::create(b, o, out, ValueRange{bi, head, pos, ch});
-    }
-    gpu::TerminatorOp::create(b);
-  }
+  if (combine)
+    emitCombineKernel(token);
   if (combine) {
     token = gpu::DeallocOp::create(b, asyncType, ValueRange{token}, partial)
                 .getAsyncToken();
@@ -972,6 +915,71 @@ LogicalResult GPUAttentionEmitter::emit() {
       b, op.getResult().getType(), out, /*restrict=*/true, /*writable=*/true);
   replacement = result;
   return success();
+}
+
+void GPUAttentionEmitter::emitCombineKernel(Value &token) {
+  // out = sum_s 2^(lse_s - max) O_s / sum_s 2^(lse_s - max); rows whose
+  // splits all saw no key output 0.
+  int64_t combineThreads = 128;
+  auto combineLaunch =
+      gpu::LaunchOp::create(b, rows, gridY, c1, cIdx(combineThreads), c1, c1,
+                            Value(), asyncType, ValueRange{token});
+  token = combineLaunch.getAsyncToken();
+  OpBuilder::InsertionGuard launchGuard(b);
+  b.setInsertionPointToStart(&combineLaunch.getBody().front());
+  Value r = combineLaunch.getBlockIds().x;
+  Value bhk = combineLaunch.getBlockIds().y;
+  Value bi = arith::DivUIOp::create(b, bhk, hkv);
+  Value hk = arith::RemUIOp::create(b, bhk, hkv);
+  Value pos = arith::DivUIOp::create(b, r, group);
+  Value head = add(mul(hk, group), arith::RemUIOp::create(b, r, group));
+  auto lseAt = [&](Value s) {
+    return add(mul(add(mul(s, gridY), bhk), rows), r);
+  };
+  auto maxLoop = scf::ForOp::create(b, c0, splits, c1, ValueRange{negInf()});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(maxLoop.getBody());
+    Value l = memref::LoadOp::create(
+        b, partialLse, ValueRange{lseAt(maxLoop.getInductionVar())});
+    scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
+                                b, maxLoop.getRegionIterArgs()[0], l)});
+  }
+  Value gmax = maxLoop.getResult(0);
+  Value empty =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, gmax, negInf());
+  Value ref = select(empty, cF32(0.0), gmax);
+  auto chLoop = scf::ForOp::create(b, combineLaunch.getThreadIds().x, cIdx(dv),
+                                   cIdx(combineThreads));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(chLoop.getBody());
+    Value ch = chLoop.getInductionVar();
+    auto sLoop =
+        scf::ForOp::create(b, c0, splits, c1, ValueRange{cF32(0.0), cF32(0.0)});
+    {
+      OpBuilder::InsertionGuard guard2(b);
+      b.setInsertionPointToStart(sLoop.getBody());
+      Value idx = lseAt(sLoop.getInductionVar());
+      Value w = exp2(arith::SubFOp::create(
+          b, memref::LoadOp::create(b, partialLse, ValueRange{idx}), ref));
+      Value o = memref::LoadOp::create(b, partial,
+                                       ValueRange{add(mul(idx, cIdx(dv)), ch)});
+      Value num = arith::AddFOp::create(b, sLoop.getRegionIterArgs()[0],
+                                        arith::MulFOp::create(b, w, o));
+      Value den = arith::AddFOp::create(b, sLoop.getRegionIterArgs()[1], w);
+      scf::YieldOp::create(b, ValueRange{num, den});
+    }
+    Value den = sLoop.getResult(1);
+    // No split saw a key: 0; a NaN split (NaN lse) makes the row NaN.
+    Value o = select(
+        arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, den, cF32(0.0)),
+        arith::DivFOp::create(b, sLoop.getResult(0), den), cF32(0.0));
+    if (outElementType != f32)
+      o = arith::TruncFOp::create(b, outElementType, o);
+    memref::StoreOp::create(b, o, out, ValueRange{bi, head, pos, ch});
+  }
+  gpu::TerminatorOp::create(b);
 }
 
 SmallVector<Value> GPUAttentionEmitter::runBlocks(Type opType, const Lane &lane,
