@@ -62,6 +62,7 @@
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -241,26 +242,19 @@ static Value loadCode(OpBuilder &b, Location loc, const KVOperand &src,
         memref::LoadOp::create(b, loc, src.data,
                                ValueRange{coords[0], coords[1], coords[2], c}));
   unsigned bits = src.packedBits;
-  int64_t perByte = 8 / bits;
   Value byte = memref::LoadOp::create(
       b, loc, src.data,
       ValueRange{coords[0], coords[1], coords[2],
-                 arith::ConstantIndexOp::create(b, loc, channel / perByte)});
-  Type i32 = b.getI32Type();
-  int64_t shift = (channel % perByte) * bits;
-  if (src.scheme.getSymmetric()) {
-    Value word = arith::ExtSIOp::create(b, loc, i32, byte);
-    Value up = arith::ShLIOp::create(b, loc, word,
-                                     gk::constI32(b, loc, 32 - bits - shift));
-    return arith::SIToFPOp::create(
-        b, loc, b.getF32Type(),
-        arith::ShRSIOp::create(b, loc, up, gk::constI32(b, loc, 32 - bits)));
-  }
-  Value word = arith::ExtUIOp::create(b, loc, i32, byte);
-  Value field = arith::AndIOp::create(
-      b, loc, arith::ShRUIOp::create(b, loc, word, gk::constI32(b, loc, shift)),
-      gk::constI32(b, loc, (1 << bits) - 1));
-  return arith::UIToFPOp::create(b, loc, b.getF32Type(), field);
+                 arith::ConstantIndexOp::create(b, loc,
+                                                getCodeByte(channel, bits))});
+  FieldExtension extension = src.scheme.getSymmetric()
+                                 ? FieldExtension::SignByShifts
+                                 : FieldExtension::Zero;
+  return emitFieldToF32(b, loc,
+                        emitExtractField(b, loc, byte,
+                                         getCodeBitOffset(channel, bits), bits,
+                                         extension, b.getI32Type()),
+                        extension);
 }
 
 Value DecodeChunkReader::decodeRawChunk(OpBuilder &b, Location loc,

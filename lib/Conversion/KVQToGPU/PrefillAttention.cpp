@@ -34,6 +34,7 @@
 #include "kvq/Conversion/AttentionLowering.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -92,36 +93,19 @@ public:
 /// f32: sign-extended for symmetric schemes, unsigned otherwise.
 static Value extractPackedCode(OpBuilder &b, Location loc, Value byte,
                                Value shift, unsigned bits, bool symmetric) {
-  Type i32 = b.getI32Type();
-  auto c32 = [&](int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-  };
-  if (symmetric) {
-    // Move the field to the top of a 32-bit word, shift it down signed.
-    Value word = arith::ExtSIOp::create(b, loc, i32, byte);
-    Value up = arith::SubIOp::create(b, loc, c32(32 - bits), shift);
-    Value field = arith::ShRSIOp::create(
-        b, loc, arith::ShLIOp::create(b, loc, word, up), c32(32 - bits));
-    return arith::SIToFPOp::create(b, loc, b.getF32Type(), field);
-  }
-  Value word = arith::ExtUIOp::create(b, loc, i32, byte);
-  Value field =
-      arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, word, shift),
-                            c32((1 << bits) - 1));
-  return arith::UIToFPOp::create(b, loc, b.getF32Type(), field);
+  FieldExtension extension =
+      symmetric ? FieldExtension::SignByShifts : FieldExtension::Zero;
+  return emitFieldToF32(
+      b, loc,
+      emitExtractField(b, loc, byte, shift, bits, extension, b.getI32Type()),
+      extension);
 }
 
 /// The byte index and bit shift (i32) of packed code `channel` (index).
 static std::pair<Value, Value> packedPosition(OpBuilder &b, Location loc,
                                               Value channel, unsigned bits) {
-  Value perByte = arith::ConstantIndexOp::create(b, loc, 8 / bits);
-  Value byteIdx = arith::DivUIOp::create(b, loc, channel, perByte);
-  Value shift = arith::IndexCastOp::create(
-      b, loc, b.getI32Type(),
-      arith::MulIOp::create(b, loc,
-                            arith::RemUIOp::create(b, loc, channel, perByte),
-                            arith::ConstantIndexOp::create(b, loc, bits)));
-  return {byteIdx, shift};
+  return {emitCodeByte(b, loc, channel, bits),
+          emitCodeBitOffset(b, loc, channel, bits, b.getI32Type())};
 }
 
 /// Decodes and dequantizes element `coords` = (batch, head, token,
