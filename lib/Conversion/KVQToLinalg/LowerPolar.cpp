@@ -147,7 +147,7 @@ static Value emitPack(OpBuilder &b, Location loc, Value codes, int64_t bits) {
              parallel4(),
              [&](OpBuilder &nb, Location nl, ValueRange args) {
                linalg::YieldOp::create(nb, nl,
-                                       emitPackFields(nb, nl, args, bits));
+                                       emitPackFields(nb, nl, args.drop_back(), bits));
              })
       .getResult(0);
 }

@@ -40,10 +40,10 @@ Value mlir::kvq::emitCodeByte(OpBuilder &b, Location loc, Value code,
 
 Value mlir::kvq::emitFieldBitOffset(OpBuilder &b, Location loc, Value field,
                                     unsigned bits, Type type) {
-  Value offset = arith::IndexCastUIOp::create(b, loc, type, field);
-  if (bits == 1)
-    return offset;
-  return arith::MulIOp::create(b, loc, offset, intConstant(b, loc, type, bits));
+  if (bits != 1)
+    field = arith::MulIOp::create(
+        b, loc, field, arith::ConstantIndexOp::create(b, loc, bits));
+  return arith::IndexCastUIOp::create(b, loc, type, field);
 }
 
 Value mlir::kvq::emitCodeBitOffset(OpBuilder &b, Location loc, Value code,
