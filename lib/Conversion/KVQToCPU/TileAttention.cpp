@@ -604,14 +604,7 @@ LogicalResult AttentionEmitter::emit() {
 
   // The output buffer, bridged back to a tensor at the end.
   Type outElementType = op.getResult().getType().getElementType();
-  auto outType = MemRefType::get(
-      {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
-      outElementType);
-  SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < 3; ++i)
-    if (ShapedType::isDynamic(qType.getShape()[i]))
-      dynSizes.push_back(dimOf(q, i));
-  Value out = memref::AllocOp::create(b, outType, dynSizes);
+  Value out = createOutputBuffer(b, b.getLoc(), op, q, dv);
 
   // Scratch of one row tile: scaled Q rows, the block's scores, and the
   // per-split statistics and accumulators. Small and static; heap allocated

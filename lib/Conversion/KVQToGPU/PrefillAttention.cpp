@@ -229,7 +229,9 @@ private:
         .getResult(0);
   }
 
-  Value mma(Value a, Value bFrag, Value acc);
+  Value mma(Value a, Value bFrag, Value acc) {
+    return gpukernel::mma(b, b.getLoc(), a, bFrag, acc);
+  }
 
   LogicalResult prepareTile(KVTile &tile, StringRef what, Value data,
                             QuantSchemeAttr scheme, Value scale,
@@ -261,41 +263,6 @@ Value GPUAttentionEmitter::quadReduce(Value v, bool isMax) {
               : Value(arith::AddFOp::create(b, v, other));
   }
   return v;
-}
-
-/// acc + a * bFrag on tensor cores (mma.sync m16n8k16, f32 accumulators)
-/// with f16 or bf16 operands; both have the same fragment layout.
-Value GPUAttentionEmitter::mma(Value a, Value bFrag, Value acc) {
-  if (cast<VectorType>(a.getType()).getElementType().isF16())
-    return nvgpu::MmaSyncOp::create(b, a, bFrag, acc,
-                                    ArrayRef<int64_t>{16, 8, 16});
-  // nvgpu.mma.sync does not lower bf16; the NVVM op takes each fragment as
-  // 32-bit registers of two elements (the lower index in the low half).
-  auto registers = [&](Value fragment) {
-    SmallVector<Value> regs;
-    int64_t count = cast<VectorType>(fragment.getType()).getShape()[0];
-    for (int64_t i = 0; i < count; ++i)
-      regs.push_back(LLVM::BitcastOp::create(
-          b, b.getI32Type(),
-          vector::ExtractOp::create(b, fragment, ArrayRef<int64_t>{i})));
-    return regs;
-  };
-  SmallVector<Value> c;
-  for (int64_t i = 0; i < 2; ++i)
-    for (int64_t e = 0; e < 2; ++e)
-      c.push_back(vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i, e}));
-  auto resultType =
-      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-  auto op = NVVM::MmaOp::create(
-      b, resultType, registers(a), registers(bFrag), c,
-      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> d;
-  for (int64_t i = 0; i < 4; ++i)
-    d.push_back(LLVM::ExtractValueOp::create(b, op, i));
-  return vector::FromElementsOp::create(b, acc.getType(), d);
 }
 
 LogicalResult GPUAttentionEmitter::prepareTile(KVTile &tile, StringRef what,
@@ -585,15 +552,8 @@ LogicalResult GPUAttentionEmitter::emit() {
   }
 
   Type outElementType = op.getResult().getType().getElementType();
-  auto outType = MemRefType::get(
-      {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
-      outElementType);
-  SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < 3; ++i)
-    if (ShapedType::isDynamic(qType.getShape()[i]))
-      dynSizes.push_back(dimOf(q, i));
   // Becomes the caller's out-parameter (device memory) in the pipeline.
-  Value out = memref::AllocOp::create(b, outType, dynSizes);
+  Value out = createOutputBuffer(b, b.getLoc(), op, q, dv);
 
   // Partial results of the splits: [split, batch * kv head, row, channel]
   // and their log2-sum-exp, in device memory.
@@ -603,17 +563,8 @@ LogicalResult GPUAttentionEmitter::emit() {
   Value token = gpu::WaitOp::create(b, asyncType, ValueRange{}).getAsyncToken();
   Value partial, partialLse;
   if (combine) {
-    Value lseCount = mul(mul(splits, gridY), rows);
-    auto dynF32 = MemRefType::get({ShapedType::kDynamic}, f32);
-    auto allocPartial = gpu::AllocOp::create(
-        b, dynF32, asyncType, ValueRange{token},
-        ValueRange{mul(lseCount, cIdx(dv))}, ValueRange{}, UnitAttr());
-    auto allocLse = gpu::AllocOp::create(
-        b, dynF32, asyncType, ValueRange{allocPartial.getAsyncToken()},
-        ValueRange{lseCount}, ValueRange{}, UnitAttr());
-    partial = allocPartial.getMemref();
-    partialLse = allocLse.getMemref();
-    token = allocLse.getAsyncToken();
+    std::tie(partial, partialLse) = gpukernel::allocSplitPartials(
+        b, b.getLoc(), mul(mul(splits, gridY), rows), cIdx(dv), token);
   }
 
   auto workgroup =
