@@ -16,8 +16,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Matchers.h"
 
 #include "gtest/gtest.h"
 
@@ -146,20 +146,19 @@ TEST_F(SubByteTest, ExtractScalarEveryByteFieldAndExtension) {
           EXPECT_EQ(
               evaluateInt(emitExtractField(b, loc, v, offset, bits, ext, i32)),
               want);
-          EXPECT_EQ(evaluateInt(emitExtractField(b, loc, v,
-                                                 constant(i32, offset), bits,
-                                                 ext, i32)),
+          EXPECT_EQ(evaluateInt(emitExtractField(
+                        b, loc, v, constant(i32, offset), bits, ext, i32)),
                     want);
-          EXPECT_EQ(evaluateInt(emitExtractField(b, loc, v, constant(i8, offset),
-                                                 bits, ext)),
+          EXPECT_EQ(evaluateInt(emitExtractField(
+                        b, loc, v, constant(i8, offset), bits, ext)),
                     want);
           // The codes' own type iN: the field's bits, whatever the
           // extension.
           Type iN = b.getIntegerType(bits);
           int64_t raw = expectedField(byte, bits, field, /*isSigned=*/false);
           APInt got(bits, 0);
-          if (auto attr = dyn_cast_or_null<IntegerAttr>(evaluate(
-                  emitExtractField(b, loc, v, offset, bits, ext, iN))))
+          if (auto attr = dyn_cast_or_null<IntegerAttr>(
+                  evaluate(emitExtractField(b, loc, v, offset, bits, ext, iN))))
             got = attr.getValue();
           EXPECT_EQ(got.getZExtValue(), static_cast<uint64_t>(raw));
         }
@@ -198,9 +197,9 @@ TEST_F(SubByteTest, ExtractVectorsSplatAndPerLane) {
         offsets.push_back(field * bits);
         want.push_back(expectedField(bytes[i], bits, field, isSigned));
       }
-      EXPECT_EQ(evaluateLanes(emitExtractField(b, loc, wide, offsets, bits,
-                                               ext)),
-                want);
+      EXPECT_EQ(
+          evaluateLanes(emitExtractField(b, loc, wide, offsets, bits, ext)),
+          want);
     }
 }
 
@@ -215,8 +214,7 @@ TEST_F(SubByteTest, PackAndInsertRoundTrip) {
         fields.push_back(f);
         acc = emitInsertField(b, loc, acc, f, constant(i8, field * bits));
       }
-      EXPECT_EQ(evaluateInt(emitPackFields(b, loc, fields, bits)) & 0xFF,
-                byte);
+      EXPECT_EQ(evaluateInt(emitPackFields(b, loc, fields, bits)) & 0xFF, byte);
       EXPECT_EQ(evaluateInt(acc) & 0xFF, byte);
     }
 }

@@ -395,11 +395,11 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
     FieldExtension extension = src.scheme.getSymmetric()
                                    ? FieldExtension::SignByXorSub
                                    : FieldExtension::Zero;
-    codeValues = emitFieldToF32(
-        b, b.getLoc(),
-        emitExtractField(b, b.getLoc(), bytes, getCodeBitOffset(chunk, bits),
-                         bits, extension),
-        extension);
+    codeValues = emitFieldToF32(b, b.getLoc(),
+                                emitExtractField(b, b.getLoc(), bytes,
+                                                 getCodeBitOffset(chunk, bits),
+                                                 bits, extension),
+                                extension);
   } else if (src.packedBits) {
     int64_t bytesPerChunk = vw * src.packedBits / 8;
     int64_t byteDim = src.dim * src.packedBits / 8;

@@ -244,9 +244,9 @@ static Value loadCode(OpBuilder &b, Location loc, const KVOperand &src,
   unsigned bits = src.packedBits;
   Value byte = memref::LoadOp::create(
       b, loc, src.data,
-      ValueRange{coords[0], coords[1], coords[2],
-                 arith::ConstantIndexOp::create(b, loc,
-                                                getCodeByte(channel, bits))});
+      ValueRange{
+          coords[0], coords[1], coords[2],
+          arith::ConstantIndexOp::create(b, loc, getCodeByte(channel, bits))});
   FieldExtension extension = src.scheme.getSymmetric()
                                  ? FieldExtension::SignByShifts
                                  : FieldExtension::Zero;

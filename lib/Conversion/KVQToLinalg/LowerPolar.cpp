@@ -146,8 +146,8 @@ static Value emitPack(OpBuilder &b, Location loc, Value codes, int64_t bits) {
              b, loc, init.getType(), inputs, ValueRange{init}, maps,
              parallel4(),
              [&](OpBuilder &nb, Location nl, ValueRange args) {
-               linalg::YieldOp::create(nb, nl,
-                                       emitPackFields(nb, nl, args.drop_back(), bits));
+               linalg::YieldOp::create(
+                   nb, nl, emitPackFields(nb, nl, args.drop_back(), bits));
              })
       .getResult(0);
 }
@@ -234,8 +234,8 @@ struct LowerPolarDecode : OpRewritePattern<PolarDecodeOp> {
                 Value j = arith::ShRUIOp::create(nb, nl, channel, index(level));
                 Value code = emitExtractField(
                     nb, nl, args[level],
-                    emitCodeBitOffset(nb, nl, j, width, nb.getI32Type()),
-                    width, FieldExtension::Zero, nb.getI32Type());
+                    emitCodeBitOffset(nb, nl, j, width, nb.getI32Type()), width,
+                    FieldExtension::Zero, nb.getI32Type());
                 // Bit level - 1 of c: cosine (0) or sine (1).
                 Value side = arith::AndIOp::create(
                     nb, nl,

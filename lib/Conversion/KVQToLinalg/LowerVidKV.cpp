@@ -553,10 +553,9 @@ struct LowerVidKVDecodeKey : OpRewritePattern<VidKVDecodeKeyOp> {
                     ValueRange{bi, hi, si, emitCodeByte(nb, nl, hiSlot, 2)});
                 Value code = emitFieldToF32(
                     nb, nl,
-                    emitExtractField(
-                        nb, nl, byte,
-                        emitCodeBitOffset(nb, nl, hiSlot, 2, i32), 2,
-                        FieldExtension::Zero, i32),
+                    emitExtractField(nb, nl, byte,
+                                     emitCodeBitOffset(nb, nl, hiSlot, 2, i32),
+                                     2, FieldExtension::Zero, i32),
                     FieldExtension::Zero);
                 Value scale = emitExtendToF32(
                     nb, nl,

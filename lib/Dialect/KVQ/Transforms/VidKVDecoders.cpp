@@ -129,9 +129,9 @@ struct VidKVDecodeKeyModel
             [&](OpBuilder &lb, Location ll, Value m, ValueRange acc) {
               Value byte = load(lb, ll, lowCodes,
                                 {bi, hi, si, emitCodeByte(lb, ll, m, 1)});
-              Value bit = emitExtractField(
-                  lb, ll, byte, emitCodeBitOffset(lb, ll, m, 1, i32), 1,
-                  FieldExtension::Zero, i32);
+              Value bit = emitExtractField(lb, ll, byte,
+                                           emitCodeBitOffset(lb, ll, m, 1, i32),
+                                           1, FieldExtension::Zero, i32);
               Value set = arith::CmpIOp::create(
                   lb, ll, arith::CmpIPredicate::ne, bit,
                   arith::ConstantIntOp::create(lb, ll, lb.getI32Type(), 0));

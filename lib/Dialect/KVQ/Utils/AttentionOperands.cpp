@@ -26,8 +26,8 @@ Value mlir::kvq::createReadOnlyBuffer(OpBuilder &b, Location loc,
                                            /*read_only=*/true);
 }
 
-Value mlir::kvq::createOutputBuffer(OpBuilder &b, Location loc,
-                                    AttentionOp op, Value query, int64_t dv) {
+Value mlir::kvq::createOutputBuffer(OpBuilder &b, Location loc, AttentionOp op,
+                                    Value query, int64_t dv) {
   ArrayRef<int64_t> qShape =
       cast<RankedTensorType>(op.getQuery().getType()).getShape();
   auto outType = MemRefType::get({qShape[0], qShape[1], qShape[2], dv},

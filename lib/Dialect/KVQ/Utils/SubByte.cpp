@@ -41,8 +41,8 @@ Value mlir::kvq::emitCodeByte(OpBuilder &b, Location loc, Value code,
 Value mlir::kvq::emitFieldBitOffset(OpBuilder &b, Location loc, Value field,
                                     unsigned bits, Type type) {
   if (bits != 1)
-    field = arith::MulIOp::create(
-        b, loc, field, arith::ConstantIndexOp::create(b, loc, bits));
+    field = arith::MulIOp::create(b, loc, field,
+                                  arith::ConstantIndexOp::create(b, loc, bits));
   return arith::IndexCastUIOp::create(b, loc, type, field);
 }
 
@@ -94,8 +94,7 @@ static Value extractField(OpBuilder &b, Location loc, Value value,
     // Shift the field down and truncate; extend within the narrow type
     // when the field does not fill it.
     if (!offset.isZero())
-      value =
-          arith::ShRUIOp::create(b, loc, value, offset.emit(b, loc, type));
+      value = arith::ShRUIOp::create(b, loc, value, offset.emit(b, loc, type));
     value = arith::TruncIOp::create(b, loc, resultType, value);
     if (resultWidth == bits)
       return value;
@@ -138,15 +137,16 @@ static Value extractField(OpBuilder &b, Location loc, Value value,
 Value mlir::kvq::emitExtractField(OpBuilder &b, Location loc, Value value,
                                   int64_t offset, unsigned bits,
                                   FieldExtension extension, Type resultType) {
-  return extractField(b, loc, value, Offset{Value(), {offset}}, bits,
-                      extension, resultType);
+  return extractField(b, loc, value, Offset{Value(), {offset}}, bits, extension,
+                      resultType);
 }
 
 Value mlir::kvq::emitExtractField(OpBuilder &b, Location loc, Value value,
                                   ArrayRef<int64_t> offsets, unsigned bits,
                                   FieldExtension extension, Type resultType) {
-  return extractField(b, loc, value, Offset{Value(), llvm::to_vector_of<int64_t, 1>(offsets)}, bits,
-                      extension, resultType);
+  return extractField(b, loc, value,
+                      Offset{Value(), llvm::to_vector_of<int64_t, 1>(offsets)},
+                      bits, extension, resultType);
 }
 
 Value mlir::kvq::emitExtractField(OpBuilder &b, Location loc, Value value,

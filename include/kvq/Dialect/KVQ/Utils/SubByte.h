@@ -41,8 +41,8 @@ Value emitCodeBitOffset(OpBuilder &b, Location loc, Value code, unsigned bits,
                         Type type);
 /// The bit offset of field `field` (an index: the field's position in its
 /// byte, below 8 / bits), as `type`: `field * bits`.
-Value emitFieldBitOffset(OpBuilder &b, Location loc, Value field,
-                         unsigned bits, Type type);
+Value emitFieldBitOffset(OpBuilder &b, Location loc, Value field, unsigned bits,
+                         Type type);
 
 /// How an extracted field fills the bits above its own.
 enum class FieldExtension {
