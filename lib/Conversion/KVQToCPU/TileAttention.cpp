@@ -16,6 +16,7 @@
 #include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -278,31 +279,11 @@ Value AttentionEmitter::readF32Chunk(Value memref, ValueRange prefix,
 /// vector<n * 8 / bits x i8> holding one code per lane.
 Value AttentionEmitter::unpackSubByte(Value bytes, unsigned bits,
                                       bool isSigned) {
-  auto bytesType = cast<VectorType>(bytes.getType());
-  unsigned perByte = 8 / bits;
   SmallVector<Value> fields;
-  for (unsigned k = 0; k < perByte; ++k) {
-    Value field;
-    if (isSigned) {
-      // Move the field to the top, then shift it down arithmetically.
-      auto left = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(bytesType,
-                                    b.getI8IntegerAttr(8 - bits * (k + 1))));
-      auto right = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(8 - bits)));
-      field = arith::ShRSIOp::create(b, arith::ShLIOp::create(b, bytes, left),
-                                     right);
-    } else {
-      auto shift = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(bits * k)));
-      auto mask = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(bytesType,
-                                    b.getI8IntegerAttr((1 << bits) - 1)));
-      field = arith::AndIOp::create(b, arith::ShRUIOp::create(b, bytes, shift),
-                                    mask);
-    }
-    fields.push_back(field);
-  }
+  for (unsigned k = 0; k < getCodesPerByte(bits); ++k)
+    fields.push_back(emitExtractField(b, b.getLoc(), bytes, k * bits, bits,
+                                      isSigned ? FieldExtension::SignByShifts
+                                               : FieldExtension::Zero));
   // Interleave the fields back into element order.
   while (fields.size() > 1) {
     SmallVector<Value> next;
@@ -438,22 +419,14 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
     Value bytes = vector::TransferReadOp::create(
         b, bytesType, src.data, indices, pad,
         ArrayRef<bool>{byteStart + vw <= byteDim});
-    auto splatI8 = [&](int64_t v) -> Value {
-      return arith::ConstantOp::create(
-          b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(v)));
-    };
-    Value field = bytes;
-    if (int64_t shift = (chunk % p) * bits)
-      field = arith::ShRUIOp::create(b, field, splatI8(shift));
-    field = arith::AndIOp::create(b, field, splatI8((1 << bits) - 1));
-    if (src.scheme.getSymmetric()) {
-      Value half = splatI8(1 << (bits - 1));
-      field =
-          arith::SubIOp::create(b, arith::XOrIOp::create(b, field, half), half);
-      codeValues = arith::SIToFPOp::create(b, vecF32, field);
-    } else {
-      codeValues = arith::UIToFPOp::create(b, vecF32, field);
-    }
+    FieldExtension extension = src.scheme.getSymmetric()
+                                   ? FieldExtension::SignByXorSub
+                                   : FieldExtension::Zero;
+    codeValues = emitFieldToF32(b, b.getLoc(),
+                                emitExtractField(b, b.getLoc(), bytes,
+                                                 getCodeBitOffset(chunk, bits),
+                                                 bits, extension),
+                                extension);
   } else if (src.packedBits) {
     int64_t bytesPerChunk = vw * src.packedBits / 8;
     int64_t byteDim = src.dim * src.packedBits / 8;
@@ -464,11 +437,10 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
     Value bytes = vector::TransferReadOp::create(
         b, VectorType::get({bytesPerChunk}, b.getI8Type()), src.data, indices,
         pad, ArrayRef<bool>{byteStart + bytesPerChunk <= byteDim});
-    Value codes =
-        unpackSubByte(bytes, src.packedBits, src.scheme.getSymmetric());
-    codeValues = src.scheme.getSymmetric()
-                     ? Value(arith::SIToFPOp::create(b, vecF32, codes))
-                     : Value(arith::UIToFPOp::create(b, vecF32, codes));
+    bool symmetric = src.scheme.getSymmetric();
+    codeValues = emitFieldToF32(
+        b, b.getLoc(), unpackSubByte(bytes, src.packedBits, symmetric),
+        symmetric ? FieldExtension::SignByShifts : FieldExtension::Zero);
   } else {
     Type storage = src.scheme.getStorageType();
     SmallVector<Value> indices(prefix);
@@ -669,14 +641,7 @@ LogicalResult AttentionEmitter::emit() {
 
   // The output buffer, bridged back to a tensor at the end.
   outElementType = op.getResult().getType().getElementType();
-  auto outType = MemRefType::get(
-      {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
-      outElementType);
-  SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < 3; ++i)
-    if (ShapedType::isDynamic(qType.getShape()[i]))
-      dynSizes.push_back(dimOf(q, i));
-  out = memref::AllocOp::create(b, outType, dynSizes);
+  out = createOutputBuffer(b, b.getLoc(), op, q, dv);
 
   // The number of key-range partitions: split-kv, or with 0 (automatic)
   // for decode-like shapes (one row tile per KV head) enough partitions

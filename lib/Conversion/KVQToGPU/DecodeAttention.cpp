@@ -63,6 +63,7 @@
 #include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -242,26 +243,19 @@ static Value loadCode(OpBuilder &b, Location loc, const KVOperand &src,
         memref::LoadOp::create(b, loc, src.data,
                                ValueRange{coords[0], coords[1], coords[2], c}));
   unsigned bits = src.packedBits;
-  int64_t perByte = 8 / bits;
   Value byte = memref::LoadOp::create(
       b, loc, src.data,
-      ValueRange{coords[0], coords[1], coords[2],
-                 arith::ConstantIndexOp::create(b, loc, channel / perByte)});
-  Type i32 = b.getI32Type();
-  int64_t shift = (channel % perByte) * bits;
-  if (src.scheme.getSymmetric()) {
-    Value word = arith::ExtSIOp::create(b, loc, i32, byte);
-    Value up = arith::ShLIOp::create(b, loc, word,
-                                     gk::constI32(b, loc, 32 - bits - shift));
-    return arith::SIToFPOp::create(
-        b, loc, b.getF32Type(),
-        arith::ShRSIOp::create(b, loc, up, gk::constI32(b, loc, 32 - bits)));
-  }
-  Value word = arith::ExtUIOp::create(b, loc, i32, byte);
-  Value field = arith::AndIOp::create(
-      b, loc, arith::ShRUIOp::create(b, loc, word, gk::constI32(b, loc, shift)),
-      gk::constI32(b, loc, (1 << bits) - 1));
-  return arith::UIToFPOp::create(b, loc, b.getF32Type(), field);
+      ValueRange{
+          coords[0], coords[1], coords[2],
+          arith::ConstantIndexOp::create(b, loc, getCodeByte(channel, bits))});
+  FieldExtension extension = src.scheme.getSymmetric()
+                                 ? FieldExtension::SignByShifts
+                                 : FieldExtension::Zero;
+  return emitFieldToF32(b, loc,
+                        emitExtractField(b, loc, byte,
+                                         getCodeBitOffset(channel, bits), bits,
+                                         extension, b.getI32Type()),
+                        extension);
 }
 
 Value DecodeChunkReader::decodeRawChunk(OpBuilder &b, Location loc,
@@ -400,7 +394,9 @@ private:
   Value splatHalf2(Value scalar);
   Value pairHalf2(Value lo, Value hi);
   Value asPair(Value word);
-  Value mma(Value a, Value bFrag, Value acc);
+  Value mma(Value a, Value bFrag, Value acc) {
+    return gk::mma(b, b.getLoc(), a, bFrag, acc);
+  }
   Value loadSide(const DecodeOperand &x, Value side, Value keyIndex,
                  Value channel);
   Value loadWords(const DecodeOperand &x, Value row, Value firstWord,
@@ -812,42 +808,6 @@ Value DecodeKernelEmitter::pairHalf2(Value lo, Value hi) {
 /// A word as two elements of the pass's operand type.
 Value DecodeKernelEmitter::asPair(Value word) {
   return LLVM::BitcastOp::create(b, VectorType::get({2}, opType), word);
-}
-
-/// acc + a * bFrag on tensor cores (mma.sync m16n8k16, f32 accumulators)
-/// with f16 or bf16 operands; both have the same fragment layout.
-Value DecodeKernelEmitter::mma(Value a, Value bFrag, Value acc) {
-  if (cast<VectorType>(a.getType()).getElementType().isF16())
-    return nvgpu::MmaSyncOp::create(b, a, bFrag, acc,
-                                    ArrayRef<int64_t>{16, 8, 16});
-  // nvgpu.mma.sync does not lower bf16; the NVVM op takes each fragment as
-  // 32-bit registers of two elements (the lower index in the low half).
-  auto registers = [&](Value fragment) {
-    SmallVector<Value> regs;
-    int64_t count = cast<VectorType>(fragment.getType()).getShape()[0];
-    for (int64_t i = 0; i < count; ++i)
-      regs.push_back(LLVM::BitcastOp::create(
-          b, b.getI32Type(),
-          vector::ExtractOp::create(b, fragment, ArrayRef<int64_t>{i})));
-    return regs;
-  };
-  SmallVector<Value> c;
-  for (int64_t i = 0; i < 2; ++i)
-    for (int64_t e = 0; e < 2; ++e)
-      c.push_back(vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i, e}));
-  Type f32 = b.getF32Type();
-  auto resultType =
-      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-  auto op = NVVM::MmaOp::create(
-      b, resultType, registers(a), registers(bFrag), c,
-      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> d;
-  for (int64_t i = 0; i < 4; ++i)
-    d.push_back(LLVM::ExtractValueOp::create(b, op, i));
-  return vector::FromElementsOp::create(b, acc.getType(), d);
 }
 
 /// bf16x2 (a word) to f16x2.
@@ -1272,29 +1232,16 @@ LogicalResult DecodeKernelEmitter::emit() {
   Value tilesPerSplit = arith::CeilDivUIOp::create(b, numTiles, splits);
 
   outElementType = op.getResult().getType().getElementType();
-  auto outType =
-      MemRefType::get({qType.getShape()[0], hq, sq, dv}, outElementType);
-  SmallVector<Value> dynSizes;
-  if (qType.isDynamicDim(0))
-    dynSizes.push_back(batch);
-  out = memref::AllocOp::create(b, outType, dynSizes);
+  out = createOutputBuffer(b, loc, op, q, dv);
 
   auto asyncType = gpu::AsyncTokenType::get(ctx);
   Value token = gpu::WaitOp::create(b, asyncType, ValueRange{}).getAsyncToken();
   if (combine) {
     // [split, batch x KV head, row, channel] and [split, batch x KV head,
     // row], in device memory.
-    Value lseCount = mul(mul(splits, batchHeads), cIdx(rows));
-    auto dynF32 = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
-    auto allocPartial = gpu::AllocOp::create(
-        b, dynF32, asyncType, ValueRange{token},
-        ValueRange{mul(lseCount, cIdx(dv))}, ValueRange{}, UnitAttr());
-    auto allocLse = gpu::AllocOp::create(
-        b, dynF32, asyncType, ValueRange{allocPartial.getAsyncToken()},
-        ValueRange{lseCount}, ValueRange{}, UnitAttr());
-    partial = allocPartial.getMemref();
-    partialLse = allocLse.getMemref();
-    token = allocLse.getAsyncToken();
+    std::tie(partial, partialLse) = gk::allocSplitPartials(
+        b, b.getLoc(), mul(mul(splits, batchHeads), cIdx(rows)), cIdx(dv),
+        token);
   }
 
   auto launch = gpu::LaunchOp::create(

@@ -10,11 +10,14 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include "llvm/Support/Format.h"
 
+#include <array>
 #include <limits>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -75,6 +78,59 @@ Value gpukernel::asHalf2(OpBuilder &b, Location loc, Value word) {
 
 Value gpukernel::asWord(OpBuilder &b, Location loc, Value half2) {
   return LLVM::BitcastOp::create(b, loc, b.getI32Type(), half2);
+}
+
+Value gpukernel::mma(OpBuilder &b, Location loc, Value a, Value bFrag,
+                     Value acc) {
+  if (cast<VectorType>(a.getType()).getElementType().isF16())
+    return nvgpu::MmaSyncOp::create(b, loc, a, bFrag, acc,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  // The NVVM op takes each fragment as 32-bit registers of two elements
+  // (the lower index in the low half).
+  auto registers = [&](Value fragment) {
+    SmallVector<Value> regs;
+    int64_t count = cast<VectorType>(fragment.getType()).getShape()[0];
+    for (int64_t i = 0; i < count; ++i)
+      regs.push_back(LLVM::BitcastOp::create(
+          b, loc, b.getI32Type(),
+          vector::ExtractOp::create(b, loc, fragment, ArrayRef<int64_t>{i})));
+    return regs;
+  };
+  SmallVector<Value> c;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t e = 0; e < 2; ++e)
+      c.push_back(
+          vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{i, e}));
+  Type f32 = b.getF32Type();
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  auto op = NVVM::MmaOp::create(
+      b, loc, resultType, registers(a), registers(bFrag), c,
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> d;
+  for (int64_t i = 0; i < 4; ++i)
+    d.push_back(LLVM::ExtractValueOp::create(b, loc, op, i));
+  return vector::FromElementsOp::create(b, loc, acc.getType(), d);
+}
+
+std::pair<Value, Value> gpukernel::allocSplitPartials(OpBuilder &b,
+                                                      Location loc, Value rows,
+                                                      Value channels,
+                                                      Value &token) {
+  auto asyncType = gpu::AsyncTokenType::get(b.getContext());
+  auto dynF32 = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
+  auto allocPartial = gpu::AllocOp::create(
+      b, loc, dynF32, asyncType, ValueRange{token},
+      ValueRange{arith::MulIOp::create(b, loc, rows, channels)}, ValueRange{},
+      UnitAttr());
+  auto allocLse = gpu::AllocOp::create(
+      b, loc, dynF32, asyncType, ValueRange{allocPartial.getAsyncToken()},
+      ValueRange{rows}, ValueRange{}, UnitAttr());
+  token = allocLse.getAsyncToken();
+  return {allocPartial.getMemref(), allocLse.getMemref()};
 }
 
 Value gpukernel::transpose8x8(OpBuilder &b, Location loc, Value word) {

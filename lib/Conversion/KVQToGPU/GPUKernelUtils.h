@@ -38,6 +38,20 @@ Value prmt(OpBuilder &b, Location loc, Value x, Value y, uint32_t selector);
 Value asHalf2(OpBuilder &b, Location loc, Value word);
 Value asWord(OpBuilder &b, Location loc, Value half2);
 
+/// acc + a * bFrag on tensor cores (mma.sync m16n8k16, f32 accumulators
+/// vector<2x2xf32>) with f16 or bf16 operands (a: vector<4x2x...>, bFrag:
+/// vector<2x2x...>); both have the same fragment layout. f16 goes through
+/// nvgpu.mma.sync, bf16 (which nvgpu does not lower) through nvvm.mma.sync.
+Value mma(OpBuilder &b, Location loc, Value a, Value bFrag, Value acc);
+
+/// The split-KV kernels' scratch in device memory: the partial outputs of
+/// `rows` rows (f32 [rows * channels]) and their log2-sum-exps (f32
+/// [rows]), allocated on the stream after `token`, which becomes the
+/// allocations' token.
+std::pair<Value, Value> allocSplitPartials(OpBuilder &b, Location loc,
+                                           Value rows, Value channels,
+                                           Value &token);
+
 /// `movmatrix.sync.aligned.m8n8.trans.b16` (sm_75+): transposes the 8x8
 /// matrix of 16-bit elements whose row `lane / 4`, elements
 /// `2 (lane % 4) .. +1`, each lane holds as a word.

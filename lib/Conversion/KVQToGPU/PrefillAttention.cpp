@@ -35,6 +35,7 @@
 #include "kvq/Dialect/KVQ/Transforms/AttentionSchedule.h"
 #include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -93,36 +94,19 @@ public:
 /// f32: sign-extended for symmetric schemes, unsigned otherwise.
 static Value extractPackedCode(OpBuilder &b, Location loc, Value byte,
                                Value shift, unsigned bits, bool symmetric) {
-  Type i32 = b.getI32Type();
-  auto c32 = [&](int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-  };
-  if (symmetric) {
-    // Move the field to the top of a 32-bit word, shift it down signed.
-    Value word = arith::ExtSIOp::create(b, loc, i32, byte);
-    Value up = arith::SubIOp::create(b, loc, c32(32 - bits), shift);
-    Value field = arith::ShRSIOp::create(
-        b, loc, arith::ShLIOp::create(b, loc, word, up), c32(32 - bits));
-    return arith::SIToFPOp::create(b, loc, b.getF32Type(), field);
-  }
-  Value word = arith::ExtUIOp::create(b, loc, i32, byte);
-  Value field =
-      arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, word, shift),
-                            c32((1 << bits) - 1));
-  return arith::UIToFPOp::create(b, loc, b.getF32Type(), field);
+  FieldExtension extension =
+      symmetric ? FieldExtension::SignByShifts : FieldExtension::Zero;
+  return emitFieldToF32(
+      b, loc,
+      emitExtractField(b, loc, byte, shift, bits, extension, b.getI32Type()),
+      extension);
 }
 
 /// The byte index and bit shift (i32) of packed code `channel` (index).
 static std::pair<Value, Value> packedPosition(OpBuilder &b, Location loc,
                                               Value channel, unsigned bits) {
-  Value perByte = arith::ConstantIndexOp::create(b, loc, 8 / bits);
-  Value byteIdx = arith::DivUIOp::create(b, loc, channel, perByte);
-  Value shift = arith::IndexCastOp::create(
-      b, loc, b.getI32Type(),
-      arith::MulIOp::create(b, loc,
-                            arith::RemUIOp::create(b, loc, channel, perByte),
-                            arith::ConstantIndexOp::create(b, loc, bits)));
-  return {byteIdx, shift};
+  return {emitCodeByte(b, loc, channel, bits),
+          emitCodeBitOffset(b, loc, channel, bits, b.getI32Type())};
 }
 
 /// Decodes and dequantizes element `coords` = (batch, head, token,
@@ -246,7 +230,9 @@ private:
         .getResult(0);
   }
 
-  Value mma(Value a, Value bFrag, Value acc);
+  Value mma(Value a, Value bFrag, Value acc) {
+    return gpukernel::mma(b, b.getLoc(), a, bFrag, acc);
+  }
 
   LogicalResult prepareTile(KVTile &tile, StringRef what, Value data,
                             QuantSchemeAttr scheme, Value scale,
@@ -314,41 +300,6 @@ Value GPUAttentionEmitter::quadReduce(Value v, bool isMax) {
               : Value(arith::AddFOp::create(b, v, other));
   }
   return v;
-}
-
-/// acc + a * bFrag on tensor cores (mma.sync m16n8k16, f32 accumulators)
-/// with f16 or bf16 operands; both have the same fragment layout.
-Value GPUAttentionEmitter::mma(Value a, Value bFrag, Value acc) {
-  if (cast<VectorType>(a.getType()).getElementType().isF16())
-    return nvgpu::MmaSyncOp::create(b, a, bFrag, acc,
-                                    ArrayRef<int64_t>{16, 8, 16});
-  // nvgpu.mma.sync does not lower bf16; the NVVM op takes each fragment as
-  // 32-bit registers of two elements (the lower index in the low half).
-  auto registers = [&](Value fragment) {
-    SmallVector<Value> regs;
-    int64_t count = cast<VectorType>(fragment.getType()).getShape()[0];
-    for (int64_t i = 0; i < count; ++i)
-      regs.push_back(LLVM::BitcastOp::create(
-          b, b.getI32Type(),
-          vector::ExtractOp::create(b, fragment, ArrayRef<int64_t>{i})));
-    return regs;
-  };
-  SmallVector<Value> c;
-  for (int64_t i = 0; i < 2; ++i)
-    for (int64_t e = 0; e < 2; ++e)
-      c.push_back(vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i, e}));
-  auto resultType =
-      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-  auto op = NVVM::MmaOp::create(
-      b, resultType, registers(a), registers(bFrag), c,
-      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> d;
-  for (int64_t i = 0; i < 4; ++i)
-    d.push_back(LLVM::ExtractValueOp::create(b, op, i));
-  return vector::FromElementsOp::create(b, acc.getType(), d);
 }
 
 LogicalResult GPUAttentionEmitter::prepareTile(KVTile &tile, StringRef what,
@@ -636,15 +587,8 @@ LogicalResult GPUAttentionEmitter::emit() {
   }
 
   outElementType = op.getResult().getType().getElementType();
-  auto outType = MemRefType::get(
-      {qType.getShape()[0], qType.getShape()[1], qType.getShape()[2], dv},
-      outElementType);
-  SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < 3; ++i)
-    if (ShapedType::isDynamic(qType.getShape()[i]))
-      dynSizes.push_back(dimOf(q, i));
   // Becomes the caller's out-parameter (device memory) in the pipeline.
-  out = memref::AllocOp::create(b, outType, dynSizes);
+  out = createOutputBuffer(b, b.getLoc(), op, q, dv);
 
   // Partial results of the splits: [split, batch * kv head, row, channel]
   // and their log2-sum-exp, in device memory.
@@ -653,17 +597,8 @@ LogicalResult GPUAttentionEmitter::emit() {
   asyncType = gpu::AsyncTokenType::get(b.getContext());
   Value token = gpu::WaitOp::create(b, asyncType, ValueRange{}).getAsyncToken();
   if (combine) {
-    Value lseCount = mul(mul(splits, gridY), rows);
-    auto dynF32 = MemRefType::get({ShapedType::kDynamic}, f32);
-    auto allocPartial = gpu::AllocOp::create(
-        b, dynF32, asyncType, ValueRange{token},
-        ValueRange{mul(lseCount, cIdx(dv))}, ValueRange{}, UnitAttr());
-    auto allocLse = gpu::AllocOp::create(
-        b, dynF32, asyncType, ValueRange{allocPartial.getAsyncToken()},
-        ValueRange{lseCount}, ValueRange{}, UnitAttr());
-    partial = allocPartial.getMemref();
-    partialLse = allocLse.getMemref();
-    token = allocLse.getAsyncToken();
+    std::tie(partial, partialLse) = gpukernel::allocSplitPartials(
+        b, b.getLoc(), mul(mul(splits, gridY), rows), cIdx(dv), token);
   }
 
   auto workgroup =

@@ -17,6 +17,7 @@
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/Polar.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -113,7 +114,7 @@ static std::pair<Value, Value> emitLevel(OpBuilder &b, Location loc,
 static Value emitPack(OpBuilder &b, Location loc, Value codes, int64_t bits) {
   MLIRContext *ctx = b.getContext();
   int64_t n = cast<RankedTensorType>(codes.getType()).getDimSize(3);
-  int64_t perByte = 8 / bits;
+  int64_t perByte = getCodesPerByte(bits);
   int64_t bytes = (n + perByte - 1) / perByte;
   if (n % perByte) {
     // Pad the row with zero codes to whole bytes.
@@ -145,15 +146,8 @@ static Value emitPack(OpBuilder &b, Location loc, Value codes, int64_t bits) {
              b, loc, init.getType(), inputs, ValueRange{init}, maps,
              parallel4(),
              [&](OpBuilder &nb, Location nl, ValueRange args) {
-               Value byte = args[0];
-               for (int64_t i = 1; i < perByte; ++i) {
-                 Value shift = arith::ConstantOp::create(
-                     nb, nl, nb.getI8IntegerAttr(i * bits));
-                 byte = arith::OrIOp::create(
-                     nb, nl, byte,
-                     arith::ShLIOp::create(nb, nl, args[i], shift));
-               }
-               linalg::YieldOp::create(nb, nl, byte);
+               linalg::YieldOp::create(
+                   nb, nl, emitPackFields(nb, nl, args.drop_back(), bits));
              })
       .getResult(0);
 }
@@ -236,21 +230,12 @@ struct LowerPolarDecode : OpRewritePattern<PolarDecodeOp> {
               Value value = emitExtendToF32(nb, nl, args[0]);
               for (int64_t level = levels; level >= 1; --level) {
                 int64_t width = bits[level - 1];
-                int64_t perByte = 8 / width;
-                // j = c >> level; the code is at bit (j % perByte) * width.
+                // Code j = c >> level of the row.
                 Value j = arith::ShRUIOp::create(nb, nl, channel, index(level));
-                Value shift = arith::MulIOp::create(
-                    nb, nl, arith::RemUIOp::create(nb, nl, j, index(perByte)),
-                    index(width));
-                Value byte = arith::ExtUIOp::create(nb, nl, nb.getI32Type(),
-                                                    args[level]);
-                Value code = arith::AndIOp::create(
-                    nb, nl,
-                    arith::ShRUIOp::create(nb, nl, byte,
-                                           arith::IndexCastUIOp::create(
-                                               nb, nl, nb.getI32Type(), shift)),
-                    arith::ConstantOp::create(
-                        nb, nl, nb.getI32IntegerAttr((1 << width) - 1)));
+                Value code = emitExtractField(
+                    nb, nl, args[level],
+                    emitCodeBitOffset(nb, nl, j, width, nb.getI32Type()), width,
+                    FieldExtension::Zero, nb.getI32Type());
                 // Bit level - 1 of c: cosine (0) or sine (1).
                 Value side = arith::AndIOp::create(
                     nb, nl,

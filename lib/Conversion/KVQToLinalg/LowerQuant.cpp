@@ -25,6 +25,7 @@
 #include "kvq/Conversion/KVQToLinalg/KVQToLinalg.h"
 #include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -288,11 +289,8 @@ static SmallVector<ReassociationIndices> splitLastReassociation(int64_t rank) {
 /// an i8.
 static Value emitCodeShift(OpBuilder &b, Location loc, int64_t dim,
                            unsigned bits) {
-  Value k = linalg::IndexOp::create(b, loc, dim);
-  Value k8 = arith::IndexCastUIOp::create(b, loc, b.getI8Type(), k);
-  return arith::MulIOp::create(
-      b, loc, k8,
-      arith::ConstantOp::create(b, loc, b.getIntegerAttr(b.getI8Type(), bits)));
+  return emitFieldBitOffset(b, loc, linalg::IndexOp::create(b, loc, dim), bits,
+                            b.getI8Type());
 }
 
 struct LowerPackOp : OpRewritePattern<PackOp> {
@@ -338,11 +336,10 @@ struct LowerPackOp : OpRewritePattern<PackOp> {
         [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
           Value code =
               arith::ExtUIOp::create(b, nestedLoc, b.getI8Type(), args[0]);
-          Value shifted = arith::ShLIOp::create(
-              b, nestedLoc, code, emitCodeShift(b, nestedLoc, rank, bits));
           linalg::YieldOp::create(
               b, nestedLoc,
-              arith::OrIOp::create(b, nestedLoc, args[1], shifted).getResult());
+              emitInsertField(b, nestedLoc, args[1], code,
+                              emitCodeShift(b, nestedLoc, rank, bits)));
         });
     rewriter.replaceOp(op, generic.getResults());
     return success();
@@ -382,12 +379,11 @@ struct LowerUnpackOp : OpRewritePattern<UnpackOp> {
         SmallVector<utils::IteratorType>(rank + 1,
                                          utils::IteratorType::parallel),
         [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
-          Value shifted = arith::ShRUIOp::create(
-              b, nestedLoc, args[0], emitCodeShift(b, nestedLoc, rank, bits));
           linalg::YieldOp::create(
               b, nestedLoc,
-              arith::TruncIOp::create(b, nestedLoc, codeType, shifted)
-                  .getResult());
+              emitExtractField(b, nestedLoc, args[0],
+                               emitCodeShift(b, nestedLoc, rank, bits), bits,
+                               FieldExtension::Zero, codeType));
         });
 
     Value result = tensor::CollapseShapeOp::create(

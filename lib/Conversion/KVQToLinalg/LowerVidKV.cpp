@@ -29,6 +29,7 @@
 #include "kvq/Dialect/KVQ/Transforms/VidKV.h"
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -204,24 +205,6 @@ Value groupCount(OpBuilder &b, Location loc, Value g, Value s,
   return arith::UIToFPOp::create(
       b, loc, b.getF32Type(),
       arith::IndexCastUIOp::create(b, loc, b.getI32Type(), count));
-}
-
-/// `(byte >> shift) & mask` on an i8 byte, as i32 (shift an index).
-Value extractBits(OpBuilder &b, Location loc, Value byte, Value shift,
-                  int64_t mask) {
-  Type i32 = b.getI32Type();
-  Value wide = arith::ExtUIOp::create(b, loc, i32, byte);
-  Value shifted =
-      arith::ShRUIOp::create(b, loc, wide, fromIndex(b, loc, i32, shift));
-  return arith::AndIOp::create(b, loc, shifted, cInt(b, loc, i32, mask));
-}
-
-/// `acc | (code << shift)` on i8 (code an i8, shift an index).
-Value orBits(OpBuilder &b, Location loc, Value acc, Value code, Value shift) {
-  Type i8 = b.getI8Type();
-  Value shifted =
-      arith::ShLIOp::create(b, loc, code, fromIndex(b, loc, i8, shift));
-  return arith::OrIOp::create(b, loc, acc, shifted);
 }
 
 /// 3^(c mod 5) as an i32 for an index c.
@@ -418,11 +401,9 @@ struct LowerVidKVEncodeKey : OpRewritePattern<VidKVEncodeKeyOp> {
                   ValueRange a) -> SmallVector<Value> {
                 Value code = emitQuantize(nb, nl, scheme, a[0], a[1], a[2]);
                 Value byte = arith::ExtUIOp::create(nb, nl, i8, code);
-                Value shift = arith::MulIOp::create(
-                    nb, nl, cIndex(nb, nl, 2),
-                    arith::RemUIOp::create(nb, nl, index(nb, nl, 3),
-                                           cIndex(nb, nl, 4)));
-                return {orBits(nb, nl, a[3], byte, shift)};
+                return {emitInsertField(
+                    nb, nl, a[3], byte,
+                    emitCodeBitOffset(nb, nl, index(nb, nl, 3), 2, i8))};
               })
             .front();
 
@@ -474,9 +455,9 @@ struct LowerVidKVEncodeKey : OpRewritePattern<VidKVEncodeKeyOp> {
                        arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGE,
                                              a[0], cF32(nb, nl, 0.0));
                    Value byte = arith::ExtUIOp::create(nb, nl, i8, bit);
-                   Value shift = arith::RemUIOp::create(
-                       nb, nl, index(nb, nl, 3), cIndex(nb, nl, 8));
-                   return {orBits(nb, nl, a[1], byte, shift)};
+                   return {emitInsertField(
+                       nb, nl, a[1], byte,
+                       emitCodeBitOffset(nb, nl, index(nb, nl, 3), 1, i8))};
                  })
             .front();
 
@@ -523,9 +504,10 @@ struct LowerVidKVDecodeKey : OpRewritePattern<VidKVDecodeKeyOp> {
                  {par, par, par, par},
                  [&](OpBuilder &nb, Location nl,
                      ValueRange a) -> SmallVector<Value> {
-                   Value shift = arith::RemUIOp::create(
-                       nb, nl, index(nb, nl, 3), cIndex(nb, nl, 8));
-                   Value bit = extractBits(nb, nl, a[0], shift, 1);
+                   Value bit = emitExtractField(
+                       nb, nl, a[0],
+                       emitCodeBitOffset(nb, nl, index(nb, nl, 3), 1, i32), 1,
+                       FieldExtension::Zero, i32);
                    Value set =
                        arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne,
                                              bit, cInt(nb, nl, i32, 0));
@@ -568,14 +550,13 @@ struct LowerVidKVDecodeKey : OpRewritePattern<VidKVDecodeKeyOp> {
                                                   cIndex(nb, nl, groupSize));
                 Value byte = tensor::ExtractOp::create(
                     nb, nl, highCodes,
-                    ValueRange{bi, hi, si,
-                               arith::DivUIOp::create(nb, nl, hiSlot,
-                                                      cIndex(nb, nl, 4))});
-                Value shift = arith::MulIOp::create(
-                    nb, nl, cIndex(nb, nl, 2),
-                    arith::RemUIOp::create(nb, nl, hiSlot, cIndex(nb, nl, 4)));
-                Value code = arith::UIToFPOp::create(
-                    nb, nl, f32, extractBits(nb, nl, byte, shift, 3));
+                    ValueRange{bi, hi, si, emitCodeByte(nb, nl, hiSlot, 2)});
+                Value code = emitFieldToF32(
+                    nb, nl,
+                    emitExtractField(nb, nl, byte,
+                                     emitCodeBitOffset(nb, nl, hiSlot, 2, i32),
+                                     2, FieldExtension::Zero, i32),
+                    FieldExtension::Zero);
                 Value scale = emitExtendToF32(
                     nb, nl,
                     tensor::ExtractOp::create(nb, nl, highScale,

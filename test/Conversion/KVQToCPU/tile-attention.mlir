@@ -93,12 +93,20 @@ func.func @fp8_and_asym(%q: tensor<1x2x1x32xf32>, %kc: tensor<1x2x9x32xf8E4M3FN>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31] : vector<32xf32>, vector<32xf32>
 // CHECK: %[[LO:.*]] = vector.transfer_read %{{.*}} : memref<1x1x50x32xi8, {{.*}}>, vector<16xi8>
-// CHECK: %[[LOM:.*]] = arith.andi %[[LO]], %{{.*}} : vector<16xi8>
-// CHECK: %[[LOX:.*]] = arith.xori %[[LOM]], %{{.*}} : vector<16xi8>
-// CHECK: %[[LOS:.*]] = arith.subi %[[LOX]], %{{.*}} : vector<16xi8>
+// CHECK: %[[MASK:.*]] = arith.constant dense<15> : vector<16xi8>
+// CHECK: %[[LOM:.*]] = arith.andi %[[LO]], %[[MASK]] : vector<16xi8>
+// CHECK: %[[SIGN:.*]] = arith.constant dense<8> : vector<16xi8>
+// CHECK: %[[LOX:.*]] = arith.xori %[[LOM]], %[[SIGN]] : vector<16xi8>
+// CHECK: %[[LOS:.*]] = arith.subi %[[LOX]], %[[SIGN]] : vector<16xi8>
 // CHECK: arith.sitofp %[[LOS]] : vector<16xi8> to vector<16xf32>
 // CHECK: %[[HI:.*]] = vector.transfer_read %{{.*}} : memref<1x1x50x32xi8, {{.*}}>, vector<16xi8>
-// CHECK: arith.shrui %[[HI]], %{{.*}} : vector<16xi8>
+// CHECK: %[[FOUR:.*]] = arith.constant dense<4> : vector<16xi8>
+// CHECK: %[[HIS:.*]] = arith.shrui %[[HI]], %[[FOUR]] : vector<16xi8>
+// CHECK: %[[MASK2:.*]] = arith.constant dense<15> : vector<16xi8>
+// CHECK: %[[HIM:.*]] = arith.andi %[[HIS]], %[[MASK2]] : vector<16xi8>
+// CHECK: %[[SIGN2:.*]] = arith.constant dense<8> : vector<16xi8>
+// CHECK: %[[HIX:.*]] = arith.xori %[[HIM]], %[[SIGN2]] : vector<16xi8>
+// CHECK: arith.subi %[[HIX]], %[[SIGN2]] : vector<16xi8>
 // CHECK-NOT: vector.interleave
 // CHECK: vector.fma
 // CHECK: vector.interleave %{{.*}}, %{{.*}} : vector<16xf32> -> vector<32xf32>

@@ -39,12 +39,18 @@
 // CHECK:             %[[G:.*]] = nvgpu.device_async_create_group
 // CHECK:             nvgpu.device_async_wait %[[G]] {numGroups = 1 : i32}
 // CHECK:             gpu.barrier
-// 16 keys per step: decode bytes, S = Q K^T on tensor cores.
+// 16 keys per step: decode bytes, S = Q K^T on tensor cores. A byte holds
+// two signed codes, LSB first: each moved to the top of a 32-bit word (shl
+// 28 for the low nibble, 24 for the high one), then shifted down signed.
 // CHECK:             scf.for
 // CHECK:               memref.load %[[KS]]
-// CHECK:               arith.shli
-// CHECK:               arith.shrsi
-// CHECK:               arith.sitofp
+// CHECK:               %[[WORD:.*]] = arith.extsi %{{.*}} : i8 to i32
+// CHECK:               %[[LOW:.*]] = arith.shli %[[WORD]], %c28_i32 : i32
+// CHECK:               %[[LOWC:.*]] = arith.shrsi %[[LOW]], %c28_i32 : i32
+// CHECK:               arith.sitofp %[[LOWC]]
+// CHECK:               %[[HIGH:.*]] = arith.shli %[[WORD]], %c24_i32 : i32
+// CHECK:               %[[HIGHC:.*]] = arith.shrsi %[[HIGH]], %c28_i32 : i32
+// CHECK:               arith.sitofp %[[HIGHC]]
 // CHECK:               nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // Online softmax in base 2, row reductions across a quad of lanes.
 // CHECK:               gpu.shuffle  xor {{.*}}, %c1_i32, %c32_i32

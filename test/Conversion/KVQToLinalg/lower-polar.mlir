@@ -26,9 +26,12 @@
 // CHECK:           arith.addf %{{.*}}, %[[TWOPI]] : f64
 // CHECK-COUNT-15:  arith.cmpf ogt
 // CHECK:           math.sqrt {{.*}} : f64
-// Two 4-bit codes per byte.
+// Two 4-bit codes per byte, the first in the low nibble.
 // CHECK:         linalg.generic {{.*}} ins(%[[L1]]#0, %[[L1]]#0 : tensor<1x2x?x16xi8>, tensor<1x2x?x16xi8>) outs(%{{.*}} : tensor<1x2x?x8xi8>)
-// CHECK:           arith.shli
+// CHECK-NEXT:    ^bb0(%[[FIRST:.*]]: i8, %[[SECOND:.*]]: i8, %{{.*}}: i8):
+// CHECK-NEXT:      %[[HIGH:.*]] = arith.shli %[[SECOND]], %c4_i8 : i8
+// CHECK-NEXT:      %[[BYTE:.*]] = arith.ori %[[FIRST]], %[[HIGH]] : i8
+// CHECK-NEXT:      linalg.yield %[[BYTE]] : i8
 // CHECK:         %[[L2:.*]]:2 = linalg.generic {{.*}} ins(%[[L1]]#1, %[[L1]]#1 : tensor<1x2x?x16xf64>, tensor<1x2x?x16xf64>)
 // CHECK-NOT:       arith.addf %{{.*}}, %[[TWOPI]]
 // CHECK-COUNT-3:   arith.cmpf ogt

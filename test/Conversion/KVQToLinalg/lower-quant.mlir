@@ -179,8 +179,9 @@ func.func @dequantize_fp8_channel(%c: tensor<8x64xf8E4M3FN>, %s: tensor<1x64xf32
 // CHECK: ^bb0(%[[IN:.*]]: i4, %[[OUT:.*]]: i8):
 // CHECK:   %[[W:.*]] = arith.extui %[[IN]] : i4 to i8
 // CHECK:   %[[K:.*]] = linalg.index 3 : index
-// CHECK:   %[[K8:.*]] = arith.index_castui %[[K]] : index to i8
-// CHECK:   %[[SH:.*]] = arith.muli %[[K8]], %{{.*}} : i8
+// CHECK:   %[[C4:.*]] = arith.constant 4 : index
+// CHECK:   %[[K4:.*]] = arith.muli %[[K]], %[[C4]] : index
+// CHECK:   %[[SH:.*]] = arith.index_castui %[[K4]] : index to i8
 // CHECK:   %[[V:.*]] = arith.shli %[[W]], %[[SH]] : i8
 // CHECK:   %[[R:.*]] = arith.ori %[[OUT]], %[[V]] : i8
 // CHECK:   linalg.yield %[[R]] : i8
@@ -202,8 +203,11 @@ func.func @pack(%c: tensor<?x8x64xi4>) -> tensor<?x8x32xi8> {
 // CHECK: %[[U:.*]] = linalg.generic {indexing_maps = [#[[BYTE]], #[[ID]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
 // CHECK-SAME: ins(%[[B]] : tensor<?x8x16xi8>) outs(%{{.*}} : tensor<?x8x16x4xi2>)
 // CHECK: ^bb0(%[[IN:.*]]: i8, %{{.*}}: i2):
-// CHECK:   linalg.index 3 : index
-// CHECK:   %[[V:.*]] = arith.shrui %[[IN]], %{{.*}} : i8
+// CHECK:   %[[K:.*]] = linalg.index 3 : index
+// CHECK:   %[[C2:.*]] = arith.constant 2 : index
+// CHECK:   %[[K2:.*]] = arith.muli %[[K]], %[[C2]] : index
+// CHECK:   %[[SH:.*]] = arith.index_castui %[[K2]] : index to i8
+// CHECK:   %[[V:.*]] = arith.shrui %[[IN]], %[[SH]] : i8
 // CHECK:   %[[R:.*]] = arith.trunci %[[V]] : i8 to i2
 // CHECK:   linalg.yield %[[R]] : i2
 // CHECK: %[[C:.*]] = tensor.collapse_shape %[[U]] {{\[}}[0], [1], [2, 3]] : tensor<?x8x16x4xi2> into tensor<?x8x64xi2>

@@ -15,6 +15,7 @@
 
 #include "kvq/Dialect/KVQ/Utils/Polar.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -228,31 +229,25 @@ struct PolarDecodeDecoderModel
     Value zeroI32 = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
     for (int64_t level = levels; level >= 1; --level) {
       int64_t w = bits[level - 1];
-      int64_t perByte = 8 / w;
+      int64_t perByte = getCodesPerByte(w);
       Value bytes = vector::FromElementsOp::create(
           b, loc, i32Vec,
           lanes(polar.getCodes()[level - 1], level, perByte, zeroI32,
                 [&](Value byte) -> Value {
                   return arith::ExtUIOp::create(b, loc, b.getI32Type(), byte);
                 }));
-      SmallVector<int32_t> shifts;
+      SmallVector<int64_t> shifts;
       SmallVector<bool> sine;
       for (int64_t c = start; c < start + width; ++c) {
-        shifts.push_back(c < d ? ((c >> level) % perByte) * w : 0);
+        shifts.push_back(c < d ? getCodeBitOffset(c >> level, w) : 0);
         sine.push_back((c >> (level - 1)) & 1);
       }
       auto i32Splat = [&](int32_t v) -> Value {
         return arith::ConstantOp::create(
             b, loc, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(v)));
       };
-      Value code = arith::AndIOp::create(
-          b, loc,
-          arith::ShRUIOp::create(
-              b, loc, bytes,
-              arith::ConstantOp::create(
-                  b, loc,
-                  DenseElementsAttr::get(i32Vec, ArrayRef<int32_t>(shifts)))),
-          i32Splat((1 << w) - 1));
+      Value code =
+          emitExtractField(b, loc, bytes, shifts, w, FieldExtension::Zero);
       std::vector<float> table = polarTrigTable(level, w);
       auto factorOf = [&](int64_t k) -> Value {
         SmallVector<float> lane;

@@ -20,6 +20,7 @@
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/VidKV.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
+#include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -55,15 +56,6 @@ Value load(OpBuilder &b, Location loc, Value memref, ValueRange indices) {
   return memref::LoadOp::create(b, loc, memref, indices);
 }
 
-/// `(byte >> shift) & mask` of an i8 byte as i32; shift an index.
-Value bits(OpBuilder &b, Location loc, Value byte, Value shift, int64_t mask) {
-  Type i32 = b.getI32Type();
-  Value wide = arith::ExtUIOp::create(b, loc, i32, byte);
-  Value s = arith::IndexCastOp::create(b, loc, i32, shift);
-  return arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, wide, s),
-                               arith::ConstantIntOp::create(b, loc, i32, mask));
-}
-
 Value vectorConstant(OpBuilder &b, Location loc, ArrayRef<float> values) {
   auto type =
       VectorType::get({static_cast<int64_t>(values.size())}, b.getF32Type());
@@ -81,7 +73,7 @@ struct VidKVDecodeKeyModel
     int64_t d = decode.getResult().getType().getDimSize(3);
     int64_t nHigh = decode.getHighScale().getType().getDimSize(3);
     int64_t nLow = d - nHigh, numRe = nLow / 2 + 1;
-    Type f32 = b.getF32Type();
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
     Value highCodes = reader.getBuffer(decode.getHighCodes());
     Value highScale = reader.getBuffer(decode.getHighScale());
     Value highMin = reader.getBuffer(decode.getHighMin());
@@ -110,15 +102,14 @@ struct VidKVDecodeKeyModel
         OpBuilder::InsertionGuard guard(b);
         // High: code * scale + min.
         b.setInsertionPointToStart(ifOp.thenBlock());
-        Value byte =
-            load(b, loc, highCodes,
-                 {bi, hi, si,
-                  arith::DivUIOp::create(b, loc, slot, cIndex(b, loc, 4))});
-        Value shift = arith::MulIOp::create(
-            b, loc, cIndex(b, loc, 2),
-            arith::RemUIOp::create(b, loc, slot, cIndex(b, loc, 4)));
-        Value code =
-            arith::UIToFPOp::create(b, loc, f32, bits(b, loc, byte, shift, 3));
+        Value byte = load(b, loc, highCodes,
+                          {bi, hi, si, emitCodeByte(b, loc, slot, 2)});
+        Value code = emitFieldToF32(
+            b, loc,
+            emitExtractField(b, loc, byte,
+                             emitCodeBitOffset(b, loc, slot, 2, i32), 2,
+                             FieldExtension::Zero, i32),
+            FieldExtension::Zero);
         Value scale = emitExtendToF32(
             b, loc, load(b, loc, highScale, {bi, hi, gi, slot}));
         Value zero =
@@ -136,13 +127,11 @@ struct VidKVDecodeKeyModel
             b, loc, cIndex(b, loc, 0), cIndex(b, loc, nLow), cIndex(b, loc, 1),
             ValueRange{zeroF},
             [&](OpBuilder &lb, Location ll, Value m, ValueRange acc) {
-              Value byte =
-                  load(lb, ll, lowCodes,
-                       {bi, hi, si,
-                        arith::DivUIOp::create(lb, ll, m, cIndex(lb, ll, 8))});
-              Value bit =
-                  bits(lb, ll, byte,
-                       arith::RemUIOp::create(lb, ll, m, cIndex(lb, ll, 8)), 1);
+              Value byte = load(lb, ll, lowCodes,
+                                {bi, hi, si, emitCodeByte(lb, ll, m, 1)});
+              Value bit = emitExtractField(lb, ll, byte,
+                                           emitCodeBitOffset(lb, ll, m, 1, i32),
+                                           1, FieldExtension::Zero, i32);
               Value set = arith::CmpIOp::create(
                   lb, ll, arith::CmpIPredicate::ne, bit,
                   arith::ConstantIntOp::create(lb, ll, lb.getI32Type(), 0));

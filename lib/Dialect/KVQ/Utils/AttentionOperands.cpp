@@ -26,6 +26,19 @@ Value mlir::kvq::createReadOnlyBuffer(OpBuilder &b, Location loc,
                                            /*read_only=*/true);
 }
 
+Value mlir::kvq::createOutputBuffer(OpBuilder &b, Location loc, AttentionOp op,
+                                    Value query, int64_t dv) {
+  ArrayRef<int64_t> qShape =
+      cast<RankedTensorType>(op.getQuery().getType()).getShape();
+  auto outType = MemRefType::get({qShape[0], qShape[1], qShape[2], dv},
+                                 op.getResult().getType().getElementType());
+  SmallVector<Value> dynSizes;
+  for (int64_t i = 0; i < 3; ++i)
+    if (ShapedType::isDynamic(qShape[i]))
+      dynSizes.push_back(memref::DimOp::create(b, loc, query, i));
+  return memref::AllocOp::create(b, loc, outType, dynSizes);
+}
+
 FailureOr<KVOperand> mlir::kvq::prepareKVOperand(OpBuilder &b, AttentionOp op,
                                                  StringRef passName,
                                                  StringRef what, Value data,

@@ -58,6 +58,13 @@ SmallVector<Value, 4> getSideIndices(OpBuilder &b, Location loc,
 Value getTokenSideIndex(OpBuilder &b, Location loc, const KVOperand &src,
                         Value token);
 
+/// The output buffer of a lowering of `op`: a memref [B, Hq, Sq, dv] of
+/// the result's element type, its dynamic sizes read from `query` (the
+/// query's buffer, [B, Hq, Sq, ...]). The lowering bridges it back to a
+/// tensor.
+Value createOutputBuffer(OpBuilder &b, Location loc, AttentionOp op,
+                         Value query, int64_t dv);
+
 /// The decoder producing `value` when kvq.attention may decode it in its
 /// loop (a single-result KVDecoderOpInterface op whose
 /// canDecodeInAttention() holds), else null.
