@@ -2158,19 +2158,8 @@ LogicalResult DecodeKernelEmitter::emitCombine(Value partial, Value partialLse,
   auto lseAt = [&](Value s) {
     return add(mul(add(mul(s, batchHeads), bhk), cIdx(rows)), r);
   };
-  auto maxLoop = scf::ForOp::create(b, c0, splits, c1, ValueRange{negInf()});
-  {
-    OpBuilder::InsertionGuard g2(b);
-    b.setInsertionPointToStart(maxLoop.getBody());
-    Value l = memref::LoadOp::create(
-        b, partialLse, ValueRange{lseAt(maxLoop.getInductionVar())});
-    scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
-                                b, maxLoop.getRegionIterArgs()[0], l)});
-  }
-  Value gmax = maxLoop.getResult(0);
-  Value ref = select(
-      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, gmax, negInf()),
-      cF32(0.0), gmax);
+  Value ref =
+      gk::emitSplitLseReference(b, b.getLoc(), partialLse, splits, lseAt);
   auto chLoop =
       scf::ForOp::create(b, launch.getThreadIds().x, cIdx(dv), cIdx(threads));
   {

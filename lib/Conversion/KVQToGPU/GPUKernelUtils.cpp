@@ -10,7 +10,9 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include "llvm/Support/Format.h"
@@ -131,6 +133,29 @@ std::pair<Value, Value> gpukernel::allocSplitPartials(OpBuilder &b,
       ValueRange{rows}, ValueRange{}, UnitAttr());
   token = allocLse.getAsyncToken();
   return {allocPartial.getMemref(), allocLse.getMemref()};
+}
+
+Value gpukernel::emitSplitLseReference(OpBuilder &b, Location loc,
+                                       Value partialLse, Value splits,
+                                       function_ref<Value(Value)> lseIndex) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value negInf = constF32(b, loc, -std::numeric_limits<double>::infinity());
+  auto maxLoop = scf::ForOp::create(b, loc, c0, splits, c1, ValueRange{negInf});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(maxLoop.getBody());
+    Value l = memref::LoadOp::create(
+        b, loc, partialLse, ValueRange{lseIndex(maxLoop.getInductionVar())});
+    scf::YieldOp::create(b, loc,
+                         ValueRange{arith::MaximumFOp::create(
+                             b, loc, maxLoop.getRegionIterArgs()[0], l)});
+  }
+  Value gmax = maxLoop.getResult(0);
+  Value empty = arith::CmpFOp::create(
+      b, loc, arith::CmpFPredicate::OEQ, gmax,
+      constF32(b, loc, -std::numeric_limits<double>::infinity()));
+  return arith::SelectOp::create(b, loc, empty, constF32(b, loc, 0.0), gmax);
 }
 
 Value gpukernel::transpose8x8(OpBuilder &b, Location loc, Value word) {

@@ -52,6 +52,14 @@ std::pair<Value, Value> allocSplitPartials(OpBuilder &b, Location loc,
                                            Value rows, Value channels,
                                            Value &token);
 
+/// The reference of a row's split merge: the largest log2-sum-exp of its
+/// `splits` partial results (`partialLse` at `lseIndex(split)`), or 0 when
+/// no split saw a key (all -inf), so that their weights 2^(lse - ref) stay
+/// finite.
+Value emitSplitLseReference(OpBuilder &b, Location loc, Value partialLse,
+                            Value splits,
+                            llvm::function_ref<Value(Value)> lseIndex);
+
 /// `movmatrix.sync.aligned.m8n8.trans.b16` (sm_75+): transposes the 8x8
 /// matrix of 16-bit elements whose row `lane / 4`, elements
 /// `2 (lane % 4) .. +1`, each lane holds as a word.

@@ -871,19 +871,8 @@ void GPUAttentionEmitter::emitCombineKernel(Value &token) {
   auto lseAt = [&](Value s) {
     return add(mul(add(mul(s, gridY), bhk), rows), r);
   };
-  auto maxLoop = scf::ForOp::create(b, c0, splits, c1, ValueRange{negInf()});
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(maxLoop.getBody());
-    Value l = memref::LoadOp::create(
-        b, partialLse, ValueRange{lseAt(maxLoop.getInductionVar())});
-    scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
-                                b, maxLoop.getRegionIterArgs()[0], l)});
-  }
-  Value gmax = maxLoop.getResult(0);
-  Value empty =
-      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, gmax, negInf());
-  Value ref = select(empty, cF32(0.0), gmax);
+  Value ref = gpukernel::emitSplitLseReference(b, b.getLoc(), partialLse,
+                                               splits, lseAt);
   auto chLoop = scf::ForOp::create(b, combineLaunch.getThreadIds().x, cIdx(dv),
                                    cIdx(combineThreads));
   {
