@@ -375,13 +375,21 @@ mlir::kvq::symbolizeScheduleTarget(StringRef name) {
 
 ArrayRef<ScheduleKnob> mlir::kvq::getScheduleKnobs() {
   static const ScheduleKnob knobs[] = {
+#define KVQ_KNOB(Member, keyword, option, Default, Target)                     \
+  {#keyword,                                                                   \
+   option,                                                                     \
+   &AttentionSchedule::Member,                                                 \
+   &AttentionScheduleOverrides::Member,                                        \
+   Default,                                                                    \
+   ScheduleTarget::Target},
 #define KVQ_SCHEDULE_KNOB(Member, keyword, option, Default, description)       \
-  {#keyword, option, &AttentionSchedule::Member, Default, ScheduleTarget::Any},
+  KVQ_KNOB(Member, keyword, option, Default, Any)
 #define KVQ_SCHEDULE_CPU_KNOB(Member, keyword, option, Default, description)   \
-  {#keyword, option, &AttentionSchedule::Member, Default, ScheduleTarget::CPU},
+  KVQ_KNOB(Member, keyword, option, Default, CPU)
 #define KVQ_SCHEDULE_GPU_KNOB(Member, keyword, option, Default, description)   \
-  {#keyword, option, &AttentionSchedule::Member, Default, ScheduleTarget::GPU},
+  KVQ_KNOB(Member, keyword, option, Default, GPU)
 #include "kvq/Dialect/KVQ/IR/AttentionSchedule.def"
+#undef KVQ_KNOB
   };
   return knobs;
 }
@@ -440,20 +448,15 @@ AttentionSchedule::verify(function_ref<InFlightDiagnostic()> emitError) const {
 }
 
 void AttentionScheduleOverrides::applyTo(AttentionSchedule &schedule) const {
-#define KVQ_SCHEDULE_KNOB(Member, keyword, option, Default, description)       \
-  if (Member)                                                                  \
-    schedule.Member = *Member;
-#include "kvq/Dialect/KVQ/IR/AttentionSchedule.def"
+  for (const ScheduleKnob &knob : getScheduleKnobs())
+    if (const std::optional<int64_t> &value = this->*knob.override)
+      schedule.*knob.member = *value;
 }
 
 LogicalResult AttentionScheduleOverrides::verify(
     ScheduleTarget target, function_ref<InFlightDiagnostic()> emitError) const {
-  AttentionSchedule set;
-#define KVQ_SCHEDULE_KNOB(Member, keyword, option, Default, description)       \
-  set.Member = Member ? 1 : 0;
-#include "kvq/Dialect/KVQ/IR/AttentionSchedule.def"
   for (const ScheduleKnob &knob : getScheduleKnobs())
-    if (set.*knob.member && !knob.appliesTo(target))
+    if (this->*knob.override && !knob.appliesTo(target))
       return emitError() << "option " << knob.option
                          << " does not apply to the "
                          << stringifyScheduleTarget(target) << " kernels";

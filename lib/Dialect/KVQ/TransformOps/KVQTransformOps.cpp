@@ -48,31 +48,13 @@ lowerAttention(transform::TransformOpInterface transformOp, Operation *target,
   return DiagnosedSilenceableFailure::success();
 }
 
-/// The schedule of `op`: `given` (a transform op's `schedule`) with
-/// `target` set, else the schedule `op` carries or the defaults.
-static FailureOr<kvq::AttentionSchedule>
-resolveSchedule(kvq::AttentionOp op, kvq::ScheduleAttr given,
-                kvq::ScheduleTarget target) {
-  if (!given)
-    return kvq::selectAttentionSchedule(op, target);
-  kvq::AttentionSchedule schedule = given.getValue();
-  if (schedule.target != kvq::ScheduleTarget::Any && schedule.target != target)
-    return op.emitOpError()
-           << "the transform's schedule is for the "
-           << kvq::stringifyScheduleTarget(schedule.target) << " kernels";
-  schedule.target = target;
-  if (failed(schedule.verify([&] { return op.emitOpError(); })))
-    return failure();
-  return schedule;
-}
-
 DiagnosedSilenceableFailure transform::KVQTileAttentionOp::applyToOne(
     transform::TransformRewriter &rewriter, Operation *target,
     transform::ApplyToEachResultList &results,
     transform::TransformState &state) {
   return lowerAttention(*this, target, [&](kvq::AttentionOp op) {
-    FailureOr<kvq::AttentionSchedule> schedule =
-        resolveSchedule(op, getScheduleAttr(), kvq::ScheduleTarget::CPU);
+    FailureOr<kvq::AttentionSchedule> schedule = kvq::selectAttentionSchedule(
+        op, kvq::ScheduleTarget::CPU, {}, getScheduleAttr());
     if (failed(schedule))
       return failure();
     return kvq::lowerAttentionForCPU(rewriter, op, *schedule);
@@ -96,8 +78,8 @@ DiagnosedSilenceableFailure transform::KVQGPUAttentionOp::applyToOne(
            << "kernel must be auto, decode or prefill, not '" << getKernel()
            << "'";
   return lowerAttention(*this, target, [&](kvq::AttentionOp op) {
-    FailureOr<kvq::AttentionSchedule> knobs =
-        resolveSchedule(op, getScheduleAttr(), kvq::ScheduleTarget::GPU);
+    FailureOr<kvq::AttentionSchedule> knobs = kvq::selectAttentionSchedule(
+        op, kvq::ScheduleTarget::GPU, {}, getScheduleAttr());
     if (failed(knobs))
       return failure();
     kvq::GPUAttentionSchedule schedule(*knobs, getChip().str(), *strategy);

@@ -20,20 +20,25 @@ namespace kvq {
 using namespace mlir;
 using namespace mlir::kvq;
 
-FailureOr<AttentionSchedule> mlir::kvq::selectAttentionSchedule(
-    AttentionOp op, ScheduleTarget target,
-    const AttentionScheduleOverrides &overrides) {
+FailureOr<AttentionSchedule>
+mlir::kvq::selectAttentionSchedule(AttentionOp op, ScheduleTarget target,
+                                   const AttentionScheduleOverrides &overrides,
+                                   ScheduleAttr start) {
   auto emitError = [&] { return op.emitOpError(); };
   if (failed(overrides.verify(target, emitError)))
     return failure();
+  bool given = static_cast<bool>(start);
+  if (!given)
+    start = op->getAttrOfType<ScheduleAttr>(kKernelScheduleAttrName);
   AttentionSchedule schedule;
-  if (auto carried = op->getAttrOfType<ScheduleAttr>(kKernelScheduleAttrName)) {
-    schedule = carried.getValue();
+  if (start) {
+    schedule = start.getValue();
     if (schedule.target != ScheduleTarget::Any && schedule.target != target)
-      return op.emitOpError() << "carries a schedule for the "
-                              << stringifyScheduleTarget(schedule.target)
-                              << " kernels, lowered for the "
-                              << stringifyScheduleTarget(target) << " kernels";
+      return op.emitOpError()
+             << (given ? "is given" : "carries") << " a schedule for the "
+             << stringifyScheduleTarget(schedule.target)
+             << " kernels, lowered for the " << stringifyScheduleTarget(target)
+             << " kernels";
   }
   schedule.target = target;
   overrides.applyTo(schedule);

@@ -59,3 +59,19 @@ module attributes {transform.with_named_sequence} {
     transform.yield
   }
 }
+
+// -----
+
+// A transform's schedule for the other target.
+func.func @foreign_schedule(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x2x1x16xf32> {
+  // expected-error @below {{is given a schedule for the gpu kernels, lowered for the cpu kernels}}
+  %o = kvq.attention q(%q : tensor<1x2x1x16xf32>) k(%k : tensor<1x2x8x16xf32>) v(%v : tensor<1x2x8x16xf32>) -> tensor<1x2x1x16xf32>
+  return %o : tensor<1x2x1x16xf32>
+}
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %a = transform.structured.match ops{["kvq.attention"]} in %root : (!transform.any_op) -> !transform.any_op
+    transform.kvq.tile_attention %a {schedule = #kvq.schedule<gpu, warps = 2>} : !transform.any_op
+    transform.yield
+  }
+}

@@ -58,27 +58,6 @@ struct AttentionSchedule {
 
 llvm::hash_code hash_value(const AttentionSchedule &schedule);
 
-/// One knob of AttentionSchedule.def.
-struct ScheduleKnob {
-  /// Keyword in `#kvq.schedule<...>` (`block_kv`).
-  llvm::StringLiteral keyword;
-  /// Option name of the passes and pipelines (`block-kv`).
-  llvm::StringLiteral option;
-  int64_t AttentionSchedule::*member;
-  int64_t defaultValue;
-  /// The target that uses it; Any: both.
-  ScheduleTarget target;
-
-  /// True when the kernels of `t` read this knob.
-  bool appliesTo(ScheduleTarget t) const {
-    return target == ScheduleTarget::Any || t == ScheduleTarget::Any ||
-           t == target;
-  }
-};
-
-/// Every knob, in the order of AttentionSchedule.def.
-llvm::ArrayRef<ScheduleKnob> getScheduleKnobs();
-
 /// Knobs given explicitly (pass or pipeline options): each one set replaces
 /// the schedule's value.
 struct AttentionScheduleOverrides {
@@ -94,6 +73,28 @@ struct AttentionScheduleOverrides {
   verify(ScheduleTarget target,
          llvm::function_ref<InFlightDiagnostic()> emitError) const;
 };
+
+/// One knob of AttentionSchedule.def.
+struct ScheduleKnob {
+  /// Keyword in `#kvq.schedule<...>` (`block_kv`).
+  llvm::StringLiteral keyword;
+  /// Option name of the passes and pipelines (`block-kv`).
+  llvm::StringLiteral option;
+  int64_t AttentionSchedule::*member;
+  std::optional<int64_t> AttentionScheduleOverrides::*override;
+  int64_t defaultValue;
+  /// The target that uses it; Any: both.
+  ScheduleTarget target;
+
+  /// True when the kernels of `t` read this knob.
+  bool appliesTo(ScheduleTarget t) const {
+    return target == ScheduleTarget::Any || t == ScheduleTarget::Any ||
+           t == target;
+  }
+};
+
+/// Every knob, in the order of AttentionSchedule.def.
+llvm::ArrayRef<ScheduleKnob> getScheduleKnobs();
 
 } // namespace kvq
 } // namespace mlir

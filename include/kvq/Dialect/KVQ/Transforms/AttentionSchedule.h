@@ -26,14 +26,16 @@ namespace kvq {
 inline constexpr llvm::StringLiteral kKernelScheduleAttrName =
     "kvq.kernel_schedule";
 
-/// The schedule of `op` for the kernels of `target`: the schedule `op`
-/// carries (`kvq.kernel_schedule`; without a target or for `target`) or
-/// the defaults, with the knobs of `overrides` replaced and the target set.
-/// Emits an error at `op` when the carried schedule is for another target,
-/// an override does not apply to `target` or the result is out of range.
+/// The schedule of `op` for the kernels of `target`: `start` (a transform
+/// op's schedule) if given, else the schedule `op` carries
+/// (`kvq.kernel_schedule`) or the defaults, with the knobs of `overrides`
+/// replaced and the target set. The starting schedule must have no target
+/// or `target`. Emits an error at `op` when it has another target, an
+/// override does not apply to `target` or the result is out of range.
 FailureOr<AttentionSchedule>
 selectAttentionSchedule(AttentionOp op, ScheduleTarget target,
-                        const AttentionScheduleOverrides &overrides = {});
+                        const AttentionScheduleOverrides &overrides = {},
+                        ScheduleAttr start = {});
 
 /// kvq-attention-schedule for `target` with the knobs of `overrides`.
 std::unique_ptr<Pass>
