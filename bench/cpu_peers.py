@@ -72,7 +72,10 @@ def ggml_peer(name, rebuild=False):
     package, version, ggml_dir, flags = GGML_PEERS[name]
     build = os.path.join(CACHE, name.replace(".", "_") + "-build")
     harness = os.path.join(build, "ggml_fa_bench")
-    if os.access(harness, os.X_OK) and not rebuild:
+    # Rebuilt when the harness source changed (ggml itself rebuilds
+    # incrementally, in seconds).
+    if (os.access(harness, os.X_OK) and not rebuild and os.path.getmtime(harness)
+            >= os.path.getmtime(os.path.join(HERE, "ggml_fa_bench.c"))):
         return harness
     try:
         root = _fetch_sdist(package, version)

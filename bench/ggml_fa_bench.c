@@ -23,6 +23,11 @@
 #include <string.h>
 #include <time.h>
 
+// Newer mainline ggml no longer pads the mask rows.
+#ifndef GGML_KQ_MASK_PAD
+#define GGML_KQ_MASK_PAD 1
+#endif
+
 static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -91,12 +96,16 @@ int main(int argc, char **argv) {
   struct ggml_tensor *q = ggml_new_tensor_4d(ctx, GGML_TYPE_F32, d, sq, hq, b);
   struct ggml_tensor *k = ggml_new_tensor_4d(ctx, type, d, skv, hkv, b);
   struct ggml_tensor *v = ggml_new_tensor_4d(ctx, type, d, skv, hkv, b);
-  struct ggml_tensor *mask = NULL;
   fill(q);
   fill(k);
   fill(v);
-  if (causal || sq > 1) {
-    mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, skv, maskRows);
+  // Always a mask (all zeros without causal), as llama.cpp's graphs always
+  // pass one (its KQ mask): ik_llama.cpp's iqk flash attention, its fast
+  // path, is only taken with a mask; without one ggml falls back to its
+  // generic kernel, 2-5x slower in decode.
+  struct ggml_tensor *mask =
+      ggml_new_tensor_2d(ctx, GGML_TYPE_F16, skv, maskRows);
+  {
     ggml_fp16_t *m = mask->data;
     for (int64_t i = 0; i < maskRows; ++i)
       for (int64_t j = 0; j < skv; ++j)

@@ -61,6 +61,13 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
     scheduleOptions.kind = options.ompSchedule;
     pm.addPass(createKVQOpenMPSchedule(scheduleOptions));
   }
+  // The int8 dot products last: the intrinsic call they may become has no
+  // declared memory effects, which buffer deallocation rejects and which
+  // keeps the canonicalizer from dissolving the OpenMP regions' alloca
+  // scopes.
+  KVQLowerDotI8Options dotOptions;
+  dotOptions.vnni = options.vnni;
+  pm.addPass(createKVQLowerDotI8(dotOptions));
   addHostToLLVM(pm, options.threads);
 }
 

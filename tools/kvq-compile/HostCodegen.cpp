@@ -130,9 +130,13 @@ mlir::kvq::createHostTargetMachine(unsigned optLevel, StringRef cpu,
   return tm;
 }
 
-unsigned mlir::kvq::getDefaultVectorWidth(TargetMachine &tm) {
+bool mlir::kvq::hasTargetFeature(TargetMachine &tm, StringRef feature) {
   SubtargetFeatures features(tm.getTargetFeatureString());
-  return llvm::is_contained(features.getFeatures(), "+avx512f") ? 512 : 0;
+  return llvm::is_contained(features.getFeatures(), ("+" + feature).str());
+}
+
+unsigned mlir::kvq::getDefaultVectorWidth(TargetMachine &tm) {
+  return hasTargetFeature(tm, "avx512f") ? 512 : 0;
 }
 
 void mlir::kvq::optimizeModule(Module &module, TargetMachine &tm,

@@ -43,6 +43,9 @@ void printHostTargetHelp(llvm::raw_ostream &os, bool features);
 /// preference).
 unsigned getDefaultVectorWidth(llvm::TargetMachine &tm);
 
+/// Whether `tm`'s CPU has `feature` (an LLVM feature name: "avx512vnni").
+bool hasTargetFeature(llvm::TargetMachine &tm, llvm::StringRef feature);
+
 /// Sets the module's triple and data layout from `tm`, hides every symbol it
 /// defines (the library exports only the ABI entry points), asks for vectors
 /// of `vectorWidth` bits (unless 0), and runs LLVM's default optimization

@@ -433,6 +433,8 @@ struct Job {
   /// The GPU path with its kernels run by the GPU emulator: host buffers.
   bool isEmulated = false;
   kvq::KVQCPUPipelineOptions cpuOptions;
+  /// --vnni was given (else it follows the target CPU).
+  bool explicitVNNI = false;
   kvq::KVQNVVMPipelineOptions nvvmOptions;
   /// The mgpu* runtime that a GPU library links (CUDA's, or the GPU
   /// emulator's), and its directory; empty: none.
@@ -523,6 +525,7 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
                                    " is an option of the GPU pipeline "
                                    "(kvq-nvvm-pipeline): add --target=nvvm (or "
                                    "--target=nvvm-emulated)");
+    job.explicitVNNI |= name == "vnni";
     pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg;
   }
   if (!pipelineArgs.empty() &&
@@ -533,6 +536,30 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
         "invalid kvq-" +
         (job.isEmulated ? std::string("nvvm") : target.getValue()) +
         "-pipeline option in '" + pipelineArgs + "'");
+  return success();
+}
+
+/// The CPU pipeline's int8 dot products become AVX512-VNNI instructions
+/// where the target CPU has them (unless --vnni says otherwise); asking for
+/// them on a CPU without is an error.
+static LogicalResult chooseVNNI(Job &job) {
+  if (job.isGPU || job.isEmulated)
+    return success();
+  Expected<std::unique_ptr<TargetMachine>> tm =
+      kvq::createHostTargetMachine(optLevel, mcpu, mattr);
+  if (!tm) {
+    // Reported when the code is generated.
+    consumeError(tm.takeError());
+    return success();
+  }
+  bool hasVNNI = kvq::hasTargetFeature(**tm, "avx512vnni");
+  if (!job.explicitVNNI)
+    job.cpuOptions.vnni = hasVNNI;
+  else if (job.cpuOptions.vnni && !hasVNNI)
+    return reportError("--vnni needs AVX512-VNNI, which the target CPU '" +
+                       (*tm)->getTargetCPU() +
+                       "' lacks (without --vnni, int8 dot products use "
+                       "portable vector code)");
   return success();
 }
 
@@ -942,7 +969,7 @@ int main(int argc, char **argv) {
   }
   Job job;
   if (failed(parseTargetOptions(pipelineArgs, job)) ||
-      failed(findGPURuntime(argv[0], job)))
+      failed(chooseVNNI(job)) || failed(findGPURuntime(argv[0], job)))
     return 1;
   if (optLevel > 3)
     return fail("invalid optimization level -O" + Twine(optLevel) + " (0-3)");

@@ -375,6 +375,32 @@ def KVQApproximateMath : Pass<"kvq-approximate-math"> {
   ];
 }
 
+def KVQLowerDotI8 : Pass<"kvq-lower-dot-i8"> {
+  let summary = "Lower kvq.dot_i8 to AVX512-VNNI or to portable vector code";
+  let description = [{
+    With `vnni`, every `kvq.dot_i8` becomes AVX512-VNNI's `vpdpbusd`
+    (`llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"` for 16 lanes;
+    .256 / .128 for 8 / 4, which need AVX512-VL too); other lane counts are
+    an error. Without it, the op becomes its definition in vector code:
+    the bytes extended to i32 (zero- and sign-), multiplied, and the four
+    products of each lane summed by strided shuffles, which any target
+    runs. The CPU pipeline runs it just before the conversions to LLVM (an
+    intrinsic call has no declared memory effects, which buffer
+    deallocation rejects and which keeps OpenMP regions' alloca scopes from
+    dissolving); `kvq-compile` turns `vnni` on when the target CPU has
+    AVX512-VNNI.
+  }];
+  let options = [
+    Option<"vnni", "vnni", "bool", /*default=*/"false",
+           "Lower to AVX512-VNNI vpdpbusd instead of portable vector code">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def KVQEmulateNarrowTypes : Pass<"kvq-emulate-narrow-types", "ModuleOp"> {
   let summary = "Store i4 / i2 buffers packed in bytes (upstream emulation)";
   let description = [{

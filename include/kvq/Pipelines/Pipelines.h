@@ -40,6 +40,13 @@ struct KVQCPUPipelineOptions
       llvm::cl::desc("Schedule of the OpenMP loops: dynamic (threads take "
                      "work items as they finish), static or guided"),
       llvm::cl::init("dynamic")};
+  PassOptions::Option<bool> vnni{
+      *this, "vnni",
+      llvm::cl::desc("Lower the int8 dot products (schedule int8-dot) to "
+                     "AVX512-VNNI vpdpbusd; off: portable vector code "
+                     "(kvq-compile turns it on when the target has "
+                     "AVX512-VNNI)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> outlineKernels{
       *this, "outline-kernels",
       llvm::cl::desc("Lower each distinct compute op once, in a function of "

@@ -160,6 +160,11 @@ private:
                     int64_t chunk);
   Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
                        Value j, int64_t chunk);
+  /// The scale (or zero point) values of row (b0, h, j) for lanes whose
+  /// channels are `channels` (past the head dim: any group's); a scalar
+  /// when they are all equal.
+  Value loadScaleLanes(const KVSource &src, Value side, Value b0, Value h,
+                       Value j, ArrayRef<int64_t> channels);
   Value unpackSubByte(Value bytes, unsigned bits, bool isSigned);
   /// Codes per vector lane group of `src`'s layout (1 unless split).
   int64_t fieldsOf(const KVSource &src) const {
@@ -195,8 +200,38 @@ private:
   void emitRegisterBlocked(Value bi, Value hk, Value s);
   void emitPerKey(Value bi, Value hk, Value s);
   void emitCombine(Value bi, Value hk);
-  /// A 64-byte aligned f32 scratch buffer of `shape`.
-  Value scratch(ArrayRef<int64_t> shape);
+  /// A 64-byte aligned scratch buffer of `shape` (f32 unless `element`).
+  Value scratch(ArrayRef<int64_t> shape, Type element = {});
+
+  /// Int8 dot-product scores (schedule int8_dot) for the per-key kernel.
+  /// A key row is read as `dotVectors` vectors of kDotBytes code bytes;
+  /// each vector gives `dotPlanes` planes (8 / bits fields per byte) of
+  /// unsigned codes `u = code + h` (h = 2^(bits-1): the bytes xor'ed with
+  /// the fields' sign bits, then a shift and a mask), so plane `k`, byte
+  /// `i` of vector `v` is channel `(v * kDotBytes + i) * dotPlanes + k`.
+  /// vpdpbusd multiplies them with the query quantized to int8 in the same
+  /// layout and sums 4 products per i32 lane; the accumulators start at
+  /// `-h * (the lane's sum of query codes)`, so each lane holds the exact
+  /// integer dot product of its 4 * dotPlanes channels, which lie in one
+  /// query group (kQueryGroup channels) and one key scale group. Each lane
+  /// is then scaled by its query and key scales in f32.
+  bool canUseInt8Dot() const;
+  int64_t dotLaneChannel(int64_t v, int64_t lane) const {
+    return (v * kDotBytes + 4 * lane) * dotPlanes;
+  }
+  /// Quantizes the tile's scaled query rows `qn` ([br, natural channels],
+  /// zero past the head dim) per kQueryGroup channels into `qb` (int8, the
+  /// planes' layout), the accumulators' start values `corr` and the query
+  /// scale of each lane `sqLanes`.
+  void emitQueryInt8(Value qn, Value qb, Value corr, Value sqLanes);
+  /// The scores of key `j` for the tile's rows, from emitQueryInt8's data.
+  SmallVector<Value> emitInt8Scores(Value bi, Value hk, Value j, Value qb,
+                                    Value corr, Value sqLanes);
+  Value vpdpbusd(Value acc, Value unsignedBytes, Value signedBytes);
+  bool int8Dot = false;
+  int64_t dotPlanes = 1, dotVectors = 0;
+  unsigned dotBits = 8;
+  static constexpr int64_t kDotBytes = 64, kDotLanes = 16, kQueryGroup = 32;
 
   // The state emit() sets up for its phases: the operands, their sizes and
   // the schedule's tile sizes.
@@ -303,8 +338,10 @@ Value AttentionEmitter::unpackSubByte(Value bytes, unsigned bits,
 /// place, so n rows cost about 2n shuffles instead of n * log2(vw).
 SmallVector<Value> AttentionEmitter::reduceRows(ArrayRef<Value> rows) {
   SmallVector<Value> vectors(rows);
+  auto type = cast<VectorType>(rows.front().getType());
+  int64_t vw = type.getNumElements();
   Value zero = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+      b, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0)));
   int64_t lanes = vw; // lanes per row within each vector
   int64_t rowsPerVector = 1;
   while (vectors.size() > 1 && lanes > 1) {
@@ -350,6 +387,15 @@ SmallVector<Value> AttentionEmitter::reduceRows(ArrayRef<Value> rows) {
 Value AttentionEmitter::loadScaleChunk(const KVSource &src, Value side,
                                        Value b0, Value h, Value j,
                                        int64_t chunk) {
+  SmallVector<int64_t> channels;
+  for (int64_t lane = 0; lane < vw; ++lane)
+    channels.push_back(channelOf(src, chunk, lane));
+  return loadScaleLanes(src, side, b0, h, j, channels);
+}
+
+Value AttentionEmitter::loadScaleLanes(const KVSource &src, Value side,
+                                       Value b0, Value h, Value j,
+                                       ArrayRef<int64_t> channels) {
   Value coords[3] = {b0, h, j};
   SmallVector<Value> prefix;
   for (int i = 0; i < 3; ++i) {
@@ -372,10 +418,9 @@ Value AttentionEmitter::loadScaleChunk(const KVSource &src, Value side,
   // contiguous values spread over the lanes by one shuffle. Padding lanes
   // (channels past the head dim) take the first group's.
   int64_t ext = src.extent[3];
-  int64_t first = channelOf(src, chunk, 0) / ext, last = first;
+  int64_t first = channels.front() / ext, last = first;
   SmallVector<int64_t> lanes;
-  for (int64_t lane = 0; lane < vw; ++lane) {
-    int64_t channel = channelOf(src, chunk, lane);
+  for (int64_t channel : channels) {
     int64_t group = channel < src.dim ? channel / ext : first;
     last = std::max(last, group);
     lanes.push_back(group - first);
@@ -688,6 +733,16 @@ LogicalResult AttentionEmitter::emit() {
   // rounded probabilities and quantized queries use the per-key kernel.
   useTiles = !mask && !deltaS && !pType && !qSource && qType.getShape()[2] != 1;
 
+  // Int8 dot products for the per-key kernel's scores, where the schedule
+  // asks for them and the keys allow (recorded as used or not).
+  int8Dot = canUseInt8Dot();
+  used.int8Dot = int8Dot;
+  if (int8Dot) {
+    dotBits = key->packedBits ? key->packedBits : 8;
+    dotPlanes = 8 / dotBits;
+    dotVectors = llvm::divideCeil(d * dotBits / 8, kDotBytes);
+  }
+
   // With several partitions, the item that finishes last for a (batch, KV
   // head) combines its rows, counted by an atomic counter (acquire-release,
   // so it sees the other partitions' results), inside the one parallel loop.
@@ -757,9 +812,173 @@ LogicalResult AttentionEmitter::emit() {
 // per-split statistics and accumulators. Small and static; heap allocated
 // once per (batch, kv head) so that parallel iterations never share it and
 // no stack grows inside loops. Buffer deallocation frees it.
-Value AttentionEmitter::scratch(ArrayRef<int64_t> shape) {
-  return memref::AllocOp::create(b, MemRefType::get(shape, f32),
+Value AttentionEmitter::scratch(ArrayRef<int64_t> shape, Type element) {
+  return memref::AllocOp::create(b, MemRefType::get(shape, element ? element : f32),
                                  b.getI64IntegerAttr(64));
+}
+
+bool AttentionEmitter::canUseInt8Dot() const {
+  if (!opts.int8Dot || mask || deltaS || pType || qSource || key->decoder ||
+      !key->scheme || key->zeroPoint || !key->scheme.getSymmetric())
+    return false;
+  unsigned bits = key->packedBits;
+  if (bits) {
+    if (!key->split)
+      return false;
+  } else {
+    auto storage = dyn_cast<IntegerType>(key->scheme.getStorageType());
+    if (!storage || storage.getWidth() != 8)
+      return false;
+    bits = 8;
+  }
+  // Each lane's channels must share one key scale group.
+  int64_t laneChannels = 4 * (8 / bits);
+  return key->whole[3] || key->extent[3] % laneChannels == 0;
+}
+
+Value AttentionEmitter::vpdpbusd(Value acc, Value unsignedBytes,
+                                 Value signedBytes) {
+  return DotI8Op::create(b, acc, unsignedBytes, signedBytes);
+}
+
+void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
+                                     Value sqLanes) {
+  auto laneF32 = VectorType::get({kDotLanes}, f32);
+  auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
+  auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
+  int64_t width = dotVectors * kDotBytes * dotPlanes;
+  Value qi8 = scratch({width}, b.getI8Type());
+  Value c127 = cF32(127.0), zero = cF32(0.0);
+  Value ones = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(1)));
+  Value offset = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(
+             laneI32, b.getI32IntegerAttr(-(1 << (dotBits - 1)))));
+  for (int64_t t = 0; t < br; ++t) {
+    // Per group: scale = max |q| / 127, codes = round-to-even(q * 127 / max)
+    // (all codes 0 when the group is 0).
+    SmallVector<Value> groupScale;
+    for (int64_t g = 0; g < width / kQueryGroup; ++g) {
+      SmallVector<Value> parts;
+      Value amax = zero;
+      for (int64_t h = 0; h < kQueryGroup; h += kDotLanes) {
+        parts.push_back(vector::LoadOp::create(
+            b, laneF32, qn, {cIdx(t), cIdx(g * kQueryGroup + h)}));
+        amax = arith::MaximumFOp::create(
+            b, amax,
+            vector::ReductionOp::create(b, vector::CombiningKind::MAXIMUMF,
+                                        math::AbsFOp::create(b, parts.back())));
+      }
+      Value nonZero =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, amax, zero);
+      Value inv = arith::SelectOp::create(
+          b, nonZero, arith::DivFOp::create(b, c127, amax), zero);
+      groupScale.push_back(arith::DivFOp::create(b, amax, c127));
+      Value invVec = vector::BroadcastOp::create(b, laneF32, inv);
+      for (auto [h, part] : llvm::enumerate(parts)) {
+        Value codes = arith::FPToSIOp::create(
+            b, laneI32,
+            math::RoundEvenOp::create(b, arith::MulFOp::create(b, part, invVec)));
+        vector::StoreOp::create(
+            b,
+            arith::TruncIOp::create(
+                b, VectorType::get({kDotLanes}, b.getI8Type()), codes),
+            qi8, {cIdx(g * kQueryGroup + h * kDotLanes)});
+      }
+    }
+    // The planes' layout, each lane's start value and query scale.
+    for (int64_t v = 0; v < dotVectors; ++v) {
+      int64_t span = kDotBytes * dotPlanes;
+      Value natural = vector::LoadOp::create(
+          b, VectorType::get({span}, b.getI8Type()), qi8, {cIdx(v * span)});
+      Value sum = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
+      for (int64_t k = 0; k < dotPlanes; ++k) {
+        Value plane = natural;
+        if (dotPlanes > 1) {
+          SmallVector<int64_t> lanes;
+          for (int64_t i = 0; i < kDotBytes; ++i)
+            lanes.push_back(i * dotPlanes + k);
+          plane = vector::ShuffleOp::create(b, natural, natural, lanes);
+        }
+        vector::StoreOp::create(b, plane, qb,
+                                {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)});
+        sum = vpdpbusd(sum, ones, plane);
+      }
+      vector::StoreOp::create(b, arith::MulIOp::create(b, sum, offset), corr,
+                              {cIdx(t), cIdx(v * kDotLanes)});
+      SmallVector<Value> scales;
+      for (int64_t lane = 0; lane < kDotLanes; ++lane)
+        scales.push_back(groupScale[dotLaneChannel(v, lane) / kQueryGroup]);
+      vector::StoreOp::create(b,
+                              vector::FromElementsOp::create(b, laneF32, scales),
+                              sqLanes, {cIdx(t), cIdx(v * kDotLanes)});
+    }
+  }
+}
+
+SmallVector<Value> AttentionEmitter::emitInt8Scores(Value bi, Value hk,
+                                                    Value j, Value qb,
+                                                    Value corr, Value sqLanes) {
+  auto laneF32 = VectorType::get({kDotLanes}, f32);
+  auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
+  auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
+  int64_t rowBytes = d * dotBits / 8;
+  auto byteSplat = [&](int64_t value) {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(bytesType,
+                                  b.getI8IntegerAttr(static_cast<int8_t>(value))));
+  };
+  // The fields' sign bits, repeated over the byte (0x80, 0x88, 0xaa).
+  int64_t signs = 0;
+  for (int64_t k = 0; k < dotPlanes; ++k)
+    signs |= int64_t(1) << (k * dotBits + dotBits - 1);
+  Value signBits = byteSplat(signs);
+  Value fieldMask = byteSplat((1 << dotBits) - 1);
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(laneF32, b.getF32FloatAttr(0.0)));
+  SmallVector<Value> partial(br, zero);
+  for (int64_t v = 0; v < dotVectors; ++v) {
+    int64_t start = v * kDotBytes;
+    Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+    Value bytes = vector::TransferReadOp::create(
+        b, bytesType, key->data, ValueRange{bi, hk, j, cIdx(start)}, pad,
+        ArrayRef<bool>{start + kDotBytes <= rowBytes});
+    Value biased = arith::XOrIOp::create(b, bytes, signBits);
+    SmallVector<Value> planes;
+    for (int64_t k = 0; k < dotPlanes; ++k) {
+      Value plane = biased;
+      if (k > 0)
+        plane = arith::ShRUIOp::create(b, plane, byteSplat(k * dotBits));
+      if (k + 1 < dotPlanes)
+        plane = arith::AndIOp::create(b, plane, fieldMask);
+      planes.push_back(plane);
+    }
+    SmallVector<int64_t> channels;
+    for (int64_t lane = 0; lane < kDotLanes; ++lane)
+      channels.push_back(dotLaneChannel(v, lane));
+    Value keyScale = loadScaleLanes(*key, key->scale, bi, hk, j, channels);
+    if (!isa<VectorType>(keyScale.getType()))
+      keyScale = vector::BroadcastOp::create(b, laneF32, keyScale);
+    for (int64_t t = 0; t < br; ++t) {
+      Value acc = vector::LoadOp::create(b, laneI32, corr,
+                                         {cIdx(t), cIdx(v * kDotLanes)});
+      for (int64_t k = 0; k < dotPlanes; ++k)
+        acc = vpdpbusd(
+            acc, planes[k],
+            vector::LoadOp::create(
+                b, bytesType, qb,
+                {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)}));
+      Value weight = arith::MulFOp::create(
+          b,
+          vector::LoadOp::create(b, laneF32, sqLanes,
+                                 {cIdx(t), cIdx(v * kDotLanes)}),
+          keyScale);
+      partial[t] = vector::FMAOp::create(
+          b, arith::SIToFPOp::create(b, laneF32, acc), weight, partial[t]);
+    }
+  }
+  return reduceRows(partial);
 }
 
 void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
@@ -1095,6 +1314,16 @@ void AttentionEmitter::emitCombine(Value bi, Value hk) {
 
 void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
   Value qt = scratch({br, dChunks * vw});
+  // With int8 dot products: the scaled query rows in channel order, and
+  // their int8 codes, accumulator start values and scales.
+  int64_t dotWidth = dotVectors * kDotBytes * dotPlanes;
+  Value qn, qb, corr, sqLanes;
+  if (int8Dot) {
+    qn = scratch({br, dotWidth});
+    qb = scratch({br, dotWidth}, b.getI8Type());
+    corr = scratch({br, dotVectors * kDotLanes}, b.getI32Type());
+    sqLanes = scratch({br, dotVectors * kDotLanes});
+  }
   Value scores = scratch({br, bk});
   Value accs = scratch({br, dvp});
   Value maxs = scratch({br});
@@ -1132,12 +1361,25 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                   ? loadKVChunk(*qSource, bi, headIdx[t], posIdx[t], c)
                   : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d));
         }
+        if (int8Dot) {
+          Value zeros = arith::ConstantOp::create(
+              b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+          for (int64_t c = 0; c < dotWidth / vw; ++c)
+            vector::StoreOp::create(
+                b,
+                c < qChunks ? arith::MulFOp::create(b, natural[c], scaleVec)
+                            : zeros,
+                qn, {cIdx(t), cIdx(c * vw)});
+          continue;
+        }
         SmallVector<Value> inLayout = toLayout(*key, natural);
         for (int64_t c = 0; c < dChunks; ++c)
           vector::StoreOp::create(
               b, arith::MulFOp::create(b, inLayout[c], scaleVec), qt,
               {cIdx(t), cIdx(c * vw)});
       }
+      if (int8Dot)
+        emitQueryInt8(qn, qb, corr, sqLanes);
 
       // Keys any row of the tile may see.
       Value kvEnd = skv;
@@ -1176,20 +1418,25 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           // Scores: each key row is decoded once for all rows of the tile.
           buildFor(b, c0, n, c1, [&](Value jj) {
             Value j = arith::AddIOp::create(b, j0, jj);
-            SmallVector<Value> kChunks;
-            for (int64_t c = 0; c < dChunks; ++c)
-              kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
-            SmallVector<Value> rowAccs;
-            for (int64_t t = 0; t < br; ++t) {
-              Value acc = zeroVec;
-              for (int64_t c = 0; c < dChunks; ++c) {
-                Value qv = vector::LoadOp::create(b, vecF32, qt,
-                                                  {cIdx(t), cIdx(c * vw)});
-                acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
+            SmallVector<Value> rowScores;
+            if (int8Dot) {
+              rowScores = emitInt8Scores(bi, hk, j, qb, corr, sqLanes);
+            } else {
+              SmallVector<Value> kChunks;
+              for (int64_t c = 0; c < dChunks; ++c)
+                kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
+              SmallVector<Value> rowAccs;
+              for (int64_t t = 0; t < br; ++t) {
+                Value acc = zeroVec;
+                for (int64_t c = 0; c < dChunks; ++c) {
+                  Value qv = vector::LoadOp::create(b, vecF32, qt,
+                                                    {cIdx(t), cIdx(c * vw)});
+                  acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
+                }
+                rowAccs.push_back(acc);
               }
-              rowAccs.push_back(acc);
+              rowScores = reduceRows(rowAccs);
             }
-            SmallVector<Value> rowScores = reduceRows(rowAccs);
             for (int64_t t = 0; t < br; ++t) {
               Value score = rowScores[t];
               if (deltaS) {

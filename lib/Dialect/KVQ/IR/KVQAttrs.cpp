@@ -436,6 +436,8 @@ AttentionSchedule::verify(function_ref<InFlightDiagnostic()> emitError) const {
     return bad("block_rows", "positive", blockRows);
   if (vectorWidth < 4 || !llvm::isPowerOf2_64(vectorWidth))
     return bad("vector_width", "a power of two >= 4", vectorWidth);
+  if (int8Dot > 1)
+    return bad("int8_dot", "0 or 1", int8Dot);
   if (warps > 8)
     return bad("warps", "at most 8 (0: automatic)", warps);
   if (stages == 1 || stages > 8)

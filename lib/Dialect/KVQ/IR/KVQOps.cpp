@@ -875,6 +875,18 @@ void SmoothOp::getCanonicalizationPatterns(RewritePatternSet &results,
 // RotateOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult DotI8Op::verify() {
+  auto acc = cast<VectorType>(getAcc().getType());
+  auto bytes = cast<VectorType>(getLhs().getType());
+  if (acc.isScalable() || bytes.isScalable())
+    return emitOpError("needs fixed-length vectors");
+  if (bytes.getNumElements() != 4 * acc.getNumElements())
+    return emitOpError() << "needs 4 bytes per i32 lane: " << acc
+                         << " takes vector<" << 4 * acc.getNumElements()
+                         << "xi8> operands, got " << bytes;
+  return success();
+}
+
 LogicalResult RotateOp::verify() {
   RankedTensorType type = getInput().getType();
   if (type.getRank() != 4)

@@ -654,6 +654,39 @@ def KVQ_RotateOp : KVQ_Op<"rotate", [Pure, SameOperandsAndResultShape,
 }
 
 //===----------------------------------------------------------------------===//
+// DotI8Op
+//===----------------------------------------------------------------------===//
+
+def KVQ_DotI8Op : KVQ_Op<"dot_i8", [Pure,
+    AllTypesMatch<["acc", "result"]>, AllTypesMatch<["lhs", "rhs"]>]> {
+  let summary = "Lane-wise sums of four unsigned x signed byte products";
+  let description = [{
+    `result[l] = acc[l] + sum_{i < 4} zext(lhs[4l + i]) * sext(rhs[4l + i])`
+    with wrapping i32 arithmetic: the integer dot products that the CPU
+    attention kernel's int8 scores (schedule `int8_dot`) are built from.
+    `lhs` holds unsigned bytes (the key codes offset to be non-negative),
+    `rhs` signed bytes (the quantized query).
+
+    `kvq-lower-dot-i8` lowers it: with `vnni`, to AVX512-VNNI's `vpdpbusd`
+    (`llvm.x86.avx512.vpdpbusd.{128,256,512}` for 4, 8 and 16 lanes; the
+    target must have AVX512-VNNI, which `kvq-compile` checks); otherwise
+    to portable vector code (extensions, a multiply and the four products
+    of each lane summed by shuffles).
+
+    ```mlir
+    %r = kvq.dot_i8 %acc, %codes, %query : vector<64xi8> -> vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [I32]>:$acc,
+                       VectorOfRankAndType<[1], [I8]>:$lhs,
+                       VectorOfRankAndType<[1], [I8]>:$rhs);
+  let results = (outs VectorOfRankAndType<[1], [I32]>:$result);
+  let assemblyFormat =
+      "$acc `,` $lhs `,` $rhs attr-dict `:` type($lhs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // GEAR: ExtractOutliersOp, LowRankApproxOp, GearDecodeOp
 //===----------------------------------------------------------------------===//
 

@@ -1,0 +1,13 @@
+// RUN: kvq-opt %s -kvq-lower-dot-i8="vnni=true" -verify-diagnostics
+// RUN: kvq-opt %s -kvq-lower-dot-i8 | FileCheck %s
+
+// vpdpbusd has 4, 8 and 16-lane forms only; the portable lowering takes
+// any lane count.
+// CHECK-LABEL: func.func @dot3
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [3, 7, 11] : vector<12xi32>, vector<12xi32>
+// CHECK-NOT: kvq.dot_i8
+func.func @dot3(%acc: vector<3xi32>, %a: vector<12xi8>, %b: vector<12xi8>) -> vector<3xi32> {
+  // expected-error @+1 {{kvq-lower-dot-i8: vpdpbusd takes 4, 8 or 16 i32 lanes, got 3}}
+  %0 = kvq.dot_i8 %acc, %a, %b : vector<12xi8> -> vector<3xi32>
+  return %0 : vector<3xi32>
+}
