@@ -28,6 +28,7 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -156,8 +157,10 @@ private:
   }
   Value readF32Chunk(Value memref, ValueRange prefix, int64_t start,
                      int64_t dim, int64_t width = 0);
+  /// With `withScale` false, quantized codes are returned as f32 codes
+  /// without their scale and zero point (see foldValueScale).
   Value loadKVChunk(const KVSource &src, Value b0, Value h, Value j,
-                    int64_t chunk);
+                    int64_t chunk, bool withScale = true);
   Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
                        Value j, int64_t chunk);
   /// The scale (or zero point) values of row (b0, h, j) for lanes whose
@@ -189,6 +192,11 @@ private:
   /// The inverse: a row in `layout`'s order back to natural-order chunks.
   SmallVector<Value> toNatural(const KVSource &layout, ArrayRef<Value> vectors);
   SmallVector<Value> reduceRows(ArrayRef<Value> rows);
+  /// reduceRows before the extraction: vectors in which the sum of row `i`
+  /// is lane `(i % rowsPerVector) * lanes` of vector `i / rowsPerVector`
+  /// (`lanes` is 1 once the rows fill the lanes).
+  SmallVector<Value> reduceRowsToLanes(ArrayRef<Value> rows,
+                                       int64_t &rowsPerVector, int64_t &lanes);
   void writeRow(Value out, Value b0, Value head, Value pos, Value total,
                 ValueRange chunks, int64_t dv, Type elementType);
   Value roundProbabilities(Value p);
@@ -224,10 +232,24 @@ private:
   /// planes' layout), the accumulators' start values `corr` and the query
   /// scale of each lane `sqLanes`.
   void emitQueryInt8(Value qn, Value qb, Value corr, Value sqLanes);
-  /// The scores of key `j` for the tile's rows, from emitQueryInt8's data.
-  SmallVector<Value> emitInt8Scores(Value bi, Value hk, Value j, Value qb,
-                                    Value corr, Value sqLanes);
+  /// Key `j`'s scores for the tile's rows, one vector per row to be summed
+  /// over its lanes, from emitQueryInt8's data.
+  SmallVector<Value> emitInt8Partials(Value bi, Value hk, Value j, Value qb,
+                                      Value corr, Value sqLanes);
   Value vpdpbusd(Value acc, Value unsignedBytes, Value signedBytes);
+  /// P V with V's scales folded into the probabilities: per block, the
+  /// weights p * s of each row, scale group and key ([br, valueGroups,
+  /// bk], scales read for vw keys at a time) and, for a zero point z, each
+  /// row's sum of p * z per group, added to the group's channels after the
+  /// block; the value rows are then decoded to codes only. For quantized V
+  /// read directly whose scales vary per token and, within a vector of
+  /// channels, not at all (`chunkGroup`: each vector's group).
+  bool canFoldValueScale() const;
+  void emitValueWeights(Value bi, Value hk, Value j0, Value scores,
+                        Value weights, Value zeroSums);
+  bool foldValueScale = false;
+  int64_t valueGroups = 0;
+  SmallVector<int64_t> chunkGroup;
   bool int8Dot = false;
   int64_t dotPlanes = 1, dotVectors = 0;
   unsigned dotBits = 8;
@@ -337,13 +359,25 @@ Value AttentionEmitter::unpackSubByte(Value bytes, unsigned bits,
 /// (two shuffles and one add per pair), and the last vector is reduced in
 /// place, so n rows cost about 2n shuffles instead of n * log2(vw).
 SmallVector<Value> AttentionEmitter::reduceRows(ArrayRef<Value> rows) {
+  int64_t rowsPerVector, lanes;
+  SmallVector<Value> vectors = reduceRowsToLanes(rows, rowsPerVector, lanes);
+  SmallVector<Value> sums;
+  for (size_t i = 0; i < rows.size(); ++i)
+    sums.push_back(vector::ExtractOp::create(
+        b, vectors[i / rowsPerVector], (int64_t)((i % rowsPerVector) * lanes)));
+  return sums;
+}
+
+SmallVector<Value> AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
+                                                       int64_t &rowsPerVector,
+                                                       int64_t &lanes) {
   SmallVector<Value> vectors(rows);
   auto type = cast<VectorType>(rows.front().getType());
   int64_t vw = type.getNumElements();
   Value zero = arith::ConstantOp::create(
       b, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0)));
-  int64_t lanes = vw; // lanes per row within each vector
-  int64_t rowsPerVector = 1;
+  lanes = vw; // lanes per row within each vector
+  rowsPerVector = 1;
   while (vectors.size() > 1 && lanes > 1) {
     if (vectors.size() % 2)
       vectors.push_back(zero);
@@ -375,11 +409,7 @@ SmallVector<Value> AttentionEmitter::reduceRows(ArrayRef<Value> rows) {
       }
       v = arith::AddFOp::create(b, v, vector::ShuffleOp::create(b, v, v, swap));
     }
-  SmallVector<Value> sums;
-  for (size_t i = 0; i < rows.size(); ++i)
-    sums.push_back(vector::ExtractOp::create(
-        b, vectors[i / rowsPerVector], (int64_t)((i % rowsPerVector) * lanes)));
-  return sums;
+  return vectors;
 }
 
 /// Loads the scale (or zero point) values that apply to the `vw` lanes of
@@ -439,7 +469,7 @@ Value AttentionEmitter::loadScaleLanes(const KVSource &src, Value side,
 /// Loads and decodes chunk `chunk` (lanes chunk*vw ...) of K/V row
 /// (b0, h, j) into vector<vw x f32>; lanes past the head dim are zero.
 Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
-                                    Value j, int64_t chunk) {
+                                    Value j, int64_t chunk, bool withScale) {
   SmallVector<Value> prefix = {b0, h, j};
   int64_t start = chunk * vw;
   if (src.decoder)
@@ -496,6 +526,8 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
         ArrayRef<bool>{start + vw <= src.dim});
     codeValues = emitDecodeCodes(b, b.getLoc(), src.scheme, codes);
   }
+  if (!withScale)
+    return codeValues;
   Value scale = loadScaleChunk(src, src.scale, b0, h, j, chunk);
   Value zeroPoint = src.zeroPoint
                         ? loadScaleChunk(src, src.zeroPoint, b0, h, j, chunk)
@@ -737,6 +769,13 @@ LogicalResult AttentionEmitter::emit() {
   // asks for them and the keys allow (recorded as used or not).
   int8Dot = canUseInt8Dot();
   used.int8Dot = int8Dot;
+  foldValueScale = canFoldValueScale();
+  if (foldValueScale) {
+    valueGroups = value->whole[3] ? 1 : llvm::divideCeil(dv, value->extent[3]);
+    for (int64_t c = 0; c < dvChunks; ++c)
+      chunkGroup.push_back(
+          value->whole[3] ? 0 : channelOf(*value, c, 0) / value->extent[3]);
+  }
   if (int8Dot) {
     dotBits = key->packedBits ? key->packedBits : 8;
     dotPlanes = 8 / dotBits;
@@ -836,6 +875,93 @@ bool AttentionEmitter::canUseInt8Dot() const {
   return key->whole[3] || key->extent[3] % laneChannels == 0;
 }
 
+bool AttentionEmitter::canFoldValueScale() const {
+  if (!value->scheme || value->decoder || pType || value->whole[2] ||
+      value->extent[2] != 1)
+    return false;
+  if (value->whole[3])
+    return true;
+  // Every vector of channels within one scale group (padding lanes aside).
+  int64_t ext = value->extent[3];
+  for (int64_t c = 0; c < dvChunks; ++c)
+    for (int64_t lane = 0; lane < vw; ++lane) {
+      int64_t channel = channelOf(*value, c, lane);
+      if (channel < dv && channel / ext != channelOf(*value, c, 0) / ext)
+        return false;
+    }
+  return true;
+}
+
+void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
+                                        Value scores, Value weights,
+                                        Value zeroSums) {
+  Value coords[2] = {bi, hk};
+  SmallVector<Value> prefix;
+  for (int i = 0; i < 2; ++i) {
+    if (value->whole[i])
+      prefix.push_back(c0);
+    else if (value->extent[i] == 1)
+      prefix.push_back(coords[i]);
+    else
+      prefix.push_back(
+          arith::DivUIOp::create(b, coords[i], cIdx(value->extent[i])));
+  }
+  SmallVector<Value> zeroAcc;
+  auto zeroVec = [&] {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+  };
+  if (zeroSums)
+    zeroAcc.assign(br * valueGroups, Value());
+  // The side data of vw keys (rows past the cache read as 0; their
+  // probabilities are 0), transposed to one vector of keys per group.
+  auto readKeys = [&](Value side, Value j) -> SmallVector<Value> {
+    Type element = cast<MemRefType>(side.getType()).getElementType();
+    int64_t groups = cast<MemRefType>(side.getType()).getShape()[3];
+    SmallVector<Value> indices(prefix);
+    indices.append({j, c0});
+    Value pad = arith::ConstantOp::create(b, b.getZeroAttr(element));
+    Value block = vector::TransferReadOp::create(
+        b, VectorType::get({vw, groups}, element), side, indices, pad,
+        ArrayRef<bool>{false, true});
+    Value byGroup =
+        vector::TransposeOp::create(b, block, ArrayRef<int64_t>{1, 0});
+    SmallVector<Value> rows;
+    for (int64_t g = 0; g < valueGroups; ++g)
+      rows.push_back(emitExtendToF32(
+          b, b.getLoc(), vector::ExtractOp::create(b, byGroup, g)));
+    return rows;
+  };
+  for (int64_t k = 0; k < bk / vw; ++k) {
+    Value j = arith::AddIOp::create(b, j0, cIdx(k * vw));
+    SmallVector<Value> scales = readKeys(value->scale, j);
+    SmallVector<Value> zeros;
+    if (zeroSums)
+      zeros = readKeys(value->zeroPoint, j);
+    for (int64_t t = 0; t < br; ++t) {
+      Value p = vector::LoadOp::create(b, vecF32, scores,
+                                       {cIdx(t), cIdx(k * vw)});
+      for (int64_t g = 0; g < valueGroups; ++g) {
+        vector::StoreOp::create(b, arith::MulFOp::create(b, p, scales[g]),
+                                weights, {cIdx(t), cIdx(g), cIdx(k * vw)});
+        if (zeroSums) {
+          Value &acc = zeroAcc[t * valueGroups + g];
+          acc = vector::FMAOp::create(b, p, zeros[g], acc ? acc : zeroVec());
+        }
+      }
+    }
+  }
+  if (zeroSums)
+    for (int64_t t = 0; t < br; ++t)
+      for (int64_t g = 0; g < valueGroups; ++g)
+        memref::StoreOp::create(
+            b,
+            vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                        zeroAcc[t * valueGroups + g],
+                                        arith::FastMathFlags::reassoc),
+            zeroSums, {cIdx(t), cIdx(g)});
+}
+
 Value AttentionEmitter::vpdpbusd(Value acc, Value unsignedBytes,
                                  Value signedBytes) {
   return DotI8Op::create(b, acc, unsignedBytes, signedBytes);
@@ -917,7 +1043,7 @@ void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
   }
 }
 
-SmallVector<Value> AttentionEmitter::emitInt8Scores(Value bi, Value hk,
+SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
                                                     Value j, Value qb,
                                                     Value corr, Value sqLanes) {
   auto laneF32 = VectorType::get({kDotLanes}, f32);
@@ -978,7 +1104,7 @@ SmallVector<Value> AttentionEmitter::emitInt8Scores(Value bi, Value hk,
           b, arith::SIToFPOp::create(b, laneF32, acc), weight, partial[t]);
     }
   }
-  return reduceRows(partial);
+  return partial;
 }
 
 void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
@@ -1325,6 +1451,12 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
     sqLanes = scratch({br, dotVectors * kDotLanes});
   }
   Value scores = scratch({br, bk});
+  Value weights, zeroSums;
+  if (foldValueScale) {
+    weights = scratch({br, valueGroups, bk});
+    if (value->zeroPoint)
+      zeroSums = scratch({br, valueGroups});
+  }
   Value accs = scratch({br, dvp});
   Value maxs = scratch({br});
   Value sums = scratch({br});
@@ -1415,28 +1547,96 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               vector::StoreOp::create(b, negInfVec, scores,
                                       {cIdx(t), cIdx(c * vw)});
 
-          // Scores: each key row is decoded once for all rows of the tile.
-          buildFor(b, c0, n, c1, [&](Value jj) {
-            Value j = arith::AddIOp::create(b, j0, jj);
-            SmallVector<Value> rowScores;
-            if (int8Dot) {
-              rowScores = emitInt8Scores(bi, hk, j, qb, corr, sqLanes);
-            } else {
-              SmallVector<Value> kChunks;
-              for (int64_t c = 0; c < dChunks; ++c)
-                kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
-              SmallVector<Value> rowAccs;
-              for (int64_t t = 0; t < br; ++t) {
-                Value acc = zeroVec;
-                for (int64_t c = 0; c < dChunks; ++c) {
-                  Value qv = vector::LoadOp::create(b, vecF32, qt,
-                                                    {cIdx(t), cIdx(c * vw)});
-                  acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
-                }
-                rowAccs.push_back(acc);
+          // Each key row is decoded once for all rows of the tile, into
+          // one vector per row whose lanes sum to the score.
+          auto rowPartials = [&](Value j) {
+            if (int8Dot)
+              return emitInt8Partials(bi, hk, j, qb, corr, sqLanes);
+            SmallVector<Value> kChunks;
+            for (int64_t c = 0; c < dChunks; ++c)
+              kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
+            SmallVector<Value> rowAccs;
+            for (int64_t t = 0; t < br; ++t) {
+              Value acc = zeroVec;
+              for (int64_t c = 0; c < dChunks; ++c) {
+                Value qv = vector::LoadOp::create(b, vecF32, qt,
+                                                  {cIdx(t), cIdx(c * vw)});
+                acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
               }
-              rowScores = reduceRows(rowAccs);
+              rowAccs.push_back(acc);
             }
+            return rowAccs;
+          };
+          // Without masks or Delta-S, `unroll` keys at a time: their rows'
+          // vectors are summed together (one shuffle tree for all, which
+          // leaves row t's scores in lanes t * unroll ...) and stored as
+          // one vector per row; keys past the block (the last group reads
+          // the block's last key again) become -inf, and with causal the
+          // keys a row may not see.
+          int64_t partialLanes = int8Dot ? kDotLanes : vw;
+          // (A power of two up to 8 and vw, so that it divides the block.)
+          int64_t unroll =
+              (mask || deltaS || !int8Dot)
+                  ? 1
+                  : int64_t(llvm::bit_floor(uint64_t(std::max<int64_t>(
+                        1, std::min({int64_t(8), vw, partialLanes / br})))));
+          if (unroll > 1) {
+            buildFor(b, c0, n, cIdx(unroll), [&](Value jj) {
+              Value last = arith::SubIOp::create(b, n, c1);
+              SmallVector<Value> rowsOfKeys(br * unroll);
+              for (int64_t u = 0; u < unroll; ++u) {
+                Value j = arith::AddIOp::create(
+                    b, j0,
+                    arith::MinUIOp::create(
+                        b, arith::AddIOp::create(b, jj, cIdx(u)), last));
+                SmallVector<Value> partials = rowPartials(j);
+                for (int64_t t = 0; t < br; ++t)
+                  rowsOfKeys[t * unroll + u] = partials[t];
+              }
+              int64_t rowsPerVector, lanes;
+              SmallVector<Value> sums =
+                  reduceRowsToLanes(rowsOfKeys, rowsPerVector, lanes);
+              assert(sums.size() == 1 && "one vector of scores per group");
+              auto unrollF32 = VectorType::get({unroll}, f32);
+              auto unrollIdx = VectorType::get({unroll}, b.getIndexType());
+              SmallVector<int64_t> steps;
+              for (int64_t u = 0; u < unroll; ++u)
+                steps.push_back(u);
+              Value keyIdx = arith::AddIOp::create(
+                  b, vector::BroadcastOp::create(b, unrollIdx, jj),
+                  arith::ConstantOp::create(
+                      b, DenseElementsAttr::get(
+                             unrollIdx, ArrayRef<int64_t>(steps))));
+              Value hidden = arith::CmpIOp::create(
+                  b, arith::CmpIPredicate::uge, keyIdx,
+                  vector::BroadcastOp::create(b, unrollIdx, n));
+              Value negInfs = vector::BroadcastOp::create(b, unrollF32, negInf());
+              for (int64_t t = 0; t < br; ++t) {
+                SmallVector<int64_t> rowLanes;
+                for (int64_t u = 0; u < unroll; ++u)
+                  rowLanes.push_back((t * unroll + u) * lanes);
+                Value rowScores = vector::ShuffleOp::create(
+                    b, sums.front(), sums.front(), rowLanes);
+                Value masked = hidden;
+                if (op.getCausal()) {
+                  Value limit = arith::SubIOp::create(
+                      b, arith::AddIOp::create(b, posIdx[t], causalOffset),
+                      j0);
+                  masked = arith::OrIOp::create(
+                      b, masked,
+                      arith::CmpIOp::create(
+                          b, arith::CmpIPredicate::sgt, keyIdx,
+                          vector::BroadcastOp::create(b, unrollIdx, limit)));
+                }
+                vector::StoreOp::create(
+                    b, arith::SelectOp::create(b, masked, negInfs, rowScores),
+                    scores, {cIdx(t), jj});
+              }
+            });
+          }
+          buildFor(b, c0, unroll > 1 ? c0 : n, c1, [&](Value jj) {
+            Value j = arith::AddIOp::create(b, j0, jj);
+            SmallVector<Value> rowScores = reduceRows(rowPartials(j));
             for (int64_t t = 0; t < br; ++t) {
               Value score = rowScores[t];
               if (deltaS) {
@@ -1534,6 +1734,9 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             }
           }
 
+          if (foldValueScale)
+            emitValueWeights(bi, hk, j0, scores, weights, zeroSums);
+
           // P V, a few vectors of channels at a time: the tile's
           // accumulators of those chunks stay in registers across the
           // block's keys (at most ~16 of them), each value chunk is decoded
@@ -1555,23 +1758,43 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               Value j = arith::AddIOp::create(b, j0, jj);
               SmallVector<Value> vChunks;
               for (int64_t c = c0g; c < cEnd; ++c)
-                vChunks.push_back(loadKVChunk(*value, bi, hk, j, c));
+                vChunks.push_back(
+                    loadKVChunk(*value, bi, hk, j, c, !foldValueScale));
               SmallVector<Value> next;
               for (int64_t t = 0; t < br; ++t) {
-                Value p =
-                    splat(memref::LoadOp::create(b, scores, {cIdx(t), jj}));
+                // The probability, or its weights per scale group.
+                DenseMap<int64_t, Value> weight;
+                auto probability = [&](int64_t c) {
+                  if (!foldValueScale)
+                    c = 0;
+                  Value &p = weight[foldValueScale ? chunkGroup[c] : 0];
+                  if (!p)
+                    p = splat(
+                        foldValueScale
+                            ? memref::LoadOp::create(
+                                  b, weights, {cIdx(t), cIdx(chunkGroup[c]), jj})
+                            : memref::LoadOp::create(b, scores, {cIdx(t), jj}));
+                  return p;
+                };
                 for (int64_t c = c0g; c < cEnd; ++c)
                   next.push_back(vector::FMAOp::create(
-                      b, p, vChunks[c - c0g],
+                      b, probability(c), vChunks[c - c0g],
                       loop.getRegionIterArgs()[next.size()]));
               }
               scf::YieldOp::create(b, next);
             }
             int64_t k = 0;
             for (int64_t t = 0; t < br; ++t)
-              for (int64_t c = c0g; c < cEnd; ++c)
-                vector::StoreOp::create(b, loop.getResult(k++), accs,
-                                        {cIdx(t), cIdx(c * vw)});
+              for (int64_t c = c0g; c < cEnd; ++c) {
+                Value acc = loop.getResult(k++);
+                // The zero points' share: sum of p * z over the block.
+                if (zeroSums)
+                  acc = arith::AddFOp::create(
+                      b, acc,
+                      splat(memref::LoadOp::create(
+                          b, zeroSums, {cIdx(t), cIdx(chunkGroup[c])})));
+                vector::StoreOp::create(b, acc, accs, {cIdx(t), cIdx(c * vw)});
+              }
           }
         });
       }

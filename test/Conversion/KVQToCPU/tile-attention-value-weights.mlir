@@ -1,0 +1,51 @@
+// RUN: kvq-opt %s -split-input-file -kvq-tile-attention | FileCheck %s
+
+// Quantized V whose scales vary per token and not within a vector of
+// channels: per block, the scales of 16 keys are read as one 16 x groups
+// block, transposed to one vector of keys per group, and multiplied with
+// each row's probabilities into the weights [rows, groups, keys]; P V then
+// multiplies the bare codes by the weights (no per-chunk scale).
+// CHECK-LABEL: func.func @symmetric
+// CHECK: %[[W:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4x64xf32>
+// CHECK: %[[S:.*]] = vector.transfer_read %{{.*}} {in_bounds = [false, true]} : memref<1x2x?x4xf16, {{.*}}>, vector<16x4xf16>
+// CHECK: %[[T:.*]] = vector.transpose %[[S]], [1, 0] : vector<16x4xf16> to vector<4x16xf16>
+// CHECK: vector.extract %[[T]][0] : vector<16xf16> from vector<4x16xf16>
+// CHECK: vector.store %{{.*}}, %[[W]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<4x4x64xf32>, vector<16xf32>
+// CHECK: scf.for
+// CHECK: memref.load %[[W]]
+// CHECK-NOT: memref.load %{{.*}} : memref<1x2x?x4xf16
+// CHECK: vector.fma
+// CHECK: scf.yield
+func.func @symmetric(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi4>, %vs: tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>, scale %vs : tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
+
+// -----
+
+// With a zero point z (value = s * code + z), each row's sum of p * z per
+// group is added to the group's accumulators after the block.
+// CHECK-LABEL: func.func @asymmetric
+// CHECK: %[[Z:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<16x4xf16> to vector<4x16xf16>
+// CHECK: vector.fma
+// CHECK: vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
+// CHECK: memref.store %{{.*}}, %[[Z]]
+// CHECK: scf.for
+// CHECK: memref.load %[[Z]]
+// CHECK: arith.addf
+func.func @asymmetric(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi4>, %vs: tensor<1x2x?x4xf16>, %vz: tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi4>, #kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>, scale %vs : tensor<1x2x?x4xf16>, zero_point %vz : tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
+
+// -----
+
+// V scales per channel (constant over tokens) keep the per-chunk scales.
+// CHECK-LABEL: func.func @per_channel
+// CHECK-NOT: vector.transpose
+// CHECK: return
+func.func @per_channel(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi8>, %vs: tensor<1x2x1x128xf32>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi8>, #kvq.quant<i8, symmetric, channel, scale = f32>, scale %vs : tensor<1x2x1x128xf32>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
