@@ -17,10 +17,10 @@
 #include "KVQVersion.h"
 #include "KernelABI.h"
 
-#include "kvq/InitAllKVQ.h"
 #include "kvq/Conversion/Passes.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Utils/ClosestName.h"
+#include "kvq/InitAllKVQ.h"
 #include "kvq/Pipelines/Pipelines.h"
 
 #include "mlir/AsmParser/AsmParser.h"
@@ -301,7 +301,6 @@ private:
   bool dirExisted = false;
   std::vector<std::string> files;
 };
-
 
 /// Fails on the first argument of `args` that names no option: LLVM's own
 /// suggestion would range over every option it registers, most of them

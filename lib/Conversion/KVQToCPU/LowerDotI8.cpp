@@ -25,8 +25,8 @@ using namespace mlir::kvq;
 /// `vpdpbusd` (AVX512-VNNI; 4 and 8 lanes need AVX512-VL as well).
 static Value lowerToVNNI(RewriterBase &rewriter, DotI8Op op) {
   auto acc = cast<VectorType>(op.getAcc().getType());
-  std::string name = "llvm.x86.avx512.vpdpbusd." +
-                     std::to_string(acc.getNumElements() * 32);
+  std::string name =
+      "llvm.x86.avx512.vpdpbusd." + std::to_string(acc.getNumElements() * 32);
   return LLVM::CallIntrinsicOp::create(
              rewriter, op.getLoc(), acc, rewriter.getStringAttr(name),
              ValueRange{op.getAcc(), op.getLhs(), op.getRhs()})

@@ -852,8 +852,9 @@ LogicalResult AttentionEmitter::emit() {
 // once per (batch, kv head) so that parallel iterations never share it and
 // no stack grows inside loops. Buffer deallocation frees it.
 Value AttentionEmitter::scratch(ArrayRef<int64_t> shape, Type element) {
-  return memref::AllocOp::create(b, MemRefType::get(shape, element ? element : f32),
-                                 b.getI64IntegerAttr(64));
+  return memref::AllocOp::create(
+      b, MemRefType::get(shape, element ? element : f32),
+      b.getI64IntegerAttr(64));
 }
 
 bool AttentionEmitter::canUseInt8Dot() const {
@@ -928,8 +929,8 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
         vector::TransposeOp::create(b, block, ArrayRef<int64_t>{1, 0});
     SmallVector<Value> rows;
     for (int64_t g = 0; g < valueGroups; ++g)
-      rows.push_back(emitExtendToF32(
-          b, b.getLoc(), vector::ExtractOp::create(b, byGroup, g)));
+      rows.push_back(emitExtendToF32(b, b.getLoc(),
+                                     vector::ExtractOp::create(b, byGroup, g)));
     return rows;
   };
   for (int64_t k = 0; k < bk / vw; ++k) {
@@ -939,8 +940,8 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
     if (zeroSums)
       zeros = readKeys(value->zeroPoint, j);
     for (int64_t t = 0; t < br; ++t) {
-      Value p = vector::LoadOp::create(b, vecF32, scores,
-                                       {cIdx(t), cIdx(k * vw)});
+      Value p =
+          vector::LoadOp::create(b, vecF32, scores, {cIdx(t), cIdx(k * vw)});
       for (int64_t g = 0; g < valueGroups; ++g) {
         vector::StoreOp::create(b, arith::MulFOp::create(b, p, scales[g]),
                                 weights, {cIdx(t), cIdx(g), cIdx(k * vw)});
@@ -978,8 +979,8 @@ void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
   Value ones = arith::ConstantOp::create(
       b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(1)));
   Value offset = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(
-             laneI32, b.getI32IntegerAttr(-(1 << (dotBits - 1)))));
+      b, DenseElementsAttr::get(laneI32,
+                                b.getI32IntegerAttr(-(1 << (dotBits - 1)))));
   for (int64_t t = 0; t < br; ++t) {
     // Per group: scale = max |q| / 127, codes = round-to-even(q * 127 / max)
     // (all codes 0 when the group is 0).
@@ -1004,7 +1005,8 @@ void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
       for (auto [h, part] : llvm::enumerate(parts)) {
         Value codes = arith::FPToSIOp::create(
             b, laneI32,
-            math::RoundEvenOp::create(b, arith::MulFOp::create(b, part, invVec)));
+            math::RoundEvenOp::create(b,
+                                      arith::MulFOp::create(b, part, invVec)));
         vector::StoreOp::create(
             b,
             arith::TruncIOp::create(
@@ -1027,8 +1029,8 @@ void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
             lanes.push_back(i * dotPlanes + k);
           plane = vector::ShuffleOp::create(b, natural, natural, lanes);
         }
-        vector::StoreOp::create(b, plane, qb,
-                                {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)});
+        vector::StoreOp::create(
+            b, plane, qb, {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)});
         sum = vpdpbusd(sum, ones, plane);
       }
       vector::StoreOp::create(b, arith::MulIOp::create(b, sum, offset), corr,
@@ -1036,24 +1038,25 @@ void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
       SmallVector<Value> scales;
       for (int64_t lane = 0; lane < kDotLanes; ++lane)
         scales.push_back(groupScale[dotLaneChannel(v, lane) / kQueryGroup]);
-      vector::StoreOp::create(b,
-                              vector::FromElementsOp::create(b, laneF32, scales),
-                              sqLanes, {cIdx(t), cIdx(v * kDotLanes)});
+      vector::StoreOp::create(
+          b, vector::FromElementsOp::create(b, laneF32, scales), sqLanes,
+          {cIdx(t), cIdx(v * kDotLanes)});
     }
   }
 }
 
 SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
-                                                    Value j, Value qb,
-                                                    Value corr, Value sqLanes) {
+                                                      Value j, Value qb,
+                                                      Value corr,
+                                                      Value sqLanes) {
   auto laneF32 = VectorType::get({kDotLanes}, f32);
   auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
   auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
   int64_t rowBytes = d * dotBits / 8;
   auto byteSplat = [&](int64_t value) {
     return arith::ConstantOp::create(
-        b, DenseElementsAttr::get(bytesType,
-                                  b.getI8IntegerAttr(static_cast<int8_t>(value))));
+        b, DenseElementsAttr::get(
+               bytesType, b.getI8IntegerAttr(static_cast<int8_t>(value))));
   };
   // The fields' sign bits, repeated over the byte (0x80, 0x88, 0xaa).
   int64_t signs = 0;
@@ -1090,11 +1093,10 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
       Value acc = vector::LoadOp::create(b, laneI32, corr,
                                          {cIdx(t), cIdx(v * kDotLanes)});
       for (int64_t k = 0; k < dotPlanes; ++k)
-        acc = vpdpbusd(
-            acc, planes[k],
-            vector::LoadOp::create(
-                b, bytesType, qb,
-                {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)}));
+        acc = vpdpbusd(acc, planes[k],
+                       vector::LoadOp::create(
+                           b, bytesType, qb,
+                           {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)}));
       Value weight = arith::MulFOp::create(
           b,
           vector::LoadOp::create(b, laneF32, sqLanes,
@@ -1605,12 +1607,13 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               Value keyIdx = arith::AddIOp::create(
                   b, vector::BroadcastOp::create(b, unrollIdx, jj),
                   arith::ConstantOp::create(
-                      b, DenseElementsAttr::get(
-                             unrollIdx, ArrayRef<int64_t>(steps))));
+                      b, DenseElementsAttr::get(unrollIdx,
+                                                ArrayRef<int64_t>(steps))));
               Value hidden = arith::CmpIOp::create(
                   b, arith::CmpIPredicate::uge, keyIdx,
                   vector::BroadcastOp::create(b, unrollIdx, n));
-              Value negInfs = vector::BroadcastOp::create(b, unrollF32, negInf());
+              Value negInfs =
+                  vector::BroadcastOp::create(b, unrollF32, negInf());
               for (int64_t t = 0; t < br; ++t) {
                 SmallVector<int64_t> rowLanes;
                 for (int64_t u = 0; u < unroll; ++u)
@@ -1620,8 +1623,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                 Value masked = hidden;
                 if (op.getCausal()) {
                   Value limit = arith::SubIOp::create(
-                      b, arith::AddIOp::create(b, posIdx[t], causalOffset),
-                      j0);
+                      b, arith::AddIOp::create(b, posIdx[t], causalOffset), j0);
                   masked = arith::OrIOp::create(
                       b, masked,
                       arith::CmpIOp::create(
@@ -1772,7 +1774,8 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                     p = splat(
                         foldValueScale
                             ? memref::LoadOp::create(
-                                  b, weights, {cIdx(t), cIdx(chunkGroup[c]), jj})
+                                  b, weights,
+                                  {cIdx(t), cIdx(chunkGroup[c]), jj})
                             : memref::LoadOp::create(b, scores, {cIdx(t), jj}));
                   return p;
                 };

@@ -98,8 +98,7 @@ Attribute QuantSchemeAttr::parse(AsmParser &parser, Type) {
         parser.parseComma() || parser.parseKeyword("period") ||
         parser.parseEqual() || parser.parseInteger(period) ||
         parser.parseComma() || parser.parseKeyword("run") ||
-        parser.parseEqual() || parser.parseInteger(run) ||
-        parser.parseRParen())
+        parser.parseEqual() || parser.parseInteger(run) || parser.parseRParen())
       return {};
     params.append({rows, period, run});
   }
@@ -184,8 +183,7 @@ QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (params[0] < 1 || params[1] < 1 || params[2] < 1)
       return emitError() << "fragment rows, period and run must be positive, "
                             "but got "
-                         << params[0] << ", " << params[1] << ", "
-                         << params[2];
+                         << params[0] << ", " << params[1] << ", " << params[2];
     if (params[0] % params[1] != 0 || params[1] % params[2] != 0)
       return emitError() << "fragment rows (" << params[0]
                          << ") must be a multiple of the period (" << params[1]
