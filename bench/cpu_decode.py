@@ -71,7 +71,7 @@ VARIANTS = {
 }
 # Error of the int8 query quantization on these inputs (N(0, 1) data), vs
 # fp64 attention over the unquantized query; f32 variants: 1e-4. The tests
-# bound it exactly (test/Integration/CPU/int8-dot.test).
+# bound it exactly (test/Integration/CPU/cpu-features.test).
 DOT_TOLERANCE = 2e-2
 # ggml cache types of the peers (q8_0 / q4_0: one f16 scale per 32 values,
 # like kvq's int8 / int4 above).

@@ -40,7 +40,9 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
     pm.addPass(createKVQOutlineKernels());
   pm.addPass(createKVQAttentionSchedulePass(ScheduleTarget::CPU,
                                             options.getScheduleOverrides()));
-  pm.addPass(createKVQTileAttention());
+  KVQTileAttentionOptions tileOptions;
+  tileOptions.avx512BF16 = options.avx512BF16;
+  pm.addPass(createKVQTileAttention(tileOptions));
   addMethodLowerings(pm);
 
   // Buffers, results as out-parameters (the kernel ABI).
@@ -80,7 +82,10 @@ void mlir::kvq::addHostToLLVM(OpPassManager &pm, bool openMP) {
 
   // LLVM. expand-strided-metadata creates affine.apply, hence the second
   // lower-affine; math ops without an LLVM intrinsic become libm calls.
-  pm.addPass(createConvertVectorToLLVMPass());
+  // x86vector ops (AVX512-BF16 dot products) become LLVM intrinsics.
+  ConvertVectorToLLVMPassOptions vectorOptions;
+  vectorOptions.x86Vector = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -432,8 +432,8 @@ struct Job {
   /// The GPU path with its kernels run by the GPU emulator: host buffers.
   bool isEmulated = false;
   kvq::KVQCPUPipelineOptions cpuOptions;
-  /// --vnni was given (else it follows the target CPU).
-  bool explicitVNNI = false;
+  /// --vnni / --avx512-bf16 were given (else they follow the target CPU).
+  bool explicitVNNI = false, explicitBF16 = false;
   kvq::KVQNVVMPipelineOptions nvvmOptions;
   /// The mgpu* runtime that a GPU library links (CUDA's, or the GPU
   /// emulator's), and its directory; empty: none.
@@ -525,6 +525,7 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
                                    "(kvq-nvvm-pipeline): add --target=nvvm (or "
                                    "--target=nvvm-emulated)");
     job.explicitVNNI |= name == "vnni";
+    job.explicitBF16 |= name == "avx512-bf16";
     pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg;
   }
   if (!pipelineArgs.empty() &&
@@ -538,10 +539,11 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
   return success();
 }
 
-/// The CPU pipeline's int8 dot products become AVX512-VNNI instructions
-/// where the target CPU has them (unless --vnni says otherwise); asking for
-/// them on a CPU without is an error.
-static LogicalResult chooseVNNI(Job &job) {
+/// The CPU pipeline's int8 dot products become AVX512-VNNI instructions,
+/// and bf16 prefill uses AVX512-BF16 dot products, where the target CPU has
+/// them (unless --vnni / --avx512-bf16 say otherwise); asking for them on a
+/// CPU without is an error.
+static LogicalResult chooseCPUFeatures(Job &job) {
   if (job.isGPU || job.isEmulated)
     return success();
   Expected<std::unique_ptr<TargetMachine>> tm =
@@ -551,14 +553,26 @@ static LogicalResult chooseVNNI(Job &job) {
     consumeError(tm.takeError());
     return success();
   }
-  bool hasVNNI = kvq::hasTargetFeature(**tm, "avx512vnni");
-  if (!job.explicitVNNI)
-    job.cpuOptions.vnni = hasVNNI;
-  else if (job.cpuOptions.vnni && !hasVNNI)
-    return reportError("--vnni needs AVX512-VNNI, which the target CPU '" +
-                       (*tm)->getTargetCPU() +
-                       "' lacks (without --vnni, int8 dot products use "
-                       "portable vector code)");
+  struct {
+    StringRef option, feature, name, without;
+    bool given;
+    mlir::detail::PassOptions::Option<bool> &value;
+  } uses[] = {{"vnni", "avx512vnni", "AVX512-VNNI",
+               "int8 dot products use portable vector code",
+               job.explicitVNNI, job.cpuOptions.vnni},
+              {"avx512-bf16", "avx512bf16", "AVX512-BF16",
+               "bf16 prefill computes in f32", job.explicitBF16,
+               job.cpuOptions.avx512BF16}};
+  for (auto &use : uses) {
+    bool has = kvq::hasTargetFeature(**tm, use.feature);
+    if (!use.given)
+      use.value = has;
+    else if (use.value && !has)
+      return reportError("--" + use.option + " needs " + use.name +
+                         ", which the target CPU '" + (*tm)->getTargetCPU() +
+                         "' lacks (without --" + use.option + ", " +
+                         use.without + ")");
+  }
   return success();
 }
 
@@ -968,7 +982,7 @@ int main(int argc, char **argv) {
   }
   Job job;
   if (failed(parseTargetOptions(pipelineArgs, job)) ||
-      failed(chooseVNNI(job)) || failed(findGPURuntime(argv[0], job)))
+      failed(chooseCPUFeatures(job)) || failed(findGPURuntime(argv[0], job)))
     return 1;
   if (optLevel > 3)
     return fail("invalid optimization level -O" + Twine(optLevel) + " (0-3)");

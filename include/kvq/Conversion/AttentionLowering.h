@@ -54,11 +54,19 @@ struct GPUAttentionSchedule : AttentionSchedule {
   static std::optional<GPUKernelStrategy> parseKernel(StringRef name);
 };
 
+/// What the CPU kernels may use beyond the vector dialect's portable ops.
+struct CPUKernelFeatures {
+  /// AVX512-BF16 dot products (x86vector.avx512.dot, vdpbf16ps) for the
+  /// prefill kernel's Q K^T when Q and K are bf16.
+  bool avx512BF16 = false;
+};
+
 /// Replaces `op` by the CPU flash-attention loop nest (tensors, vectors)
 /// with `schedule`; its K / V decoders are read inside the loops. Emits an
 /// error at the op and fails if the op cannot be lowered so.
 LogicalResult lowerAttentionForCPU(RewriterBase &rewriter, AttentionOp op,
-                                   const AttentionSchedule &schedule);
+                                   const AttentionSchedule &schedule,
+                                   const CPUKernelFeatures &features = {});
 
 /// Replaces `op` by gpu.launch kernels with `schedule`: the decode or the
 /// prefill strategy (lib/Conversion/KVQToGPU). Emits an error at the op and

@@ -327,14 +327,26 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
     replace its knobs when given. `block-kv` is rounded up to a multiple of
     `vector-width`; the schedule used is recorded on the `scf.parallel` as
     `kvq.kernel_schedule` (docs/Schedules.md).
+
+    With `avx512-bf16`, the prefill kernel computes Q K^T of bf16 queries
+    and bf16 keys with AVX512-BF16 dot products (`x86vector.avx512.dot`,
+    two head-dim channels per f32 lane; the softmax scale is applied to the
+    scores); the products are exact, as in f32, but the instruction
+    flushes denormal inputs and results to zero. The target must have
+    AVX512-BF16 (`kvq-compile` sets the option from the target CPU).
   }];
+  let options = [
+    Option<"avx512BF16", "avx512-bf16", "bool", /*default=*/"false",
+           "Use AVX512-BF16 dot products for bf16 Q K^T in prefill">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"
+    "::mlir::vector::VectorDialect",
+    "::mlir::x86vector::X86VectorDialect"
   ];
 }
 

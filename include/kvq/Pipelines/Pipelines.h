@@ -47,6 +47,12 @@ struct KVQCPUPipelineOptions
                      "(kvq-compile turns it on when the target has "
                      "AVX512-VNNI)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> avx512BF16{
+      *this, "avx512-bf16",
+      llvm::cl::desc("Compute bf16 Q K^T in prefill with AVX512-BF16 dot "
+                     "products (kvq-compile turns it on when the target has "
+                     "AVX512-BF16)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> outlineKernels{
       *this, "outline-kernels",
       llvm::cl::desc("Lower each distinct compute op once, in a function of "

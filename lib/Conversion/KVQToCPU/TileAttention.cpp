@@ -25,6 +25,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -104,9 +105,11 @@ class AttentionEmitter {
 
 public:
   AttentionEmitter(ImplicitLocOpBuilder &b, AttentionOp op,
-                   const AttentionSchedule &opts)
-      : b(b), op(op), opts(opts), vw(opts.vectorWidth), f32(b.getF32Type()),
-        vecF32(VectorType::get({vw}, f32)), reader(op, *this) {}
+                   const AttentionSchedule &opts,
+                   const CPUKernelFeatures &features)
+      : b(b), op(op), opts(opts), features(features), vw(opts.vectorWidth),
+        f32(b.getF32Type()), vecF32(VectorType::get({vw}, f32)),
+        reader(op, *this) {}
 
   /// Emits the kernel before the op; getReplacement() is then its result.
   LogicalResult emit();
@@ -274,6 +277,7 @@ private:
   ImplicitLocOpBuilder &b;
   AttentionOp op;
   AttentionSchedule opts;
+  CPUKernelFeatures features;
   int64_t vw;
   Type f32;
   VectorType vecF32;
@@ -1119,7 +1123,23 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
            cast<MemRefType>(src.data.getType()).getElementType() == f32;
   };
   bool kInPlace = isPlainF32(kNat), vInPlace = isPlainF32(vNat);
-  Value qT = scratch({d, R});
+  // bf16 Q K^T by AVX512-BF16 dot products: the query tile transposed in
+  // pairs of head-dim channels ([d / 2, 2 R] bf16: lane r of a vector holds
+  // row r's channels 2 dd and 2 dd + 1, unscaled) and each key's pair of
+  // channels, read in place, broadcast to every lane; the softmax scale
+  // multiplies the scores.
+  auto isPlainBF16 = [&](Value v, const KVSource *src) {
+    auto type = cast<ShapedType>(v.getType());
+    return type.getElementType().isBF16() &&
+           (!src || (!src->scheme && !src->decoder));
+  };
+  bool bf16Dot = features.avx512BF16 && !qSource && d % 2 == 0 &&
+                 (vw == 4 || vw == 8 || vw == 16) && isPlainBF16(q, nullptr) &&
+                 isPlainBF16(kNat.data, &kNat);
+  if (bf16Dot)
+    kInPlace = true;
+  Type bf16 = b.getBF16Type();
+  Value qT = bf16Dot ? scratch({d / 2, 2 * R}, bf16) : scratch({d, R});
   Value kb = scratch({kInPlace ? 1 : bk, dn * vw});
   Value vb = scratch({vInPlace ? 1 : bk, dvn * vw});
   Value st = scratch({bk, R});
@@ -1142,11 +1162,22 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
       Value head = arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
                                          arith::RemUIOp::create(b, rr, group));
       for (int64_t c = 0; c < dn; ++c) {
-        Value v = arith::MulFOp::create(
-            b, readF32Chunk(q, {bi, head, pos}, c * vw, d), scaleVec);
-        for (int64_t lane = 0; lane < vw && c * vw + lane < d; ++lane)
-          memref::StoreOp::create(b, vector::ExtractOp::create(b, v, lane), qT,
-                                  {cIdx(c * vw + lane), t});
+        Value v = readF32Chunk(q, {bi, head, pos}, c * vw, d);
+        if (!bf16Dot)
+          v = arith::MulFOp::create(b, v, scaleVec);
+        for (int64_t lane = 0; lane < vw && c * vw + lane < d; ++lane) {
+          Value x = vector::ExtractOp::create(b, v, lane);
+          int64_t channel = c * vw + lane;
+          if (bf16Dot)
+            // Exact: the value came from bf16.
+            memref::StoreOp::create(
+                b, arith::TruncFOp::create(b, bf16, x), qT,
+                {cIdx(channel / 2),
+                 arith::AddIOp::create(b, arith::MulIOp::create(b, t, cIdx(2)),
+                                       cIdx(channel % 2))});
+          else
+            memref::StoreOp::create(b, x, qT, {cIdx(channel), t});
+        }
       }
     });
     Value lastPos = arith::DivUIOp::create(
@@ -1222,8 +1253,37 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                 arith::AddIOp::create(b, j0,
                                       arith::AddIOp::create(b, jg, cIdx(k))),
                 lastKey));
-        auto loop = scf::ForOp::create(b, c0, cIdx(d), c1, init);
-        {
+        auto loop = scf::ForOp::create(b, c0, cIdx(bf16Dot ? d / 2 : d), c1,
+                                       init);
+        if (bf16Dot) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(loop.getBody());
+          Value dd = loop.getInductionVar();
+          auto pairs = VectorType::get({2 * vw}, bf16);
+          auto words = VectorType::get({vw}, b.getI32Type());
+          SmallVector<Value> qv;
+          for (int64_t i = 0; i < rv; ++i)
+            qv.push_back(
+                vector::LoadOp::create(b, pairs, qT, {dd, cIdx(i * 2 * vw)}));
+          Value channel = arith::MulIOp::create(b, dd, cIdx(2));
+          SmallVector<Value> next;
+          for (int64_t k = 0; k < kTileKeys; ++k) {
+            Value pair = vector::LoadOp::create(
+                b, VectorType::get({2}, bf16), kNat.data,
+                {bi, hk, keyRows[k], channel});
+            Value word = vector::ExtractOp::create(
+                b,
+                vector::BitCastOp::create(
+                    b, VectorType::get({1}, b.getI32Type()), pair),
+                int64_t(0));
+            Value kv = vector::BitCastOp::create(
+                b, pairs, vector::BroadcastOp::create(b, words, word));
+            for (int64_t i = 0; i < rv; ++i)
+              next.push_back(x86vector::DotBF16Op::create(
+                  b, vecF32, loop.getRegionIterArgs()[k * rv + i], qv[i], kv));
+          }
+          scf::YieldOp::create(b, next);
+        } else {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(loop.getBody());
           Value dd = loop.getInductionVar();
@@ -1246,10 +1306,14 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
           scf::YieldOp::create(b, next);
         }
         for (int64_t k = 0; k < kTileKeys; ++k)
-          for (int64_t i = 0; i < rv; ++i)
+          for (int64_t i = 0; i < rv; ++i) {
+            Value score = loop.getResult(k * rv + i);
+            if (bf16Dot)
+              score = arith::MulFOp::create(b, score, scaleVec);
             vector::StoreOp::create(
-                b, loop.getResult(k * rv + i), st,
+                b, score, st,
                 {arith::AddIOp::create(b, jg, cIdx(k)), cIdx(i * vw)});
+          }
       });
       // Online softmax down the columns (one lane per row).
       for (int64_t i = 0; i < rv; ++i) {
@@ -1848,14 +1912,15 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
 
 LogicalResult
 mlir::kvq::lowerAttentionForCPU(RewriterBase &rewriter, AttentionOp op,
-                                const AttentionSchedule &schedule) {
+                                const AttentionSchedule &schedule,
+                                const CPUKernelFeatures &features) {
   if (failed(schedule.verify(
           [&] { return op.emitOpError() << "kvq-tile-attention: "; })))
     return failure();
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-  AttentionEmitter emitter(b, op, schedule);
+  AttentionEmitter emitter(b, op, schedule, features);
   if (failed(emitter.emit()))
     return failure();
   rewriter.replaceOp(op, emitter.getReplacement());
@@ -1888,7 +1953,8 @@ struct KVQTileAttentionPass
       FailureOr<AttentionSchedule> schedule =
           selectAttentionSchedule(op, ScheduleTarget::CPU, overrides);
       if (failed(schedule) ||
-          failed(lowerAttentionForCPU(rewriter, op, *schedule)))
+          failed(lowerAttentionForCPU(rewriter, op, *schedule,
+                                      CPUKernelFeatures{avx512BF16})))
         return signalPassFailure();
     }
   }

@@ -1,0 +1,46 @@
+// RUN: kvq-opt %s -split-input-file -kvq-tile-attention="avx512-bf16=true" | FileCheck %s
+// RUN: kvq-opt %s -split-input-file -kvq-tile-attention | FileCheck %s --check-prefix=OFF
+
+// With avx512-bf16, the prefill kernel's Q K^T for bf16 Q and K: the query
+// tile transposed in channel pairs (bf16 [d / 2, 2 * 32]: lane r holds row
+// r's channels 2 dd, 2 dd + 1, unscaled), each key's channel pair read in
+// place as one i32 and broadcast, AVX512-BF16 dot products into the 8 keys
+// x 2 row-vector micro-tile, and the scores scaled once.
+// CHECK-LABEL: func.func @bf16
+// CHECK: %[[QT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x64xbf16>
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: scf.for %[[DD:.*]] = %{{.*}} to %c16
+// CHECK: %[[Q0:.*]] = vector.load %[[QT]][%[[DD]], %{{.*}}] : memref<16x64xbf16>, vector<32xbf16>
+// CHECK: %[[PAIR:.*]] = vector.load %{{.*}} : memref<1x2x?x32xbf16, {{.*}}>, vector<2xbf16>
+// CHECK: %[[WORD:.*]] = vector.bitcast %[[PAIR]] : vector<2xbf16> to vector<1xi32>
+// CHECK: %[[K:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<32xbf16>
+// CHECK: x86vector.avx512.dot %{{.*}}, %[[Q0]], %[[K]] : vector<32xbf16> -> vector<16xf32>
+// CHECK: arith.mulf
+// OFF-LABEL: func.func @bf16
+// OFF-NOT: x86vector
+// OFF: return
+func.func @bf16(%q: tensor<1x4x20x32xbf16>, %k: tensor<1x2x?x32xbf16>, %v: tensor<1x2x?x32xbf16>) -> tensor<1x4x20x32xbf16> {
+  %o = kvq.attention q(%q : tensor<1x4x20x32xbf16>) k(%k : tensor<1x2x?x32xbf16>) v(%v : tensor<1x2x?x32xbf16>) {causal} -> tensor<1x4x20x32xbf16>
+  return %o : tensor<1x4x20x32xbf16>
+}
+
+// -----
+
+// f32 queries (a bf16 copy would round them) and odd head dims keep f32.
+// CHECK-LABEL: func.func @f32_query
+// CHECK-NOT: x86vector
+// CHECK: return
+func.func @f32_query(%q: tensor<1x4x20x32xf32>, %k: tensor<1x2x?x32xbf16>, %v: tensor<1x2x?x32xbf16>) -> tensor<1x4x20x32xf32> {
+  %o = kvq.attention q(%q : tensor<1x4x20x32xf32>) k(%k : tensor<1x2x?x32xbf16>) v(%v : tensor<1x2x?x32xbf16>) -> tensor<1x4x20x32xf32>
+  return %o : tensor<1x4x20x32xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @odd_head_dim
+// CHECK-NOT: x86vector
+// CHECK: return
+func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %v: tensor<1x2x?x33xbf16>) -> tensor<1x4x20x33xbf16> {
+  %o = kvq.attention q(%q : tensor<1x4x20x33xbf16>) k(%k : tensor<1x2x?x33xbf16>) v(%v : tensor<1x2x?x33xbf16>) -> tensor<1x4x20x33xbf16>
+  return %o : tensor<1x4x20x33xbf16>
+}
