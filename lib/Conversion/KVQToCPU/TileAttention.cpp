@@ -248,6 +248,15 @@ private:
   /// read directly whose scales vary per token and, within a vector of
   /// channels, not at all (`chunkGroup`: each vector's group).
   bool canFoldValueScale() const;
+  /// The register-blocked kernel's P V by AVX512-BF16 dot products over
+  /// pairs of keys: for ops whose probabilities are rounded to bf16
+  /// (p_type = bf16) with plain bf16 values, where the target has them.
+  bool useBF16ValueDot() const {
+    return features.avx512BF16 && pType && pType->isBF16() && !value->scheme &&
+           !value->decoder &&
+           cast<ShapedType>(value->data.getType()).getElementType().isBF16() &&
+           (vw == 4 || vw == 8 || vw == 16);
+  }
   void emitValueWeights(Value bi, Value hk, Value j0, Value scores,
                         Value weights, Value zeroSums);
   bool foldValueScale = false;
@@ -767,7 +776,8 @@ LogicalResult AttentionEmitter::emit() {
   // accumulators with each probability broadcast. K and V blocks are
   // decoded once per tile into channel-order scratch. Masks, Delta-S,
   // rounded probabilities and quantized queries use the per-key kernel.
-  useTiles = !mask && !deltaS && !pType && !qSource && qType.getShape()[2] != 1;
+  useTiles = !mask && !deltaS && (!pType || useBF16ValueDot()) && !qSource &&
+             qType.getShape()[2] != 1;
 
   // Int8 dot products for the per-key kernel's scores, where the schedule
   // asks for them and the keys allow (recorded as used or not).
@@ -1140,6 +1150,11 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
     kInPlace = true;
   Type bf16 = b.getBF16Type();
   Value qT = bf16Dot ? scratch({d / 2, 2 * R}, bf16) : scratch({d, R});
+  // bf16 P V: the probability pairs of the block's keys, [bk / 2, R] i32.
+  bool bf16PV = useBF16ValueDot();
+  if (bf16PV)
+    vInPlace = true;
+  Value pp = bf16PV ? scratch({bk / 2, R}, b.getI32Type()) : Value();
   Value kb = scratch({kInPlace ? 1 : bk, dn * vw});
   Value vb = scratch({vInPlace ? 1 : bk, dvn * vw});
   Value st = scratch({bk, R});
@@ -1364,6 +1379,37 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
         vector::StoreOp::create(b, newMax, mv, {cIdx(i * vw)});
         vector::StoreOp::create(b, corr, cr, {cIdx(i * vw)});
       }
+      // bf16 P V: each row's probabilities of keys 2 jp, 2 jp + 1 rounded
+      // to bf16 and packed in one i32 (0 for the key past an odd block).
+      if (bf16PV) {
+        auto halfType = VectorType::get({vw}, bf16);
+        buildFor(b, c0, arith::CeilDivUIOp::create(b, n, cIdx(2)), c1,
+                 [&](Value jp) {
+                   Value first = arith::MulIOp::create(b, jp, cIdx(2));
+                   Value second = arith::AddIOp::create(b, first, c1);
+                   Value past = arith::CmpIOp::create(
+                       b, arith::CmpIPredicate::uge, second, n);
+                   for (int64_t i = 0; i < rv; ++i) {
+                     Value p0 = vector::LoadOp::create(b, vecF32, st,
+                                                       {first, cIdx(i * vw)});
+                     Value p1 = arith::SelectOp::create(
+                         b, past, zeroVec,
+                         vector::LoadOp::create(
+                             b, vecF32, st,
+                             {arith::MinUIOp::create(
+                                  b, second, cIdx(bk - 1)),
+                              cIdx(i * vw)}));
+                     Value pair = vector::InterleaveOp::create(
+                         b, arith::TruncFOp::create(b, halfType, p0),
+                         arith::TruncFOp::create(b, halfType, p1));
+                     vector::StoreOp::create(
+                         b,
+                         vector::BitCastOp::create(
+                             b, VectorType::get({vw}, b.getI32Type()), pair),
+                         pp, {jp, cIdx(i * vw)});
+                   }
+                 });
+      }
       // P V: kTileRows rows x kTileVecs value vectors per micro-tile,
       // the accumulators rescaled once per block.
       buildFor(b, c0, cIdx(R), cIdx(kTileRows), [&](Value rg) {
@@ -1382,8 +1428,50 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                                          {rowsOf[r], cIdx(cc * vw)}),
                   c));
           }
-          auto loop = scf::ForOp::create(b, c0, n, c1, init);
-          {
+          auto loop = scf::ForOp::create(
+              b, c0, bf16PV ? arith::CeilDivUIOp::create(b, n, cIdx(2)) : n,
+              c1, init);
+          if (bf16PV) {
+            // Keys 2 jp and 2 jp + 1: their values interleaved per channel
+            // (the second is the block's last key again past the block; its
+            // probability is 0), against each row's pair of probabilities.
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(loop.getBody());
+            Value jp = loop.getInductionVar();
+            Value first = arith::AddIOp::create(
+                b, j0, arith::MulIOp::create(b, jp, cIdx(2)));
+            Value second = arith::MinUIOp::create(
+                b, arith::AddIOp::create(b, first, c1),
+                arith::SubIOp::create(b, hi, c1));
+            auto halfType = VectorType::get({vw}, bf16);
+            auto pairType = VectorType::get({2 * vw}, bf16);
+            auto words = VectorType::get({vw}, b.getI32Type());
+            Value zero = arith::ConstantOp::create(b, b.getZeroAttr(bf16));
+            SmallVector<Value> vv;
+            for (int64_t cc = cg; cc < cEnd; ++cc) {
+              SmallVector<Value> halves;
+              for (Value key : {first, second})
+                halves.push_back(vector::TransferReadOp::create(
+                    b, halfType, vNat.data,
+                    ValueRange{bi, hk, key, cIdx(cc * vw)}, zero,
+                    ArrayRef<bool>{(cc + 1) * vw <= dv}));
+              vv.push_back(
+                  vector::InterleaveOp::create(b, halves[0], halves[1]));
+            }
+            SmallVector<Value> next;
+            for (int64_t r = 0; r < kTileRows; ++r) {
+              Value pr = vector::BitCastOp::create(
+                  b, pairType,
+                  vector::BroadcastOp::create(
+                      b, words,
+                      memref::LoadOp::create(b, pp, {jp, rowsOf[r]})));
+              for (int64_t cc = cg; cc < cEnd; ++cc)
+                next.push_back(x86vector::DotBF16Op::create(
+                    b, vecF32, loop.getRegionIterArgs()[next.size()],
+                    vv[cc - cg], pr));
+            }
+            scf::YieldOp::create(b, next);
+          } else {
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPointToStart(loop.getBody());
             Value jj = loop.getInductionVar();

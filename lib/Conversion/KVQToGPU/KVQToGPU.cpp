@@ -48,6 +48,12 @@ mlir::kvq::lowerAttentionForGPU(RewriterBase &rewriter, AttentionOp op,
                                 const GPUAttentionSchedule &schedule) {
   if (failed(schedule.verify(op.getLoc())))
     return failure();
+  // The tensor-core kernels multiply P in f16 (bf16 only after an f16
+  // overflow), so they cannot honour probabilities rounded to bf16.
+  if (std::optional<Type> pType = op.getPType(); pType && pType->isBF16())
+    return op.emitOpError() << "kvq-gpu-attention: p_type = bf16 is not "
+                               "supported by the GPU kernels (f8E4M3FN and "
+                               "f16 are)";
   NVIDIATargetInfo target = *NVIDIATargetInfo::lookup(schedule.chip);
   if (schedule.kernel != GPUKernelStrategy::Prefill) {
     std::string reason;

@@ -44,3 +44,27 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
   %o = kvq.attention q(%q : tensor<1x4x20x33xbf16>) k(%k : tensor<1x2x?x33xbf16>) v(%v : tensor<1x2x?x33xbf16>) -> tensor<1x4x20x33xbf16>
   return %o : tensor<1x4x20x33xbf16>
 }
+
+// -----
+
+// p_type = bf16 with bf16 V: the register-blocked kernel (other rounded
+// probabilities use the per-key kernel) packs each row's probabilities of
+// keys 2 jp, 2 jp + 1 rounded to bf16 into one i32, interleaves the two
+// keys' values per channel, and accumulates with bf16 dot products.
+// CHECK-LABEL: func.func @bf16_probabilities
+// CHECK: %[[PP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<32x32xi32>
+// CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xbf16>
+// CHECK: %[[PAIRS:.*]] = vector.interleave %{{.*}}, %{{.*}} : vector<16xbf16> -> vector<32xbf16>
+// CHECK: vector.bitcast %[[PAIRS]] : vector<32xbf16> to vector<16xi32>
+// CHECK: %[[V:.*]] = vector.interleave %{{.*}}, %{{.*}} : vector<16xbf16> -> vector<32xbf16>
+// CHECK: %[[P:.*]] = memref.load %[[PP]]
+// CHECK: %[[PB:.*]] = vector.broadcast %[[P]] : i32 to vector<16xi32>
+// CHECK: %[[PV:.*]] = vector.bitcast %[[PB]] : vector<16xi32> to vector<32xbf16>
+// CHECK: x86vector.avx512.dot %{{.*}}, %{{.*}}, %[[PV]] : vector<32xbf16> -> vector<16xf32>
+// OFF-LABEL: func.func @bf16_probabilities
+// OFF-NOT: x86vector
+// OFF: return
+func.func @bf16_probabilities(%q: tensor<1x4x20x32xf32>, %k: tensor<1x2x?x32xbf16>, %v: tensor<1x2x?x32xbf16>) -> tensor<1x4x20x32xf32> {
+  %o = kvq.attention q(%q : tensor<1x4x20x32xf32>) k(%k : tensor<1x2x?x32xbf16>) v(%v : tensor<1x2x?x32xbf16>) {p_type = bf16} -> tensor<1x4x20x32xf32>
+  return %o : tensor<1x4x20x32xf32>
+}

@@ -36,3 +36,11 @@ func.func @decoded_head_dim(%q: tensor<1x2x1x18xf32>, %a: tensor<1x2x8x18xf16>, 
   %o = kvq.attention q(%q : tensor<1x2x1x18xf32>) k(%k : tensor<1x2x11x18xf16>) v(%v : tensor<1x2x11x18xf16>) -> tensor<1x2x1x18xf32>
   return %o : tensor<1x2x1x18xf32>
 }
+
+// -----
+
+func.func @bf16_probabilities(%q: tensor<1x2x32x16xbf16>, %k: tensor<1x2x32x16xbf16>) -> tensor<1x2x32x16xbf16> {
+  // expected-error @+1 {{kvq-gpu-attention: p_type = bf16 is not supported by the GPU kernels (f8E4M3FN and f16 are)}}
+  %o = kvq.attention q(%q : tensor<1x2x32x16xbf16>) k(%k : tensor<1x2x32x16xbf16>) v(%k : tensor<1x2x32x16xbf16>) {p_type = bf16} -> tensor<1x2x32x16xbf16>
+  return %o : tensor<1x2x32x16xbf16>
+}

@@ -379,8 +379,8 @@ LogicalResult AttentionOp::verify() {
   }
 
   if (std::optional<Type> pType = getPType())
-    if (!isa<Float8E4M3FNType, Float16Type>(*pType))
-      return emitOpError() << "p_type must be f8E4M3FN or f16, but got "
+    if (!isa<Float8E4M3FNType, Float16Type, BFloat16Type>(*pType))
+      return emitOpError() << "p_type must be f8E4M3FN, f16 or bf16, but got "
                            << *pType;
 
   if (failed(verifyKeyOrValue(*this, "key", kType, getKeySchemeAttr(),

@@ -125,9 +125,9 @@ func.func @delta_s_rows_positive(%q: tensor<1x1x4x16xf32>, %k: tensor<1x1x8x16xf
 // -----
 
 func.func @p_type(%q: tensor<1x1x4x16xf32>, %k: tensor<1x1x8x16xf32>) {
-  // expected-error @+1 {{p_type must be f8E4M3FN or f16, but got 'bf16'}}
+  // expected-error @+1 {{p_type must be f8E4M3FN, f16 or bf16, but got 'f32'}}
   %o = kvq.attention q(%q : tensor<1x1x4x16xf32>) k(%k : tensor<1x1x8x16xf32>) v(%k : tensor<1x1x8x16xf32>)
-      {p_type = bf16} -> tensor<1x1x4x16xf32>
+      {p_type = f32} -> tensor<1x1x4x16xf32>
   return
 }
 

@@ -122,12 +122,13 @@ def KVQ_AttentionOp : KVQ_Op<"attention", [Pure, AttrSizedOperandSegments,
       `delta_s_rows = G`: `ds[b, h, i / G, j]` is added to `q_i . k_j`
       before the softmax scale (SageAttention2's Delta-S = q-bar (K - km)^T
       of smoothed queries, q-bar the mean of a group of G query rows);
-    * `p_type = f8E4M3FN` or `f16`: the probabilities that multiply V are
-      rounded to that type. FP8 uses the static scale of SageAttention2:
+    * `p_type = f8E4M3FN`, `f16` or `bf16`: the probabilities that multiply
+      V are rounded to that type. FP8 uses the static scale of SageAttention2:
       `P~ = exp2(s' - (m - 8.807))` with `s'` the score in the log2 domain
       and `m` the running maximum of the row over the KV tiles seen so far
-      (so `P~ <= 2^8.807 < 448`), rounded to nearest even e4m3; f16 rounds
-      `exp2(s' - m)`. The row sums use the unrounded values (fp32), as the
+      (so `P~ <= 2^8.807 < 448`), rounded to nearest even e4m3; f16 and bf16
+      round `exp2(s' - m)` (bf16: the CPU's prefill kernel then multiplies
+      bf16 V with AVX512-BF16 dot products; the GPU kernels reject it). The row sums use the unrounded values (fp32), as the
       reference kernels do. Which tiles the running maximum has seen
       depends on the KV tile size of the lowering (64 on the CPU by
       default, as in the reference kernels).
