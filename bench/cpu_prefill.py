@@ -46,7 +46,10 @@ import results  # noqa: E402
 
 D = 128
 HEADS = {"MHA": (32, 32), "GQA": (32, 8)}
-DTYPES = {"f32": np.float32, "bf16": ml_dtypes.bfloat16}
+# Variants: the element type of Q, K, V (and the output), and "+pbf16":
+# the probabilities that multiply V rounded to bf16 (p_type = bf16), which
+# lets the CPU compute P V with AVX512-BF16 dot products as well.
+DTYPES = {"f32": np.float32, "bf16": ml_dtypes.bfloat16, "bf16+pbf16": ml_dtypes.bfloat16}
 GGML_TYPES = {"ik_llama.cpp": ["f16", "bf16"], "llama.cpp": ["f16"]}
 
 
@@ -59,9 +62,10 @@ def pairs(sq, skv, causal):
 
 
 def compile_case(hq, hkv, causal, dtype, options):
-    text = attention_module("prefill", [1, hq, -1, D], [1, hkv, -1, D], dtype=dtype,
-                            causal=causal)
-    return kvq.compile(text, name=f"prefill_{hq}_{hkv}_{int(causal)}_{dtype}",
+    element, _, rounded = dtype.partition("+p")
+    text = attention_module("prefill", [1, hq, -1, D], [1, hkv, -1, D], dtype=element,
+                            causal=causal, p_type=rounded or None)
+    return kvq.compile(text, name=f"prefill_{hq}_{hkv}_{int(causal)}_{dtype.replace('+', '_')}",
                        options=options)
 
 
@@ -163,6 +167,15 @@ def main():
                                 q, k, v, is_causal=causal), args.reps)
                     rows.append(dict(case, impl="PyTorch SDPA", type="f32", seconds=t,
                                      times=times))
+                # Side by side: each row's speed over ik_llama.cpp's fastest
+                # on the same case (> 1: faster).
+                peer_times = [r["seconds"] for r in rows
+                              if r["impl"] == "ik_llama.cpp" and r["s"] == s
+                              and r["causal"] == causal and r["heads"] == heads]
+                for r in rows:
+                    if peer_times and r["s"] == s and r["causal"] == causal \
+                            and r["heads"] == heads:
+                        r["vs_ik_llama"] = min(peer_times) / r["seconds"]
                 for r in rows:
                     if "tflops" in r:
                         continue
@@ -171,8 +184,12 @@ def main():
                     if "bf16" in r["type"] and bf16_peak:
                         r["fraction_bf16"] = r["flop"] / r["seconds"] / bf16_peak
                     print(f"{heads} S {s:5d}{' causal' if causal else '       '} "
-                          f"{r['impl']:>13} {r['type']:>9}: {r['seconds'] * 1e3:9.2f} ms "
-                          f"{r['tflops']:.3f} TFLOP/s {100 * r['fraction']:5.1f}% of FMA peak")
+                          f"{r['impl']:>13} {r['type']:>10}: {r['seconds'] * 1e3:9.2f} ms "
+                          f"{r['tflops']:.3f} TFLOP/s {100 * r['fraction']:5.1f}% of FMA peak"
+                          + (f", {100 * r['fraction_bf16']:5.1f}% of bf16 peak"
+                             if "fraction_bf16" in r else "")
+                          + (f", {r['vs_ik_llama']:.2f}x ik_llama.cpp's best"
+                             if "vs_ik_llama" in r else ""))
     load_after = loadavg()
     print(f"load before {load_before}, after {load_after}")
 
@@ -193,13 +210,19 @@ def main():
                 f"same run: {peak / 1e9:.0f} GFLOP/s (bf16 dot products: "
                 f"{bf16_peak / 1e9:.0f}). Load average before "
                 f"{' '.join(load_before or [])}, after {' '.join(load_after or [])}.\n\n")
-        f.write("| heads | S | causal | implementation | type | ms | TFLOP/s | % of FMA peak |\n")
-        f.write("|---|---|---|---|---|---|---|---|\n")
+        f.write("Types: kvq's Q, K, V and output (bf16+pbf16: probabilities rounded to "
+                "bf16 for P V, p_type = bf16); the peers' K and V (Q f32). Speed vs "
+                "ik_llama.cpp: its fastest type on the same case over this row's time.\n\n")
+        f.write("| heads | S | causal | implementation | type | ms | TFLOP/s | % of FMA peak "
+                "| % of bf16 dot peak | vs ik_llama.cpp |\n")
+        f.write("|---|---|---|---|---|---|---|---|---|---|\n")
         for r in rows:
+            bf = f"{100 * r['fraction_bf16']:.0f}%" if "fraction_bf16" in r else ""
+            vs = f"{r['vs_ik_llama']:.2f}x" if "vs_ik_llama" in r else ""
             f.write(f"| {r['heads']} {r['hq']}/{r['hkv']} | {r['s']} | "
                     f"{'yes' if r['causal'] else 'no'} | {r['impl']} | {r['type']} | "
                     f"{r['seconds'] * 1e3:.2f} | {r['tflops']:.3f} | "
-                    f"{100 * r['fraction']:.0f}% |\n")
+                    f"{100 * r['fraction']:.0f}% | {bf} | {vs} |\n")
     print(f"wrote {base}.json and .md")
 
 

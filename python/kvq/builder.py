@@ -114,14 +114,19 @@ def attention_module(
     causal: bool = False,
     scale: Optional[float] = None,
     mask_shape: Optional[Sequence[int]] = None,
+    p_type: Optional[str] = None,
 ) -> str:
     """A module with ``func.func @name`` computing one ``kvq.attention``.
 
     ``q_shape`` is [B, Hq, Sq, D], ``k_shape`` [B, Hkv, Skv, D] (negative
     dims are dynamic; Hq a multiple of Hkv); V has ``v_dim`` channels
     (default D); ``mask_shape`` is [B or 1, Hq or 1, Sq, Skv]. Schemes may
-    be given as text (``"#kvq.quant<i8, symmetric, token>"``).
+    be given as text (``"#kvq.quant<i8, symmetric, token>"``). ``p_type``
+    (``"f16"``, ``"bf16"``, ``"f8E4M3FN"``) rounds the probabilities that
+    multiply V to that type.
     """
+    if p_type is not None and p_type not in ("f16", "bf16", "f8E4M3FN"):
+        raise ValueError(f"p_type must be 'f16', 'bf16' or 'f8E4M3FN', got {p_type!r}")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$.]*", name):
         raise ValueError(f"name must be an MLIR symbol name (letters, digits, '_', '$', '.'; "
                          f"not starting with a digit), got {name!r}")
@@ -176,6 +181,8 @@ def attention_module(
         attrs.append("causal")
     if scale is not None:
         attrs.append(f"scale = {float(scale)!r} : f32")
+    if p_type is not None:
+        attrs.append(f"p_type = {p_type}")
     attr_text = " {" + ", ".join(attrs) + "}" if attrs else ""
     out_type = tensor_type(out_shape, dtype)
     signature = ", ".join(f"%{n}: {t}" for n, t in args)
