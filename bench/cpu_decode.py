@@ -28,10 +28,15 @@ bench/results records them with the sources).
     python3 bench/cpu_decode.py --batch 1 --lengths 16384 --reps 9 --peers none
 """
 
+import os
+
+# NumPy's OpenBLAS threads spin after NumPy calls and take cores from the
+# kernels being timed: one thread (set before NumPy loads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import datetime
 import json
-import os
 import platform
 import sys
 import time
@@ -243,13 +248,21 @@ def main():
                 if best:
                     rows.append({"impl": f"PyTorch ({best[0]})", "kv": "fp32", "batch": b,
                                  "length": length, "seconds": best[1], "kv_bytes": nbytes})
+            # Side by side: each row's speed over ik_llama.cpp's fastest
+            # quantized cache on the same shape (> 1: faster).
+            peer = [r["seconds"] for r in rows if r["impl"] == "ik_llama.cpp"
+                    and r["kv"].startswith("q") and r["batch"] == b and r["length"] == length]
             for r in rows:
                 if r["batch"] == b and r["length"] == length and "gbps" not in r:
                     r["gbps"] = r["kv_bytes"] / r["seconds"] / 1e9
                     r["fraction"] = r["kv_bytes"] / r["seconds"] / ceiling
-                    print(f"b {b} L {length:6d} {r['impl']:>14} {r['kv']:>5}: "
+                    if peer:
+                        r["vs_ik_llama"] = min(peer) / r["seconds"]
+                    print(f"b {b} L {length:6d} {r['impl']:>14} {r['kv']:>8}: "
                           f"{r['seconds'] * 1e3:8.3f} ms {r['gbps']:6.1f} GB/s "
-                          f"{100 * r['fraction']:5.1f}% of read bandwidth")
+                          f"{100 * r['fraction']:5.1f}% of read bandwidth"
+                          + (f", {r['vs_ik_llama']:.2f}x ik_llama.cpp's best quantized"
+                             if peer else ""))
     load_after = loadavg()
     print(f"load before {load_before}, after {load_after}")
 
@@ -273,11 +286,18 @@ def main():
                 f"run: {ceiling / 1e9:.1f} GB/s (median; max {bandwidth['max'] / 1e9:.1f}). "
                 f"Load average before {' '.join(load_before or [])}, after "
                 f"{' '.join(load_after or [])}.\n\n")
-        f.write("| b | L | implementation | KV | ms | GB/s (compressed) | % of read bandwidth |\n")
-        f.write("|---|---|---|---|---|---|---|\n")
+        f.write("KV: kvq's cache types (+dot: int8 dot-product scores, `--int8-dot=1`, "
+                "which quantizes the query) and the peers' ggml types. Speed vs "
+                "ik_llama.cpp: its fastest quantized cache (q8_0, q8_KV, q4_0) on the "
+                "same shape over this row's time.\n\n")
+        f.write("| b | L | implementation | KV | ms | GB/s (compressed) | % of read bandwidth "
+                "| vs ik_llama.cpp |\n")
+        f.write("|---|---|---|---|---|---|---|---|\n")
         for r in rows:
+            vs = f"{r['vs_ik_llama']:.2f}x" if "vs_ik_llama" in r else ""
             f.write(f"| {r['batch']} | {r['length']} | {r['impl']} | {r['kv']} | "
-                    f"{r['seconds'] * 1e3:.3f} | {r['gbps']:.1f} | {100 * r['fraction']:.0f}% |\n")
+                    f"{r['seconds'] * 1e3:.3f} | {r['gbps']:.1f} | {100 * r['fraction']:.0f}% "
+                    f"| {vs} |\n")
     print(f"wrote {base}.json and .md")
 
 

@@ -3,8 +3,11 @@
  * and loads it with ctypes):
  *
  *  - kvq_bench_read_bandwidth: a STREAM-like read (sum) of a buffer much
- *    larger than the last-level cache, on `threads` OpenMP threads; bytes
- *    read per second (decode reads its cache, it does not copy it);
+ *    larger than the last-level cache, on `threads` OpenMP threads, each
+ *    reading STREAMS sequential streams at once (as attention reads K and V
+ *    of its work item: one stream per thread leaves the prefetchers short
+ *    of requests and under-measures the memory); bytes read per second
+ *    (decode reads its cache, it does not copy it);
  *  - kvq_bench_fma_peak: independent chains of 512-bit (else 256-bit) fused
  *    multiply-adds on `threads` threads; f32 flop per second;
  *  - kvq_bench_bf16_peak: the same with AVX512-BF16 dot products
@@ -40,6 +43,8 @@ static double median(double *values, int n) {
   return m;
 }
 
+#define STREAMS 4
+
 static float *buffer;
 static size_t bufferFloats;
 volatile float kvq_bench_sink;
@@ -58,35 +63,41 @@ static void ensure(size_t bytes) {
 double kvq_bench_read_bandwidth(int threads, int64_t bytes, int reps,
                                 double *all) {
   ensure((size_t)bytes);
-  size_t n = (size_t)bytes / 4 / 64 * 64;
+  size_t n = (size_t)bytes / 4 / 64 * 64, counted = 0;
   for (int r = -1; r < reps; ++r) {
     double t = now();
     float total = 0.0f;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
     {
+      // This thread's share, as STREAMS contiguous streams read together.
+      size_t nt = (size_t)omp_get_num_threads();
+      size_t per = n / nt / STREAMS / 64 * 64;
+      const float *base = buffer + (size_t)omp_get_thread_num() * per * STREAMS;
 #ifdef __AVX512F__
-      __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-#pragma omp for schedule(static)
-      for (size_t i = 0; i < n; i += 64) {
-        s0 = _mm512_add_ps(s0, _mm512_load_ps(buffer + i));
-        s1 = _mm512_add_ps(s1, _mm512_load_ps(buffer + i + 16));
-        s2 = _mm512_add_ps(s2, _mm512_load_ps(buffer + i + 32));
-        s3 = _mm512_add_ps(s3, _mm512_load_ps(buffer + i + 48));
-      }
-      total += _mm512_reduce_add_ps(
-          _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+      __m512 sum[STREAMS];
+      for (int k = 0; k < STREAMS; ++k)
+        sum[k] = _mm512_setzero_ps();
+      for (size_t i = 0; i < per; i += 16)
+        for (int k = 0; k < STREAMS; ++k)
+          sum[k] = _mm512_add_ps(sum[k], _mm512_load_ps(base + k * per + i));
+      __m512 all4 = sum[0];
+      for (int k = 1; k < STREAMS; ++k)
+        all4 = _mm512_add_ps(all4, sum[k]);
+      total += _mm512_reduce_add_ps(all4);
 #else
       float s = 0.0f;
-#pragma omp for schedule(static) reduction(+ : s)
-      for (size_t i = 0; i < n; ++i)
-        s += buffer[i];
+      for (size_t i = 0; i < per; ++i)
+        for (int k = 0; k < STREAMS; ++k)
+          s += base[k * per + i];
       total += s;
 #endif
+#pragma omp single
+      counted = per * STREAMS * nt;
     }
     t = now() - t;
     kvq_bench_sink = total;
     if (r >= 0)
-      all[r] = (double)n * 4 / t;
+      all[r] = (double)counted * 4 / t;
   }
   return median(all, reps);
 }

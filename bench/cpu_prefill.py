@@ -20,10 +20,15 @@ recorded before and after.
     python3 bench/cpu_prefill.py --lengths 512 --reps 5 --peers none
 """
 
+import os
+
+# NumPy's OpenBLAS threads spin after NumPy calls and take cores from the
+# kernels being timed: one thread (set before NumPy loads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import datetime
 import json
-import os
 import platform
 import sys
 import time
