@@ -104,7 +104,9 @@ mlir::kvq::createHostTargetMachine(unsigned optLevel, StringRef cpu,
 
   std::string cpuName = cpu.empty() ? sys::getHostCPUName().str() : cpu.str();
   std::string featureString = features.str();
-  if (features.empty()) {
+  // The host's features for the host CPU; a CPU given by name brings its
+  // own (--mcpu=x86-64-v3 is AVX2 even on an AVX-512 host).
+  if (features.empty() && cpu.empty()) {
     SubtargetFeatures hostFeatures;
     for (const auto &feature : sys::getHostCPUFeatures())
       hostFeatures.AddFeature(feature.first(), feature.second);
@@ -131,8 +133,8 @@ mlir::kvq::createHostTargetMachine(unsigned optLevel, StringRef cpu,
 }
 
 bool mlir::kvq::hasTargetFeature(TargetMachine &tm, StringRef feature) {
-  SubtargetFeatures features(tm.getTargetFeatureString());
-  return llvm::is_contained(features.getFeatures(), ("+" + feature).str());
+  // The CPU's own features and the explicit ones together.
+  return tm.getMCSubtargetInfo()->checkFeatures(("+" + feature).str());
 }
 
 unsigned mlir::kvq::getDefaultVectorWidth(TargetMachine &tm) {

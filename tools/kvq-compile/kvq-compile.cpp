@@ -114,7 +114,7 @@ static cl::opt<std::string>
 
 static cl::opt<std::string>
     mattr("mattr",
-          cl::desc("CPU features, e.g. +avx2,-avx512f (default: the host's)"),
+          cl::desc("CPU features, e.g. +avx2,-avx512f (default: the host's for the host CPU, the named CPU's with --mcpu)"),
           cl::value_desc("features"), cl::cat(toolCategory));
 
 static cl::opt<int> vectorWidth(
