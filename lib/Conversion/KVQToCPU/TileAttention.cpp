@@ -171,6 +171,9 @@ private:
   /// when they are all equal.
   Value loadScaleLanes(const KVSource &src, Value side, Value b0, Value h,
                        Value j, ArrayRef<int64_t> channels);
+  /// The batch and head indices into `src`'s scale / zero-point buffers of
+  /// batch `b0`, KV head `h`.
+  SmallVector<Value> sideRowIndices(const KVSource &src, Value b0, Value h);
   Value unpackSubByte(Value bytes, unsigned bits, bool isSigned);
   /// Codes per vector lane group of `src`'s layout (1 unless split).
   int64_t fieldsOf(const KVSource &src) const {
@@ -239,7 +242,6 @@ private:
   /// over its lanes, from emitQueryInt8's data.
   SmallVector<Value> emitInt8Partials(Value bi, Value hk, Value j, Value qb,
                                       Value corr, Value sqLanes);
-  Value vpdpbusd(Value acc, Value unsignedBytes, Value signedBytes);
   /// P V with V's scales folded into the probabilities: per block, the
   /// weights p * s of each row, scale group and key ([br, valueGroups,
   /// bk], scales read for vw keys at a time) and, for a zero point z, each
@@ -252,10 +254,17 @@ private:
   /// pairs of keys: for ops whose probabilities are rounded to bf16
   /// (p_type = bf16) with plain bf16 values, where the target has them.
   bool useBF16ValueDot() const {
-    return features.avx512BF16 && pType && pType->isBF16() && !value->scheme &&
-           !value->decoder &&
-           cast<ShapedType>(value->data.getType()).getElementType().isBF16() &&
-           (vw == 4 || vw == 8 || vw == 16);
+    return hasBF16Dot() && pType && pType->isBF16() &&
+           isPlain(*value, b.getBF16Type());
+  }
+  /// AVX512-BF16 dot products on vectors of vw f32 lanes.
+  bool hasBF16Dot() const {
+    return features.avx512BF16 && (vw == 4 || vw == 8 || vw == 16);
+  }
+  /// K / V read as they are: no scheme or decoder, elements of `type`.
+  static bool isPlain(const KVSource &src, Type type) {
+    return !src.scheme && !src.decoder &&
+           cast<ShapedType>(src.data.getType()).getElementType() == type;
   }
   void emitValueWeights(Value bi, Value hk, Value j0, Value scores,
                         Value weights, Value zeroSums);
@@ -386,10 +395,10 @@ SmallVector<Value> AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
                                                        int64_t &lanes) {
   SmallVector<Value> vectors(rows);
   auto type = cast<VectorType>(rows.front().getType());
-  int64_t vw = type.getNumElements();
+  int64_t vectorLanes = type.getNumElements();
   Value zero = arith::ConstantOp::create(
       b, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0)));
-  lanes = vw; // lanes per row within each vector
+  lanes = vectorLanes; // lanes per row within each vector
   rowsPerVector = 1;
   while (vectors.size() > 1 && lanes > 1) {
     if (vectors.size() % 2)
@@ -399,8 +408,8 @@ SmallVector<Value> AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
     for (int64_t side = 0; side < 2; ++side)
       for (int64_t r = 0; r < rowsPerVector; ++r)
         for (int64_t l = 0; l < half; ++l) {
-          lo.push_back(side * vw + r * lanes + l);
-          hi.push_back(side * vw + r * lanes + half + l);
+          lo.push_back(side * vectorLanes + r * lanes + l);
+          hi.push_back(side * vectorLanes + r * lanes + half + l);
         }
     SmallVector<Value> next;
     for (size_t i = 0; i < vectors.size(); i += 2)
@@ -416,7 +425,7 @@ SmallVector<Value> AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
   for (Value &v : vectors)
     for (int64_t width = lanes; width > 1; width /= 2) {
       SmallVector<int64_t> swap;
-      for (int64_t lane = 0; lane < vw; ++lane) {
+      for (int64_t lane = 0; lane < vectorLanes; ++lane) {
         int64_t inSegment = lane % width;
         swap.push_back(lane - inSegment + (inSegment + width / 2) % width);
       }
@@ -436,22 +445,27 @@ Value AttentionEmitter::loadScaleChunk(const KVSource &src, Value side,
   return loadScaleLanes(src, side, b0, h, j, channels);
 }
 
+SmallVector<Value> AttentionEmitter::sideRowIndices(const KVSource &src,
+                                                    Value b0, Value h) {
+  Value coords[2] = {b0, h};
+  SmallVector<Value> indices;
+  for (int i = 0; i < 2; ++i) {
+    if (src.whole[i])
+      indices.push_back(cIdx(0));
+    else if (src.extent[i] == 1)
+      indices.push_back(coords[i]);
+    else
+      indices.push_back(
+          arith::DivUIOp::create(b, coords[i], cIdx(src.extent[i])));
+  }
+  return indices;
+}
+
 Value AttentionEmitter::loadScaleLanes(const KVSource &src, Value side,
                                        Value b0, Value h, Value j,
                                        ArrayRef<int64_t> channels) {
-  Value coords[3] = {b0, h, j};
-  SmallVector<Value> prefix;
-  for (int i = 0; i < 3; ++i) {
-    if (i == 2)
-      prefix.push_back(getTokenSideIndex(b, b.getLoc(), src, j));
-    else if (src.whole[i])
-      prefix.push_back(cIdx(0));
-    else if (src.extent[i] == 1)
-      prefix.push_back(coords[i]);
-    else
-      prefix.push_back(
-          arith::DivUIOp::create(b, coords[i], cIdx(src.extent[i])));
-  }
+  SmallVector<Value> prefix = sideRowIndices(src, b0, h);
+  prefix.push_back(getTokenSideIndex(b, b.getLoc(), src, j));
   if (src.whole[3]) {
     prefix.push_back(cIdx(0));
     return emitExtendToF32(b, b.getLoc(),
@@ -910,17 +924,7 @@ bool AttentionEmitter::canFoldValueScale() const {
 void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
                                         Value scores, Value weights,
                                         Value zeroSums) {
-  Value coords[2] = {bi, hk};
-  SmallVector<Value> prefix;
-  for (int i = 0; i < 2; ++i) {
-    if (value->whole[i])
-      prefix.push_back(c0);
-    else if (value->extent[i] == 1)
-      prefix.push_back(coords[i]);
-    else
-      prefix.push_back(
-          arith::DivUIOp::create(b, coords[i], cIdx(value->extent[i])));
-  }
+  SmallVector<Value> prefix = sideRowIndices(*value, bi, hk);
   SmallVector<Value> zeroAcc;
   auto zeroVec = [&] {
     return arith::ConstantOp::create(
@@ -975,11 +979,6 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
                                         zeroAcc[t * valueGroups + g],
                                         arith::FastMathFlags::reassoc),
             zeroSums, {cIdx(t), cIdx(g)});
-}
-
-Value AttentionEmitter::vpdpbusd(Value acc, Value unsignedBytes,
-                                 Value signedBytes) {
-  return DotI8Op::create(b, acc, unsignedBytes, signedBytes);
 }
 
 void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
@@ -1045,7 +1044,7 @@ void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
         }
         vector::StoreOp::create(
             b, plane, qb, {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)});
-        sum = vpdpbusd(sum, ones, plane);
+        sum = DotI8Op::create(b, sum, ones, plane);
       }
       vector::StoreOp::create(b, arith::MulIOp::create(b, sum, offset), corr,
                               {cIdx(t), cIdx(v * kDotLanes)});
@@ -1107,10 +1106,11 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
       Value acc = vector::LoadOp::create(b, laneI32, corr,
                                          {cIdx(t), cIdx(v * kDotLanes)});
       for (int64_t k = 0; k < dotPlanes; ++k)
-        acc = vpdpbusd(acc, planes[k],
-                       vector::LoadOp::create(
-                           b, bytesType, qb,
-                           {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)}));
+        acc = DotI8Op::create(
+            b, acc, planes[k],
+            vector::LoadOp::create(
+                b, bytesType, qb,
+                {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)}));
       Value weight = arith::MulFOp::create(
           b,
           vector::LoadOp::create(b, laneF32, sqLanes,
@@ -1128,27 +1128,18 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
   int64_t dn = llvm::divideCeil(d, vw), dvn = llvm::divideCeil(dv, vw);
   KVSource kNat = *key, vNat = *value;
   kNat.split = vNat.split = false;
-  auto isPlainF32 = [&](const KVSource &src) {
-    return !src.scheme && !src.decoder &&
-           cast<MemRefType>(src.data.getType()).getElementType() == f32;
-  };
-  bool kInPlace = isPlainF32(kNat), vInPlace = isPlainF32(vNat);
+  bool kInPlace = isPlain(kNat, f32), vInPlace = isPlain(vNat, f32);
   // bf16 Q K^T by AVX512-BF16 dot products: the query tile transposed in
   // pairs of head-dim channels ([d / 2, 2 R] bf16: lane r of a vector holds
   // row r's channels 2 dd and 2 dd + 1, unscaled) and each key's pair of
   // channels, read in place, broadcast to every lane; the softmax scale
   // multiplies the scores.
-  auto isPlainBF16 = [&](Value v, const KVSource *src) {
-    auto type = cast<ShapedType>(v.getType());
-    return type.getElementType().isBF16() &&
-           (!src || (!src->scheme && !src->decoder));
-  };
-  bool bf16Dot = features.avx512BF16 && !qSource && d % 2 == 0 &&
-                 (vw == 4 || vw == 8 || vw == 16) && isPlainBF16(q, nullptr) &&
-                 isPlainBF16(kNat.data, &kNat);
+  Type bf16 = b.getBF16Type();
+  bool bf16Dot = hasBF16Dot() && !qSource && d % 2 == 0 &&
+                 cast<ShapedType>(q.getType()).getElementType() == bf16 &&
+                 isPlain(kNat, bf16);
   if (bf16Dot)
     kInPlace = true;
-  Type bf16 = b.getBF16Type();
   Value qT = bf16Dot ? scratch({d / 2, 2 * R}, bf16) : scratch({d, R});
   // bf16 P V: the probability pairs of the block's keys, [bk / 2, R] i32.
   bool bf16PV = useBF16ValueDot();
@@ -1268,8 +1259,8 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                 arith::AddIOp::create(b, j0,
                                       arith::AddIOp::create(b, jg, cIdx(k))),
                 lastKey));
-        auto loop = scf::ForOp::create(b, c0, cIdx(bf16Dot ? d / 2 : d), c1,
-                                       init);
+        auto loop =
+            scf::ForOp::create(b, c0, cIdx(bf16Dot ? d / 2 : d), c1, init);
         if (bf16Dot) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(loop.getBody());
@@ -1283,9 +1274,9 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
           Value channel = arith::MulIOp::create(b, dd, cIdx(2));
           SmallVector<Value> next;
           for (int64_t k = 0; k < kTileKeys; ++k) {
-            Value pair = vector::LoadOp::create(
-                b, VectorType::get({2}, bf16), kNat.data,
-                {bi, hk, keyRows[k], channel});
+            Value pair =
+                vector::LoadOp::create(b, VectorType::get({2}, bf16), kNat.data,
+                                       {bi, hk, keyRows[k], channel});
             Value word = vector::ExtractOp::create(
                 b,
                 vector::BitCastOp::create(
@@ -1396,8 +1387,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                          b, past, zeroVec,
                          vector::LoadOp::create(
                              b, vecF32, st,
-                             {arith::MinUIOp::create(
-                                  b, second, cIdx(bk - 1)),
+                             {arith::MinUIOp::create(b, second, cIdx(bk - 1)),
                               cIdx(i * vw)}));
                      Value pair = vector::InterleaveOp::create(
                          b, arith::TruncFOp::create(b, halfType, p0),
@@ -1429,8 +1419,8 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                   c));
           }
           auto loop = scf::ForOp::create(
-              b, c0, bf16PV ? arith::CeilDivUIOp::create(b, n, cIdx(2)) : n,
-              c1, init);
+              b, c0, bf16PV ? arith::CeilDivUIOp::create(b, n, cIdx(2)) : n, c1,
+              init);
           if (bf16PV) {
             // Keys 2 jp and 2 jp + 1: their values interleaved per channel
             // (the second is the block's last key again past the block; its
@@ -1440,9 +1430,9 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
             Value jp = loop.getInductionVar();
             Value first = arith::AddIOp::create(
                 b, j0, arith::MulIOp::create(b, jp, cIdx(2)));
-            Value second = arith::MinUIOp::create(
-                b, arith::AddIOp::create(b, first, c1),
-                arith::SubIOp::create(b, hi, c1));
+            Value second =
+                arith::MinUIOp::create(b, arith::AddIOp::create(b, first, c1),
+                                       arith::SubIOp::create(b, hi, c1));
             auto halfType = VectorType::get({vw}, bf16);
             auto pairType = VectorType::get({2 * vw}, bf16);
             auto words = VectorType::get({vw}, b.getI32Type());
@@ -1721,19 +1711,17 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             }
             return rowAccs;
           };
-          // Without masks or Delta-S, `unroll` keys at a time: their rows'
-          // vectors are summed together (one shuffle tree for all, which
-          // leaves row t's scores in lanes t * unroll ...) and stored as
-          // one vector per row; keys past the block (the last group reads
-          // the block's last key again) become -inf, and with causal the
-          // keys a row may not see.
-          int64_t partialLanes = int8Dot ? kDotLanes : vw;
-          // (A power of two up to 8 and vw, so that it divides the block.)
+          // With int8 dot products (never with masks or Delta-S), `unroll`
+          // keys at a time: their rows' vectors are summed together (one
+          // shuffle tree for all, which leaves row t's scores in lanes
+          // t * unroll ...) and stored as one vector per row; keys past the
+          // block (the last group reads the block's last key again) become
+          // -inf, and with causal the keys a row may not see. (A power of
+          // two up to 8 and vw, so that it divides the block.)
           int64_t unroll =
-              (mask || deltaS || !int8Dot)
-                  ? 1
-                  : int64_t(llvm::bit_floor(uint64_t(std::max<int64_t>(
-                        1, std::min({int64_t(8), vw, partialLanes / br})))));
+              int8Dot ? int64_t(llvm::bit_floor(uint64_t(std::max<int64_t>(
+                            1, std::min({int64_t(8), vw, kDotLanes / br})))))
+                      : 1;
           if (unroll > 1) {
             buildFor(b, c0, n, cIdx(unroll), [&](Value jj) {
               Value last = arith::SubIOp::create(b, n, c1);
@@ -1919,8 +1907,6 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                 // The probability, or its weights per scale group.
                 DenseMap<int64_t, Value> weight;
                 auto probability = [&](int64_t c) {
-                  if (!foldValueScale)
-                    c = 0;
                   Value &p = weight[foldValueScale ? chunkGroup[c] : 0];
                   if (!p)
                     p = splat(
