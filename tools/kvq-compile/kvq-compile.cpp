@@ -114,7 +114,8 @@ static cl::opt<std::string>
 
 static cl::opt<std::string>
     mattr("mattr",
-          cl::desc("CPU features, e.g. +avx2,-avx512f (default: the host's for the host CPU, the named CPU's with --mcpu)"),
+          cl::desc("CPU features, e.g. +avx2,-avx512f (default: the host's for "
+                   "the host CPU, the named CPU's with --mcpu)"),
           cl::value_desc("features"), cl::cat(toolCategory));
 
 static cl::opt<int> vectorWidth(
@@ -542,34 +543,28 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
 /// The CPU pipeline's int8 dot products become AVX512-VNNI instructions,
 /// and bf16 prefill uses AVX512-BF16 dot products, where the target CPU has
 /// them (unless --vnni / --avx512-bf16 say otherwise); asking for them on a
-/// CPU without is an error.
-static LogicalResult chooseCPUFeatures(Job &job) {
-  if (job.isGPU || job.isEmulated)
+/// CPU without is an error. Without a target machine (its error is reported
+/// when the code is generated) there is nothing to choose.
+static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
+  if (job.isGPU || job.isEmulated || !tm)
     return success();
-  Expected<std::unique_ptr<TargetMachine>> tm =
-      kvq::createHostTargetMachine(optLevel, mcpu, mattr);
-  if (!tm) {
-    // Reported when the code is generated.
-    consumeError(tm.takeError());
-    return success();
-  }
   struct {
     StringRef option, feature, name, without;
     bool given;
     mlir::detail::PassOptions::Option<bool> &value;
   } uses[] = {{"vnni", "avx512vnni", "AVX512-VNNI",
-               "int8 dot products use portable vector code",
-               job.explicitVNNI, job.cpuOptions.vnni},
+               "int8 dot products use portable vector code", job.explicitVNNI,
+               job.cpuOptions.vnni},
               {"avx512-bf16", "avx512bf16", "AVX512-BF16",
                "bf16 prefill computes in f32", job.explicitBF16,
                job.cpuOptions.avx512BF16}};
   for (auto &use : uses) {
-    bool has = kvq::hasTargetFeature(**tm, use.feature);
+    bool has = kvq::hasTargetFeature(*tm, use.feature);
     if (!use.given)
       use.value = has;
     else if (use.value && !has)
       return reportError("--" + use.option + " needs " + use.name +
-                         ", which the target CPU '" + (*tm)->getTargetCPU() +
+                         ", which the target CPU '" + tm->getTargetCPU() +
                          "' lacks (without --" + use.option + ", " +
                          use.without + ")");
   }
@@ -651,8 +646,11 @@ namespace {
 /// says what runs, for the report of a crash.
 class Compilation {
 public:
-  Compilation(const Job &job, OutputStaging &staging, std::string &stage)
-      : job(job), staging(staging), stage(stage), context(getRegistry()) {
+  /// `tm` is the target machine, or null with `tmError` saying why.
+  Compilation(const Job &job, OutputStaging &staging, std::string &stage,
+              TargetMachine *tm, StringRef tmError)
+      : job(job), staging(staging), stage(stage), tm(tm), tmError(tmError),
+        context(getRegistry()) {
     applyDefaultTimingManagerCLOptions(timing);
     rootTiming = timing.getRootScope();
     // Diagnostics are `file:line:col: error: ...`, without an IR dump.
@@ -697,6 +695,8 @@ private:
   const Job &job;
   OutputStaging &staging;
   std::string &stage;
+  TargetMachine *tm;
+  std::string tmError;
   MLIRContext context;
   DefaultTimingManager timing;
   TimingScope rootTiming;
@@ -726,17 +726,15 @@ LogicalResult Compilation::run() {
     return failure();
 
   stage = "generating code";
-  Expected<std::unique_ptr<TargetMachine>> tm =
-      kvq::createHostTargetMachine(optLevel, mcpu, mattr);
   if (!tm)
-    return reportError(toString(tm.takeError()));
+    return reportError(tmError);
   // The ABI description comes with every file output.
-  if (!job.toStdout && failed(writeABIFiles((*tm)->getTargetCPU())))
+  if (!job.toStdout && failed(writeABIFiles(tm->getTargetCPU())))
     return failure();
   stage = "writing the output";
   if (emitKind == EmitKind::MLIR)
     return writeMLIR();
-  return generateCode(**tm);
+  return generateCode(*tm);
 }
 
 /// Parses and verifies the input, and records its functions' argument
@@ -981,8 +979,17 @@ int main(int argc, char **argv) {
     return 0;
   }
   Job job;
+  // One target machine for the feature choice and the code generation.
+  std::string tmError;
+  std::unique_ptr<TargetMachine> tm;
+  if (Expected<std::unique_ptr<TargetMachine>> created =
+          kvq::createHostTargetMachine(optLevel, mcpu, mattr))
+    tm = std::move(*created);
+  else
+    tmError = toString(created.takeError());
   if (failed(parseTargetOptions(pipelineArgs, job)) ||
-      failed(chooseCPUFeatures(job)) || failed(findGPURuntime(argv[0], job)))
+      failed(chooseCPUFeatures(job, tm.get())) ||
+      failed(findGPURuntime(argv[0], job)))
     return 1;
   if (optLevel > 3)
     return fail("invalid optimization level -O" + Twine(optLevel) + " (0-3)");
@@ -1003,8 +1010,9 @@ int main(int argc, char **argv) {
   CrashRecoveryContext crashRecovery;
   crashRecovery.DumpStackAndCleanupOnFailure = true;
   LogicalResult result = failure();
-  if (!crashRecovery.RunSafely(
-          [&] { result = Compilation(job, staging, stage).run(); }))
+  if (!crashRecovery.RunSafely([&] {
+        result = Compilation(job, staging, stage, tm.get(), tmError).run();
+      }))
     return fail("internal error: kvq-compile crashed while " + stage +
                 "; please report this with the input");
   if (failed(result) || (!job.toStdout && failed(staging.commit())))
