@@ -63,15 +63,19 @@ INT4 = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
 # name: (K / V scheme, K / V element type without one, kvq-compile options).
 # The "+dot" variants compute the scores as int8 dot products (schedule
 # int8-dot: the query quantized per 32 channels, AVX512-VNNI where the CPU
-# has it); the others in f32.
+# has it); the others in f32. The "+pv" variants also compute P V as int8
+# dot products (schedule int8-pv: the weights p * scale quantized to 8
+# bits per block of keys).
 VARIANTS = {
     "fp32": (None, "f32", []),
     "f16": (None, "f16", []),
     "int8": (INT8, "f32", []),
     "int8+dot": (INT8, "f32", ["--int8-dot=1"]),
+    "int8+dot+pv": (INT8, "f32", ["--int8-dot=1", "--int8-pv=1"]),
     "fp8": ("#kvq.quant<f8E4M3FN, symmetric, token, scale = f16>", "f32", []),
     "int4": (INT4, "f32", []),
     "int4+dot": (INT4, "f32", ["--int8-dot=1"]),
+    "int4+dot+pv": (INT4, "f32", ["--int8-dot=1", "--int8-pv=1"]),
     "int2": ("#kvq.quant<i2, asymmetric, group(axis = 3, size = 32), scale = f16>", "f32", []),
 }
 # Error of the int8 query quantization on these inputs (N(0, 1) data), vs
@@ -142,7 +146,8 @@ def check(mods, variants, rng):
         out = mods[name].decode(q, *args, out_shapes=[q.shape])
         expect = ref.attention(q.astype(np.float64), dense[0], dense[1])
         errors[name] = float(np.abs(out - expect).max() / np.abs(expect).max())
-        if errors[name] > (DOT_TOLERANCE if "--int8-dot=1" in options else 1e-4):
+        lossy = "--int8-dot=1" in options or "--int8-pv=1" in options
+        if errors[name] > (DOT_TOLERANCE if lossy else 1e-4):
             raise SystemExit(f"{name}: relative error {errors[name]:.2e} vs reference")
     return errors
 
@@ -287,7 +292,8 @@ def main():
                 f"Load average before {' '.join(load_before or [])}, after "
                 f"{' '.join(load_after or [])}.\n\n")
         f.write("KV: kvq's cache types (+dot: int8 dot-product scores, `--int8-dot=1`, "
-                "which quantizes the query) and the peers' ggml types. Speed vs "
+                "which quantizes the query; +pv: int8 dot-product P V, `--int8-pv=1`, "
+                "which quantizes the weights p * scale) and the peers' ggml types. Speed vs "
                 "ik_llama.cpp: its fastest quantized cache (q8_0, q8_KV, q4_0) on the "
                 "same shape over this row's time.\n\n")
         f.write("| b | L | implementation | KV | ms | GB/s (compressed) | % of read bandwidth "

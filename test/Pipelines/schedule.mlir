@@ -10,9 +10,9 @@
 // (their knob options override the defaults), visible in the IR, and the
 // lowering records the schedule it used after its target's rounding.
 // CHECK: IR Dump After KVQAttentionSchedule
-// CHECK: kvq.attention {{.*}}kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 20, split_kv = 2, block_rows = 4, vector_width = 16, int8_dot = 0>
+// CHECK: kvq.attention {{.*}}kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 20, split_kv = 2, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 0>
 // CHECK: IR Dump After KVQTileAttention
-// CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 2, block_rows = 4, vector_width = 16, int8_dot = 0>}
+// CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 2, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 0>}
 // GPU: IR Dump After KVQAttentionSchedule
 // GPU: kvq.attention {{.*}}kvq.kernel_schedule = #kvq.schedule<gpu, block_kv = 64, split_kv = 0, warps = 2, stages = 0, target_ctas = 264, shared_memory = 0>
 // GPU: IR Dump After KVQGPUAttention

@@ -230,6 +230,26 @@ private:
   /// query group (kQueryGroup channels) and one key scale group. Each lane
   /// is then scaled by its query and key scales in f32.
   bool canUseInt8Dot() const;
+  /// The int8 scores of kDotLanes keys at a time with the lanes over keys
+  /// (keys with per-token scales): the keys' code rows are read as i32
+  /// words and transposed, so that word `w` of the keys is one vector, and
+  /// vpdpbusd multiplies its planes with the query's 4 codes of those
+  /// channels (one i32 broadcast). The words of one query group and one
+  /// key scale group (a `dotGroups` entry) sum in i32, from the group's
+  /// bias; each group is then scaled by its query scale and the keys' scales
+  /// (a vector of keys) in f32. No horizontal sums: the scores of 16 keys
+  /// come out as one vector per row.
+  bool keysByLane = false;
+  struct DotGroup {
+    int64_t firstWord, words, keyGroup;
+  };
+  SmallVector<DotGroup> dotGroups;
+  /// Per row and dotGroups entry: the i32 bias of the accumulator and the
+  /// query scale, from emitQueryInt8's lanes.
+  void emitDotGroupData(Value corr, Value sqLanes, Value gcorr, Value gsq);
+  void emitInt8ScoresByLane(Value bi, Value hk, Value j0, Value n, Value qb,
+                            Value gcorr, Value gsq, Value scores,
+                            ArrayRef<Value> posIdx);
   int64_t dotLaneChannel(int64_t v, int64_t lane) const {
     return (v * kDotBytes + 4 * lane) * dotPlanes;
   }
@@ -268,6 +288,28 @@ private:
   }
   void emitValueWeights(Value bi, Value hk, Value j0, Value scores,
                         Value weights, Value zeroSums);
+  /// The side data (scales or zero points) of V's `vw` keys from `j`, one
+  /// f32 vector of keys per group; rows past the cache read as 0.
+  SmallVector<Value> readSideKeys(Value side, ArrayRef<Value> prefix, Value j,
+                                  int64_t groups);
+  /// Int8 P V (schedule int8_pv) for the per-key kernel, over symmetric
+  /// int8 / int4 / int2 values whose scales fold into the weights: per
+  /// block, each row's weights `w = p * s` of a scale group are quantized
+  /// to 8 bits, `u = round_to_even(w * 255 / max w)` (max over the block's
+  /// keys), with step `max w / 255`. A value row is read in spans of
+  /// kDotLanes code bytes (one scale group each); the spans of 4 keys are
+  /// interleaved byte by byte, so that lane `i` of a plane holds the 4
+  /// keys' codes of one channel, biased to be non-negative (`code + h`,
+  /// h = 2^(bits-1), none for int8), and vpdpbusd multiplies them with the
+  /// 4 keys' weights: the exact integer sum of `u * code` per channel
+  /// after `h * sum u` is removed, scaled by the step into the f32
+  /// accumulators. The planes are the value layout's vectors.
+  bool canUseInt8PV() const;
+  void emitWeightsInt8(Value bi, Value hk, Value j0, Value scores, Value wq,
+                       Value wStep, Value wOffset);
+  void emitValueInt8(Value bi, Value hk, Value j0, Value n, Value wq,
+                     Value wStep, Value wOffset, Value accs);
+  bool int8PV = false;
   bool foldValueScale = false;
   int64_t valueGroups = 0;
   SmallVector<int64_t> chunkGroup;
@@ -804,10 +846,28 @@ LogicalResult AttentionEmitter::emit() {
       chunkGroup.push_back(
           value->whole[3] ? 0 : channelOf(*value, c, 0) / value->extent[3]);
   }
+  int8PV = canUseInt8PV();
+  used.int8PV = int8PV;
   if (int8Dot) {
     dotBits = key->packedBits ? key->packedBits : 8;
     dotPlanes = 8 / dotBits;
     dotVectors = llvm::divideCeil(d * dotBits / 8, kDotBytes);
+    // Scores with the lanes over keys: per-token key scales, whole vectors
+    // of keys. The words of a row that hold channels, grouped by query
+    // group and key scale group (a word's channels share both).
+    keysByLane = vw == kDotLanes && !key->whole[2] && key->extent[2] == 1;
+    int64_t wordChannels = 4 * dotPlanes;
+    for (int64_t w = 0; w * wordChannels < d; ++w) {
+      int64_t channel = w * wordChannels;
+      int64_t keyGroup = key->whole[3] ? 0 : channel / key->extent[3];
+      if (!dotGroups.empty() && dotGroups.back().keyGroup == keyGroup &&
+          (dotGroups.back().firstWord * wordChannels) / kQueryGroup ==
+              channel / kQueryGroup) {
+        ++dotGroups.back().words;
+        continue;
+      }
+      dotGroups.push_back({w, 1, keyGroup});
+    }
   }
 
   // With several partitions, the item that finishes last for a (batch, KV
@@ -921,6 +981,74 @@ bool AttentionEmitter::canFoldValueScale() const {
   return true;
 }
 
+SmallVector<Value> AttentionEmitter::readSideKeys(Value side,
+                                                  ArrayRef<Value> prefix,
+                                                  Value j, int64_t groups) {
+  auto type = cast<MemRefType>(side.getType());
+  Type element = type.getElementType();
+  int64_t width = type.getShape()[3];
+  auto blockType = VectorType::get({vw, width}, element);
+  SmallVector<Type> resultTypes(groups, vecF32);
+  SmallVector<Value> indices(prefix);
+  indices.append({j, c0});
+  // All vw rows in the cache (every block but the last) and the rows
+  // dense (the usual layout): one contiguous read of vw * width values,
+  // split by group with one shuffle each. Otherwise a 2-D read (rows past
+  // the cache read as 0), transposed.
+  auto meta = memref::ExtractStridedMetadataOp::create(b, side);
+  Value full = arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
+                                     arith::AddIOp::create(b, j, cIdx(vw)),
+                                     dimOf(side, 2));
+  Value dense = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                      meta.getStrides()[2], cIdx(width));
+  auto choice =
+      scf::IfOp::create(b, resultTypes, arith::AndIOp::create(b, full, dense),
+                        /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(choice.thenBlock());
+  {
+    // The buffer as one dimension from its offset; the read is within it.
+    Value extent =
+        arith::MulIOp::create(b, meta.getSizes()[0], meta.getStrides()[0]);
+    auto flatType = MemRefType::get(
+        {ShapedType::kDynamic}, element,
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+    Value flat = memref::ReinterpretCastOp::create(
+        b, flatType, meta.getBaseBuffer(), OpFoldResult(meta.getOffset()),
+        ArrayRef<OpFoldResult>{extent},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    Value at = arith::MulIOp::create(b, j, meta.getStrides()[2]);
+    for (int i = 0; i < 2; ++i)
+      at = arith::AddIOp::create(
+          b, at, arith::MulIOp::create(b, prefix[i], meta.getStrides()[i]));
+    Value values = vector::LoadOp::create(
+        b, VectorType::get({vw * width}, element), flat, ValueRange{at});
+    SmallVector<Value> rows;
+    for (int64_t g = 0; g < groups; ++g) {
+      SmallVector<int64_t> lanes;
+      for (int64_t k = 0; k < vw; ++k)
+        lanes.push_back(k * width + g);
+      rows.push_back(emitExtendToF32(
+          b, b.getLoc(), vector::ShuffleOp::create(b, values, values, lanes)));
+    }
+    scf::YieldOp::create(b, rows);
+  }
+  b.setInsertionPointToStart(choice.elseBlock());
+  {
+    Value pad = arith::ConstantOp::create(b, b.getZeroAttr(element));
+    Value block = vector::TransferReadOp::create(
+        b, blockType, side, indices, pad, ArrayRef<bool>{false, true});
+    Value byGroup =
+        vector::TransposeOp::create(b, block, ArrayRef<int64_t>{1, 0});
+    SmallVector<Value> rows;
+    for (int64_t g = 0; g < groups; ++g)
+      rows.push_back(emitExtendToF32(b, b.getLoc(),
+                                     vector::ExtractOp::create(b, byGroup, g)));
+    scf::YieldOp::create(b, rows);
+  }
+  return SmallVector<Value>(choice.getResults());
+}
+
 void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
                                         Value scores, Value weights,
                                         Value zeroSums) {
@@ -932,24 +1060,8 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
   };
   if (zeroSums)
     zeroAcc.assign(br * valueGroups, Value());
-  // The side data of vw keys (rows past the cache read as 0; their
-  // probabilities are 0), transposed to one vector of keys per group.
-  auto readKeys = [&](Value side, Value j) -> SmallVector<Value> {
-    Type element = cast<MemRefType>(side.getType()).getElementType();
-    int64_t groups = cast<MemRefType>(side.getType()).getShape()[3];
-    SmallVector<Value> indices(prefix);
-    indices.append({j, c0});
-    Value pad = arith::ConstantOp::create(b, b.getZeroAttr(element));
-    Value block = vector::TransferReadOp::create(
-        b, VectorType::get({vw, groups}, element), side, indices, pad,
-        ArrayRef<bool>{false, true});
-    Value byGroup =
-        vector::TransposeOp::create(b, block, ArrayRef<int64_t>{1, 0});
-    SmallVector<Value> rows;
-    for (int64_t g = 0; g < valueGroups; ++g)
-      rows.push_back(emitExtendToF32(b, b.getLoc(),
-                                     vector::ExtractOp::create(b, byGroup, g)));
-    return rows;
+  auto readKeys = [&](Value side, Value j) {
+    return readSideKeys(side, prefix, j, valueGroups);
   };
   for (int64_t k = 0; k < bk / vw; ++k) {
     Value j = arith::AddIOp::create(b, j0, cIdx(k * vw));
@@ -979,6 +1091,388 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
                                         zeroAcc[t * valueGroups + g],
                                         arith::FastMathFlags::reassoc),
             zeroSums, {cIdx(t), cIdx(g)});
+}
+
+bool AttentionEmitter::canUseInt8PV() const {
+  if (!opts.int8PV || !foldValueScale || vw != kDotLanes || value->zeroPoint ||
+      !value->scheme.getSymmetric())
+    return false;
+  unsigned bits = value->packedBits;
+  if (bits) {
+    if (!value->split)
+      return false;
+  } else {
+    auto storage = dyn_cast<IntegerType>(value->scheme.getStorageType());
+    if (!storage || storage.getWidth() != 8)
+      return false;
+    bits = 8;
+  }
+  // Each span of kDotLanes code bytes within one scale group.
+  int64_t spanChannels = kDotLanes * (8 / bits);
+  return value->whole[3] || value->extent[3] % spanChannels == 0;
+}
+
+void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
+                                       Value scores, Value wq, Value wStep,
+                                       Value wOffset) {
+  auto vecI32 = VectorType::get({vw}, b.getI32Type());
+  unsigned bits = value->packedBits ? value->packedBits : 8;
+  int64_t bias = bits < 8 ? int64_t(1) << (bits - 1) : 0;
+  int64_t vectors = bk / vw;
+  auto nnan = arith::FastMathFlags::nnan;
+  Value zero = cF32(0.0), c255 = cF32(255.0);
+  // u = round_to_even(w * inv) as the low byte of the f32 w * inv + 1.5 *
+  // 2^23: one fused multiply-add rounds the exact product to an integer.
+  constexpr float kMagic = 12582912.0f;
+  constexpr int32_t kMagicBits = 0x4B400000;
+  Value magic = splat(cF32(kMagic));
+  SmallVector<Value> prefix = sideRowIndices(*value, bi, hk);
+  SmallVector<SmallVector<Value>> scales;
+  for (int64_t k = 0; k < vectors; ++k)
+    scales.push_back(readSideKeys(value->scale, prefix,
+                                  arith::AddIOp::create(b, j0, cIdx(k * vw)),
+                                  valueGroups));
+  for (int64_t t = 0; t < br; ++t) {
+    SmallVector<Value> p;
+    for (int64_t k = 0; k < vectors; ++k)
+      p.push_back(
+          vector::LoadOp::create(b, vecF32, scores, {cIdx(t), cIdx(k * vw)}));
+    for (int64_t g = 0; g < valueGroups; ++g) {
+      SmallVector<Value> w;
+      Value maxVec;
+      for (int64_t k = 0; k < vectors; ++k) {
+        w.push_back(arith::MulFOp::create(b, p[k], scales[k][g]));
+        maxVec = maxVec ? arith::MaxNumFOp::create(b, maxVec, w.back(), nnan)
+                        : w.back();
+      }
+      // The weights are >= 0 (NaN only where the row's probabilities are,
+      // whose output is NaN through its sum either way); all 0 (a group of
+      // a block no row sees) gives codes and step 0.
+      Value max = vector::ReductionOp::create(b, vector::CombiningKind::MAXNUMF,
+                                              maxVec, nnan);
+      Value nonZero =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, max, zero);
+      Value inv = splat(arith::SelectOp::create(
+          b, nonZero, arith::DivFOp::create(b, c255, max), zero));
+      Value sum;
+      for (int64_t k = 0; k < vectors; ++k) {
+        Value rounded = arith::BitcastOp::create(
+            b, vecI32, vector::FMAOp::create(b, w[k], inv, magic));
+        vector::StoreOp::create(
+            b,
+            arith::TruncIOp::create(b, VectorType::get({vw}, b.getI8Type()),
+                                    rounded),
+            wq, {cIdx(t), cIdx(g), cIdx(k * vw)});
+        sum = sum ? arith::AddIOp::create(b, sum, rounded) : rounded;
+      }
+      memref::StoreOp::create(b, arith::DivFOp::create(b, max, c255), wStep,
+                              {cIdx(t), cIdx(g)});
+      if (bias) {
+        // Wrapping i32 arithmetic: the sum of the codes is exact.
+        Value total = arith::SubIOp::create(
+            b, vector::ReductionOp::create(b, vector::CombiningKind::ADD, sum),
+            arith::ConstantOp::create(
+                b, b.getI32IntegerAttr(static_cast<int32_t>(
+                       uint32_t(kMagicBits) * uint32_t(vectors * vw)))));
+        memref::StoreOp::create(
+            b,
+            arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32, total),
+                                  cF32(double(bias))),
+            wOffset, {cIdx(t), cIdx(g)});
+      }
+    }
+  }
+}
+
+void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
+                                     Value wq, Value wStep, Value wOffset,
+                                     Value accs) {
+  constexpr int64_t kSpan = kDotLanes, kKeys = 4;
+  unsigned bits = value->packedBits ? value->packedBits : 8;
+  int64_t planes = 8 / bits;
+  int64_t rowBytes = dv * bits / 8;
+  int64_t spans = llvm::divideCeil(rowBytes, kSpan);
+  auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
+  auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
+  auto byteSplat = [&](int64_t v) {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(bytesType,
+                                  b.getI8IntegerAttr(static_cast<int8_t>(v))));
+  };
+  // Sub-byte codes: the fields' sign bits (0x88, 0xaa) make them
+  // non-negative; int8 codes are the signed operand as they are.
+  Value signBits, fieldMask;
+  if (bits < 8) {
+    int64_t signs = 0;
+    for (int64_t k = 0; k < planes; ++k)
+      signs |= int64_t(1) << (k * bits + bits - 1);
+    signBits = byteSplat(signs);
+    fieldMask = byteSplat((1 << bits) - 1);
+  }
+  auto groupOf = [&](int64_t span) -> int64_t {
+    return value->whole[3] ? 0 : span * kSpan * planes / value->extent[3];
+  };
+  Value zeroAcc = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
+  // At most ~16 accumulators live across the keys: the spans in passes.
+  int64_t perPass = std::max<int64_t>(1, 16 / (br * planes));
+  for (int64_t s0 = 0; s0 < spans; s0 += perPass) {
+    int64_t count = std::min(perPass, spans - s0);
+    SmallVector<Value> init(br * count * planes, zeroAcc);
+    auto loop = scf::ForOp::create(b, c0, n, cIdx(kKeys), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value jq = loop.getInductionVar();
+      // 4 keys' spans; keys past the block read its last key again (their
+      // weights are 0).
+      Value last = arith::SubIOp::create(b, n, c1);
+      auto readType = VectorType::get({count * kSpan}, b.getI8Type());
+      SmallVector<Value> rows;
+      for (int64_t u = 0; u < kKeys; ++u) {
+        Value j = arith::AddIOp::create(
+            b, j0,
+            arith::MinUIOp::create(b, arith::AddIOp::create(b, jq, cIdx(u)),
+                                   last));
+        Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+        rows.push_back(vector::TransferReadOp::create(
+            b, readType, value->data, ValueRange{bi, hk, j, cIdx(s0 * kSpan)},
+            pad, ArrayRef<bool>{(s0 + count) * kSpan <= rowBytes}));
+      }
+      // Byte i of keys 0, 1 (and 2, 3) side by side, then those pairs of
+      // two keys side by side: lane i of span `sp` holds byte
+      // (s0 + sp) * kSpan + i of the 4 keys.
+      SmallVector<int64_t> pairLanes;
+      for (int64_t i = 0; i < count * kSpan; ++i)
+        pairLanes.append({i, count * kSpan + i});
+      Value pair01 = vector::ShuffleOp::create(b, rows[0], rows[1], pairLanes);
+      Value pair23 = vector::ShuffleOp::create(b, rows[2], rows[3], pairLanes);
+      SmallVector<Value> next(br * count * planes);
+      for (int64_t sp = 0; sp < count; ++sp) {
+        SmallVector<int64_t> quadLanes;
+        for (int64_t i = 0; i < kSpan; ++i) {
+          int64_t at = 2 * (sp * kSpan + i);
+          quadLanes.append(
+              {at, at + 1, 2 * count * kSpan + at, 2 * count * kSpan + at + 1});
+        }
+        Value quad = vector::ShuffleOp::create(b, pair01, pair23, quadLanes);
+        SmallVector<Value> fields;
+        if (bits < 8) {
+          Value biased = arith::XOrIOp::create(b, quad, signBits);
+          for (int64_t k = 0; k < planes; ++k) {
+            Value field = biased;
+            if (k > 0)
+              field = arith::ShRUIOp::create(b, field, byteSplat(k * bits));
+            if (k + 1 < planes)
+              field = arith::AndIOp::create(b, field, fieldMask);
+            fields.push_back(field);
+          }
+        } else {
+          fields.push_back(quad);
+        }
+        int64_t g = groupOf(s0 + sp);
+        for (int64_t t = 0; t < br; ++t) {
+          // The 4 keys' weights as one i32, in every lane.
+          Value w =
+              vector::LoadOp::create(b, VectorType::get({kKeys}, b.getI8Type()),
+                                     wq, {cIdx(t), cIdx(g), jq});
+          w = vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()),
+                                        w);
+          w = vector::BitCastOp::create(
+              b, bytesType, vector::BroadcastOp::create(b, laneI32, w));
+          for (int64_t k = 0; k < planes; ++k) {
+            int64_t i = (t * count + sp) * planes + k;
+            next[i] =
+                DotI8Op::create(b, loop.getRegionIterArgs()[i], w, fields[k]);
+          }
+        }
+      }
+      scf::YieldOp::create(b, next);
+    }
+    // Into the f32 accumulators: (sum u * (code + h) - h * sum u) * step.
+    for (int64_t t = 0; t < br; ++t)
+      for (int64_t sp = 0; sp < count; ++sp) {
+        int64_t g = groupOf(s0 + sp);
+        Value step =
+            splat(memref::LoadOp::create(b, wStep, {cIdx(t), cIdx(g)}));
+        Value offset =
+            bits < 8
+                ? splat(memref::LoadOp::create(b, wOffset, {cIdx(t), cIdx(g)}))
+                : Value();
+        for (int64_t k = 0; k < planes; ++k) {
+          int64_t c = (s0 + sp) * planes + k;
+          Value sum = arith::SIToFPOp::create(
+              b, vecF32, loop.getResult((t * count + sp) * planes + k));
+          if (offset)
+            sum = arith::SubFOp::create(b, sum, offset);
+          Value idx[2] = {cIdx(t), cIdx(c * vw)};
+          vector::StoreOp::create(
+              b,
+              vector::FMAOp::create(
+                  b, sum, step, vector::LoadOp::create(b, vecF32, accs, idx)),
+              accs, idx);
+        }
+      }
+  }
+}
+
+void AttentionEmitter::emitDotGroupData(Value corr, Value sqLanes, Value gcorr,
+                                        Value gsq) {
+  for (int64_t t = 0; t < br; ++t)
+    for (auto [i, group] : llvm::enumerate(dotGroups)) {
+      Value sum;
+      for (int64_t w = group.firstWord; w < group.firstWord + group.words;
+           ++w) {
+        Value c = memref::LoadOp::create(b, corr, {cIdx(t), cIdx(w)});
+        sum = sum ? arith::AddIOp::create(b, sum, c) : c;
+      }
+      memref::StoreOp::create(b, sum, gcorr, {cIdx(t), cIdx(i)});
+      memref::StoreOp::create(
+          b,
+          memref::LoadOp::create(b, sqLanes, {cIdx(t), cIdx(group.firstWord)}),
+          gsq, {cIdx(t), cIdx(i)});
+    }
+}
+
+void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
+                                            Value n, Value qb, Value gcorr,
+                                            Value gsq, Value scores,
+                                            ArrayRef<Value> posIdx) {
+  auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
+  auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
+  int64_t rowBytes = d * dotBits / 8;
+  int64_t wordsPerVector = kDotBytes / 4;
+  auto byteSplat = [&](int64_t value) {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(
+               bytesType, b.getI8IntegerAttr(static_cast<int8_t>(value))));
+  };
+  int64_t signs = 0;
+  for (int64_t k = 0; k < dotPlanes; ++k)
+    signs |= int64_t(1) << (k * dotBits + dotBits - 1);
+  Value signBits = byteSplat(signs);
+  Value fieldMask = byteSplat((1 << dotBits) - 1);
+  int64_t keyGroups = cast<MemRefType>(key->scale.getType()).getShape()[3];
+  SmallVector<Value> keyPrefix = sideRowIndices(*key, bi, hk);
+
+  buildFor(b, c0, n, cIdx(kDotLanes), [&](Value jj) {
+    Value jBase = arith::AddIOp::create(b, j0, jj);
+    Value last = arith::SubIOp::create(b, arith::AddIOp::create(b, j0, n), c1);
+    // The keys' scales, one vector of keys per key group.
+    SmallVector<Value> keyScales =
+        readSideKeys(key->scale, keyPrefix, jBase, keyGroups);
+    SmallVector<Value> score(br);
+    size_t nextGroup = 0;
+    SmallVector<Value> acc(br);
+    for (int64_t v = 0; v < dotVectors; ++v) {
+      int64_t start = v * kDotBytes;
+      // The vector of each key (keys past the block read its last key
+      // again), as i32 words, transposed: word w of the 16 keys.
+      SmallVector<Value> words;
+      for (int64_t k = 0; k < kDotLanes; ++k) {
+        Value j = arith::MinUIOp::create(
+            b, arith::AddIOp::create(b, jBase, cIdx(k)), last);
+        Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+        Value bytes = vector::TransferReadOp::create(
+            b, bytesType, key->data, ValueRange{bi, hk, j, cIdx(start)}, pad,
+            ArrayRef<bool>{start + kDotBytes <= rowBytes});
+        words.push_back(vector::BitCastOp::create(b, laneI32, bytes));
+      }
+      // Four butterfly stages, each swapping one bit of the key index with
+      // the same bit of the word index.
+      for (int64_t bit = 1; bit < kDotLanes; bit <<= 1)
+        for (int64_t r = 0; r < kDotLanes; ++r) {
+          if (r & bit)
+            continue;
+          SmallVector<int64_t> low, high;
+          for (int64_t l = 0; l < kDotLanes; ++l) {
+            low.push_back(l & bit ? kDotLanes + (l - bit) : l);
+            high.push_back(l & bit ? kDotLanes + l : l + bit);
+          }
+          Value a = words[r], c = words[r + bit];
+          words[r] = vector::ShuffleOp::create(b, a, c, low);
+          words[r + bit] = vector::ShuffleOp::create(b, a, c, high);
+        }
+      for (int64_t w = 0; w < wordsPerVector; ++w) {
+        int64_t word = v * wordsPerVector + w;
+        if (nextGroup >= dotGroups.size() ||
+            word < dotGroups[nextGroup].firstWord)
+          continue; // past the head dim
+        const DotGroup &group = dotGroups[nextGroup];
+        if (word == group.firstWord)
+          for (int64_t t = 0; t < br; ++t)
+            acc[t] = vector::BroadcastOp::create(
+                b, laneI32,
+                memref::LoadOp::create(b, gcorr,
+                                       {cIdx(t), cIdx(int64_t(nextGroup))}));
+        Value biased = arith::XOrIOp::create(
+            b, vector::BitCastOp::create(b, bytesType, words[w]), signBits);
+        SmallVector<Value> planes;
+        for (int64_t k = 0; k < dotPlanes; ++k) {
+          Value plane = biased;
+          if (k > 0)
+            plane = arith::ShRUIOp::create(b, plane, byteSplat(k * dotBits));
+          if (k + 1 < dotPlanes)
+            plane = arith::AndIOp::create(b, plane, fieldMask);
+          planes.push_back(plane);
+        }
+        for (int64_t t = 0; t < br; ++t)
+          for (int64_t k = 0; k < dotPlanes; ++k) {
+            // The query's 4 codes of these channels, in every lane.
+            Value qw = vector::LoadOp::create(
+                b, VectorType::get({4}, b.getI8Type()), qb,
+                {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes + 4 * w)});
+            qw = vector::BitCastOp::create(
+                b, VectorType::get({1}, b.getI32Type()), qw);
+            qw = vector::BitCastOp::create(
+                b, bytesType, vector::BroadcastOp::create(b, laneI32, qw));
+            acc[t] = DotI8Op::create(b, acc[t], planes[k], qw);
+          }
+        if (word + 1 < group.firstWord + group.words)
+          continue;
+        // The group is complete: scale it into the scores.
+        for (int64_t t = 0; t < br; ++t) {
+          Value qs = memref::LoadOp::create(
+              b, gsq, {cIdx(t), cIdx(int64_t(nextGroup))});
+          Value weight =
+              arith::MulFOp::create(b, keyScales[group.keyGroup], splat(qs));
+          Value sum = arith::SIToFPOp::create(b, vecF32, acc[t]);
+          score[t] =
+              score[t] ? Value(vector::FMAOp::create(b, sum, weight, score[t]))
+                       : Value(arith::MulFOp::create(b, sum, weight));
+        }
+        ++nextGroup;
+      }
+    }
+    // Keys past the block, and with causal those a row may not see: -inf.
+    auto idxType = VectorType::get({kDotLanes}, b.getIndexType());
+    SmallVector<int64_t> steps;
+    for (int64_t l = 0; l < kDotLanes; ++l)
+      steps.push_back(l);
+    Value keyIdx = arith::AddIOp::create(
+        b, vector::BroadcastOp::create(b, idxType, jj),
+        arith::ConstantOp::create(
+            b, DenseElementsAttr::get(idxType, ArrayRef<int64_t>(steps))));
+    Value hidden =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::uge, keyIdx,
+                              vector::BroadcastOp::create(b, idxType, n));
+    Value negInfs = splat(negInf());
+    for (int64_t t = 0; t < br; ++t) {
+      Value masked = hidden;
+      if (op.getCausal()) {
+        Value limit = arith::SubIOp::create(
+            b, arith::AddIOp::create(b, posIdx[t], causalOffset), j0);
+        masked = arith::OrIOp::create(
+            b, masked,
+            arith::CmpIOp::create(
+                b, arith::CmpIPredicate::sgt, keyIdx,
+                vector::BroadcastOp::create(b, idxType, limit)));
+      }
+      vector::StoreOp::create(
+          b, arith::SelectOp::create(b, masked, negInfs, score[t]), scores,
+          {cIdx(t), jj});
+    }
+  });
 }
 
 void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
@@ -1588,18 +2082,30 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
   // their int8 codes, accumulator start values and scales.
   int64_t dotWidth = dotVectors * kDotBytes * dotPlanes;
   Value qn, qb, corr, sqLanes;
+  Value gcorr, gsq;
   if (int8Dot) {
     qn = scratch({br, dotWidth});
     qb = scratch({br, dotWidth}, b.getI8Type());
     corr = scratch({br, dotVectors * kDotLanes}, b.getI32Type());
     sqLanes = scratch({br, dotVectors * kDotLanes});
+    if (keysByLane) {
+      int64_t groups = dotGroups.size();
+      gcorr = scratch({br, groups}, b.getI32Type());
+      gsq = scratch({br, groups});
+    }
   }
   Value scores = scratch({br, bk});
   Value weights, zeroSums;
-  if (foldValueScale) {
+  if (foldValueScale && !int8PV) {
     weights = scratch({br, valueGroups, bk});
     if (value->zeroPoint)
       zeroSums = scratch({br, valueGroups});
+  }
+  Value wq, wStep, wOffset;
+  if (int8PV) {
+    wq = scratch({br, valueGroups, bk}, b.getI8Type());
+    wStep = scratch({br, valueGroups});
+    wOffset = scratch({br, valueGroups});
   }
   Value accs = scratch({br, dvp});
   Value maxs = scratch({br});
@@ -1656,6 +2162,8 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
       }
       if (int8Dot)
         emitQueryInt8(qn, qb, corr, sqLanes);
+      if (keysByLane)
+        emitDotGroupData(corr, sqLanes, gcorr, gsq);
 
       // Keys any row of the tile may see.
       Value kvEnd = skv;
@@ -1722,7 +2230,10 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               int8Dot ? int64_t(llvm::bit_floor(uint64_t(std::max<int64_t>(
                             1, std::min({int64_t(8), vw, kDotLanes / br})))))
                       : 1;
-          if (unroll > 1) {
+          if (keysByLane) {
+            emitInt8ScoresByLane(bi, hk, j0, n, qb, gcorr, gsq, scores, posIdx);
+            unroll = 0;
+          } else if (unroll > 1) {
             buildFor(b, c0, n, cIdx(unroll), [&](Value jj) {
               Value last = arith::SubIOp::create(b, n, c1);
               SmallVector<Value> rowsOfKeys(br * unroll);
@@ -1776,7 +2287,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               }
             });
           }
-          buildFor(b, c0, unroll > 1 ? c0 : n, c1, [&](Value jj) {
+          buildFor(b, c0, unroll != 1 ? c0 : n, c1, [&](Value jj) {
             Value j = arith::AddIOp::create(b, j0, jj);
             SmallVector<Value> rowScores = reduceRows(rowPartials(j));
             for (int64_t t = 0; t < br; ++t) {
@@ -1821,15 +2332,16 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
 
           // Online softmax: new maximum, rescale, exponentiate in place.
           for (int64_t t = 0; t < br; ++t) {
-            Value blockMax = negInf();
+            // Lane-wise over the block's vectors, then one reduction (also
+            // for the sum below).
+            Value maxVec;
             for (int64_t c = 0; c < bk / vw; ++c) {
               Value v = vector::LoadOp::create(b, vecF32, scores,
                                                {cIdx(t), cIdx(c * vw)});
-              blockMax = arith::MaximumFOp::create(
-                  b, blockMax,
-                  vector::ReductionOp::create(
-                      b, vector::CombiningKind::MAXIMUMF, v));
+              maxVec = maxVec ? arith::MaximumFOp::create(b, maxVec, v) : v;
             }
+            Value blockMax = vector::ReductionOp::create(
+                b, vector::CombiningKind::MAXIMUMF, maxVec);
             Value oldMax = memref::LoadOp::create(b, maxs, {cIdx(t)});
             Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
             // While every key so far is masked, exponentiate against 0 so
@@ -1840,7 +2352,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             Value correction =
                 math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
             Value refVec = splat(ref);
-            Value blockSum = cF32(0.0);
+            Value sumVec;
             for (int64_t c = 0; c < bk / vw; ++c) {
               Value idx[2] = {cIdx(t), cIdx(c * vw)};
               Value v = vector::LoadOp::create(b, vecF32, scores, idx);
@@ -1855,11 +2367,11 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               } else {
                 vector::StoreOp::create(b, p, scores, idx);
               }
-              blockSum = arith::AddFOp::create(
-                  b, blockSum,
-                  vector::ReductionOp::create(b, vector::CombiningKind::ADD, p,
-                                              arith::FastMathFlags::reassoc));
+              sumVec = sumVec ? arith::AddFOp::create(b, sumVec, p) : p;
             }
+            Value blockSum = vector::ReductionOp::create(
+                b, vector::CombiningKind::ADD, sumVec,
+                arith::FastMathFlags::reassoc);
             Value oldSum = memref::LoadOp::create(b, sums, {cIdx(t)});
             memref::StoreOp::create(
                 b,
@@ -1867,15 +2379,26 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                     b, arith::MulFOp::create(b, oldSum, correction), blockSum),
                 sums, {cIdx(t)});
             memref::StoreOp::create(b, newMax, maxs, {cIdx(t)});
+            // Once the maximum settles the correction is 1: no rescale.
             Value corrVec = splat(correction);
-            for (int64_t c = 0; c < dvChunks; ++c) {
-              Value idx[2] = {cIdx(t), cIdx(c * vw)};
-              Value a = vector::LoadOp::create(b, vecF32, accs, idx);
-              vector::StoreOp::create(b, arith::MulFOp::create(b, a, corrVec),
-                                      accs, idx);
-            }
+            buildIf(b,
+                    arith::CmpFOp::create(b, arith::CmpFPredicate::UNE,
+                                          correction, cF32(1.0)),
+                    [&]() {
+                      for (int64_t c = 0; c < dvChunks; ++c) {
+                        Value idx[2] = {cIdx(t), cIdx(c * vw)};
+                        Value a = vector::LoadOp::create(b, vecF32, accs, idx);
+                        vector::StoreOp::create(
+                            b, arith::MulFOp::create(b, a, corrVec), accs, idx);
+                      }
+                    });
           }
 
+          if (int8PV) {
+            emitWeightsInt8(bi, hk, j0, scores, wq, wStep, wOffset);
+            emitValueInt8(bi, hk, j0, n, wq, wStep, wOffset, accs);
+            return;
+          }
           if (foldValueScale)
             emitValueWeights(bi, hk, j0, scores, weights, zeroSums);
 

@@ -3,30 +3,47 @@
 // Schedule int8_dot: the decode kernel's scores over int8 / int4 / int2
 // keys become int8 dot products. Per row tile, the scaled query is
 // quantized per 32 channels (round to even of q * 127 / max |q|), put in
-// the key's plane layout (even then odd channels for int4), and each lane's
-// accumulator starts at -h * (its sum of query codes), h = 2^(bits-1).
-// Per key, the code bytes are xor'ed with the fields' sign bits (0x88 for
-// int4: u = code + 8), split into planes with a mask and a shift, and
-// multiplied with the query codes by kvq.dot_i8; each lane is scaled by its
-// query and key group scales in f32.
+// the key's plane layout (even then odd channels for int4), and each
+// group's accumulator starts at -h * (its sum of query codes), h =
+// 2^(bits-1). Keys with per-token scales are taken 16 at a time with the
+// lanes over keys: their code rows are read as i32 words and transposed by
+// four butterfly stages of shuffles (word w of the 16 keys in one vector),
+// xor'ed with the fields' sign bits (0x88 for int4: u = code + 8), split
+// into planes with a mask and a shift, and multiplied by kvq.dot_i8 with
+// the query's 4 codes of the word's channels broadcast. Each group (query
+// group x key scale group) is then scaled by the keys' scales (one
+// contiguous read, split by group) and its query scale in f32; keys past
+// the block become -inf and one vector of 16 scores is stored per row.
 // CHECK-LABEL: func.func @int4
 // CHECK-DAG: arith.constant dense<-8> : vector<16xi32>
 // CHECK: math.roundeven %{{.*}} : vector<16xf32>
 // CHECK: arith.fptosi %{{.*}} : vector<16xf32> to vector<16xi32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6,
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 3, 5, 7,
-// CHECK: vector.from_elements %[[S0:.*]], %[[S0]], %[[S0]], %[[S0]], %[[S1:[^,]*]], %[[S1]], %[[S1]], %[[S1]],
 // CHECK: scf.for
-// CHECK: scf.for
-// CHECK: %[[BYTES:.*]] = vector.transfer_read %{{.*}} : memref<{{.*}}xi8{{.*}}>, vector<64xi8>
-// CHECK: %[[U:.*]] = arith.xori %[[BYTES]], %{{.*}} : vector<64xi8>
+// CHECK: scf.for %{{.*}} step %c16
+// CHECK: memref.extract_strided_metadata
+// CHECK: vector.load %{{.*}} : memref<?xf16, strided<[1], offset: ?>>, vector<64xf16>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60] : vector<64xf16>, vector<64xf16>
+// CHECK-COUNT-16: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<{{.*}}xi8{{.*}}>, vector<64xi8>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30] : vector<16xi32>, vector<16xi32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29] : vector<16xi32>, vector<16xi32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27] : vector<16xi32>, vector<16xi32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xi32>, vector<16xi32>
+// CHECK: %[[WORD:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<64xi8>
+// CHECK: %[[U:.*]] = arith.xori %[[WORD]], %{{.*}} : vector<64xi8>
 // CHECK: %[[LO:.*]] = arith.andi %[[U]], %{{.*}} : vector<64xi8>
 // CHECK: %[[HI:.*]] = arith.shrui %[[U]], %{{.*}} : vector<64xi8>
-// CHECK: %[[D0:.*]] = kvq.dot_i8 %{{.*}}, %[[LO]], %{{.*}} : vector<64xi8> -> vector<16xi32>
-// CHECK: kvq.dot_i8 %[[D0]], %[[HI]], %{{.*}} : vector<64xi8> -> vector<16xi32>
+// CHECK: %[[QW:.*]] = vector.bitcast %{{.*}} : vector<4xi8> to vector<1xi32>
+// CHECK: %[[QB:.*]] = vector.broadcast %[[QW]] : vector<1xi32> to vector<16xi32>
+// CHECK: %[[Q:.*]] = vector.bitcast %[[QB]] : vector<16xi32> to vector<64xi8>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[LO]], %[[Q]] : vector<64xi8> -> vector<16xi32>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[HI]], %{{.*}} : vector<64xi8> -> vector<16xi32>
 // CHECK: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
-// CHECK: vector.fma
-// CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 1>}
+// CHECK: arith.cmpi uge, %{{.*}}, %{{.*}} : vector<16xindex>
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
+// CHECK: vector.store %{{.*}} : memref<4x64xf32>, vector<16xf32>
+// CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 1, int8_pv = 0>}
 func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi4>, %ks: tensor<1x2x?x4xf16>, %v: tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>, scale %ks : tensor<1x2x?x4xf16>) v(%v : tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32>
   return %o : tensor<1x8x1x128xf32>
@@ -44,10 +61,29 @@ func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi4>, %ks: tensor
 // CHECK: kvq.dot_i8
 // CHECK: vector.transfer_read %{{.*}} : memref<{{.*}}xi8{{.*}}>, vector<64xi8>
 // CHECK: kvq.dot_i8
-// CHECK: int8_dot = 1>}
+// CHECK: int8_dot = 1, int8_pv = 0>}
 func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xi8>, %ks: tensor<1x1x?x9xf32>, %v: tensor<1x1x?x72xf32>) -> tensor<1x4x1x72xf32> {
   %o = kvq.attention q(%q : tensor<1x4x1x72xf32>) k(%k : tensor<1x1x?x72xi8>, #kvq.quant<i8, symmetric, group(axis = 3, size = 8), scale = f32>, scale %ks : tensor<1x1x?x9xf32>) v(%v : tensor<1x1x?x72xf32>) -> tensor<1x4x1x72xf32>
   return %o : tensor<1x4x1x72xf32>
+}
+
+// -----
+
+// Keys whose scales do not vary per token (one scale for the tensor) take
+// 4 keys at a time instead: each key's lanes are scaled by its query and
+// key scales, and the 16 rows x keys vectors are summed by one shuffle
+// tree.
+// CHECK-LABEL: func.func @tensor_scale
+// CHECK: vector.from_elements
+// CHECK: scf.for
+// CHECK: scf.for %{{.*}} step %c4
+// CHECK: vector.transfer_read %{{.*}} : memref<{{.*}}xi8{{.*}}>, vector<64xi8>
+// CHECK: kvq.dot_i8
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
+// CHECK: int8_dot = 1, int8_pv = 0>}
+func.func @tensor_scale(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi8>, %ks: tensor<1x1x1x1xf32>, %v: tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xi8>, #kvq.quant<i8, symmetric, tensor, scale = f32>, scale %ks : tensor<1x1x1x1xf32>) v(%v : tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
 }
 
 // -----
@@ -56,7 +92,7 @@ func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xi8>, %ks: tensor<1
 // recorded schedule says so: asymmetric codes (a zero point), plain f32.
 // CHECK-LABEL: func.func @asymmetric
 // CHECK-NOT: kvq.dot_i8
-// CHECK: int8_dot = 0>}
+// CHECK: int8_dot = 0, int8_pv = 0>}
 func.func @asymmetric(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi4>, %ks: tensor<1x2x?x4xf16>, %kz: tensor<1x2x?x4xf16>, %v: tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xi4>, #kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>, scale %ks : tensor<1x2x?x4xf16>, zero_point %kz : tensor<1x2x?x4xf16>) v(%v : tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32>
   return %o : tensor<1x8x1x128xf32>
@@ -66,7 +102,7 @@ func.func @asymmetric(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi4>, %ks: 
 
 // CHECK-LABEL: func.func @plain
 // CHECK-NOT: kvq.dot_i8
-// CHECK: int8_dot = 0>}
+// CHECK: int8_dot = 0, int8_pv = 0>}
 func.func @plain(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>) -> tensor<1x8x1x64xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x64xf32>) k(%k : tensor<1x2x?x64xf32>) v(%v : tensor<1x2x?x64xf32>) -> tensor<1x8x1x64xf32>
   return %o : tensor<1x8x1x64xf32>

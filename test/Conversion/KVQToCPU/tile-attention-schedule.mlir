@@ -10,9 +10,9 @@
 // lowering is the same.
 // CHECK-LABEL: func.func @defaults
 // CHECK: scf.parallel
-// CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 0>}
+// CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 0>}
 // OPTS-LABEL: func.func @defaults
-// OPTS: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 2, block_rows = 4, vector_width = 16, int8_dot = 0>}
+// OPTS: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 2, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 0>}
 func.func @defaults(%q: tensor<1x8x1x32xf32>, %k: tensor<1x2x?x32xf32>, %v: tensor<1x2x?x32xf32>) -> tensor<1x8x1x32xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x32xf32>) k(%k : tensor<1x2x?x32xf32>) v(%v : tensor<1x2x?x32xf32>) -> tensor<1x8x1x32xf32>
   return %o : tensor<1x8x1x32xf32>
@@ -21,9 +21,9 @@ func.func @defaults(%q: tensor<1x8x1x32xf32>, %k: tensor<1x2x?x32xf32>, %v: tens
 // -----
 
 // CHECK-LABEL: func.func @carried
-// CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 8, split_kv = 3, block_rows = 2, vector_width = 8, int8_dot = 0>}
+// CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 8, split_kv = 3, block_rows = 2, vector_width = 8, int8_dot = 0, int8_pv = 0>}
 // OPTS-LABEL: func.func @carried
-// OPTS: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 24, split_kv = 2, block_rows = 2, vector_width = 8, int8_dot = 0>}
+// OPTS: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 24, split_kv = 2, block_rows = 2, vector_width = 8, int8_dot = 0, int8_pv = 0>}
 func.func @carried(%q: tensor<1x8x1x32xf32>, %k: tensor<1x2x?x32xf32>, %v: tensor<1x2x?x32xf32>) -> tensor<1x8x1x32xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x32xf32>) k(%k : tensor<1x2x?x32xf32>) v(%v : tensor<1x2x?x32xf32>) {kvq.kernel_schedule = #kvq.schedule<block_kv = 5, split_kv = 3, block_rows = 2, vector_width = 8>} -> tensor<1x8x1x32xf32>
   return %o : tensor<1x8x1x32xf32>

@@ -1,15 +1,27 @@
 // RUN: kvq-opt %s -split-input-file -kvq-tile-attention | FileCheck %s
 
 // Quantized V whose scales vary per token and not within a vector of
-// channels: per block, the scales of 16 keys are read as one 16 x groups
-// block, transposed to one vector of keys per group, and multiplied with
-// each row's probabilities into the weights [rows, groups, keys]; P V then
+// channels: per block, the scales of 16 keys are read at once, one vector
+// of keys per group: when all 16 keys are in the cache and the scale rows
+// are dense (the usual layout), as 16 x groups contiguous values split by
+// group with one shuffle each; otherwise as a 16 x groups block (the keys
+// past the cache read as 0), transposed. They are multiplied with each
+// row's probabilities into the weights [rows, groups, keys]; P V then
 // multiplies the bare codes by the weights (no per-chunk scale).
 // CHECK-LABEL: func.func @symmetric
 // CHECK: %[[W:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4x64xf32>
-// CHECK: %[[S:.*]] = vector.transfer_read %{{.*}} {in_bounds = [false, true]} : memref<1x2x?x4xf16, {{.*}}>, vector<16x4xf16>
-// CHECK: %[[T:.*]] = vector.transpose %[[S]], [1, 0] : vector<16x4xf16> to vector<4x16xf16>
+// CHECK: %[[BASE:.*]], %[[OFF:.*]], %{{.*}}:4, %{{.*}}:4 = memref.extract_strided_metadata %{{.*}} : memref<1x2x?x4xf16, {{.*}}>
+// CHECK: %[[S:.*]]:4 = scf.if %{{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %[[BASE]] to offset: [%[[OFF]]], sizes: [%{{.*}}], strides: [1]
+// CHECK: %[[ALL:.*]] = vector.load %[[FLAT]][%{{.*}}] : memref<?xf16, strided<[1], offset: ?>>, vector<64xf16>
+// CHECK: vector.shuffle %[[ALL]], %[[ALL]] [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60]
+// CHECK: vector.shuffle %[[ALL]], %[[ALL]] [3, 7, 11, 15, 19, 23, 27, 31, 35, 39, 43, 47, 51, 55, 59, 63]
+// CHECK: } else {
+// CHECK: vector.transfer_read %{{.*}} {in_bounds = [false, true]} : memref<1x2x?x4xf16, {{.*}}>, vector<16x4xf16>
+// CHECK: %[[T:.*]] = vector.transpose %{{.*}}, [1, 0] : vector<16x4xf16> to vector<4x16xf16>
 // CHECK: vector.extract %[[T]][0] : vector<16xf16> from vector<4x16xf16>
+// CHECK: }
+// CHECK: arith.mulf %{{.*}}, %[[S]]#0 : vector<16xf32>
 // CHECK: vector.store %{{.*}}, %[[W]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<4x4x64xf32>, vector<16xf32>
 // CHECK: scf.for
 // CHECK: memref.load %[[W]]

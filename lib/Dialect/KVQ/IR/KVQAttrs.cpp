@@ -436,6 +436,8 @@ AttentionSchedule::verify(function_ref<InFlightDiagnostic()> emitError) const {
     return bad("vector_width", "a power of two >= 4", vectorWidth);
   if (int8Dot > 1)
     return bad("int8_dot", "0 or 1", int8Dot);
+  if (int8PV > 1)
+    return bad("int8_pv", "0 or 1", int8PV);
   if (warps > 8)
     return bad("warps", "at most 8 (0: automatic)", warps);
   if (stages == 1 || stages > 8)

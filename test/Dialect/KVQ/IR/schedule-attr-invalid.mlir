@@ -1,6 +1,6 @@
 // RUN: kvq-opt %s -split-input-file -verify-diagnostics
 
-// expected-error @+1 {{unknown schedule knob 'block_k'; expected one of block_kv, split_kv, block_rows, vector_width, int8_dot, warps, stages, target_ctas, shared_memory}}
+// expected-error @+1 {{unknown schedule knob 'block_k'; expected one of block_kv, split_kv, block_rows, vector_width, int8_dot, int8_pv, warps, stages, target_ctas, shared_memory}}
 func.func @unknown() attributes {s = #kvq.schedule<block_k = 32>} { return }
 
 // -----
@@ -52,6 +52,16 @@ func.func @int8_dot() attributes {s = #kvq.schedule<int8_dot = 2>} { return }
 
 // expected-error @+1 {{schedule knob 'int8_dot' (option int8-dot) does not apply to the gpu kernels}}
 func.func @int8_dot_gpu() attributes {s = #kvq.schedule<gpu, int8_dot = 1>} { return }
+
+// -----
+
+// expected-error @+1 {{schedule knob 'int8_pv' must be 0 or 1, got 3}}
+func.func @int8_pv() attributes {s = #kvq.schedule<int8_pv = 3>} { return }
+
+// -----
+
+// expected-error @+1 {{schedule knob 'int8_pv' (option int8-pv) does not apply to the gpu kernels}}
+func.func @int8_pv_gpu() attributes {s = #kvq.schedule<gpu, int8_pv = 1>} { return }
 
 // -----
 

@@ -10,8 +10,8 @@
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<2x64xf32>
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<2x16xf32>
 // CHECK-DAG:     vector<8xf32>
-// CHECK-DAG:     kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 16, split_kv = 3, block_rows = 2, vector_width = 8, int8_dot = 0>
-// CHECK-DAG:     kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 0>
+// CHECK-DAG:     kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 16, split_kv = 3, block_rows = 2, vector_width = 8, int8_dot = 0, int8_pv = 0>
+// CHECK-DAG:     kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 0>
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<4x32xf32>
 // CHECK-DAG:     memref.alloc() {{.*}} : memref<4x64xf32>
 // CHECK-DAG:     vector<16xf32>

@@ -8,9 +8,9 @@
 // knobs given as options replacing both. Running the pass twice changes
 // nothing.
 // CPU-LABEL: func.func @plain
-// CPU: kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 0>
+// CPU: kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 0>
 // CPU-SET-LABEL: func.func @plain
-// CPU-SET: kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 0, block_rows = 4, vector_width = 8, int8_dot = 0>
+// CPU-SET: kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 0, block_rows = 4, vector_width = 8, int8_dot = 0, int8_pv = 0>
 // GPU-LABEL: func.func @plain
 // GPU: kvq.kernel_schedule = #kvq.schedule<gpu, block_kv = 64, split_kv = 0, warps = 2, stages = 3, target_ctas = 264, shared_memory = 0>
 func.func @plain(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {
@@ -19,9 +19,9 @@ func.func @plain(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<
 }
 
 // CPU-LABEL: func.func @carried
-// CPU: kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 16, split_kv = 3, block_rows = 4, vector_width = 16, int8_dot = 0>
+// CPU: kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 16, split_kv = 3, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 0>
 // CPU-SET-LABEL: func.func @carried
-// CPU-SET: kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 3, block_rows = 4, vector_width = 8, int8_dot = 0>
+// CPU-SET: kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 32, split_kv = 3, block_rows = 4, vector_width = 8, int8_dot = 0, int8_pv = 0>
 // GPU-LABEL: func.func @carried
 // GPU: kvq.kernel_schedule = #kvq.schedule<gpu, block_kv = 16, split_kv = 3, warps = 2, stages = 3, target_ctas = 264, shared_memory = 0>
 func.func @carried(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32> {

@@ -13,10 +13,12 @@ random inputs, against two fp64 references:
   row's keys each probability is off by a factor within exp(+-2d) and the
   output by at most (exp(2d) - 1) * max |v|.
 
-Cases: int8, int4 and int2 keys (symmetric; group scales along the channels
-or one per token), head dims 128 and a ragged 72, GQA, batch 2, ragged cache
-lengths (1 key, fewer keys than a block, several partitions), a short causal
-prefill and an f16 query. Run with --options="--int8-dot=1" (VNNI where the
+Cases: int8, int4 and int2 keys (symmetric; group scales along the
+channels, one per token, or one for the tensor: the kernel's two ways to
+take the keys, 16 with the lanes over keys or 4 summed across lanes), head
+dims 128 and a ragged 72, GQA, batch 2, ragged cache lengths (1 key, fewer
+keys than a block, several partitions), a short causal prefill and an f16
+query. Run with --options="--int8-dot=1" (VNNI where the
 CPU has it) and with "--int8-dot=1 --vnni=0" (the portable lowering).
 """
 
@@ -40,6 +42,8 @@ CASES = [
      72, (2, 4, 1, 1), False, "f16"),
     ("i2_g32", "#kvq.quant<i2, symmetric, group(axis = 3, size = 32), scale = f16>",
      128, (1, 8, 2, 1), False, "f32"),
+    ("i8_tensor", "#kvq.quant<i8, symmetric, tensor, scale = f32>",
+     128, (2, 8, 2, 1), False, "f32"),
     ("i4_g16_causal", "#kvq.quant<i4, symmetric, group(axis = 3, size = 16), scale = f16>",
      64, (1, 4, 2, 3), True, "f32"),
 ]

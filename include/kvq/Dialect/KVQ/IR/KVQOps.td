@@ -664,9 +664,10 @@ def KVQ_DotI8Op : KVQ_Op<"dot_i8", [Pure,
   let description = [{
     `result[l] = acc[l] + sum_{i < 4} zext(lhs[4l + i]) * sext(rhs[4l + i])`
     with wrapping i32 arithmetic: the integer dot products that the CPU
-    attention kernel's int8 scores (schedule `int8_dot`) are built from.
-    `lhs` holds unsigned bytes (the key codes offset to be non-negative),
-    `rhs` signed bytes (the quantized query).
+    attention kernel's int8 scores (schedule `int8_dot`) and int8 P V
+    (schedule `int8_pv`) are built from. `lhs` holds unsigned bytes (the
+    key codes offset to be non-negative; the quantized weights), `rhs`
+    signed bytes (the quantized query; the value codes).
 
     `kvq-lower-dot-i8` lowers it: with `vnni`, to AVX512-VNNI's `vpdpbusd`
     (`llvm.x86.avx512.vpdpbusd.{128,256,512}` for 4, 8 and 16 lanes; the

@@ -1,0 +1,103 @@
+// RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-pv=1" | FileCheck %s
+
+// Schedule int8_pv: the decode kernel's P V over symmetric int8 / int4 /
+// int2 values with per-token scales becomes int8 dot products. Per block,
+// each row's weights p * s of a scale group are quantized to 8 bits: the
+// codes are the low byte of the f32 fma(w, 255 / max w, 1.5 * 2^23), the
+// step max w / 255, and for sub-byte codes 2^(bits-1) * (sum of the codes)
+// is kept to remove the codes' bias. P V then takes 4 keys at a time: their
+// code bytes are interleaved byte by byte (two shuffles, then one per span
+// of 16 bytes), xor'ed with the fields' sign bits and split into planes;
+// kvq.dot_i8 multiplies the 4 keys' weights (one i32 broadcast) with them.
+// After the block each accumulator goes to f32, less the bias, times the
+// step, into the row's f32 accumulators.
+// CHECK-LABEL: func.func @int4
+// CHECK: scf.for
+// CHECK: scf.if %{{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.load %{{.*}} : memref<?xf16, strided<[1], offset: ?>>, vector<64xf16>
+// CHECK: } else {
+// CHECK: vector.transfer_read %{{.*}} {in_bounds = [false, true]} : memref<{{.*}}xf16{{.*}}>, vector<16x4xf16>
+// CHECK: vector.transpose %{{.*}}, [1, 0] : vector<16x4xf16> to vector<4x16xf16>
+// CHECK: arith.maxnumf %{{.*}} fastmath<nnan> : vector<16xf32>
+// CHECK: vector.reduction <maxnumf>, %{{.*}} fastmath<nnan> : vector<16xf32> into f32
+// CHECK: %[[R:.*]] = vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: %[[RB:.*]] = arith.bitcast %[[R]] : vector<16xf32> to vector<16xi32>
+// CHECK: arith.trunci %[[RB]] : vector<16xi32> to vector<16xi8>
+// CHECK: arith.constant -805306368 : i32
+// CHECK: scf.for %{{.*}} step %c4{{.*}} iter_args({{.*}}) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// CHECK-COUNT-4: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<32xi8>
+// CHECK: %[[P01:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 32, 1, 33, 2, 34,
+// CHECK: %[[P23:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 32, 1, 33, 2, 34,
+// CHECK: %[[Q:.*]] = vector.shuffle %[[P01]], %[[P23]] [0, 1, 64, 65, 2, 3, 66, 67,
+// CHECK: %[[U:.*]] = arith.xori %[[Q]], %{{.*}} : vector<64xi8>
+// CHECK: %[[LO:.*]] = arith.andi %[[U]], %{{.*}} : vector<64xi8>
+// CHECK: %[[HI:.*]] = arith.shrui %[[U]], %{{.*}} : vector<64xi8>
+// CHECK: %[[W4:.*]] = vector.load %{{.*}} : memref<4x4x64xi8>, vector<4xi8>
+// CHECK: %[[W1:.*]] = vector.bitcast %[[W4]] : vector<4xi8> to vector<1xi32>
+// CHECK: %[[WB:.*]] = vector.broadcast %[[W1]] : vector<1xi32> to vector<16xi32>
+// CHECK: %[[W:.*]] = vector.bitcast %[[WB]] : vector<16xi32> to vector<64xi8>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[W]], %[[LO]] : vector<64xi8> -> vector<16xi32>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[W]], %[[HI]] : vector<64xi8> -> vector<16xi32>
+// CHECK: vector.shuffle %[[P01]], %[[P23]] [32, 33, 96, 97,
+// CHECK: scf.yield
+// CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK: %[[G:.*]] = arith.subf %[[F]], %{{.*}} : vector<16xf32>
+// CHECK: vector.fma %[[G]], %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 1>}
+func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi4>, %vs: tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>, scale %vs : tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
+
+// -----
+
+// int8 values are the signed operand as they are (no bias, no xor); a
+// ragged head dim of 72 bytes: 4 spans in one pass (16 accumulators), read
+// masked past the row.
+// CHECK-LABEL: func.func @int8
+// CHECK: scf.for %{{.*}} step %c4{{.*}} iter_args(
+// CHECK: vector.transfer_read %{{.*}} : memref<1x1x?x72xi8{{.*}}>, vector<64xi8>
+// CHECK-NOT: arith.xori
+// CHECK: kvq.dot_i8
+// CHECK: scf.yield
+// CHECK-NOT: arith.subf {{.*}} : vector<16xf32>
+// CHECK: scf.for %{{.*}} step %c4{{.*}} iter_args(
+// CHECK: vector.transfer_read %{{.*}} : memref<1x1x?x72xi8{{.*}}>, vector<16xi8>
+// CHECK: int8_dot = 0, int8_pv = 1>}
+func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xf32>, %v: tensor<1x1x?x72xi8>, %vs: tensor<1x1x?x1xf32>) -> tensor<1x4x1x72xf32> {
+  %o = kvq.attention q(%q : tensor<1x4x1x72xf32>) k(%k : tensor<1x1x?x72xf32>) v(%v : tensor<1x1x?x72xi8>, #kvq.quant<i8, symmetric, token, scale = f32>, scale %vs : tensor<1x1x?x1xf32>) -> tensor<1x4x1x72xf32>
+  return %o : tensor<1x4x1x72xf32>
+}
+
+// -----
+
+// Values the integer path does not take keep the f32 P V, and the recorded
+// schedule says so: asymmetric codes (a zero point), int4 groups of 16
+// channels (a span of 16 bytes holds 32), plain f32.
+// CHECK-LABEL: func.func @asymmetric
+// CHECK-NOT: kvq.dot_i8
+// CHECK: int8_dot = 0, int8_pv = 0>}
+func.func @asymmetric(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi4>, %vs: tensor<1x2x?x4xf16>, %vz: tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi4>, #kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>, scale %vs : tensor<1x2x?x4xf16>, zero_point %vz : tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @group16
+// CHECK-NOT: kvq.dot_i8
+// CHECK: int8_dot = 0, int8_pv = 0>}
+func.func @group16(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi4>, %vs: tensor<1x2x?x8xf16>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 16), scale = f16>, scale %vs : tensor<1x2x?x8xf16>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @plain
+// CHECK-NOT: kvq.dot_i8
+// CHECK: int8_dot = 0, int8_pv = 0>}
+func.func @plain(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>) -> tensor<1x8x1x64xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x64xf32>) k(%k : tensor<1x2x?x64xf32>) v(%v : tensor<1x2x?x64xf32>) -> tensor<1x8x1x64xf32>
+  return %o : tensor<1x8x1x64xf32>
+}
