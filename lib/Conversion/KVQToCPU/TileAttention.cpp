@@ -230,6 +230,11 @@ private:
   /// query group (kQueryGroup channels) and one key scale group. Each lane
   /// is then scaled by its query and key scales in f32.
   bool canUseInt8Dot() const;
+  /// The planes of `bytes` (vector<n x i8>) of `bits`-bit signed codes,
+  /// each as unsigned codes `code + 2^(bits-1)`: plane k holds field k of
+  /// every byte, `((bytes >> k * bits) ^ 2^(bits-1)) & (2^bits - 1)` (a
+  /// shift and one ternary logic op). For int8, `bytes ^ 0x80`.
+  SmallVector<Value> biasedPlanes(Value bytes, unsigned bits);
   /// The int8 scores of kDotLanes keys at a time with the lanes over keys
   /// (keys with per-token scales): the keys' code rows are read as i32
   /// words and transposed, so that word `w` of the keys is one vector, and
@@ -945,6 +950,27 @@ Value AttentionEmitter::scratch(ArrayRef<int64_t> shape, Type element) {
       b.getI64IntegerAttr(64));
 }
 
+SmallVector<Value> AttentionEmitter::biasedPlanes(Value bytes, unsigned bits) {
+  auto type = cast<VectorType>(bytes.getType());
+  auto splatByte = [&](int64_t v) {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type,
+                                  b.getI8IntegerAttr(static_cast<int8_t>(v))));
+  };
+  Value sign = splatByte(int64_t(1) << (bits - 1));
+  SmallVector<Value> planes;
+  for (unsigned k = 0; k < 8 / bits; ++k) {
+    Value field = bytes;
+    if (k > 0)
+      field = arith::ShRUIOp::create(b, field, splatByte(k * bits));
+    field = arith::XOrIOp::create(b, field, sign);
+    if (bits < 8)
+      field = arith::AndIOp::create(b, field, splatByte((1 << bits) - 1));
+    planes.push_back(field);
+  }
+  return planes;
+}
+
 bool AttentionEmitter::canUseInt8Dot() const {
   if (!opts.int8Dot || mask || deltaS || pType || qSource || key->decoder ||
       !key->scheme || key->zeroPoint || !key->scheme.getSymmetric())
@@ -1194,21 +1220,6 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
   int64_t spans = llvm::divideCeil(rowBytes, kSpan);
   auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
   auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
-  auto byteSplat = [&](int64_t v) {
-    return arith::ConstantOp::create(
-        b, DenseElementsAttr::get(bytesType,
-                                  b.getI8IntegerAttr(static_cast<int8_t>(v))));
-  };
-  // Sub-byte codes: the fields' sign bits (0x88, 0xaa) make them
-  // non-negative; int8 codes are the signed operand as they are.
-  Value signBits, fieldMask;
-  if (bits < 8) {
-    int64_t signs = 0;
-    for (int64_t k = 0; k < planes; ++k)
-      signs |= int64_t(1) << (k * bits + bits - 1);
-    signBits = byteSplat(signs);
-    fieldMask = byteSplat((1 << bits) - 1);
-  }
   auto groupOf = [&](int64_t span) -> int64_t {
     return value->whole[3] ? 0 : span * kSpan * planes / value->extent[3];
   };
@@ -1256,20 +1267,10 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
               {at, at + 1, 2 * count * kSpan + at, 2 * count * kSpan + at + 1});
         }
         Value quad = vector::ShuffleOp::create(b, pair01, pair23, quadLanes);
-        SmallVector<Value> fields;
-        if (bits < 8) {
-          Value biased = arith::XOrIOp::create(b, quad, signBits);
-          for (int64_t k = 0; k < planes; ++k) {
-            Value field = biased;
-            if (k > 0)
-              field = arith::ShRUIOp::create(b, field, byteSplat(k * bits));
-            if (k + 1 < planes)
-              field = arith::AndIOp::create(b, field, fieldMask);
-            fields.push_back(field);
-          }
-        } else {
-          fields.push_back(quad);
-        }
+        // Sub-byte codes biased to be non-negative; int8 codes are the
+        // signed operand as they are.
+        SmallVector<Value> fields =
+            bits < 8 ? biasedPlanes(quad, bits) : SmallVector<Value>{quad};
         int64_t g = groupOf(s0 + sp);
         for (int64_t t = 0; t < br; ++t) {
           // The 4 keys' weights as one i32, in every lane.
@@ -1342,16 +1343,6 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
   auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
   int64_t rowBytes = d * dotBits / 8;
   int64_t wordsPerVector = kDotBytes / 4;
-  auto byteSplat = [&](int64_t value) {
-    return arith::ConstantOp::create(
-        b, DenseElementsAttr::get(
-               bytesType, b.getI8IntegerAttr(static_cast<int8_t>(value))));
-  };
-  int64_t signs = 0;
-  for (int64_t k = 0; k < dotPlanes; ++k)
-    signs |= int64_t(1) << (k * dotBits + dotBits - 1);
-  Value signBits = byteSplat(signs);
-  Value fieldMask = byteSplat((1 << dotBits) - 1);
   int64_t keyGroups = cast<MemRefType>(key->scale.getType()).getShape()[3];
   SmallVector<Value> keyPrefix = sideRowIndices(*key, bi, hk);
 
@@ -1405,17 +1396,8 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
                 b, laneI32,
                 memref::LoadOp::create(b, gcorr,
                                        {cIdx(t), cIdx(int64_t(nextGroup))}));
-        Value biased = arith::XOrIOp::create(
-            b, vector::BitCastOp::create(b, bytesType, words[w]), signBits);
-        SmallVector<Value> planes;
-        for (int64_t k = 0; k < dotPlanes; ++k) {
-          Value plane = biased;
-          if (k > 0)
-            plane = arith::ShRUIOp::create(b, plane, byteSplat(k * dotBits));
-          if (k + 1 < dotPlanes)
-            plane = arith::AndIOp::create(b, plane, fieldMask);
-          planes.push_back(plane);
-        }
+        SmallVector<Value> planes = biasedPlanes(
+            vector::BitCastOp::create(b, bytesType, words[w]), dotBits);
         for (int64_t t = 0; t < br; ++t)
           for (int64_t k = 0; k < dotPlanes; ++k) {
             // The query's 4 codes of these channels, in every lane.
@@ -1560,17 +1542,6 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
   auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
   auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
   int64_t rowBytes = d * dotBits / 8;
-  auto byteSplat = [&](int64_t value) {
-    return arith::ConstantOp::create(
-        b, DenseElementsAttr::get(
-               bytesType, b.getI8IntegerAttr(static_cast<int8_t>(value))));
-  };
-  // The fields' sign bits, repeated over the byte (0x80, 0x88, 0xaa).
-  int64_t signs = 0;
-  for (int64_t k = 0; k < dotPlanes; ++k)
-    signs |= int64_t(1) << (k * dotBits + dotBits - 1);
-  Value signBits = byteSplat(signs);
-  Value fieldMask = byteSplat((1 << dotBits) - 1);
   Value zero = arith::ConstantOp::create(
       b, DenseElementsAttr::get(laneF32, b.getF32FloatAttr(0.0)));
   SmallVector<Value> partial(br, zero);
@@ -1580,16 +1551,7 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
     Value bytes = vector::TransferReadOp::create(
         b, bytesType, key->data, ValueRange{bi, hk, j, cIdx(start)}, pad,
         ArrayRef<bool>{start + kDotBytes <= rowBytes});
-    Value biased = arith::XOrIOp::create(b, bytes, signBits);
-    SmallVector<Value> planes;
-    for (int64_t k = 0; k < dotPlanes; ++k) {
-      Value plane = biased;
-      if (k > 0)
-        plane = arith::ShRUIOp::create(b, plane, byteSplat(k * dotBits));
-      if (k + 1 < dotPlanes)
-        plane = arith::AndIOp::create(b, plane, fieldMask);
-      planes.push_back(plane);
-    }
+    SmallVector<Value> planes = biasedPlanes(bytes, dotBits);
     SmallVector<int64_t> channels;
     for (int64_t lane = 0; lane < kDotLanes; ++lane)
       channels.push_back(dotLaneChannel(v, lane));
@@ -2331,6 +2293,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           });
 
           // Online softmax: new maximum, rescale, exponentiate in place.
+          SmallVector<Value> corrections;
           for (int64_t t = 0; t < br; ++t) {
             // Lane-wise over the block's vectors, then one reduction (also
             // for the sum below).
@@ -2379,11 +2342,16 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                     b, arith::MulFOp::create(b, oldSum, correction), blockSum),
                 sums, {cIdx(t)});
             memref::StoreOp::create(b, newMax, maxs, {cIdx(t)});
-            // Once the maximum settles the correction is 1: no rescale.
-            Value corrVec = splat(correction);
+            corrections.push_back(correction);
+          }
+          // Once the maximum settles the correction is 1: no rescale. (After
+          // all rows, so that the rows' softmax is one straight-line block
+          // whose independent chains overlap.)
+          for (int64_t t = 0; t < br; ++t) {
+            Value corrVec = splat(corrections[t]);
             buildIf(b,
                     arith::CmpFOp::create(b, arith::CmpFPredicate::UNE,
-                                          correction, cF32(1.0)),
+                                          corrections[t], cF32(1.0)),
                     [&]() {
                       for (int64_t c = 0; c < dvChunks; ++c) {
                         Value idx[2] = {cIdx(t), cIdx(c * vw)};

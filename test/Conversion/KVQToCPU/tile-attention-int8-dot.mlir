@@ -8,12 +8,13 @@
 // 2^(bits-1). Keys with per-token scales are taken 16 at a time with the
 // lanes over keys: their code rows are read as i32 words and transposed by
 // four butterfly stages of shuffles (word w of the 16 keys in one vector),
-// xor'ed with the fields' sign bits (0x88 for int4: u = code + 8), split
-// into planes with a mask and a shift, and multiplied by kvq.dot_i8 with
-// the query's 4 codes of the word's channels broadcast. Each group (query
-// group x key scale group) is then scaled by the keys' scales (one
-// contiguous read, split by group) and its query scale in f32; keys past
-// the block become -inf and one vector of 16 scores is stored per row.
+// split into planes biased to be non-negative (int4: u = code + 8, a
+// shift, then xor with 0x08 and a mask 0x0f), and multiplied by
+// kvq.dot_i8 with the query's 4 codes of the word's channels broadcast.
+// Each group (query group x key scale group) is then scaled by the keys'
+// scales (one contiguous read, split by group) and its query scale in
+// f32; keys past the block become -inf and one vector of 16 scores is
+// stored per row.
 // CHECK-LABEL: func.func @int4
 // CHECK-DAG: arith.constant dense<-8> : vector<16xi32>
 // CHECK: math.roundeven %{{.*}} : vector<16xf32>
@@ -33,7 +34,9 @@
 // CHECK: %[[WORD:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<64xi8>
 // CHECK: %[[U:.*]] = arith.xori %[[WORD]], %{{.*}} : vector<64xi8>
 // CHECK: %[[LO:.*]] = arith.andi %[[U]], %{{.*}} : vector<64xi8>
-// CHECK: %[[HI:.*]] = arith.shrui %[[U]], %{{.*}} : vector<64xi8>
+// CHECK: %[[S:.*]] = arith.shrui %[[WORD]], %{{.*}} : vector<64xi8>
+// CHECK: %[[US:.*]] = arith.xori %[[S]], %{{.*}} : vector<64xi8>
+// CHECK: %[[HI:.*]] = arith.andi %[[US]], %{{.*}} : vector<64xi8>
 // CHECK: %[[QW:.*]] = vector.bitcast %{{.*}} : vector<4xi8> to vector<1xi32>
 // CHECK: %[[QB:.*]] = vector.broadcast %[[QW]] : vector<1xi32> to vector<16xi32>
 // CHECK: %[[Q:.*]] = vector.bitcast %[[QB]] : vector<16xi32> to vector<64xi8>

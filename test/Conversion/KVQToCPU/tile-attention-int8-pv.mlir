@@ -7,7 +7,8 @@
 // step max w / 255, and for sub-byte codes 2^(bits-1) * (sum of the codes)
 // is kept to remove the codes' bias. P V then takes 4 keys at a time: their
 // code bytes are interleaved byte by byte (two shuffles, then one per span
-// of 16 bytes), xor'ed with the fields' sign bits and split into planes;
+// of 16 bytes) and split into planes biased to be non-negative (a shift,
+// then xor with the sign bit and a mask);
 // kvq.dot_i8 multiplies the 4 keys' weights (one i32 broadcast) with them.
 // After the block each accumulator goes to f32, less the bias, times the
 // step, into the row's f32 accumulators.
@@ -31,7 +32,9 @@
 // CHECK: %[[Q:.*]] = vector.shuffle %[[P01]], %[[P23]] [0, 1, 64, 65, 2, 3, 66, 67,
 // CHECK: %[[U:.*]] = arith.xori %[[Q]], %{{.*}} : vector<64xi8>
 // CHECK: %[[LO:.*]] = arith.andi %[[U]], %{{.*}} : vector<64xi8>
-// CHECK: %[[HI:.*]] = arith.shrui %[[U]], %{{.*}} : vector<64xi8>
+// CHECK: %[[S:.*]] = arith.shrui %[[Q]], %{{.*}} : vector<64xi8>
+// CHECK: %[[US:.*]] = arith.xori %[[S]], %{{.*}} : vector<64xi8>
+// CHECK: %[[HI:.*]] = arith.andi %[[US]], %{{.*}} : vector<64xi8>
 // CHECK: %[[W4:.*]] = vector.load %{{.*}} : memref<4x4x64xi8>, vector<4xi8>
 // CHECK: %[[W1:.*]] = vector.bitcast %[[W4]] : vector<4xi8> to vector<1xi32>
 // CHECK: %[[WB:.*]] = vector.broadcast %[[W1]] : vector<1xi32> to vector<16xi32>
