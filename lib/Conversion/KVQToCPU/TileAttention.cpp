@@ -252,6 +252,11 @@ private:
   /// Per row and dotGroups entry: the i32 bias of the accumulator and the
   /// query scale, from emitQueryInt8's lanes.
   void emitDotGroupData(Value corr, Value sqLanes, Value gcorr, Value gsq);
+  /// Stores each row's scores of the keys from `jj` (`rowScores[t]`, one
+  /// vector), -inf for keys past the block's `n` and, with causal, for
+  /// those row t may not see.
+  void storeScores(ArrayRef<Value> rowScores, Value jj, Value j0, Value n,
+                   ArrayRef<Value> posIdx, Value scores);
   void emitInt8ScoresByLane(Value bi, Value hk, Value j0, Value n, Value qb,
                             Value gcorr, Value gsq, Value scores,
                             ArrayRef<Value> posIdx);
@@ -1426,35 +1431,42 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
         ++nextGroup;
       }
     }
-    // Keys past the block, and with causal those a row may not see: -inf.
-    auto idxType = VectorType::get({kDotLanes}, b.getIndexType());
-    SmallVector<int64_t> steps;
-    for (int64_t l = 0; l < kDotLanes; ++l)
-      steps.push_back(l);
-    Value keyIdx = arith::AddIOp::create(
-        b, vector::BroadcastOp::create(b, idxType, jj),
-        arith::ConstantOp::create(
-            b, DenseElementsAttr::get(idxType, ArrayRef<int64_t>(steps))));
-    Value hidden =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::uge, keyIdx,
-                              vector::BroadcastOp::create(b, idxType, n));
-    Value negInfs = splat(negInf());
-    for (int64_t t = 0; t < br; ++t) {
-      Value masked = hidden;
-      if (op.getCausal()) {
-        Value limit = arith::SubIOp::create(
-            b, arith::AddIOp::create(b, posIdx[t], causalOffset), j0);
-        masked = arith::OrIOp::create(
-            b, masked,
-            arith::CmpIOp::create(
-                b, arith::CmpIPredicate::sgt, keyIdx,
-                vector::BroadcastOp::create(b, idxType, limit)));
-      }
-      vector::StoreOp::create(
-          b, arith::SelectOp::create(b, masked, negInfs, score[t]), scores,
-          {cIdx(t), jj});
-    }
+    storeScores(score, jj, j0, n, posIdx, scores);
   });
+}
+
+void AttentionEmitter::storeScores(ArrayRef<Value> rowScores, Value jj,
+                                   Value j0, Value n, ArrayRef<Value> posIdx,
+                                   Value scores) {
+  int64_t count = cast<VectorType>(rowScores.front().getType()).getShape()[0];
+  auto idxType = VectorType::get({count}, b.getIndexType());
+  SmallVector<int64_t> steps;
+  for (int64_t l = 0; l < count; ++l)
+    steps.push_back(l);
+  Value keyIdx = arith::AddIOp::create(
+      b, vector::BroadcastOp::create(b, idxType, jj),
+      arith::ConstantOp::create(
+          b, DenseElementsAttr::get(idxType, ArrayRef<int64_t>(steps))));
+  Value hidden =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::uge, keyIdx,
+                            vector::BroadcastOp::create(b, idxType, n));
+  Value negInfs =
+      vector::BroadcastOp::create(b, VectorType::get({count}, f32), negInf());
+  for (auto [t, score] : llvm::enumerate(rowScores)) {
+    Value masked = hidden;
+    if (op.getCausal()) {
+      Value limit = arith::SubIOp::create(
+          b, arith::AddIOp::create(b, posIdx[t], causalOffset), j0);
+      masked = arith::OrIOp::create(
+          b, masked,
+          arith::CmpIOp::create(
+              b, arith::CmpIPredicate::sgt, keyIdx,
+              vector::BroadcastOp::create(b, idxType, limit)));
+    }
+    vector::StoreOp::create(b,
+                            arith::SelectOp::create(b, masked, negInfs, score),
+                            scores, {cIdx(int64_t(t)), jj});
+  }
 }
 
 void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
@@ -2212,41 +2224,15 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               SmallVector<Value> sums =
                   reduceRowsToLanes(rowsOfKeys, rowsPerVector, lanes);
               assert(sums.size() == 1 && "one vector of scores per group");
-              auto unrollF32 = VectorType::get({unroll}, f32);
-              auto unrollIdx = VectorType::get({unroll}, b.getIndexType());
-              SmallVector<int64_t> steps;
-              for (int64_t u = 0; u < unroll; ++u)
-                steps.push_back(u);
-              Value keyIdx = arith::AddIOp::create(
-                  b, vector::BroadcastOp::create(b, unrollIdx, jj),
-                  arith::ConstantOp::create(
-                      b, DenseElementsAttr::get(unrollIdx,
-                                                ArrayRef<int64_t>(steps))));
-              Value hidden = arith::CmpIOp::create(
-                  b, arith::CmpIPredicate::uge, keyIdx,
-                  vector::BroadcastOp::create(b, unrollIdx, n));
-              Value negInfs =
-                  vector::BroadcastOp::create(b, unrollF32, negInf());
+              SmallVector<Value> rowScores;
               for (int64_t t = 0; t < br; ++t) {
                 SmallVector<int64_t> rowLanes;
                 for (int64_t u = 0; u < unroll; ++u)
                   rowLanes.push_back((t * unroll + u) * lanes);
-                Value rowScores = vector::ShuffleOp::create(
-                    b, sums.front(), sums.front(), rowLanes);
-                Value masked = hidden;
-                if (op.getCausal()) {
-                  Value limit = arith::SubIOp::create(
-                      b, arith::AddIOp::create(b, posIdx[t], causalOffset), j0);
-                  masked = arith::OrIOp::create(
-                      b, masked,
-                      arith::CmpIOp::create(
-                          b, arith::CmpIPredicate::sgt, keyIdx,
-                          vector::BroadcastOp::create(b, unrollIdx, limit)));
-                }
-                vector::StoreOp::create(
-                    b, arith::SelectOp::create(b, masked, negInfs, rowScores),
-                    scores, {cIdx(t), jj});
+                rowScores.push_back(vector::ShuffleOp::create(
+                    b, sums.front(), sums.front(), rowLanes));
               }
+              storeScores(rowScores, jj, j0, n, posIdx, scores);
             });
           }
           buildFor(b, c0, unroll != 1 ? c0 : n, c1, [&](Value jj) {
