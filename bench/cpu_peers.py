@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tarfile
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("KVQ_BENCH_CACHE", os.path.expanduser("~/.cache/kvq-bench"))
 LLVM_BIN = "/usr/lib/llvm-22/bin"
@@ -144,6 +146,49 @@ def run_ggml(harness, cases, threads, reps):
         except json.JSONDecodeError:
             results.append({"error": (out.stderr or out.stdout).strip()[-300:]})
     return results
+
+
+def iree_attention(hq, s, d, causal):
+    """IREE's llvm-cpu attention (`iree_linalg_ext.attention` with IREE's
+    default lowering configuration, for the host CPU), compiled through the
+    iree-base-compiler / iree-base-runtime packages from PyPI: a callable
+    f(q, k, v) on f32 arrays [hq, s, d] (K and V with one head per query
+    head), or None when they are not installed. Causal attention passes the
+    lower-triangular boolean mask, as a frontend does."""
+    try:
+        import iree.compiler as ic
+        import iree.runtime as rt
+    except ImportError:
+        return None
+    t = f"tensor<{hq}x{s}x{d}xf32>"
+    dims = "(d0, d1, d2, d3, d4)"
+    maps = [f"affine_map<{dims} -> (d0, d1, d3)>", f"affine_map<{dims} -> (d0, d4, d3)>",
+            f"affine_map<{dims} -> (d0, d4, d2)>", f"affine_map<{dims} -> ()>"]
+    args, types, operands = f"%q: {t}, %k: {t}, %v: {t}", [t, t, t, "f32"], "%q, %k, %v, %scale"
+    if causal:
+        mask = f"tensor<{s}x{s}xi1>"
+        maps.append(f"affine_map<{dims} -> (d1, d4)>")
+        args += f", %mask: {mask}"
+        types.append(mask)
+        operands += ", %mask"
+    maps.append(f"affine_map<{dims} -> (d0, d1, d2)>")
+    text = f"""func.func @attention({args}) -> {t} {{
+  %scale = arith.constant {1.0 / d ** 0.5:.10f} : f32
+  %init = tensor.empty() : {t}
+  %out = "iree_linalg_ext.attention"({operands}, %init) <{{indexing_maps = [{", ".join(maps)}]}}> ({{
+    ^bb0(%score: f32):
+      "iree_linalg_ext.yield"(%score) : (f32) -> ()
+  }}) : ({", ".join(types + [t])}) -> {t}
+  return %out : {t}
+}}
+"""
+    vmfb = ic.compile_str(text, target_backends=["llvm-cpu"],
+                          extra_args=["--iree-llvmcpu-target-cpu=host"])
+    module = rt.load_vm_flatbuffer(vmfb, driver="local-task")
+    if causal:
+        tril = np.tril(np.ones((s, s), bool))
+        return lambda q, k, v: module.attention(q, k, v, tril).to_host()
+    return lambda q, k, v: module.attention(q, k, v).to_host()
 
 
 def torch_sdpa():

@@ -13,8 +13,11 @@ half), and the fraction of the f32 FMA peak measured in this run
 also compared with the AVX512-BF16 dot-product peak. Peers in the same run
 (built or found on demand, never in CI; cpu_peers.py): ik_llama.cpp's
 flash attention with f16 / bf16 K and V, PyTorch's
-scaled_dot_product_attention when torch is installed. /proc/loadavg is
-recorded before and after.
+scaled_dot_product_attention when torch is installed, and IREE's llvm-cpu
+attention (iree_linalg_ext.attention, IREE's default configuration) when
+iree-base-compiler and iree-base-runtime are installed, up to
+--iree-max-length (it takes seconds per call). /proc/loadavg is recorded
+before and after.
 
     python3 bench/cpu_prefill.py
     python3 bench/cpu_prefill.py --lengths 512 --reps 5 --peers none
@@ -105,8 +108,11 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--dtypes", nargs="+", default=list(DTYPES))
-    ap.add_argument("--peers", default="ik_llama.cpp,torch",
-                    help="comma-separated: ik_llama.cpp, llama.cpp, torch, or none")
+    ap.add_argument("--peers", default="ik_llama.cpp,torch,iree",
+                    help="comma-separated: ik_llama.cpp, llama.cpp, torch, iree, or none")
+    ap.add_argument("--iree-max-length", type=int, default=512,
+                    help="IREE's default configuration takes seconds per call: "
+                         "time it only up to this S, with at most 3 calls")
     ap.add_argument("--options", default="", help="kvq-compile options")
     results.add_out_argument(ap)
     args = ap.parse_args()
@@ -130,6 +136,7 @@ def main():
     torch = cpu_peers.torch_sdpa() if "torch" in peers else None
     if "torch" in peers and torch is None:
         print("PyTorch is not installed: no PyTorch row")
+    use_iree = "iree" in peers
 
     rng = np.random.default_rng(0)
     rows, errors = [], {}
@@ -172,6 +179,27 @@ def main():
                                 q, k, v, is_causal=causal), args.reps)
                     rows.append(dict(case, impl="PyTorch SDPA", type="f32", seconds=t,
                                      times=times))
+                if use_iree and s <= args.iree_max_length:
+                    iree = cpu_peers.iree_attention(hq, s, D, causal)
+                    if iree is None:
+                        print("IREE (iree-base-compiler, iree-base-runtime) is not installed: "
+                              "no IREE row")
+                        use_iree = False
+                    else:
+                        q = rng.standard_normal((hq, s, D), dtype=np.float32)
+                        k = np.repeat(rng.standard_normal((hkv, s, D), dtype=np.float32),
+                                      hq // hkv, axis=0)
+                        v = np.repeat(rng.standard_normal((hkv, s, D), dtype=np.float32),
+                                      hq // hkv, axis=0)
+                        got = iree(q, k, v)
+                        want = ref.attention(q[None].astype(np.float64), k[None], v[None],
+                                             causal=causal)[0]
+                        err = float(np.abs(got - want).max() / np.abs(want).max())
+                        if err > 1e-4:
+                            raise SystemExit(f"IREE: relative error {err:.2e} vs reference")
+                        t, times = time_call(lambda: iree(q, k, v), min(args.reps, 3))
+                        rows.append(dict(case, impl="IREE llvm-cpu", type="f32", seconds=t,
+                                         times=times))
                 # Side by side: each row's speed over ik_llama.cpp's fastest
                 # on the same case (> 1: faster).
                 peer_times = [r["seconds"] for r in rows
