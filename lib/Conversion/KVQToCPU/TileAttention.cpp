@@ -298,8 +298,9 @@ private:
   }
   void emitValueWeights(Value bi, Value hk, Value j0, Value scores,
                         Value weights, Value zeroSums);
-  /// The side data (scales or zero points) of V's `vw` keys from `j`, one
-  /// f32 vector of keys per group; rows past the cache read as 0.
+  /// The side data (scales or zero points, per token) of a K / V operand
+  /// for the `vw` keys from `j`: one f32 vector of keys for each of the
+  /// first `groups` groups; rows past the cache read as 0.
   SmallVector<Value> readSideKeys(Value side, ArrayRef<Value> prefix, Value j,
                                   int64_t groups);
   /// Int8 P V (schedule int8_pv) for the per-key kernel, over symmetric
