@@ -78,9 +78,10 @@ VARIANTS = {
     "int4+dot+pv": (INT4, "f32", ["--int8-dot=1", "--int8-pv=1"]),
     "int2": ("#kvq.quant<i2, asymmetric, group(axis = 3, size = 32), scale = f16>", "f32", []),
 }
-# Error of the int8 query quantization on these inputs (N(0, 1) data), vs
-# fp64 attention over the unquantized query; f32 variants: 1e-4. The tests
-# bound it exactly (test/Integration/CPU/cpu-features.test).
+# Error of the int8 query (and, with +pv, weight) quantization on these
+# inputs (N(0, 1) data), vs fp64 attention over the unquantized query and
+# weights; f32 variants: 1e-4. The tests bound it exactly
+# (test/Integration/CPU/cpu-features.test).
 DOT_TOLERANCE = 2e-2
 # ggml cache types of the peers (q8_0 / q4_0: one f16 scale per 32 values,
 # like kvq's int8 / int4 above).

@@ -220,8 +220,8 @@ private:
   /// Int8 dot-product scores (schedule int8_dot) for the per-key kernel.
   /// A key row is read as `dotVectors` vectors of kDotBytes code bytes;
   /// each vector gives `dotPlanes` planes (8 / bits fields per byte) of
-  /// unsigned codes `u = code + h` (h = 2^(bits-1): the bytes xor'ed with
-  /// the fields' sign bits, then a shift and a mask), so plane `k`, byte
+  /// unsigned codes `u = code + h` (h = 2^(bits-1); see biasedPlanes), so
+  /// plane `k`, byte
   /// `i` of vector `v` is channel `(v * kDotBytes + i) * dotPlanes + k`.
   /// vpdpbusd multiplies them with the query quantized to int8 in the same
   /// layout and sums 4 products per i32 lane; the accumulators start at
@@ -230,6 +230,13 @@ private:
   /// query group (kQueryGroup channels) and one key scale group. Each lane
   /// is then scaled by its query and key scales in f32.
   bool canUseInt8Dot() const;
+  /// Bits per code of `src`'s integer codes as the int8 dot products read
+  /// them (sub-byte codes in the split layout, or int8 storage); 0 for
+  /// any other operand.
+  static unsigned dotCodeBits(const KVSource &src);
+  /// A vector of kDotBytes bytes holding the 4 bytes of `buffer` at
+  /// `indices` (one i32) in every lane: vpdpbusd's broadcast operand.
+  Value broadcastWord(Value buffer, ValueRange indices);
   /// The planes of `bytes` (vector<n x i8>) of `bits`-bit signed codes,
   /// each as unsigned codes `code + 2^(bits-1)`: plane k holds field k of
   /// every byte, `((bytes >> k * bits) ^ 2^(bits-1)) & (2^bits - 1)` (a
@@ -860,7 +867,7 @@ LogicalResult AttentionEmitter::emit() {
   int8PV = canUseInt8PV();
   used.int8PV = int8PV;
   if (int8Dot) {
-    dotBits = key->packedBits ? key->packedBits : 8;
+    dotBits = dotCodeBits(*key);
     dotPlanes = 8 / dotBits;
     dotVectors = llvm::divideCeil(d * dotBits / 8, kDotBytes);
     // Scores with the lanes over keys: per-token key scales, whole vectors
@@ -977,20 +984,31 @@ SmallVector<Value> AttentionEmitter::biasedPlanes(Value bytes, unsigned bits) {
   return planes;
 }
 
+unsigned AttentionEmitter::dotCodeBits(const KVSource &src) {
+  if (src.packedBits)
+    return src.split ? src.packedBits : 0;
+  auto storage = dyn_cast<IntegerType>(src.scheme.getStorageType());
+  return storage && storage.getWidth() == 8 ? 8 : 0;
+}
+
+Value AttentionEmitter::broadcastWord(Value buffer, ValueRange indices) {
+  auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
+  Value word = vector::LoadOp::create(b, VectorType::get({4}, b.getI8Type()),
+                                      buffer, indices);
+  word =
+      vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), word);
+  return vector::BitCastOp::create(
+      b, VectorType::get({kDotBytes}, b.getI8Type()),
+      vector::BroadcastOp::create(b, laneI32, word));
+}
+
 bool AttentionEmitter::canUseInt8Dot() const {
   if (!opts.int8Dot || mask || deltaS || pType || qSource || key->decoder ||
       !key->scheme || key->zeroPoint || !key->scheme.getSymmetric())
     return false;
-  unsigned bits = key->packedBits;
-  if (bits) {
-    if (!key->split)
-      return false;
-  } else {
-    auto storage = dyn_cast<IntegerType>(key->scheme.getStorageType());
-    if (!storage || storage.getWidth() != 8)
-      return false;
-    bits = 8;
-  }
+  unsigned bits = dotCodeBits(*key);
+  if (!bits)
+    return false;
   // Each lane's channels must share one key scale group.
   int64_t laneChannels = 4 * (8 / bits);
   return key->whole[3] || key->extent[3] % laneChannels == 0;
@@ -1092,15 +1110,13 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
   };
   if (zeroSums)
     zeroAcc.assign(br * valueGroups, Value());
-  auto readKeys = [&](Value side, Value j) {
-    return readSideKeys(side, prefix, j, valueGroups);
-  };
   for (int64_t k = 0; k < bk / vw; ++k) {
     Value j = arith::AddIOp::create(b, j0, cIdx(k * vw));
-    SmallVector<Value> scales = readKeys(value->scale, j);
+    SmallVector<Value> scales =
+        readSideKeys(value->scale, prefix, j, valueGroups);
     SmallVector<Value> zeros;
     if (zeroSums)
-      zeros = readKeys(value->zeroPoint, j);
+      zeros = readSideKeys(value->zeroPoint, prefix, j, valueGroups);
     for (int64_t t = 0; t < br; ++t) {
       Value p =
           vector::LoadOp::create(b, vecF32, scores, {cIdx(t), cIdx(k * vw)});
@@ -1129,16 +1145,9 @@ bool AttentionEmitter::canUseInt8PV() const {
   if (!opts.int8PV || !foldValueScale || vw != kDotLanes || value->zeroPoint ||
       !value->scheme.getSymmetric())
     return false;
-  unsigned bits = value->packedBits;
-  if (bits) {
-    if (!value->split)
-      return false;
-  } else {
-    auto storage = dyn_cast<IntegerType>(value->scheme.getStorageType());
-    if (!storage || storage.getWidth() != 8)
-      return false;
-    bits = 8;
-  }
+  unsigned bits = dotCodeBits(*value);
+  if (!bits)
+    return false;
   // Each span of kDotLanes code bytes within one scale group.
   int64_t spanChannels = kDotLanes * (8 / bits);
   return value->whole[3] || value->extent[3] % spanChannels == 0;
@@ -1148,7 +1157,7 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
                                        Value scores, Value wq, Value wStep,
                                        Value wOffset) {
   auto vecI32 = VectorType::get({vw}, b.getI32Type());
-  unsigned bits = value->packedBits ? value->packedBits : 8;
+  unsigned bits = dotCodeBits(*value);
   int64_t bias = bits < 8 ? int64_t(1) << (bits - 1) : 0;
   int64_t vectors = bk / vw;
   auto nnan = arith::FastMathFlags::nnan;
@@ -1220,12 +1229,11 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
                                      Value wq, Value wStep, Value wOffset,
                                      Value accs) {
   constexpr int64_t kSpan = kDotLanes, kKeys = 4;
-  unsigned bits = value->packedBits ? value->packedBits : 8;
+  unsigned bits = dotCodeBits(*value);
   int64_t planes = 8 / bits;
   int64_t rowBytes = dv * bits / 8;
   int64_t spans = llvm::divideCeil(rowBytes, kSpan);
   auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
-  auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
   auto groupOf = [&](int64_t span) -> int64_t {
     return value->whole[3] ? 0 : span * kSpan * planes / value->extent[3];
   };
@@ -1280,13 +1288,7 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
         int64_t g = groupOf(s0 + sp);
         for (int64_t t = 0; t < br; ++t) {
           // The 4 keys' weights as one i32, in every lane.
-          Value w =
-              vector::LoadOp::create(b, VectorType::get({kKeys}, b.getI8Type()),
-                                     wq, {cIdx(t), cIdx(g), jq});
-          w = vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()),
-                                        w);
-          w = vector::BitCastOp::create(
-              b, bytesType, vector::BroadcastOp::create(b, laneI32, w));
+          Value w = broadcastWord(wq, {cIdx(t), cIdx(g), jq});
           for (int64_t k = 0; k < planes; ++k) {
             int64_t i = (t * count + sp) * planes + k;
             next[i] =
@@ -1407,13 +1409,8 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
         for (int64_t t = 0; t < br; ++t)
           for (int64_t k = 0; k < dotPlanes; ++k) {
             // The query's 4 codes of these channels, in every lane.
-            Value qw = vector::LoadOp::create(
-                b, VectorType::get({4}, b.getI8Type()), qb,
-                {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes + 4 * w)});
-            qw = vector::BitCastOp::create(
-                b, VectorType::get({1}, b.getI32Type()), qw);
-            qw = vector::BitCastOp::create(
-                b, bytesType, vector::BroadcastOp::create(b, laneI32, qw));
+            Value qw = broadcastWord(
+                qb, {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes + 4 * w)});
             acc[t] = DotI8Op::create(b, acc[t], planes[k], qw);
           }
         if (word + 1 < group.firstWord + group.words)
