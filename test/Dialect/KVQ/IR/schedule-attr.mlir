@@ -10,13 +10,13 @@
 // CHECK-SAME: any_default = #kvq.schedule<>
 // CHECK-SAME: any_set = #kvq.schedule<block_kv = 32, split_kv = 3, warps = 2>
 // CHECK-SAME: cpu = #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 0>
-// CHECK-SAME: cpu_set = #kvq.schedule<cpu, block_kv = 128, split_kv = 2, block_rows = 8, vector_width = 8, int8_dot = 0, int8_pv = 0>
+// CHECK-SAME: cpu_set = #kvq.schedule<cpu, block_kv = 128, split_kv = 2, block_rows = 8, vector_width = 8, int8_dot = 1, int8_pv = 1>
 // CHECK-SAME: gpu = #kvq.schedule<gpu, block_kv = 16, split_kv = 0, warps = 8, stages = 4, target_ctas = 132, shared_memory = 1024>
 func.func @schedules() attributes {
     any_default = #kvq.schedule<>,
     any_set = #kvq.schedule<warps = 2, split_kv = 3, block_kv = 32, vector_width = 16>,
     cpu = #kvq.schedule<cpu>,
-    cpu_set = #kvq.schedule<cpu, vector_width = 8, block_rows = 8, split_kv = 2, block_kv = 128>,
+    cpu_set = #kvq.schedule<cpu, int8_pv = 1, vector_width = 8, block_rows = 8, int8_dot = 1, split_kv = 2, block_kv = 128>,
     gpu = #kvq.schedule<gpu, stages = 4, warps = 8, block_kv = 16, target_ctas = 132, shared_memory = 1024>} {
   return
 }
