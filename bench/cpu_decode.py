@@ -16,6 +16,9 @@ times decode steps over a grid of batch sizes and cache lengths:
   and written), so a cache that would fit in L3 is still read from memory;
 * every time is the median of --reps calls; /proc/loadavg is recorded
   before and after (timings on a loaded machine are not meaningful);
+* kvq's kernels are timed as bound calls (``Entry.bind``: arguments
+  checked once, each call goes straight to the C entry point), as the
+  ggml harness times the compute of a graph it built beforehand;
 * peers, in the same run on the same shapes (built or found on demand,
   never in CI; see cpu_peers.py): ik_llama.cpp's flash attention (iqk
   kernels) with its q8_0 / q4_0 / f16 caches and llama.cpp's mainline ggml,
@@ -232,9 +235,9 @@ def main():
             q = rng.standard_normal((b, HQ, 1, D), dtype=np.float32)
             for name, (scheme, kv_dtype, _) in variants.items():
                 kv, nbytes, _ = kv_inputs(rng, b, length, scheme, kv_dtype)
-                entry = mods[name].decode
                 out = np.empty((b, HQ, 1, D), np.float32)
-                t, times = time_call(lambda: entry(q, *kv, out=out), args.reps, limits)
+                call = mods[name].decode.bind(q, *kv, out=out)
+                t, times = time_call(call, args.reps, limits)
                 rows.append({"impl": "kvq", "kv": name, "batch": b, "length": length,
                              "seconds": t, "kv_bytes": nbytes, "times": times})
                 del kv

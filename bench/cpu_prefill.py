@@ -6,7 +6,8 @@ Cases: batch 1, D 128, S 512 and 2048 (query and key lengths equal), MHA
 (32 heads) and GQA (32 query / 8 KV heads), causal and not. kvq compiles
 one kernel per case and element type (f32; bf16 Q/K/V, computed in f32),
 checks it against the fp64 reference on a smaller ragged shape, and times
-it (median of --reps). Rates are flop per second with 4 * b * Hq * D flop
+it (median of --reps; a bound call, ``Entry.bind``, as the ggml harness
+times a graph it built beforehand). Rates are flop per second with 4 * b * Hq * D flop
 per (query, key) pair the kernel must visit (a causal case visits about
 half), and the fraction of the f32 FMA peak measured in this run
 (cpu_limits.c: chains of 512-bit FMAs on the same threads); bf16 rows are
@@ -156,7 +157,7 @@ def main():
                     k = rng.standard_normal((1, hkv, s, D)).astype(DTYPES[dtype])
                     v = rng.standard_normal((1, hkv, s, D)).astype(DTYPES[dtype])
                     out = np.empty((1, hq, s, D), DTYPES[dtype])
-                    t, times = time_call(lambda: mod.prefill(q, k, v, out=out), args.reps)
+                    t, times = time_call(mod.prefill.bind(q, k, v, out=out), args.reps)
                     rows.append(dict(case, impl="kvq", type=dtype, seconds=t, times=times))
                 for peer, harness in ggml.items():
                     cases = [{"b": 1, "hq": hq, "hkv": hkv, "sq": s, "skv": s, "d": D,

@@ -27,8 +27,9 @@ __version__ = "0.1.0"
 
 # Compiling and running kernels (kvq-compile + the C ABI of docs/ABI.md).
 from .compiler import CompileError, compile  # noqa: E402,F401
-from .runtime import KVQError, get_num_threads, set_num_threads  # noqa: E402,F401
+from .runtime import (KVQError, get_block_time, get_num_threads,  # noqa: E402,F401
+                      set_block_time, set_num_threads)
 from . import builder, cuda, runtime  # noqa: E402,F401
 
-__all__ = list(__all__) + ["CompileError", "KVQError", "builder", "compile", "get_num_threads",
-                           "runtime", "set_num_threads"]
+__all__ = list(__all__) + ["CompileError", "KVQError", "builder", "compile", "get_block_time",
+                           "get_num_threads", "runtime", "set_block_time", "set_num_threads"]

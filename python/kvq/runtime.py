@@ -36,10 +36,13 @@ __all__ = [
     "KVQ_ERR_DTYPE",
     "KVQ_ERR_DEVICE",
     "STATUS_NAMES",
+    "BoundCall",
     "Entry",
     "Module",
+    "get_block_time",
     "get_num_threads",
     "load",
+    "set_block_time",
     "set_num_threads",
 ]
 
@@ -412,22 +415,9 @@ class Entry:
             shapes.append(shape)
         return shapes
 
-    def __call__(self, *args, out_shapes=None, out=None, **kwargs):
-        """Runs the kernel; returns its output array (a tuple for several,
-        None for none).
-
-        out_shapes: the shape of each output (a list, or one shape for a
-          single output; None entries are inferred). Needed only for
-          dynamic output dims that do not follow from the input shapes.
-        out: caller-allocated output arrays (C-contiguous, right dtype),
-          written in place and returned.
-        """
-        args = self._bind(args, kwargs)
-        keep = []
-        on_device = []
-        inputs = self._prepare_inputs(args, keep, on_device)
-        if self.device:
-            return self._call_device(inputs, keep, bool(on_device), out_shapes, out)
+    def _host_outputs(self, inputs, keep, out_shapes, out):
+        """The output arrays (caller's `out`, checked, or new ones) and the
+        kvq_buffer array over them."""
         if out is not None:
             outs = [out] if isinstance(out, np.ndarray) else list(out)
             if len(outs) != len(self.outputs):
@@ -447,15 +437,71 @@ class Entry:
         outputs = (_Buffer * max(len(outs), 1))()
         for i, (array, param, shape) in enumerate(zip(outs, self.outputs, shapes)):
             outputs[i] = _as_buffer(array, param, shape, keep)
-        status = self._fn(inputs, len(self.inputs), outputs, len(outs))
+        return outs, outputs
+
+    def _run(self, inputs, outputs, n_outputs):
+        status = self._fn(inputs, len(self.inputs), outputs, n_outputs)
         if status == KVQ_ERR_DEVICE:
             raise self._emulator_error()
         if status != KVQ_OK:
             raise KVQError(status, f"{self.name} refused its arguments")
+
+    def __call__(self, *args, out_shapes=None, out=None, **kwargs):
+        """Runs the kernel; returns its output array (a tuple for several,
+        None for none).
+
+        out_shapes: the shape of each output (a list, or one shape for a
+          single output; None entries are inferred). Needed only for
+          dynamic output dims that do not follow from the input shapes.
+        out: caller-allocated output arrays (C-contiguous, right dtype),
+          written in place and returned.
+        """
+        args = self._bind(args, kwargs)
+        keep = []
+        on_device = []
+        inputs = self._prepare_inputs(args, keep, on_device)
+        if self.device:
+            return self._call_device(inputs, keep, bool(on_device), out_shapes, out)
+        outs, outputs = self._host_outputs(inputs, keep, out_shapes, out)
+        self._run(inputs, outputs, len(outs))
         if not outs:
             return None
         return outs[0] if len(outs) == 1 else tuple(outs)
 
+    def bind(self, *args, out_shapes=None, out=None, **kwargs):
+        """A `BoundCall`: the kernel with these arguments, checked once, to
+        run many times with no per-call work in Python.
+
+        The arrays are used in place and kept alive by the bound call: a
+        call reads what they hold then, and writes the outputs (`out`, or
+        arrays allocated here once) in place. So every array argument must
+        already be what the kernel takes: a C-contiguous NumPy array of the
+        input's storage dtype (packed codes for i4 / i2); anything that would
+        need a copy is refused. A number (Python or NumPy scalar) for a scalar
+        input is fixed at its value now; a 0-d array is read at each call. CPU libraries only (a GPU library's call copies
+        host arrays to the device).
+        """
+        if self.device:
+            raise KVQError(KVQ_ERR_DEVICE, f"{self.name}: bind() runs CPU libraries; call a "
+                           "GPU library's entry point with device arrays instead")
+        args = self._bind(args, kwargs)
+        for arg, param in zip(args, self.inputs):
+            if param.scalar and not isinstance(arg, np.ndarray):
+                continue  # a number: its value now
+            if not isinstance(arg, np.ndarray):
+                raise KVQError(KVQ_ERR_DTYPE, f"{param.what}: bind() uses arrays in place; "
+                               f"got {type(arg).__name__}, pass a NumPy array")
+            if param.is_unpacked_codes(arg):
+                raise KVQError(KVQ_ERR_DTYPE, f"{param.what}: bind() uses arrays in place; "
+                               f"pass the {param.dtype.name} codes packed into bytes "
+                               "(docs/ABI.md), not one code per element")
+            if not arg.flags.c_contiguous:
+                raise KVQError(KVQ_ERR_NULL, f"{param.what}: bind() uses arrays in place; "
+                               "it needs a C-contiguous array (np.ascontiguousarray)")
+        keep = []
+        inputs = self._prepare_inputs(args, keep)
+        outs, outputs = self._host_outputs(inputs, keep, out_shapes, out)
+        return BoundCall(self, inputs, outputs, outs, keep)
 
     def _emulator_error(self):
         """The failure of a kernel of an --target=nvvm-emulated library, read
@@ -555,11 +601,66 @@ def get_num_threads():
     return _num_threads
 
 
+# The block time of set_block_time (None: the libraries' default, 1 ms).
+_block_time = None
+
+
+def _check_block_time(ms):
+    if isinstance(ms, bool) or not isinstance(ms, (int, np.integer)) or not 0 <= ms <= 1000:
+        raise ValueError(f"the block time must be an integer number of ms in 0..1000, got {ms!r}")
+    return int(ms)
+
+
+def set_block_time(ms):
+    """How long the idle threads of every loaded library's kernels, and of
+    those loaded later, spin before they sleep, in ms (0..1000; the default
+    is 1; 0: sleep at once). Returns the previous setting. Ignored when
+    ``KMP_BLOCKTIME`` or ``OMP_WAIT_POLICY`` is set in the environment."""
+    global _block_time
+    ms = _check_block_time(ms)
+    previous, _block_time = get_block_time(), ms
+    for module in list(_modules):
+        module.set_block_time(ms)
+    return previous
+
+
+def get_block_time():
+    """The setting of `set_block_time` (the default: 1)."""
+    return 1 if _block_time is None else _block_time
+
+
+class BoundCall:
+    """An entry point bound to its arguments by `Entry.bind`. Calling it
+    (no arguments) runs the kernel on the bound arrays as they are then and
+    returns the output arrays (the same ones every time): one array, a
+    tuple for several, or None. A refusal raises `KVQError` as a call does.
+    """
+
+    __slots__ = ("entry", "outputs", "_inputs", "_buffers", "_n_outputs", "_result", "_keep")
+
+    def __init__(self, entry, inputs, buffers, outs, keep):
+        self.entry = entry
+        self.outputs = tuple(outs)
+        self._inputs = inputs
+        self._buffers = buffers
+        self._n_outputs = len(outs)
+        self._result = None if not outs else outs[0] if len(outs) == 1 else tuple(outs)
+        self._keep = keep
+
+    def __call__(self):
+        self.entry._run(self._inputs, self._buffers, self._n_outputs)
+        return self._result
+
+    def __repr__(self):
+        return f"<kvq bound call of {self.entry.name}>"
+
+
 class Module:
     """A loaded kernel library: one `Entry` attribute per entry point.
 
     ``set_num_threads(n)`` / ``num_threads`` change / read this library's
-    thread count alone (`set_num_threads` of the module sets all of them).
+    thread count alone (`set_num_threads` of the module sets all of them),
+    ``set_block_time(ms)`` / ``block_time`` its block time.
     """
 
     def __init__(self, manifest_path, workdir=None):
@@ -592,6 +693,18 @@ class Module:
             self._get_threads.restype = ctypes.c_int32
             if _num_threads:
                 self._set_threads(_num_threads)
+        try:
+            self._set_block_time = self._library.kvq_set_block_time
+            self._get_block_time = self._library.kvq_get_block_time
+        except AttributeError:
+            self._set_block_time = self._get_block_time = None
+        else:
+            self._set_block_time.argtypes = [ctypes.c_int32]
+            self._set_block_time.restype = ctypes.c_int32
+            self._get_block_time.argtypes = []
+            self._get_block_time.restype = ctypes.c_int32
+            if _block_time is not None:
+                self._set_block_time(_block_time)
         _modules.add(self)
 
     def set_num_threads(self, n):
@@ -606,6 +719,20 @@ class Module:
     def num_threads(self):
         """This library's thread setting (0: the default)."""
         return int(self._get_threads()) if self._get_threads is not None else 0
+
+    def set_block_time(self, ms):
+        """How long this library's idle threads spin before they sleep, in
+        ms (0..1000); returns the previous setting."""
+        ms = _check_block_time(ms)
+        if self._set_block_time is None:
+            return 0
+        return int(self._set_block_time(ms))
+
+    @property
+    def block_time(self):
+        """This library's block time setting in ms (None: the library has
+        none, it predates the setting)."""
+        return int(self._get_block_time()) if self._get_block_time is not None else None
 
     def __getattr__(self, name):
         entries = self.__dict__.get("entries", {})

@@ -55,6 +55,8 @@ def test_library_is_a_gpu_library(lib):
     assert lib.target == "nvvm"
     assert lib.manifest["gpu_chip"] == "sm_80"
     assert lib.attn.device
+    with pytest.raises(kvq.KVQError, match="bind\\(\\) runs CPU libraries"):
+        lib.attn.bind(*inputs(np.random.default_rng(0))[0])
 
 
 def test_gpu_options_are_checked():

@@ -276,6 +276,46 @@ def test_out_and_out_shapes(lib):
     np.testing.assert_array_equal(lib.scale_add(x, 4.0, b, out_shapes=[None]), 4.0)
 
 
+def test_bound_call_uses_the_arrays_in_place(lib):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((13, 8), dtype=np.float32)
+    b = rng.standard_normal(8, dtype=np.float32)
+    out = np.empty((13, 8), np.float32)
+    call = lib.scale_add.bind(x, 2.5, b, out=out)
+    assert call() is out and call.outputs == (out,)
+    np.testing.assert_allclose(out, x.astype(np.float64) * 2.5 + b, rtol=1e-6, atol=1e-6)
+    # A call reads the bound arrays as they are then.
+    x[...] = rng.standard_normal((13, 8), dtype=np.float32)
+    b[:] = 1.0
+    assert call() is out
+    np.testing.assert_allclose(out, x.astype(np.float64) * 2.5 + 1.0, rtol=1e-6, atol=1e-6)
+    # Outputs allocated once at bind time, returned by every call.
+    call = lib.scale_add.bind(x=x, s=np.float32(0.5), b=b)
+    first = call()
+    assert call() is first and first.shape == (13, 8)
+    np.testing.assert_allclose(first, x.astype(np.float64) * 0.5 + 1.0, rtol=1e-6, atol=1e-6)
+    wide, half = lib.widen.bind(np.ones((3, 5), ml_dtypes.bfloat16))()
+    np.testing.assert_array_equal(wide, 1.0)
+    np.testing.assert_array_equal(half, 1.0)
+
+
+def test_bound_call_refuses_copies(lib):
+    b = np.zeros(8, np.float32)
+    with pytest.raises(kvq.KVQError, match="in place.*C-contiguous") as info:
+        lib.scale_add.bind(np.ones((8, 8), np.float32).T, 1.0, b)
+    assert info.value.status_name == "KVQ_ERR_NULL"
+    with pytest.raises(kvq.KVQError, match="in place.*got list"):
+        lib.scale_add.bind([[1.0] * 8], 1.0, b)
+    with pytest.raises(kvq.KVQError, match="KVQ_ERR_DTYPE"):
+        lib.scale_add.bind(np.ones((2, 8), np.float64), 1.0, b)
+    with pytest.raises(TypeError, match="missing a required argument"):
+        lib.scale_add.bind(np.ones((2, 8), np.float32), s=1.0)
+    # What only the C entry point checks is refused by the call.
+    call = lib.scale_add.bind(np.ones((3, 8), np.float32), 1.0, b, out_shapes=[(4, 8)])
+    with pytest.raises(kvq.KVQError, match="KVQ_ERR_SHAPE"):
+        call()
+
+
 def test_output_shape_from_a_scalar(lib):
     np.testing.assert_array_equal(lib.iota(5), np.arange(5))
     assert lib.iota.output_shapes(7) == [(7,)]

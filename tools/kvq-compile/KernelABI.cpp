@@ -314,12 +314,27 @@ KVQ_EXPORT __attribute__((weak)) int32_t kvq_get_num_threads(void) {
   return __atomic_load_n(&kvq_num_threads_setting, __ATOMIC_RELAXED);
 }
 
+/* How long idle threads spin before they sleep, in ms (libomp's block time). */
+KVQ_EXPORT __attribute__((weak)) int32_t kvq_block_time_setting = 1;
+
+KVQ_EXPORT __attribute__((weak)) int32_t kvq_set_block_time(int32_t ms) {
+  if (ms < 0 || ms > 1000)
+    return -1;
+  return __atomic_exchange_n(&kvq_block_time_setting, ms, __ATOMIC_RELAXED);
+}
+
+KVQ_EXPORT __attribute__((weak)) int32_t kvq_get_block_time(void) {
+  return __atomic_load_n(&kvq_block_time_setting, __ATOMIC_RELAXED);
+}
+
 )c";
 
 /// Around each kernel with OpenMP parallel regions: the thread count of
-/// kvq_set_num_threads, and passive waiting (libomp's block time 0, so
-/// that idle workers sleep instead of spinning for 200 ms after the
-/// kernel) unless the environment chose a wait policy. Both are ICVs of the
+/// kvq_set_num_threads, and the block time of kvq_set_block_time (default
+/// 1 ms, so that idle workers sleep soon instead of spinning for libomp's
+/// 200 ms after the kernel, yet a thread that waits for a moment inside a
+/// kernel, or a worker called again within 1 ms, is not put to sleep and
+/// woken) unless the environment chose a wait policy. Both are ICVs of the
 /// calling thread, restored on return.
 static const char kOpenMPThreads[] = R"c(extern int omp_get_max_threads(void);
 extern void omp_set_num_threads(int n);
@@ -332,8 +347,9 @@ typedef struct {
   int blocktime; /* the caller's block time to restore, or -1 */
 } kvq_threads_state;
 
-/* 1: wait passively; 0: KMP_BLOCKTIME or OMP_WAIT_POLICY decide; -1: unknown. */
-static int kvq_passive_wait = -1;
+/* 1: kvq_set_block_time decides; 0: KMP_BLOCKTIME or OMP_WAIT_POLICY do;
+ * -1: unknown yet. */
+static int kvq_own_block_time = -1;
 
 static void kvq_threads_enter(kvq_threads_state *s) {
   int32_t n = kvq_get_num_threads();
@@ -342,16 +358,15 @@ static void kvq_threads_enter(kvq_threads_state *s) {
     s->threads = omp_get_max_threads();
     omp_set_num_threads(n);
   }
-  int passive = __atomic_load_n(&kvq_passive_wait, __ATOMIC_RELAXED);
-  if (passive < 0) {
-    passive = getenv("KMP_BLOCKTIME") == NULL &&
-              getenv("OMP_WAIT_POLICY") == NULL;
-    __atomic_store_n(&kvq_passive_wait, passive, __ATOMIC_RELAXED);
+  int own = __atomic_load_n(&kvq_own_block_time, __ATOMIC_RELAXED);
+  if (own < 0) {
+    own = getenv("KMP_BLOCKTIME") == NULL && getenv("OMP_WAIT_POLICY") == NULL;
+    __atomic_store_n(&kvq_own_block_time, own, __ATOMIC_RELAXED);
   }
   s->blocktime = -1;
-  if (passive) {
+  if (own) {
     s->blocktime = kmp_get_blocktime();
-    kmp_set_blocktime(0);
+    kmp_set_blocktime(kvq_get_block_time());
   }
 }
 

@@ -98,12 +98,20 @@ typedef int32_t (*kvq_output_shapes_fn)(const kvq_buffer *inputs,
  * nothing) for n < 0; kvq_get_num_threads the current one. The setting is
  * shared by the kvq libraries a program links (or loads with RTLD_GLOBAL);
  * a library loaded with RTLD_LOCAL has its own. Libraries compiled with
- * --threads=false run on the calling thread and ignore it. While a kernel
- * runs, threads that wait sleep (the kernel sets libomp's block time to 0
- * for its parallel regions) unless KMP_BLOCKTIME or OMP_WAIT_POLICY is
- * set in the environment. */
+ * --threads=false run on the calling thread and ignore it.
+ *
+ * A thread that waits (a worker between kernels, a thread at the end of a
+ * parallel loop) spins for the block time, then sleeps. kvq_set_block_time
+ * sets it in milliseconds, 0 to 1000 (default 1; 0: sleep at once); it
+ * returns the previous setting, or -1 (and changes nothing) outside that
+ * range; kvq_get_block_time returns the current one. The kernel applies it
+ * as libomp's block time for its parallel regions, unless KMP_BLOCKTIME or
+ * OMP_WAIT_POLICY is set in the environment: then libomp's own applies.
+ * Shared like the thread count. */
 int32_t kvq_set_num_threads(int32_t n);
 int32_t kvq_get_num_threads(void);
+int32_t kvq_set_block_time(int32_t ms);
+int32_t kvq_get_block_time(void);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -3,8 +3,10 @@
 * with 1 thread a kernel creates no OpenMP worker thread, with 3 it runs on
   3 (libomp starts 2 workers), and both give the same bits, which match the
   fp64 reference;
-* after a call, idle workers sleep instead of spinning (passive waiting):
-  the process uses almost no CPU time while the caller sleeps;
+* after a call, idle workers sleep instead of spinning (after the block
+  time, 1 ms by default): the process uses almost no CPU time while the
+  caller sleeps; kvq.set_block_time changes the block time (0: they sleep
+  at once) and refuses values outside 0..1000;
 * the setting per library and for all libraries (kvq.set_num_threads),
   negative counts refused, a library compiled with threads=false.
 
@@ -67,6 +69,32 @@ def main():
     time.sleep(0.3)
     idle = cpu_seconds() - start
     kt.report(f"idle workers sleep ({idle * 1e3:.1f} ms of CPU in 300 ms)", idle < 0.05)
+
+    # The block time: how long waiting threads spin before they sleep.
+    kt.report("default block time 1 ms", kvq.get_block_time() == 1 and mod.block_time == 1)
+    # (That a kernel hands the setting to libomp is block_time_main.c's
+    # test; CPU time spent spinning depends on the machine's load.)
+    kt.report("set_block_time(1000)", kvq.set_block_time(1000) == 1 and mod.block_time == 1000)
+    kt.report("set_block_time(0)", kvq.set_block_time(0) == 1000 and mod.block_time == 0)
+    mod.plain(q, k, v)
+    start = cpu_seconds()
+    time.sleep(0.3)
+    idle = cpu_seconds() - start
+    kt.report(f"block time 0: idle workers sleep ({idle * 1e3:.1f} ms of CPU in 300 ms)",
+              idle < 0.05)
+    raw = ctypes.CDLL(mod.path)
+    raw.kvq_set_block_time.argtypes = [ctypes.c_int32]
+    kt.report("kvq_set_block_time(-1) and (1001) refused, setting kept",
+              raw.kvq_set_block_time(-1) == -1 and raw.kvq_set_block_time(1001) == -1
+              and mod.block_time == 0)
+    for bad in (-1, 1001, 1.5, True):
+        try:
+            kvq.set_block_time(bad)
+            kt.report(f"set_block_time({bad!r}) refused", False)
+        except ValueError:
+            kt.report(f"set_block_time({bad!r}) refused", True)
+    kt.report("set_block_time(1) restores the default",
+              kvq.set_block_time(1) == 0 and mod.block_time == 1 and serial.block_time == 1)
 
     # Quantized, causal, several positions; each library alone.
     codes, scales = [], []
