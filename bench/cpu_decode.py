@@ -200,6 +200,8 @@ def main():
     ap.add_argument("--peers", default="ik_llama.cpp,llama.cpp,torch",
                     help="comma-separated: ik_llama.cpp, llama.cpp, torch, or none")
     ap.add_argument("--options", default="", help="kvq-compile options")
+    ap.add_argument("--block-time", type=int, default=None,
+                    help="kvq.set_block_time(ms) for kvq's kernels (default: the library's, 1)")
     results.add_out_argument(ap)
     args = ap.parse_args()
     variants = {k: VARIANTS[k] for k in args.variants}
@@ -208,6 +210,8 @@ def main():
     load_before = loadavg()
     limits = Limits()
     kvq.set_num_threads(args.threads)
+    if args.block_time is not None:
+        kvq.set_block_time(args.block_time)
     bandwidth = limits.read_bandwidth(args.threads)
     ceiling = bandwidth["median"]
     print(f"load {load_before}; {args.threads} threads; read bandwidth {ceiling / 1e9:.1f} GB/s "
@@ -279,7 +283,8 @@ def main():
     stamp = datetime.datetime.now().strftime("%Y-%m-%d")
     result = {
         "date": stamp, "commit": commit, "machine": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(), "threads": args.threads, "load_before": load_before,
+        "cpus": os.cpu_count(), "threads": args.threads,
+        "block_time_ms": kvq.get_block_time(), "load_before": load_before,
         "load_after": load_after, "read_bandwidth": bandwidth,
         "max_rel_error": errors, "shape": {"hq": HQ, "hkv": HKV, "d": D, "q_len": 1},
         "schemes": {k: v[0] or v[1] for k, v in variants.items()}, "rows": rows,
@@ -289,7 +294,8 @@ def main():
     with open(base + ".json", "w") as f:
         json.dump(result, f, indent=1)
     with open(base + ".md", "w") as f:
-        f.write(f"# CPU decode, {stamp}, commit {commit}, {args.threads} threads\n\n")
+        f.write(f"# CPU decode, {stamp}, commit {commit}, {args.threads} threads, "
+                f"block time {kvq.get_block_time()} ms\n\n")
         f.write(f"Hq {HQ}, Hkv {HKV}, D {D}, q_len 1; last-level cache flushed before "
                 f"every call; median of {args.reps}. Read bandwidth measured in the same "
                 f"run: {ceiling / 1e9:.1f} GB/s (median; max {bandwidth['max'] / 1e9:.1f}). "
