@@ -24,11 +24,24 @@ times decode steps over a grid of batch sizes and cache lengths:
   kernels) with its q8_0 / q4_0 / f16 caches and llama.cpp's mainline ggml,
   PyTorch's scaled_dot_product_attention when torch is installed.
 
+The compression methods (GEAR at 4 and 2 bits, Hadamard rotation +
+PolarQuant, VidKV, low rank r 32 in f16 and r 64 in INT8; METHODS below,
+each at its default from docs/Methods.md) are timed only with --methods
+(all of them, after the cache types) or when named in --variants
+("--variants methods": all of them alone): VidKV's decoder alone takes
+tens of seconds per call at b 8 (docs/CPU.md), which would take the
+default run well past 10 minutes. Their rate counts every array the
+kernel reads (codes, scales and zero points, low-rank factors and bases,
+outlier channels and values); each is checked first against fp64
+attention over the reference models' decoding of the same arrays.
+
 Writes JSON + Markdown under build/bench/ (--out DIR elsewhere; --out
 bench/results records them with the sources).
 
     python3 bench/cpu_decode.py                      # b 1,8 x L 16k,32k
     python3 bench/cpu_decode.py --batch 1 --lengths 16384 --reps 9 --peers none
+    python3 bench/cpu_decode.py --variants methods --lengths 16384 --reps 7 --peers none
+    python3 bench/cpu_decode.py --methods            # the cache types, then the methods
 """
 
 import os
@@ -93,7 +106,202 @@ GGML_TYPES = {"ik_llama.cpp": ["f16", "q8_0", "q8_KV", "q4_0"],
               "llama.cpp": ["f16", "q8_0", "q4_0"]}
 
 
+# The compression methods, each at the default documented in docs/Methods.md
+# and measured for fidelity in docs/Fidelity.md (bench/fidelity.py), as a
+# decode kernel over the cache as it is stored (dynamic batch and length):
+# the attention decodes it inside its key loop (KVDecoderOpInterface) or,
+# for low rank, kvq-fuse moves the bases onto the query and the output.
+# Timed only with --methods or when named in --variants.
+GEAR_RANK, GEAR_OUTLIERS = 4, 3  # GEAR's rank 4; 3 outliers per token: ~2 % of D = 128
+LOWRANK_RANK = 32
+KIVI = {(bits, axis): f"#kvq.quant<i{bits}, asymmetric, group(axis = {axis}, size = 32), "
+        "scale = f16>" for bits in (2, 4) for axis in (2, 3)}
+LOWRANK_INT8 = "#kvq.quant<i8, symmetric, token, scale = f16>"
+POLAR_BITS = (4, 2, 2, 2)
+VIDKV_HIGH = D // 2  # ratio 0.5
+METHODS = {
+    "gear4": "GEAR: KIVI 4-bit (K per channel, V per token, groups of 32) + rank-4 f16 "
+             "factors of the residual + 3 outliers per token (i32 channel, f16 value)",
+    "gear2": "GEAR as gear4 over KIVI 2-bit",
+    "polar": "Hadamard rotation + PolarQuant (4 levels, bits 4/2/2/2, f16 radius per 16 values)",
+    "vidkv": "VidKV: K 2-bit on the half of the channels with the widest range, 1-bit "
+             "signs of the DFT of the rest; V ternary (5 per byte); groups of 32 tokens, "
+             "f16 side data",
+    "lowrank": f"low rank r={LOWRANK_RANK}: f16 coordinates, per-head basis and mean (f32)",
+    "lowrank_int8": f"low rank r={2 * LOWRANK_RANK}: INT8 coordinates per token (f16 scale)",
+}
+
+
+def tt(shape, elem):
+    """Tensor type text; negative dims are dynamic."""
+    return "tensor<" + "x".join("?" if s < 0 else str(s) for s in shape) + f"x{elem}>"
+
+
+def method_module(method):
+    """kvq IR of `method`'s decode kernel: @decode(q, K's arrays, V's)."""
+    kv, q = tt([-1, HKV, -1, D], "f32"), tt([-1, HQ, 1, D], "f32")
+    args, body = [f"%q: {q}"], []
+    for tag, axis, seed in (("k", 2, 1), ("v", 3, 2)):
+        def arg(name, shape, elem):
+            args.append(f"%{tag}{name}: {tt(shape, elem)}")
+            return f"%{tag}{name}", tt(shape, elem)
+        if method in ("gear4", "gear2"):
+            bits = int(method[4])
+            scheme = KIVI[bits, axis]
+            ss = [-1, HKV, -1, D] if axis == 2 else [-1, HKV, -1, D // 32]
+            ops = [arg("c", [-1, HKV, -1, D], f"i{bits}"), arg("s", ss, "f16"), arg("z", ss, "f16")]
+            body.append(f"  %{tag}d = kvq.dequantize {scheme} {', '.join(n for n, _ in ops)} : "
+                        f"{', '.join(t for _, t in ops)} -> {kv}")
+            ops = [(f"%{tag}d", kv), arg("a", [-1, HKV, -1, GEAR_RANK], "f16"),
+                   arg("b", [-1, HKV, GEAR_RANK, D], "f16"),
+                   arg("i", [-1, HKV, -1, GEAR_OUTLIERS], "i32"),
+                   arg("o", [-1, HKV, -1, GEAR_OUTLIERS], "f16")]
+            body.append(f"  %{tag} = kvq.gear_decode {', '.join(n for n, _ in ops)} : "
+                        f"{', '.join(t for _, t in ops)} -> {kv}")
+        elif method == "polar":
+            ops = [arg("r", [-1, HKV, -1, D // 16], "f16")]
+            ops += [arg(str(level), [-1, HKV, -1, (D >> level) * b // 8], "i8")
+                    for level, b in enumerate(POLAR_BITS, start=1)]
+            body.append(f"  %{tag}d = kvq.polar_decode {', '.join(n for n, _ in ops)} : "
+                        f"{', '.join(t for _, t in ops)} -> {kv}")
+            body.append(f"  %{tag} = kvq.rotate %{tag}d {{seed = {seed}, inverse}} : {kv} -> {kv}")
+        elif method == "vidkv":
+            g = [-1, HKV, -1]  # [B, H, ceil(S / 32)]
+            if tag == "k":
+                low = D - VIDKV_HIGH
+                ops = [arg("hc", [-1, HKV, -1, VIDKV_HIGH // 4], "i8"),
+                       arg("hs", g + [VIDKV_HIGH], "f16"), arg("hm", g + [VIDKV_HIGH], "f16"),
+                       arg("lc", [-1, HKV, -1, low // 8], "i8"), arg("ls", g + [low], "f16"),
+                       arg("ch", [-1, HKV, D], "i32")]
+                op = "kvq.vidkv_decode_key"
+            else:
+                ops = [arg("c", [-1, HKV, -1, (D + 4) // 5], "i8"), arg("s", g + [D], "f16")]
+                op = "kvq.vidkv_decode_value"
+            body.append(f"  %{tag} = {op} {', '.join(n for n, _ in ops)} : "
+                        f"{', '.join(t for _, t in ops)} -> {kv}")
+        elif method in ("lowrank", "lowrank_int8"):
+            r = LOWRANK_RANK if method == "lowrank" else 2 * LOWRANK_RANK
+            low = tt([-1, HKV, -1, r], "f32" if method == "lowrank_int8" else "f16")
+            if method == "lowrank_int8":
+                ops = [arg("c", [-1, HKV, -1, r], "i8"), arg("s", [-1, HKV, -1, 1], "f16")]
+                body.append(f"  %{tag}r = kvq.dequantize {LOWRANK_INT8} "
+                            f"{', '.join(n for n, _ in ops)} : {', '.join(t for _, t in ops)} "
+                            f"-> {low}")
+            else:
+                arg("r", [-1, HKV, -1, r], "f16")
+            ops = [(f"%{tag}r", low), arg("u", [HKV, D, r], "f32"), arg("m", [HKV, D], "f32")]
+            body.append(f"  %{tag} = kvq.reconstruct {', '.join(n for n, _ in ops)} : "
+                        f"{', '.join(t for _, t in ops)} -> {kv}")
+        else:
+            raise KeyError(method)
+    return (f"func.func @decode({', '.join(args)}) -> {q} {{\n" + "\n".join(body) +
+            f"\n  %o = kvq.attention q(%q : {q}) k(%k : {kv}) v(%v : {kv}) -> {q}\n"
+            f"  return %o : {q}\n}}\n")
+
+
+def packed(codes, bits):
+    """Sub-byte codes as the kernel stores them: packed along the last axis."""
+    return ref.pack(codes, bits).reshape(codes.shape[:-1] + (-1,))
+
+
+def method_inputs(rng, b, length, method, encode=False):
+    """The arrays of `method`'s K and V caches, the bytes they occupy, and
+    (encode only) the reference's decoding of them (fp64) and the raw K, V.
+    With encode, N(0, 1) K and V are compressed by the reference models
+    (python/kvq/reference.py, as bench/fidelity.py does); without, codes
+    and side data are drawn directly (timing does not depend on values,
+    and encoding gigabytes in NumPy would take minutes)."""
+    shape = (b, HKV, length, D)
+    groups = -(-length // 32)
+    f16 = lambda *s: (rng.random(s) * 0.1 + 0.01).astype(np.float16)  # noqa: E731
+    byte = lambda *s, hi=256: rng.integers(0, hi, s, dtype=np.uint8).view(np.int8)  # noqa: E731
+    args, dense, raw = [], [], []
+    for tag, axis, seed in (("k", 2, 1), ("v", 3, 2)):
+        x = rng.standard_normal(shape).astype(np.float32) if encode else None
+        raw.append(x)
+        if method in ("gear4", "gear2"):
+            bits = int(method[4])
+            scheme = ref.QuantScheme.parse(KIVI[bits, axis])
+            if encode:
+                rem, idx, vals = ref.extract_outliers(x, GEAR_OUTLIERS)
+                codes, scale, zp = ref.quantize(rem, scheme)
+                deq = ref.dequantize(codes, scale, zp, scheme)
+                fa, fb = ref.low_rank_approx((rem - deq).astype(np.float32), GEAR_RANK)
+                fa, fb, vals = fa.astype(np.float16), fb.astype(np.float16), vals.astype(np.float16)
+                idx = idx.astype(np.int32)
+                dense.append(ref.gear_decode(deq, fa, fb, idx, vals))
+                codes = packed(codes, bits)
+            else:
+                codes = byte(b, HKV, length, D * bits // 8).view(np.uint8)
+                sshape = ref.scale_shape(shape, scheme)
+                scale, zp = f16(*sshape), f16(*sshape)
+                fa, fb = f16(b, HKV, length, GEAR_RANK), f16(b, HKV, GEAR_RANK, D)
+                idx = rng.integers(0, D, (b, HKV, length, GEAR_OUTLIERS), dtype=np.int32)
+                vals = f16(b, HKV, length, GEAR_OUTLIERS)
+            args += [codes, scale, zp, fa, fb, idx, vals]
+        elif method == "polar":
+            if encode:
+                radius, codes = ref.polar_encode(ref.rotate(x, "hadamard", seed).astype(np.float32))
+                dense.append(ref.rotate(ref.polar_decode(radius, codes), "hadamard", seed,
+                                        inverse=True))
+                codes = [c.view(np.int8) for c in codes]
+            else:
+                radius = f16(b, HKV, length, D // 16)
+                codes = [byte(b, HKV, length, (D >> level) * bits // 8)
+                         for level, bits in enumerate(POLAR_BITS, start=1)]
+            args += [radius] + codes
+        elif method == "vidkv" and tag == "k":
+            if encode:
+                enc = ref.vidkv_encode_key(x, VIDKV_HIGH / D, 32, "f16")
+                dense.append(ref.vidkv_decode_key(*enc, group_size=32))
+            else:
+                low = D - VIDKV_HIGH
+                # A valid channel-to-slot map: a random permutation per head.
+                slots = np.argsort(rng.random((b, HKV, D)), axis=-1).astype(np.int32)
+                enc = (byte(b, HKV, length, VIDKV_HIGH // 4), f16(b, HKV, groups, VIDKV_HIGH),
+                       f16(b, HKV, groups, VIDKV_HIGH), byte(b, HKV, length, low // 8),
+                       f16(b, HKV, groups, low), slots)
+            args += list(enc)
+        elif method == "vidkv":
+            if encode:
+                enc = ref.vidkv_encode_value(x, 32, "f16")
+                dense.append(ref.vidkv_decode_value(*enc, group_size=32))
+            else:  # base-3 bytes: 5 ternary digits, 0 to 242
+                enc = (byte(b, HKV, length, (D + 4) // 5, hi=243), f16(b, HKV, groups, D))
+            args += list(enc)
+        elif method in ("lowrank", "lowrank_int8"):
+            r = LOWRANK_RANK if method == "lowrank" else 2 * LOWRANK_RANK
+            if encode:
+                u, mu = ref.pca_basis(x, r)
+                u, mu = u.astype(np.float32), mu.astype(np.float32)
+                y = ref.project(x, u, mu).astype(np.float32)
+                if method == "lowrank":
+                    coords = [y.astype(np.float16)]
+                    yd = coords[0].astype(np.float64)
+                else:
+                    scheme = ref.QuantScheme.parse(LOWRANK_INT8)
+                    c, s, _ = ref.quantize(y, scheme)
+                    coords = [c, s]
+                    yd = ref.dequantize(c, s, None, scheme).astype(np.float64)
+                dense.append(ref.reconstruct(yd, u, mu))
+            else:
+                u = np.linalg.qr(rng.standard_normal((HKV, D, r)))[0].astype(np.float32)
+                mu = rng.standard_normal((HKV, D)).astype(np.float32)
+                if method == "lowrank":
+                    coords = [rng.standard_normal((b, HKV, length, r), dtype=np.float32)
+                              .astype(np.float16)]
+                else:
+                    coords = [rng.integers(-127, 128, (b, HKV, length, r), dtype=np.int8),
+                              f16(b, HKV, length, 1)]
+            args += coords + [u, mu]
+        else:
+            raise KeyError(method)
+    return args, sum(a.nbytes for a in args), dense, raw
+
+
 def compile_variant(name, scheme, kv_dtype, options):
+    if name in METHODS:
+        return kvq.compile(method_module(name), name="decode_" + name, options=options)
     text = attention_module("decode", [-1, HQ, 1, D], [-1, HKV, -1, D], dtype="f32",
                             kv_dtype=kv_dtype, key_scheme=scheme, value_scheme=scheme)
     return kvq.compile(text, name="decode_" + name.replace("+", "_"), options=options)
@@ -145,6 +353,8 @@ def check(mods, variants, rng):
     cache length."""
     errors = {}
     for name, (scheme, kv_dtype, options) in variants.items():
+        if name in METHODS:
+            continue
         q = rng.standard_normal((2, HQ, 1, D), dtype=np.float32)
         args, _, dense = kv_inputs(rng, 2, 1000, scheme, kv_dtype, random_values=True)
         out = mods[name].decode(q, *args, out_shapes=[q.shape])
@@ -154,6 +364,29 @@ def check(mods, variants, rng):
         if errors[name] > (DOT_TOLERANCE if lossy else 1e-4):
             raise SystemExit(f"{name}: relative error {errors[name]:.2e} vs reference")
     return errors
+
+
+def check_methods(mods, names, rng):
+    """The methods vs fp64 attention over the reference models' decoding
+    of the same arrays (N(0, 1) K and V compressed by the reference):
+    the compiler's own error, within f32 rounding (1e-4, as the f32
+    variants). Also each method's own error: the cosine of its output with
+    fp64 attention over the uncompressed K and V (recorded, not checked;
+    docs/Fidelity.md has the documented values on similar inputs)."""
+    errors, cosines = {}, {}
+    for name in names:
+        q = rng.standard_normal((2, HQ, 1, D), dtype=np.float32)
+        args, _, dense, raw = method_inputs(rng, 2, 1000, name, encode=True)
+        out = np.asarray(mods[name].decode(q, *args, out_shapes=[q.shape]), np.float64)
+        q64 = q.astype(np.float64)
+        expect = ref.attention(q64, dense[0], dense[1])
+        exact = ref.attention(q64, raw[0].astype(np.float64), raw[1].astype(np.float64))
+        errors[name] = float(np.abs(out - expect).max() / np.abs(expect).max())
+        cosines[name] = float(out.ravel() @ exact.ravel()
+                              / (np.linalg.norm(out) * np.linalg.norm(exact)))
+        if not errors[name] <= 1e-4:
+            raise SystemExit(f"{name}: relative error {errors[name]:.2e} vs reference")
+    return errors, cosines
 
 
 def time_call(fn, reps, limits):
@@ -196,7 +429,14 @@ def main():
     ap.add_argument("--lengths", type=int, nargs="+", default=[16384, 32768])
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS),
+                    choices=list(VARIANTS) + list(METHODS) + ["methods"], metavar="VARIANT",
+                    help=f"cache types ({', '.join(VARIANTS)}) and compression methods "
+                         f"({', '.join(METHODS)}; 'methods': all of them); default: the "
+                         "cache types")
+    ap.add_argument("--methods", action="store_true",
+                    help="also time every compression method (gear4, gear2, polar, vidkv, "
+                         "lowrank, lowrank_int8)")
     ap.add_argument("--peers", default="ik_llama.cpp,llama.cpp,torch",
                     help="comma-separated: ik_llama.cpp, llama.cpp, torch, or none")
     ap.add_argument("--options", default="", help="kvq-compile options")
@@ -204,7 +444,12 @@ def main():
                     help="kvq.set_block_time(ms) for kvq's kernels (default: the library's, 1)")
     results.add_out_argument(ap)
     args = ap.parse_args()
-    variants = {k: VARIANTS[k] for k in args.variants}
+    names = [n for n in args.variants if n != "methods"]
+    if args.methods or "methods" in args.variants:
+        names += [m for m in METHODS if m not in names]
+    # Methods: no scheme or element type; their kernels get --options only.
+    variants = {k: VARIANTS.get(k, (None, None, [])) for k in names}
+    methods = [k for k in variants if k in METHODS]
     peers = [] if args.peers == "none" else args.peers.split(",")
 
     load_before = loadavg()
@@ -221,7 +466,12 @@ def main():
     mods = {name: compile_variant(name, s, dt, args.options.split() + extra)
             for name, (s, dt, extra) in variants.items()}
     errors = check(mods, variants, rng)
+    method_errors, cosines = check_methods(mods, methods, rng)
+    errors.update(method_errors)
     print("max relative error vs fp64: " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
+    if methods:
+        print("methods' cosine vs fp64 attention over the uncompressed K, V: "
+              + ", ".join(f"{k} {v:.4f}" for k, v in cosines.items()))
 
     ggml = {}
     for peer in peers:
@@ -238,7 +488,10 @@ def main():
         for length in args.lengths:
             q = rng.standard_normal((b, HQ, 1, D), dtype=np.float32)
             for name, (scheme, kv_dtype, _) in variants.items():
-                kv, nbytes, _ = kv_inputs(rng, b, length, scheme, kv_dtype)
+                if name in METHODS:
+                    kv, nbytes, _, _ = method_inputs(rng, b, length, name)
+                else:
+                    kv, nbytes, _ = kv_inputs(rng, b, length, scheme, kv_dtype)
                 out = np.empty((b, HQ, 1, D), np.float32)
                 call = mods[name].decode.bind(q, *kv, out=out)
                 t, times = time_call(call, args.reps, limits)
@@ -286,8 +539,10 @@ def main():
         "cpus": os.cpu_count(), "threads": args.threads,
         "block_time_ms": kvq.get_block_time(), "load_before": load_before,
         "load_after": load_after, "read_bandwidth": bandwidth,
-        "max_rel_error": errors, "shape": {"hq": HQ, "hkv": HKV, "d": D, "q_len": 1},
-        "schemes": {k: v[0] or v[1] for k, v in variants.items()}, "rows": rows,
+        "max_rel_error": errors, "method_cosine": cosines,
+        "shape": {"hq": HQ, "hkv": HKV, "d": D, "q_len": 1},
+        "schemes": {k: METHODS[k] if k in METHODS else v[0] or v[1]
+                    for k, v in variants.items()}, "rows": rows,
     }
     os.makedirs(args.out, exist_ok=True)
     base = os.path.join(args.out, f"cpu_decode-{stamp}")
@@ -306,6 +561,12 @@ def main():
                 "which quantizes the weights p * scale) and the peers' ggml types. Speed vs "
                 "ik_llama.cpp: its fastest quantized cache (q8_0, q8_KV, q4_0) on the "
                 "same shape over this row's time.\n\n")
+        for m in methods:
+            f.write(f"- {m}: {METHODS[m]}; cosine {cosines[m]:.4f} with fp64 attention over "
+                    "the uncompressed K, V (N(0, 1), b 2, L 1000)\n")
+        if methods:
+            f.write("\nMethods' GB/s: every array the kernel reads (codes, scales, factors, "
+                    "outliers, bases) per second.\n\n")
         f.write("| b | L | implementation | KV | ms | GB/s (compressed) | % of read bandwidth "
                 "| vs ik_llama.cpp |\n")
         f.write("|---|---|---|---|---|---|---|---|\n")
