@@ -1612,6 +1612,9 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
   if (bf16PV)
     vInPlace = true;
   Value pp = bf16PV ? scratch({bk / 2, R}, b.getI32Type()) : Value();
+  // ... and the block's values, keys 2 jp and 2 jp + 1 interleaved per
+  // channel ([bk / 2, 2 dv] bf16), once per block for every row group.
+  Value vp = bf16PV ? scratch({bk / 2, 2 * dvn * vw}, bf16) : Value();
   Value kb = scratch({kInPlace ? 1 : bk, dn * vw});
   Value vb = scratch({vInPlace ? 1 : bk, dvn * vw});
   Value st = scratch({bk, R});
@@ -1837,15 +1840,33 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
         vector::StoreOp::create(b, corr, cr, {cIdx(i * vw)});
       }
       // bf16 P V: each row's probabilities of keys 2 jp, 2 jp + 1 rounded
-      // to bf16 and packed in one i32 (0 for the key past an odd block).
+      // to bf16 and packed in one i32 (0 for the key past an odd block),
+      // and the two keys' values interleaved per channel (past the block,
+      // the second is its last key again: its probability is 0).
       if (bf16PV) {
         auto halfType = VectorType::get({vw}, bf16);
+        Value zeroHalf = arith::ConstantOp::create(b, b.getZeroAttr(bf16));
         buildFor(b, c0, arith::CeilDivUIOp::create(b, n, cIdx(2)), c1,
                  [&](Value jp) {
                    Value first = arith::MulIOp::create(b, jp, cIdx(2));
                    Value second = arith::AddIOp::create(b, first, c1);
                    Value past = arith::CmpIOp::create(
                        b, arith::CmpIPredicate::uge, second, n);
+                   Value key0 = arith::AddIOp::create(b, j0, first);
+                   Value key1 = arith::MinUIOp::create(
+                       b, arith::AddIOp::create(b, key0, c1), lastKey);
+                   for (int64_t cc = 0; cc < dvn; ++cc) {
+                     SmallVector<Value> halves;
+                     for (Value key : {key0, key1})
+                       halves.push_back(vector::TransferReadOp::create(
+                           b, halfType, vNat.data,
+                           ValueRange{bi, hk, key, cIdx(cc * vw)}, zeroHalf,
+                           ArrayRef<bool>{(cc + 1) * vw <= dv}));
+                     vector::StoreOp::create(
+                         b,
+                         vector::InterleaveOp::create(b, halves[0], halves[1]),
+                         vp, {jp, cIdx(cc * 2 * vw)});
+                   }
                    for (int64_t i = 0; i < rv; ++i) {
                      Value p0 = vector::LoadOp::create(b, vecF32, st,
                                                        {first, cIdx(i * vw)});
@@ -1888,32 +1909,17 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
               b, c0, bf16PV ? arith::CeilDivUIOp::create(b, n, cIdx(2)) : n, c1,
               init);
           if (bf16PV) {
-            // Keys 2 jp and 2 jp + 1: their values interleaved per channel
-            // (the second is the block's last key again past the block; its
-            // probability is 0), against each row's pair of probabilities.
+            // Keys 2 jp and 2 jp + 1: their interleaved values against each
+            // row's pair of probabilities.
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPointToStart(loop.getBody());
             Value jp = loop.getInductionVar();
-            Value first = arith::AddIOp::create(
-                b, j0, arith::MulIOp::create(b, jp, cIdx(2)));
-            Value second =
-                arith::MinUIOp::create(b, arith::AddIOp::create(b, first, c1),
-                                       arith::SubIOp::create(b, hi, c1));
-            auto halfType = VectorType::get({vw}, bf16);
             auto pairType = VectorType::get({2 * vw}, bf16);
             auto words = VectorType::get({vw}, b.getI32Type());
-            Value zero = arith::ConstantOp::create(b, b.getZeroAttr(bf16));
             SmallVector<Value> vv;
-            for (int64_t cc = cg; cc < cEnd; ++cc) {
-              SmallVector<Value> halves;
-              for (Value key : {first, second})
-                halves.push_back(vector::TransferReadOp::create(
-                    b, halfType, vNat.data,
-                    ValueRange{bi, hk, key, cIdx(cc * vw)}, zero,
-                    ArrayRef<bool>{(cc + 1) * vw <= dv}));
-              vv.push_back(
-                  vector::InterleaveOp::create(b, halves[0], halves[1]));
-            }
+            for (int64_t cc = cg; cc < cEnd; ++cc)
+              vv.push_back(vector::LoadOp::create(b, pairType, vp,
+                                                  {jp, cIdx(cc * 2 * vw)}));
             SmallVector<Value> next;
             for (int64_t r = 0; r < kTileRows; ++r) {
               Value pr = vector::BitCastOp::create(

@@ -48,19 +48,28 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
 // -----
 
 // p_type = bf16 with bf16 V: the register-blocked kernel (other rounded
-// probabilities use the per-key kernel) packs each row's probabilities of
-// keys 2 jp, 2 jp + 1 rounded to bf16 into one i32, interleaves the two
-// keys' values per channel, and accumulates with bf16 dot products.
+// probabilities use the per-key kernel) packs, once per block, each row's
+// probabilities of keys 2 jp, 2 jp + 1 rounded to bf16 into one i32 and the
+// two keys' values interleaved per channel ([block / 2, 2 dv] bf16, for
+// every row group), and accumulates with bf16 dot products.
 // CHECK-LABEL: func.func @bf16_probabilities
 // CHECK: %[[PP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<32x32xi32>
+// CHECK: %[[VP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<32x64xbf16>
+// CHECK: %[[V:.*]] = vector.interleave %{{.*}}, %{{.*}} : vector<16xbf16> -> vector<32xbf16>
+// CHECK-NEXT: arith.constant 0 : index
+// CHECK-NEXT: vector.store %[[V]], %[[VP]][%{{.*}}, %c0{{.*}}] : memref<32x64xbf16>, vector<32xbf16>
+// CHECK: vector.interleave
+// CHECK: vector.store %{{.*}}, %[[VP]][%{{.*}}, %c32{{.*}}] : memref<32x64xbf16>, vector<32xbf16>
 // CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xbf16>
 // CHECK: %[[PAIRS:.*]] = vector.interleave %{{.*}}, %{{.*}} : vector<16xbf16> -> vector<32xbf16>
 // CHECK: vector.bitcast %[[PAIRS]] : vector<32xbf16> to vector<16xi32>
-// CHECK: %[[V:.*]] = vector.interleave %{{.*}}, %{{.*}} : vector<16xbf16> -> vector<32xbf16>
+// CHECK: scf.for
+// CHECK-NOT: vector.interleave
+// CHECK: %[[VL:.*]] = vector.load %[[VP]][%{{.*}}, %{{.*}}] : memref<32x64xbf16>, vector<32xbf16>
 // CHECK: %[[P:.*]] = memref.load %[[PP]]
 // CHECK: %[[PB:.*]] = vector.broadcast %[[P]] : i32 to vector<16xi32>
 // CHECK: %[[PV:.*]] = vector.bitcast %[[PB]] : vector<16xi32> to vector<32xbf16>
-// CHECK: x86vector.avx512.dot %{{.*}}, %{{.*}}, %[[PV]] : vector<32xbf16> -> vector<16xf32>
+// CHECK: x86vector.avx512.dot %{{.*}}, %[[VL]], %[[PV]] : vector<32xbf16> -> vector<16xf32>
 // OFF-LABEL: func.func @bf16_probabilities
 // OFF-NOT: x86vector
 // OFF: return
