@@ -1715,19 +1715,17 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                                     {jj, cIdx(c * vw)});
       });
       Value lastKey = arith::SubIOp::create(b, hi, c1);
-      // Scores: kTileKeys keys x rv row vectors per micro-tile.
-      buildFor(b, c0, n, cIdx(kTileKeys), [&](Value jg) {
-        SmallVector<Value> init(kTileKeys * rv, zeroVec);
-        // In place, keys past the block's end (the last micro-tile's)
-        // read the last key instead; their scores are never used.
+      // Scores: micro-tiles of kTileKeys keys x rv row vectors, then the
+      // block's last keys one at a time, so that every key row read is in
+      // the block (no clamped row index, whose bounds arithmetic LLVM's
+      // loop strength reduction would otherwise recompute in the inner loop).
+      auto scoreTile = [&](Value jg, int64_t keys) {
+        SmallVector<Value> init(keys * rv, zeroVec);
         SmallVector<Value> keyRows;
         if (kInPlace)
-          for (int64_t k = 0; k < kTileKeys; ++k)
-            keyRows.push_back(arith::MinUIOp::create(
-                b,
-                arith::AddIOp::create(b, j0,
-                                      arith::AddIOp::create(b, jg, cIdx(k))),
-                lastKey));
+          for (int64_t k = 0; k < keys; ++k)
+            keyRows.push_back(arith::AddIOp::create(
+                b, j0, arith::AddIOp::create(b, jg, cIdx(k))));
         auto loop =
             scf::ForOp::create(b, c0, cIdx(bf16Dot ? d / 2 : d), c1, init);
         if (bf16Dot) {
@@ -1742,7 +1740,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                 vector::LoadOp::create(b, pairs, qT, {dd, cIdx(i * 2 * vw)}));
           Value channel = arith::MulIOp::create(b, dd, cIdx(2));
           SmallVector<Value> next;
-          for (int64_t k = 0; k < kTileKeys; ++k) {
+          for (int64_t k = 0; k < keys; ++k) {
             Value pair =
                 vector::LoadOp::create(b, VectorType::get({2}, bf16), kNat.data,
                                        {bi, hk, keyRows[k], channel});
@@ -1767,7 +1765,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
             qv.push_back(
                 vector::LoadOp::create(b, vecF32, qT, {dd, cIdx(i * vw)}));
           SmallVector<Value> next;
-          for (int64_t k = 0; k < kTileKeys; ++k) {
+          for (int64_t k = 0; k < keys; ++k) {
             Value kv = splat(
                 kInPlace
                     ? memref::LoadOp::create(b, kNat.data,
@@ -1780,7 +1778,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
           }
           scf::YieldOp::create(b, next);
         }
-        for (int64_t k = 0; k < kTileKeys; ++k)
+        for (int64_t k = 0; k < keys; ++k)
           for (int64_t i = 0; i < rv; ++i) {
             Value score = loop.getResult(k * rv + i);
             if (bf16Dot)
@@ -1789,7 +1787,12 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                 b, score, st,
                 {arith::AddIOp::create(b, jg, cIdx(k)), cIdx(i * vw)});
           }
-      });
+      };
+      Value fullTiles = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, n, cIdx(kTileKeys)), cIdx(kTileKeys));
+      buildFor(b, c0, fullTiles, cIdx(kTileKeys),
+               [&](Value jg) { scoreTile(jg, kTileKeys); });
+      buildFor(b, fullTiles, n, c1, [&](Value jg) { scoreTile(jg, 1); });
       // Online softmax down the columns (one lane per row).
       for (int64_t i = 0; i < rv; ++i) {
         auto maxLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{negInfVec});
