@@ -395,6 +395,28 @@ Value CPUChunkReader::loadChunk(OpBuilder &, Location, Value buffer,
   return emitter.readF32Chunk(buffer, prefix, start, type.getShape().back());
 }
 
+/// Transposes `rows`, n vectors of n lanes (n a power of two): afterwards
+/// lane l of vector r holds what lane r of vector l held. Four butterfly
+/// stages for n = 16, each swapping one bit of the row index with the same
+/// bit of the lane index by two-vector shuffles (n log2 n shuffles in all).
+static void transposeSquare(ImplicitLocOpBuilder &b,
+                            MutableArrayRef<Value> rows) {
+  int64_t n = rows.size();
+  for (int64_t bit = 1; bit < n; bit <<= 1)
+    for (int64_t r = 0; r < n; ++r) {
+      if (r & bit)
+        continue;
+      SmallVector<int64_t> low, high;
+      for (int64_t l = 0; l < n; ++l) {
+        low.push_back(l & bit ? n + (l - bit) : l);
+        high.push_back(l & bit ? n + l : l + bit);
+      }
+      Value a = rows[r], c = rows[r + bit];
+      rows[r] = vector::ShuffleOp::create(b, a, c, low);
+      rows[r + bit] = vector::ShuffleOp::create(b, a, c, high);
+    }
+}
+
 /// Reads `vw` values of the innermost dimension starting at `start` as f32,
 /// padding past `dim` with zeros.
 Value AttentionEmitter::readF32Chunk(Value memref, ValueRange prefix,
@@ -1377,21 +1399,7 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
             ArrayRef<bool>{start + kDotBytes <= rowBytes});
         words.push_back(vector::BitCastOp::create(b, laneI32, bytes));
       }
-      // Four butterfly stages, each swapping one bit of the key index with
-      // the same bit of the word index.
-      for (int64_t bit = 1; bit < kDotLanes; bit <<= 1)
-        for (int64_t r = 0; r < kDotLanes; ++r) {
-          if (r & bit)
-            continue;
-          SmallVector<int64_t> low, high;
-          for (int64_t l = 0; l < kDotLanes; ++l) {
-            low.push_back(l & bit ? kDotLanes + (l - bit) : l);
-            high.push_back(l & bit ? kDotLanes + l : l + bit);
-          }
-          Value a = words[r], c = words[r + bit];
-          words[r] = vector::ShuffleOp::create(b, a, c, low);
-          words[r + bit] = vector::ShuffleOp::create(b, a, c, high);
-        }
+      transposeSquare(b, words);
       for (int64_t w = 0; w < wordsPerVector; ++w) {
         int64_t word = v * wordsPerVector + w;
         if (nextGroup >= dotGroups.size() ||
@@ -1596,9 +1604,9 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
   kNat.split = vNat.split = false;
   bool kInPlace = isPlain(kNat, f32), vInPlace = isPlain(vNat, f32);
   // bf16 Q K^T by AVX512-BF16 dot products: the query tile transposed in
-  // pairs of head-dim channels ([d / 2, 2 R] bf16: lane r of a vector holds
-  // row r's channels 2 dd and 2 dd + 1, unscaled) and each key's pair of
-  // channels, read in place, broadcast to every lane; the softmax scale
+  // pairs of head-dim channels ([d / 2, R] i32 words: lane r of a vector
+  // holds row r's channels 2 dd and 2 dd + 1 as bf16, unscaled) and each key's
+  // pair of channels, read in place, broadcast to every lane; the softmax scale
   // multiplies the scores.
   Type bf16 = b.getBF16Type();
   bool bf16Dot = hasBF16Dot() && !qSource && d % 2 == 0 &&
@@ -1606,7 +1614,9 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                  isPlain(kNat, bf16);
   if (bf16Dot)
     kInPlace = true;
-  Value qT = bf16Dot ? scratch({d / 2, 2 * R}, bf16) : scratch({d, R});
+  // bf16: [d / 2, R] words, lane r of a row holding row r's pair.
+  int64_t qWords = d / 2;
+  Value qT = bf16Dot ? scratch({qWords, R}, b.getI32Type()) : scratch({d, R});
   // bf16 P V: the probability pairs of the block's keys, [bk / 2, R] i32.
   bool bf16PV = useBF16ValueDot();
   if (bf16PV)
@@ -1628,33 +1638,44 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
   Value lastRow = arith::SubIOp::create(b, rows, c1);
   Value scaleVec = splat(softmaxScale);
   buildFor(b, c0, rows, cIdx(R), [&](Value r0) {
-    // The transposed, scaled query tile; rows past the end repeat the
-    // last row (never stored).
-    buildFor(b, c0, cIdx(R), c1, [&](Value t) {
-      Value rr =
-          arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, t), lastRow);
-      Value pos = arith::DivUIOp::create(b, rr, group);
-      Value head = arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
-                                         arith::RemUIOp::create(b, rr, group));
-      for (int64_t c = 0; c < dn; ++c) {
-        Value v = readF32Chunk(q, {bi, head, pos}, c * vw, d);
-        if (!bf16Dot)
-          v = arith::MulFOp::create(b, v, scaleVec);
-        for (int64_t lane = 0; lane < vw && c * vw + lane < d; ++lane) {
-          Value x = vector::ExtractOp::create(b, v, lane);
-          int64_t channel = c * vw + lane;
-          if (bf16Dot)
-            // Exact: the value came from bf16.
-            memref::StoreOp::create(
-                b, arith::TruncFOp::create(b, bf16, x), qT,
-                {cIdx(channel / 2),
-                 arith::AddIOp::create(b, arith::MulIOp::create(b, t, cIdx(2)),
-                                       cIdx(channel % 2))});
-          else
-            memref::StoreOp::create(b, x, qT, {cIdx(channel), t});
-        }
+    // The transposed query tile (f32: scaled), vw rows by vw channels (bf16:
+    // channel pairs, as i32 words) at a time by a square transpose; rows
+    // past the end repeat the last row (never stored).
+    for (int64_t rg = 0; rg < rv; ++rg) {
+      SmallVector<Value> rowIndices;
+      for (int64_t t = 0; t < vw; ++t) {
+        Value rr = arith::MinUIOp::create(
+            b, arith::AddIOp::create(b, r0, cIdx(rg * vw + t)), lastRow);
+        Value pos = arith::DivUIOp::create(b, rr, group);
+        Value head =
+            arith::AddIOp::create(b, arith::MulIOp::create(b, hk, group),
+                                  arith::RemUIOp::create(b, rr, group));
+        rowIndices.append({head, pos});
       }
-    });
+      Value zero = arith::ConstantOp::create(b, b.getZeroAttr(bf16));
+      int64_t limit = bf16Dot ? qWords : d;
+      for (int64_t c = 0; c * vw < limit; ++c) {
+        SmallVector<Value> square;
+        for (int64_t t = 0; t < vw; ++t) {
+          Value head = rowIndices[2 * t], pos = rowIndices[2 * t + 1];
+          if (bf16Dot)
+            // 2 vw channels as vw words: word w holds channels 2w, 2w + 1.
+            square.push_back(vector::BitCastOp::create(
+                b, VectorType::get({vw}, b.getI32Type()),
+                vector::TransferReadOp::create(
+                    b, VectorType::get({2 * vw}, bf16), q,
+                    ValueRange{bi, head, pos, cIdx(2 * c * vw)}, zero,
+                    ArrayRef<bool>{2 * (c + 1) * vw <= d})));
+          else
+            square.push_back(arith::MulFOp::create(
+                b, readF32Chunk(q, {bi, head, pos}, c * vw, d), scaleVec));
+        }
+        transposeSquare(b, square);
+        for (int64_t l = 0; l < vw && c * vw + l < limit; ++l)
+          vector::StoreOp::create(b, square[l], qT,
+                                  {cIdx(c * vw + l), cIdx(rg * vw)});
+      }
+    }
     Value lastPos = arith::DivUIOp::create(
         b,
         arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, cIdx(R - 1)),
@@ -1736,8 +1757,10 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
           auto words = VectorType::get({vw}, b.getI32Type());
           SmallVector<Value> qv;
           for (int64_t i = 0; i < rv; ++i)
-            qv.push_back(
-                vector::LoadOp::create(b, pairs, qT, {dd, cIdx(i * 2 * vw)}));
+            qv.push_back(vector::BitCastOp::create(
+                b, pairs,
+                vector::LoadOp::create(b, VectorType::get({vw}, b.getI32Type()),
+                                       qT, {dd, cIdx(i * vw)})));
           Value channel = arith::MulIOp::create(b, dd, cIdx(2));
           SmallVector<Value> next;
           for (int64_t k = 0; k < keys; ++k) {

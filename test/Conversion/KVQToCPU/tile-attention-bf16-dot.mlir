@@ -2,15 +2,22 @@
 // RUN: kvq-opt %s -split-input-file -kvq-tile-attention | FileCheck %s --check-prefix=OFF
 
 // With avx512-bf16, the prefill kernel's Q K^T for bf16 Q and K: the query
-// tile transposed in channel pairs (bf16 [d / 2, 2 * 32]: lane r holds row
-// r's channels 2 dd, 2 dd + 1, unscaled), each key's channel pair read in
+// tile transposed in channel pairs (i32 words [d / 2, 32]: lane r holds row
+// r's channels 2 dd, 2 dd + 1 as bf16, unscaled; 16 rows' words read as
+// vectors and transposed by shuffles), each key's channel pair read in
 // place as one i32 and broadcast, AVX512-BF16 dot products into the 8 keys
 // x 2 row-vector micro-tile, and the scores scaled once.
 // CHECK-LABEL: func.func @bf16
-// CHECK: %[[QT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x64xbf16>
-// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: %[[QT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x32xi32>
+// CHECK: %[[ROW:.*]] = vector.transfer_read %{{.*}} : memref<1x4x20x32xbf16, {{.*}}>, vector<32xbf16>
+// CHECK-NEXT: vector.bitcast %[[ROW]] : vector<32xbf16> to vector<16xi32>
+// CHECK-NOT: arith.truncf
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30] : vector<16xi32>, vector<16xi32>
+// CHECK: vector.store %{{.*}}, %[[QT]][%c0{{.*}}, %c0{{.*}}] : memref<16x32xi32>, vector<16xi32>
+// CHECK: vector.store %{{.*}}, %[[QT]][%c15{{.*}}, %c16{{.*}}] : memref<16x32xi32>, vector<16xi32>
 // CHECK: scf.for %[[DD:.*]] = %{{.*}} to %c16
-// CHECK: %[[Q0:.*]] = vector.load %[[QT]][%[[DD]], %{{.*}}] : memref<16x64xbf16>, vector<32xbf16>
+// CHECK: %[[QW:.*]] = vector.load %[[QT]][%[[DD]], %{{.*}}] : memref<16x32xi32>, vector<16xi32>
+// CHECK-NEXT: %[[Q0:.*]] = vector.bitcast %[[QW]] : vector<16xi32> to vector<32xbf16>
 // CHECK: %[[PAIR:.*]] = vector.load %{{.*}} : memref<1x2x?x32xbf16, {{.*}}>, vector<2xbf16>
 // CHECK: %[[WORD:.*]] = vector.bitcast %[[PAIR]] : vector<2xbf16> to vector<1xi32>
 // CHECK: %[[K:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<32xbf16>
