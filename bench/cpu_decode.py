@@ -36,7 +36,8 @@ outlier channels and values); each is checked first against fp64
 attention over the reference models' decoding of the same arrays.
 
 Writes JSON + Markdown under build/bench/ (--out DIR elsewhere; --out
-bench/results records them with the sources).
+bench/results records them with the sources): cpu_decode-DATE, or
+cpu_decode_methods-DATE for a run of the methods alone.
 
     python3 bench/cpu_decode.py                      # b 1,8 x L 16k,32k
     python3 bench/cpu_decode.py --batch 1 --lengths 16384 --reps 9 --peers none
@@ -545,11 +546,14 @@ def main():
                     for k, v in variants.items()}, "rows": rows,
     }
     os.makedirs(args.out, exist_ok=True)
-    base = os.path.join(args.out, f"cpu_decode-{stamp}")
+    # A run of the methods alone is recorded apart from the cache types'.
+    only_methods = bool(methods) and len(methods) == len(variants)
+    base = os.path.join(args.out,
+                        f"cpu_decode{'_methods' if only_methods else ''}-{stamp}")
     with open(base + ".json", "w") as f:
         json.dump(result, f, indent=1)
     with open(base + ".md", "w") as f:
-        f.write(f"# CPU decode, {stamp}, commit {commit}, {args.threads} threads, "
+        f.write(f"# CPU decode{' (methods)' if only_methods else ''}, {stamp}, commit {commit}, {args.threads} threads, "
                 f"block time {kvq.get_block_time()} ms\n\n")
         f.write(f"Hq {HQ}, Hkv {HKV}, D {D}, q_len 1; last-level cache flushed before "
                 f"every call; median of {args.reps}. Read bandwidth measured in the same "

@@ -34,15 +34,19 @@
 // JSON: "library": "kern.so",
 // JSON: "name": "kern",
 
-// The library exports the entry points and the thread setting (weak, so
-// that the kvq libraries of a program share one) and nothing else.
+// The library exports the entry points and the thread and block time
+// settings (weak, so that the kvq libraries of a program share one) and
+// nothing else.
 // SYMS-NOT: kvq_kernel
 // SYMS: T axpy
 // SYMS-NEXT: T axpy_output_shapes
 // SYMS-NEXT: T codes
 // SYMS-NEXT: T codes_output_shapes
+// SYMS-NEXT: V kvq_block_time_setting
+// SYMS-NEXT: W kvq_get_block_time
 // SYMS-NEXT: W kvq_get_num_threads
 // SYMS-NEXT: V kvq_num_threads_setting
+// SYMS-NEXT: W kvq_set_block_time
 // SYMS-NEXT: W kvq_set_num_threads
 // SYMS-NOT: {{.}}
 
