@@ -7,7 +7,9 @@ and dynamic lengths:
 * sketched attention without causal (the linear state form) and with it
   (the block algorithm with its prefix state, blocks that do not divide the
   length), against the dense form of the same sketch: they must agree to
-  fp32 rounding;
+  fp32 rounding, bounded per output by the magnitudes of the sketched
+  weights' terms (their sums cancel: 1e-5 of the largest output is not
+  always reachable);
 * the sketch error against exact degree-4 attention falls as r grows.
 
 Exits non-zero on any mismatch. With --target=nvvm the same checks run on
@@ -42,6 +44,28 @@ CASES = {
     "sketch_causal_block1": (2, 2, "{sketch = 16, seed = 5, block = 1, causal}"),
 }
 SKETCH = {"sketch_full": (32, 3), "sketch_causal_gqa": (32, 3), "sketch_causal_block1": (16, 5)}
+
+
+def within_sketch_bound(err, want, q, k, v, r, seed, causal):
+    """Whether err <= 1e-5 max |want| + 64 * the f32 rounding bound of the
+    sketched weights (see the call), element by element."""
+    rep = q.shape[1] // k.shape[1]
+    pq = ref.poly_sketch(q.astype(np.float64), r, seed)
+    pk = np.repeat(ref.poly_sketch(k.astype(np.float64), r, seed), rep, axis=1)
+    vv = np.abs(np.repeat(v.astype(np.float64), rep, axis=1))
+    w = np.einsum("bhqr,bhkr->bhqk", pq, pk) ** 2
+    a = np.einsum("bhqr,bhkr->bhqk", np.abs(pq), np.abs(pk)) ** 2
+    if causal:
+        sq, skv = q.shape[2], k.shape[2]
+        visible = np.arange(skv)[None, :] <= np.arange(sq)[:, None] + (skv - sq)
+        w, a = np.where(visible, w, 0.0), np.where(visible, a, 0.0)
+    bound = (np.einsum("bhqk,bhkd->bhqd", a, vv) + np.abs(want) * a.sum(-1, keepdims=True)) \
+        / (1.0 + w.sum(-1, keepdims=True)) * float(np.finfo(np.float32).eps)
+    allowed = 1e-5 * np.abs(want).max() + 64 * bound
+    rel = float(err.max() / np.abs(want).max())
+    worst = float((err / allowed).max())
+    return bool(np.isfinite(err).all() and worst <= 1), \
+        f"max rel error {rel:.1e}, {worst:.2f} of the allowed error"
 
 
 def main():
@@ -83,8 +107,19 @@ def main():
                 continue
             q, k, v = inputs(hq, hkv, sq, skv)
             want = ref.poly_attention(q, k, v, degree=degree, sketch=r, seed=seed, causal=causal)
-            kt.check(f"{name} Sq={sq} Skv={skv}", getattr(mod, name)(q, k, v,
-                  out_shapes=[want.shape]), want, 1e-5)
+            got = getattr(mod, name)(q, k, v, out_shapes=[want.shape])
+            if not r:
+                kt.check(f"{name} Sq={sq} Skv={skv}", got, want, 1e-5)
+                continue
+            # Sketched: the weights <phi(q), phi(k)>^2 are sums of terms of
+            # both signs, computed in f32 in another order (prefix sums)
+            # than the reference; each output may be off by a few f32
+            # roundings of sum_j |phi(q)||phi(k_j)|^2 (|v_j| + |o|) /
+            # (1 + sum_j w_j). 64 of them (the largest seen over 3000
+            # random cases: 11), or 1e-5 of the largest output.
+            err = np.abs(np.asarray(got, np.float64) - want)
+            ok, detail = within_sketch_bound(err, want, q, k, v, r, seed, causal)
+            kt.report(f"{name} Sq={sq} Skv={skv}", ok, detail)
 
     # Sketch error vs exact degree-4 attention shrinks with r.
     q, k, v = inputs(2, 2, 16, 64)
