@@ -633,7 +633,10 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
     Value codes = vector::TransferReadOp::create(
         b, VectorType::get({vw}, storage), src.data, indices, pad,
         ArrayRef<bool>{start + vw <= src.dim});
-    codeValues = emitDecodeCodes(b, b.getLoc(), src.scheme, codes);
+    // FP8 e4m3 through f16, which x86 converts in hardware.
+    codeValues = isa<Float8E4M3FNType>(storage)
+                     ? emitDecodeF8E4M3FNByHalf(b, b.getLoc(), codes)
+                     : emitDecodeCodes(b, b.getLoc(), src.scheme, codes);
   }
   if (!withScale)
     return codeValues;

@@ -68,12 +68,23 @@ func.func @causal(%q: tensor<2x4x33x16xf32>, %k: tensor<2x4x33x16xf32>, %v: tens
 
 // -----
 
-// FP8 values are decoded with integer arithmetic (no f8 arithmetic reaches
-// LLVM); an asymmetric zero point is added after the scale.
+// FP8 e4m3 values are decoded through f16 (no f8 arithmetic reaches LLVM;
+// x86 converts f16 in hardware): sign and exponent-mantissa bits moved into
+// an f16 (shift left 8, arithmetic shift right 1, bit 14 cleared), the
+// NaN code selected, widened, scaled by 2^8; an asymmetric zero point is
+// added after the scale.
 // CHECK-LABEL: func @fp8_and_asym
-// CHECK: vector<16xf8E4M3FN>
-// CHECK: arith.bitcast %{{.*}} : vector<16xf8E4M3FN> to vector<16xi8>
-// CHECK: arith.uitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK: %[[C:.*]] = vector.transfer_read {{.*}} vector<16xf8E4M3FN>
+// CHECK-NEXT: %[[B:.*]] = arith.bitcast %[[C]] : vector<16xf8E4M3FN> to vector<16xi8>
+// CHECK-NEXT: %[[U:.*]] = arith.extui %[[B]] : vector<16xi8> to vector<16xi16>
+// CHECK: %[[L:.*]] = arith.shli %[[U]], %{{.*}} : vector<16xi16>
+// CHECK: %[[R:.*]] = arith.shrsi %[[L]], %{{.*}} : vector<16xi16>
+// CHECK: %[[H:.*]] = arith.andi %[[R]], %{{.*}} : vector<16xi16>
+// CHECK: %[[NAN:.*]] = arith.cmpi eq
+// CHECK: %[[S:.*]] = arith.select %[[NAN]], %{{.*}}, %[[H]] : vector<16xi1>, vector<16xi16>
+// CHECK: %[[F:.*]] = arith.bitcast %[[S]] : vector<16xi16> to vector<16xf16>
+// CHECK: %[[W:.*]] = arith.extf %[[F]] : vector<16xf16> to vector<16xf32>
+// CHECK: arith.mulf %[[W]], %{{.*}} : vector<16xf32>
 // CHECK: arith.addf
 func.func @fp8_and_asym(%q: tensor<1x2x1x32xf32>, %kc: tensor<1x2x9x32xf8E4M3FN>, %ks: tensor<1x2x1x32xf32>,
                         %vc: tensor<1x2x9x32xi8>, %vs: tensor<1x2x9x1xf16>, %vz: tensor<1x2x9x1xf16>) -> tensor<1x2x1x32xf32> {

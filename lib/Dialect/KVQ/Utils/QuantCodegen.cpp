@@ -111,6 +111,36 @@ static Value decodeF8E4M3FN(OpBuilder &b, Location loc, Value codes) {
   return arith::BitcastOp::create(b, loc, f32Type, result);
 }
 
+Value mlir::kvq::emitDecodeF8E4M3FNByHalf(OpBuilder &b, Location loc,
+                                          Value codes) {
+  Type type = codes.getType();
+  Type i8Type = withElementType(type, b.getI8Type());
+  Type i16Type = withElementType(type, b.getI16Type());
+  Type f16Type = withElementType(type, b.getF16Type());
+  Type f32Type = withElementType(type, b.getF32Type());
+  Value u = arith::ExtUIOp::create(
+      b, loc, i16Type, arith::BitcastOp::create(b, loc, i8Type, codes));
+  // s eeee mmm -> s 0 eeee mmm 0000000: shifted to the top, then one right
+  // arithmetically (the sign lands in bits 15 and 14), bit 14 cleared.
+  Value half = arith::AndIOp::create(
+      b, loc,
+      arith::ShRSIOp::create(
+          b, loc,
+          arith::ShLIOp::create(b, loc, u, intConstant(b, loc, i16Type, 8)),
+          intConstant(b, loc, i16Type, 1)),
+      intConstant(b, loc, i16Type, -16385)); // 0xBFFF
+  Value isNan = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      arith::AndIOp::create(b, loc, u, intConstant(b, loc, i16Type, 0x7F)),
+      intConstant(b, loc, i16Type, 0x7F));
+  half = arith::SelectOp::create(b, loc, isNan,
+                                 intConstant(b, loc, i16Type, 0x7E00), half);
+  Value bits16 = arith::BitcastOp::create(b, loc, f16Type, half);
+  Value wide = arith::ExtFOp::create(b, loc, f32Type, bits16);
+  return arith::MulFOp::create(b, loc, wide,
+                               floatConstant(b, loc, f32Type, 256.0));
+}
+
 /// f8E5M2 is the upper byte of an f16.
 static Value decodeF8E5M2(OpBuilder &b, Location loc, Value codes) {
   Type type = codes.getType();

@@ -32,6 +32,14 @@ Value emitExtendToF32(OpBuilder &b, Location loc, Value value);
 Value emitDecodeCodes(OpBuilder &b, Location loc, QuantSchemeAttr scheme,
                       Value codes);
 
+/// f8E4M3FN codes to f32 through f16, for targets that convert f16 in
+/// hardware (x86 F16C / AVX-512): the byte's sign and 7 exponent-mantissa
+/// bits placed in an f16 (exponent bias 15, not 7), converted to f32 and
+/// scaled by 2^8; exact for every code (subnormals included), S.1111.111
+/// is NaN. Half the instructions of emitDecodeCodes' integer decoding, in
+/// 16-bit lanes.
+Value emitDecodeF8E4M3FNByHalf(OpBuilder &b, Location loc, Value codes);
+
 /// Reconstructs f32 values: `code * scale` or `code * scale + zeroPoint`.
 /// `codeValues` is the result of emitDecodeCodes; `scale` / `zeroPoint` are
 /// any float type and are splatted to the shape of `codeValues` when they

@@ -1,0 +1,71 @@
+"""Every FP8 code as the attention kernel decodes it.
+
+An attention over a single key returns that key's value row exactly (its
+softmax weight is 1), so a cache of one token whose V codes are all 256
+f8E4M3FN bytes (and all 256 f8E5M2 bytes), with scale 1, reads each code
+back as the kernel decodes it inside the attention loop: the value of the
+code (ml_dtypes' conversion to f64 is the reference), exactly, NaN codes
+as NaN, subnormals included (-0 reads as 0: the weighted sum starts from
++0). A head dim of 16-lane chunks and a ragged one (a partial last
+chunk), one key, and two keys with equal weights (causal).
+
+Exits non-zero on any mismatch.
+"""
+
+import ml_dtypes
+import numpy as np
+
+import kvq_testing as kt
+
+from kvq.builder import attention_module
+
+SCHEMES = {
+    "f8E4M3FN": (ml_dtypes.float8_e4m3fn, "#kvq.quant<f8E4M3FN, symmetric, token, scale = f32>"),
+    "f8E5M2": (ml_dtypes.float8_e5m2, "#kvq.quant<f8E5M2, symmetric, token, scale = f32>"),
+}
+
+
+def main():
+    opts = kt.parse(__doc__)
+    rng = kt.rng()
+    text = ""
+    for name, (_, scheme) in SCHEMES.items():
+        # 256 codes over Hkv 2 heads of D 128, and a ragged D 72.
+        text += attention_module(f"full_{name}", [1, 2, 1, 128], [1, 2, 1, 128],
+                                 key_scheme=scheme, value_scheme=scheme)
+        text += attention_module(f"ragged_{name}", [1, 4, 1, 72], [1, 4, 1, 72],
+                                 key_scheme=scheme, value_scheme=scheme)
+        text += attention_module(f"causal_{name}", [1, 2, 1, 128], [1, 2, 2, 128],
+                                 key_scheme=scheme, value_scheme=scheme, causal=True)
+    mod = kt.library(opts, text, "fp8_codes")
+    codes = np.arange(256, dtype=np.uint8)
+    for name, (dtype, _) in SCHEMES.items():
+        want_all = codes.view(dtype).astype(np.float64)
+        for kind, heads, d, keys in (("full", 2, 128, 1), ("ragged", 4, 72, 1),
+                                     ("causal", 2, 128, 2)):
+            n = heads * d
+            order = rng.permutation(256)
+            v_bytes = np.resize(codes[order], n).reshape(1, heads, 1, d)
+            k_bytes = rng.integers(0, 0x70, (1, heads, keys, d), dtype=np.uint8)
+            # q = 0: every score is 0 and every weight 1, so with the same
+            # codes in every key the output is (keys * v) / keys = v exactly.
+            v = np.concatenate([v_bytes] * keys, axis=2)
+            q = np.zeros((1, heads, 1, d), np.float32)
+            scale = np.ones((1, heads, keys, 1), np.float32)
+            out = mod[f"{kind}_{name}"](q, k_bytes.view(dtype), scale, v.view(dtype), scale)
+            want = v_bytes.view(dtype).astype(np.float64)[:, :, 0]
+            got = out[:, :, 0].astype(np.float64)
+            nan_ok = np.array_equal(np.isnan(got), np.isnan(want))
+            finite = ~np.isnan(want)
+            same = np.array_equal(got[finite], want[finite])
+            seen = np.unique(v_bytes).size
+            kt.report(f"{name} {kind} (D {d}, {keys} key{'s' if keys > 1 else ''}): "
+                      f"{seen} codes decoded exactly", nan_ok and same,
+                      "" if nan_ok and same else
+                      f"{int(np.sum(got[finite] != want[finite]))} values differ, NaN "
+                      f"positions {'match' if nan_ok else 'differ'}")
+    kt.finish()
+
+
+if __name__ == "__main__":
+    main()
