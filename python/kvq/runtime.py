@@ -679,33 +679,25 @@ class Module:
                         for spec in self.manifest["entries"]}
         # A temporary build directory (kvq.compile) lives as long as we do.
         self._workdir = workdir
-        # kvq_set_num_threads / kvq_get_num_threads (kvq_abi.h); libraries
-        # built before they existed lack them.
-        try:
-            self._set_threads = self._library.kvq_set_num_threads
-            self._get_threads = self._library.kvq_get_num_threads
-        except AttributeError:
-            self._set_threads = self._get_threads = None
-        else:
-            self._set_threads.argtypes = [ctypes.c_int32]
-            self._set_threads.restype = ctypes.c_int32
-            self._get_threads.argtypes = []
-            self._get_threads.restype = ctypes.c_int32
-            if _num_threads:
-                self._set_threads(_num_threads)
-        try:
-            self._set_block_time = self._library.kvq_set_block_time
-            self._get_block_time = self._library.kvq_get_block_time
-        except AttributeError:
-            self._set_block_time = self._get_block_time = None
-        else:
-            self._set_block_time.argtypes = [ctypes.c_int32]
-            self._set_block_time.restype = ctypes.c_int32
-            self._get_block_time.argtypes = []
-            self._get_block_time.restype = ctypes.c_int32
-            if _block_time is not None:
-                self._set_block_time(_block_time)
+        # The thread and block time settings (kvq_abi.h); libraries built
+        # before a setting existed lack its functions.
+        self._set_threads, self._get_threads = self._setting("num_threads", _num_threads or None)
+        self._set_block_time, self._get_block_time = self._setting("block_time", _block_time)
         _modules.add(self)
+
+    def _setting(self, name, value):
+        """The library's kvq_set_<name> / kvq_get_<name> (None, None when it
+        lacks them), the setter called with `value` unless it is None."""
+        try:
+            setter = getattr(self._library, f"kvq_set_{name}")
+            getter = getattr(self._library, f"kvq_get_{name}")
+        except AttributeError:
+            return None, None
+        setter.argtypes, setter.restype = [ctypes.c_int32], ctypes.c_int32
+        getter.argtypes, getter.restype = [], ctypes.c_int32
+        if value is not None:
+            setter(value)
+        return setter, getter
 
     def set_num_threads(self, n):
         """Runs this library's kernels on at most `n` threads (0: the
