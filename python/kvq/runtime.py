@@ -478,8 +478,9 @@ class Entry:
         already be what the kernel takes: a C-contiguous NumPy array of the
         input's storage dtype (packed codes for i4 / i2); anything that would
         need a copy is refused. A number (Python or NumPy scalar) for a scalar
-        input is fixed at its value now; a 0-d array is read at each call. CPU libraries only (a GPU library's call copies
-        host arrays to the device).
+        input is fixed at its value now; a 0-d array is read at each call.
+        CPU libraries only (a GPU library's call copies host arrays to the
+        device).
         """
         if self.device:
             raise KVQError(KVQ_ERR_DEVICE, f"{self.name}: bind() runs CPU libraries; call a "
