@@ -57,7 +57,14 @@ passed=$(grep -caE '^PASS: ' "$log" || true)
 failed=$(grep -caE '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$log" || true)
 skipped=$(grep -caE '^(UNSUPPORTED|XFAIL): ' "$log" || true)
 echo "sanitize: $passed passed, $failed failed, $skipped skipped ($((SECONDS - stage)) s)"
-[[ $status -eq 0 ]] || { echo "sanitize: lit failed"; grep -a -A40 -E "^(FAIL|UNRESOLVED)" "$log" | head -200; exit "$status"; }
+# On failure: every failed test's whole report (its commands and their
+# output, where the seed of a random test is), not its first lines.
+[[ $status -eq 0 ]] || {
+  echo "sanitize: lit failed"
+  awk '/^\*+ TEST .* FAILED \*+$/ {show = 1} show {print} $0 == "********************" {show = 0}' "$log" |
+    head -600
+  exit "$status"
+}
 
 echo "== test: stage 4/$stages: fuzzing kvq-fuzz for ${KVQ_FUZZ_SECONDS:-150} s"
 "$root/scripts/fuzz.sh" "$build/bin/kvq-fuzz" "${KVQ_FUZZ_SECONDS:-150}"
