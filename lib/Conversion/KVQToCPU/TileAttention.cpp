@@ -221,8 +221,8 @@ private:
   /// A key row is read as `dotVectors` vectors of kDotBytes code bytes;
   /// each vector gives `dotPlanes` planes (8 / bits fields per byte) of
   /// unsigned codes `u = code + h` (h = 2^(bits-1); see biasedPlanes), so
-  /// plane `k`, byte
-  /// `i` of vector `v` is channel `(v * kDotBytes + i) * dotPlanes + k`.
+  /// plane `k`, byte `i` of vector `v` is channel
+  /// `(v * kDotBytes + i) * dotPlanes + k`.
   /// vpdpbusd multiplies them with the query quantized to int8 in the same
   /// layout and sums 4 products per i32 lane; the accumulators start at
   /// `-h * (the lane's sum of query codes)`, so each lane holds the exact
@@ -1655,7 +1655,8 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                                   arith::RemUIOp::create(b, rr, group));
         rowIndices.append({head, pos});
       }
-      Value zero = arith::ConstantOp::create(b, b.getZeroAttr(bf16));
+      Value zero =
+          bf16Dot ? arith::ConstantOp::create(b, b.getZeroAttr(bf16)) : Value();
       int64_t limit = bf16Dot ? qWords : d;
       for (int64_t c = 0; c * vw < limit; ++c) {
         SmallVector<Value> square;
@@ -1738,7 +1739,6 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
             vector::StoreOp::create(b, loadKVChunk(vNat, bi, hk, j, c), vb,
                                     {jj, cIdx(c * vw)});
       });
-      Value lastKey = arith::SubIOp::create(b, hi, c1);
       // Scores: micro-tiles of kTileKeys keys x rv row vectors, then the
       // block's last keys one at a time, so that every key row read is in
       // the block (no clamped row index, whose bounds arithmetic LLVM's
@@ -1875,6 +1875,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
       if (bf16PV) {
         auto halfType = VectorType::get({vw}, bf16);
         Value zeroHalf = arith::ConstantOp::create(b, b.getZeroAttr(bf16));
+        Value lastKey = arith::SubIOp::create(b, hi, c1);
         buildFor(b, c0, arith::CeilDivUIOp::create(b, n, cIdx(2)), c1,
                  [&](Value jp) {
                    Value first = arith::MulIOp::create(b, jp, cIdx(2));
