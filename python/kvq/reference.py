@@ -1429,6 +1429,49 @@ def vidkv_decode_key(high_codes, high_scale, high_min, low_codes, low_scale, cha
     return np.take_along_axis(g, channels[:, :, None, :].astype(np.int64).repeat(s, axis=2), axis=-1)
 
 
+def vidkv_decode_key_slots(high, low_codes, low_scale, group_size: int = 32) -> np.ndarray:
+    """VidKV keys in slot coordinates (float64 ``[B, H, S, n_high + N]``):
+    the decoded high slots `high`, then ``(2 bit - 1) * scale`` per
+    spectral component, before the inverse DFT and the channel permutation
+    (`kvq.vidkv_decode_key_slots`)."""
+    high = np.asarray(high).astype(np.float64)
+    n_low = np.asarray(low_scale).shape[-1]
+    s = high.shape[2]
+    sign = 2.0 * _unpack_rows(np.asarray(low_codes), 1, n_low).astype(np.float64) - 1.0
+    ls = _expand_groups(np.asarray(low_scale).astype(np.float64), s, group_size)
+    return np.concatenate([high, sign * ls], axis=-1)
+
+
+def vidkv_slot_matrix(d: int, n_high: int) -> np.ndarray:
+    """The ``[D, D]`` float64 map of a VidKV key from its slots to its
+    slot-ordered channels: row `j` is what slot `j` adds to each position
+    (the identity on the high slots, `vidkv_inverse_halfcomplex` of each
+    unit spectrum on the low ones)."""
+    n = d - n_high
+    m = np.zeros((d, d))
+    m[:n_high, :n_high] = np.eye(n_high)
+    m[n_high:, n_high:] = vidkv_inverse_halfcomplex(np.eye(n))
+    return m
+
+
+def vidkv_project_query(q, channels, n_high: int) -> np.ndarray:
+    """Queries in the slot coordinates of VidKV keys (float64, the shape of
+    `q`): ``result[b, h, s, j] = sum_c q[b, h, s, c] * M[j, channels[b, hk,
+    c]]`` with M = `vidkv_slot_matrix` and ``hk = h // (H // Hk)``, so that
+    ``q . vidkv_decode_key(..) = result . vidkv_decode_key_slots(..)``. A
+    channel whose slot is outside ``[0, D)`` contributes nothing
+    (`kvq.vidkv_project_query`)."""
+    q = np.asarray(q).astype(np.float64)
+    channels = np.asarray(channels).astype(np.int64)
+    d = q.shape[-1]
+    m = vidkv_slot_matrix(d, n_high)
+    ch = np.repeat(channels, q.shape[1] // channels.shape[1], axis=1)  # [B, H, D]
+    valid = (ch >= 0) & (ch < d)
+    a = m[:, np.clip(ch, 0, d - 1)]  # [D(j), B, H, D(c)]
+    a = np.moveaxis(a, 0, 2) * valid[:, :, None, :]  # [B, H, j, c]
+    return np.einsum("bhsc,bhjc->bhsj", q, a)
+
+
 def pack_ternary(trits) -> np.ndarray:
     """Packs ternary values {-1, 0, 1} along the last axis, 5 per byte:
     digit ``t + 1`` of element ``i`` weighs ``3^(i % 5)`` in byte ``i // 5``
@@ -1502,6 +1545,9 @@ __all__ += [
     "vidkv_high_scheme",
     "vidkv_encode_key",
     "vidkv_decode_key",
+    "vidkv_decode_key_slots",
+    "vidkv_slot_matrix",
+    "vidkv_project_query",
     "pack_ternary",
     "unpack_ternary",
     "vidkv_encode_value",

@@ -56,10 +56,14 @@ func.func @gear_key(%q: tensor<1x4x1x64xf32>, %kc: tensor<1x2x?x64xi4>, %ks: ten
 
 // -----
 
+// VidKV keys are read in slot coordinates (kvq-fuse): a kernel maps the
+// queries (kvq.vidkv_project_query) before the attention kernel decodes
+// the slots and the ternary values.
 // CHECK-LABEL: llvm.func @vidkv(
 // CHECK-NOT: kvq.
-// CHECK: gpu.launch_func <{{.*}}> @vidkv_kernel::@vidkv_kernel
-// CHECK: gpu.binary @vidkv_kernel
+// CHECK: gpu.launch_func @vidkv_kernel_0::@vidkv_kernel
+// CHECK: gpu.launch_func <{{.*}}> @vidkv_kernel_1::@vidkv_kernel
+// CHECK: gpu.binary @vidkv_kernel_1
 // CHECK-SAME: st.shared.{{b16|v4.b32}}
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 func.func @vidkv(%q: tensor<1x4x5x16xf32>, %hc: tensor<1x2x?x2xi8>, %hs: tensor<1x2x?x8xf32>,

@@ -240,9 +240,12 @@ def ConvertKVQToLinalg : Pass<"convert-kvq-to-linalg"> {
     group and sign bits OR-ed into bytes. `kvq.vidkv_decode_key`: the low
     spectrum dequantized, the inverse DFT (a contraction), every channel
     read from its slot. `kvq.vidkv_encode_value`: `mean |v|` per token
-    group and base-3 digit sums into bytes; `kvq.vidkv_decode_value`: one
-    elementwise op. Decode ops that feed `kvq.attention` are decoded inside
-    its loop instead (`kvq-tile-attention`); this pass lowers the rest.
+    group and base-3 digit sums into bytes; `kvq.vidkv_decode_value` and
+    `kvq.vidkv_decode_key_slots`: one elementwise op each;
+    `kvq.vidkv_project_query`: a contraction of the queries with the
+    constant slot-to-channel matrix, each channel reading the row of its
+    slot. Decode ops that feed `kvq.attention` are decoded inside its loop
+    instead (`kvq-tile-attention`); this pass lowers the rest.
 
     **PolySketchFormer** (lower kvq.poly_sketch and kvq.poly_attention).
 

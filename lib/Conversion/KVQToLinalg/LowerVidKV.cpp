@@ -17,15 +17,18 @@
 //   contraction), then every channel read from its slot.
 // kvq.vidkv_encode_value: mean |v| per token group and the ternary digits
 //   summed into base-3 bytes. kvq.vidkv_decode_value: one elementwise op.
+// kvq.vidkv_decode_key_slots: one elementwise op (high value or signed
+//   scale). kvq.vidkv_project_query: a contraction of the queries with the
+//   constant slot-to-channel matrix, each channel reading its slot's row.
 //
 // The DFT is a dense matrix product rather than an FFT: N <= D is small,
 // and a contraction needs nothing beyond linalg.
 //
 //===----------------------------------------------------------------------===//
 
-#include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Conversion/KVQToLinalg/KVQToLinalg.h"
 #include "kvq/Conversion/Passes.h"
+#include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/VidKV.h"
 #include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
@@ -82,14 +85,6 @@ std::vector<float> mlir::kvq::getVidKVInverseDFT(int64_t n) {
     }
   }
   return g;
-}
-
-QuantSchemeAttr mlir::kvq::getVidKVHighScheme(MLIRContext *ctx,
-                                              int64_t groupSize,
-                                              Type scaleType) {
-  return QuantSchemeAttr::get(ctx, IntegerType::get(ctx, 2),
-                              /*symmetric=*/false, Granularity::Group,
-                              {2, groupSize}, scaleType);
 }
 
 namespace {
@@ -693,6 +688,156 @@ struct LowerVidKVDecodeValue : OpRewritePattern<VidKVDecodeValueOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// VidKVDecodeKeySlotsOp / VidKVProjectQueryOp
+//===----------------------------------------------------------------------===//
+
+struct LowerVidKVDecodeKeySlots : OpRewritePattern<VidKVDecodeKeySlotsOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(VidKVDecodeKeySlotsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    RankedTensorType resultType = op.getResult().getType();
+    int64_t d = resultType.getDimSize(3);
+    int64_t nHigh = op.getHigh().getType().getDimSize(3);
+    int64_t groupSize = op.getGroupSize();
+    Type i32 = b.getI32Type();
+    Value high = op.getHigh(), lowCodes = op.getLowCodes(),
+          lowScale = op.getLowScale();
+    GenericBuilder g4{b, loc, 4};
+    SmallVector<OpFoldResult> sizes =
+        sizesWithLast(b, loc, lowCodes, b.getIndexAttr(d));
+    // Slot j: high[j] (j < n_high) or (2 bit - 1) * scale of component
+    // j - n_high (indices clamped into both parts, then one selected).
+    Value out =
+        g4.build(
+              {}, {}, {createEmpty(b, loc, sizes, resultType.getElementType())},
+              {{g4.d(0), g4.d(1), g4.d(2), g4.d(3)}}, {par, par, par, par},
+              [&](OpBuilder &nb, Location nl,
+                  ValueRange) -> SmallVector<Value> {
+                Value bi = index(nb, nl, 0), hi = index(nb, nl, 1),
+                      si = index(nb, nl, 2), j = index(nb, nl, 3);
+                Value nHighIdx = cIndex(nb, nl, nHigh);
+                Value isHigh = arith::CmpIOp::create(
+                    nb, nl, arith::CmpIPredicate::ult, j, nHighIdx);
+                Value hiSlot = arith::MinUIOp::create(
+                    nb, nl, j, cIndex(nb, nl, nHigh - 1));
+                Value m = arith::SubIOp::create(
+                    nb, nl, arith::MaxUIOp::create(nb, nl, j, nHighIdx),
+                    nHighIdx);
+                Value gi = arith::DivUIOp::create(nb, nl, si,
+                                                  cIndex(nb, nl, groupSize));
+                Value highValue = emitExtendToF32(
+                    nb, nl,
+                    tensor::ExtractOp::create(nb, nl, high,
+                                              ValueRange{bi, hi, si, hiSlot}));
+                Value byte = tensor::ExtractOp::create(
+                    nb, nl, lowCodes,
+                    ValueRange{bi, hi, si, emitCodeByte(nb, nl, m, 1)});
+                Value bit = emitExtractField(
+                    nb, nl, byte, emitCodeBitOffset(nb, nl, m, 1, i32), 1,
+                    FieldExtension::Zero, i32);
+                Value set =
+                    arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, bit,
+                                          cInt(nb, nl, i32, 0));
+                Value scale = emitExtendToF32(
+                    nb, nl,
+                    tensor::ExtractOp::create(nb, nl, lowScale,
+                                              ValueRange{bi, hi, gi, m}));
+                Value lowValue = arith::SelectOp::create(
+                    nb, nl, set, scale, arith::NegFOp::create(nb, nl, scale));
+                Value v = arith::SelectOp::create(nb, nl, isHigh, highValue,
+                                                  lowValue);
+                return {
+                    emitConvertFromF32(nb, nl, v, resultType.getElementType())};
+              })
+            .front();
+    rewriter.replaceOp(op, castTo(b, loc, resultType, out));
+    return success();
+  }
+};
+
+struct LowerVidKVProjectQuery : OpRewritePattern<VidKVProjectQueryOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(VidKVProjectQueryOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    RankedTensorType resultType = op.getResult().getType();
+    Value query = op.getQuery(), channels = op.getChannels();
+    int64_t d = op.getQuery().getType().getDimSize(3);
+    int64_t nHigh = op.getNHigh(), nLow = d - nHigh;
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+
+    // M[t, j]: the identity on the high slots, the inverse DFT on the low.
+    std::vector<float> g = getVidKVInverseDFT(nLow);
+    std::vector<float> m(d * d, 0.0f);
+    for (int64_t t = 0; t < nHigh; ++t)
+      m[t * d + t] = 1.0f;
+    for (int64_t t = 0; t < nLow; ++t)
+      for (int64_t k = 0; k < nLow; ++k)
+        m[(nHigh + t) * d + nHigh + k] = g[t * nLow + k];
+    Value matrix = matrixConstant(b, loc, d, m);
+
+    // Query head h reads the channels of KV head h / (H / Hk).
+    Value heads = tensor::DimOp::create(b, loc, query, 1);
+    Value kvHeads = tensor::DimOp::create(b, loc, channels, 1);
+    Value group = arith::DivUIOp::create(b, loc, heads, kvHeads);
+
+    // result[b, h, s, j] = sum_c q[b, h, s, c] M[slot(c), j], with j the
+    // innermost loop: one row of M per channel.
+    GenericBuilder g5{b, loc, 5};
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, query);
+    Value sum =
+        g5.build({query}, {{g5.d(0), g5.d(1), g5.d(2), g5.d(3)}},
+                 {createZeros(b, loc, sizes, f32)},
+                 {{g5.d(0), g5.d(1), g5.d(2), g5.d(4)}},
+                 {par, par, par, red, par},
+                 [&](OpBuilder &nb, Location nl,
+                     ValueRange a) -> SmallVector<Value> {
+                   Value hk =
+                       arith::DivUIOp::create(nb, nl, index(nb, nl, 1), group);
+                   Value slot = tensor::ExtractOp::create(
+                       nb, nl, channels,
+                       ValueRange{index(nb, nl, 0), hk, index(nb, nl, 3)});
+                   Value valid =
+                       arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                             slot, cInt(nb, nl, i32, d));
+                   Value row =
+                       toIndex(nb, nl,
+                               arith::SelectOp::create(nb, nl, valid, slot,
+                                                       cInt(nb, nl, i32, 0)));
+                   Value coef = arith::SelectOp::create(
+                       nb, nl, valid,
+                       tensor::ExtractOp::create(
+                           nb, nl, matrix, ValueRange{row, index(nb, nl, 4)}),
+                       cF32(nb, nl, 0.0));
+                   Value q = emitExtendToF32(nb, nl, a[0]);
+                   return {arith::AddFOp::create(
+                       nb, nl, a[1], arith::MulFOp::create(nb, nl, q, coef))};
+                 })
+            .front();
+    Value out = sum;
+    if (resultType.getElementType() != f32) {
+      GenericBuilder g4{b, loc, 4};
+      SmallVector<AffineExpr> id = {g4.d(0), g4.d(1), g4.d(2), g4.d(3)};
+      out = g4.build({sum}, {id},
+                     {createEmpty(b, loc, sizes, resultType.getElementType())},
+                     {id}, {par, par, par, par},
+                     [&](OpBuilder &nb, Location nl,
+                         ValueRange a) -> SmallVector<Value> {
+                       return {emitConvertFromF32(nb, nl, a[0],
+                                                  resultType.getElementType())};
+                     })
+                .front();
+    }
+    rewriter.replaceOp(op, castTo(b, loc, resultType, out));
+    return success();
+  }
+};
 
 } // namespace
 
@@ -709,5 +854,6 @@ Value mlir::kvq::emitVidKVTrit(OpBuilder &b, Location loc, Value byte,
 
 void mlir::kvq::populateLowerVidKVPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerVidKVEncodeKey, LowerVidKVDecodeKey, LowerVidKVEncodeValue,
-               LowerVidKVDecodeValue>(patterns.getContext());
+               LowerVidKVDecodeValue, LowerVidKVDecodeKeySlots,
+               LowerVidKVProjectQuery>(patterns.getContext());
 }

@@ -109,3 +109,57 @@ func.func @decode_value(%c: tensor<1x2x?x2xi8>, %s: tensor<1x2x?x7xf32>) -> tens
   %v = kvq.vidkv_decode_value %c, %s {group_size = 4} : tensor<1x2x?x2xi8>, tensor<1x2x?x7xf32> -> tensor<1x2x?x7xf32>
   return %v : tensor<1x2x?x7xf32>
 }
+
+// -----
+
+// Keys in slot coordinates (4 high slots, 3 spectral components, groups of
+// 4 tokens): one elementwise op; slot j < 4 reads the decoded high value,
+// the others the sign bit of component j - 4 selecting +scale or -scale.
+
+// CHECK-LABEL: func @decode_key_slots
+// CHECK-SAME: (%[[H:.*]]: tensor<1x2x?x4xf32>, %[[LC:.*]]: tensor<1x2x?x1xi8>, %[[LS:.*]]: tensor<1x2x?x3xf16>)
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x2x?x7xf32>)
+// CHECK:   %[[J:.*]] = linalg.index 3
+// CHECK:   %[[HIGH:.*]] = arith.cmpi ult, %[[J]], %[[C4:.*]] : index
+// CHECK:   %[[M:.*]] = arith.subi %{{.*}}, %[[C4]]
+// CHECK:   %[[HV:.*]] = tensor.extract %[[H]]
+// CHECK:   tensor.extract %[[LC]]
+// CHECK:   %[[SET:.*]] = arith.cmpi ne
+// CHECK:   %[[S:.*]] = tensor.extract %[[LS]][%{{.*}}, %{{.*}}, %{{.*}}, %[[M]]]
+// CHECK:   %[[S32:.*]] = arith.extf %[[S]]
+// CHECK:   %[[NEG:.*]] = arith.negf %[[S32]]
+// CHECK:   %[[LOW:.*]] = arith.select %[[SET]], %[[S32]], %[[NEG]]
+// CHECK:   arith.select %[[HIGH]], %[[HV]], %[[LOW]]
+func.func @decode_key_slots(%h: tensor<1x2x?x4xf32>, %lc: tensor<1x2x?x1xi8>, %ls: tensor<1x2x?x3xf16>)
+    -> tensor<1x2x?x7xf32> {
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls {group_size = 4}
+      : tensor<1x2x?x4xf32>, tensor<1x2x?x1xi8>, tensor<1x2x?x3xf16> -> tensor<1x2x?x7xf32>
+  return %k : tensor<1x2x?x7xf32>
+}
+
+// -----
+
+// Queries into slot coordinates (D = 6, 3 high slots, GQA 4 / 2): a
+// contraction over the channels c with the slot j innermost; channel c
+// reads row slot(c) of the constant map (identity, then the 3 x 3 inverse
+// DFT), a slot outside [0, 6) contributes 0; f16 results are rounded once.
+
+// CHECK-DAG: #[[Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+// CHECK-LABEL: func @project_query
+// CHECK-SAME: (%[[Q0:.*]]: tensor<1x4x1x6xf32>, %[[CH:.*]]: tensor<1x2x6xi32>)
+// CHECK: %[[MAP:.*]] = arith.constant dense<{{\[\[}}1.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00], {{.*}}, [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.333333343, 0.666666686, -0.000000e+00], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.333333343, -0.333333343, -0.577350259], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.333333343, -0.333333343, 0.577350259]]> : tensor<6x6xf32>
+// CHECK: %[[GROUP:.*]] = arith.divui
+// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[Q]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[Q0]] : tensor<1x4x1x6xf32>)
+// CHECK:   %[[HK:.*]] = arith.divui %{{.*}}, %[[GROUP]]
+// CHECK:   %[[SLOT:.*]] = tensor.extract %[[CH]][%{{.*}}, %[[HK]], %{{.*}}]
+// CHECK:   %[[VALID:.*]] = arith.cmpi ult, %[[SLOT]], %c6_i32
+// CHECK:   %[[COEF:.*]] = tensor.extract %[[MAP]]
+// CHECK:   arith.select %[[VALID]], %[[COEF]]
+// CHECK:   arith.mulf
+// CHECK:   arith.addf
+// CHECK: linalg.generic {{.*}} ins(%[[SUM]] : tensor<1x4x1x6xf32>) outs(%{{.*}} : tensor<1x4x1x6xf16>)
+func.func @project_query(%q: tensor<1x4x1x6xf32>, %ch: tensor<1x2x6xi32>) -> tensor<1x4x1x6xf16> {
+  %p = kvq.vidkv_project_query %q, %ch {n_high = 3} : tensor<1x4x1x6xf32>, tensor<1x2x6xi32> -> tensor<1x4x1x6xf16>
+  return %p : tensor<1x4x1x6xf16>
+}

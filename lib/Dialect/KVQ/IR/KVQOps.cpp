@@ -1311,6 +1311,58 @@ LogicalResult VidKVDecodeValueOp::verify() {
                                getCodes(), getScale());
 }
 
+LogicalResult VidKVDecodeKeySlotsOp::verify() {
+  RankedTensorType type = getResult().getType();
+  if (failed(verifyVidKVTensor(*this, "result", type, getGroupSize())))
+    return failure();
+  RankedTensorType highType = getHigh().getType();
+  RankedTensorType lowScaleType = getLowScale().getType();
+  if (highType.getRank() != 4 || lowScaleType.getRank() != 4)
+    return emitOpError() << "high and low_scale must have rank 4";
+  int64_t nHigh = highType.getDimSize(3), nLow = lowScaleType.getDimSize(3);
+  int64_t d = type.getDimSize(3);
+  if (ShapedType::isDynamic(nHigh) || ShapedType::isDynamic(nLow) ||
+      nHigh < 1 || nLow < 1 || nHigh + nLow != d)
+    return emitOpError() << "the channel counts of high and low_scale must "
+                         << "be static, positive and sum to D = " << d;
+  ArrayRef<int64_t> kv = type.getShape();
+  int64_t b = kv[0], h = kv[1], s = kv[2];
+  return failure(
+      failed(checkVidKVShape(*this, "high", getHigh(), {b, h, s, nHigh},
+                             "[B, H, S, n_high]")) ||
+      failed(checkVidKVShape(*this, "low_codes", getLowCodes(),
+                             {b, h, s, (nLow + 7) / 8},
+                             "[B, H, S, ceil(N / 8)]")) ||
+      failed(checkVidKVShape(*this, "low_scale", getLowScale(),
+                             {b, h, ceilDivDim(s, getGroupSize()), nLow},
+                             "[B, H, ceil(S / G), N]")));
+}
+
+LogicalResult VidKVProjectQueryOp::verify() {
+  RankedTensorType type = getQuery().getType();
+  if (failed(verifyVidKVTensor(*this, "query", type, /*groupSize=*/1)))
+    return failure();
+  int64_t d = type.getDimSize(3), nHigh = getNHigh();
+  if (nHigh < 1 || nHigh > d - 1)
+    return emitOpError() << "n_high " << nHigh << " must leave at least one "
+                         << "high and one low channel of " << d;
+  RankedTensorType channels = getChannels().getType();
+  if (channels.getRank() != 3)
+    return emitOpError() << "channels must have rank 3 ([B, Hk, D]), got rank "
+                         << channels.getRank();
+  int64_t heads = type.getDimSize(1), kvHeads = channels.getDimSize(1);
+  if (failed(checkVidKVShape(*this, "channels", getChannels(),
+                             {type.getDimSize(0), kvHeads, d}, "[B, Hk, D]")))
+    return failure();
+  if (kvHeads == 0 || (!ShapedType::isDynamic(heads) &&
+                       !ShapedType::isDynamic(kvHeads) && heads % kvHeads != 0))
+    return emitOpError() << "query has " << heads
+                         << " heads, not a multiple of the " << kvHeads
+                         << " heads of channels";
+  return checkVidKVShape(*this, "result", getResult(), type.getShape(),
+                         "the query's shape");
+}
+
 /// [B, H, S or ceil(S / G), last] for the VidKV parts of `kv`, whose first
 /// three dims are those of [B, H, S, *] tensor `from`.
 static SmallVector<OpFoldResult> vidkvShape(OpBuilder &b, Location loc,
@@ -1372,6 +1424,20 @@ LogicalResult VidKVDecodeValueOp::reifyResultShapes(
   reifiedReturnShapes.push_back(
       vidkvShape(b, getLoc(), getCodes(), false, getGroupSize(),
                  getResult().getType().getDimSize(3)));
+  return success();
+}
+
+LogicalResult VidKVDecodeKeySlotsOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifiedReturnShapes.push_back(
+      vidkvShape(b, getLoc(), getLowCodes(), false, getGroupSize(),
+                 getResult().getType().getDimSize(3)));
+  return success();
+}
+
+LogicalResult VidKVProjectQueryOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  reifiedReturnShapes.push_back(tensor::getMixedSizes(b, getLoc(), getQuery()));
   return success();
 }
 

@@ -6,6 +6,7 @@
 
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
+#include "kvq/Dialect/KVQ/Transforms/VidKV.h"
 #include "kvq/Dialect/KVQ/Utils/Random.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -48,7 +49,8 @@ struct FuseDequantizeIntoAttention : OpRewritePattern<AttentionOp> {
                         op.getResult().getType().getElementType()))
       queryDq = DequantizeOp();
     if (!keyDq && !valueDq && !queryDq)
-      return rewriter.notifyMatchFailure(op, "no dequantized Q, K or V operand");
+      return rewriter.notifyMatchFailure(op,
+                                         "no dequantized Q, K or V operand");
 
     rewriter.modifyOpInPlace(op, [&]() {
       if (queryDq) {
@@ -104,6 +106,65 @@ struct FuseReconstructedKey : OpRewritePattern<AttentionOp> {
     rewriter.modifyOpInPlace(op, [&]() {
       op.getQueryMutable().assign(q);
       op.getKeyMutable().assign(rec.getInput());
+      op.setScaleAttr(rewriter.getF32FloatAttr(scale));
+    });
+    return success();
+  }
+};
+
+/// attention(q, vidkv_decode_key(hc, hs, hm, lc, ls, ch), v)
+///   -> attention(vidkv_project_query(q, ch),
+///                vidkv_decode_key_slots(dequantize(unpack(hc), hs, hm),
+///                                       lc, ls), v) {scale = the original}
+/// A VidKV key is a fixed linear map M of its slots (identity on the high
+/// slots, inverse DFT on the low ones, then the head's channel
+/// permutation): q . (M k_slots) = (M^T q) . k_slots, so the inverse DFT
+/// runs once per query instead of once per key, and the high slots are
+/// plain KIVI 2-bit codes that attention reads like any quantized K. Needs
+/// whole bytes of high codes (n_high a multiple of 4).
+struct FuseVidKVKey : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    auto dec = op.isKeyQuantized() || op.isQueryQuantized() || op.getDeltaS()
+                   ? VidKVDecodeKeyOp()
+                   : op.getKey().getDefiningOp<VidKVDecodeKeyOp>();
+    if (!dec)
+      return rewriter.notifyMatchFailure(op, "K is not a VidKV decode");
+    double scale = op.getEffectiveScale();
+    if (std::isnan(scale))
+      return rewriter.notifyMatchFailure(
+          op, "the default scale of a dynamic head dimension is unknown");
+    RankedTensorType keyType = dec.getResult().getType();
+    RankedTensorType highCodesType = dec.getHighCodes().getType();
+    int64_t nHigh = dec.getHighScale().getType().getDimSize(3);
+    if (nHigh % 4 != 0)
+      return rewriter.notifyMatchFailure(
+          op, "n_high is not a multiple of 4 (no whole bytes of high codes)");
+    Location loc = dec.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Type scaleType = dec.getHighScale().getType().getElementType();
+
+    SmallVector<int64_t> highShape(highCodesType.getShape());
+    highShape.back() = nHigh;
+    Value codes = UnpackOp::create(
+        rewriter, loc,
+        RankedTensorType::get(highShape, IntegerType::get(ctx, 2)),
+        dec.getHighCodes());
+    Value high = DequantizeOp::create(
+        rewriter, loc, RankedTensorType::get(highShape, rewriter.getF32Type()),
+        codes, dec.getHighScale(), dec.getHighMin(),
+        getVidKVHighScheme(ctx, dec.getGroupSize(), scaleType));
+    Value slots = VidKVDecodeKeySlotsOp::create(
+        rewriter, loc, keyType, high, dec.getLowCodes(), dec.getLowScale(),
+        dec.getGroupSize());
+    Value q = VidKVProjectQueryOp::create(
+        rewriter, op.getLoc(), op.getQuery().getType(), op.getQuery(),
+        dec.getChannels(), nHigh);
+    rewriter.modifyOpInPlace(op, [&]() {
+      op.getQueryMutable().assign(q);
+      op.getKeyMutable().assign(slots);
       op.setScaleAttr(rewriter.getF32FloatAttr(scale));
     });
     return success();
@@ -203,6 +264,6 @@ void mlir::kvq::populateFuseDequantizePatterns(RewritePatternSet &patterns) {
 }
 
 void mlir::kvq::populateFuseLowRankPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseReconstructedKey, HoistReconstructedValue>(
+  patterns.add<FuseReconstructedKey, HoistReconstructedValue, FuseVidKVKey>(
       patterns.getContext());
 }

@@ -2,9 +2,10 @@
 //
 // Part of the kvq project: attention over compressed KV caches.
 //
-// KVDecoderOpInterface models of kvq.vidkv_decode_key and
-// kvq.vidkv_decode_value: attention decodes a chunk of channels of one
-// token straight from the codes, so no decoded K / V exists in memory.
+// KVDecoderOpInterface models of kvq.vidkv_decode_key,
+// kvq.vidkv_decode_key_slots and kvq.vidkv_decode_value: attention decodes
+// a chunk of channels of one token straight from the codes, so no decoded
+// K / V exists in memory.
 //
 // A key channel is read through its slot: a high slot is one 2-bit code
 // times its scale plus its minimum; a low slot n is row n of the inverse
@@ -12,7 +13,10 @@
 // components (sign bit times its group's scale, times the inverse-DFT
 // coefficient from a constant table indexed by j * n mod N: the same f32
 // coefficients and summation order as the standalone lowering's constant
-// matrix). Values are one base-3 digit times its scale.
+// matrix). kvq.vidkv_decode_key_slots (what kvq-fuse makes of the keys) has
+// no inverse DFT: high slots through the reader, low slots as a vector of
+// sign bits selecting +scale or -scale. Values are decoded a vector at a
+// time: base-3 digits by multiply-shift division, times the scales.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,7 +32,9 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -44,6 +50,14 @@ std::vector<float> mlir::kvq::getVidKVInverseDFTTable(int64_t n, bool imag) {
                                        : std::cos(angle) / n);
   }
   return table;
+}
+
+QuantSchemeAttr mlir::kvq::getVidKVHighScheme(MLIRContext *ctx,
+                                              int64_t groupSize,
+                                              Type scaleType) {
+  return QuantSchemeAttr::get(ctx, IntegerType::get(ctx, 2),
+                              /*symmetric=*/false, Granularity::Group,
+                              {2, groupSize}, scaleType);
 }
 
 namespace {
@@ -181,6 +195,154 @@ struct VidKVDecodeKeyModel
   }
 };
 
+/// A vector<width x i32> whose lane l is the `fieldBits`-bit field at bit
+/// `bitOf[l]` of the innermost row of `buffer` (i8) at `prefix` (anything
+/// where `bitOf[l]` is negative). The bytes are read as scalars and combined
+/// into 32-bit words, one per window of four bytes that the lanes touch (one
+/// for a CPU vector of codes), and each lane shifts the broadcast word.
+static Value emitLaneFields(OpBuilder &b, Location loc, Value buffer,
+                            ValueRange prefix, ArrayRef<int64_t> bitOf,
+                            int64_t fieldBits) {
+  int64_t width = bitOf.size();
+  Type i32 = b.getI32Type();
+  auto vecType = VectorType::get({width}, i32);
+  auto splat = [&](int64_t v) {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vecType, b.getI32IntegerAttr(v)));
+  };
+  Value result = splat(0);
+  SmallVector<bool> done(width);
+  for (int64_t l = 0; l < width; ++l)
+    done[l] = bitOf[l] < 0;
+  while (llvm::is_contained(done, false)) {
+    int64_t first = std::numeric_limits<int64_t>::max();
+    for (int64_t l = 0; l < width; ++l)
+      if (!done[l])
+        first = std::min(first, bitOf[l]);
+    int64_t base = first / 8, lastByte = base;
+    SmallVector<int32_t> shifts(width, 0);
+    SmallVector<bool> inWindow(width, false);
+    for (int64_t l = 0; l < width; ++l) {
+      if (done[l] || bitOf[l] + fieldBits > 8 * base + 32)
+        continue;
+      inWindow[l] = true;
+      shifts[l] = static_cast<int32_t>(bitOf[l] - 8 * base);
+      lastByte = std::max(lastByte, (bitOf[l] + fieldBits - 1) / 8);
+    }
+    Value word;
+    for (int64_t k = base; k <= lastByte; ++k) {
+      SmallVector<Value> indices(prefix);
+      indices.push_back(cIndex(b, loc, k));
+      Value byte =
+          arith::ExtUIOp::create(b, loc, i32, load(b, loc, buffer, indices));
+      if (k > base)
+        byte = arith::ShLIOp::create(
+            b, loc, byte,
+            arith::ConstantIntOp::create(b, loc, i32, 8 * (k - base)));
+      word = word ? arith::OrIOp::create(b, loc, word, byte).getResult() : byte;
+    }
+    Value fields = arith::AndIOp::create(
+        b, loc,
+        arith::ShRUIOp::create(
+            b, loc, vector::BroadcastOp::create(b, loc, vecType, word),
+            arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(vecType, ArrayRef<int32_t>(shifts)))),
+        splat((int64_t(1) << fieldBits) - 1));
+    // Lanes without a field may hold anything: a window covering every
+    // other lane is the whole result.
+    bool all = llvm::all_of(llvm::seq<int64_t>(0, width), [&](int64_t l) {
+      return inWindow[l] || bitOf[l] < 0;
+    });
+    result = all ? fields
+                 : arith::SelectOp::create(
+                       b, loc,
+                       arith::ConstantOp::create(
+                           b, loc,
+                           DenseElementsAttr::get(
+                               VectorType::get({width}, b.getI1Type()),
+                               ArrayRef<bool>(inWindow))),
+                       fields, result)
+                       .getResult();
+    for (int64_t l = 0; l < width; ++l)
+      done[l] = done[l] || inWindow[l];
+  }
+  return result;
+}
+
+/// Keys in slot coordinates: a chunk is the decoded high slots (read
+/// through the reader, normally quantized codes), then the low slots as a
+/// vector of sign bits selecting +scale or -scale. No per-lane control
+/// flow: every index is static but the token's.
+struct VidKVDecodeKeySlotsModel
+    : KVDecoderOpInterface::ExternalModel<VidKVDecodeKeySlotsModel,
+                                          VidKVDecodeKeySlotsOp> {
+  SmallVector<Value> getDecodedOperands(Operation *op) const {
+    return {cast<VidKVDecodeKeySlotsOp>(op).getHigh()};
+  }
+
+  Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, ValueRange coords, int64_t start,
+                        int64_t width) const {
+    auto slots = cast<VidKVDecodeKeySlotsOp>(op);
+    int64_t d = slots.getResult().getType().getDimSize(3);
+    int64_t nHigh = slots.getHigh().getType().getDimSize(3);
+    auto vecType = VectorType::get({width}, b.getF32Type());
+    Value zeros = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
+    Value high = start < nHigh ? reader.readChunk(b, loc, slots.getHigh(),
+                                                  coords, start, width)
+                               : zeros;
+    // Lane l holds low component start + l - n_high where that is in
+    // [0, N): lanes [l0, ...) from component m0 on.
+    SmallVector<int64_t> bitOf(width, -1);
+    SmallVector<bool> isLow(width, false);
+    int64_t l0 = -1, m0 = 0;
+    for (int64_t l = 0; l < width; ++l) {
+      int64_t j = start + l;
+      if (j < nHigh || j >= d)
+        continue;
+      bitOf[l] = j - nHigh;
+      isLow[l] = true;
+      if (l0 < 0) {
+        l0 = l;
+        m0 = j - nHigh;
+      }
+    }
+    if (l0 < 0)
+      return high;
+    Value bi = coords[0], hi = coords[1], si = coords[2];
+    Value gi = arith::DivUIOp::create(b, loc, si,
+                                      cIndex(b, loc, slots.getGroupSize()));
+    Value scale = reader.loadChunk(
+        b, loc, reader.getBuffer(slots.getLowScale()), {bi, hi, gi}, m0, width);
+    if (l0 > 0) {
+      SmallVector<int64_t> mask;
+      for (int64_t l = 0; l < width; ++l)
+        mask.push_back(l >= l0 ? l - l0 : width);
+      scale = vector::ShuffleOp::create(b, loc, scale, zeros, mask);
+    }
+    Value bits = emitLaneFields(b, loc, reader.getBuffer(slots.getLowCodes()),
+                                {bi, hi, si}, bitOf, 1);
+    Value set = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne, bits,
+        arith::ConstantOp::create(
+            b, loc,
+            DenseElementsAttr::get(VectorType::get({width}, b.getI32Type()),
+                                   b.getI32IntegerAttr(0))));
+    Value low = arith::SelectOp::create(b, loc, set, scale,
+                                        arith::NegFOp::create(b, loc, scale));
+    Value lowLanes = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(VectorType::get({width}, b.getI1Type()),
+                               ArrayRef<bool>(isLow)));
+    return arith::SelectOp::create(b, loc, lowLanes, low, high);
+  }
+};
+
+/// Values: the lanes' code bytes in one word, each lane's base-3 digit by
+/// multiply-shift division (exact for bytes: floor(x * ceil(2^16 / 3^k) /
+/// 2^16) = floor(x / 3^k) for x < 256), times the scales.
 struct VidKVDecodeValueModel
     : KVDecoderOpInterface::ExternalModel<VidKVDecodeValueModel,
                                           VidKVDecodeValueOp> {
@@ -189,26 +351,44 @@ struct VidKVDecodeValueModel
                         int64_t width) const {
     auto decode = cast<VidKVDecodeValueOp>(op);
     int64_t d = decode.getResult().getType().getDimSize(3);
-    Type f32 = b.getF32Type();
-    Value codes = reader.getBuffer(decode.getCodes());
-    Value scales = reader.getBuffer(decode.getScale());
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    auto vecType = VectorType::get({width}, i32);
     Value bi = coords[0], hi = coords[1], si = coords[2];
     Value gi = arith::DivUIOp::create(b, loc, si,
                                       cIndex(b, loc, decode.getGroupSize()));
-    Value chunk = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(VectorType::get({width}, f32), 0.0f));
-    for (int64_t lane = 0; lane < width && start + lane < d; ++lane) {
-      int64_t c = start + lane;
-      Value byte = load(b, loc, codes, {bi, hi, si, cIndex(b, loc, c / 5)});
-      Value trit = emitVidKVTrit(b, loc, byte, cIndex(b, loc, c));
-      Value scale = emitExtendToF32(
-          b, loc, load(b, loc, scales, {bi, hi, gi, cIndex(b, loc, c)}));
-      Value v = arith::MulFOp::create(
-          b, loc, arith::SIToFPOp::create(b, loc, f32, trit), scale);
-      chunk =
-          vector::InsertOp::create(b, loc, v, chunk, ArrayRef<int64_t>{lane});
+    SmallVector<int64_t> bitOf(width, -1);
+    SmallVector<int32_t> magic(width, 0);
+    for (int64_t l = 0; l < width && start + l < d; ++l) {
+      int64_t c = start + l, power = 1;
+      for (int64_t k = 0; k < c % 5; ++k)
+        power *= 3;
+      bitOf[l] = 8 * (c / 5);
+      magic[l] = static_cast<int32_t>((65536 + power - 1) / power);
     }
-    return chunk;
+    auto vec = [&](ArrayRef<int32_t> values) -> Value {
+      return arith::ConstantOp::create(b, loc,
+                                       DenseElementsAttr::get(vecType, values));
+    };
+    auto splat = [&](int32_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(vecType, b.getI32IntegerAttr(v)));
+    };
+    Value bytes = emitLaneFields(b, loc, reader.getBuffer(decode.getCodes()),
+                                 {bi, hi, si}, bitOf, 8);
+    // q = floor(byte / 3^(c mod 5)), digit = q mod 3, trit = digit - 1.
+    Value q = arith::ShRUIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, bytes, vec(magic)), splat(16));
+    Value third = arith::ShRUIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, q, splat(21846)), splat(16));
+    Value digit = arith::SubIOp::create(
+        b, loc, q, arith::MulIOp::create(b, loc, third, splat(3)));
+    Value trit = arith::SubIOp::create(b, loc, digit, splat(1));
+    Value scale = reader.loadChunk(b, loc, reader.getBuffer(decode.getScale()),
+                                   {bi, hi, gi}, start, width);
+    return arith::MulFOp::create(
+        b, loc,
+        arith::SIToFPOp::create(b, loc, VectorType::get({width}, f32), trit),
+        scale);
   }
 };
 
@@ -218,5 +398,6 @@ void mlir::kvq::registerVidKVDecoderModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, KVQDialect *) {
     VidKVDecodeKeyOp::attachInterface<VidKVDecodeKeyModel>(*ctx);
     VidKVDecodeValueOp::attachInterface<VidKVDecodeValueModel>(*ctx);
+    VidKVDecodeKeySlotsOp::attachInterface<VidKVDecodeKeySlotsModel>(*ctx);
   });
 }

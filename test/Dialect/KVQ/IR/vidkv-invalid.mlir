@@ -114,3 +114,131 @@ func.func @value_code_type(%c: tensor<1x2x8x4xi32>, %s: tensor<1x2x1x20xf32>) {
   %r = kvq.vidkv_decode_value %c, %s : tensor<1x2x8x4xi32>, tensor<1x2x1x20xf32> -> tensor<1x2x8x20xf32>
   return
 }
+
+// -----
+
+func.func @slots_rank(%h: tensor<1x2x?x8xf32>, %lc: tensor<1x2x?x2xi8>, %ls: tensor<1x2x?x12xf32>) {
+  // expected-error @+1 {{result must have rank 4 ([B, H, S, D]), got rank 3}}
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls
+      : tensor<1x2x?x8xf32>, tensor<1x2x?x2xi8>, tensor<1x2x?x12xf32> -> tensor<2x?x20xf32>
+  return
+}
+
+// -----
+
+func.func @slots_dynamic_head_dim(%h: tensor<1x2x?x8xf32>, %lc: tensor<1x2x?x2xi8>, %ls: tensor<1x2x?x12xf32>) {
+  // expected-error @+1 {{the head dimension must be static}}
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls
+      : tensor<1x2x?x8xf32>, tensor<1x2x?x2xi8>, tensor<1x2x?x12xf32> -> tensor<1x2x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @slots_group_size(%h: tensor<1x2x?x8xf32>, %lc: tensor<1x2x?x2xi8>, %ls: tensor<1x2x?x12xf32>) {
+  // expected-error @+1 {{group_size must be positive, got -1}}
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls {group_size = -1}
+      : tensor<1x2x?x8xf32>, tensor<1x2x?x2xi8>, tensor<1x2x?x12xf32> -> tensor<1x2x?x20xf32>
+  return
+}
+
+// -----
+
+func.func @slots_parts_rank(%h: tensor<2x?x8xf32>, %lc: tensor<1x2x?x2xi8>, %ls: tensor<1x2x?x12xf32>) {
+  // expected-error @+1 {{high and low_scale must have rank 4}}
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls
+      : tensor<2x?x8xf32>, tensor<1x2x?x2xi8>, tensor<1x2x?x12xf32> -> tensor<1x2x?x20xf32>
+  return
+}
+
+// -----
+
+func.func @slots_counts(%h: tensor<1x2x?x8xf32>, %lc: tensor<1x2x?x2xi8>, %ls: tensor<1x2x?x12xf32>) {
+  // expected-error @+1 {{the channel counts of high and low_scale must be static, positive and sum to D = 24}}
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls
+      : tensor<1x2x?x8xf32>, tensor<1x2x?x2xi8>, tensor<1x2x?x12xf32> -> tensor<1x2x?x24xf32>
+  return
+}
+
+// -----
+
+func.func @slots_high_shape(%h: tensor<1x3x?x8xf32>, %lc: tensor<1x2x?x2xi8>, %ls: tensor<1x2x?x12xf32>) {
+  // expected-error @+1 {{high [1, 3, ?, 8] must be [B, H, S, n_high] = [1, 2, ?, 8]}}
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls
+      : tensor<1x3x?x8xf32>, tensor<1x2x?x2xi8>, tensor<1x2x?x12xf32> -> tensor<1x2x?x20xf32>
+  return
+}
+
+// -----
+
+func.func @slots_low_codes(%h: tensor<1x2x?x8xf32>, %lc: tensor<1x2x?x1xi8>, %ls: tensor<1x2x?x12xf32>) {
+  // expected-error @+1 {{low_codes [1, 2, ?, 1] must be [B, H, S, ceil(N / 8)] = [1, 2, ?, 2]}}
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls
+      : tensor<1x2x?x8xf32>, tensor<1x2x?x1xi8>, tensor<1x2x?x12xf32> -> tensor<1x2x?x20xf32>
+  return
+}
+
+// -----
+
+func.func @slots_low_scale(%h: tensor<1x2x40x8xf32>, %lc: tensor<1x2x40x2xi8>, %ls: tensor<1x2x1x12xf32>) {
+  // expected-error @+1 {{low_scale [1, 2, 1, 12] must be [B, H, ceil(S / G), N] = [1, 2, 2, 12]}}
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls
+      : tensor<1x2x40x8xf32>, tensor<1x2x40x2xi8>, tensor<1x2x1x12xf32> -> tensor<1x2x40x20xf32>
+  return
+}
+
+// -----
+
+func.func @project_rank(%q: tensor<4x1x20xf32>, %ch: tensor<1x2x20xi32>) {
+  // expected-error @+1 {{query must have rank 4 ([B, H, S, D]), got rank 3}}
+  %p = kvq.vidkv_project_query %q, %ch {n_high = 8} : tensor<4x1x20xf32>, tensor<1x2x20xi32> -> tensor<4x1x20xf32>
+  return
+}
+
+// -----
+
+func.func @project_dynamic_head_dim(%q: tensor<1x4x1x?xf32>, %ch: tensor<1x2x20xi32>) {
+  // expected-error @+1 {{the head dimension must be static}}
+  %p = kvq.vidkv_project_query %q, %ch {n_high = 8} : tensor<1x4x1x?xf32>, tensor<1x2x20xi32> -> tensor<1x4x1x?xf32>
+  return
+}
+
+// -----
+
+func.func @project_n_high(%q: tensor<1x4x1x20xf32>, %ch: tensor<1x2x20xi32>) {
+  // expected-error @+1 {{n_high 20 must leave at least one high and one low channel of 20}}
+  %p = kvq.vidkv_project_query %q, %ch {n_high = 20} : tensor<1x4x1x20xf32>, tensor<1x2x20xi32> -> tensor<1x4x1x20xf32>
+  return
+}
+
+// -----
+
+func.func @project_channels_rank(%q: tensor<1x4x1x20xf32>, %ch: tensor<2x20xi32>) {
+  // expected-error @+1 {{channels must have rank 3 ([B, Hk, D]), got rank 2}}
+  %p = kvq.vidkv_project_query %q, %ch {n_high = 8} : tensor<1x4x1x20xf32>, tensor<2x20xi32> -> tensor<1x4x1x20xf32>
+  return
+}
+
+// -----
+
+func.func @project_channels_shape(%q: tensor<1x4x1x20xf32>, %ch: tensor<1x2x24xi32>) {
+  // expected-error @+1 {{channels [1, 2, 24] must be [B, Hk, D] = [1, 2, 20]}}
+  %p = kvq.vidkv_project_query %q, %ch {n_high = 8} : tensor<1x4x1x20xf32>, tensor<1x2x24xi32> -> tensor<1x4x1x20xf32>
+  return
+}
+
+// -----
+
+func.func @project_heads(%q: tensor<1x4x1x20xf32>, %ch: tensor<1x3x20xi32>) {
+  // expected-error @+1 {{query has 4 heads, not a multiple of the 3 heads of channels}}
+  %p = kvq.vidkv_project_query %q, %ch {n_high = 8} : tensor<1x4x1x20xf32>, tensor<1x3x20xi32> -> tensor<1x4x1x20xf32>
+  return
+}
+
+// -----
+
+func.func @project_result(%q: tensor<1x4x1x20xf32>, %ch: tensor<1x2x20xi32>) {
+  // expected-error @+1 {{result [1, 4, 2, 20] must be the query's shape = [1, 4, 1, 20]}}
+  %p = kvq.vidkv_project_query %q, %ch {n_high = 8} : tensor<1x4x1x20xf32>, tensor<1x2x20xi32> -> tensor<1x4x2x20xf32>
+  return
+}

@@ -29,3 +29,16 @@ func.func @value(%v: tensor<1x2x45x20xf32>) -> tensor<1x2x45x20xf32> {
       : tensor<1x2x45x4xi8>, tensor<1x2x3x20xf32> -> tensor<1x2x45x20xf32>
   return %r : tensor<1x2x45x20xf32>
 }
+
+// CHECK-LABEL: func @slots
+// CHECK: %[[K:.*]] = kvq.vidkv_decode_key_slots %{{.*}}, %{{.*}}, %{{.*}} {group_size = 16 : i64} : tensor<1x2x?x8xf32>, tensor<1x2x?x2xi8>, tensor<1x2x?x12xf16> -> tensor<1x2x?x20xf32>
+// CHECK: kvq.vidkv_project_query %{{.*}}, %{{.*}} {n_high = 8 : i64} : tensor<1x4x1x20xf32>, tensor<1x2x20xi32> -> tensor<1x4x1x20xf16>
+func.func @slots(%h: tensor<1x2x?x8xf32>, %lc: tensor<1x2x?x2xi8>, %ls: tensor<1x2x?x12xf16>,
+                 %q: tensor<1x4x1x20xf32>, %ch: tensor<1x2x20xi32>)
+    -> (tensor<1x2x?x20xf32>, tensor<1x4x1x20xf16>) {
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls {group_size = 16}
+      : tensor<1x2x?x8xf32>, tensor<1x2x?x2xi8>, tensor<1x2x?x12xf16> -> tensor<1x2x?x20xf32>
+  %p = kvq.vidkv_project_query %q, %ch {n_high = 8}
+      : tensor<1x4x1x20xf32>, tensor<1x2x20xi32> -> tensor<1x4x1x20xf16>
+  return %k, %p : tensor<1x2x?x20xf32>, tensor<1x4x1x20xf16>
+}

@@ -2,9 +2,14 @@
 compiled for the host CPU against the NumPy golden model
 (python/kvq/reference.py), on fresh random inputs at ragged sizes (D 20 and
 24, groups that do not divide the sequence, dynamic and empty sequences,
-f16 in / f16 side data), and attention over VidKV-coded K and V (GQA,
+f16 in / f16 side data), the slot-coordinate ops that kvq-fuse makes of
+attention over VidKV keys (kvq.vidkv_decode_key_slots exactly,
+kvq.vidkv_project_query against the float64 matrix of the inverse DFT, with
+slots outside [0, D) ignored), and attention over VidKV-coded K and V (GQA,
 causal and not, dynamic length), which kvq-tile-attention decodes inside
-its key loop (KVDecoderOpInterface).
+its key loop (KVDecoderOpInterface): through the slots at the default ratio,
+through the per-key inverse DFT at ratio 0.25 (10 high channels, which
+kvq-fuse leaves alone).
 
 Codes are compared bit for bit. The only documented ties: the golden model
 computes the DFT and the group means in float64, the compiled code in
@@ -32,6 +37,10 @@ KEY_F16 = ("tensor<1x2x37x2xi8>, tensor<1x2x5x6xf16>, tensor<1x2x5x6xf16>, tenso
            "tensor<1x2x5x18xf16>, tensor<1x2x24xi32>")
 KEY_ATT = ("tensor<1x2x?x5xi8>, tensor<1x2x?x20xf32>, tensor<1x2x?x20xf32>, tensor<1x2x?x3xi8>, "
            "tensor<1x2x?x20xf32>, tensor<1x2x40xi32>")
+# ratio 0.25: 10 high channels, not whole bytes of 2-bit codes, so kvq-fuse
+# leaves the key decoder in place (the inverse DFT per key).
+KEY_ATT25 = ("tensor<1x2x?x3xi8>, tensor<1x2x?x10xf32>, tensor<1x2x?x10xf32>, tensor<1x2x?x4xi8>, "
+             "tensor<1x2x?x30xf32>, tensor<1x2x40xi32>")
 
 MODULE = f"""
 func.func @encode_key(%k: tensor<2x3x?x20xf32>) -> ({KEY_DYN}) {{
@@ -77,6 +86,32 @@ func.func @attention(%q: tensor<1x4x5x40xf32>, %hc: tensor<1x2x?x5xi8>, %hs: ten
   %c = kvq.attention q(%q : tensor<1x4x5x40xf32>) k(%k : tensor<1x2x?x40xf32>) v(%v : tensor<1x2x?x40xf32>)
       {{causal}} -> tensor<1x4x5x40xf32>
   return %o, %c : tensor<1x4x5x40xf32>, tensor<1x4x5x40xf32>
+}}
+func.func @attention25(%q: tensor<1x4x5x40xf32>, %hc: tensor<1x2x?x3xi8>, %hs: tensor<1x2x?x10xf32>,
+                       %hm: tensor<1x2x?x10xf32>, %lc: tensor<1x2x?x4xi8>, %ls: tensor<1x2x?x30xf32>,
+                       %ch: tensor<1x2x40xi32>, %vc: tensor<1x2x?x8xi8>, %vs: tensor<1x2x?x40xf32>)
+    -> tensor<1x4x5x40xf32> {{
+  %k = kvq.vidkv_decode_key %hc, %hs, %hm, %lc, %ls, %ch : {KEY_ATT25} -> tensor<1x2x?x40xf32>
+  %v = kvq.vidkv_decode_value %vc, %vs : tensor<1x2x?x8xi8>, tensor<1x2x?x40xf32> -> tensor<1x2x?x40xf32>
+  %o = kvq.attention q(%q : tensor<1x4x5x40xf32>) k(%k : tensor<1x2x?x40xf32>) v(%v : tensor<1x2x?x40xf32>)
+      {{causal}} -> tensor<1x4x5x40xf32>
+  return %o : tensor<1x4x5x40xf32>
+}}
+func.func @slots(%h: tensor<2x3x?x20xf32>, %lc: tensor<2x3x?x3xi8>, %ls: tensor<2x3x?x20xf16>)
+    -> tensor<2x3x?x40xf32> {{
+  %k = kvq.vidkv_decode_key_slots %h, %lc, %ls {{group_size = 16}}
+      : tensor<2x3x?x20xf32>, tensor<2x3x?x3xi8>, tensor<2x3x?x20xf16> -> tensor<2x3x?x40xf32>
+  return %k : tensor<2x3x?x40xf32>
+}}
+func.func @project_query(%q: tensor<2x6x?x40xf32>, %ch: tensor<2x3x40xi32>) -> tensor<2x6x?x40xf32> {{
+  %r = kvq.vidkv_project_query %q, %ch {{n_high = 20}}
+      : tensor<2x6x?x40xf32>, tensor<2x3x40xi32> -> tensor<2x6x?x40xf32>
+  return %r : tensor<2x6x?x40xf32>
+}}
+func.func @project_query_f16(%q: tensor<1x2x3x24xf16>, %ch: tensor<1x2x24xi32>) -> tensor<1x2x3x24xf16> {{
+  %r = kvq.vidkv_project_query %q, %ch {{n_high = 6}}
+      : tensor<1x2x3x24xf16>, tensor<1x2x24xi32> -> tensor<1x2x3x24xf16>
+  return %r : tensor<1x2x3x24xf16>
 }}
 """
 
@@ -192,6 +227,35 @@ def main():
         out, causal = mod.attention(q, *ke, *ve)
         kt.check(f"attention L={length}", out, ref.attention(q, kd, vd), att_tol)
         kt.check(f"attention_causal L={length}", causal, ref.attention(q, kd, vd, causal=True), att_tol)
+
+    # Keys in slot coordinates and queries mapped into them (what kvq-fuse
+    # makes of attention over kvq.vidkv_decode_key), each op on its own.
+    for s in (0, 1, 45):
+        h = rng.standard_normal((2, 3, s, 20)).astype(np.float32)
+        lc = rng.integers(-128, 128, (2, 3, s, 3)).astype(np.int8)
+        ls = rng.uniform(0.1, 2.0, (2, 3, -(-s // 16), 20)).astype(np.float16)
+        kt.check(f"decode_key_slots S={s}", mod.slots(h, lc, ls),
+                 ref.vidkv_decode_key_slots(h, lc, ls, 16), 0.0)
+    for s, invalid in ((1, False), (7, True)):
+        q = rng.standard_normal((2, 6, s, 40)).astype(np.float32)
+        ch = np.stack([np.stack([rng.permutation(40) for _ in range(3)]) for _ in range(2)]).astype(np.int32)
+        if invalid:  # slots outside [0, D) contribute nothing
+            ch[0, 1, 3], ch[1, 2, 0], ch[1, 0, 39] = 40, -1, 1 << 30
+        kt.check(f"project_query S={s}{' invalid slots' if invalid else ''}", mod.project_query(q, ch),
+                 ref.vidkv_project_query(q, ch, 20), 1e-5)
+    q = rng.standard_normal((1, 2, 3, 24)).astype(np.float16)
+    ch = np.stack([np.stack([rng.permutation(24) for _ in range(2)])]).astype(np.int32)
+    kt.check("project_query_f16", mod.project_query_f16(q, ch),
+             ref.vidkv_project_query(q, ch, 6).astype(np.float16), 2e-3)
+
+    # ratio 0.25: the key decoder stays in the loop (inverse DFT per key).
+    q = rng.standard_normal((1, 4, 5, 40)).astype(np.float32)
+    k = keys(rng, (1, 2, 77, 40))
+    v = rng.standard_normal((1, 2, 77, 40)).astype(np.float32)
+    ke = ref.vidkv_encode_key(k, 0.25)
+    ve = ref.vidkv_encode_value(v)
+    kt.check("attention ratio 0.25 L=77", mod.attention25(q, *ke, *ve),
+             ref.attention(q, ref.vidkv_decode_key(*ke), ref.vidkv_decode_value(*ve), causal=True), att_tol)
 
     kt.finish()
     print("PASS")

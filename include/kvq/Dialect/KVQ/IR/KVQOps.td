@@ -903,7 +903,7 @@ def KVQ_SageAttentionOp : KVQ_Op<"sage_attention", [Pure]> {
 
 //===----------------------------------------------------------------------===//
 // VidKV: VidKVEncodeKeyOp, VidKVDecodeKeyOp, VidKVEncodeValueOp,
-// VidKVDecodeValueOp
+// VidKVDecodeValueOp, VidKVDecodeKeySlotsOp, VidKVProjectQueryOp
 //===----------------------------------------------------------------------===//
 
 def KVQ_I32Tensor : RankedTensorOf<[I32]>;
@@ -1038,6 +1038,77 @@ def KVQ_VidKVDecodeValueOp : KVQ_Op<"vidkv_decode_value", [Pure,
   let results = (outs KVQ_FloatTensor:$result);
   let assemblyFormat = [{
     operands attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def KVQ_VidKVDecodeKeySlotsOp : KVQ_Op<"vidkv_decode_key_slots", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "VidKV keys in slot coordinates (no inverse DFT)";
+  let description = [{
+    The keys of a VidKV encoding before the inverse DFT and the channel
+    permutation: slot `j < n_high` of token `s` is `high[b, h, s, j]` (the
+    decoded high channels, normally a `kvq.dequantize` of the 2-bit high
+    codes), slot `n_high + m` is spectral component `m`, `(2 bit - 1) *
+    low_scale[b, h, s / G, m]` with the bit read from `low_codes` (8 per
+    byte, LSB first). `high` is `[B, H, S, n_high]`, `low_codes` `[B, H, S,
+    ceil(N / 8)]`, `low_scale` `[B, H, ceil(S / G), N]`; the result is
+    `[B, H, S, n_high + N]`.
+
+    A VidKV key is a fixed linear map of its slots (the identity on the
+    high slots, the inverse DFT on the low ones, then the per-head channel
+    permutation), so `q . k = kvq.vidkv_project_query(q) . slots`:
+    `kvq-fuse` rewrites attention over `kvq.vidkv_decode_key` into
+    attention of the projected queries over these slots, which attention
+    decodes in its loop at a few vector operations per channel chunk.
+
+    ```mlir
+    %k = kvq.vidkv_decode_key_slots %high, %lc, %ls {group_size = 32}
+        : tensor<1x8x?x64xf32>, tensor<1x8x?x8xi8>, tensor<1x8x?x64xf16>
+        -> tensor<1x8x?x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$high, KVQ_BytesTensor:$low_codes,
+                       KVQ_FloatTensor:$low_scale,
+                       DefaultValuedAttr<I64Attr, "32">:$group_size);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    operands attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def KVQ_VidKVProjectQueryOp : KVQ_Op<"vidkv_project_query", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let summary = "Map queries into the slot coordinates of VidKV keys";
+  let description = [{
+    `result[b, h, s, j] = sum_c query[b, h, s, c] * M[channels[b, hk, c],
+    j]` with `hk = h / (H / Hk)` and `M` the `D x D` block-diagonal map of
+    a VidKV key from its slots to its channels: the identity on the first
+    `n_high` slots, the inverse DFT of `N = D - n_high` values (as in
+    `kvq.vidkv_decode_key`) on the rest. Then for every key `k =
+    kvq.vidkv_decode_key(...)` of head `hk`, `query . k = result .
+    kvq.vidkv_decode_key_slots(...)`: the inverse DFT runs once per query
+    instead of once per key.
+
+    `query` is `[B, H, S, D]` (static `D`), `channels` `[B, Hk, D]` (each
+    channel's slot, as `kvq.vidkv_encode_key` returns it; `H` a multiple of
+    `Hk`); a slot outside `[0, D)` contributes nothing. Arithmetic is f32;
+    the result has the query's shape and its own float type.
+
+    ```mlir
+    %q2 = kvq.vidkv_project_query %q, %ch {n_high = 64}
+        : tensor<1x32x1x128xf32>, tensor<1x8x128xi32> -> tensor<1x32x1x128xf32>
+    ```
+  }];
+  let arguments = (ins KVQ_FloatTensor:$query, KVQ_I32Tensor:$channels,
+                       I64Attr:$n_high);
+  let results = (outs KVQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $channels attr-dict `:` type($query) `,` type($channels) `->`
+    type($result)
   }];
   let hasVerifier = 1;
 }

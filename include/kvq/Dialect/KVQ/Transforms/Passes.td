@@ -10,7 +10,7 @@
 include "mlir/Pass/PassBase.td"
 
 def KVQFuse : Pass<"kvq-fuse"> {
-  let summary = "Fuse dequantization and low-rank reconstruction of K/V into kvq.attention";
+  let summary = "Fuse dequantization, low-rank reconstruction and VidKV key decoding into kvq.attention";
   let description = [{
     Rewrites `kvq.attention` whose key or value operand is produced by
     `kvq.dequantize` into an attention that consumes the codes, scales and
@@ -46,6 +46,18 @@ def KVQFuse : Pass<"kvq-fuse"> {
 
     Both compose with quantization: `k'` may itself be a `kvq.dequantize`,
     which is then fused as above.
+
+    VidKV keys are read in slot coordinates: `attention(q,
+    vidkv_decode_key(hc, hs, hm, lc, ls, ch), v)` becomes
+    `attention(vidkv_project_query(q, ch), vidkv_decode_key_slots(
+    dequantize(unpack(hc), hs, hm), lc, ls), v)` with the original scale. A
+    VidKV key is a fixed linear map of its slots (the identity on the high
+    ones, the inverse DFT on the low ones, then the head's channel
+    permutation), so the map moves onto the query: the inverse DFT runs
+    once per query row instead of once per key, and the high slots are
+    KIVI 2-bit codes read like any quantized key. This needs whole bytes of
+    high codes (`n_high` a multiple of 4, as with the default ratio 0.5 and
+    `D` a multiple of 8); otherwise the key decoder stays as it is.
   }];
   let dependentDialects = ["::mlir::kvq::KVQDialect"];
 }
