@@ -154,3 +154,36 @@ func.func @prefill_tiles(%q: tensor<1x4x40x32xf32>, %k: tensor<1x2x40x32xf32>, %
   %o = kvq.attention q(%q : tensor<1x4x40x32xf32>) k(%k : tensor<1x2x40x32xf32>) v(%v : tensor<1x2x40x32xf32>) {causal} -> tensor<1x4x40x32xf32>
   return %o : tensor<1x4x40x32xf32>
 }
+
+// -----
+
+// Decode over short f16 heads (D = 32, two vectors per key; 4 query rows
+// per KV head): 4 keys are decoded together and their 16 row vectors summed
+// by one shuffle tree into one vector of scores (row t's in lanes 4 t ..
+// 4 t + 3), stored as 4 scores per row with keys past the block at -inf.
+// Heads of 128 channels keep one reduction per key (the 4 keys' chunks
+// would take half the vector registers).
+// CHECK-LABEL: func @short_head
+// CHECK: scf.for %{{.*}} step %c64{{.*}} {
+// CHECK: scf.for %[[JJ:[^ ]*]] = %c0{{.*}} to %{{.*}} step %c4{{.*}} {
+// CHECK-COUNT-8: vector.transfer_read %{{.*}} : memref<1x2x?x32xf16, {{.*}}>, vector<16xf16>
+// CHECK-NOT: vector.reduction
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3] : vector<16xf32>, vector<16xf32>
+// CHECK: vector.store %{{.*}}, %{{.*}}[%c0{{.*}}, %[[JJ]]] : memref<4x64xf32>, vector<4xf32>
+// CHECK: vector.store %{{.*}}, %{{.*}}[%c3{{.*}}, %[[JJ]]] : memref<4x64xf32>, vector<4xf32>
+// CHECK-LABEL: func @long_head
+// CHECK: scf.for %{{.*}} step %c64{{.*}} {
+// CHECK: scf.for %[[J:[^ ]*]] = %c0 to %{{.*}} step %c1 {
+// CHECK: memref.store %{{.*}}, %{{.*}}[%c0{{.*}}, %[[J]]] : memref<4x64xf32>
+func.func @short_head(%q: tensor<1x8x1x32xf32>, %k: tensor<1x2x?x32xf16>, %v: tensor<1x2x?x32xf16>)
+    -> tensor<1x8x1x32xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x32xf32>) k(%k : tensor<1x2x?x32xf16>) v(%v : tensor<1x2x?x32xf16>)
+      -> tensor<1x8x1x32xf32>
+  return %o : tensor<1x8x1x32xf32>
+}
+func.func @long_head(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf16>, %v: tensor<1x2x?x128xf16>)
+    -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf16>) v(%v : tensor<1x2x?x128xf16>)
+      -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
