@@ -18,9 +18,11 @@
 // FUSE-NOT:     kvq.rotate
 
 // Inside the key loop the codes are decoded in registers: each chunk
-// loads its radius and code bytes, spreads them over the lanes and picks
-// the cosine / sine factors among constant vectors. No decoded K or V
-// exists in memory and no polar_decode is left.
+// loads its radius and the code bytes its lanes touch (one 32-bit word per
+// level), broadcasts the word and shifts each lane to its code, then picks
+// the cosine / sine factors among constant vectors by a binary tree of
+// selects on the code's bits (15 selects and 4 bit tests for 4-bit codes).
+// No decoded K or V exists in memory and no polar_decode is left.
 // TILE-LABEL: func @polar_attention
 // TILE-NOT:     kvq.polar_decode
 // TILE-NOT:     memref.alloc{{.*}}x?x64xf32
@@ -29,10 +31,21 @@
 // TILE:         {{memref.load|tensor.extract}} %{{.*}} : {{.*}}<1x2x?x4xf16{{.*}}>
 // TILE:         {{memref.load|tensor.extract}} %{{.*}} : {{.*}}<1x2x?x1xi8{{.*}}>
 // TILE:         arith.select %{{.*}} : vector<16xi1>, vector<16xf32>
-// TILE:         {{memref.load|tensor.extract}} %{{.*}} : {{.*}}<1x2x?x16xi8{{.*}}>
-// TILE:         vector.from_elements {{.*}} : vector<16xi32>
-// TILE:         arith.shrui %{{.*}} : vector<16xi32>
-// TILE-COUNT-15: arith.select %{{.*}} : vector<16xi1>, vector<16xf32>
+// TILE-COUNT-4: {{memref.load|tensor.extract}} %{{.*}} : {{.*}}<1x2x?x16xi8{{.*}}>
+// TILE:         %[[WORD:.*]] = vector.broadcast %{{.*}} : i32 to vector<16xi32>
+// TILE:         %[[SHIFTED:.*]] = arith.shrui %[[WORD]], %{{.*}} : vector<16xi32>
+// TILE:         %[[CODE:.*]] = arith.andi %[[SHIFTED]], %{{.*}} : vector<16xi32>
+// TILE:         %[[B0:.*]] = arith.andi %[[CODE]], %{{.*}} : vector<16xi32>
+// TILE:         %[[T0:.*]] = arith.cmpi ne, %[[B0]], %{{.*}} : vector<16xi32>
+// TILE-COUNT-8: arith.select %[[T0]], %{{.*}} : vector<16xi1>, vector<16xf32>
+// TILE:         %[[B1:.*]] = arith.andi %[[CODE]], %{{.*}} : vector<16xi32>
+// TILE:         %[[T1:.*]] = arith.cmpi ne, %[[B1]], %{{.*}} : vector<16xi32>
+// TILE-COUNT-4: arith.select %[[T1]], %{{.*}} : vector<16xi1>, vector<16xf32>
+// TILE:         arith.cmpi ne
+// TILE-COUNT-2: arith.select
+// TILE:         arith.cmpi ne
+// TILE:         %[[F:.*]] = arith.select
+// TILE:         arith.mulf %{{.*}}, %[[F]] : vector<16xf32>
 // TILE-NOT:     kvq.polar_decode
 func.func @polar_attention(%q: tensor<1x4x3x64xf32>,
     %kr: tensor<1x2x?x4xf16>, %k1: tensor<1x2x?x16xi8>, %k2: tensor<1x2x?x4xi8>, %k3: tensor<1x2x?x2xi8>, %k4: tensor<1x2x?x1xi8>,

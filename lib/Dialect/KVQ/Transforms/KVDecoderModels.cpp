@@ -226,42 +226,50 @@ struct PolarDecodeDecoderModel
         b, loc, f32Vec,
         lanes(polar.getRadius(), levels, 1, zeroF32,
               [&](Value r) { return emitExtendToF32(b, loc, r); }));
-    Value zeroI32 = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
     for (int64_t level = levels; level >= 1; --level) {
       int64_t w = bits[level - 1];
-      int64_t perByte = getCodesPerByte(w);
-      Value bytes = vector::FromElementsOp::create(
-          b, loc, i32Vec,
-          lanes(polar.getCodes()[level - 1], level, perByte, zeroI32,
-                [&](Value byte) -> Value {
-                  return arith::ExtUIOp::create(b, loc, b.getI32Type(), byte);
-                }));
-      SmallVector<int64_t> shifts;
+      // Lane c's code is code c >> level of the level, at bit (c >> level)
+      // * w of its row (LSB-first packing).
+      SmallVector<int64_t> bitOf;
       SmallVector<bool> sine;
       for (int64_t c = start; c < start + width; ++c) {
-        shifts.push_back(c < d ? getCodeBitOffset(c >> level, w) : 0);
+        bitOf.push_back(c < d ? (c >> level) * w : -1);
         sine.push_back((c >> (level - 1)) & 1);
       }
-      auto i32Splat = [&](int32_t v) -> Value {
-        return arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(v)));
-      };
+      SmallVector<Value> prefix(coords);
       Value code =
-          emitExtractField(b, loc, bytes, shifts, w, FieldExtension::Zero);
+          emitLaneFields(b, loc, reader.getBuffer(polar.getCodes()[level - 1]),
+                         prefix, bitOf, w);
       std::vector<float> table = polarTrigTable(level, w);
-      auto factorOf = [&](int64_t k) -> Value {
+      // The factor of code k (cos or sin by lane) by a binary tree of
+      // selects on the code's bits: 2^w - 1 selects and w bit tests.
+      SmallVector<Value> factors;
+      for (int64_t k = 0; k < (int64_t(1) << w); ++k) {
         SmallVector<float> lane;
         for (bool s : sine)
           lane.push_back(table[2 * k + s]);
-        return arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(f32Vec, ArrayRef<float>(lane)));
-      };
-      Value factor = factorOf(0);
-      for (int64_t k = 1; k < (int64_t(1) << w); ++k) {
-        Value isK = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          code, i32Splat(k));
-        factor = arith::SelectOp::create(b, loc, isK, factorOf(k), factor);
+        factors.push_back(arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(f32Vec, ArrayRef<float>(lane))));
       }
+      for (int64_t bit = 0; factors.size() > 1; ++bit) {
+        Value set = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ne,
+            arith::AndIOp::create(
+                b, loc, code,
+                arith::ConstantOp::create(
+                    b, loc,
+                    DenseElementsAttr::get(
+                        i32Vec, b.getI32IntegerAttr(int32_t(1) << bit)))),
+            arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(i32Vec, b.getI32IntegerAttr(0))));
+        SmallVector<Value> next;
+        for (size_t k = 0; k < factors.size(); k += 2)
+          next.push_back(
+              arith::SelectOp::create(b, loc, set, factors[k + 1], factors[k]));
+        factors = std::move(next);
+      }
+      Value factor = factors.front();
       value = arith::MulFOp::create(b, loc, value, factor);
     }
     return value;

@@ -7,7 +7,12 @@
 #include "kvq/Dialect/KVQ/Utils/SubByte.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/TypeUtilities.h"
+
+#include <algorithm>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::kvq;
@@ -182,4 +187,74 @@ Value mlir::kvq::emitPackFields(OpBuilder &b, Location loc, ValueRange fields,
             b, loc, field,
             intConstant(b, loc, field.getType(), (i + 1) * bits)));
   return packed;
+}
+
+Value mlir::kvq::emitLaneFields(OpBuilder &b, Location loc, Value buffer,
+                                ValueRange prefix, ArrayRef<int64_t> bitOf,
+                                unsigned fieldBits) {
+  int64_t width = bitOf.size();
+  Type i32 = b.getI32Type();
+  auto vecType = VectorType::get({width}, i32);
+  auto splat = [&](int64_t v) {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vecType, b.getI32IntegerAttr(v)));
+  };
+  Value result = splat(0);
+  SmallVector<bool> done(width);
+  for (int64_t l = 0; l < width; ++l)
+    done[l] = bitOf[l] < 0;
+  while (llvm::is_contained(done, false)) {
+    int64_t first = std::numeric_limits<int64_t>::max();
+    for (int64_t l = 0; l < width; ++l)
+      if (!done[l])
+        first = std::min(first, bitOf[l]);
+    int64_t base = first / 8, lastByte = base;
+    SmallVector<int32_t> shifts(width, 0);
+    SmallVector<bool> inWindow(width, false);
+    for (int64_t l = 0; l < width; ++l) {
+      if (done[l] || bitOf[l] + fieldBits > 8 * base + 32)
+        continue;
+      inWindow[l] = true;
+      shifts[l] = static_cast<int32_t>(bitOf[l] - 8 * base);
+      lastByte = std::max(lastByte, (bitOf[l] + fieldBits - 1) / 8);
+    }
+    Value word;
+    for (int64_t k = base; k <= lastByte; ++k) {
+      SmallVector<Value> indices(prefix);
+      indices.push_back(arith::ConstantIndexOp::create(b, loc, k));
+      Value byte = arith::ExtUIOp::create(
+          b, loc, i32, memref::LoadOp::create(b, loc, buffer, indices));
+      if (k > base)
+        byte = arith::ShLIOp::create(
+            b, loc, byte,
+            arith::ConstantIntOp::create(b, loc, i32, 8 * (k - base)));
+      word = word ? arith::OrIOp::create(b, loc, word, byte).getResult() : byte;
+    }
+    Value fields = arith::AndIOp::create(
+        b, loc,
+        arith::ShRUIOp::create(
+            b, loc, vector::BroadcastOp::create(b, loc, vecType, word),
+            arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(vecType, ArrayRef<int32_t>(shifts)))),
+        splat((int64_t(1) << fieldBits) - 1));
+    // Lanes without a field may hold anything: a window covering every
+    // other lane is the whole result.
+    bool all = llvm::all_of(llvm::seq<int64_t>(0, width), [&](int64_t l) {
+      return inWindow[l] || bitOf[l] < 0;
+    });
+    result = all ? fields
+                 : arith::SelectOp::create(
+                       b, loc,
+                       arith::ConstantOp::create(
+                           b, loc,
+                           DenseElementsAttr::get(
+                               VectorType::get({width}, b.getI1Type()),
+                               ArrayRef<bool>(inWindow))),
+                       fields, result)
+                       .getResult();
+    for (int64_t l = 0; l < width; ++l)
+      done[l] = done[l] || inWindow[l];
+  }
+  return result;
 }

@@ -75,6 +75,15 @@ Value emitExtractField(OpBuilder &b, Location loc, Value value, Value offset,
                        unsigned bits, FieldExtension extension,
                        Type resultType = {});
 
+/// A vector<n x i32> (n = bitOf.size()) whose lane l is the `bits`-bit
+/// field at bit `bitOf[l]` of the row of bytes (an i8 memref) at `prefix`
+/// (anything where `bitOf[l]` is negative): the bytes the lanes touch are
+/// loaded as scalars and combined into 32-bit words, one per window of four
+/// bytes (one for a vector of codes of a CPU chunk), and each lane shifts
+/// its broadcast word. No per-lane scalar code.
+Value emitLaneFields(OpBuilder &b, Location loc, Value buffer,
+                     ValueRange prefix, ArrayRef<int64_t> bitOf, unsigned bits);
+
 /// An extracted `field` (an integer or a vector of integers) as f32 (of the
 /// same shape): signed when `extension` sign-extended it.
 Value emitFieldToF32(OpBuilder &b, Location loc, Value field,
