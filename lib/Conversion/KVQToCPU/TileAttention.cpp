@@ -2234,11 +2234,13 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           // block (the last group reads the block's last key again) become
           // -inf, and with causal the keys a row may not see. (A power of
           // two up to 8 and vw, so that it divides the block.)
-          // Without int8, only as many keys as keep their decoded chunks
-          // in a quarter of the vector registers (short heads, e.g. low
-          // rank): one tree then replaces `unroll` per-key reductions.
-          int64_t floatUnroll =
-              !mask && !deltaS ? std::min<int64_t>(8, 8 / dChunks) : 1;
+          // Without int8, only for heads of up to 4 vectors (short heads,
+          // e.g. low rank): one tree then replaces `unroll` per-key
+          // reductions. With 8 vectors per key (D 128), even 2 keys at a
+          // time made fp32 decode 35-45% slower.
+          int64_t floatUnroll = !mask && !deltaS && dChunks <= 4
+                                    ? std::min<int64_t>(8, 16 / dChunks)
+                                    : 1;
           int64_t unroll =
               int8Dot || floatUnroll > 1
                   ? int64_t(llvm::bit_floor(uint64_t(std::max<int64_t>(
