@@ -28,9 +28,10 @@ The compression methods (GEAR at 4 and 2 bits, Hadamard rotation +
 PolarQuant, VidKV, low rank r 32 in f16 and r 64 in INT8; METHODS below,
 each at its default from docs/Methods.md) are timed only with --methods
 (all of them, after the cache types) or when named in --variants
-("--variants methods": all of them alone): VidKV's decoder alone takes
-tens of seconds per call at b 8 (docs/CPU.md), which would take the
-default run well past 10 minutes. Their rate counts every array the
+("--variants methods": all of them alone, under a minute): their decoders
+make them 10-100x slower per call than the cache types (PolarQuant takes
+about 0.2 s at b 8, L 32k; docs/CPU.md), and the default run compares
+cache types with their peers. Their rate counts every array the
 kernel reads (codes, scales and zero points, low-rank factors and bases,
 outlier channels and values); each is checked first against fp64
 attention over the reference models' decoding of the same arrays.
