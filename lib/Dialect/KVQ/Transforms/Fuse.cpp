@@ -10,6 +10,8 @@
 #include "kvq/Dialect/KVQ/Utils/Random.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include "mlir/IR/PatternMatch.h"
 
@@ -171,6 +173,237 @@ struct FuseVidKVKey : OpRewritePattern<AttentionOp> {
   }
 };
 
+/// Shared by the GEAR rewrites: gear_decode without its low-rank term (the
+/// base and the outliers, rank 0), and the `a` factors as `type`'s element
+/// type (an arith.extf, which attention reads as it is, where it differs).
+static std::pair<Value, Value> splitGearDecode(PatternRewriter &rewriter,
+                                               GearDecodeOp gear) {
+  Location loc = gear.getLoc();
+  RankedTensorType type = gear.getResult().getType();
+  Value a = gear.getA();
+  auto aType = cast<RankedTensorType>(a.getType());
+  SmallVector<OpFoldResult> aSizes = tensor::getMixedSizes(rewriter, loc, a);
+  aSizes.back() = rewriter.getIndexAttr(0);
+  Value noA =
+      tensor::EmptyOp::create(rewriter, loc, aSizes, aType.getElementType());
+  Value f = gear.getB();
+  SmallVector<OpFoldResult> fSizes = tensor::getMixedSizes(rewriter, loc, f);
+  fSizes[2] = rewriter.getIndexAttr(0);
+  Value noF = tensor::EmptyOp::create(
+      rewriter, loc, fSizes,
+      cast<RankedTensorType>(f.getType()).getElementType());
+  Value rest = GearDecodeOp::create(rewriter, loc, type, gear.getBase(), noA,
+                                    noF, gear.getIndices(), gear.getValues());
+  if (aType.getElementType() != type.getElementType()) {
+    auto wide = aType.clone(type.getElementType());
+    if (aType.getElementType().getIntOrFloatBitWidth() >
+        type.getElementType().getIntOrFloatBitWidth())
+      return {rest, Value()};
+    a = arith::ExtFOp::create(rewriter, loc, wide, a);
+  }
+  return {rest, a};
+}
+
+/// Whether GEAR's `a` may be appended to `d` channels: the GPU kernels
+/// decode K / V in blocks of 4 channels, so the widened head dimension
+/// must stay a multiple of 4 (as it is for D 128 and rank 4).
+static bool canAppendGearRank(GearDecodeOp gear, int64_t d) {
+  int64_t rank = gear.getA().getType().getDimSize(3);
+  return rank > 0 && !ShapedType::isDynamic(d) && (d + rank) % 4 == 0;
+}
+
+/// `[x, y]` along the last dimension of two `[B, H, S, *]` tensors.
+static Value concatChannels(PatternRewriter &rewriter, Location loc, Value x,
+                            Value y) {
+  return tensor::ConcatOp::create(rewriter, loc, /*dim=*/3, ValueRange{x, y});
+}
+
+/// result[b, h, s, r] = sum_d x[b, h, s, d] * f[b, h / (H / Hf), r, d]
+/// (`transposed` false) or result[b, h, s, d] = sum_r x[b, h, s, r] *
+/// f[b, h / (H / Hf), r, d] (`transposed` true), in f32, as `elementType`:
+/// GEAR's factors `f` `[B, Hf, R, D]` applied per batch row and KV head.
+static Value applyGearFactors(PatternRewriter &rewriter, Location loc, Value x,
+                              Value f, bool transposed, Type elementType) {
+  auto fType = cast<RankedTensorType>(f.getType());
+  int64_t outDim = transposed ? fType.getDimSize(3) : fType.getDimSize(2);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
+  sizes.back() = rewriter.getIndexAttr(outDim);
+  Type f32 = rewriter.getF32Type();
+  Value zero =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0.0));
+  Value init =
+      linalg::FillOp::create(
+          rewriter, loc, zero,
+          tensor::EmptyOp::create(rewriter, loc, sizes, f32).getResult())
+          .getResult(0);
+  Value heads = tensor::DimOp::create(rewriter, loc, x, 1);
+  Value fHeads = tensor::DimOp::create(rewriter, loc, f, 1);
+  Value group = arith::DivUIOp::create(rewriter, loc, heads, fHeads);
+  MLIRContext *ctx = rewriter.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  // Loops (b, h, s, out, in); `in` is the reduction.
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(5, 0, {d(0), d(1), d(2), d(4)}, ctx),
+      AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx)};
+  SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  auto generic = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
+      maps, iters, [&](OpBuilder &b, Location l, ValueRange args) {
+        Value bi = linalg::IndexOp::create(b, l, 0);
+        Value hf = arith::DivUIOp::create(
+            b, l, linalg::IndexOp::create(b, l, 1), group);
+        Value out = linalg::IndexOp::create(b, l, 3);
+        Value in = linalg::IndexOp::create(b, l, 4);
+        Value fv =
+            tensor::ExtractOp::create(b, l, f,
+                                      transposed ? ValueRange{bi, hf, in, out}
+                                                 : ValueRange{bi, hf, out, in});
+        auto widen = [&](Value v) -> Value {
+          return v.getType() == f32 ? v : arith::ExtFOp::create(b, l, f32, v);
+        };
+        Value sum = arith::AddFOp::create(
+            b, l, args[1],
+            arith::MulFOp::create(b, l, widen(args[0]), widen(fv)));
+        linalg::YieldOp::create(b, l, sum);
+      });
+  Value result = generic.getResult(0);
+  if (elementType == f32)
+    return result;
+  Value empty = tensor::EmptyOp::create(rewriter, loc, sizes, elementType);
+  auto id = AffineMap::getMultiDimIdentityMap(4, ctx);
+  return linalg::GenericOp::create(
+             rewriter, loc, TypeRange{empty.getType()}, ValueRange{result},
+             ValueRange{empty}, SmallVector<AffineMap>{id, id},
+             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               Value v = args[0];
+               if (elementType.getIntOrFloatBitWidth() < 32)
+                 v = arith::TruncFOp::create(b, l, elementType, v);
+               else
+                 v = arith::ExtFOp::create(b, l, elementType, v);
+               linalg::YieldOp::create(b, l, v);
+             })
+      .getResult(0);
+}
+
+/// attention(q, gear_decode(base, a, f, idx, vals), v)
+///   -> attention([q, q f^T], [gear_decode(base, -, -, idx, vals), a], v)
+///      {scale = the original}
+/// q . (base + a f + outliers) = q . (base + outliers) + (f q) . a: the
+/// low-rank term moves onto the query (R extra query channels, computed
+/// once per row) instead of being rebuilt for every chunk of every key.
+struct FuseGearKey : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    auto gear = op.isKeyQuantized() || op.isQueryQuantized() || op.getDeltaS()
+                    ? GearDecodeOp()
+                    : op.getKey().getDefiningOp<GearDecodeOp>();
+    if (!gear)
+      return rewriter.notifyMatchFailure(op, "K is not a GEAR decode");
+    if (!canAppendGearRank(gear, gear.getResult().getType().getDimSize(3)))
+      return rewriter.notifyMatchFailure(
+          op, "no rank, or D + rank is not a multiple of 4");
+    double scale = op.getEffectiveScale();
+    if (std::isnan(scale))
+      return rewriter.notifyMatchFailure(
+          op, "the default scale of a dynamic head dimension is unknown");
+    auto [rest, a] = splitGearDecode(rewriter, gear);
+    if (!a)
+      return rewriter.notifyMatchFailure(op, "a is wider than the keys");
+    Location loc = op.getLoc();
+    Value q = op.getQuery();
+    Type qElement = op.getQuery().getType().getElementType();
+    Value qf = applyGearFactors(rewriter, loc, q, gear.getB(),
+                                /*transposed=*/false, qElement);
+    Value key = concatChannels(rewriter, gear.getLoc(), rest, a);
+    Value query = concatChannels(rewriter, loc, q, qf);
+    rewriter.modifyOpInPlace(op, [&]() {
+      op.getQueryMutable().assign(query);
+      op.getKeyMutable().assign(key);
+      op.setScaleAttr(rewriter.getF32FloatAttr(scale));
+    });
+    return success();
+  }
+};
+
+/// attention(q, k, gear_decode(base, a, f, idx, vals))
+///   -> o[:, :, :, :Dv] + o[:, :, :, Dv:] f with
+///      o = attention(q, k, [gear_decode(base, -, -, idx, vals), a])
+/// P (base + a f + outliers) = P (base + outliers) + (P a) f: the low-rank
+/// term is applied once to each output row. A fully masked row gives 0
+/// either way.
+struct HoistGearValue : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    auto gear = op.isValueQuantized()
+                    ? GearDecodeOp()
+                    : op.getValue().getDefiningOp<GearDecodeOp>();
+    if (!gear)
+      return rewriter.notifyMatchFailure(op, "V is not a GEAR decode");
+    if (!canAppendGearRank(gear, gear.getResult().getType().getDimSize(3)))
+      return rewriter.notifyMatchFailure(
+          op, "no rank, or Dv + rank is not a multiple of 4");
+    auto [rest, a] = splitGearDecode(rewriter, gear);
+    if (!a)
+      return rewriter.notifyMatchFailure(op, "a is wider than the values");
+    Location loc = op.getLoc();
+    Value value = concatChannels(rewriter, gear.getLoc(), rest, a);
+    RankedTensorType resultType = op.getResult().getType();
+    int64_t dv = resultType.getDimSize(3);
+    int64_t rank = gear.getA().getType().getDimSize(3);
+    SmallVector<int64_t> extShape(resultType.getShape());
+    extShape.back() = dv + rank;
+    auto wide = cast<AttentionOp>(rewriter.clone(*op.getOperation()));
+    rewriter.modifyOpInPlace(wide, [&]() {
+      wide.getValueMutable().assign(value);
+      wide.getResult().setType(resultType.clone(extShape));
+    });
+    // out[..., d] = o[..., d] + sum_r o[..., Dv + r] f[r, d]
+    SmallVector<OpFoldResult> offsets(4, rewriter.getIndexAttr(0));
+    SmallVector<OpFoldResult> strides(4, rewriter.getIndexAttr(1));
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, wide.getResult());
+    sizes.back() = rewriter.getIndexAttr(dv);
+    Value head = tensor::ExtractSliceOp::create(rewriter, loc, wide.getResult(),
+                                                offsets, sizes, strides);
+    offsets.back() = rewriter.getIndexAttr(dv);
+    sizes.back() = rewriter.getIndexAttr(rank);
+    Value tail = tensor::ExtractSliceOp::create(rewriter, loc, wide.getResult(),
+                                                offsets, sizes, strides);
+    Value lowRank =
+        applyGearFactors(rewriter, loc, tail, gear.getB(), /*transposed=*/true,
+                         rewriter.getF32Type());
+    auto id = AffineMap::getMultiDimIdentityMap(4, rewriter.getContext());
+    Type outElement = resultType.getElementType();
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc, tensor::getMixedSizes(rewriter, loc, head), outElement);
+    Value sum =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{init.getType()}, ValueRange{head, lowRank},
+            ValueRange{init}, SmallVector<AffineMap>{id, id, id},
+            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Type f32 = b.getF32Type();
+              Value h = args[0];
+              if (h.getType() != f32)
+                h = arith::ExtFOp::create(b, l, f32, h);
+              Value v = arith::AddFOp::create(b, l, h, args[1]);
+              if (outElement != f32)
+                v = arith::TruncFOp::create(b, l, outElement, v);
+              linalg::YieldOp::create(b, l, v);
+            })
+            .getResult(0);
+    rewriter.replaceOp(
+        op, tensor::CastOp::create(rewriter, loc, resultType, sum).getResult());
+    return success();
+  }
+};
+
 /// attention(q, k, reconstruct(v', U, mu)) -> reconstruct(attention(q, k, v'),
 /// U, mu): softmax rows sum to 1, so P (U v' + mu) = U (P v') + mu. A fully
 /// masked row outputs 0, not mu, so with a mean the rewrite needs rows that
@@ -264,6 +497,6 @@ void mlir::kvq::populateFuseDequantizePatterns(RewritePatternSet &patterns) {
 }
 
 void mlir::kvq::populateFuseLowRankPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseReconstructedKey, HoistReconstructedValue, FuseVidKVKey>(
-      patterns.getContext());
+  patterns.add<FuseReconstructedKey, HoistReconstructedValue, FuseVidKVKey,
+               FuseGearKey, HoistGearValue>(patterns.getContext());
 }

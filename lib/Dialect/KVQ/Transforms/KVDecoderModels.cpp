@@ -4,8 +4,9 @@
 //
 // KVDecoderOpInterface models for ops whose decoding needs the lowering
 // utilities: kvq.dequantize (its codes are read the way kvq.attention reads
-// quantized K / V), tensor.concat along the token axis and
-// kvq.polar_decode (PolarQuant codes decoded in registers).
+// quantized K / V), tensor.concat along the tokens or the channels,
+// arith.extf (read as it is), kvq.gear_decode and kvq.polar_decode
+// (PolarQuant codes decoded in registers).
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,7 +54,8 @@ struct ConcatDecoderModel
   bool canDecodeInAttention(Operation *op) const {
     auto concat = cast<tensor::ConcatOp>(op);
     RankedTensorType type = concat.getResultType();
-    return type.getRank() == 4 && concat.getDim() == 2 &&
+    return type.getRank() == 4 &&
+           (concat.getDim() == 2 || concat.getDim() == 3) &&
            !type.isDynamicDim(3) && isa<FloatType>(type.getElementType());
   }
 
@@ -63,24 +65,83 @@ struct ConcatDecoderModel
 
   Value emitDecodedSize(Operation *op, OpBuilder &b, Location loc,
                         KVChunkReader &reader, int64_t dim) const {
-    auto inputs = cast<tensor::ConcatOp>(op).getInputs();
-    if (dim != 2)
+    auto concat = cast<tensor::ConcatOp>(op);
+    auto inputs = concat.getInputs();
+    if (dim != static_cast<int64_t>(concat.getDim()))
       return reader.getSize(b, loc, inputs.front(), dim);
-    Value total = reader.getSize(b, loc, inputs.front(), 2);
+    Value total = reader.getSize(b, loc, inputs.front(), dim);
     for (Value input : inputs.drop_front())
       total = arith::AddIOp::create(b, loc, total,
-                                    reader.getSize(b, loc, input, 2));
+                                    reader.getSize(b, loc, input, dim));
     return total;
   }
 
   Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
                         KVChunkReader &reader, ValueRange coords, int64_t start,
                         int64_t width) const {
-    auto inputs = cast<tensor::ConcatOp>(op).getInputs();
-    return emitFrom(b, loc, reader, inputs, coords, coords[2], start, width);
+    auto concat = cast<tensor::ConcatOp>(op);
+    if (concat.getDim() == 3)
+      return emitChannels(b, loc, reader, concat.getInputs(), coords, start,
+                          width);
+    return emitFrom(b, loc, reader, concat.getInputs(), coords, coords[2],
+                    start, width);
   }
 
 private:
+  /// Channels [start, start + width) of a concatenation along the channels:
+  /// each input overlapping the chunk is read at the whole chunks (of
+  /// `width`, the reader's alignment) that hold its channels, moved into
+  /// place by a shuffle where its offset is not a multiple of `width`, and
+  /// selected into its lanes. Lanes past the last input are zero.
+  static Value emitChannels(OpBuilder &b, Location loc, KVChunkReader &reader,
+                            ValueRange inputs, ValueRange coords, int64_t start,
+                            int64_t width) {
+    auto vecType = VectorType::get({width}, b.getF32Type());
+    Value result = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
+    int64_t offset = 0;
+    for (Value input : inputs) {
+      int64_t n = cast<RankedTensorType>(input.getType()).getDimSize(3);
+      int64_t lo = std::max(start, offset);
+      int64_t hi = std::min(start + width, offset + n);
+      if (lo < hi) {
+        // Input channels [lo - offset, hi - offset) go to lanes
+        // [lo - start, hi - start).
+        int64_t first = lo - offset, aligned = first / width * width;
+        Value part = reader.readChunk(b, loc, input, coords, aligned, width);
+        if (first - aligned != lo - start) {
+          Value next = hi - offset > aligned + width
+                           ? reader.readChunk(b, loc, input, coords,
+                                              aligned + width, width)
+                           : part;
+          SmallVector<int64_t> mask;
+          for (int64_t l = 0; l < width; ++l)
+            mask.push_back(l >= lo - start && l < hi - start
+                               ? l + start - offset - aligned
+                               : 0);
+          part = vector::ShuffleOp::create(b, loc, part, next, mask);
+        }
+        if (lo == start && hi == start + width) {
+          result = part;
+        } else {
+          SmallVector<bool> lanes;
+          for (int64_t l = 0; l < width; ++l)
+            lanes.push_back(l >= lo - start && l < hi - start);
+          result = arith::SelectOp::create(
+              b, loc,
+              arith::ConstantOp::create(
+                  b, loc,
+                  DenseElementsAttr::get(
+                      VectorType::get({width}, b.getI1Type()),
+                      ArrayRef<bool>(lanes))),
+              part, result);
+        }
+      }
+      offset += n;
+    }
+    return result;
+  }
+
   /// Decodes token `token` (relative to inputs.front()) from `inputs`.
   static Value emitFrom(OpBuilder &b, Location loc, KVChunkReader &reader,
                         ValueRange inputs, ValueRange coords, Value token,
@@ -108,6 +169,27 @@ private:
                                     rest, start, width));
     }
     return ifOp.getResult(0);
+  }
+};
+
+/// arith.extf of a decoded K / V: the chunks are f32 already, so the input
+/// is read as it is (no widened copy of it is formed).
+struct ExtFDecoderModel
+    : KVDecoderOpInterface::ExternalModel<ExtFDecoderModel, arith::ExtFOp> {
+  bool canDecodeInAttention(Operation *op) const {
+    auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    return type && type.getRank() == 4 && !type.isDynamicDim(3);
+  }
+
+  SmallVector<Value> getDecodedOperands(Operation *op) const {
+    return {cast<arith::ExtFOp>(op).getIn()};
+  }
+
+  Value emitDecodeChunk(Operation *op, OpBuilder &b, Location loc,
+                        KVChunkReader &reader, ValueRange coords, int64_t start,
+                        int64_t width) const {
+    return reader.readChunk(b, loc, cast<arith::ExtFOp>(op).getIn(), coords,
+                            start, width);
   }
 };
 
@@ -157,8 +239,6 @@ struct GearDecodeDecoderModel
     auto laneType = VectorType::get({width}, b.getI32Type());
     Value channels = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(laneType, ArrayRef<int32_t>(lanes)));
-    Value zeros = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
     for (int64_t k = 0; k < count; ++k) {
       SmallVector<Value> pos = {coords[0], coords[1], coords[2], index(k)};
       Value channel = memref::LoadOp::create(b, loc, idx, pos);
@@ -167,11 +247,12 @@ struct GearDecodeDecoderModel
       Value hit = arith::CmpIOp::create(
           b, loc, arith::CmpIPredicate::eq, channels,
           vector::BroadcastOp::create(b, loc, laneType, channel));
-      acc = arith::AddFOp::create(
-          b, loc, acc,
-          arith::SelectOp::create(
-              b, loc, hit, vector::BroadcastOp::create(b, loc, vecType, value),
-              zeros));
+      // A masked add (one instruction with AVX-512 masks).
+      acc = arith::SelectOp::create(
+          b, loc, hit,
+          arith::AddFOp::create(
+              b, loc, acc, vector::BroadcastOp::create(b, loc, vecType, value)),
+          acc);
     }
     return acc;
   }
@@ -286,6 +367,9 @@ void mlir::kvq::registerKVDecoderExternalModels(DialectRegistry &registry) {
   });
   registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
     tensor::ConcatOp::attachInterface<ConcatDecoderModel>(*ctx);
+  });
+  registry.addExtension(+[](MLIRContext *ctx, arith::ArithDialect *) {
+    arith::ExtFOp::attachInterface<ExtFDecoderModel>(*ctx);
   });
   registerVidKVDecoderModels(registry);
 }

@@ -10,7 +10,7 @@
 include "mlir/Pass/PassBase.td"
 
 def KVQFuse : Pass<"kvq-fuse"> {
-  let summary = "Fuse dequantization, low-rank reconstruction and VidKV key decoding into kvq.attention";
+  let summary = "Fuse dequantization, low-rank reconstruction, VidKV keys and GEAR's low-rank term into kvq.attention";
   let description = [{
     Rewrites `kvq.attention` whose key or value operand is produced by
     `kvq.dequantize` into an attention that consumes the codes, scales and
@@ -58,8 +58,20 @@ def KVQFuse : Pass<"kvq-fuse"> {
     KIVI 2-bit codes read like any quantized key. This needs whole bytes of
     high codes (`n_high` a multiple of 4, as with the default ratio 0.5 and
     `D` a multiple of 8); otherwise the key decoder stays as it is.
+
+    GEAR's low-rank term leaves the key loop the same way: `attention(q,
+    gear_decode(base, a, b, idx, vals), v)` becomes attention of `[q, q
+    b^T]` over `[gear_decode(base, -, -, idx, vals), a]` (concatenated
+    along the channels, which attention decodes in its loop) with the
+    original scale; a GEAR value becomes an attention over the same kind of
+    concatenation whose last `R` output channels are multiplied by `b` and
+    added to the first `Dv` once per row. Both need `D + R` (`Dv + R`) to be
+    a multiple of 4, the GPU kernels' block of channels.
   }];
-  let dependentDialects = ["::mlir::kvq::KVQDialect"];
+  let dependentDialects = ["::mlir::kvq::KVQDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def KVQAbsorbLatentAttention : Pass<"kvq-absorb-latent-attention"> {
