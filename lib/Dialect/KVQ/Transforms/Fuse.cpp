@@ -173,9 +173,18 @@ struct FuseVidKVKey : OpRewritePattern<AttentionOp> {
   }
 };
 
-/// Shared by the GEAR rewrites: gear_decode without its low-rank term (the
-/// base and the outliers, rank 0), and the `a` factors as `type`'s element
-/// type (an arith.extf, which attention reads as it is, where it differs).
+/// Shared by the GEAR rewrites (after canJoinGearA): gear_decode without its
+/// low-rank term (the base and the outliers, rank 0), and the `a` factors
+/// in its element type (an arith.extf, which attention reads as it is,
+/// where they differ).
+/// Whether GEAR's `a` can join its decoded K / V in one concatenation: the
+/// same element type, or a narrower one that an arith.extf widens.
+static bool canJoinGearA(GearDecodeOp gear) {
+  Type a = gear.getA().getType().getElementType();
+  Type kv = gear.getResult().getType().getElementType();
+  return a == kv || a.getIntOrFloatBitWidth() < kv.getIntOrFloatBitWidth();
+}
+
 static std::pair<Value, Value> splitGearDecode(PatternRewriter &rewriter,
                                                GearDecodeOp gear) {
   Location loc = gear.getLoc();
@@ -194,13 +203,9 @@ static std::pair<Value, Value> splitGearDecode(PatternRewriter &rewriter,
       cast<RankedTensorType>(f.getType()).getElementType());
   Value rest = GearDecodeOp::create(rewriter, loc, type, gear.getBase(), noA,
                                     noF, gear.getIndices(), gear.getValues());
-  if (aType.getElementType() != type.getElementType()) {
-    auto wide = aType.clone(type.getElementType());
-    if (aType.getElementType().getIntOrFloatBitWidth() >
-        type.getElementType().getIntOrFloatBitWidth())
-      return {rest, Value()};
-    a = arith::ExtFOp::create(rewriter, loc, wide, a);
-  }
+  if (aType.getElementType() != type.getElementType())
+    a = arith::ExtFOp::create(rewriter, loc, aType.clone(type.getElementType()),
+                              a);
   return {rest, a};
 }
 
@@ -310,9 +315,9 @@ struct FuseGearKey : OpRewritePattern<AttentionOp> {
     if (std::isnan(scale))
       return rewriter.notifyMatchFailure(
           op, "the default scale of a dynamic head dimension is unknown");
-    auto [rest, a] = splitGearDecode(rewriter, gear);
-    if (!a)
+    if (!canJoinGearA(gear))
       return rewriter.notifyMatchFailure(op, "a is wider than the keys");
+    auto [rest, a] = splitGearDecode(rewriter, gear);
     Location loc = op.getLoc();
     Value q = op.getQuery();
     Type qElement = op.getQuery().getType().getElementType();
@@ -348,9 +353,9 @@ struct HoistGearValue : OpRewritePattern<AttentionOp> {
     if (!canAppendGearRank(gear, gear.getResult().getType().getDimSize(3)))
       return rewriter.notifyMatchFailure(
           op, "no rank, or Dv + rank is not a multiple of 4");
-    auto [rest, a] = splitGearDecode(rewriter, gear);
-    if (!a)
+    if (!canJoinGearA(gear))
       return rewriter.notifyMatchFailure(op, "a is wider than the values");
+    auto [rest, a] = splitGearDecode(rewriter, gear);
     Location loc = op.getLoc();
     Value value = concatChannels(rewriter, gear.getLoc(), rest, a);
     RankedTensorType resultType = op.getResult().getType();

@@ -57,3 +57,21 @@ func.func @rank2(%q: tensor<1x4x1x16xf32>, %kd: tensor<1x2x?x16xf32>, %ka: tenso
       -> tensor<1x4x1x16xf32>
   return %o : tensor<1x4x1x16xf32>
 }
+
+// -----
+
+// f32 coordinates with f16 keys would not join them without rounding: the
+// decoder stays as it is.
+
+// CHECK-LABEL: func @wide_a
+// CHECK-NOT: tensor.concat
+// CHECK: %[[K:.*]] = kvq.gear_decode
+// CHECK: kvq.attention q(%{{.*}} : tensor<1x4x1x16xf32>) k(%[[K]] : tensor<1x2x?x16xf16>)
+func.func @wide_a(%q: tensor<1x4x1x16xf32>, %kd: tensor<1x2x?x16xf16>, %ka: tensor<1x2x?x4xf32>, %kb: tensor<1x2x4x16xf32>,
+                  %ki: tensor<1x2x?x3xi32>, %kv: tensor<1x2x?x3xf16>, %v: tensor<1x2x?x16xf32>) -> tensor<1x4x1x16xf32> {
+  %k = kvq.gear_decode %kd, %ka, %kb, %ki, %kv : tensor<1x2x?x16xf16>, tensor<1x2x?x4xf32>, tensor<1x2x4x16xf32>,
+      tensor<1x2x?x3xi32>, tensor<1x2x?x3xf16> -> tensor<1x2x?x16xf16>
+  %o = kvq.attention q(%q : tensor<1x4x1x16xf32>) k(%k : tensor<1x2x?x16xf16>) v(%v : tensor<1x2x?x16xf32>)
+      -> tensor<1x4x1x16xf32>
+  return %o : tensor<1x4x1x16xf32>
+}
