@@ -58,10 +58,20 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
 // probabilities use the per-key kernel) packs, once per block, each row's
 // probabilities of keys 2 jp, 2 jp + 1 rounded to bf16 into one i32 and the
 // two keys' values interleaved per channel ([block / 2, 2 dv] bf16, for
-// every row group), and accumulates with bf16 dot products.
+// every row group), and accumulates with bf16 dot products. The
+// probabilities themselves come from a short exp: x log2 e clamped at
+// -150, a degree-5 polynomial of its fraction, scaled by 2^floor with
+// AVX-512's scalef (the block's correction factor keeps math.exp).
 // CHECK-LABEL: func.func @bf16_probabilities
 // CHECK: %[[PP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<32x32xi32>
 // CHECK: %[[VP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<32x64xbf16>
+// CHECK: math.exp %{{.*}} : vector<16xf32>
+// CHECK: %[[T:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: %[[N:.*]] = math.floor %[[T]] : vector<16xf32>
+// CHECK: %[[F:.*]] = arith.subf %[[T]], %[[N]] : vector<16xf32>
+// CHECK-COUNT-4: vector.fma %{{.*}}, %[[F]], %{{.*}} : vector<16xf32>
+// CHECK: %[[POLY:.*]] = vector.fma %{{.*}}, %[[F]], %{{.*}} : vector<16xf32>
+// CHECK: x86vector.avx512.mask.scalef %[[POLY]], %[[N]], %[[POLY]], %c-1_i16, %c4_i32 : vector<16xf32>
 // CHECK: %[[V:.*]] = vector.interleave %{{.*}}, %{{.*}} : vector<16xbf16> -> vector<32xbf16>
 // CHECK-NEXT: arith.constant 0 : index
 // CHECK-NEXT: vector.store %[[V]], %[[VP]][%{{.*}}, %c0{{.*}}] : memref<32x64xbf16>, vector<32xbf16>
@@ -79,6 +89,7 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
 // CHECK: x86vector.avx512.dot %{{.*}}, %[[VL]], %[[PV]] : vector<32xbf16> -> vector<16xf32>
 // OFF-LABEL: func.func @bf16_probabilities
 // OFF-NOT: x86vector
+// OFF: math.exp
 // OFF: return
 func.func @bf16_probabilities(%q: tensor<1x4x20x32xf32>, %k: tensor<1x2x?x32xbf16>, %v: tensor<1x2x?x32xbf16>) -> tensor<1x4x20x32xf32> {
   %o = kvq.attention q(%q : tensor<1x4x20x32xf32>) k(%k : tensor<1x2x?x32xbf16>) v(%v : tensor<1x2x?x32xbf16>) {p_type = bf16} -> tensor<1x4x20x32xf32>
