@@ -65,3 +65,19 @@ func.func @concat_channels(%q: tensor<1x2x1x40xf32>, %a: tensor<1x2x9x20xf32>,
       v(%v : tensor<1x2x9x32xf32>) -> tensor<1x2x1x32xf32>
   return %o : tensor<1x2x1x32xf32>
 }
+
+// -----
+
+// 42 channels are not a multiple of 4, which the GPU kernels need of a
+// decoded K / V: the concatenation is materialized and attention reads it.
+// CHECK-LABEL: func @concat_channels_ragged
+// CHECK: tensor.concat dim(3)
+// CHECK: bufferization.to_buffer
+func.func @concat_channels_ragged(%q: tensor<1x2x1x42xf32>, %a: tensor<1x2x9x20xf32>,
+                                  %b: tensor<1x2x9x22xf32>, %v: tensor<1x2x9x32xf32>)
+    -> tensor<1x2x1x32xf32> {
+  %k = tensor.concat dim(3) %a, %b : (tensor<1x2x9x20xf32>, tensor<1x2x9x22xf32>) -> tensor<1x2x9x42xf32>
+  %o = kvq.attention q(%q : tensor<1x2x1x42xf32>) k(%k : tensor<1x2x9x42xf32>)
+      v(%v : tensor<1x2x9x32xf32>) -> tensor<1x2x1x32xf32>
+  return %o : tensor<1x2x1x32xf32>
+}

@@ -54,9 +54,13 @@ struct ConcatDecoderModel
   bool canDecodeInAttention(Operation *op) const {
     auto concat = cast<tensor::ConcatOp>(op);
     RankedTensorType type = concat.getResultType();
-    return type.getRank() == 4 &&
-           (concat.getDim() == 2 || concat.getDim() == 3) &&
-           !type.isDynamicDim(3) && isa<FloatType>(type.getElementType());
+    // Along the channels only for head dimensions that every attention
+    // lowering decodes (the GPU kernels work in blocks of 4 channels);
+    // other concatenations are materialized.
+    return type.getRank() == 4 && !type.isDynamicDim(3) &&
+           isa<FloatType>(type.getElementType()) &&
+           (concat.getDim() == 2 ||
+            (concat.getDim() == 3 && type.getDimSize(3) % 4 == 0));
   }
 
   SmallVector<Value> getDecodedOperands(Operation *op) const {
@@ -177,8 +181,11 @@ private:
 struct ExtFDecoderModel
     : KVDecoderOpInterface::ExternalModel<ExtFDecoderModel, arith::ExtFOp> {
   bool canDecodeInAttention(Operation *op) const {
+    // Head dimensions that every attention lowering decodes (the GPU
+    // kernels work in blocks of 4 channels); others are materialized.
     auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-    return type && type.getRank() == 4 && !type.isDynamicDim(3);
+    return type && type.getRank() == 4 && !type.isDynamicDim(3) &&
+           type.getDimSize(3) % 4 == 0;
   }
 
   SmallVector<Value> getDecodedOperands(Operation *op) const {
