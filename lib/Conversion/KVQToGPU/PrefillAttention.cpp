@@ -312,11 +312,12 @@ LogicalResult GPUAttentionEmitter::prepareTile(KVTile &tile, StringRef what,
         return failure();
       tile.decoder = decoder;
       tile.dim = cast<RankedTensorType>(data.getType()).getShape()[3];
-      if (tile.dim % 4 != 0)
+      if (tile.dim % kDecodedChannelBlock != 0)
         return op.emitOpError()
                << "kvq-gpu-attention decodes " << what << " from '"
-               << decoder->getName() << "' in blocks of 4 channels; its head "
-               << "dimension " << tile.dim << " is not a multiple of 4";
+               << decoder->getName() << "' in blocks of "
+               << kDecodedChannelBlock << " channels; its head dimension "
+               << tile.dim << " is not a multiple of " << kDecodedChannelBlock;
       tile.elementType = f16;
       tile.elementBytes = 2;
       tile.rowElements = tile.dim;

@@ -216,6 +216,21 @@ Value ternaryWeight(OpBuilder &b, Location loc, Value c) {
   return w;
 }
 
+/// Slot `slot` (an index) of a key with `nHigh` high slots: whether it is
+/// high, and its index clamped into the high slots and into the low ones
+/// (both valid to read; the caller selects by the first).
+struct SlotIndices {
+  Value isHigh, high, low;
+};
+SlotIndices splitSlot(OpBuilder &b, Location loc, Value slot, int64_t nHigh) {
+  Value nHighIdx = cIndex(b, loc, nHigh);
+  return {
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, slot, nHighIdx),
+      arith::MinUIOp::create(b, loc, slot, cIndex(b, loc, nHigh - 1)),
+      arith::SubIOp::create(
+          b, loc, arith::MaxUIOp::create(b, loc, slot, nHighIdx), nHighIdx)};
+}
+
 //===----------------------------------------------------------------------===//
 // VidKVEncodeKeyOp
 //===----------------------------------------------------------------------===//
@@ -499,16 +514,8 @@ struct LowerVidKVDecodeKey : OpRewritePattern<VidKVDecodeKeyOp> {
                  {par, par, par, par},
                  [&](OpBuilder &nb, Location nl,
                      ValueRange a) -> SmallVector<Value> {
-                   Value bit = emitExtractField(
-                       nb, nl, a[0],
-                       emitCodeBitOffset(nb, nl, index(nb, nl, 3), 1, i32), 1,
-                       FieldExtension::Zero, i32);
-                   Value set =
-                       arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne,
-                                             bit, cInt(nb, nl, i32, 0));
-                   Value s = emitExtendToF32(nb, nl, a[1]);
-                   return {arith::SelectOp::create(
-                       nb, nl, set, s, arith::NegFOp::create(nb, nl, s))};
+                   return {emitVidKVSignedScale(nb, nl, a[0], index(nb, nl, 3),
+                                                a[1])};
                  })
             .front();
     GenericBuilder g5{b, loc, 5};
@@ -530,15 +537,8 @@ struct LowerVidKVDecodeKey : OpRewritePattern<VidKVDecodeKeyOp> {
               {{d0, d1, d2, d3}}, {par, par, par, par},
               [&](OpBuilder &nb, Location nl,
                   ValueRange a) -> SmallVector<Value> {
-                Value slot = toIndex(nb, nl, a[0]);
-                Value nHighIdx = cIndex(nb, nl, nHigh);
-                Value isHigh = arith::CmpIOp::create(
-                    nb, nl, arith::CmpIPredicate::ult, slot, nHighIdx);
-                Value hiSlot = arith::MinUIOp::create(
-                    nb, nl, slot, cIndex(nb, nl, nHigh - 1));
-                Value loSlot = arith::SubIOp::create(
-                    nb, nl, arith::MaxUIOp::create(nb, nl, slot, nHighIdx),
-                    nHighIdx);
+                auto [isHigh, hiSlot, loSlot] =
+                    splitSlot(nb, nl, toIndex(nb, nl, a[0]), nHigh);
                 Value bi = index(nb, nl, 0), hi = index(nb, nl, 1),
                       si = index(nb, nl, 2);
                 Value gi = arith::DivUIOp::create(nb, nl, si,
@@ -703,7 +703,6 @@ struct LowerVidKVDecodeKeySlots : OpRewritePattern<VidKVDecodeKeySlotsOp> {
     int64_t d = resultType.getDimSize(3);
     int64_t nHigh = op.getHigh().getType().getDimSize(3);
     int64_t groupSize = op.getGroupSize();
-    Type i32 = b.getI32Type();
     Value high = op.getHigh(), lowCodes = op.getLowCodes(),
           lowScale = op.getLowScale();
     GenericBuilder g4{b, loc, 4};
@@ -719,14 +718,7 @@ struct LowerVidKVDecodeKeySlots : OpRewritePattern<VidKVDecodeKeySlotsOp> {
                   ValueRange) -> SmallVector<Value> {
                 Value bi = index(nb, nl, 0), hi = index(nb, nl, 1),
                       si = index(nb, nl, 2), j = index(nb, nl, 3);
-                Value nHighIdx = cIndex(nb, nl, nHigh);
-                Value isHigh = arith::CmpIOp::create(
-                    nb, nl, arith::CmpIPredicate::ult, j, nHighIdx);
-                Value hiSlot = arith::MinUIOp::create(
-                    nb, nl, j, cIndex(nb, nl, nHigh - 1));
-                Value m = arith::SubIOp::create(
-                    nb, nl, arith::MaxUIOp::create(nb, nl, j, nHighIdx),
-                    nHighIdx);
+                auto [isHigh, hiSlot, m] = splitSlot(nb, nl, j, nHigh);
                 Value gi = arith::DivUIOp::create(nb, nl, si,
                                                   cIndex(nb, nl, groupSize));
                 Value highValue = emitExtendToF32(
@@ -736,18 +728,9 @@ struct LowerVidKVDecodeKeySlots : OpRewritePattern<VidKVDecodeKeySlotsOp> {
                 Value byte = tensor::ExtractOp::create(
                     nb, nl, lowCodes,
                     ValueRange{bi, hi, si, emitCodeByte(nb, nl, m, 1)});
-                Value bit = emitExtractField(
-                    nb, nl, byte, emitCodeBitOffset(nb, nl, m, 1, i32), 1,
-                    FieldExtension::Zero, i32);
-                Value set =
-                    arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, bit,
-                                          cInt(nb, nl, i32, 0));
-                Value scale = emitExtendToF32(
-                    nb, nl,
-                    tensor::ExtractOp::create(nb, nl, lowScale,
-                                              ValueRange{bi, hi, gi, m}));
-                Value lowValue = arith::SelectOp::create(
-                    nb, nl, set, scale, arith::NegFOp::create(nb, nl, scale));
+                Value scale = tensor::ExtractOp::create(
+                    nb, nl, lowScale, ValueRange{bi, hi, gi, m});
+                Value lowValue = emitVidKVSignedScale(nb, nl, byte, m, scale);
                 Value v = arith::SelectOp::create(nb, nl, isHigh, highValue,
                                                   lowValue);
                 return {
@@ -820,20 +803,7 @@ struct LowerVidKVProjectQuery : OpRewritePattern<VidKVProjectQueryOp> {
                        nb, nl, a[1], arith::MulFOp::create(nb, nl, q, coef))};
                  })
             .front();
-    Value out = sum;
-    if (resultType.getElementType() != f32) {
-      GenericBuilder g4{b, loc, 4};
-      SmallVector<AffineExpr> id = {g4.d(0), g4.d(1), g4.d(2), g4.d(3)};
-      out = g4.build({sum}, {id},
-                     {createEmpty(b, loc, sizes, resultType.getElementType())},
-                     {id}, {par, par, par, par},
-                     [&](OpBuilder &nb, Location nl,
-                         ValueRange a) -> SmallVector<Value> {
-                       return {emitConvertFromF32(nb, nl, a[0],
-                                                  resultType.getElementType())};
-                     })
-                .front();
-    }
+    Value out = createConvertFromF32(b, loc, sum, resultType);
     rewriter.replaceOp(op, castTo(b, loc, resultType, out));
     return success();
   }

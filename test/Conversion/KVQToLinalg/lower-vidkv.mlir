@@ -124,8 +124,8 @@ func.func @decode_value(%c: tensor<1x2x?x2xi8>, %s: tensor<1x2x?x7xf32>) -> tens
 // CHECK:   %[[M:.*]] = arith.subi %{{.*}}, %[[C4]]
 // CHECK:   %[[HV:.*]] = tensor.extract %[[H]]
 // CHECK:   tensor.extract %[[LC]]
-// CHECK:   %[[SET:.*]] = arith.cmpi ne
 // CHECK:   %[[S:.*]] = tensor.extract %[[LS]][%{{.*}}, %{{.*}}, %{{.*}}, %[[M]]]
+// CHECK:   %[[SET:.*]] = arith.cmpi ne
 // CHECK:   %[[S32:.*]] = arith.extf %[[S]]
 // CHECK:   %[[NEG:.*]] = arith.negf %[[S32]]
 // CHECK:   %[[LOW:.*]] = arith.select %[[SET]], %[[S32]], %[[NEG]]

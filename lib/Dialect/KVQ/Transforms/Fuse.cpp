@@ -7,6 +7,9 @@
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/Passes.h"
 #include "kvq/Dialect/KVQ/Transforms/VidKV.h"
+#include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
+#include "kvq/Dialect/KVQ/Utils/LinalgBuilders.h"
+#include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
 #include "kvq/Dialect/KVQ/Utils/Random.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -209,12 +212,13 @@ static std::pair<Value, Value> splitGearDecode(PatternRewriter &rewriter,
   return {rest, a};
 }
 
-/// Whether GEAR's `a` may be appended to `d` channels: the GPU kernels
-/// decode K / V in blocks of 4 channels, so the widened head dimension
-/// must stay a multiple of 4 (as it is for D 128 and rank 4).
+/// Whether GEAR's `a` may be appended to `d` channels: the widened head
+/// dimension must stay a multiple of kDecodedChannelBlock (as it is for D
+/// 128 and rank 4), or the concatenation would not be decoded in the loop.
 static bool canAppendGearRank(GearDecodeOp gear, int64_t d) {
   int64_t rank = gear.getA().getType().getDimSize(3);
-  return rank > 0 && !ShapedType::isDynamic(d) && (d + rank) % 4 == 0;
+  return rank > 0 && !ShapedType::isDynamic(d) &&
+         (d + rank) % kDecodedChannelBlock == 0;
 }
 
 /// `[x, y]` along the last dimension of two `[B, H, S, *]` tensors.
@@ -225,22 +229,16 @@ static Value concatChannels(PatternRewriter &rewriter, Location loc, Value x,
 
 /// result[b, h, s, r] = sum_d x[b, h, s, d] * f[b, h / (H / Hf), r, d]
 /// (`transposed` false) or result[b, h, s, d] = sum_r x[b, h, s, r] *
-/// f[b, h / (H / Hf), r, d] (`transposed` true), in f32, as `elementType`:
-/// GEAR's factors `f` `[B, Hf, R, D]` applied per batch row and KV head.
+/// f[b, h / (H / Hf), r, d] (`transposed` true), in f32: GEAR's factors `f`
+/// `[B, Hf, R, D]` applied per batch row and KV head.
 static Value applyGearFactors(PatternRewriter &rewriter, Location loc, Value x,
-                              Value f, bool transposed, Type elementType) {
+                              Value f, bool transposed) {
   auto fType = cast<RankedTensorType>(f.getType());
   int64_t outDim = transposed ? fType.getDimSize(3) : fType.getDimSize(2);
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
   sizes.back() = rewriter.getIndexAttr(outDim);
   Type f32 = rewriter.getF32Type();
-  Value zero =
-      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0.0));
-  Value init =
-      linalg::FillOp::create(
-          rewriter, loc, zero,
-          tensor::EmptyOp::create(rewriter, loc, sizes, f32).getResult())
-          .getResult(0);
+  Value init = createZeros(rewriter, loc, sizes, f32);
   Value heads = tensor::DimOp::create(rewriter, loc, x, 1);
   Value fHeads = tensor::DimOp::create(rewriter, loc, f, 1);
   Value group = arith::DivUIOp::create(rewriter, loc, heads, fHeads);
@@ -252,42 +250,25 @@ static Value applyGearFactors(PatternRewriter &rewriter, Location loc, Value x,
       AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx)};
   SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
-  auto generic = linalg::GenericOp::create(
-      rewriter, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
-      maps, iters, [&](OpBuilder &b, Location l, ValueRange args) {
-        Value bi = linalg::IndexOp::create(b, l, 0);
-        Value hf = arith::DivUIOp::create(
-            b, l, linalg::IndexOp::create(b, l, 1), group);
-        Value out = linalg::IndexOp::create(b, l, 3);
-        Value in = linalg::IndexOp::create(b, l, 4);
-        Value fv =
-            tensor::ExtractOp::create(b, l, f,
-                                      transposed ? ValueRange{bi, hf, in, out}
-                                                 : ValueRange{bi, hf, out, in});
-        auto widen = [&](Value v) -> Value {
-          return v.getType() == f32 ? v : arith::ExtFOp::create(b, l, f32, v);
-        };
-        Value sum = arith::AddFOp::create(
-            b, l, args[1],
-            arith::MulFOp::create(b, l, widen(args[0]), widen(fv)));
-        linalg::YieldOp::create(b, l, sum);
-      });
-  Value result = generic.getResult(0);
-  if (elementType == f32)
-    return result;
-  Value empty = tensor::EmptyOp::create(rewriter, loc, sizes, elementType);
-  auto id = AffineMap::getMultiDimIdentityMap(4, ctx);
   return linalg::GenericOp::create(
-             rewriter, loc, TypeRange{empty.getType()}, ValueRange{result},
-             ValueRange{empty}, SmallVector<AffineMap>{id, id},
-             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+             rewriter, loc, TypeRange{init.getType()}, ValueRange{x},
+             ValueRange{init}, maps, iters,
              [&](OpBuilder &b, Location l, ValueRange args) {
-               Value v = args[0];
-               if (elementType.getIntOrFloatBitWidth() < 32)
-                 v = arith::TruncFOp::create(b, l, elementType, v);
-               else
-                 v = arith::ExtFOp::create(b, l, elementType, v);
-               linalg::YieldOp::create(b, l, v);
+               Value bi = linalg::IndexOp::create(b, l, 0);
+               Value hf = arith::DivUIOp::create(
+                   b, l, linalg::IndexOp::create(b, l, 1), group);
+               Value out = linalg::IndexOp::create(b, l, 3);
+               Value in = linalg::IndexOp::create(b, l, 4);
+               Value fv = tensor::ExtractOp::create(
+                   b, l, f,
+                   transposed ? ValueRange{bi, hf, in, out}
+                              : ValueRange{bi, hf, out, in});
+               Value xv = emitExtendToF32(b, l, args[0]);
+               Value product =
+                   arith::MulFOp::create(b, l, xv, emitExtendToF32(b, l, fv));
+               linalg::YieldOp::create(
+                   b, l,
+                   ValueRange{arith::AddFOp::create(b, l, args[1], product)});
              })
       .getResult(0);
 }
@@ -320,9 +301,13 @@ struct FuseGearKey : OpRewritePattern<AttentionOp> {
     auto [rest, a] = splitGearDecode(rewriter, gear);
     Location loc = op.getLoc();
     Value q = op.getQuery();
-    Type qElement = op.getQuery().getType().getElementType();
-    Value qf = applyGearFactors(rewriter, loc, q, gear.getB(),
-                                /*transposed=*/false, qElement);
+    RankedTensorType qType = op.getQuery().getType();
+    SmallVector<int64_t> qfShape(qType.getShape());
+    qfShape.back() = gear.getA().getType().getDimSize(3);
+    Value qf = createConvertFromF32(
+        rewriter, loc,
+        applyGearFactors(rewriter, loc, q, gear.getB(), /*transposed=*/false),
+        qType.clone(qfShape));
     Value key = concatChannels(rewriter, gear.getLoc(), rest, a);
     Value query = concatChannels(rewriter, loc, q, qf);
     rewriter.modifyOpInPlace(op, [&]() {
@@ -381,8 +366,7 @@ struct HoistGearValue : OpRewritePattern<AttentionOp> {
     Value tail = tensor::ExtractSliceOp::create(rewriter, loc, wide.getResult(),
                                                 offsets, sizes, strides);
     Value lowRank =
-        applyGearFactors(rewriter, loc, tail, gear.getB(), /*transposed=*/true,
-                         rewriter.getF32Type());
+        applyGearFactors(rewriter, loc, tail, gear.getB(), /*transposed=*/true);
     auto id = AffineMap::getMultiDimIdentityMap(4, rewriter.getContext());
     Type outElement = resultType.getElementType();
     Value init = tensor::EmptyOp::create(
@@ -393,14 +377,10 @@ struct HoistGearValue : OpRewritePattern<AttentionOp> {
             ValueRange{init}, SmallVector<AffineMap>{id, id, id},
             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
             [&](OpBuilder &b, Location l, ValueRange args) {
-              Type f32 = b.getF32Type();
-              Value h = args[0];
-              if (h.getType() != f32)
-                h = arith::ExtFOp::create(b, l, f32, h);
-              Value v = arith::AddFOp::create(b, l, h, args[1]);
-              if (outElement != f32)
-                v = arith::TruncFOp::create(b, l, outElement, v);
-              linalg::YieldOp::create(b, l, v);
+              Value v = arith::AddFOp::create(
+                  b, l, emitExtendToF32(b, l, args[0]), args[1]);
+              linalg::YieldOp::create(b, l,
+                                      emitConvertFromF32(b, l, v, outElement));
             })
             .getResult(0);
     rewriter.replaceOp(

@@ -13,6 +13,7 @@
 #include "kvq/Dialect/KVQ/Transforms/KVDecoderModels.h"
 #include "kvq/Dialect/KVQ/IR/KVQOps.h"
 #include "kvq/Dialect/KVQ/Transforms/VidKV.h"
+#include "kvq/Dialect/KVQ/Utils/AttentionOperands.h"
 
 #include "kvq/Dialect/KVQ/Utils/Polar.h"
 #include "kvq/Dialect/KVQ/Utils/QuantCodegen.h"
@@ -60,7 +61,8 @@ struct ConcatDecoderModel
     return type.getRank() == 4 && !type.isDynamicDim(3) &&
            isa<FloatType>(type.getElementType()) &&
            (concat.getDim() == 2 ||
-            (concat.getDim() == 3 && type.getDimSize(3) % 4 == 0));
+            (concat.getDim() == 3 &&
+             type.getDimSize(3) % kDecodedChannelBlock == 0));
   }
 
   SmallVector<Value> getDecodedOperands(Operation *op) const {
@@ -185,7 +187,7 @@ struct ExtFDecoderModel
     // kernels work in blocks of 4 channels); others are materialized.
     auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     return type && type.getRank() == 4 && !type.isDynamicDim(3) &&
-           type.getDimSize(3) % 4 == 0;
+           type.getDimSize(3) % kDecodedChannelBlock == 0;
   }
 
   SmallVector<Value> getDecodedOperands(Operation *op) const {

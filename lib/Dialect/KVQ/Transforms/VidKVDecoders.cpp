@@ -52,6 +52,20 @@ std::vector<float> mlir::kvq::getVidKVInverseDFTTable(int64_t n, bool imag) {
   return table;
 }
 
+Value mlir::kvq::emitVidKVSignedScale(OpBuilder &b, Location loc, Value byte,
+                                      Value component, Value scale) {
+  Type i32 = b.getI32Type();
+  Value bit = emitExtractField(b, loc, byte,
+                               emitCodeBitOffset(b, loc, component, 1, i32), 1,
+                               FieldExtension::Zero, i32);
+  Value set =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, bit,
+                            arith::ConstantIntOp::create(b, loc, i32, 0));
+  Value s = emitExtendToF32(b, loc, scale);
+  return arith::SelectOp::create(b, loc, set, s,
+                                 arith::NegFOp::create(b, loc, s));
+}
+
 QuantSchemeAttr mlir::kvq::getVidKVHighScheme(MLIRContext *ctx,
                                               int64_t groupSize,
                                               Type scaleType) {
@@ -143,16 +157,8 @@ struct VidKVDecodeKeyModel
             [&](OpBuilder &lb, Location ll, Value m, ValueRange acc) {
               Value byte = load(lb, ll, lowCodes,
                                 {bi, hi, si, emitCodeByte(lb, ll, m, 1)});
-              Value bit = emitExtractField(lb, ll, byte,
-                                           emitCodeBitOffset(lb, ll, m, 1, i32),
-                                           1, FieldExtension::Zero, i32);
-              Value set = arith::CmpIOp::create(
-                  lb, ll, arith::CmpIPredicate::ne, bit,
-                  arith::ConstantIntOp::create(lb, ll, lb.getI32Type(), 0));
-              Value s = emitExtendToF32(
-                  lb, ll, load(lb, ll, lowScale, {bi, hi, gi, m}));
-              Value r = arith::SelectOp::create(
-                  lb, ll, set, s, arith::NegFOp::create(lb, ll, s));
+              Value scale = load(lb, ll, lowScale, {bi, hi, gi, m});
+              Value r = emitVidKVSignedScale(lb, ll, byte, m, scale);
               // Component m is Re X_j (m < numRe, j = m) or Im X_j
               // (j = m - numRe + 1); its coefficient for row n is the
               // table entry at j * n mod N, times 2 for Re X_j with

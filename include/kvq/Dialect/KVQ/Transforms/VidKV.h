@@ -36,6 +36,12 @@ QuantSchemeAttr getVidKVHighScheme(MLIRContext *ctx, int64_t groupSize,
 /// its packed i8 `byte`.
 Value emitVidKVTrit(OpBuilder &b, Location loc, Value byte, Value channel);
 
+/// Spectral component `component` (an index) decoded from its packed sign
+/// bit in `byte` (i8, 8 components per byte, LSB first) and its `scale`
+/// (a float scalar): `+scale` for a set bit, `-scale` otherwise, as f32.
+Value emitVidKVSignedScale(OpBuilder &b, Location loc, Value byte,
+                           Value component, Value scale);
+
 /// Inverse-DFT coefficients by angle index t in [0, n): cos(2 pi t / n) / n
 /// (`imag` false) or -2 sin(2 pi t / n) / n (`imag` true).
 std::vector<float> getVidKVInverseDFTTable(int64_t n, bool imag);

@@ -65,6 +65,12 @@ Value getTokenSideIndex(OpBuilder &b, Location loc, const KVOperand &src,
 Value createOutputBuffer(OpBuilder &b, Location loc, AttentionOp op,
                          Value query, int64_t dv);
 
+/// The channels of a K / V decoded inside kvq.attention come in blocks of
+/// this many: the GPU kernels fill their shared-memory tiles so. Decoders
+/// whose size is not a multiple are refused by them (and materialized by
+/// the generic models, which check it in canDecodeInAttention).
+constexpr int64_t kDecodedChannelBlock = 4;
+
 /// The decoder producing `value` when kvq.attention may decode it in its
 /// loop (a single-result KVDecoderOpInterface op whose
 /// canDecodeInAttention() holds), else null.
