@@ -84,12 +84,34 @@ double kvq_bench_read_bandwidth(int threads, int64_t bytes, int reps,
       for (int k = 1; k < STREAMS; ++k)
         all4 = _mm512_add_ps(all4, sum[k]);
       total += _mm512_reduce_add_ps(all4);
+#elif defined(__AVX__)
+      __m256 sum[2 * STREAMS];
+      for (int k = 0; k < 2 * STREAMS; ++k)
+        sum[k] = _mm256_setzero_ps();
+      for (size_t i = 0; i < per; i += 16)
+        for (int k = 0; k < STREAMS; ++k) {
+          sum[2 * k] = _mm256_add_ps(sum[2 * k],
+                                     _mm256_load_ps(base + k * per + i));
+          sum[2 * k + 1] = _mm256_add_ps(
+              sum[2 * k + 1], _mm256_load_ps(base + k * per + i + 8));
+        }
+      float out[8];
+      for (int k = 1; k < 2 * STREAMS; ++k)
+        sum[0] = _mm256_add_ps(sum[0], sum[k]);
+      _mm256_storeu_ps(out, sum[0]);
+      for (int l = 0; l < 8; ++l)
+        total += out[l];
 #else
-      float s = 0.0f;
-      for (size_t i = 0; i < per; ++i)
+      // Independent partial sums: one serial chain would measure the
+      // adder's latency, not the memory.
+      float s[STREAMS][16] = {{0.0f}};
+      for (size_t i = 0; i < per; i += 16)
         for (int k = 0; k < STREAMS; ++k)
-          s += base[k * per + i];
-      total += s;
+          for (int l = 0; l < 16; ++l)
+            s[k][l] += base[k * per + i + l];
+      for (int k = 0; k < STREAMS; ++k)
+        for (int l = 0; l < 16; ++l)
+          total += s[k][l];
 #endif
 #pragma omp single
       counted = per * STREAMS * nt;

@@ -10,7 +10,10 @@
 // RUN: kvq-compile %s -o %t/prefix --emit=obj
 // RUN: llvm-nm %t/prefix.o | FileCheck %s --check-prefix=OBJ
 // RUN: kvq-compile %s -o - --emit=mlir | FileCheck %s --check-prefix=MLIR
-// RUN: kvq-compile %s -o - --emit=llvm -O1 | FileCheck %s --check-prefix=LLVMIR
+// The preferred vector width follows the target CPU: 512 bits with
+// AVX-512, LLVM's own choice without.
+// RUN: kvq-compile %s -o - --emit=llvm -O1 --mcpu=skylake-avx512 | FileCheck %s --check-prefix=LLVMIR
+// RUN: kvq-compile %s -o - --emit=llvm -O1 --mcpu=znver1 | FileCheck %s --check-prefix=AVX2
 
 // HEADER: #ifndef KVQ_GENERATED_KERN_H
 // HEADER: typedef struct kvq_buffer {
@@ -59,7 +62,9 @@
 
 // LLVMIR: define hidden void @_mlir_ciface___kvq_kernel_axpy(
 // LLVMIR-SAME: #[[ATTRS:[0-9]+]]
-// LLVMIR: attributes #[[ATTRS]] = {{.*}}"prefer-vector-width"
+// LLVMIR: attributes #[[ATTRS]] = {{.*}}"prefer-vector-width"="512"
+// AVX2: define hidden void @_mlir_ciface___kvq_kernel_axpy(
+// AVX2-NOT: "prefer-vector-width"
 
 // y = a x + y0, with x and y0 of the same dynamic length.
 func.func @axpy(%a: f32, %x: tensor<?xf32>, %y0: tensor<?xf32>) -> tensor<?xf32> {
