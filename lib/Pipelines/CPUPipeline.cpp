@@ -42,6 +42,8 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
                                             options.getScheduleOverrides()));
   KVQTileAttentionOptions tileOptions;
   tileOptions.avx512BF16 = options.avx512BF16;
+  tileOptions.vectorRegisters = options.vectorRegisters;
+  tileOptions.registerBits = options.registerBits;
   pm.addPass(createKVQTileAttention(tileOptions));
   addMethodLowerings(pm);
 

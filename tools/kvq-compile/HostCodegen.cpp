@@ -8,6 +8,8 @@
 
 #include "kvq/Dialect/KVQ/Utils/ClosestName.h"
 
+#include "llvm/Analysis/TargetTransformInfo.h"
+#include "llvm/IR/Function.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -135,6 +137,31 @@ mlir::kvq::createHostTargetMachine(unsigned optLevel, StringRef cpu,
 bool mlir::kvq::hasTargetFeature(TargetMachine &tm, StringRef feature) {
   // The CPU's own features and the explicit ones together.
   return tm.getMCSubtargetInfo()->checkFeatures(("+" + feature).str());
+}
+
+mlir::kvq::VectorRegisterFile
+mlir::kvq::getVectorRegisterFile(TargetMachine &tm) {
+  if (tm.getTargetTriple().isX86()) {
+    // LLVM's cost model answers 256 bits for AVX-512 CPUs whose tuning
+    // prefers 256-bit vectors; the kernels ask for 512 (see
+    // getDefaultVectorWidth), so the features decide.
+    if (hasTargetFeature(tm, "avx512f"))
+      return {32, 512};
+    return {16, hasTargetFeature(tm, "avx") ? 256 : 128};
+  }
+  LLVMContext context;
+  Module probe("kvq-register-file", context);
+  Function *function =
+      Function::Create(FunctionType::get(Type::getVoidTy(context), false),
+                       GlobalValue::ExternalLinkage, "probe", probe);
+  TargetTransformInfo tti = tm.getTargetTransformInfo(*function);
+  int64_t registers =
+      tti.getNumberOfRegisters(tti.getRegisterClassForType(/*Vector=*/true));
+  int64_t bits =
+      tti.getRegisterBitWidth(TargetTransformInfo::RGK_FixedWidthVector)
+          .getFixedValue();
+  // No vector unit: describe scalar registers as the narrowest vectors.
+  return {std::max<int64_t>(registers, 8), std::max<int64_t>(bits, 128)};
 }
 
 unsigned mlir::kvq::getDefaultVectorWidth(TargetMachine &tm) {

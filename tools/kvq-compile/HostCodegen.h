@@ -43,6 +43,15 @@ void printHostTargetHelp(llvm::raw_ostream &os, bool features);
 /// preference).
 unsigned getDefaultVectorWidth(llvm::TargetMachine &tm);
 
+/// The vector register file of `tm`'s CPU: how many architectural vector
+/// registers, of how many bits (x86: 32 x 512 with AVX-512, 16 x 256 with
+/// AVX, 16 x 128 else; other targets: LLVM's cost model).
+struct VectorRegisterFile {
+  int64_t registers;
+  int64_t bits;
+};
+VectorRegisterFile getVectorRegisterFile(llvm::TargetMachine &tm);
+
 /// Whether `tm`'s CPU has `feature` (an LLVM feature name: "avx512vnni").
 bool hasTargetFeature(llvm::TargetMachine &tm, llvm::StringRef feature);
 

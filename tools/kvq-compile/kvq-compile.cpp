@@ -433,8 +433,10 @@ struct Job {
   /// The GPU path with its kernels run by the GPU emulator: host buffers.
   bool isEmulated = false;
   kvq::KVQCPUPipelineOptions cpuOptions;
-  /// --vnni / --avx512-bf16 were given (else they follow the target CPU).
-  bool explicitVNNI = false, explicitBF16 = false;
+  /// --vnni / --avx512-bf16 / --vector-registers / --register-bits were
+  /// given (else they follow the target CPU).
+  bool explicitVNNI = false, explicitBF16 = false, explicitRegisters = false,
+       explicitRegisterBits = false;
   kvq::KVQNVVMPipelineOptions nvvmOptions;
   /// The mgpu* runtime that a GPU library links (CUDA's, or the GPU
   /// emulator's), and its directory; empty: none.
@@ -527,6 +529,8 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
                                    "--target=nvvm-emulated)");
     job.explicitVNNI |= name == "vnni";
     job.explicitBF16 |= name == "avx512-bf16";
+    job.explicitRegisters |= name == "vector-registers";
+    job.explicitRegisterBits |= name == "register-bits";
     pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg;
   }
   if (!pipelineArgs.empty() &&
@@ -543,8 +547,10 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
 /// The CPU pipeline's int8 dot products become AVX512-VNNI instructions,
 /// and bf16 prefill uses AVX512-BF16 dot products, where the target CPU has
 /// them (unless --vnni / --avx512-bf16 say otherwise); asking for them on a
-/// CPU without is an error. Without a target machine (its error is reported
-/// when the code is generated) there is nothing to choose.
+/// CPU without is an error. The register file the kernels budget their
+/// accumulators for (--vector-registers, --register-bits) is the target's
+/// unless given. Without a target machine (its error is reported when the
+/// code is generated) there is nothing to choose.
 static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
   if (job.isGPU || job.isEmulated || !tm)
     return success();
@@ -568,6 +574,13 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
                          "' lacks (without --" + use.option + ", " +
                          use.without + ")");
   }
+  // The accumulators the kernels keep in registers follow the target's
+  // register file (AVX2 has half the registers of AVX-512, half as wide).
+  kvq::VectorRegisterFile file = kvq::getVectorRegisterFile(*tm);
+  if (!job.explicitRegisters)
+    job.cpuOptions.vectorRegisters = file.registers;
+  if (!job.explicitRegisterBits)
+    job.cpuOptions.registerBits = file.bits;
   return success();
 }
 

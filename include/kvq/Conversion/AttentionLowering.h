@@ -59,6 +59,15 @@ struct CPUKernelFeatures {
   /// AVX512-BF16 dot products (x86vector.avx512.dot, vdpbf16ps) for the
   /// prefill kernel's Q K^T when Q and K are bf16.
   bool avx512BF16 = false;
+  /// The target's vector register file: how many architectural vector
+  /// registers of how many bits (AVX-512: 32 x 512, AVX2: 16 x 256). The
+  /// kernels keep at most half of it in accumulators across a loop; the
+  /// rest holds the operands.
+  int64_t vectorRegisters = 32;
+  int64_t registerBits = 512;
+
+  /// Reports a register file out of range at `loc`.
+  LogicalResult verify(Location loc) const;
 };
 
 /// Replaces `op` by the CPU flash-attention loop nest (tensors, vectors)

@@ -337,10 +337,25 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
     scores); the products are exact, as in f32, but the instruction
     flushes denormal inputs and results to zero. The target must have
     AVX512-BF16 (`kvq-compile` sets the option from the target CPU).
+
+    `vector-registers` and `register-bits` describe the target's vector
+    register file (AVX-512: 32 x 512, the default; AVX2: 16 x 256). They
+    size what the kernels keep in registers across their loops (P V's
+    accumulators, the prefill micro-tiles, the keys summed by one shuffle
+    tree) to half of that file, so that a target with fewer or narrower
+    registers does not spill accumulators in its innermost loops.
+    `kvq-compile` sets both from the target CPU.
   }];
   let options = [
     Option<"avx512BF16", "avx512-bf16", "bool", /*default=*/"false",
-           "Use AVX512-BF16 dot products for bf16 Q K^T in prefill">
+           "Use AVX512-BF16 dot products for bf16 Q K^T in prefill">,
+    Option<"vectorRegisters", "vector-registers", "int64_t",
+           /*default=*/"32",
+           "Architectural vector registers of the target (AVX-512: 32, "
+           "AVX2: 16)">,
+    Option<"registerBits", "register-bits", "int64_t", /*default=*/"512",
+           "Bits per vector register of the target (AVX-512: 512, AVX2: "
+           "256)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

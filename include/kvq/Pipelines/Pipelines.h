@@ -53,6 +53,18 @@ struct KVQCPUPipelineOptions
                      "products (kvq-compile turns it on when the target has "
                      "AVX512-BF16)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> vectorRegisters{
+      *this, "vector-registers",
+      llvm::cl::desc("Architectural vector registers of the target CPU "
+                     "(AVX-512: 32, AVX2: 16), which size the accumulators "
+                     "the kernels keep in registers (kvq-compile sets it "
+                     "from the target)"),
+      llvm::cl::init(32)};
+  PassOptions::Option<int64_t> registerBits{
+      *this, "register-bits",
+      llvm::cl::desc("Bits per vector register of the target CPU (AVX-512: "
+                     "512, AVX2: 256; kvq-compile sets it from the target)"),
+      llvm::cl::init(512)};
   PassOptions::Option<bool> outlineKernels{
       *this, "outline-kernels",
       llvm::cl::desc("Lower each distinct compute op once, in a function of "

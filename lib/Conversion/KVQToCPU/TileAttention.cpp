@@ -109,7 +109,10 @@ public:
                    const CPUKernelFeatures &features)
       : b(b), op(op), opts(opts), features(features), vw(opts.vectorWidth),
         f32(b.getF32Type()), vecF32(VectorType::get({vw}, f32)),
-        reader(op, *this) {}
+        reader(op, *this) {
+    tileKeys = std::max<int64_t>(1, accumulatorBudget(vw) / 2);
+    tileVecs = std::max<int64_t>(1, accumulatorBudget(vw) / kTileRows);
+  }
 
   /// Emits the kernel before the op; getReplacement() is then its result.
   LogicalResult emit();
@@ -162,6 +165,9 @@ private:
                      int64_t dim, int64_t width = 0);
   /// With `withScale` false, quantized codes are returned as f32 codes
   /// without their scale and zero point (see foldValueScale).
+  /// Prefetches the codes of row (b0, h, j) of `src` (every 64-byte line;
+  /// nothing for a decoder's operands).
+  void emitPrefetchRow(const KVSource &src, Value b0, Value h, Value j);
   Value loadKVChunk(const KVSource &src, Value b0, Value h, Value j,
                     int64_t chunk, bool withScale = true);
   Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
@@ -357,8 +363,19 @@ private:
   Type outElementType;
   bool useTiles = false;
   /// Register-blocked kernel: keys x row vectors of the score micro-tile,
-  /// rows x value vectors of the P V micro-tile.
-  static constexpr int64_t kTileKeys = 8, kTileRows = 4, kTileVecs = 4;
+  /// rows x value vectors of the P V micro-tile (tileKeys x 2 and
+  /// kTileRows x tileVecs accumulators: the accumulator budget, 16 with
+  /// AVX-512, 8 with AVX2 and vw 8).
+  int64_t tileKeys, tileVecs;
+  static constexpr int64_t kTileRows = 4;
+  /// How many vectors of `lanes` 32-bit lanes the kernels keep in
+  /// registers across a loop: half the target's register file, the other
+  /// half left to the operands (a vector narrower than a register still
+  /// takes a whole one; a wider one takes several).
+  int64_t accumulatorBudget(int64_t lanes) const {
+    int64_t perVector = llvm::divideCeil(32 * lanes, features.registerBits);
+    return std::max<int64_t>(1, features.vectorRegisters / 2 / perVector);
+  }
 
   ImplicitLocOpBuilder &b;
   AttentionOp op;
@@ -606,8 +623,26 @@ Value AttentionEmitter::loadScaleLanes(const KVSource &src, Value side,
   return vector::ShuffleOp::create(b, values, values, lanes);
 }
 
+void AttentionEmitter::emitPrefetchRow(const KVSource &src, Value b0, Value h,
+                                       Value j) {
+  if (src.decoder)
+    return;
+  auto type = cast<MemRefType>(src.data.getType());
+  int64_t elements = type.getShape().back();
+  if (ShapedType::isDynamic(elements))
+    return;
+  // One prefetch per 64-byte line of the row's codes.
+  int64_t bits = type.getElementTypeBitWidth();
+  int64_t perLine = std::max<int64_t>(1, 64 * 8 / bits);
+  for (int64_t off = 0; off < elements; off += perLine)
+    memref::PrefetchOp::create(b, src.data, ValueRange{b0, h, j, cIdx(off)},
+                               /*isWrite=*/false, /*localityHint=*/3,
+                               /*isDataCache=*/true);
+}
+
 /// Loads and decodes chunk `chunk` (lanes chunk*vw ...) of K/V row
 /// (b0, h, j) into vector<vw x f32>; lanes past the head dim are zero.
+
 Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
                                     Value j, int64_t chunk, bool withScale) {
   SmallVector<Value> prefix = {b0, h, j};
@@ -899,10 +934,10 @@ LogicalResult AttentionEmitter::emit() {
 
   // The register-blocked kernel for prefill-like shapes: per tile of
   // R = 2 * vw rows, scores as keys x rows with the lanes over rows (a
-  // GEMM micro-kernel: kTileKeys keys x 2 row vectors of accumulators,
+  // GEMM micro-kernel: tileKeys keys x 2 row vectors of accumulators,
   // each key value broadcast against the transposed query tile), so that
   // the online softmax runs down the columns without cross-lane
-  // reductions; P V as kTileRows rows x kTileVecs value vectors of
+  // reductions; P V as kTileRows rows x tileVecs value vectors of
   // accumulators with each probability broadcast. K and V blocks are
   // decoded once per tile into channel-order scratch. Masks, Delta-S,
   // rounded probabilities and quantized queries use the per-key kernel.
@@ -1295,8 +1330,10 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
   };
   Value zeroAcc = arith::ConstantOp::create(
       b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
-  // At most ~16 accumulators live across the keys: the spans in passes.
-  int64_t perPass = std::max<int64_t>(1, 16 / (br * planes));
+  // The accumulator budget (16 with AVX-512) across the keys: the spans
+  // in passes.
+  int64_t perPass =
+      std::max<int64_t>(1, accumulatorBudget(kDotLanes) / (br * planes));
   for (int64_t s0 = 0; s0 < spans; s0 += perPass) {
     int64_t count = std::min(perPass, spans - s0);
     SmallVector<Value> init(br * count * planes, zeroAcc);
@@ -1770,7 +1807,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
             vector::StoreOp::create(b, loadKVChunk(vNat, bi, hk, j, c), vb,
                                     {jj, cIdx(c * vw)});
       });
-      // Scores: micro-tiles of kTileKeys keys x rv row vectors, then the
+      // Scores: micro-tiles of tileKeys keys x rv row vectors, then the
       // block's last keys one at a time, so that every key row read is in
       // the block (no clamped row index, whose bounds arithmetic LLVM's
       // loop strength reduction would otherwise recompute in the inner loop).
@@ -1846,9 +1883,9 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
           }
       };
       Value fullTiles = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, n, cIdx(kTileKeys)), cIdx(kTileKeys));
-      buildFor(b, c0, fullTiles, cIdx(kTileKeys),
-               [&](Value jg) { scoreTile(jg, kTileKeys); });
+          b, arith::DivUIOp::create(b, n, cIdx(tileKeys)), cIdx(tileKeys));
+      buildFor(b, c0, fullTiles, cIdx(tileKeys),
+               [&](Value jg) { scoreTile(jg, tileKeys); });
       buildFor(b, fullTiles, n, c1, [&](Value jg) { scoreTile(jg, 1); });
       // Online softmax down the columns (one lane per row).
       for (int64_t i = 0; i < rv; ++i) {
@@ -1948,14 +1985,14 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                    }
                  });
       }
-      // P V: kTileRows rows x kTileVecs value vectors per micro-tile,
+      // P V: kTileRows rows x tileVecs value vectors per micro-tile,
       // the accumulators rescaled once per block.
       buildFor(b, c0, cIdx(R), cIdx(kTileRows), [&](Value rg) {
         SmallVector<Value> rowsOf;
         for (int64_t r = 0; r < kTileRows; ++r)
           rowsOf.push_back(arith::AddIOp::create(b, rg, cIdx(r)));
-        for (int64_t cg = 0; cg < dvn; cg += kTileVecs) {
-          int64_t cEnd = std::min(dvn, cg + kTileVecs);
+        for (int64_t cg = 0; cg < dvn; cg += tileVecs) {
+          int64_t cEnd = std::min(dvn, cg + tileVecs);
           SmallVector<Value> init;
           for (int64_t r = 0; r < kTileRows; ++r) {
             Value c = splat(memref::LoadOp::create(b, cr, {rowsOf[r]}));
@@ -2241,6 +2278,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           // Each key row is decoded once for all rows of the tile, into
           // one vector per row whose lanes sum to the score.
           auto rowPartials = [&](Value j) {
+            emitPrefetchRow(*value, bi, hk, j);
             if (int8Dot)
               return emitInt8Partials(bi, hk, j, qb, corr, sqLanes);
             SmallVector<Value> kChunks;
@@ -2269,9 +2307,10 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           // e.g. low rank): one tree then replaces `unroll` per-key
           // reductions. With 8 vectors per key (D 128), even 2 keys at a
           // time made fp32 decode 35-45% slower.
-          int64_t floatUnroll = !mask && !deltaS && dChunks <= 4
-                                    ? std::min<int64_t>(8, 16 / dChunks)
-                                    : 1;
+          int64_t floatUnroll =
+              !mask && !deltaS && dChunks <= 4
+                  ? std::min<int64_t>(8, accumulatorBudget(vw) / dChunks)
+                  : 1;
           int64_t unroll =
               int8Dot || floatUnroll > 1
                   ? int64_t(llvm::bit_floor(uint64_t(std::max<int64_t>(
@@ -2432,10 +2471,11 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
 
           // P V, a few vectors of channels at a time: the tile's
           // accumulators of those chunks stay in registers across the
-          // block's keys (at most ~16 of them), each value chunk is decoded
-          // once for all rows and each probability is broadcast once per
-          // group of chunks.
-          int64_t chunksPerGroup = std::max<int64_t>(1, 16 / br);
+          // block's keys (the accumulator budget: 16 with AVX-512), each
+          // value chunk is decoded once for all rows and each probability is
+          // broadcast once per group of chunks.
+          int64_t chunksPerGroup =
+              std::max<int64_t>(1, accumulatorBudget(vw) / br);
           for (int64_t c0g = 0; c0g < dvChunks; c0g += chunksPerGroup) {
             int64_t cEnd = std::min(dvChunks, c0g + chunksPerGroup);
             SmallVector<Value> init;
@@ -2535,12 +2575,26 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
   }
 }
 
+LogicalResult CPUKernelFeatures::verify(Location loc) const {
+  if (vectorRegisters < 4 || vectorRegisters > 64)
+    return emitError(loc) << "kvq-tile-attention: vector-registers must be "
+                             "between 4 and 64, not "
+                          << vectorRegisters;
+  if (registerBits < 128 || registerBits > 2048 ||
+      !llvm::isPowerOf2_64(registerBits))
+    return emitError(loc) << "kvq-tile-attention: register-bits must be a "
+                             "power of two from 128 to 2048, not "
+                          << registerBits;
+  return success();
+}
+
 LogicalResult
 mlir::kvq::lowerAttentionForCPU(RewriterBase &rewriter, AttentionOp op,
                                 const AttentionSchedule &schedule,
                                 const CPUKernelFeatures &features) {
   if (failed(schedule.verify(
-          [&] { return op.emitOpError() << "kvq-tile-attention: "; })))
+          [&] { return op.emitOpError() << "kvq-tile-attention: "; })) ||
+      failed(features.verify(op.getLoc())))
     return failure();
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
@@ -2571,6 +2625,9 @@ struct KVQTileAttentionPass
           return emitError(getOperation().getLoc()) << "kvq-tile-attention: ";
         })))
       return signalPassFailure();
+    CPUKernelFeatures features{avx512BF16, vectorRegisters, registerBits};
+    if (failed(features.verify(getOperation().getLoc())))
+      return signalPassFailure();
     SmallVector<AttentionOp> ops;
     getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
@@ -2578,8 +2635,7 @@ struct KVQTileAttentionPass
       FailureOr<AttentionSchedule> schedule =
           selectAttentionSchedule(op, ScheduleTarget::CPU, overrides);
       if (failed(schedule) ||
-          failed(lowerAttentionForCPU(rewriter, op, *schedule,
-                                      CPUKernelFeatures{avx512BF16})))
+          failed(lowerAttentionForCPU(rewriter, op, *schedule, features)))
         return signalPassFailure();
     }
   }
