@@ -574,6 +574,20 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
                          "' lacks (without --" + use.option + ", " +
                          use.without + ")");
   }
+  // On a CPU without VNNI the int8 dot products are portable vector code,
+  // several times slower than the f32 kernels: say so when they were asked
+  // for (per-op schedules are not seen here).
+  for (auto [option, value] :
+       {std::pair<StringRef, mlir::detail::PassOptions::Option<int64_t> *>{
+            "int8-dot", &job.cpuOptions.int8Dot},
+        {"int8-pv", &job.cpuOptions.int8PV}})
+    if (!kvq::hasTargetFeature(*tm, "avx512vnni") && value->hasValue() &&
+        *value != 0)
+      WithColor::warning(errs(), "kvq-compile")
+          << "--" << option << " without AVX512-VNNI (target CPU '"
+          << tm->getTargetCPU()
+          << "'): the int8 dot products are portable vector code, several "
+             "times slower than the f32 kernels on such CPUs\n";
   // The accumulators the kernels keep in registers follow the target's
   // register file (AVX2 has half the registers of AVX-512, half as wide).
   kvq::VectorRegisterFile file = kvq::getVectorRegisterFile(*tm);
