@@ -538,7 +538,7 @@ def main():
     stamp = datetime.datetime.now().strftime("%Y-%m-%d")
     result = {
         "date": stamp, "commit": commit, "machine": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(), "threads": args.threads,
+        "cpus": os.cpu_count(), "cpu": results.cpu_description(), "threads": args.threads,
         "block_time_ms": kvq.get_block_time(), "load_before": load_before,
         "load_after": load_after, "read_bandwidth": bandwidth,
         "max_rel_error": errors, "method_cosine": cosines,
@@ -556,6 +556,7 @@ def main():
     with open(base + ".md", "w") as f:
         f.write(f"# CPU decode{' (methods)' if only_methods else ''}, {stamp}, commit {commit}, {args.threads} threads, "
                 f"block time {kvq.get_block_time()} ms\n\n")
+        f.write(f"CPU: {result['cpu'] or 'unknown'}.\n\n")
         f.write(f"Hq {HQ}, Hkv {HKV}, D {D}, q_len 1; last-level cache flushed before "
                 f"every call; median of {args.reps}. Read bandwidth measured in the same "
                 f"run: {ceiling / 1e9:.1f} GB/s (median; max {bandwidth['max'] / 1e9:.1f}). "

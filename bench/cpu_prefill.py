@@ -231,6 +231,7 @@ def main():
     stamp = datetime.datetime.now().strftime("%Y-%m-%d")
     result = {"date": stamp, "commit": commit,
               "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+              "cpu": results.cpu_description(),
               "threads": args.threads, "load_before": load_before, "load_after": load_after,
               "fma_peak": fma, "bf16_peak": bf16, "max_rel_error": errors, "d": D,
               "rows": rows}
@@ -240,6 +241,7 @@ def main():
         json.dump(result, f, indent=1)
     with open(base + ".md", "w") as f:
         f.write(f"# CPU prefill, {stamp}, commit {commit}, {args.threads} threads\n\n")
+        f.write(f"CPU: {result['cpu'] or 'unknown'}.\n\n")
         f.write(f"b 1, D {D}, Sq = Skv; median of {args.reps}. f32 FMA peak measured in the "
                 f"same run: {peak / 1e9:.0f} GFLOP/s (bf16 dot products: "
                 f"{bf16_peak / 1e9:.0f}). Load average before "

@@ -163,11 +163,11 @@ private:
   }
   Value readF32Chunk(Value memref, ValueRange prefix, int64_t start,
                      int64_t dim, int64_t width = 0);
-  /// With `withScale` false, quantized codes are returned as f32 codes
-  /// without their scale and zero point (see foldValueScale).
   /// Prefetches the codes of row (b0, h, j) of `src` (every 64-byte line;
   /// nothing for a decoder's operands).
   void emitPrefetchRow(const KVSource &src, Value b0, Value h, Value j);
+  /// With `withScale` false, quantized codes are returned as f32 codes
+  /// without their scale and zero point (see foldValueScale).
   Value loadKVChunk(const KVSource &src, Value b0, Value h, Value j,
                     int64_t chunk, bool withScale = true);
   Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
@@ -642,7 +642,6 @@ void AttentionEmitter::emitPrefetchRow(const KVSource &src, Value b0, Value h,
 
 /// Loads and decodes chunk `chunk` (lanes chunk*vw ...) of K/V row
 /// (b0, h, j) into vector<vw x f32>; lanes past the head dim are zero.
-
 Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
                                     Value j, int64_t chunk, bool withScale) {
   SmallVector<Value> prefix = {b0, h, j};
