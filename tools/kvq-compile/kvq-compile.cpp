@@ -433,10 +433,8 @@ struct Job {
   /// The GPU path with its kernels run by the GPU emulator: host buffers.
   bool isEmulated = false;
   kvq::KVQCPUPipelineOptions cpuOptions;
-  /// --vnni / --avx512-bf16 / --vector-registers / --register-bits were
-  /// given (else they follow the target CPU).
-  bool explicitVNNI = false, explicitBF16 = false, explicitRegisters = false,
-       explicitRegisterBits = false;
+  /// --vnni / --avx512-bf16 were given (else they follow the target CPU).
+  bool explicitVNNI = false, explicitBF16 = false;
   kvq::KVQNVVMPipelineOptions nvvmOptions;
   /// The mgpu* runtime that a GPU library links (CUDA's, or the GPU
   /// emulator's), and its directory; empty: none.
@@ -529,8 +527,6 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
                                    "--target=nvvm-emulated)");
     job.explicitVNNI |= name == "vnni";
     job.explicitBF16 |= name == "avx512-bf16";
-    job.explicitRegisters |= name == "vector-registers";
-    job.explicitRegisterBits |= name == "register-bits";
     pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg;
   }
   if (!pipelineArgs.empty() &&
@@ -591,9 +587,9 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
   // The accumulators the kernels keep in registers follow the target's
   // register file (AVX2 has half the registers of AVX-512, half as wide).
   kvq::VectorRegisterFile file = kvq::getVectorRegisterFile(*tm);
-  if (!job.explicitRegisters)
+  if (!job.cpuOptions.vectorRegisters.hasValue())
     job.cpuOptions.vectorRegisters = file.registers;
-  if (!job.explicitRegisterBits)
+  if (!job.cpuOptions.registerBits.hasValue())
     job.cpuOptions.registerBits = file.bits;
   return success();
 }
