@@ -71,6 +71,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   // scopes.
   KVQLowerDotI8Options dotOptions;
   dotOptions.vnni = options.vnni;
+  dotOptions.avx2 = options.avx2;
   pm.addPass(createKVQLowerDotI8(dotOptions));
   addHostToLLVM(pm, options.threads);
 }

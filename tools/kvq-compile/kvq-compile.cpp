@@ -433,8 +433,6 @@ struct Job {
   /// The GPU path with its kernels run by the GPU emulator: host buffers.
   bool isEmulated = false;
   kvq::KVQCPUPipelineOptions cpuOptions;
-  /// --vnni / --avx512-bf16 were given (else they follow the target CPU).
-  bool explicitVNNI = false, explicitBF16 = false;
   kvq::KVQNVVMPipelineOptions nvvmOptions;
   /// The mgpu* runtime that a GPU library links (CUDA's, or the GPU
   /// emulator's), and its directory; empty: none.
@@ -525,8 +523,6 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
                                    " is an option of the GPU pipeline "
                                    "(kvq-nvvm-pipeline): add --target=nvvm (or "
                                    "--target=nvvm-emulated)");
-    job.explicitVNNI |= name == "vnni";
-    job.explicitBF16 |= name == "avx512-bf16";
     pipelineArgs += (pipelineArgs.empty() ? "" : " ") + arg;
   }
   if (!pipelineArgs.empty() &&
@@ -540,29 +536,31 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
   return success();
 }
 
-/// The CPU pipeline's int8 dot products become AVX512-VNNI instructions,
-/// and bf16 prefill uses AVX512-BF16 dot products, where the target CPU has
-/// them (unless --vnni / --avx512-bf16 say otherwise); asking for them on a
-/// CPU without is an error. The register file the kernels budget their
-/// accumulators for (--vector-registers, --register-bits) is the target's
-/// unless given. Without a target machine (its error is reported when the
-/// code is generated) there is nothing to choose.
+/// The CPU pipeline's int8 dot products become AVX512-VNNI instructions
+/// (or AVX2's for narrow codes), and bf16 prefill uses AVX512-BF16 dot
+/// products, where the target CPU has them (unless --vnni / --avx2 /
+/// --avx512-bf16 say otherwise); asking for them on a CPU without is an
+/// error. The register file the kernels budget their accumulators for
+/// (--vector-registers, --register-bits) is the target's unless given.
+/// Without a target machine (its error is reported when the code is
+/// generated) there is nothing to choose.
 static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
   if (job.isGPU || job.isEmulated || !tm)
     return success();
   struct {
     StringRef option, feature, name, without;
-    bool given;
     mlir::detail::PassOptions::Option<bool> &value;
   } uses[] = {{"vnni", "avx512vnni", "AVX512-VNNI",
-               "int8 dot products use portable vector code", job.explicitVNNI,
+               "int8 dot products use AVX2 or portable vector code",
                job.cpuOptions.vnni},
+              {"avx2", "avx2", "AVX2",
+               "int8 dot products use portable vector code",
+               job.cpuOptions.avx2},
               {"avx512-bf16", "avx512bf16", "AVX512-BF16",
-               "bf16 prefill computes in f32", job.explicitBF16,
-               job.cpuOptions.avx512BF16}};
+               "bf16 prefill computes in f32", job.cpuOptions.avx512BF16}};
   for (auto &use : uses) {
     bool has = kvq::hasTargetFeature(*tm, use.feature);
-    if (!use.given)
+    if (!use.value.hasValue())
       use.value = has;
     else if (use.value && !has)
       return reportError("--" + use.option + " needs " + use.name +
@@ -570,9 +568,11 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
                          "' lacks (without --" + use.option + ", " +
                          use.without + ")");
   }
-  // On a CPU without VNNI the int8 dot products are portable vector code,
-  // several times slower than the f32 kernels: say so when they were asked
-  // for (per-op schedules are not seen here).
+  // On a CPU without VNNI the int8 dot products are portable vector code
+  // (AVX2's for 4-bit and 2-bit codes), several times slower than the f32
+  // kernels: say so when they were asked for (per-op schedules are not
+  // seen here).
+  bool hasAVX2 = kvq::hasTargetFeature(*tm, "avx2");
   for (auto [option, value] :
        {std::pair<StringRef, mlir::detail::PassOptions::Option<int64_t> *>{
             "int8-dot", &job.cpuOptions.int8Dot},
@@ -581,9 +581,11 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
         *value != 0)
       WithColor::warning(errs(), "kvq-compile")
           << "--" << option << " without AVX512-VNNI (target CPU '"
-          << tm->getTargetCPU()
-          << "'): the int8 dot products are portable vector code, several "
-             "times slower than the f32 kernels on such CPUs\n";
+          << tm->getTargetCPU() << "'): "
+          << (hasAVX2 ? "int8 codes take portable vector code"
+                      : "the int8 dot products are portable vector code")
+          << ", several times slower than the f32 kernels on such CPUs"
+          << (hasAVX2 ? " (4-bit and 2-bit codes use AVX2)" : "") << "\n";
   // The accumulators the kernels keep in registers follow the target's
   // register file (AVX2 has half the registers of AVX-512, half as wide).
   kvq::VectorRegisterFile file = kvq::getVectorRegisterFile(*tm);

@@ -406,23 +406,41 @@ def KVQApproximateMath : Pass<"kvq-approximate-math"> {
 }
 
 def KVQLowerDotI8 : Pass<"kvq-lower-dot-i8"> {
-  let summary = "Lower kvq.dot_i8 to AVX512-VNNI or to portable vector code";
+  let summary = "Lower kvq.dot_i8 to AVX512-VNNI, AVX2 or portable vector code";
   let description = [{
     With `vnni`, every `kvq.dot_i8` becomes AVX512-VNNI's `vpdpbusd`
     (`llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"` for 16 lanes;
     .256 / .128 for 8 / 4, which need AVX512-VL too); other lane counts are
-    an error. Without it, the op becomes its definition in vector code:
-    the bytes extended to i32 (zero- and sign-), multiplied, and the four
-    products of each lane summed by strided shuffles, which any target
-    runs. The CPU pipeline runs it just before the conversions to LLVM (an
+    an error.
+
+    Otherwise, with `avx2`, an op whose `lhs_bits` / `rhs_bits` keep the
+    sum of two byte products within i16 (`(2^lhs_bits - 1) * 2^rhs_bits <=
+    32767`: 4-bit codes against int8, say) becomes AVX2's `vpmaddubsw`
+    (byte products summed in pairs to i16) and `vpmaddwd` against ones
+    (i16 pairs summed to i32), on 256-bit pieces (128-bit when the lane
+    count is not a multiple of 8), added to the accumulator. A chain of
+    such ops, each the next one's only accumulator use, whose pair bounds
+    add up to at most 32767 sums its `vpmaddubsw` results in i16 and widens
+    once: the int4 key's two code planes take two `vpmaddubsw`, one
+    `vpaddw` and one `vpmaddwd`. Ops whose bounds do not fit, and lane
+    counts not a multiple of 4, take the portable code.
+
+    Without either, the op becomes its definition in vector code: the bytes
+    extended to i32 (zero- and sign-), multiplied, and the four products of
+    each lane summed by strided shuffles, which any target runs.
+
+    The CPU pipeline runs it just before the conversions to LLVM (an
     intrinsic call has no declared memory effects, which buffer
     deallocation rejects and which keeps OpenMP regions' alloca scopes from
-    dissolving); `kvq-compile` turns `vnni` on when the target CPU has
-    AVX512-VNNI.
+    dissolving); `kvq-compile` turns `vnni` and `avx2` on when the target
+    CPU has AVX512-VNNI and AVX2.
   }];
   let options = [
     Option<"vnni", "vnni", "bool", /*default=*/"false",
-           "Lower to AVX512-VNNI vpdpbusd instead of portable vector code">
+           "Lower to AVX512-VNNI vpdpbusd instead of portable vector code">,
+    Option<"avx2", "avx2", "bool", /*default=*/"false",
+           "Without vnni, lower ops whose operand bounds keep byte-pair "
+           "sums in i16 to AVX2 vpmaddubsw + vpmaddwd">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -240,6 +240,17 @@ private:
   /// them (sub-byte codes in the split layout, or int8 storage); 0 for
   /// any other operand.
   static unsigned dotCodeBits(const KVSource &src);
+  /// kvq.dot_i8 with the bounds of its bytes: `lhs` below 2^lhsBits,
+  /// `rhs` within signed rhsBits bits (left unstated when 8), which let
+  /// AVX2 sum the product pairs in i16.
+  Value dotI8(Value acc, Value lhs, Value rhs, unsigned lhsBits,
+              unsigned rhsBits) {
+    auto bitsAttr = [&](unsigned bits) {
+      return bits < 8 ? b.getI64IntegerAttr(bits) : IntegerAttr();
+    };
+    return DotI8Op::create(b, acc, lhs, rhs, bitsAttr(lhsBits),
+                           bitsAttr(rhsBits));
+  }
   /// A vector of kDotBytes bytes holding the 4 bytes of `buffer` at
   /// `indices` (one i32) in every lane: vpdpbusd's broadcast operand.
   Value broadcastWord(Value buffer, ValueRange indices);
@@ -463,6 +474,37 @@ static void transposeSquare(ImplicitLocOpBuilder &b,
       rows[r] = vector::ShuffleOp::create(b, a, c, low);
       rows[r + bit] = vector::ShuffleOp::create(b, a, c, high);
     }
+}
+
+/// `rows` (vectors of w lanes, w a power of two dividing their number n)
+/// transposed into w vectors of n lanes: each w x w block of rows
+/// transposed on its own (transposeSquare), then the blocks' vectors of
+/// each lane put side by side.
+static SmallVector<Value> transposeToLanes(ImplicitLocOpBuilder &b,
+                                           ArrayRef<Value> rows) {
+  int64_t width = cast<VectorType>(rows.front().getType()).getNumElements();
+  SmallVector<Value> blocks(rows);
+  for (int64_t r = 0; r < int64_t(rows.size()); r += width)
+    transposeSquare(b, MutableArrayRef<Value>(blocks).slice(r, width));
+  SmallVector<Value> lanes;
+  for (int64_t l = 0; l < width; ++l) {
+    SmallVector<Value> parts;
+    for (int64_t r = 0; r < int64_t(rows.size()); r += width)
+      parts.push_back(blocks[r + l]);
+    while (parts.size() > 1) {
+      SmallVector<Value> joined;
+      for (size_t i = 0; i < parts.size(); i += 2) {
+        int64_t size =
+            cast<VectorType>(parts[i].getType()).getNumElements() * 2;
+        joined.push_back(vector::ShuffleOp::create(
+            b, parts[i], parts[i + 1],
+            llvm::to_vector(llvm::seq<int64_t>(0, size))));
+      }
+      parts = std::move(joined);
+    }
+    lanes.push_back(parts.front());
+  }
+  return lanes;
 }
 
 /// Reads `vw` values of the innermost dimension starting at `start` as f32,
@@ -1319,6 +1361,10 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
                                      Value wq, Value wStep, Value wOffset,
                                      Value accs) {
   constexpr int64_t kSpan = kDotLanes, kKeys = 4;
+  // Quads of keys per iteration (kDotLanes keys, which the weights' rows
+  // are padded to), each accumulator a chain of kQuads dot products:
+  // AVX2 sums the chain of 4-bit or 2-bit codes in i16 and widens once.
+  constexpr int64_t kQuads = kDotLanes / kKeys;
   unsigned bits = dotCodeBits(*value);
   int64_t planes = 8 / bits;
   int64_t rowBytes = dv * bits / 8;
@@ -1336,55 +1382,60 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
   for (int64_t s0 = 0; s0 < spans; s0 += perPass) {
     int64_t count = std::min(perPass, spans - s0);
     SmallVector<Value> init(br * count * planes, zeroAcc);
-    auto loop = scf::ForOp::create(b, c0, n, cIdx(kKeys), init);
+    auto loop = scf::ForOp::create(b, c0, n, cIdx(kKeys * kQuads), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value jq = loop.getInductionVar();
-      // 4 keys' spans; keys past the block read its last key again (their
-      // weights are 0).
       Value last = arith::SubIOp::create(b, n, c1);
-      auto readType = VectorType::get({count * kSpan}, b.getI8Type());
-      SmallVector<Value> rows;
-      for (int64_t u = 0; u < kKeys; ++u) {
-        Value j = arith::AddIOp::create(
-            b, j0,
-            arith::MinUIOp::create(b, arith::AddIOp::create(b, jq, cIdx(u)),
-                                   last));
-        Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
-        rows.push_back(vector::TransferReadOp::create(
-            b, readType, value->data, ValueRange{bi, hk, j, cIdx(s0 * kSpan)},
-            pad, ArrayRef<bool>{(s0 + count) * kSpan <= rowBytes}));
-      }
-      // Byte i of keys 0, 1 (and 2, 3) side by side, then those pairs of
-      // two keys side by side: lane i of span `sp` holds byte
-      // (s0 + sp) * kSpan + i of the 4 keys.
-      SmallVector<int64_t> pairLanes;
-      for (int64_t i = 0; i < count * kSpan; ++i)
-        pairLanes.append({i, count * kSpan + i});
-      Value pair01 = vector::ShuffleOp::create(b, rows[0], rows[1], pairLanes);
-      Value pair23 = vector::ShuffleOp::create(b, rows[2], rows[3], pairLanes);
-      SmallVector<Value> next(br * count * planes);
-      for (int64_t sp = 0; sp < count; ++sp) {
-        SmallVector<int64_t> quadLanes;
-        for (int64_t i = 0; i < kSpan; ++i) {
-          int64_t at = 2 * (sp * kSpan + i);
-          quadLanes.append(
-              {at, at + 1, 2 * count * kSpan + at, 2 * count * kSpan + at + 1});
+      SmallVector<Value> next(loop.getRegionIterArgs());
+      for (int64_t quadIndex = 0; quadIndex < kQuads; ++quadIndex) {
+        Value jq = arith::AddIOp::create(b, loop.getInductionVar(),
+                                         cIdx(kKeys * quadIndex));
+        // 4 keys' spans; keys past the block read its last key again (their
+        // weights are 0).
+        auto readType = VectorType::get({count * kSpan}, b.getI8Type());
+        SmallVector<Value> rows;
+        for (int64_t u = 0; u < kKeys; ++u) {
+          Value j = arith::AddIOp::create(
+              b, j0,
+              arith::MinUIOp::create(b, arith::AddIOp::create(b, jq, cIdx(u)),
+                                     last));
+          Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+          rows.push_back(vector::TransferReadOp::create(
+              b, readType, value->data, ValueRange{bi, hk, j, cIdx(s0 * kSpan)},
+              pad, ArrayRef<bool>{(s0 + count) * kSpan <= rowBytes}));
         }
-        Value quad = vector::ShuffleOp::create(b, pair01, pair23, quadLanes);
-        // Sub-byte codes biased to be non-negative; int8 codes are the
-        // signed operand as they are.
-        SmallVector<Value> fields =
-            bits < 8 ? biasedPlanes(quad, bits) : SmallVector<Value>{quad};
-        int64_t g = groupOf(s0 + sp);
-        for (int64_t t = 0; t < br; ++t) {
-          // The 4 keys' weights as one i32, in every lane.
-          Value w = broadcastWord(wq, {cIdx(t), cIdx(g), jq});
-          for (int64_t k = 0; k < planes; ++k) {
-            int64_t i = (t * count + sp) * planes + k;
-            next[i] =
-                DotI8Op::create(b, loop.getRegionIterArgs()[i], w, fields[k]);
+        // Byte i of keys 0, 1 (and 2, 3) side by side, then those pairs of
+        // two keys side by side: lane i of span `sp` holds byte
+        // (s0 + sp) * kSpan + i of the 4 keys.
+        SmallVector<int64_t> pairLanes;
+        for (int64_t i = 0; i < count * kSpan; ++i)
+          pairLanes.append({i, count * kSpan + i});
+        Value pair01 =
+            vector::ShuffleOp::create(b, rows[0], rows[1], pairLanes);
+        Value pair23 =
+            vector::ShuffleOp::create(b, rows[2], rows[3], pairLanes);
+        for (int64_t sp = 0; sp < count; ++sp) {
+          SmallVector<int64_t> quadLanes;
+          for (int64_t i = 0; i < kSpan; ++i) {
+            int64_t at = 2 * (sp * kSpan + i);
+            quadLanes.append({at, at + 1, 2 * count * kSpan + at,
+                              2 * count * kSpan + at + 1});
+          }
+          Value quad = vector::ShuffleOp::create(b, pair01, pair23, quadLanes);
+          // Sub-byte codes biased to be non-negative; int8 codes are the
+          // signed operand as they are.
+          SmallVector<Value> fields =
+              bits < 8 ? biasedPlanes(quad, bits) : SmallVector<Value>{quad};
+          int64_t g = groupOf(s0 + sp);
+          for (int64_t t = 0; t < br; ++t) {
+            // The 4 keys' weights as one i32, in every lane.
+            Value w = broadcastWord(wq, {cIdx(t), cIdx(g), jq});
+            for (int64_t k = 0; k < planes; ++k) {
+              int64_t i = (t * count + sp) * planes + k;
+              next[i] =
+                  dotI8(next[i], w, fields[k], 8, bits < 8 ? bits + 1 : 8);
+            }
           }
         }
       }
@@ -1445,6 +1496,11 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
   int64_t wordsPerVector = kDotBytes / 4;
   int64_t keyGroups = cast<MemRefType>(key->scale.getType()).getShape()[3];
   SmallVector<Value> keyPrefix = sideRowIndices(*key, bi, hk);
+  // Words read and transposed at a time: all 16 of a vector (16 x 64 bytes
+  // of keys live) with 512-bit registers; 4 (16 x 16 bytes, each 4 x 4
+  // block transposed on its own) with narrower ones, whose register file
+  // would spill the 64-byte rows.
+  int64_t chunkWords = features.registerBits >= 512 ? wordsPerVector : 4;
 
   buildFor(b, c0, n, cIdx(kDotLanes), [&](Value jj) {
     Value jBase = arith::AddIOp::create(b, j0, jj);
@@ -1455,58 +1511,65 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
     SmallVector<Value> score(br);
     size_t nextGroup = 0;
     SmallVector<Value> acc(br);
-    for (int64_t v = 0; v < dotVectors; ++v) {
-      int64_t start = v * kDotBytes;
-      // The vector of each key (keys past the block read its last key
-      // again), as i32 words, transposed: word w of the 16 keys.
-      SmallVector<Value> words;
-      for (int64_t k = 0; k < kDotLanes; ++k) {
-        Value j = arith::MinUIOp::create(
-            b, arith::AddIOp::create(b, jBase, cIdx(k)), last);
-        Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
-        Value bytes = vector::TransferReadOp::create(
-            b, bytesType, key->data, ValueRange{bi, hk, j, cIdx(start)}, pad,
-            ArrayRef<bool>{start + kDotBytes <= rowBytes});
-        words.push_back(vector::BitCastOp::create(b, laneI32, bytes));
-      }
-      transposeSquare(b, words);
-      for (int64_t w = 0; w < wordsPerVector; ++w) {
-        int64_t word = v * wordsPerVector + w;
-        if (nextGroup >= dotGroups.size() ||
-            word < dotGroups[nextGroup].firstWord)
-          continue; // past the head dim
-        const DotGroup &group = dotGroups[nextGroup];
-        if (word == group.firstWord)
-          for (int64_t t = 0; t < br; ++t)
-            acc[t] = vector::BroadcastOp::create(
-                b, laneI32,
-                memref::LoadOp::create(b, gcorr,
-                                       {cIdx(t), cIdx(int64_t(nextGroup))}));
-        SmallVector<Value> planes = biasedPlanes(
-            vector::BitCastOp::create(b, bytesType, words[w]), dotBits);
-        for (int64_t t = 0; t < br; ++t)
-          for (int64_t k = 0; k < dotPlanes; ++k) {
-            // The query's 4 codes of these channels, in every lane.
-            Value qw = broadcastWord(
-                qb, {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes + 4 * w)});
-            acc[t] = DotI8Op::create(b, acc[t], planes[k], qw);
-          }
-        if (word + 1 < group.firstWord + group.words)
-          continue;
-        // The group is complete: scale it into the scores.
-        for (int64_t t = 0; t < br; ++t) {
-          Value qs = memref::LoadOp::create(
-              b, gsq, {cIdx(t), cIdx(int64_t(nextGroup))});
-          Value weight =
-              arith::MulFOp::create(b, keyScales[group.keyGroup], splat(qs));
-          Value sum = arith::SIToFPOp::create(b, vecF32, acc[t]);
-          score[t] =
-              score[t] ? Value(vector::FMAOp::create(b, sum, weight, score[t]))
-                       : Value(arith::MulFOp::create(b, sum, weight));
+    for (int64_t v = 0; v < dotVectors; ++v)
+      for (int64_t w0 = 0; w0 < wordsPerVector; w0 += chunkWords) {
+        int64_t start = v * kDotBytes + 4 * w0;
+        if (start >= rowBytes)
+          break;
+        // `chunkWords` words of each key (keys past the block read its last
+        // key again), transposed: word w of the 16 keys.
+        auto chunkType = VectorType::get({4 * chunkWords}, b.getI8Type());
+        auto chunkWordsType = VectorType::get({chunkWords}, b.getI32Type());
+        SmallVector<Value> keyWords;
+        for (int64_t k = 0; k < kDotLanes; ++k) {
+          Value j = arith::MinUIOp::create(
+              b, arith::AddIOp::create(b, jBase, cIdx(k)), last);
+          Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+          Value bytes = vector::TransferReadOp::create(
+              b, chunkType, key->data, ValueRange{bi, hk, j, cIdx(start)}, pad,
+              ArrayRef<bool>{start + 4 * chunkWords <= rowBytes});
+          keyWords.push_back(
+              vector::BitCastOp::create(b, chunkWordsType, bytes));
         }
-        ++nextGroup;
+        SmallVector<Value> words = transposeToLanes(b, keyWords);
+        for (int64_t w = w0; w < w0 + chunkWords; ++w) {
+          int64_t word = v * wordsPerVector + w;
+          if (nextGroup >= dotGroups.size() ||
+              word < dotGroups[nextGroup].firstWord)
+            continue; // past the head dim
+          const DotGroup &group = dotGroups[nextGroup];
+          if (word == group.firstWord)
+            for (int64_t t = 0; t < br; ++t)
+              acc[t] = vector::BroadcastOp::create(
+                  b, laneI32,
+                  memref::LoadOp::create(b, gcorr,
+                                         {cIdx(t), cIdx(int64_t(nextGroup))}));
+          SmallVector<Value> planes = biasedPlanes(
+              vector::BitCastOp::create(b, bytesType, words[w - w0]), dotBits);
+          for (int64_t t = 0; t < br; ++t)
+            for (int64_t k = 0; k < dotPlanes; ++k) {
+              // The query's 4 codes of these channels, in every lane.
+              Value qw = broadcastWord(
+                  qb, {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes + 4 * w)});
+              acc[t] = dotI8(acc[t], planes[k], qw, dotBits, 8);
+            }
+          if (word + 1 < group.firstWord + group.words)
+            continue;
+          // The group is complete: scale it into the scores.
+          for (int64_t t = 0; t < br; ++t) {
+            Value qs = memref::LoadOp::create(
+                b, gsq, {cIdx(t), cIdx(int64_t(nextGroup))});
+            Value weight =
+                arith::MulFOp::create(b, keyScales[group.keyGroup], splat(qs));
+            Value sum = arith::SIToFPOp::create(b, vecF32, acc[t]);
+            score[t] =
+                score[t]
+                    ? Value(vector::FMAOp::create(b, sum, weight, score[t]))
+                    : Value(arith::MulFOp::create(b, sum, weight));
+          }
+          ++nextGroup;
+        }
       }
-    }
     storeScores(score, jj, j0, n, posIdx, scores);
   });
 }
@@ -1608,7 +1671,7 @@ void AttentionEmitter::emitQueryInt8(Value qn, Value qb, Value corr,
         }
         vector::StoreOp::create(
             b, plane, qb, {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)});
-        sum = DotI8Op::create(b, sum, ones, plane);
+        sum = dotI8(sum, ones, plane, 1, 8);
       }
       vector::StoreOp::create(b, arith::MulIOp::create(b, sum, offset), corr,
                               {cIdx(t), cIdx(v * kDotLanes)});
@@ -1650,11 +1713,11 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
       Value acc = vector::LoadOp::create(b, laneI32, corr,
                                          {cIdx(t), cIdx(v * kDotLanes)});
       for (int64_t k = 0; k < dotPlanes; ++k)
-        acc = DotI8Op::create(
-            b, acc, planes[k],
-            vector::LoadOp::create(
-                b, bytesType, qb,
-                {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)}));
+        acc = dotI8(acc, planes[k],
+                    vector::LoadOp::create(
+                        b, bytesType, qb,
+                        {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)}),
+                    dotBits, 8);
       Value weight = arith::MulFOp::create(
           b,
           vector::LoadOp::create(b, laneF32, sqLanes,

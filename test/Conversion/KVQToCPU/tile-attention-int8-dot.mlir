@@ -1,4 +1,5 @@
 // RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-dot=1" | FileCheck %s
+// RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-dot=1 vector-registers=16 register-bits=256" | FileCheck %s --check-prefix=CHUNK
 
 // Schedule int8_dot: the decode kernel's scores over int8 / int4 / int2
 // keys become int8 dot products. Per row tile, the scaled query is
@@ -10,13 +11,27 @@
 // four butterfly stages of shuffles (word w of the 16 keys in one vector),
 // split into planes biased to be non-negative (int4: u = code + 8, a
 // shift, then xor with 0x08 and a mask 0x0f), and multiplied by
-// kvq.dot_i8 with the query's 4 codes of the word's channels broadcast.
+// kvq.dot_i8 with the query's 4 codes of the word's channels broadcast
+// (`lhs_bits = 4`: the codes' bound, which lets AVX2 sum pairs in i16).
 // Each group (query group x key scale group) is then scaled by the keys'
 // scales (one contiguous read, split by group) and its query scale in
 // f32; keys past the block become -inf and one vector of 16 scores is
 // stored per row.
+// With registers narrower than 512 bits, the 16 keys' rows are read and
+// transposed 4 words (16 bytes) at a time: each 4 x 4 block of words
+// transposed by two stages of shuffles, the 4 blocks of a word joined.
 // CHECK-LABEL: func.func @int4
 // CHECK-DAG: arith.constant dense<-8> : vector<16xi32>
+// CHUNK-LABEL: func.func @int4
+// CHUNK-NOT: memref<1x2x?x64xi8{{.*}}>, vector<64xi8>
+// CHUNK-COUNT-16: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<16xi8>
+// CHUNK: vector.shuffle %{{.*}}, %{{.*}} [0, 4, 2, 6] : vector<4xi32>, vector<4xi32>
+// CHUNK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 4, 5] : vector<4xi32>, vector<4xi32>
+// CHUNK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xi32>, vector<4xi32>
+// CHUNK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<8xi32>, vector<8xi32>
+// CHUNK: kvq.dot_i8 %{{.*}}, %{{.*}}, %{{.*}} {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
+// CHUNK-COUNT-16: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<16xi8>
+// CHUNK: int8_dot = 1
 // CHECK: math.roundeven %{{.*}} : vector<16xf32>
 // CHECK: arith.fptosi %{{.*}} : vector<16xf32> to vector<16xi32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6,
@@ -40,8 +55,8 @@
 // CHECK: %[[QW:.*]] = vector.bitcast %{{.*}} : vector<4xi8> to vector<1xi32>
 // CHECK: %[[QB:.*]] = vector.broadcast %[[QW]] : vector<1xi32> to vector<16xi32>
 // CHECK: %[[Q:.*]] = vector.bitcast %[[QB]] : vector<16xi32> to vector<64xi8>
-// CHECK: kvq.dot_i8 %{{.*}}, %[[LO]], %[[Q]] : vector<64xi8> -> vector<16xi32>
-// CHECK: kvq.dot_i8 %{{.*}}, %[[HI]], %{{.*}} : vector<64xi8> -> vector<16xi32>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[LO]], %[[Q]] {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[HI]], %{{.*}} {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
 // CHECK: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
 // CHECK: arith.cmpi uge, %{{.*}}, %{{.*}} : vector<16xindex>
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
@@ -61,7 +76,7 @@ func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi4>, %ks: tensor
 // CHECK-DAG: arith.constant dense<-128> : vector<16xi32>
 // CHECK-DAG: arith.constant dense<-128> : vector<64xi8>
 // CHECK: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<{{.*}}xi8{{.*}}>, vector<64xi8>
-// CHECK: kvq.dot_i8
+// CHECK: kvq.dot_i8 %{{.*}}, %{{.*}}, %{{.*}} : vector<64xi8>
 // CHECK: vector.transfer_read %{{.*}} : memref<{{.*}}xi8{{.*}}>, vector<64xi8>
 // CHECK: kvq.dot_i8
 // CHECK: int8_dot = 1, int8_pv = 0>}

@@ -5,13 +5,15 @@
 // each row's weights p * s of a scale group are quantized to 8 bits: the
 // codes are the low byte of the f32 fma(w, 255 / max w, 1.5 * 2^23), the
 // step max w / 255, and for sub-byte codes 2^(bits-1) * (sum of the codes)
-// is kept to remove the codes' bias. P V then takes 4 keys at a time: their
-// code bytes are interleaved byte by byte (two shuffles, then one per span
-// of 16 bytes) and split into planes biased to be non-negative (a shift,
-// then xor with the sign bit and a mask);
-// kvq.dot_i8 multiplies the 4 keys' weights (one i32 broadcast) with them.
-// After the block each accumulator goes to f32, less the bias, times the
-// step, into the row's f32 accumulators.
+// is kept to remove the codes' bias. P V then takes 16 keys per iteration,
+// 4 at a time: their code bytes are interleaved byte by byte (two shuffles,
+// then one per span of 16 bytes) and split into planes biased to be
+// non-negative (a shift, then xor with the sign bit and a mask);
+// kvq.dot_i8 multiplies the 4 keys' weights (one i32 broadcast) with them,
+// its bounds stating the 5-bit signed range of the biased 4-bit codes. The
+// 4 quads chain on each accumulator (what AVX2 sums in i16). After the
+// block each accumulator goes to f32, less the bias, times the step, into
+// the row's f32 accumulators.
 // CHECK-LABEL: func.func @int4
 // CHECK: scf.for
 // CHECK: scf.if %{{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
@@ -25,7 +27,7 @@
 // CHECK: %[[RB:.*]] = arith.bitcast %[[R]] : vector<16xf32> to vector<16xi32>
 // CHECK: arith.trunci %[[RB]] : vector<16xi32> to vector<16xi8>
 // CHECK: arith.constant -805306368 : i32
-// CHECK: scf.for %{{.*}} step %c4{{.*}} iter_args({{.*}}) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// CHECK: scf.for %{{.*}} step %c16{{.*}} iter_args(%[[ACC0:[^ ]*]] = {{.*}}) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
 // CHECK-COUNT-4: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<32xi8>
 // CHECK: %[[P01:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 32, 1, 33, 2, 34,
 // CHECK: %[[P23:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 32, 1, 33, 2, 34,
@@ -39,9 +41,12 @@
 // CHECK: %[[W1:.*]] = vector.bitcast %[[W4]] : vector<4xi8> to vector<1xi32>
 // CHECK: %[[WB:.*]] = vector.broadcast %[[W1]] : vector<1xi32> to vector<16xi32>
 // CHECK: %[[W:.*]] = vector.bitcast %[[WB]] : vector<16xi32> to vector<64xi8>
-// CHECK: kvq.dot_i8 %{{.*}}, %[[W]], %[[LO]] : vector<64xi8> -> vector<16xi32>
-// CHECK: kvq.dot_i8 %{{.*}}, %[[W]], %[[HI]] : vector<64xi8> -> vector<16xi32>
+// CHECK: %[[D0:.*]] = kvq.dot_i8 %[[ACC0]], %[[W]], %[[LO]] {rhs_bits = 5 : i64} : vector<64xi8> -> vector<16xi32>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[W]], %[[HI]] {rhs_bits = 5 : i64} : vector<64xi8> -> vector<16xi32>
 // CHECK: vector.shuffle %[[P01]], %[[P23]] [32, 33, 96, 97,
+// The next quad of keys (from 4) adds to the first quad's results.
+// CHECK: %[[J4:.*]] = arith.addi %{{.*}}, %c4{{.*}} : index
+// CHECK: kvq.dot_i8 %[[D0]], %{{.*}}, %{{.*}} {rhs_bits = 5 : i64} : vector<64xi8> -> vector<16xi32>
 // CHECK: scf.yield
 // CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
 // CHECK: %[[G:.*]] = arith.subf %[[F]], %{{.*}} : vector<16xf32>
@@ -58,13 +63,13 @@ func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor
 // ragged head dim of 72 bytes: 4 spans in one pass (16 accumulators), read
 // masked past the row.
 // CHECK-LABEL: func.func @int8
-// CHECK: scf.for %{{.*}} step %c4{{.*}} iter_args(
+// CHECK: scf.for %{{.*}} step %c16{{.*}} iter_args(
 // CHECK: vector.transfer_read %{{.*}} : memref<1x1x?x72xi8{{.*}}>, vector<64xi8>
 // CHECK-NOT: arith.xori
-// CHECK: kvq.dot_i8
+// CHECK: kvq.dot_i8 %{{.*}}, %{{.*}}, %{{.*}} : vector<64xi8>
 // CHECK: scf.yield
 // CHECK-NOT: arith.subf {{.*}} : vector<16xf32>
-// CHECK: scf.for %{{.*}} step %c4{{.*}} iter_args(
+// CHECK: scf.for %{{.*}} step %c16{{.*}} iter_args(
 // CHECK: vector.transfer_read %{{.*}} : memref<1x1x?x72xi8{{.*}}>, vector<16xi8>
 // CHECK: int8_dot = 0, int8_pv = 1>}
 func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xf32>, %v: tensor<1x1x?x72xi8>, %vs: tensor<1x1x?x1xf32>) -> tensor<1x4x1x72xf32> {

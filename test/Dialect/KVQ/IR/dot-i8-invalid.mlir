@@ -29,3 +29,19 @@ func.func @scalable(%acc: vector<[4]xi32>, %a: vector<[16]xi8>, %b: vector<[16]x
   %0 = kvq.dot_i8 %acc, %a, %b : vector<[16]xi8> -> vector<[4]xi32>
   return %0 : vector<[4]xi32>
 }
+
+// -----
+
+func.func @lhs_bits_zero(%acc: vector<4xi32>, %a: vector<16xi8>, %b: vector<16xi8>) -> vector<4xi32> {
+  // expected-error @+1 {{attribute 'lhs_bits' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 1 whose maximum value is 8}}
+  %0 = kvq.dot_i8 %acc, %a, %b {lhs_bits = 0 : i64} : vector<16xi8> -> vector<4xi32>
+  return %0 : vector<4xi32>
+}
+
+// -----
+
+func.func @rhs_bits_nine(%acc: vector<4xi32>, %a: vector<16xi8>, %b: vector<16xi8>) -> vector<4xi32> {
+  // expected-error @+1 {{attribute 'rhs_bits' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 1 whose maximum value is 8}}
+  %0 = kvq.dot_i8 %acc, %a, %b {rhs_bits = 9 : i64} : vector<16xi8> -> vector<4xi32>
+  return %0 : vector<4xi32>
+}

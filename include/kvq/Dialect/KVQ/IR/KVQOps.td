@@ -669,22 +669,46 @@ def KVQ_DotI8Op : KVQ_Op<"dot_i8", [Pure,
     key codes offset to be non-negative; the quantized weights), `rhs`
     signed bytes (the quantized query; the value codes).
 
+    The optional `lhs_bits` and `rhs_bits` state what the producer
+    guarantees of the bytes: every `lhs` byte is below `2^lhs_bits` (as an
+    unsigned byte), every `rhs` byte lies in `[-2^(rhs_bits-1),
+    2^(rhs_bits-1))`. Both default to 8 (any byte). Bytes outside the
+    stated range make the result unspecified. The bounds say when a
+    product pair fits in i16, which AVX2's `vpmaddubsw` needs: 4-bit key
+    codes against an int8 query, or int8 weights against 4-bit value codes.
+
     `kvq-lower-dot-i8` lowers it: with `vnni`, to AVX512-VNNI's `vpdpbusd`
     (`llvm.x86.avx512.vpdpbusd.{128,256,512}` for 4, 8 and 16 lanes; the
-    target must have AVX512-VNNI, which `kvq-compile` checks); otherwise
-    to portable vector code (extensions, a multiply and the four products
-    of each lane summed by shuffles).
+    target must have AVX512-VNNI, which `kvq-compile` checks); with `avx2`,
+    where the bounds keep the sum of two products in i16, to AVX2's
+    `vpmaddubsw` and `vpmaddwd`; otherwise to portable vector code
+    (extensions, a multiply and the four products of each lane summed by
+    shuffles).
 
     ```mlir
     %r = kvq.dot_i8 %acc, %codes, %query : vector<64xi8> -> vector<16xi32>
+    %s = kvq.dot_i8 %acc, %codes, %query {lhs_bits = 4 : i64}
+        : vector<64xi8> -> vector<16xi32>
     ```
   }];
   let arguments = (ins VectorOfRankAndType<[1], [I32]>:$acc,
                        VectorOfRankAndType<[1], [I8]>:$lhs,
-                       VectorOfRankAndType<[1], [I8]>:$rhs);
+                       VectorOfRankAndType<[1], [I8]>:$rhs,
+                       OptionalAttr<ConfinedAttr<I64Attr,
+                           [IntMinValue<1>, IntMaxValue<8>]>>:$lhs_bits,
+                       OptionalAttr<ConfinedAttr<I64Attr,
+                           [IntMinValue<1>, IntMaxValue<8>]>>:$rhs_bits);
   let results = (outs VectorOfRankAndType<[1], [I32]>:$result);
   let assemblyFormat =
       "$acc `,` $lhs `,` $rhs attr-dict `:` type($lhs) `->` type($result)";
+  let extraClassDeclaration = [{
+    /// The largest magnitude the sum of two products (lanes 2m and 2m + 1)
+    /// can reach under the bounds: (2^lhs_bits - 1) * 2^rhs_bits.
+    int64_t getPairBound() {
+      return ((int64_t(1) << getLhsBits().value_or(8)) - 1)
+             << getRhsBits().value_or(8);
+    }
+  }];
   let hasVerifier = 1;
 }
 
