@@ -568,11 +568,11 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
                          "' lacks (without --" + use.option + ", " +
                          use.without + ")");
   }
-  // On a CPU without VNNI the int8 dot products are portable vector code
-  // (AVX2's for 4-bit and 2-bit codes), several times slower than the f32
-  // kernels: say so when they were asked for (per-op schedules are not
-  // seen here).
-  bool hasAVX2 = kvq::hasTargetFeature(*tm, "avx2");
+  // On a CPU without VNNI the int8 dot products are portable vector code,
+  // several times slower than the f32 kernels, except for the 4-bit and
+  // 2-bit codes that --avx2 (as chosen above) takes: say so when they were
+  // asked for (per-op schedules are not seen here).
+  bool hasAVX2 = job.cpuOptions.avx2;
   for (auto [option, value] :
        {std::pair<StringRef, mlir::detail::PassOptions::Option<int64_t> *>{
             "int8-dot", &job.cpuOptions.int8Dot},
