@@ -251,9 +251,17 @@ private:
     return DotI8Op::create(b, acc, lhs, rhs, bitsAttr(lhsBits),
                            bitsAttr(rhsBits));
   }
-  /// A vector of kDotBytes bytes holding the 4 bytes of `buffer` at
-  /// `indices` (one i32) in every lane: vpdpbusd's broadcast operand.
-  Value broadcastWord(Value buffer, ValueRange indices);
+  /// A vector of `lanes` i32 lanes (4 * lanes bytes) holding the 4 bytes
+  /// of `buffer` at `indices` (one i32) in every lane: vpdpbusd's
+  /// broadcast operand.
+  Value broadcastWord(Value buffer, ValueRange indices,
+                      int64_t lanes = kDotLanes);
+  /// The i32 lanes of the int8 dot products whose lanes run over keys or
+  /// value bytes: kDotLanes, or one register's worth where registers are
+  /// narrower (AVX2: 8), so that the accumulators stay in registers.
+  int64_t registerDotLanes() const {
+    return std::min<int64_t>(kDotLanes, features.registerBits / 32);
+  }
   /// The planes of `bytes` (vector<n x i8>) of `bits`-bit signed codes,
   /// each as unsigned codes `code + 2^(bits-1)`: plane k holds field k of
   /// every byte, `((bytes >> k * bits) ^ 2^(bits-1)) & (2^bits - 1)` (a
@@ -281,8 +289,12 @@ private:
   /// those row t may not see.
   void storeScores(ArrayRef<Value> rowScores, Value jj, Value j0, Value n,
                    ArrayRef<Value> posIdx, Value scores);
+  /// `qWords`, where given: each of the query's words ([br, words] of qb)
+  /// already in every lane of one vector ([br, words, 4 * lanes] bytes),
+  /// which an AVX2 dot product takes as its memory operand instead of a
+  /// broadcast (AVX2 has no broadcast operands).
   void emitInt8ScoresByLane(Value bi, Value hk, Value j0, Value n, Value qb,
-                            Value gcorr, Value gsq, Value scores,
+                            Value qWords, Value gcorr, Value gsq, Value scores,
                             ArrayRef<Value> posIdx);
   int64_t dotLaneChannel(int64_t v, int64_t lane) const {
     return (v * kDotBytes + 4 * lane) * dotPlanes;
@@ -331,10 +343,10 @@ private:
   void emitValueWeights(Value bi, Value hk, Value j0, Value scores,
                         Value weights, Value zeroSums);
   /// The side data (scales or zero points, per token) of a K / V operand
-  /// for the `vw` keys from `j`: one f32 vector of keys for each of the
-  /// first `groups` groups; rows past the cache read as 0.
+  /// for the `keys` keys from `j` (default vw): one f32 vector of keys for each
+  /// of the first `groups` groups; rows past the cache read as 0.
   SmallVector<Value> readSideKeys(Value side, ArrayRef<Value> prefix, Value j,
-                                  int64_t groups);
+                                  int64_t groups, int64_t keys = 0);
   /// Int8 P V (schedule int8_pv) for the per-key kernel, over symmetric
   /// int8 / int4 / int2 values whose scales fold into the weights: per
   /// block, each row's weights `w = p * s` of a scale group are quantized
@@ -1123,14 +1135,15 @@ unsigned AttentionEmitter::dotCodeBits(const KVSource &src) {
   return storage && storage.getWidth() == 8 ? 8 : 0;
 }
 
-Value AttentionEmitter::broadcastWord(Value buffer, ValueRange indices) {
-  auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
+Value AttentionEmitter::broadcastWord(Value buffer, ValueRange indices,
+                                      int64_t lanes) {
+  auto laneI32 = VectorType::get({lanes}, b.getI32Type());
   Value word = vector::LoadOp::create(b, VectorType::get({4}, b.getI8Type()),
                                       buffer, indices);
   word =
       vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), word);
   return vector::BitCastOp::create(
-      b, VectorType::get({kDotBytes}, b.getI8Type()),
+      b, VectorType::get({4 * lanes}, b.getI8Type()),
       vector::BroadcastOp::create(b, laneI32, word));
 }
 
@@ -1165,21 +1178,24 @@ bool AttentionEmitter::canFoldValueScale() const {
 
 SmallVector<Value> AttentionEmitter::readSideKeys(Value side,
                                                   ArrayRef<Value> prefix,
-                                                  Value j, int64_t groups) {
+                                                  Value j, int64_t groups,
+                                                  int64_t keys) {
+  if (!keys)
+    keys = vw;
   auto type = cast<MemRefType>(side.getType());
   Type element = type.getElementType();
   int64_t width = type.getShape()[3];
-  auto blockType = VectorType::get({vw, width}, element);
-  SmallVector<Type> resultTypes(groups, vecF32);
+  auto blockType = VectorType::get({keys, width}, element);
+  SmallVector<Type> resultTypes(groups, VectorType::get({keys}, f32));
   SmallVector<Value> indices(prefix);
   indices.append({j, c0});
-  // All vw rows in the cache (every block but the last) and the rows
-  // dense (the usual layout): one contiguous read of vw * width values,
+  // All `keys` rows in the cache (every block but the last) and the rows
+  // dense (the usual layout): one contiguous read of keys * width values,
   // split by group with one shuffle each. Otherwise a 2-D read (rows past
   // the cache read as 0), transposed.
   auto meta = memref::ExtractStridedMetadataOp::create(b, side);
   Value full = arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
-                                     arith::AddIOp::create(b, j, cIdx(vw)),
+                                     arith::AddIOp::create(b, j, cIdx(keys)),
                                      dimOf(side, 2));
   Value dense = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
                                       meta.getStrides()[2], cIdx(width));
@@ -1204,11 +1220,11 @@ SmallVector<Value> AttentionEmitter::readSideKeys(Value side,
       at = arith::AddIOp::create(
           b, at, arith::MulIOp::create(b, prefix[i], meta.getStrides()[i]));
     Value values = vector::LoadOp::create(
-        b, VectorType::get({vw * width}, element), flat, ValueRange{at});
+        b, VectorType::get({keys * width}, element), flat, ValueRange{at});
     SmallVector<Value> rows;
     for (int64_t g = 0; g < groups; ++g) {
       SmallVector<int64_t> lanes;
-      for (int64_t k = 0; k < vw; ++k)
+      for (int64_t k = 0; k < keys; ++k)
         lanes.push_back(k * width + g);
       rows.push_back(emitExtendToF32(
           b, b.getLoc(), vector::ShuffleOp::create(b, values, values, lanes)));
@@ -1360,7 +1376,11 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
 void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
                                      Value wq, Value wStep, Value wOffset,
                                      Value accs) {
-  constexpr int64_t kSpan = kDotLanes, kKeys = 4;
+  // Code bytes per span: one register of i32 lanes (kDotLanes with
+  // 512-bit registers, 8 with AVX2, whose 16 registers would spill the
+  // accumulators of 16-byte spans). A span lies in one scale group.
+  const int64_t kSpan = registerDotLanes();
+  constexpr int64_t kKeys = 4;
   // Quads of keys per iteration (kDotLanes keys, which the weights' rows
   // are padded to), each accumulator a chain of kQuads dot products:
   // AVX2 sums the chain of 4-bit or 2-bit codes in i16 and widens once.
@@ -1369,16 +1389,17 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
   int64_t planes = 8 / bits;
   int64_t rowBytes = dv * bits / 8;
   int64_t spans = llvm::divideCeil(rowBytes, kSpan);
-  auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
+  auto laneI32 = VectorType::get({kSpan}, b.getI32Type());
+  auto laneF32 = VectorType::get({kSpan}, f32);
   auto groupOf = [&](int64_t span) -> int64_t {
     return value->whole[3] ? 0 : span * kSpan * planes / value->extent[3];
   };
   Value zeroAcc = arith::ConstantOp::create(
       b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
-  // The accumulator budget (16 with AVX-512) across the keys: the spans
-  // in passes.
+  // The accumulator budget (16 with AVX-512, 8 with AVX2) across the keys:
+  // the spans in passes.
   int64_t perPass =
-      std::max<int64_t>(1, accumulatorBudget(kDotLanes) / (br * planes));
+      std::max<int64_t>(1, accumulatorBudget(kSpan) / (br * planes));
   for (int64_t s0 = 0; s0 < spans; s0 += perPass) {
     int64_t count = std::min(perPass, spans - s0);
     SmallVector<Value> init(br * count * planes, zeroAcc);
@@ -1430,7 +1451,7 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
           int64_t g = groupOf(s0 + sp);
           for (int64_t t = 0; t < br; ++t) {
             // The 4 keys' weights as one i32, in every lane.
-            Value w = broadcastWord(wq, {cIdx(t), cIdx(g), jq});
+            Value w = broadcastWord(wq, {cIdx(t), cIdx(g), jq}, kSpan);
             for (int64_t k = 0; k < planes; ++k) {
               int64_t i = (t * count + sp) * planes + k;
               next[i] =
@@ -1442,26 +1463,30 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
       scf::YieldOp::create(b, next);
     }
     // Into the f32 accumulators: (sum u * (code + h) - h * sum u) * step.
+    // Their vectors (vw = kDotLanes lanes) are the planes of 16-byte spans:
+    // a narrower span fills part of one.
     for (int64_t t = 0; t < br; ++t)
       for (int64_t sp = 0; sp < count; ++sp) {
         int64_t g = groupOf(s0 + sp);
-        Value step =
-            splat(memref::LoadOp::create(b, wStep, {cIdx(t), cIdx(g)}));
-        Value offset =
-            bits < 8
-                ? splat(memref::LoadOp::create(b, wOffset, {cIdx(t), cIdx(g)}))
-                : Value();
+        auto side = [&](Value buffer) -> Value {
+          return vector::BroadcastOp::create(
+              b, laneF32,
+              memref::LoadOp::create(b, buffer, {cIdx(t), cIdx(g)}));
+        };
+        Value step = side(wStep);
+        Value offset = bits < 8 ? side(wOffset) : Value();
+        int64_t byte0 = (s0 + sp) * kSpan;
         for (int64_t k = 0; k < planes; ++k) {
-          int64_t c = (s0 + sp) * planes + k;
+          int64_t c = byte0 / kDotLanes * planes + k;
           Value sum = arith::SIToFPOp::create(
-              b, vecF32, loop.getResult((t * count + sp) * planes + k));
+              b, laneF32, loop.getResult((t * count + sp) * planes + k));
           if (offset)
             sum = arith::SubFOp::create(b, sum, offset);
-          Value idx[2] = {cIdx(t), cIdx(c * vw)};
+          Value idx[2] = {cIdx(t), cIdx(c * vw + byte0 % kDotLanes)};
           vector::StoreOp::create(
               b,
               vector::FMAOp::create(
-                  b, sum, step, vector::LoadOp::create(b, vecF32, accs, idx)),
+                  b, sum, step, vector::LoadOp::create(b, laneF32, accs, idx)),
               accs, idx);
         }
       }
@@ -1487,11 +1512,17 @@ void AttentionEmitter::emitDotGroupData(Value corr, Value sqLanes, Value gcorr,
 }
 
 void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
-                                            Value n, Value qb, Value gcorr,
-                                            Value gsq, Value scores,
+                                            Value n, Value qb, Value qWords,
+                                            Value gcorr, Value gsq,
+                                            Value scores,
                                             ArrayRef<Value> posIdx) {
-  auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
-  auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
+  // Keys per iteration: one register of i32 lanes (kDotLanes with 512-bit
+  // registers; 8 with AVX2, whose 16 registers would spill the scores and
+  // accumulators of 16 keys).
+  const int64_t keys = registerDotLanes();
+  auto laneI32 = VectorType::get({keys}, b.getI32Type());
+  auto laneF32 = VectorType::get({keys}, f32);
+  auto bytesType = VectorType::get({4 * keys}, b.getI8Type());
   int64_t rowBytes = d * dotBits / 8;
   int64_t wordsPerVector = kDotBytes / 4;
   int64_t keyGroups = cast<MemRefType>(key->scale.getType()).getShape()[3];
@@ -1502,12 +1533,12 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
   // would spill the 64-byte rows.
   int64_t chunkWords = features.registerBits >= 512 ? wordsPerVector : 4;
 
-  buildFor(b, c0, n, cIdx(kDotLanes), [&](Value jj) {
+  buildFor(b, c0, n, cIdx(keys), [&](Value jj) {
     Value jBase = arith::AddIOp::create(b, j0, jj);
     Value last = arith::SubIOp::create(b, arith::AddIOp::create(b, j0, n), c1);
     // The keys' scales, one vector of keys per key group.
     SmallVector<Value> keyScales =
-        readSideKeys(key->scale, keyPrefix, jBase, keyGroups);
+        readSideKeys(key->scale, keyPrefix, jBase, keyGroups, keys);
     SmallVector<Value> score(br);
     size_t nextGroup = 0;
     SmallVector<Value> acc(br);
@@ -1517,11 +1548,11 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
         if (start >= rowBytes)
           break;
         // `chunkWords` words of each key (keys past the block read its last
-        // key again), transposed: word w of the 16 keys.
+        // key again), transposed: word w of the keys.
         auto chunkType = VectorType::get({4 * chunkWords}, b.getI8Type());
         auto chunkWordsType = VectorType::get({chunkWords}, b.getI32Type());
         SmallVector<Value> keyWords;
-        for (int64_t k = 0; k < kDotLanes; ++k) {
+        for (int64_t k = 0; k < keys; ++k) {
           Value j = arith::MinUIOp::create(
               b, arith::AddIOp::create(b, jBase, cIdx(k)), last);
           Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
@@ -1549,8 +1580,12 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
           for (int64_t t = 0; t < br; ++t)
             for (int64_t k = 0; k < dotPlanes; ++k) {
               // The query's 4 codes of these channels, in every lane.
-              Value qw = broadcastWord(
-                  qb, {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes + 4 * w)});
+              int64_t at = (v * dotPlanes + k) * kDotBytes + 4 * w;
+              Value qw =
+                  qWords
+                      ? Value(vector::LoadOp::create(
+                            b, bytesType, qWords, {cIdx(t), cIdx(at / 4), c0}))
+                      : broadcastWord(qb, {cIdx(t), cIdx(at)}, keys);
               acc[t] = dotI8(acc[t], planes[k], qw, dotBits, 8);
             }
           if (word + 1 < group.firstWord + group.words)
@@ -1559,9 +1594,10 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
           for (int64_t t = 0; t < br; ++t) {
             Value qs = memref::LoadOp::create(
                 b, gsq, {cIdx(t), cIdx(int64_t(nextGroup))});
-            Value weight =
-                arith::MulFOp::create(b, keyScales[group.keyGroup], splat(qs));
-            Value sum = arith::SIToFPOp::create(b, vecF32, acc[t]);
+            Value weight = arith::MulFOp::create(
+                b, keyScales[group.keyGroup],
+                vector::BroadcastOp::create(b, laneF32, qs));
+            Value sum = arith::SIToFPOp::create(b, laneF32, acc[t]);
             score[t] =
                 score[t]
                     ? Value(vector::FMAOp::create(b, sum, weight, score[t]))
@@ -2219,7 +2255,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
   // With int8 dot products: the scaled query rows in channel order, and
   // their int8 codes, accumulator start values and scales.
   int64_t dotWidth = dotVectors * kDotBytes * dotPlanes;
-  Value qn, qb, corr, sqLanes;
+  Value qn, qb, qWords, corr, sqLanes;
   Value gcorr, gsq;
   if (int8Dot) {
     qn = scratch({br, dotWidth});
@@ -2230,6 +2266,9 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
       int64_t groups = dotGroups.size();
       gcorr = scratch({br, groups}, b.getI32Type());
       gsq = scratch({br, groups});
+      if (features.registerBits < 512)
+        qWords =
+            scratch({br, dotWidth / 4, 4 * registerDotLanes()}, b.getI8Type());
     }
   }
   Value scores = scratch({br, bk});
@@ -2302,6 +2341,13 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
         emitQueryInt8(qn, qb, corr, sqLanes);
       if (keysByLane)
         emitDotGroupData(corr, sqLanes, gcorr, gsq);
+      if (qWords)
+        for (int64_t t = 0; t < br; ++t)
+          for (int64_t w = 0; w < dotWidth / 4; ++w)
+            vector::StoreOp::create(
+                b,
+                broadcastWord(qb, {cIdx(t), cIdx(4 * w)}, registerDotLanes()),
+                qWords, {cIdx(t), cIdx(w), c0});
 
       // Keys any row of the tile may see.
       Value kvEnd = skv;
@@ -2380,7 +2426,8 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                                      int8Dot ? int64_t(8) : floatUnroll})))))
                   : 1;
           if (keysByLane) {
-            emitInt8ScoresByLane(bi, hk, j0, n, qb, gcorr, gsq, scores, posIdx);
+            emitInt8ScoresByLane(bi, hk, j0, n, qb, qWords, gcorr, gsq, scores,
+                                 posIdx);
             unroll = 0;
           } else if (unroll > 1) {
             buildFor(b, c0, n, cIdx(unroll), [&](Value jj) {

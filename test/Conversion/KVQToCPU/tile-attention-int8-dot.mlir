@@ -6,7 +6,7 @@
 // quantized per 32 channels (round to even of q * 127 / max |q|), put in
 // the key's plane layout (even then odd channels for int4), and each
 // group's accumulator starts at -h * (its sum of query codes), h =
-// 2^(bits-1). Keys with per-token scales are taken 16 at a time with the
+// 2^(bits-1). Keys with per-token scales are taken 16 at a time (512-bit registers) with the
 // lanes over keys: their code rows are read as i32 words and transposed by
 // four butterfly stages of shuffles (word w of the 16 keys in one vector),
 // split into planes biased to be non-negative (int4: u = code + 8, a
@@ -17,20 +17,32 @@
 // scales (one contiguous read, split by group) and its query scale in
 // f32; keys past the block become -inf and one vector of 16 scores is
 // stored per row.
-// With registers narrower than 512 bits, the 16 keys' rows are read and
-// transposed 4 words (16 bytes) at a time: each 4 x 4 block of words
-// transposed by two stages of shuffles, the 4 blocks of a word joined.
+// With registers narrower than 512 bits (AVX2: 256), one register of
+// lanes: 8 keys at a time, whose 8 rows are read and transposed 4 words
+// (16 bytes) at a time (each 4 x 4 block of words transposed by two stages
+// of shuffles, the 2 blocks of a word joined), and the query's words are
+// broadcast once per row tile into a [rows, words, 32 bytes] buffer, which
+// the dot products read whole (AVX2 has no broadcast operands).
 // CHECK-LABEL: func.func @int4
 // CHECK-DAG: arith.constant dense<-8> : vector<16xi32>
 // CHUNK-LABEL: func.func @int4
+// CHUNK: %[[QW:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x32x32xi8>
+// CHUNK: vector.broadcast %{{.*}} : vector<1xi32> to vector<8xi32>
+// CHUNK: vector.store %{{.*}}, %[[QW]][%{{.*}}, %{{.*}}, %c0] : memref<4x32x32xi8>, vector<32xi8>
 // CHUNK-NOT: memref<1x2x?x64xi8{{.*}}>, vector<64xi8>
-// CHUNK-COUNT-16: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<16xi8>
+// CHUNK: scf.for %{{.*}} step %c8
+// CHUNK: vector.load %{{.*}} : memref<?xf16, strided<[1], offset: ?>>, vector<32xf16>
+// CHUNK-COUNT-8: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<16xi8>
+// CHUNK-NOT: vector.transfer_read
 // CHUNK: vector.shuffle %{{.*}}, %{{.*}} [0, 4, 2, 6] : vector<4xi32>, vector<4xi32>
 // CHUNK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 4, 5] : vector<4xi32>, vector<4xi32>
 // CHUNK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xi32>, vector<4xi32>
-// CHUNK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<8xi32>, vector<8xi32>
-// CHUNK: kvq.dot_i8 %{{.*}}, %{{.*}}, %{{.*}} {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
-// CHUNK-COUNT-16: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<16xi8>
+// CHUNK-NOT: vector.broadcast %{{.*}} : vector<1xi32>
+// CHUNK: %[[Q:.*]] = vector.load %[[QW]][%{{.*}}, %{{.*}}, %c0] : memref<4x32x32xi8>, vector<32xi8>
+// CHUNK: kvq.dot_i8 %{{.*}}, %{{.*}}, %[[Q]] {lhs_bits = 4 : i64} : vector<32xi8> -> vector<8xi32>
+// CHUNK: arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
+// CHUNK-COUNT-8: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<16xi8>
+// CHUNK: vector.store %{{.*}} : memref<4x64xf32>, vector<8xf32>
 // CHUNK: int8_dot = 1
 // CHECK: math.roundeven %{{.*}} : vector<16xf32>
 // CHECK: arith.fptosi %{{.*}} : vector<16xf32> to vector<16xi32>

@@ -1,4 +1,5 @@
 // RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-pv=1" | FileCheck %s
+// RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-pv=1 vector-registers=16 register-bits=256" | FileCheck %s --check-prefix=NARROW
 
 // Schedule int8_pv: the decode kernel's P V over symmetric int8 / int4 /
 // int2 values with per-token scales becomes int8 dot products. Per block,
@@ -52,6 +53,25 @@
 // CHECK: %[[G:.*]] = arith.subf %[[F]], %{{.*}} : vector<16xf32>
 // CHECK: vector.fma %[[G]], %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: } {kvq.kernel_schedule = #kvq.schedule<cpu, block_kv = 64, split_kv = 0, block_rows = 4, vector_width = 16, int8_dot = 0, int8_pv = 1>}
+// With 256-bit registers (AVX2: 16 of them) a span is 8 bytes, one
+// register of i32 lanes: the 4 rows x 2 planes accumulators take 8
+// registers (16-byte spans would take all 16). Span s fills half of the
+// f32 accumulators' vectors of the 16-byte layout: s even the low half,
+// s odd the high one.
+// NARROW-LABEL: func.func @int4
+// NARROW: scf.for %{{.*}} step %c16{{.*}} iter_args({{.*}}) -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// NARROW-COUNT-4: vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c0{{.*}}]{{.*}}{in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<8xi8>
+// NARROW: vector.broadcast %{{.*}} : vector<1xi32> to vector<8xi32>
+// NARROW: kvq.dot_i8 %{{.*}}, %{{.*}}, %{{.*}} {rhs_bits = 5 : i64} : vector<32xi8> -> vector<8xi32>
+// NARROW: scf.yield
+// NARROW: arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
+// NARROW: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %c0{{.*}}] : memref<4x128xf32>, vector<8xf32>
+// NARROW: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %c16{{.*}}] : memref<4x128xf32>, vector<8xf32>
+// NARROW: scf.for %{{.*}} step %c16{{.*}} iter_args(
+// NARROW: vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c8{{.*}}]{{.*}}: memref<1x2x?x64xi8{{.*}}>, vector<8xi8>
+// NARROW: scf.yield
+// NARROW: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %c8{{.*}}] : memref<4x128xf32>, vector<8xf32>
+// NARROW: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %c24{{.*}}] : memref<4x128xf32>, vector<8xf32>
 func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi4>, %vs: tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>, scale %vs : tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32>
   return %o : tensor<1x8x1x128xf32>
@@ -72,6 +92,15 @@ func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor
 // CHECK: scf.for %{{.*}} step %c16{{.*}} iter_args(
 // CHECK: vector.transfer_read %{{.*}} : memref<1x1x?x72xi8{{.*}}>, vector<16xi8>
 // CHECK: int8_dot = 0, int8_pv = 1>}
+// With 256-bit registers: 2 spans of 8 bytes per pass, the last pass the
+// span from byte 64.
+// NARROW-LABEL: func.func @int8
+// NARROW: scf.for %{{.*}} step %c16{{.*}} iter_args(
+// NARROW: vector.transfer_read %{{.*}} : memref<1x1x?x72xi8{{.*}}>, vector<16xi8>
+// NARROW: kvq.dot_i8 %{{.*}}, %{{.*}}, %{{.*}} : vector<32xi8> -> vector<8xi32>
+// NARROW: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %c8{{.*}}] : memref<4x80xf32>, vector<8xf32>
+// NARROW: vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c64{{.*}}]{{.*}}{in_bounds = [true]} : memref<1x1x?x72xi8{{.*}}>, vector<8xi8>
+// NARROW: int8_dot = 0, int8_pv = 1>}
 func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xf32>, %v: tensor<1x1x?x72xi8>, %vs: tensor<1x1x?x1xf32>) -> tensor<1x4x1x72xf32> {
   %o = kvq.attention q(%q : tensor<1x4x1x72xf32>) k(%k : tensor<1x1x?x72xf32>) v(%v : tensor<1x1x?x72xi8>, #kvq.quant<i8, symmetric, token, scale = f32>, scale %vs : tensor<1x1x?x1xf32>) -> tensor<1x4x1x72xf32>
   return %o : tensor<1x4x1x72xf32>
