@@ -44,6 +44,9 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   tileOptions.avx512BF16 = options.avx512BF16;
   tileOptions.vectorRegisters = options.vectorRegisters;
   tileOptions.registerBits = options.registerBits;
+  // AVX2 without VNNI: int8 codes in 4-bit halves, which its dot products
+  // sum in i16.
+  tileOptions.int8Nibbles = options.avx2 && !options.vnni;
   pm.addPass(createKVQTileAttention(tileOptions));
   addMethodLowerings(pm);
 

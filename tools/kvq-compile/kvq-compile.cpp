@@ -568,24 +568,23 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
                          "' lacks (without --" + use.option + ", " +
                          use.without + ")");
   }
-  // On a CPU without VNNI the int8 dot products are portable vector code,
-  // several times slower than the f32 kernels, except for the 4-bit and
-  // 2-bit codes that --avx2 (as chosen above) takes: say so when they were
-  // asked for (per-op schedules are not seen here).
-  bool hasAVX2 = job.cpuOptions.avx2;
+  // On a CPU with neither VNNI nor AVX2 (as chosen above) the int8 dot
+  // products are portable vector code, several times slower than the f32
+  // kernels: say so when they were asked for (per-op schedules are not
+  // seen here). AVX2 takes every code width (int8 codes as 4-bit halves);
+  // --vnni=0 on a CPU with VNNI is a choice, not warned about.
+  bool portable = !job.cpuOptions.vnni && !job.cpuOptions.avx2 &&
+                  !kvq::hasTargetFeature(*tm, "avx512vnni");
   for (auto [option, value] :
        {std::pair<StringRef, mlir::detail::PassOptions::Option<int64_t> *>{
             "int8-dot", &job.cpuOptions.int8Dot},
         {"int8-pv", &job.cpuOptions.int8PV}})
-    if (!kvq::hasTargetFeature(*tm, "avx512vnni") && value->hasValue() &&
-        *value != 0)
+    if (portable && value->hasValue() && *value != 0)
       WithColor::warning(errs(), "kvq-compile")
-          << "--" << option << " without AVX512-VNNI (target CPU '"
-          << tm->getTargetCPU() << "'): "
-          << (hasAVX2 ? "int8 codes take portable vector code"
-                      : "the int8 dot products are portable vector code")
-          << ", several times slower than the f32 kernels on such CPUs"
-          << (hasAVX2 ? " (4-bit and 2-bit codes use AVX2)" : "") << "\n";
+          << "--" << option << " without AVX512-VNNI or AVX2 (target CPU '"
+          << tm->getTargetCPU()
+          << "'): the int8 dot products are portable vector code, several "
+             "times slower than the f32 kernels on such CPUs\n";
   // The accumulators the kernels keep in registers follow the target's
   // register file (AVX2 has half the registers of AVX-512, half as wide).
   kvq::VectorRegisterFile file = kvq::getVectorRegisterFile(*tm);

@@ -65,6 +65,12 @@ struct CPUKernelFeatures {
   /// rest holds the operands.
   int64_t vectorRegisters = 32;
   int64_t registerBits = 512;
+  /// The int8 dot products over int8 codes (schedule int8_dot / int8_pv)
+  /// take each code byte as two 4-bit halves, `u = 16 * hi + lo` of the
+  /// biased code `u = code + 128`: twice the products, each narrow
+  /// enough for AVX2's i16 pair sums (`vpmaddubsw`), where the target has
+  /// no VNNI. Without it, int8 codes are one 8-bit operand.
+  bool int8Nibbles = false;
 
   /// Reports a register file out of range at `loc`.
   LogicalResult verify(Location loc) const;

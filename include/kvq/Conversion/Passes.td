@@ -345,6 +345,13 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
     tree) to half of that file, so that a target with fewer or narrower
     registers does not spill accumulators in its innermost loops.
     `kvq-compile` sets both from the target CPU.
+
+    `int8-nibbles` (for a target with AVX2 and without VNNI: the CPU
+    pipeline sets it from its `avx2` and `vnni`): the int8 dot products
+    over int8 codes take each biased code `u = code + 128` as two 4-bit
+    halves, `u = 16 * hi + lo`, and sum the halves' products apart
+    (`16 * hi_sum + lo_sum`). Twice the products, but each pair of them
+    fits AVX2's i16 sums, which a whole byte's does not.
   }];
   let options = [
     Option<"avx512BF16", "avx512-bf16", "bool", /*default=*/"false",
@@ -355,7 +362,10 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
            "AVX2: 16)">,
     Option<"registerBits", "register-bits", "int64_t", /*default=*/"512",
            "Bits per vector register of the target (AVX-512: 512, AVX2: "
-           "256)">
+           "256)">,
+    Option<"int8Nibbles", "int8-nibbles", "bool", /*default=*/"false",
+           "Int8 dot products split int8 codes into two 4-bit halves, whose "
+           "products AVX2 sums in i16 (for a target without VNNI)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -50,9 +50,9 @@ struct KVQCPUPipelineOptions
   PassOptions::Option<bool> avx2{
       *this, "avx2",
       llvm::cl::desc("Without vnni, lower the int8 dot products whose bytes "
-                     "are narrow enough (4-bit or 2-bit codes) to AVX2 "
-                     "vpmaddubsw + vpmaddwd (kvq-compile turns it on when "
-                     "the target has AVX2)"),
+                     "are narrow enough (4-bit or 2-bit codes, int8 codes "
+                     "as 4-bit halves) to AVX2 vpmaddubsw + vpmaddwd "
+                     "(kvq-compile turns it on when the target has AVX2)"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> avx512BF16{
       *this, "avx512-bf16",

@@ -267,6 +267,16 @@ private:
   /// every byte, `((bytes >> k * bits) ^ 2^(bits-1)) & (2^bits - 1)` (a
   /// shift and one ternary logic op). For int8, `bytes ^ 0x80`.
   SmallVector<Value> biasedPlanes(Value bytes, unsigned bits);
+  /// The 4-bit halves of int8 codes `bytes` biased to `u = code + 128`:
+  /// `{lo, hi}` with `u = 16 * hi + lo`, both in [0, 16)
+  /// (`bytes & 15` and `(bytes >> 4) ^ 8`): features.int8Nibbles.
+  SmallVector<Value> nibblePlanes(Value bytes);
+  /// Whether int8 codes take the dot products as two 4-bit halves.
+  bool splitsInt8(unsigned bits) const {
+    return bits == 8 && features.int8Nibbles;
+  }
+  /// `lo + 16 * hi` of two i32 accumulators of nibble planes.
+  Value joinNibbleSums(Value lo, Value hi);
   /// The int8 scores of kDotLanes keys at a time with the lanes over keys
   /// (keys with per-token scales): the keys' code rows are read as i32
   /// words and transposed, so that word `w` of the keys is one vector, and
@@ -1128,6 +1138,25 @@ SmallVector<Value> AttentionEmitter::biasedPlanes(Value bytes, unsigned bits) {
   return planes;
 }
 
+SmallVector<Value> AttentionEmitter::nibblePlanes(Value bytes) {
+  auto type = cast<VectorType>(bytes.getType());
+  auto splatByte = [&](int64_t v) {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type, b.getI8IntegerAttr(v)));
+  };
+  Value lo = arith::AndIOp::create(b, bytes, splatByte(15));
+  Value hi = arith::XOrIOp::create(
+      b, arith::ShRUIOp::create(b, bytes, splatByte(4)), splatByte(8));
+  return {lo, hi};
+}
+
+Value AttentionEmitter::joinNibbleSums(Value lo, Value hi) {
+  auto type = cast<VectorType>(hi.getType());
+  Value four = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(type, b.getI32IntegerAttr(4)));
+  return arith::AddIOp::create(b, lo, arith::ShLIOp::create(b, hi, four));
+}
+
 unsigned AttentionEmitter::dotCodeBits(const KVSource &src) {
   if (src.packedBits)
     return src.split ? src.packedBits : 0;
@@ -1306,7 +1335,11 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
                                        Value wOffset) {
   auto vecI32 = VectorType::get({vw}, b.getI32Type());
   unsigned bits = dotCodeBits(*value);
-  int64_t bias = bits < 8 ? int64_t(1) << (bits - 1) : 0;
+  // The codes' bias: 2^(bits-1) for sub-byte codes, 128 for int8 codes in
+  // 4-bit halves (of u = code + 128), none for whole int8 codes.
+  int64_t bias = bits < 8           ? int64_t(1) << (bits - 1)
+                 : splitsInt8(bits) ? 128
+                                    : 0;
   int64_t vectors = bk / vw;
   auto nnan = arith::FastMathFlags::nnan;
   Value zero = cF32(0.0), c255 = cF32(255.0);
@@ -1386,7 +1419,12 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
   // AVX2 sums the chain of 4-bit or 2-bit codes in i16 and widens once.
   constexpr int64_t kQuads = kDotLanes / kKeys;
   unsigned bits = dotCodeBits(*value);
+  // Channels per code byte (the planes of the value layout), and the
+  // accumulators of a span per row: one per plane, or the 2 halves of
+  // int8 codes taken as nibbles (one plane of channels).
   int64_t planes = 8 / bits;
+  bool nibbles = splitsInt8(bits);
+  int64_t fields = nibbles ? 2 : planes;
   int64_t rowBytes = dv * bits / 8;
   int64_t spans = llvm::divideCeil(rowBytes, kSpan);
   auto laneI32 = VectorType::get({kSpan}, b.getI32Type());
@@ -1399,10 +1437,10 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
   // The accumulator budget (16 with AVX-512, 8 with AVX2) across the keys:
   // the spans in passes.
   int64_t perPass =
-      std::max<int64_t>(1, accumulatorBudget(kSpan) / (br * planes));
+      std::max<int64_t>(1, accumulatorBudget(kSpan) / (br * fields));
   for (int64_t s0 = 0; s0 < spans; s0 += perPass) {
     int64_t count = std::min(perPass, spans - s0);
-    SmallVector<Value> init(br * count * planes, zeroAcc);
+    SmallVector<Value> init(br * count * fields, zeroAcc);
     auto loop = scf::ForOp::create(b, c0, n, cIdx(kKeys * kQuads), init);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -1445,17 +1483,19 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
           }
           Value quad = vector::ShuffleOp::create(b, pair01, pair23, quadLanes);
           // Sub-byte codes biased to be non-negative; int8 codes are the
-          // signed operand as they are.
-          SmallVector<Value> fields =
-              bits < 8 ? biasedPlanes(quad, bits) : SmallVector<Value>{quad};
+          // signed operand as they are, or their biased halves (each in
+          // [0, 16): within 5 signed bits).
+          SmallVector<Value> parts = nibbles    ? nibblePlanes(quad)
+                                     : bits < 8 ? biasedPlanes(quad, bits)
+                                                : SmallVector<Value>{quad};
+          unsigned partBits = nibbles ? 5 : bits < 8 ? bits + 1 : 8;
           int64_t g = groupOf(s0 + sp);
           for (int64_t t = 0; t < br; ++t) {
             // The 4 keys' weights as one i32, in every lane.
             Value w = broadcastWord(wq, {cIdx(t), cIdx(g), jq}, kSpan);
-            for (int64_t k = 0; k < planes; ++k) {
-              int64_t i = (t * count + sp) * planes + k;
-              next[i] =
-                  dotI8(next[i], w, fields[k], 8, bits < 8 ? bits + 1 : 8);
+            for (int64_t k = 0; k < fields; ++k) {
+              int64_t i = (t * count + sp) * fields + k;
+              next[i] = dotI8(next[i], w, parts[k], 8, partBits);
             }
           }
         }
@@ -1474,12 +1514,16 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
               memref::LoadOp::create(b, buffer, {cIdx(t), cIdx(g)}));
         };
         Value step = side(wStep);
-        Value offset = bits < 8 ? side(wOffset) : Value();
+        Value offset = bits < 8 || nibbles ? side(wOffset) : Value();
         int64_t byte0 = (s0 + sp) * kSpan;
+        int64_t first = (t * count + sp) * fields;
         for (int64_t k = 0; k < planes; ++k) {
           int64_t c = byte0 / kDotLanes * planes + k;
-          Value sum = arith::SIToFPOp::create(
-              b, laneF32, loop.getResult((t * count + sp) * planes + k));
+          // sum u * (code + 128) = sum u * lo + 16 * sum u * hi.
+          Value total = nibbles ? joinNibbleSums(loop.getResult(first),
+                                                 loop.getResult(first + 1))
+                                : loop.getResult(first + k);
+          Value sum = arith::SIToFPOp::create(b, laneF32, total);
           if (offset)
             sum = arith::SubFOp::create(b, sum, offset);
           Value idx[2] = {cIdx(t), cIdx(c * vw + byte0 % kDotLanes)};
@@ -1541,7 +1585,10 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
         readSideKeys(key->scale, keyPrefix, jBase, keyGroups, keys);
     SmallVector<Value> score(br);
     size_t nextGroup = 0;
-    SmallVector<Value> acc(br);
+    // With int8 nibbles: the low halves' sums in `acc` (from the bias),
+    // the high halves' in `accHi`.
+    bool nibbles = splitsInt8(dotBits);
+    SmallVector<Value> acc(br), accHi(br);
     for (int64_t v = 0; v < dotVectors; ++v)
       for (int64_t w0 = 0; w0 < wordsPerVector; w0 += chunkWords) {
         int64_t start = v * kDotBytes + 4 * w0;
@@ -1570,13 +1617,18 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
             continue; // past the head dim
           const DotGroup &group = dotGroups[nextGroup];
           if (word == group.firstWord)
-            for (int64_t t = 0; t < br; ++t)
+            for (int64_t t = 0; t < br; ++t) {
               acc[t] = vector::BroadcastOp::create(
                   b, laneI32,
                   memref::LoadOp::create(b, gcorr,
                                          {cIdx(t), cIdx(int64_t(nextGroup))}));
-          SmallVector<Value> planes = biasedPlanes(
-              vector::BitCastOp::create(b, bytesType, words[w - w0]), dotBits);
+              if (nibbles)
+                accHi[t] = arith::ConstantOp::create(
+                    b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
+            }
+          Value bytes = vector::BitCastOp::create(b, bytesType, words[w - w0]);
+          SmallVector<Value> planes =
+              nibbles ? nibblePlanes(bytes) : biasedPlanes(bytes, dotBits);
           for (int64_t t = 0; t < br; ++t)
             for (int64_t k = 0; k < dotPlanes; ++k) {
               // The query's 4 codes of these channels, in every lane.
@@ -1586,12 +1638,19 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
                       ? Value(vector::LoadOp::create(
                             b, bytesType, qWords, {cIdx(t), cIdx(at / 4), c0}))
                       : broadcastWord(qb, {cIdx(t), cIdx(at)}, keys);
+              if (nibbles) {
+                acc[t] = dotI8(acc[t], planes[0], qw, 4, 8);
+                accHi[t] = dotI8(accHi[t], planes[1], qw, 4, 8);
+                continue;
+              }
               acc[t] = dotI8(acc[t], planes[k], qw, dotBits, 8);
             }
           if (word + 1 < group.firstWord + group.words)
             continue;
           // The group is complete: scale it into the scores.
           for (int64_t t = 0; t < br; ++t) {
+            if (nibbles)
+              acc[t] = joinNibbleSums(acc[t], accHi[t]);
             Value qs = memref::LoadOp::create(
                 b, gsq, {cIdx(t), cIdx(int64_t(nextGroup))});
             Value weight = arith::MulFOp::create(
@@ -1738,7 +1797,9 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
     Value bytes = vector::TransferReadOp::create(
         b, bytesType, key->data, ValueRange{bi, hk, j, cIdx(start)}, pad,
         ArrayRef<bool>{start + kDotBytes <= rowBytes});
-    SmallVector<Value> planes = biasedPlanes(bytes, dotBits);
+    bool nibbles = splitsInt8(dotBits);
+    SmallVector<Value> planes =
+        nibbles ? nibblePlanes(bytes) : biasedPlanes(bytes, dotBits);
     SmallVector<int64_t> channels;
     for (int64_t lane = 0; lane < kDotLanes; ++lane)
       channels.push_back(dotLaneChannel(v, lane));
@@ -1748,7 +1809,15 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
     for (int64_t t = 0; t < br; ++t) {
       Value acc = vector::LoadOp::create(b, laneI32, corr,
                                          {cIdx(t), cIdx(v * kDotLanes)});
-      for (int64_t k = 0; k < dotPlanes; ++k)
+      if (nibbles) {
+        Value q = vector::LoadOp::create(b, bytesType, qb,
+                                         {cIdx(t), cIdx(v * kDotBytes)});
+        Value zero = arith::ConstantOp::create(
+            b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
+        acc = joinNibbleSums(dotI8(acc, planes[0], q, 4, 8),
+                             dotI8(zero, planes[1], q, 4, 8));
+      }
+      for (int64_t k = 0; k < dotPlanes && !nibbles; ++k)
         acc = dotI8(acc, planes[k],
                     vector::LoadOp::create(
                         b, bytesType, qb,
@@ -2734,7 +2803,8 @@ struct KVQTileAttentionPass
           return emitError(getOperation().getLoc()) << "kvq-tile-attention: ";
         })))
       return signalPassFailure();
-    CPUKernelFeatures features{avx512BF16, vectorRegisters, registerBits};
+    CPUKernelFeatures features{avx512BF16, vectorRegisters, registerBits,
+                               int8Nibbles};
     if (failed(features.verify(getOperation().getLoc())))
       return signalPassFailure();
     SmallVector<AttentionOp> ops;

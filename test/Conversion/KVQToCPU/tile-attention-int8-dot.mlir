@@ -1,5 +1,6 @@
 // RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-dot=1" | FileCheck %s
 // RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-dot=1 vector-registers=16 register-bits=256" | FileCheck %s --check-prefix=CHUNK
+// RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-dot=1 int8-nibbles=1" | FileCheck %s --check-prefix=NIBBLE
 
 // Schedule int8_dot: the decode kernel's scores over int8 / int4 / int2
 // keys become int8 dot products. Per row tile, the scaled query is
@@ -92,6 +93,26 @@ func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi4>, %ks: tensor
 // CHECK: vector.transfer_read %{{.*}} : memref<{{.*}}xi8{{.*}}>, vector<64xi8>
 // CHECK: kvq.dot_i8
 // CHECK: int8_dot = 1, int8_pv = 0>}
+// With int8-nibbles (AVX2 without VNNI) each word of int8 codes is taken
+// as two planes of 4-bit halves of u = code + 128, lo = bytes & 15 and
+// hi = (bytes >> 4) ^ 8, bounded by lhs_bits = 4 (which AVX2 sums in
+// i16); lo sums from the group's bias, hi from 0, and the group ends with
+// lo + (hi << 4).
+// NIBBLE-LABEL: func.func @int8
+// NIBBLE: scf.for %{{.*}} step %c16
+// NIBBLE: %[[C15:.*]] = arith.constant dense<15> : vector<64xi8>
+// NIBBLE: %[[LO:.*]] = arith.andi %[[W:.*]], %[[C15]] : vector<64xi8>
+// NIBBLE: %[[C4:.*]] = arith.constant dense<4> : vector<64xi8>
+// NIBBLE: %[[S:.*]] = arith.shrui %[[W]], %[[C4]] : vector<64xi8>
+// NIBBLE: %[[C8:.*]] = arith.constant dense<8> : vector<64xi8>
+// NIBBLE: %[[HI:.*]] = arith.xori %[[S]], %[[C8]] : vector<64xi8>
+// NIBBLE: %[[Q:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<64xi8>
+// NIBBLE: kvq.dot_i8 %{{.*}}, %[[LO]], %[[Q]] {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
+// NIBBLE: kvq.dot_i8 %{{.*}}, %[[HI]], %[[Q]] {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
+// NIBBLE: %[[SH:.*]] = arith.shli %{{.*}}, %{{.*}} : vector<16xi32>
+// NIBBLE: %[[SUM:.*]] = arith.addi %{{.*}}, %[[SH]] : vector<16xi32>
+// NIBBLE: arith.sitofp %[[SUM]] : vector<16xi32> to vector<16xf32>
+// NIBBLE: int8_dot = 1, int8_pv = 0>}
 func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xi8>, %ks: tensor<1x1x?x9xf32>, %v: tensor<1x1x?x72xf32>) -> tensor<1x4x1x72xf32> {
   %o = kvq.attention q(%q : tensor<1x4x1x72xf32>) k(%k : tensor<1x1x?x72xi8>, #kvq.quant<i8, symmetric, group(axis = 3, size = 8), scale = f32>, scale %ks : tensor<1x1x?x9xf32>) v(%v : tensor<1x1x?x72xf32>) -> tensor<1x4x1x72xf32>
   return %o : tensor<1x4x1x72xf32>
@@ -111,6 +132,12 @@ func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xi8>, %ks: tensor<1
 // CHECK: kvq.dot_i8
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
 // CHECK: int8_dot = 1, int8_pv = 0>}
+// NIBBLE-LABEL: func.func @tensor_scale
+// NIBBLE: scf.for %{{.*}} step %c4
+// NIBBLE: kvq.dot_i8 %{{.*}}, %{{.*}}, %[[Q:.*]] {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
+// NIBBLE: kvq.dot_i8 %cst{{.*}}, %{{.*}}, %[[Q]] {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
+// NIBBLE: arith.shli %{{.*}}, %{{.*}} : vector<16xi32>
+// NIBBLE: int8_dot = 1, int8_pv = 0>}
 func.func @tensor_scale(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi8>, %ks: tensor<1x1x1x1xf32>, %v: tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xi8>, #kvq.quant<i8, symmetric, tensor, scale = f32>, scale %ks : tensor<1x1x1x1xf32>) v(%v : tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32>
   return %o : tensor<1x8x1x128xf32>

@@ -1,5 +1,6 @@
 // RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-pv=1" | FileCheck %s
 // RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-pv=1 vector-registers=16 register-bits=256" | FileCheck %s --check-prefix=NARROW
+// RUN: kvq-opt %s -split-input-file -kvq-tile-attention="int8-pv=1 int8-nibbles=1" | FileCheck %s --check-prefix=NIBBLE
 
 // Schedule int8_pv: the decode kernel's P V over symmetric int8 / int4 /
 // int2 values with per-token scales becomes int8 dot products. Per block,
@@ -101,6 +102,29 @@ func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor
 // NARROW: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %c8{{.*}}] : memref<4x80xf32>, vector<8xf32>
 // NARROW: vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c64{{.*}}]{{.*}}{in_bounds = [true]} : memref<1x1x?x72xi8{{.*}}>, vector<8xi8>
 // NARROW: int8_dot = 0, int8_pv = 1>}
+// With int8-nibbles (AVX2 without VNNI) the codes are taken as the two
+// 4-bit halves of u = code + 128, lo = bytes & 15 and hi = (bytes >> 4)
+// ^ 8, each within 5 signed bits (rhs_bits = 5, which AVX2 sums in i16):
+// 2 accumulators per span and row (16 for 2 spans x 4 rows), joined after
+// the block as lo + (hi << 4), less 128 * (the sum of the weights).
+// NIBBLE-LABEL: func.func @int8
+// NIBBLE: arith.constant -805306368 : i32
+// NIBBLE: arith.constant 1.280000e+02 : f32
+// NIBBLE: %[[R:.*]]:16 = scf.for %{{.*}} step %c16{{.*}} iter_args(
+// NIBBLE: %[[C15:.*]] = arith.constant dense<15> : vector<64xi8>
+// NIBBLE: %[[LO:.*]] = arith.andi %[[Q:.*]], %[[C15]] : vector<64xi8>
+// NIBBLE: %[[C4:.*]] = arith.constant dense<4> : vector<64xi8>
+// NIBBLE: %[[S:.*]] = arith.shrui %[[Q]], %[[C4]] : vector<64xi8>
+// NIBBLE: %[[C8:.*]] = arith.constant dense<8> : vector<64xi8>
+// NIBBLE: %[[HI:.*]] = arith.xori %[[S]], %[[C8]] : vector<64xi8>
+// NIBBLE: kvq.dot_i8 %{{.*}}, %[[W:.*]], %[[LO]] {rhs_bits = 5 : i64} : vector<64xi8> -> vector<16xi32>
+// NIBBLE: kvq.dot_i8 %{{.*}}, %[[W]], %[[HI]] {rhs_bits = 5 : i64} : vector<64xi8> -> vector<16xi32>
+// NIBBLE: scf.yield
+// NIBBLE: %[[SH:.*]] = arith.shli %[[R]]#1, %{{.*}} : vector<16xi32>
+// NIBBLE: %[[SUM:.*]] = arith.addi %[[R]]#0, %[[SH]] : vector<16xi32>
+// NIBBLE: %[[F:.*]] = arith.sitofp %[[SUM]] : vector<16xi32> to vector<16xf32>
+// NIBBLE: arith.subf %[[F]], %{{.*}} : vector<16xf32>
+// NIBBLE: int8_dot = 0, int8_pv = 1>}
 func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xf32>, %v: tensor<1x1x?x72xi8>, %vs: tensor<1x1x?x1xf32>) -> tensor<1x4x1x72xf32> {
   %o = kvq.attention q(%q : tensor<1x4x1x72xf32>) k(%k : tensor<1x1x?x72xf32>) v(%v : tensor<1x1x?x72xi8>, #kvq.quant<i8, symmetric, token, scale = f32>, scale %vs : tensor<1x1x?x1xf32>) -> tensor<1x4x1x72xf32>
   return %o : tensor<1x4x1x72xf32>
