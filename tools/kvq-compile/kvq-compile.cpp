@@ -573,8 +573,8 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
   // kernels: say so when they were asked for (per-op schedules are not
   // seen here). AVX2 takes every code width (int8 codes as 4-bit halves);
   // --vnni=0 on a CPU with VNNI is a choice, not warned about.
-  bool portable = !job.cpuOptions.vnni && !job.cpuOptions.avx2 &&
-                  !kvq::hasTargetFeature(*tm, "avx512vnni");
+  bool portable =
+      !job.cpuOptions.avx2 && !kvq::hasTargetFeature(*tm, "avx512vnni");
   for (auto [option, value] :
        {std::pair<StringRef, mlir::detail::PassOptions::Option<int64_t> *>{
             "int8-dot", &job.cpuOptions.int8Dot},

@@ -277,15 +277,21 @@ private:
   }
   /// `lo + 16 * hi` of two i32 accumulators of nibble planes.
   Value joinNibbleSums(Value lo, Value hi);
-  /// The int8 scores of kDotLanes keys at a time with the lanes over keys
-  /// (keys with per-token scales): the keys' code rows are read as i32
-  /// words and transposed, so that word `w` of the keys is one vector, and
-  /// vpdpbusd multiplies its planes with the query's 4 codes of those
-  /// channels (one i32 broadcast). The words of one query group and one
-  /// key scale group (a `dotGroups` entry) sum in i32, from the group's
-  /// bias; each group is then scaled by its query scale and the keys' scales
-  /// (a vector of keys) in f32. No horizontal sums: the scores of 16 keys
-  /// come out as one vector per row.
+  /// The bias int8 P V adds to `bits`-bit value codes to multiply them:
+  /// 2^(bits-1) for sub-byte codes, 128 for int8 codes in 4-bit halves
+  /// (of u = code + 128), none for whole int8 codes (the signed operand).
+  int64_t valueCodeBias(unsigned bits) const {
+    return bits < 8 ? int64_t(1) << (bits - 1) : splitsInt8(bits) ? 128 : 0;
+  }
+  /// The int8 scores of registerDotLanes() keys at a time (16 with 512-bit
+  /// registers) with the lanes over keys (keys with per-token scales): the
+  /// keys' code rows are read as i32 words and transposed, so that word `w`
+  /// of the keys is one vector, and vpdpbusd multiplies its planes with the
+  /// query's 4 codes of those channels (one i32 broadcast). The words of one
+  /// query group and one key scale group (a `dotGroups` entry) sum in i32,
+  /// from the group's bias; each group is then scaled by its query scale and
+  /// the keys' scales (a vector of keys) in f32. No horizontal sums: the
+  /// scores of the keys come out as one vector per row.
   bool keysByLane = false;
   struct DotGroup {
     int64_t firstWord, words, keyGroup;
@@ -1335,11 +1341,7 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
                                        Value wOffset) {
   auto vecI32 = VectorType::get({vw}, b.getI32Type());
   unsigned bits = dotCodeBits(*value);
-  // The codes' bias: 2^(bits-1) for sub-byte codes, 128 for int8 codes in
-  // 4-bit halves (of u = code + 128), none for whole int8 codes.
-  int64_t bias = bits < 8           ? int64_t(1) << (bits - 1)
-                 : splitsInt8(bits) ? 128
-                                    : 0;
+  int64_t bias = valueCodeBias(bits);
   int64_t vectors = bk / vw;
   auto nnan = arith::FastMathFlags::nnan;
   Value zero = cF32(0.0), c255 = cF32(255.0);
@@ -1514,7 +1516,7 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
               memref::LoadOp::create(b, buffer, {cIdx(t), cIdx(g)}));
         };
         Value step = side(wStep);
-        Value offset = bits < 8 || nibbles ? side(wOffset) : Value();
+        Value offset = valueCodeBias(bits) ? side(wOffset) : Value();
         int64_t byte0 = (s0 + sp) * kSpan;
         int64_t first = (t * count + sp) * fields;
         for (int64_t k = 0; k < planes; ++k) {
@@ -1816,13 +1818,14 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
             b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
         acc = joinNibbleSums(dotI8(acc, planes[0], q, 4, 8),
                              dotI8(zero, planes[1], q, 4, 8));
+      } else {
+        for (int64_t k = 0; k < dotPlanes; ++k)
+          acc = dotI8(acc, planes[k],
+                      vector::LoadOp::create(
+                          b, bytesType, qb,
+                          {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)}),
+                      dotBits, 8);
       }
-      for (int64_t k = 0; k < dotPlanes && !nibbles; ++k)
-        acc = dotI8(acc, planes[k],
-                    vector::LoadOp::create(
-                        b, bytesType, qb,
-                        {cIdx(t), cIdx((v * dotPlanes + k) * kDotBytes)}),
-                    dotBits, 8);
       Value weight = arith::MulFOp::create(
           b,
           vector::LoadOp::create(b, laneF32, sqLanes,
