@@ -128,6 +128,16 @@ private:
     return vector::BroadcastOp::create(b, vecF32, scalar);
   }
   Value negInf() { return cF32(-std::numeric_limits<double>::infinity()); }
+  /// a > b ? a : b: one maxps. Unlike arith.maximumf (a compare, an
+  /// unordered compare and a blend on x86 once expanded) it may drop a NaN
+  /// operand, so it only serves where a NaN makes the result NaN anyway.
+  Value selectMax(Value a, Value c) {
+    return arith::SelectOp::create(
+        b, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, a, c), a, c);
+  }
+  /// The largest lane of `v` by halving selectMax steps (vector.reduction
+  /// <maximumf> orders -0 / +0 and NaN lane by lane, with branches).
+  Value reduceSelectMax(Value v);
   Value dimOf(Value memref, int64_t i) {
     return memref::DimOp::create(b, memref, i);
   }
@@ -573,6 +583,17 @@ Value AttentionEmitter::unpackSubByte(Value bytes, unsigned bits,
     fields = std::move(next);
   }
   return fields.front();
+}
+
+Value AttentionEmitter::reduceSelectMax(Value v) {
+  int64_t lanes = cast<VectorType>(v.getType()).getNumElements();
+  for (int64_t half = lanes / 2; half >= 1; half /= 2) {
+    SmallVector<int64_t> upper;
+    for (int64_t l = 0; l < lanes; ++l)
+      upper.push_back(half + l % half);
+    v = selectMax(v, vector::ShuffleOp::create(b, v, v, upper));
+  }
+  return vector::ExtractOp::create(b, v, int64_t(0));
 }
 
 /// Sums each of `rows` (vector<vw x f32>) to a scalar. Instead of one
@@ -1343,7 +1364,6 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
   unsigned bits = dotCodeBits(*value);
   int64_t bias = valueCodeBias(bits);
   int64_t vectors = bk / vw;
-  auto nnan = arith::FastMathFlags::nnan;
   Value zero = cF32(0.0), c255 = cF32(255.0);
   // u = round_to_even(w * inv) as the low byte of the f32 w * inv + 1.5 *
   // 2^23: one fused multiply-add rounds the exact product to an integer.
@@ -1366,14 +1386,12 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
       Value maxVec;
       for (int64_t k = 0; k < vectors; ++k) {
         w.push_back(arith::MulFOp::create(b, p[k], scales[k][g]));
-        maxVec = maxVec ? arith::MaxNumFOp::create(b, maxVec, w.back(), nnan)
-                        : w.back();
+        maxVec = maxVec ? selectMax(maxVec, w.back()) : w.back();
       }
       // The weights are >= 0 (NaN only where the row's probabilities are,
       // whose output is NaN through its sum either way); all 0 (a group of
       // a block no row sees) gives codes and step 0.
-      Value max = vector::ReductionOp::create(b, vector::CombiningKind::MAXNUMF,
-                                              maxVec, nnan);
+      Value max = reduceSelectMax(maxVec);
       Value nonZero =
           arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, max, zero);
       Value inv = splat(arith::SelectOp::create(
@@ -2576,15 +2594,15 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           SmallVector<Value> corrections;
           for (int64_t t = 0; t < br; ++t) {
             // Lane-wise over the block's vectors, then one reduction (also
-            // for the sum below).
+            // for the sum below). The maximum may pass over a NaN score: its
+            // own exp is NaN either way, and so are the row's sum and output.
             Value maxVec;
             for (int64_t c = 0; c < bk / vw; ++c) {
               Value v = vector::LoadOp::create(b, vecF32, scores,
                                                {cIdx(t), cIdx(c * vw)});
-              maxVec = maxVec ? arith::MaximumFOp::create(b, maxVec, v) : v;
+              maxVec = maxVec ? selectMax(maxVec, v) : v;
             }
-            Value blockMax = vector::ReductionOp::create(
-                b, vector::CombiningKind::MAXIMUMF, maxVec);
+            Value blockMax = reduceSelectMax(maxVec);
             Value oldMax = memref::LoadOp::create(b, maxs, {cIdx(t)});
             Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
             // While every key so far is masked, exponentiate against 0 so

@@ -23,8 +23,9 @@
 // CHECK: } else {
 // CHECK: vector.transfer_read %{{.*}} {in_bounds = [false, true]} : memref<{{.*}}xf16{{.*}}>, vector<16x4xf16>
 // CHECK: vector.transpose %{{.*}}, [1, 0] : vector<16x4xf16> to vector<4x16xf16>
-// CHECK: arith.maxnumf %{{.*}} fastmath<nnan> : vector<16xf32>
-// CHECK: vector.reduction <maxnumf>, %{{.*}} fastmath<nnan> : vector<16xf32> into f32
+// CHECK: %[[WGT:.*]] = arith.cmpf ogt, %[[WA:.*]], %[[WB:.*]] : vector<16xf32>
+// CHECK: arith.select %[[WGT]], %[[WA]], %[[WB]] : vector<16xi1>, vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 1, 1, 1,
 // CHECK: %[[R:.*]] = vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: %[[RB:.*]] = arith.bitcast %[[R]] : vector<16xf32> to vector<16xi32>
 // CHECK: arith.trunci %[[RB]] : vector<16xi32> to vector<16xi8>

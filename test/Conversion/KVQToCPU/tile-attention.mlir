@@ -33,7 +33,15 @@
 // CHECK: arith.mulf
 // CHECK: vector.fma
 // CHECK: vector.reduction <add>
-// CHECK: vector.reduction <maximumf>
+// The block maximum: a > b ? a : b lane-wise and down a halving shuffle
+// tree (no maximumf, whose NaN and -0 ordering costs blends and branches).
+// CHECK: %[[GT:.*]] = arith.cmpf ogt, %[[MA:.*]], %[[MB:.*]] : vector<16xf32>
+// CHECK: arith.select %[[GT]], %[[MA]], %[[MB]] : vector<16xi1>, vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15] : vector<16xf32>, vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7] : vector<16xf32>, vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [2, 3, 2, 3,
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 1, 1, 1,
+// CHECK-NOT: vector.reduction <maximumf>
 // CHECK: math.exp
 // CHECK: %[[DONE:.*]] = memref.atomic_rmw addi %{{.*}}, %{{.*}}[%[[B]], %[[H]]] : (i32, memref<?x?xi32>) -> i32
 // CHECK: arith.cmpi eq, %[[DONE]], %{{.*}} : i32
