@@ -219,6 +219,11 @@ private:
   /// (`lanes` is 1 once the rows fill the lanes).
   SmallVector<Value> reduceRowsToLanes(ArrayRef<Value> rows,
                                        int64_t &rowsPerVector, int64_t &lanes);
+  /// Combines the lanes of each `width`-lane segment of `v` by halving
+  /// swaps within the segment; the first lane of a segment then holds its
+  /// combination.
+  Value foldSegments(Value v, int64_t width,
+                     function_ref<Value(Value, Value)> combine);
   void writeRow(Value out, Value b0, Value head, Value pos, Value total,
                 ValueRange chunks, int64_t dv, Type elementType);
   Value roundProbabilities(Value p);
@@ -586,14 +591,23 @@ Value AttentionEmitter::unpackSubByte(Value bytes, unsigned bits,
 }
 
 Value AttentionEmitter::reduceSelectMax(Value v) {
-  int64_t lanes = cast<VectorType>(v.getType()).getNumElements();
-  for (int64_t half = lanes / 2; half >= 1; half /= 2) {
-    SmallVector<int64_t> upper;
-    for (int64_t l = 0; l < lanes; ++l)
-      upper.push_back(half + l % half);
-    v = selectMax(v, vector::ShuffleOp::create(b, v, v, upper));
-  }
+  v = foldSegments(v, cast<VectorType>(v.getType()).getNumElements(),
+                   [&](Value x, Value y) { return selectMax(x, y); });
   return vector::ExtractOp::create(b, v, int64_t(0));
+}
+
+Value AttentionEmitter::foldSegments(
+    Value v, int64_t width, function_ref<Value(Value, Value)> combine) {
+  int64_t vectorLanes = cast<VectorType>(v.getType()).getNumElements();
+  for (; width > 1; width /= 2) {
+    SmallVector<int64_t> swap;
+    for (int64_t lane = 0; lane < vectorLanes; ++lane) {
+      int64_t inSegment = lane % width;
+      swap.push_back(lane - inSegment + (inSegment + width / 2) % width);
+    }
+    v = combine(v, vector::ShuffleOp::create(b, v, v, swap));
+  }
+  return v;
 }
 
 /// Sums each of `rows` (vector<vw x f32>) to a scalar. Instead of one
@@ -641,17 +655,12 @@ SmallVector<Value> AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
     lanes = half;
     rowsPerVector *= 2;
   }
-  // Reduce the lanes of each row segment in place: after the loop, the
-  // first lane of a segment holds its sum.
+  // Reduce the lanes of each row segment in place: the first lane of a
+  // segment then holds its sum.
   for (Value &v : vectors)
-    for (int64_t width = lanes; width > 1; width /= 2) {
-      SmallVector<int64_t> swap;
-      for (int64_t lane = 0; lane < vectorLanes; ++lane) {
-        int64_t inSegment = lane % width;
-        swap.push_back(lane - inSegment + (inSegment + width / 2) % width);
-      }
-      v = arith::AddFOp::create(b, v, vector::ShuffleOp::create(b, v, v, swap));
-    }
+    v = foldSegments(v, lanes, [&](Value x, Value y) {
+      return arith::AddFOp::create(b, x, y);
+    });
   return vectors;
 }
 

@@ -25,7 +25,7 @@
 // CHECK: vector.transpose %{{.*}}, [1, 0] : vector<16x4xf16> to vector<4x16xf16>
 // CHECK: %[[WGT:.*]] = arith.cmpf ogt, %[[WA:.*]], %[[WB:.*]] : vector<16xf32>
 // CHECK: arith.select %[[WGT]], %[[WA]], %[[WB]] : vector<16xi1>, vector<16xf32>
-// CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 1, 1, 1,
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 0, 3, 2,
 // CHECK: %[[R:.*]] = vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: %[[RB:.*]] = arith.bitcast %[[R]] : vector<16xf32> to vector<16xi32>
 // CHECK: arith.trunci %[[RB]] : vector<16xi32> to vector<16xi8>

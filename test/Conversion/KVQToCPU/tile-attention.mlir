@@ -37,10 +37,10 @@
 // tree (no maximumf, whose NaN and -0 ordering costs blends and branches).
 // CHECK: %[[GT:.*]] = arith.cmpf ogt, %[[MA:.*]], %[[MB:.*]] : vector<16xf32>
 // CHECK: arith.select %[[GT]], %[[MA]], %[[MB]] : vector<16xi1>, vector<16xf32>
-// CHECK: vector.shuffle %{{.*}}, %{{.*}} [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15] : vector<16xf32>, vector<16xf32>
-// CHECK: vector.shuffle %{{.*}}, %{{.*}} [4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7] : vector<16xf32>, vector<16xf32>
-// CHECK: vector.shuffle %{{.*}}, %{{.*}} [2, 3, 2, 3,
-// CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 1, 1, 1,
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7] : vector<16xf32>, vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11] : vector<16xf32>, vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [2, 3, 0, 1,
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 0, 3, 2,
 // CHECK-NOT: vector.reduction <maximumf>
 // CHECK: math.exp
 // CHECK: %[[DONE:.*]] = memref.atomic_rmw addi %{{.*}}, %{{.*}}[%[[B]], %[[H]]] : (i32, memref<?x?xi32>) -> i32
