@@ -350,14 +350,21 @@ private:
   /// The register-blocked kernel's P V by AVX512-BF16 dot products over
   /// pairs of keys: for ops whose probabilities are rounded to bf16
   /// (p_type = bf16) with plain bf16 values, where the target has them.
-  /// exp(x) of the probabilities that P V rounds to bf16 (x = s - m <= 0,
-  /// -inf for hidden keys, NaN kept): 2^(x log2 e) as a degree-5
+  /// 2^x of the probabilities that P V rounds to bf16 (x = s - m <= 0 in
+  /// units of log2 e, -inf for hidden keys, NaN kept): a degree-5
   /// polynomial of the fraction (relative error below 1.6e-7, about 1.3
   /// f32 ulp, far below bf16's 2^-9) scaled by 2^floor with AVX-512's
-  /// scalef: 10 instructions against the general polynomial's 21. Below
-  /// -150 / log2 e the result is exactly 0. Other vector widths use
-  /// math.exp.
+  /// scalef: 10 instructions. Below -150 the result is exactly 0. Other
+  /// vector widths use emitExp2.
   Value emitRoundedProbabilityExp(Value x);
+  /// 2^x for x <= 0 (a score minus its row's running maximum, in units of
+  /// log2 e; -inf for hidden keys, NaN kept) at f32 accuracy (relative error
+  /// below 8e-8), 12 vector operations against math.exp's 21: x clamped at
+  /// -127, rounded to n by adding 1.5 * 2^23 + 127 (whose low bits are then
+  /// n + 127), a degree-6 polynomial of the fraction x - n, and 2^n made
+  /// by shifting those bits into the exponent field. Below -126.5 the
+  /// result is exactly 0 (the exponent field 0, with a zero mantissa).
+  Value emitExp2(Value x);
   bool useBF16ValueDot() const {
     return hasBF16Dot() && pType && pType->isBF16() &&
            isPlain(*value, b.getBF16Type());
@@ -474,12 +481,50 @@ Value CPUChunkReader::loadChunk(OpBuilder &, Location, Value buffer,
   return emitter.readF32Chunk(buffer, prefix, start, type.getShape().back());
 }
 
+Value AttentionEmitter::emitExp2(Value x) {
+  auto c = [&](double v) { return splat(cF32(v)); };
+  // x < -127 ? -127 : x: one maxps that passes a NaN x through.
+  Value lowest = c(-127.0);
+  Value t = arith::SelectOp::create(
+      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, lowest), lowest,
+      x);
+  // t + 1.5 * 2^23 + 127 lies in [2^23, 2^24), where the f32 spacing is 1:
+  // the sum is round(t) + 127 above 1.5 * 2^23, in its low mantissa bits.
+  Value magic = c(12582912.0 + 127.0);
+  Value shifted = arith::AddFOp::create(b, t, magic);
+  Value n = arith::SubFOp::create(b, shifted, magic);
+  Value f = arith::SubFOp::create(b, t, n);
+  // 2^f on [-1/2, 1/2]: iteratively reweighted least squares towards the
+  // minimax relative error, c0 = 1 (so 2^0 is exactly 1).
+  static constexpr float kCoeffs[] = {1.0f,
+                                      0.6931471825f,
+                                      0.2402264774f,
+                                      0.05550332367f,
+                                      0.009618436918f,
+                                      0.001339887502f,
+                                      0.0001535336050f};
+  Value p = c(kCoeffs[6]);
+  for (int k = 5; k >= 0; --k)
+    p = vector::FMAOp::create(b, p, f, c(kCoeffs[k]));
+  // 2^n: the biased exponent n + 127 (0 for n = -127: the value 0).
+  auto words = VectorType::get({vw}, b.getI32Type());
+  Value exponent = arith::ShLIOp::create(
+      b, vector::BitCastOp::create(b, words, shifted),
+      arith::ConstantOp::create(
+          b, DenseElementsAttr::get(words, b.getI32IntegerAttr(23))));
+  return arith::MulFOp::create(b, p,
+                               vector::BitCastOp::create(b, vecF32, exponent));
+}
+
 Value AttentionEmitter::emitRoundedProbabilityExp(Value x) {
   if (vw != 16)
-    return math::ExpOp::create(b, x);
+    return emitExp2(x);
   auto c = [&](double v) { return splat(cF32(v)); };
-  Value t = arith::MaximumFOp::create(
-      b, arith::MulFOp::create(b, x, c(M_LOG2E)), c(-150.0));
+  // x < -150 ? -150 : x: one maxps that passes a NaN x through.
+  Value lowest = c(-150.0);
+  Value t = arith::SelectOp::create(
+      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, lowest), lowest,
+      x);
   Value n = math::FloorOp::create(b, t);
   Value f = arith::SubFOp::create(b, t, n);
   // 2^f on [0, 1): weighted least squares at Chebyshev nodes, c0 = 1.
@@ -1904,7 +1949,10 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
   VectorType idxVec = VectorType::get({vw}, b.getIndexType());
   Value iota = vector::StepOp::create(b, idxVec);
   Value lastRow = arith::SubIOp::create(b, rows, c1);
-  Value scaleVec = splat(softmaxScale);
+  // Scores in units of log2 e (the softmax scale times log2 e on the query
+  // or the scores): the softmax then takes 2^x (emitExp2).
+  Value scaleVec =
+      splat(arith::MulFOp::create(b, softmaxScale, cF32(M_LOG2E)).getResult());
   buildFor(b, c0, rows, cIdx(R), [&](Value r0) {
     // The transposed query tile (f32: scaled), vw rows by vw channels (bf16:
     // channel pairs, as i32 words) at a time by a square transpose; rows
@@ -1971,6 +2019,15 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
       for (int64_t c = 0; c < dvn; ++c)
         vector::StoreOp::create(b, zeroVec, o, {t, cIdx(c * vw)});
     });
+    // The last key row r0 + t sees (causal; rows past the end repeat the
+    // last row).
+    auto lastKeyOf = [&](int64_t t) {
+      Value r = arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, cIdx(t)),
+                                       lastRow);
+      return arith::AddIOp::create(b, arith::DivUIOp::create(b, r, group),
+                                   causalOffset)
+          .getResult();
+    };
     // Each lane's last visible key (causal).
     SmallVector<Value> limits;
     if (op.getCausal())
@@ -2008,8 +2065,26 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
       // block's last keys one at a time, so that every key row read is in
       // the block (no clamped row index, whose bounds arithmetic LLVM's
       // loop strength reduction would otherwise recompute in the inner loop).
-      auto scoreTile = [&](Value jg, int64_t keys) {
-        SmallVector<Value> init(keys * rv, zeroVec);
+      // Causal: the keys of the block that the rows of row vector i see
+      // (nVis[i], up to its last row's limit), and whether some of those are
+      // past its first row's limit (only then the softmax masks).
+      SmallVector<Value> nVis(rv, n), needsMask(rv);
+      if (op.getCausal())
+        for (int64_t i = 0; i < rv; ++i) {
+          Value seen = arith::SubIOp::create(
+              b, arith::AddIOp::create(b, lastKeyOf((i + 1) * vw - 1), c1), j0);
+          nVis[i] =
+              arith::MaxSIOp::create(b, c0, arith::MinSIOp::create(b, n, seen));
+          needsMask[i] = arith::CmpIOp::create(
+              b, arith::CmpIPredicate::sgt,
+              arith::AddIOp::create(b, j0, nVis[i]),
+              arith::AddIOp::create(b, lastKeyOf(i * vw), c1));
+        }
+      // Row vectors firstVec.. of keys jg..: earlier row vectors see none
+      // of them (their lanes of the scores are left unwritten).
+      auto scoreTile = [&](Value jg, int64_t keys, int64_t firstVec) {
+        int64_t vecs = rv - firstVec;
+        SmallVector<Value> init(keys * vecs, zeroVec);
         SmallVector<Value> keyRows;
         if (kInPlace)
           for (int64_t k = 0; k < keys; ++k)
@@ -2024,7 +2099,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
           auto pairs = VectorType::get({2 * vw}, bf16);
           auto words = VectorType::get({vw}, b.getI32Type());
           SmallVector<Value> qv;
-          for (int64_t i = 0; i < rv; ++i)
+          for (int64_t i = firstVec; i < rv; ++i)
             qv.push_back(vector::BitCastOp::create(
                 b, pairs,
                 vector::LoadOp::create(b, VectorType::get({vw}, b.getI32Type()),
@@ -2042,9 +2117,10 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                 int64_t(0));
             Value kv = vector::BitCastOp::create(
                 b, pairs, vector::BroadcastOp::create(b, words, word));
-            for (int64_t i = 0; i < rv; ++i)
+            for (int64_t i = 0; i < vecs; ++i)
               next.push_back(x86vector::DotBF16Op::create(
-                  b, vecF32, loop.getRegionIterArgs()[k * rv + i], qv[i], kv));
+                  b, vecF32, loop.getRegionIterArgs()[k * vecs + i], qv[i],
+                  kv));
           }
           scf::YieldOp::create(b, next);
         } else {
@@ -2052,7 +2128,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
           b.setInsertionPointToStart(loop.getBody());
           Value dd = loop.getInductionVar();
           SmallVector<Value> qv;
-          for (int64_t i = 0; i < rv; ++i)
+          for (int64_t i = firstVec; i < rv; ++i)
             qv.push_back(
                 vector::LoadOp::create(b, vecF32, qT, {dd, cIdx(i * vw)}));
           SmallVector<Value> next;
@@ -2063,36 +2139,57 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                                              {bi, hk, keyRows[k], dd})
                     : memref::LoadOp::create(
                           b, kb, {arith::AddIOp::create(b, jg, cIdx(k)), dd}));
-            for (int64_t i = 0; i < rv; ++i)
+            for (int64_t i = 0; i < vecs; ++i)
               next.push_back(vector::FMAOp::create(
-                  b, kv, qv[i], loop.getRegionIterArgs()[k * rv + i]));
+                  b, kv, qv[i], loop.getRegionIterArgs()[k * vecs + i]));
           }
           scf::YieldOp::create(b, next);
         }
         for (int64_t k = 0; k < keys; ++k)
-          for (int64_t i = 0; i < rv; ++i) {
-            Value score = loop.getResult(k * rv + i);
+          for (int64_t i = 0; i < vecs; ++i) {
+            Value score = loop.getResult(k * vecs + i);
             if (bf16Dot)
               score = arith::MulFOp::create(b, score, scaleVec);
-            vector::StoreOp::create(
-                b, score, st,
-                {arith::AddIOp::create(b, jg, cIdx(k)), cIdx(i * vw)});
+            vector::StoreOp::create(b, score, st,
+                                    {arith::AddIOp::create(b, jg, cIdx(k)),
+                                     cIdx((firstVec + i) * vw)});
           }
       };
-      Value fullTiles = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, n, cIdx(tileKeys)), cIdx(tileKeys));
-      buildFor(b, c0, fullTiles, cIdx(tileKeys),
-               [&](Value jg) { scoreTile(jg, tileKeys); });
-      buildFor(b, fullTiles, n, c1, [&](Value jg) { scoreTile(jg, 1); });
+      // Keys [from, to) for row vectors firstVec..: micro-tiles of as many
+      // keys as the accumulators allow, then one key at a time.
+      auto scoreRange = [&](Value from, Value to, int64_t firstVec) {
+        int64_t keys = std::max<int64_t>(1, tileKeys * rv / (rv - firstVec));
+        Value count = arith::SubIOp::create(b, to, from);
+        Value tiled = arith::AddIOp::create(
+            b, from,
+            arith::MulIOp::create(
+                b, arith::DivUIOp::create(b, count, cIdx(keys)), cIdx(keys)));
+        buildFor(b, from, tiled, cIdx(keys),
+                 [&](Value jg) { scoreTile(jg, keys, firstVec); });
+        buildFor(b, tiled, to, c1,
+                 [&](Value jg) { scoreTile(jg, 1, firstVec); });
+      };
+      if (op.getCausal())
+        for (int64_t i = 0; i < rv; ++i)
+          scoreRange(i == 0 ? c0 : nVis[i - 1], nVis[i], i);
+      else
+        scoreRange(c0, n, 0);
       // Online softmax down the columns (one lane per row).
       for (int64_t i = 0; i < rv; ++i) {
-        auto maxLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{negInfVec});
-        {
+        // The keys this row vector's softmax covers: P V reads no
+        // probability past them (its row groups end there too), except
+        // bf16 P V, which packs the block's keys in pairs for every row.
+        Value keys = bf16PV ? n : nVis[i];
+        // The block maximum; causal, with the keys past each lane's limit
+        // set to -inf in the scores, where the block has such keys.
+        auto blockMax = [&](bool masked) {
+          auto maxLoop =
+              scf::ForOp::create(b, c0, keys, c1, ValueRange{negInfVec});
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(maxLoop.getBody());
           Value jj = maxLoop.getInductionVar();
           Value sv = vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)});
-          if (op.getCausal()) {
+          if (masked) {
             Value j = vector::BroadcastOp::create(
                 b, idxVec, arith::AddIOp::create(b, j0, jj));
             Value hidden = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt,
@@ -2100,19 +2197,31 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
             sv = arith::SelectOp::create(b, hidden, negInfVec, sv);
             vector::StoreOp::create(b, sv, st, {jj, cIdx(i * vw)});
           }
-          scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
-                                      b, maxLoop.getRegionIterArgs()[0], sv)});
+          scf::YieldOp::create(
+              b, ValueRange{selectMax(maxLoop.getRegionIterArgs()[0], sv)});
+          return maxLoop.getResult(0);
+        };
+        Value maxOfBlock;
+        if (op.getCausal() && !bf16PV) {
+          auto ifMasked =
+              scf::IfOp::create(b, vecF32, needsMask[i], /*withElse=*/true);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(ifMasked.thenBlock());
+          scf::YieldOp::create(b, blockMax(true));
+          b.setInsertionPointToStart(ifMasked.elseBlock());
+          scf::YieldOp::create(b, blockMax(false));
+          maxOfBlock = ifMasked.getResult(0);
+        } else {
+          maxOfBlock = blockMax(op.getCausal());
         }
         Value oldMax = vector::LoadOp::create(b, vecF32, mv, {cIdx(i * vw)});
-        Value newMax =
-            arith::MaximumFOp::create(b, oldMax, maxLoop.getResult(0));
+        Value newMax = selectMax(oldMax, maxOfBlock);
         // While every key so far is masked, exponentiate against 0.
         Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
                                               newMax, negInfVec);
         Value ref = arith::SelectOp::create(b, isEmpty, zeroVec, newMax);
-        Value corr =
-            math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
-        auto sumLoop = scf::ForOp::create(b, c0, n, c1, ValueRange{zeroVec});
+        Value corr = emitExp2(arith::SubFOp::create(b, oldMax, ref));
+        auto sumLoop = scf::ForOp::create(b, c0, keys, c1, ValueRange{zeroVec});
         {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(sumLoop.getBody());
@@ -2120,8 +2229,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
           Value x = arith::SubFOp::create(
               b, vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)}),
               ref);
-          Value pv = bf16PV ? emitRoundedProbabilityExp(x)
-                            : math::ExpOp::create(b, x).getResult();
+          Value pv = bf16PV ? emitRoundedProbabilityExp(x) : emitExp2(x);
           vector::StoreOp::create(b, pv, st, {jj, cIdx(i * vw)});
           scf::YieldOp::create(b, ValueRange{arith::AddFOp::create(
                                       b, sumLoop.getRegionIterArgs()[0], pv)});
@@ -2188,6 +2296,26 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
         SmallVector<Value> rowsOf;
         for (int64_t r = 0; r < kTileRows; ++r)
           rowsOf.push_back(arith::AddIOp::create(b, rg, cIdx(r)));
+        // Causal: the keys past the last one the group's last row sees have
+        // probability 0 in every row of the group; they are skipped.
+        Value keys = n;
+        if (op.getCausal()) {
+          Value last = arith::MinUIOp::create(
+              b,
+              arith::AddIOp::create(
+                  b, r0, arith::AddIOp::create(b, rg, cIdx(kTileRows - 1))),
+              lastRow);
+          Value seen = arith::SubIOp::create(
+              b,
+              arith::AddIOp::create(
+                  b,
+                  arith::AddIOp::create(
+                      b, arith::DivUIOp::create(b, last, group), causalOffset),
+                  c1),
+              j0);
+          keys =
+              arith::MaxSIOp::create(b, c0, arith::MinSIOp::create(b, n, seen));
+        }
         for (int64_t cg = 0; cg < dvn; cg += tileVecs) {
           int64_t cEnd = std::min(dvn, cg + tileVecs);
           SmallVector<Value> init;
@@ -2201,7 +2329,8 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                   c));
           }
           auto loop = scf::ForOp::create(
-              b, c0, bf16PV ? arith::CeilDivUIOp::create(b, n, cIdx(2)) : n, c1,
+              b, c0,
+              bf16PV ? arith::CeilDivUIOp::create(b, keys, cIdx(2)) : keys, c1,
               init);
           if (bf16PV) {
             // Keys 2 jp and 2 jp + 1: their interleaved values against each
@@ -2276,8 +2405,12 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                 auto index = [&](int64_t i) {
                   return SmallVector<Value>{bi, hk, s, r, cIdx(i)};
                 };
-                memref::StoreOp::create(b, memref::LoadOp::create(b, mv, {t}),
-                                        partials, index(0));
+                // The combine takes natural units.
+                memref::StoreOp::create(
+                    b,
+                    arith::MulFOp::create(b, memref::LoadOp::create(b, mv, {t}),
+                                          cF32(M_LN2)),
+                    partials, index(0));
                 memref::StoreOp::create(b, total, partials, index(1));
                 // Partials hold the value's layout: convert the channel order.
                 SmallVector<Value> padded(chunks);

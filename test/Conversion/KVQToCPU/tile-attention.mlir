@@ -141,21 +141,42 @@ func.func @decode_int4_split(%q: tensor<1x4x1x64xf32>, %kc: tensor<1x1x50x64xi4>
 // the register-blocked kernel: per tile of 32 rows, the transposed query
 // tile (32 x D), the block's decoded keys and values, the scores as keys x
 // rows and the accumulators; scores by micro-tiles of 8 keys x 2 row
-// vectors (16 accumulators carried over the head dim), the online softmax
-// down the columns with the causal limit per lane, P V by 4 rows x 2 value
-// vectors (D = 32).
+// vectors (16 accumulators carried over the head dim), with the query
+// scaled by the softmax scale times log2 e. Causal: the keys of a block
+// that only the second row vector's rows see take tiles of 16 keys x that
+// row vector alone. The online softmax runs down the columns, masking keys
+// past each lane's limit only where the block has such keys (scf.if), and
+// takes 2^x: x + 0x4B40007F (1.5 * 2^23 + 127) rounds, a degree-6
+// polynomial of the fraction, and the sum's bits shifted into the exponent
+// field make 2^n. P V by 4 rows x 2 value vectors (D = 32).
 // CHECK-LABEL: func @prefill_tiles
 // CHECK: scf.if
 // CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<32x32xf32>
 // CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<64x32xf32>
 // CHECK: vector.step : vector<16xindex>
+// CHECK: arith.constant 1.44269502 : f32
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c64
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8
 // CHECK: %{{.*}}:16 = scf.for {{.*}} -> (vector<16xf32>,
 // CHECK-COUNT-16: vector.fma
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16
+// CHECK: %{{.*}}:16 = scf.for {{.*}} -> (vector<16xf32>,
+// CHECK-COUNT-16: vector.fma %{{.*}}, %[[Q1:.*]], %{{.*}} : vector<16xf32>
+// CHECK: scf.if %{{.*}} -> (vector<16xf32>) {
 // CHECK: arith.cmpi sgt, %{{.*}}, %{{.*}} : vector<16xindex>
-// CHECK: math.exp
+// CHECK: } else {
+// CHECK-NOT: arith.cmpi
+// CHECK: arith.cmpf ogt
+// CHECK: scf.yield
+// CHECK: %[[MAGIC:.*]] = arith.constant 0x4B40007F : f32
+// CHECK: %[[M:.*]] = vector.broadcast %[[MAGIC]]
+// CHECK: %[[SHIFTED:.*]] = arith.addf %{{.*}}, %[[M]] : vector<16xf32>
+// CHECK: arith.subf %[[SHIFTED]], %[[M]] : vector<16xf32>
+// CHECK-COUNT-6: vector.fma
+// CHECK: %[[BITS:.*]] = vector.bitcast %[[SHIFTED]] : vector<16xf32> to vector<16xi32>
+// CHECK: arith.shli %[[BITS]], %{{.*}} : vector<16xi32>
+// CHECK-NOT: math.exp
 // CHECK: %{{.*}}:8 = scf.for {{.*}} -> (vector<16xf32>,
 // CHECK-COUNT-8: vector.fma
 func.func @prefill_tiles(%q: tensor<1x4x40x32xf32>, %k: tensor<1x2x40x32xf32>, %v: tensor<1x2x40x32xf32>) -> tensor<1x4x40x32xf32> {
