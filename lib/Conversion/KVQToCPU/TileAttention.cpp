@@ -2755,12 +2755,15 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             Value correction =
                 math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
             Value refVec = splat(ref);
+            Value log2eVec = splat(cF32(M_LOG2E));
             Value sumVec;
             for (int64_t c = 0; c < bk / vw; ++c) {
               Value idx[2] = {cIdx(t), cIdx(c * vw)};
               Value v = vector::LoadOp::create(b, vecF32, scores, idx);
-              Value p =
-                  math::ExpOp::create(b, arith::SubFOp::create(b, v, refVec));
+              // exp(v - ref) as 2^((v - ref) log2 e): the difference first,
+              // exact near the maximum, then one rounding.
+              Value p = emitExp2(arith::MulFOp::create(
+                  b, arith::SubFOp::create(b, v, refVec), log2eVec));
               if (pType) {
                 // The row sum takes the unrounded probabilities; P V the
                 // rounded ones.

@@ -42,7 +42,13 @@
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [2, 3, 0, 1,
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 0, 3, 2,
 // CHECK-NOT: vector.reduction <maximumf>
-// CHECK: math.exp
+// The block's correction factor is a scalar math.exp; the probabilities
+// 2^((s - m) log2 e) (the f32 2^x of the register-blocked kernel).
+// CHECK: math.exp %{{.*}} : f32
+// CHECK: %[[D:.*]] = arith.subf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: arith.mulf %[[D]], %{{.*}} : vector<16xf32>
+// CHECK: arith.constant 0x4B40007F : f32
+// CHECK: arith.shli %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK: %[[DONE:.*]] = memref.atomic_rmw addi %{{.*}}, %{{.*}}[%[[B]], %[[H]]] : (i32, memref<?x?xi32>) -> i32
 // CHECK: arith.cmpi eq, %[[DONE]], %{{.*}} : i32
 // CHECK: math.exp
