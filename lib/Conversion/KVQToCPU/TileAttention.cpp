@@ -1938,8 +1938,12 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
   // ... and the block's values, keys 2 jp and 2 jp + 1 interleaved per
   // channel ([bk / 2, 2 dv] bf16), once per block for every row group.
   Value vp = bf16PV ? scratch({bk / 2, 2 * dvn * vw}, bf16) : Value();
-  Value kb = scratch({kInPlace ? 1 : bk, dn * vw});
-  Value vb = scratch({vInPlace ? 1 : bk, dvn * vw});
+  // Decoded rows one 64-byte line longer than their channels: P V reads a
+  // few channels of every row of the block, which at a power-of-two row
+  // stride (512 bytes at D 128) would all fall in the same few L1 sets.
+  int64_t linePad = 64 / 4;
+  Value kb = scratch({kInPlace ? 1 : bk, dn * vw + linePad});
+  Value vb = scratch({vInPlace ? 1 : bk, dvn * vw + linePad});
   Value st = scratch({bk, R});
   Value o = scratch({R, dvn * vw});
   Value mv = scratch({R}), lv = scratch({R}), cr = scratch({R});

@@ -23,7 +23,14 @@
 // CHECK: %[[K:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<32xbf16>
 // CHECK: x86vector.avx512.dot %{{.*}}, %[[Q0]], %[[K]] : vector<32xbf16> -> vector<16xf32>
 // CHECK: arith.mulf
+// Without it, the block's keys and values are decoded to f32 into
+// scratch rows of D + 16 floats (one 64-byte line more than the channels,
+// so that P V's reads of a few channels of every row spread over the L1
+// sets).
 // OFF-LABEL: func.func @bf16
+// OFF-NOT: x86vector
+// OFF: memref.alloc() {alignment = 64 : i64} : memref<64x48xf32>
+// OFF-NEXT: memref.alloc() {alignment = 64 : i64} : memref<64x48xf32>
 // OFF-NOT: x86vector
 // OFF: return
 func.func @bf16(%q: tensor<1x4x20x32xbf16>, %k: tensor<1x2x?x32xbf16>, %v: tensor<1x2x?x32xbf16>) -> tensor<1x4x20x32xbf16> {
