@@ -483,11 +483,8 @@ Value CPUChunkReader::loadChunk(OpBuilder &, Location, Value buffer,
 
 Value AttentionEmitter::emitExp2(Value x) {
   auto c = [&](double v) { return splat(cF32(v)); };
-  // x < -127 ? -127 : x: one maxps that passes a NaN x through.
-  Value lowest = c(-127.0);
-  Value t = arith::SelectOp::create(
-      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, lowest), lowest,
-      x);
+  // -127 > x ? -127 : x: one maxps that passes a NaN x through.
+  Value t = selectMax(c(-127.0), x);
   // t + 1.5 * 2^23 + 127 lies in [2^23, 2^24), where the f32 spacing is 1:
   // the sum is round(t) + 127 above 1.5 * 2^23, in its low mantissa bits.
   Value magic = c(12582912.0 + 127.0);
@@ -520,11 +517,8 @@ Value AttentionEmitter::emitRoundedProbabilityExp(Value x) {
   if (vw != 16)
     return emitExp2(x);
   auto c = [&](double v) { return splat(cF32(v)); };
-  // x < -150 ? -150 : x: one maxps that passes a NaN x through.
-  Value lowest = c(-150.0);
-  Value t = arith::SelectOp::create(
-      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, lowest), lowest,
-      x);
+  // -150 > x ? -150 : x: one maxps that passes a NaN x through.
+  Value t = selectMax(c(-150.0), x);
   Value n = math::FloorOp::create(b, t);
   Value f = arith::SubFOp::create(b, t, n);
   // 2^f on [0, 1): weighted least squares at Chebyshev nodes, c0 = 1.
@@ -1997,19 +1991,21 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
                                   {cIdx(c * vw + l), cIdx(rg * vw)});
       }
     }
-    Value lastPos = arith::DivUIOp::create(
-        b,
-        arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, cIdx(R - 1)),
-                               lastRow),
-        group);
+    // The last key row r0 + t sees (causal; rows past the end repeat the
+    // last row).
+    auto lastKeyOf = [&](Value t) {
+      Value r =
+          arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, t), lastRow);
+      return arith::AddIOp::create(b, arith::DivUIOp::create(b, r, group),
+                                   causalOffset)
+          .getResult();
+    };
     Value kvEnd = skv;
     if (op.getCausal())
       kvEnd = arith::MaxSIOp::create(
           b, c0,
           arith::MinSIOp::create(
-              b, skv,
-              arith::AddIOp::create(
-                  b, arith::AddIOp::create(b, lastPos, causalOffset), c1)));
+              b, skv, arith::AddIOp::create(b, lastKeyOf(cIdx(R - 1)), c1)));
     Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
     Value lo =
         arith::MinUIOp::create(b, arith::MulIOp::create(b, s, splitLen), kvEnd);
@@ -2023,15 +2019,6 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
       for (int64_t c = 0; c < dvn; ++c)
         vector::StoreOp::create(b, zeroVec, o, {t, cIdx(c * vw)});
     });
-    // The last key row r0 + t sees (causal; rows past the end repeat the
-    // last row).
-    auto lastKeyOf = [&](int64_t t) {
-      Value r = arith::MinUIOp::create(b, arith::AddIOp::create(b, r0, cIdx(t)),
-                                       lastRow);
-      return arith::AddIOp::create(b, arith::DivUIOp::create(b, r, group),
-                                   causalOffset)
-          .getResult();
-    };
     // Each lane's last visible key (causal).
     SmallVector<Value> limits;
     if (op.getCausal())
@@ -2072,17 +2059,21 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
       // Causal: the keys of the block that the rows of row vector i see
       // (nVis[i], up to its last row's limit), and whether some of those are
       // past its first row's limit (only then the softmax masks).
+      // How many of the block's keys row r0 + t sees (causal).
+      auto keysSeenBy = [&](Value t) {
+        Value seen = arith::SubIOp::create(
+            b, arith::AddIOp::create(b, lastKeyOf(t), c1), j0);
+        return arith::MaxSIOp::create(b, c0, arith::MinSIOp::create(b, n, seen))
+            .getResult();
+      };
       SmallVector<Value> nVis(rv, n), needsMask(rv);
       if (op.getCausal())
         for (int64_t i = 0; i < rv; ++i) {
-          Value seen = arith::SubIOp::create(
-              b, arith::AddIOp::create(b, lastKeyOf((i + 1) * vw - 1), c1), j0);
-          nVis[i] =
-              arith::MaxSIOp::create(b, c0, arith::MinSIOp::create(b, n, seen));
+          nVis[i] = keysSeenBy(cIdx((i + 1) * vw - 1));
           needsMask[i] = arith::CmpIOp::create(
               b, arith::CmpIPredicate::sgt,
               arith::AddIOp::create(b, j0, nVis[i]),
-              arith::AddIOp::create(b, lastKeyOf(i * vw), c1));
+              arith::AddIOp::create(b, lastKeyOf(cIdx(i * vw)), c1));
         }
       // Row vectors firstVec.. of keys jg..: earlier row vectors see none
       // of them (their lanes of the scores are left unwritten).
@@ -2302,24 +2293,7 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
           rowsOf.push_back(arith::AddIOp::create(b, rg, cIdx(r)));
         // Causal: the keys past the last one the group's last row sees have
         // probability 0 in every row of the group; they are skipped.
-        Value keys = n;
-        if (op.getCausal()) {
-          Value last = arith::MinUIOp::create(
-              b,
-              arith::AddIOp::create(
-                  b, r0, arith::AddIOp::create(b, rg, cIdx(kTileRows - 1))),
-              lastRow);
-          Value seen = arith::SubIOp::create(
-              b,
-              arith::AddIOp::create(
-                  b,
-                  arith::AddIOp::create(
-                      b, arith::DivUIOp::create(b, last, group), causalOffset),
-                  c1),
-              j0);
-          keys =
-              arith::MaxSIOp::create(b, c0, arith::MinSIOp::create(b, n, seen));
-        }
+        Value keys = op.getCausal() ? keysSeenBy(rowsOf[kTileRows - 1]) : n;
         for (int64_t cg = 0; cg < dvn; cg += tileVecs) {
           int64_t cEnd = std::min(dvn, cg + tileVecs);
           SmallVector<Value> init;

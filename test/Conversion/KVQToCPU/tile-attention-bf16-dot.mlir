@@ -67,7 +67,7 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
 // two keys' values interleaved per channel ([block / 2, 2 dv] bf16, for
 // every row group), and accumulates with bf16 dot products. The
 // probabilities themselves come from a short exp of the scores in units of
-// log2 e: x clamped at -150 (x < -150 ? -150 : x, which keeps a NaN), a
+// log2 e: x clamped at -150 (-150 > x ? -150 : x, which keeps a NaN), a
 // degree-5 polynomial of its fraction, scaled by 2^floor with AVX-512's
 // scalef (the block's correction factor takes the f32 2^x, whose 2^n is
 // shifted into the exponent field).
@@ -78,7 +78,7 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
 // CHECK: arith.shli %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK: arith.constant -1.500000e+02 : f32
 // CHECK-NEXT: %[[C:.*]] = vector.broadcast
-// CHECK-NEXT: %[[LOW:.*]] = arith.cmpf olt, %[[X:.*]], %[[C]] : vector<16xf32>
+// CHECK-NEXT: %[[LOW:.*]] = arith.cmpf ogt, %[[C]], %[[X:.*]] : vector<16xf32>
 // CHECK-NEXT: %[[T:.*]] = arith.select %[[LOW]], %[[C]], %[[X]] : vector<16xi1>, vector<16xf32>
 // CHECK: %[[N:.*]] = math.floor %[[T]] : vector<16xf32>
 // CHECK: %[[F:.*]] = arith.subf %[[T]], %[[N]] : vector<16xf32>
