@@ -2,8 +2,10 @@
 
 * ik_llama.cpp: the ggml CPU backend of the ik_llama.cpp fork (its iqk
   flash-attention kernels), from the PyPI sdist of ``ik-llama-cpp-python``,
-  built with ``-DGGML_NATIVE=ON -DGGML_IQK_FA_ALL_QUANTS=ON`` (about 5
-  minutes of 2 cores, once);
+  built with ``-DGGML_NATIVE=ON -DGGML_IQK_FA_ALL_QUANTS=ON`` (once: about
+  5 minutes of 2 Zen 5 cores; on 2 Zen 1 cores its largest flash-attention
+  files take over 10 minutes each, and the build most of an hour). Its
+  flash attention takes bf16 K and V only on CPUs with AVX512-BF16;
 * llama.cpp: mainline ggml's CPU backend, from the PyPI sdist of
   ``llama-cpp-python``;
 * PyTorch (``torch.nn.functional.scaled_dot_product_attention``) and IREE
@@ -19,6 +21,7 @@ process; it prints one JSON line per case.
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -144,7 +147,14 @@ def run_ggml(harness, cases, threads, reps):
         try:
             results.append(json.loads(line))
         except json.JSONDecodeError:
-            results.append({"error": (out.stderr or out.stdout).strip()[-300:]})
+            text = (out.stderr or out.stdout).strip()
+            # ggml's abort prints a debugger backtrace after its message:
+            # the reason is the first line that says what went wrong.
+            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+            reason = next((ln for ln in lines if re.search(
+                r"not a supported|error|failed|abort", ln, re.I)),
+                lines[-1] if lines else f"exit status {out.returncode}")
+            results.append({"error": reason[-300:]})
     return results
 
 
