@@ -485,7 +485,7 @@ def main():
     if "torch" in peers and torch is None:
         print("PyTorch is not installed: no PyTorch row")
 
-    rows = []
+    rows, notes = [], []
     for b in args.batch:
         for length in args.lengths:
             q = rng.standard_normal((b, HQ, 1, D), dtype=np.float32)
@@ -507,6 +507,8 @@ def main():
                                                                args.reps)):
                     if "error" in res:
                         print(f"{peer} {case['type']}: {res['error']}")
+                        notes.append(f"{peer} {case['type']}, b {b} L {length}: failed "
+                                     f"({res['error']}).")
                         continue
                     rows.append({"impl": peer, "kv": case["type"], "batch": b,
                                  "length": length, "seconds": res["seconds"],
@@ -544,7 +546,7 @@ def main():
         "max_rel_error": errors, "method_cosine": cosines,
         "shape": {"hq": HQ, "hkv": HKV, "d": D, "q_len": 1},
         "schemes": {k: METHODS[k] if k in METHODS else v[0] or v[1]
-                    for k, v in variants.items()}, "rows": rows,
+                    for k, v in variants.items()}, "notes": notes, "rows": rows,
     }
     os.makedirs(args.out, exist_ok=True)
     # A run of the methods alone is recorded apart from the cache types'.
@@ -581,6 +583,8 @@ def main():
             f.write(f"| {r['batch']} | {r['length']} | {r['impl']} | {r['kv']} | "
                     f"{r['seconds'] * 1e3:.3f} | {r['gbps']:.1f} | {100 * r['fraction']:.0f}% "
                     f"| {vs} |\n")
+        if notes:
+            f.write("\nNot in the table:\n\n" + "".join(f"- {n}\n" for n in notes))
     print(f"wrote {base}.json and .md")
 
 
