@@ -75,6 +75,14 @@ struct KVSource : KVOperand {
   /// stored in the key's layout and the accumulators in the value's, and
   /// put back in channel order when the output is written.
   bool split = false;
+  /// GEAR outliers that the per-key kernel applies as sparse terms (see
+  /// findSparseOutliers): the kvq.gear_decode op, the buffers of its
+  /// channel indices and values ([B, H, S, count]), its head dimension and
+  /// the offset of its channels in this operand (non-zero when it is a
+  /// later input of a channel concatenation).
+  GearDecodeOp outlierDecoder;
+  Value outlierIndices, outlierValues;
+  int64_t outlierCount = 0, outlierChannels = 0, outlierOffset = 0;
 };
 
 class AttentionEmitter;
@@ -94,6 +102,12 @@ public:
                            int64_t start, int64_t width) override;
   Value loadChunk(OpBuilder &b, Location loc, Value buffer, ValueRange prefix,
                   int64_t start, int64_t width) override;
+  bool appliesSparseTerms(Operation *op) const override {
+    return sparse.contains(op);
+  }
+
+  /// The decoders whose sparse terms the kernel being emitted applies.
+  llvm::SmallPtrSet<Operation *, 2> sparse;
 
 private:
   AttentionEmitter &emitter;
@@ -234,7 +248,27 @@ private:
   /// (batch, KV head).
   void emitRegisterBlocked(Value bi, Value hk, Value s);
   void emitPerKey(Value bi, Value hk, Value s);
+  /// emitPerKey with the decoders of findSparseOutliers leaving their
+  /// outliers to it (the register-blocked kernel decodes them per chunk).
+  void emitPerKeyWithSparseTerms(Value bi, Value hk, Value s) {
+    for (const KVSource *src : {&*key, &*value})
+      if (src->outlierDecoder)
+        reader.sparse.insert(src->outlierDecoder);
+    emitPerKey(bi, hk, s);
+    reader.sparse.clear();
+  }
   void emitCombine(Value bi, Value hk);
+  /// Finds the kvq.gear_decode whose outliers the per-key kernel applies
+  /// itself for `src`: its decoder when that is a kvq.gear_decode, or the
+  /// single kvq.gear_decode input of a channel concatenation, with a static
+  /// non-zero outlier count and no other use (so that every decoded chunk
+  /// of it belongs to this operand).
+  void findSparseOutliers(KVSource &src);
+  /// Outlier `k` of row (b0, h, j) of `src`: its position in the row of
+  /// `src` as an index (0 when out of range), and its value (0 when out of
+  /// range: an index outside the head dimension adds nothing).
+  std::pair<Value, Value> loadOutlier(const KVSource &src, Value b0, Value h,
+                                      Value j, int64_t k);
   /// A 64-byte aligned scratch buffer of `shape` (f32 unless `element`).
   Value scratch(ArrayRef<int64_t> shape, Type element = {});
 
@@ -1095,6 +1129,11 @@ LogicalResult AttentionEmitter::emit() {
   }
   int8PV = canUseInt8PV();
   used.int8PV = int8PV;
+  // GEAR outliers as sparse terms of the per-key kernel's float paths.
+  if (!int8Dot)
+    findSparseOutliers(*key);
+  if (!int8PV && !foldValueScale)
+    findSparseOutliers(*value);
   if (int8Dot) {
     dotBits = dotCodeBits(*key);
     dotPlanes = 8 / dotBits;
@@ -1160,9 +1199,9 @@ LogicalResult AttentionEmitter::emit() {
       b.setInsertionPointToStart(choice.thenBlock());
       emitRegisterBlocked(bi, hk, s);
       b.setInsertionPointToStart(choice.elseBlock());
-      emitPerKey(bi, hk, s);
+      emitPerKeyWithSparseTerms(bi, hk, s);
     } else {
-      emitPerKey(bi, hk, s);
+      emitPerKeyWithSparseTerms(bi, hk, s);
     }
     buildIf(b, multiSplit, [&]() {
       Value done = memref::AtomicRMWOp::create(
@@ -2460,6 +2499,60 @@ void AttentionEmitter::emitCombine(Value bi, Value hk) {
   });
 }
 
+void AttentionEmitter::findSparseOutliers(KVSource &src) {
+  if (!src.decoder)
+    return;
+  Operation *op = src.decoder.getOperation();
+  GearDecodeOp gear = dyn_cast<GearDecodeOp>(op);
+  int64_t offset = 0;
+  if (auto concat = dyn_cast<tensor::ConcatOp>(op);
+      concat && concat.getDim() == 3) {
+    for (Value input : concat.getInputs()) {
+      auto candidate = input.getDefiningOp<GearDecodeOp>();
+      if (candidate && input.hasOneUse()) {
+        if (gear) // more than one: leave them to the chunk decoder
+          return;
+        gear = candidate;
+        continue;
+      }
+      if (!gear)
+        offset += cast<RankedTensorType>(input.getType()).getDimSize(3);
+    }
+  } else if (gear && !gear.getResult().hasOneUse()) {
+    return;
+  }
+  if (!gear)
+    return;
+  int64_t count = gear.getIndices().getType().getDimSize(3);
+  int64_t channels = gear.getResult().getType().getDimSize(3);
+  if (count == 0 || ShapedType::isDynamic(count) ||
+      ShapedType::isDynamic(channels))
+    return;
+  src.outlierDecoder = gear;
+  src.outlierIndices = reader.getBuffer(gear.getIndices());
+  src.outlierValues = reader.getBuffer(gear.getValues());
+  src.outlierCount = count;
+  src.outlierChannels = channels;
+  src.outlierOffset = offset;
+}
+
+std::pair<Value, Value> AttentionEmitter::loadOutlier(const KVSource &src,
+                                                      Value b0, Value h,
+                                                      Value j, int64_t k) {
+  SmallVector<Value> pos = {b0, h, j, cIdx(k)};
+  Value channel = arith::IndexCastOp::create(
+      b, b.getIndexType(), memref::LoadOp::create(b, src.outlierIndices, pos));
+  Value value = emitExtendToF32(
+      b, b.getLoc(), memref::LoadOp::create(b, src.outlierValues, pos));
+  // Unsigned, so that a negative index is out of range too.
+  Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, channel,
+                                        cIdx(src.outlierChannels));
+  Value at = arith::SelectOp::create(
+      b, inRange, arith::AddIOp::create(b, channel, cIdx(src.outlierOffset)),
+      c0);
+  return {at, arith::SelectOp::create(b, inRange, value, cF32(0.0))};
+}
+
 void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
   Value qt = scratch({br, dChunks * vw});
   // With int8 dot products: the scaled query rows in channel order, and
@@ -2626,7 +2719,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           // reductions. With 8 vectors per key (D 128), even 2 keys at a
           // time made fp32 decode 35-45% slower.
           int64_t floatUnroll =
-              !mask && !deltaS && dChunks <= 4
+              !mask && !deltaS && !key->outlierDecoder && dChunks <= 4
                   ? std::min<int64_t>(8, accumulatorBudget(vw) / dChunks)
                   : 1;
           int64_t unroll =
@@ -2670,6 +2763,15 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           buildFor(b, c0, unroll != 1 ? c0 : n, c1, [&](Value jj) {
             Value j = arith::AddIOp::create(b, j0, jj);
             SmallVector<Value> rowScores = reduceRows(rowPartials(j));
+            // GEAR's key outliers: value * q[channel] for each row (q
+            // scaled, in channel order: decoded keys are not split).
+            for (int64_t k = 0; k < key->outlierCount; ++k) {
+              auto [at, outlier] = loadOutlier(*key, bi, hk, j, k);
+              for (int64_t t = 0; t < br; ++t)
+                rowScores[t] = math::FmaOp::create(
+                    b, outlier, memref::LoadOp::create(b, qt, {cIdx(t), at}),
+                    rowScores[t]);
+            }
             for (int64_t t = 0; t < br; ++t) {
               Value score = rowScores[t];
               if (deltaS) {
@@ -2850,6 +2952,27 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                 vector::StoreOp::create(b, acc, accs, {cIdx(t), cIdx(c * vw)});
               }
           }
+          // GEAR's value outliers: p * value into the accumulator of their
+          // channel, once per key and row.
+          if (value->outlierDecoder)
+            buildFor(b, c0, n, c1, [&](Value jj) {
+              Value j = arith::AddIOp::create(b, j0, jj);
+              SmallVector<Value> probs;
+              for (int64_t t = 0; t < br; ++t)
+                probs.push_back(
+                    memref::LoadOp::create(b, scores, {cIdx(t), jj}));
+              for (int64_t k = 0; k < value->outlierCount; ++k) {
+                auto [at, outlier] = loadOutlier(*value, bi, hk, j, k);
+                for (int64_t t = 0; t < br; ++t) {
+                  SmallVector<Value> idx = {cIdx(t), at};
+                  memref::StoreOp::create(
+                      b,
+                      math::FmaOp::create(b, probs[t], outlier,
+                                          memref::LoadOp::create(b, accs, idx)),
+                      accs, idx);
+                }
+              }
+            });
         });
       }
 

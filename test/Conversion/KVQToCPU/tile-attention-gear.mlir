@@ -2,22 +2,33 @@
 
 // Attention over a GEAR-compressed K: kvq.gear_decode (through
 // KVDecoderOpInterface) and the kvq.dequantize of its base are decoded
-// inside the key loop. Each key row reads its packed INT4 codes, adds the
-// rank-2 correction (a scalar of `a` times a row of `b` per rank) and the
-// token's outliers that fall in the chunk (one comparison with the channel
-// numbers of the lanes per outlier); no decoded K exists in memory.
+// inside the key loop. Each key row reads its packed INT4 codes and adds
+// the rank-2 correction (a scalar of `a` times a row of `b` per rank). The
+// decode (per-key) kernel applies the token's outliers as sparse terms:
+// per outlier, its channel is checked against the head dimension once and
+// `value * q[channel]` is added to each row's score; no chunk compares its
+// lanes with the outliers' channels. No decoded K exists in memory.
 // CHECK-LABEL: func @gear_key
 // CHECK-NOT: kvq.gear_decode
 // CHECK-NOT: kvq.dequantize
 // CHECK-NOT: memref.alloc{{.*}}x?x64
+// CHECK-NOT: arith.cmpi eq, {{.*}} : vector<16xi32>
 // CHECK: scf.for
 // CHECK: vector.transfer_read {{.*}} : memref<1x2x?x32xi8, {{.*}}>, vector<8xi8>
 // CHECK: tensor.extract {{.*}} : tensor<1x2x?x2xf32>
 // CHECK: vector.transfer_read {{.*}} : memref<1x2x2x64xf32, {{.*}}>, vector<16xf32>
 // CHECK: vector.fma
-// CHECK: tensor.extract {{.*}} : tensor<1x2x?x3xi32>
-// CHECK: arith.cmpi eq, %{{.*}}, %{{.*}} : vector<16xi32>
-// CHECK: arith.select {{.*}} : vector<16xi1>, vector<16xf32>
+// CHECK: %[[IDX:.*]] = tensor.extract {{.*}} : tensor<1x2x?x3xi32>
+// CHECK: %[[CH:.*]] = arith.index_cast %[[IDX]] : i32 to index
+// CHECK: %[[RAW:.*]] = tensor.extract {{.*}} : tensor<1x2x?x3xf16>
+// CHECK: %[[VAL:.*]] = arith.extf %[[RAW]] : f16 to f32
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[CH]], %c64 : index
+// CHECK: %[[AT:.*]] = arith.select %[[IN]], %[[CH]], %c0 : index
+// CHECK: %[[W:.*]] = arith.select %[[IN]], %[[VAL]], %{{.*}} : f32
+// CHECK: %[[Q:.*]] = memref.load %[[QT:.*]][%c0, %[[AT]]] : memref<4x64xf32>
+// CHECK: math.fma %[[W]], %[[Q]], %{{.*}} : f32
+// CHECK: memref.load %[[QT]][%c1, %[[AT]]] : memref<4x64xf32>
+// CHECK-NOT: arith.cmpi eq, {{.*}} : vector<16xi32>
 func.func @gear_key(%q: tensor<1x4x1x64xf32>, %kc: tensor<1x2x?x64xi4>, %ks: tensor<1x2x?x64xf16>,
                     %kz: tensor<1x2x?x64xf16>, %a: tensor<1x2x?x2xf32>, %b: tensor<1x2x2x64xf32>,
                     %i: tensor<1x2x?x3xi32>, %w: tensor<1x2x?x3xf16>, %v: tensor<1x2x?x64xf32>)
@@ -29,4 +40,67 @@ func.func @gear_key(%q: tensor<1x4x1x64xf32>, %kc: tensor<1x2x?x64xi4>, %ks: ten
   %o = kvq.attention q(%q : tensor<1x4x1x64xf32>) k(%k : tensor<1x2x?x64xf32>)
       v(%v : tensor<1x2x?x64xf32>) -> tensor<1x4x1x64xf32>
   return %o : tensor<1x4x1x64xf32>
+}
+
+// -----
+
+// A GEAR-compressed V (KIVI per-token INT4 base): after each block's P V,
+// every key's outliers add `p * value` to the accumulator of their channel
+// in each row (an index outside the head dimension adds 0 to channel 0).
+// CHECK-LABEL: func @gear_value
+// CHECK-NOT: kvq.gear_decode
+// CHECK-NOT: arith.cmpi eq, {{.*}} : vector<16xi32>
+// CHECK: vector.store %{{.*}}#15, %[[ACC:.*]][%c3, %c48] : memref<4x64xf32>, vector<16xf32>
+// CHECK-NEXT: scf.for %[[J:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: %[[P0:.*]] = memref.load %[[S:.*]][%c0, %[[J]]] : memref<4x64xf32>
+// CHECK: %[[IDX:.*]] = tensor.extract {{.*}} : tensor<1x2x?x3xi32>
+// CHECK: %[[CH:.*]] = arith.index_cast %[[IDX]] : i32 to index
+// CHECK: %[[RAW:.*]] = tensor.extract {{.*}} : tensor<1x2x?x3xf16>
+// CHECK: %[[VAL:.*]] = arith.extf %[[RAW]] : f16 to f32
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[CH]], %c64 : index
+// CHECK: %[[AT:.*]] = arith.select %[[IN]], %[[CH]], %c0 : index
+// CHECK: %[[W:.*]] = arith.select %[[IN]], %[[VAL]], %{{.*}} : f32
+// CHECK: %[[A:.*]] = memref.load %[[ACC]][%c0, %[[AT]]] : memref<4x64xf32>
+// CHECK: %[[N:.*]] = math.fma %[[P0]], %[[W]], %[[A]] : f32
+// CHECK: memref.store %[[N]], %[[ACC]][%c0, %[[AT]]] : memref<4x64xf32>
+// CHECK-NOT: arith.cmpi eq, {{.*}} : vector<16xi32>
+func.func @gear_value(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %vc: tensor<1x2x?x64xi4>,
+                      %vs: tensor<1x2x?x2xf16>, %vz: tensor<1x2x?x2xf16>, %a: tensor<1x2x?x2xf32>,
+                      %b: tensor<1x2x2x64xf32>, %i: tensor<1x2x?x3xi32>, %w: tensor<1x2x?x3xf16>)
+    -> tensor<1x4x1x64xf32> {
+  %vd = kvq.dequantize #kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16> %vc, %vs, %vz
+      : tensor<1x2x?x64xi4>, tensor<1x2x?x2xf16>, tensor<1x2x?x2xf16> -> tensor<1x2x?x64xf32>
+  %v = kvq.gear_decode %vd, %a, %b, %i, %w : tensor<1x2x?x64xf32>, tensor<1x2x?x2xf32>, tensor<1x2x2x64xf32>,
+      tensor<1x2x?x3xi32>, tensor<1x2x?x3xf16> -> tensor<1x2x?x64xf32>
+  %o = kvq.attention q(%q : tensor<1x4x1x64xf32>) k(%k : tensor<1x2x?x64xf32>)
+      v(%v : tensor<1x2x?x64xf32>) -> tensor<1x4x1x64xf32>
+  return %o : tensor<1x4x1x64xf32>
+}
+
+// -----
+
+// Prefill-like shapes (a dynamic query length) get both kernels: the
+// register-blocked one decodes each chunk with its outliers (a compare of
+// the lanes' channels per outlier), the per-key one adds them as sparse
+// terms.
+// CHECK-LABEL: func @gear_key_prefill
+// CHECK: scf.if
+// CHECK: arith.cmpi eq, {{.*}} : vector<16xi32>
+// CHECK: } else {
+// CHECK-NOT: arith.cmpi eq, {{.*}} : vector<16xi32>
+// CHECK: arith.cmpi ult, %{{.*}}, %c64 : index
+// CHECK-NOT: arith.cmpi eq, {{.*}} : vector<16xi32>
+// CHECK: return
+func.func @gear_key_prefill(%q: tensor<1x4x?x64xf32>, %kc: tensor<1x2x?x64xi4>, %ks: tensor<1x2x?x64xf16>,
+                            %kz: tensor<1x2x?x64xf16>, %a: tensor<1x2x?x2xf32>, %b: tensor<1x2x2x64xf32>,
+                            %i: tensor<1x2x?x3xi32>, %w: tensor<1x2x?x3xf16>, %v: tensor<1x2x?x64xf32>)
+    -> tensor<1x4x?x64xf32> {
+  %kd = kvq.dequantize #kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16> %kc, %ks, %kz
+      : tensor<1x2x?x64xi4>, tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16> -> tensor<1x2x?x64xf32>
+  %k = kvq.gear_decode %kd, %a, %b, %i, %w : tensor<1x2x?x64xf32>, tensor<1x2x?x2xf32>, tensor<1x2x2x64xf32>,
+      tensor<1x2x?x3xi32>, tensor<1x2x?x3xf16> -> tensor<1x2x?x64xf32>
+  %o = kvq.attention q(%q : tensor<1x4x?x64xf32>) k(%k : tensor<1x2x?x64xf32>)
+      v(%v : tensor<1x2x?x64xf32>) -> tensor<1x4x?x64xf32>
+  return %o : tensor<1x4x?x64xf32>
 }

@@ -239,8 +239,9 @@ struct GearDecodeDecoderModel
                                       emitExtendToF32(b, loc, ar)),
           row, acc);
     }
-    // Outliers: lane idx - start gets the value when it is in the chunk.
-    if (count == 0)
+    // Outliers: lane idx - start gets the value when it is in the chunk
+    // (unless the kernel adds them to its scores and accumulators itself).
+    if (count == 0 || reader.appliesSparseTerms(op))
       return acc;
     SmallVector<int32_t> lanes(width);
     for (int64_t i = 0; i < width; ++i)

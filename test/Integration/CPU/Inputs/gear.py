@@ -226,6 +226,32 @@ def main():
         kt.check(f"gear_attention L={length}", mod.gear_attention(*args),
               ref.attention(q, dec[0], dec[1], causal=True), kt.attention_tol(opts, 1e-5))
 
+    # Repeated channels add up; channels outside the head (negative or past
+    # it) add nothing. The decode kernel applies the outliers as sparse terms
+    # of its scores and accumulators, so these go through that path too.
+    for length in (1, 45):
+        q = rng.standard_normal((1, 8, 3, 64)).astype(np.float32)
+        args, dec = [q], []
+        for scheme in (KIVI_K, KIVI_V):
+            x = rng.standard_normal((1, 2, length, 64)).astype(np.float32)
+            xd, p = ref.gear(x, ref.QuantScheme.parse(scheme), 2, 4)
+            idx = p["indices"].copy()
+            vals = (rng.standard_normal(idx.shape) * 8).astype(np.float32)
+            pick = rng.random(idx.shape[:3])
+            idx[..., 1] = np.where(pick < 0.3, idx[..., 0], idx[..., 1])
+            bad = rng.choice(np.array([-1, 64, 1 << 20, -(1 << 31)], np.int64), idx.shape)
+            idx = np.where(rng.random(idx.shape) < 0.3, bad, idx).astype(np.int32)
+            inside = (idx >= 0) & (idx < 64)
+            deq = ref.dequantize(p["codes"], p["scale"].astype(np.float16),
+                                 p["zero_point"].astype(np.float16), ref.QuantScheme.parse(scheme))
+            dec.append(ref.gear_decode(deq, p["a"], p["b"], np.where(inside, idx, 0),
+                                       np.where(inside, vals, 0.0)))
+            args += [p["codes"], p["scale"].astype(np.float16), p["zero_point"].astype(np.float16),
+                     p["a"], p["b"], idx, vals]
+        kt.check(f"gear_attention repeated and outside channels L={length}",
+                 mod.gear_attention(*args), ref.attention(q, dec[0], dec[1], causal=True),
+                 kt.attention_tol(opts, 1e-5))
+
     # xKV: the reference's basis; orthonormal stacked bases (2 S tokens per
     # head: at S = 1 only 2 basis vectors exist, the others are zero); on
     # layers sharing their token space, the SVD optimum of the stacked

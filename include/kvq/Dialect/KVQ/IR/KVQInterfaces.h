@@ -48,6 +48,12 @@ public:
   /// Dimension `dim` of `tensor` (an operand of a decoder) as an index.
   virtual Value getSize(OpBuilder &b, Location loc, Value tensor,
                         int64_t dim) = 0;
+
+  /// Whether the kernel being emitted applies the sparse terms of decoder
+  /// `op` itself (GEAR's outliers, added to the scores and accumulators
+  /// once per token instead of into every decoded chunk); the decoder's
+  /// chunks then leave them out. False unless a lowering says otherwise.
+  virtual bool appliesSparseTerms(Operation *op) const { return false; }
 };
 
 } // namespace kvq
