@@ -59,8 +59,11 @@ def _fetch_sdist(package, version):
     if not found:
         spec = f"{package}=={version}" if version else package
         log(f"downloading the sdist of {spec}")
+        # Only this package as an sdist: pip still prepares its metadata,
+        # and with ":all:" it would build every build dependency from
+        # source first (many minutes).
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps",
-                        "--no-binary", ":all:", spec, "-d", src],
+                        "--no-binary", package, spec, "-d", src],
                        check=True, stdout=subprocess.DEVNULL)
         found = sorted(glob.glob(os.path.join(src, pattern)))
     archive = found[-1]
