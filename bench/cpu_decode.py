@@ -38,7 +38,9 @@ attention over the reference models' decoding of the same arrays.
 
 Writes JSON + Markdown under build/bench/ (--out DIR elsewhere; --out
 bench/results records them with the sources): cpu_decode-DATE, or
-cpu_decode_methods-DATE for a run of the methods alone.
+cpu_decode_methods-DATE for a run of the methods (alone, or with some
+of the cache types to compare with, as
+``--variants methods fp32 int4+dot+pv``).
 
     python3 bench/cpu_decode.py                      # b 1,8 x L 16k,32k
     python3 bench/cpu_decode.py --batch 1 --lengths 16384 --reps 9 --peers none
@@ -549,8 +551,10 @@ def main():
                     for k, v in variants.items()}, "notes": notes, "rows": rows,
     }
     os.makedirs(args.out, exist_ok=True)
-    # A run of the methods alone is recorded apart from the cache types'.
-    only_methods = bool(methods) and len(methods) == len(variants)
+    # A run of the methods (alone, or with a few cache types to compare
+    # with) is recorded apart from the cache types' full run, which it
+    # would otherwise overwrite.
+    only_methods = bool(methods) and len(variants) - len(methods) < len(VARIANTS)
     base = os.path.join(args.out,
                         f"cpu_decode{'_methods' if only_methods else ''}-{stamp}")
     with open(base + ".json", "w") as f:
