@@ -60,15 +60,16 @@ def gear_operand(tag, scheme, n):
     return args, body
 
 
-def gear_attention_fn(name, n):
+def gear_attention_fn(name, n, sq=3):
     ka, kb = gear_operand("k", KIVI_K, n)
     va, vb = gear_operand("v", KIVI_V, n)
     kv = f"tensor<1x2x{n}x64xf32>"
+    q = f"tensor<1x8x{sq}x64xf32>"
     return f"""
-func.func @{name}(%q: tensor<1x8x3x64xf32>, {ka}, {va}) -> tensor<1x8x3x64xf32> {{{kb}{vb}
-  %o = kvq.attention q(%q : tensor<1x8x3x64xf32>) k(%k : {kv}) v(%v : {kv})
-      {{causal}} -> tensor<1x8x3x64xf32>
-  return %o : tensor<1x8x3x64xf32>
+func.func @{name}(%q: {q}, {ka}, {va}) -> {q} {{{kb}{vb}
+  %o = kvq.attention q(%q : {q}) k(%k : {kv}) v(%v : {kv})
+      {{causal}} -> {q}
+  return %o : {q}
 }}
 """
 
@@ -103,7 +104,11 @@ func.func @decode(%d: tensor<2x2x?x19xf16>, %a: tensor<2x2x?x3xf32>, %b: tensor<
 }
 """ + gear_prefill_fn("gear_k37", 37, KIVI_K, (1, 2, 2, 64))
         + gear_prefill_fn("gear_v50", 50, KIVI_V, (1, 2, 50, 2))
-        + gear_attention_fn("gear_attention", "?") + f"""
+        + gear_attention_fn("gear_attention", "?")
+        # 4 query heads per KV head x 9 tokens: 36 rows per KV head, the
+        # register-blocked (prefill) kernel, which decodes the outliers
+        # per chunk.
+        + gear_attention_fn("gear_attention_prefill", "?", sq=9) + f"""
 func.func @xkv(%k0: tensor<2x3x?x16xf32>, %k1: tensor<2x3x?x16xf32>, %k2: tensor<2x3x?x16xf16>)
     -> (tensor<2x3x?x12xf32>, tensor<3x16x12xf32>, tensor<3x16x12xf32>, tensor<3x16x12xf32>) {{
   %c, %u:3 = kvq.cross_layer_basis %k0, %k1, %k2 {{rank = 12, iterations = 6, seed = 4}}
@@ -227,7 +232,7 @@ def main():
               ref.attention(q, dec[0], dec[1], causal=True), kt.attention_tol(opts, 1e-5))
 
     # Repeated channels add up; channels outside the head (negative or past
-    # it) add nothing. The decode kernel applies the outliers as sparse terms
+    # it) add nothing, in both kernels. The decode kernel applies the outliers as sparse terms
     # of its scores and accumulators, so these go through that path too.
     for length in (1, 45):
         q = rng.standard_normal((1, 8, 3, 64)).astype(np.float32)
@@ -251,6 +256,10 @@ def main():
         kt.check(f"gear_attention repeated and outside channels L={length}",
                  mod.gear_attention(*args), ref.attention(q, dec[0], dec[1], causal=True),
                  kt.attention_tol(opts, 1e-5))
+        q9 = rng.standard_normal((1, 8, 9, 64)).astype(np.float32)
+        kt.check(f"gear_attention_prefill repeated and outside channels L={length}",
+                 mod.gear_attention_prefill(q9, *args[1:]),
+                 ref.attention(q9, dec[0], dec[1], causal=True), kt.attention_tol(opts, 1e-5))
 
     # xKV: the reference's basis; orthonormal stacked bases (2 S tokens per
     # head: at S = 1 only 2 basis vectors exist, the others are zero); on
