@@ -2764,14 +2764,24 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             Value j = arith::AddIOp::create(b, j0, jj);
             SmallVector<Value> rowScores = reduceRows(rowPartials(j));
             // GEAR's key outliers: value * q[channel] for each row (q
-            // scaled, in channel order: decoded keys are not split).
+            // scaled, in channel order: decoded keys are not split),
+            // summed apart and added to the reduced score once, so that
+            // they do not lengthen the chain behind the reduction.
+            SmallVector<Value> sparse(br);
             for (int64_t k = 0; k < key->outlierCount; ++k) {
               auto [at, outlier] = loadOutlier(*key, bi, hk, j, k);
-              for (int64_t t = 0; t < br; ++t)
-                rowScores[t] = math::FmaOp::create(
-                    b, outlier, memref::LoadOp::create(b, qt, {cIdx(t), at}),
-                    rowScores[t]);
+              for (int64_t t = 0; t < br; ++t) {
+                Value qc = memref::LoadOp::create(b, qt, {cIdx(t), at});
+                sparse[t] =
+                    sparse[t]
+                        ? math::FmaOp::create(b, outlier, qc, sparse[t])
+                        : arith::MulFOp::create(b, outlier, qc).getResult();
+              }
             }
+            if (key->outlierCount)
+              for (int64_t t = 0; t < br; ++t)
+                rowScores[t] =
+                    arith::AddFOp::create(b, rowScores[t], sparse[t]);
             for (int64_t t = 0; t < br; ++t) {
               Value score = rowScores[t];
               if (deltaS) {

@@ -6,8 +6,9 @@
 // the rank-2 correction (a scalar of `a` times a row of `b` per rank). The
 // decode (per-key) kernel applies the token's outliers as sparse terms:
 // per outlier, its channel is checked against the head dimension once and
-// `value * q[channel]` is added to each row's score; no chunk compares its
-// lanes with the outliers' channels. No decoded K exists in memory.
+// `value * q[channel]` is summed per row, apart from the chunks' reduction,
+// then added to the row's score; no chunk compares its lanes with the
+// outliers' channels. No decoded K exists in memory.
 // CHECK-LABEL: func @gear_key
 // CHECK-NOT: kvq.gear_decode
 // CHECK-NOT: kvq.dequantize
@@ -26,8 +27,12 @@
 // CHECK: %[[AT:.*]] = arith.select %[[IN]], %[[CH]], %c0 : index
 // CHECK: %[[W:.*]] = arith.select %[[IN]], %[[VAL]], %{{.*}} : f32
 // CHECK: %[[Q:.*]] = memref.load %[[QT:.*]][%c0, %[[AT]]] : memref<4x64xf32>
-// CHECK: math.fma %[[W]], %[[Q]], %{{.*}} : f32
+// CHECK: %[[S0:.*]] = arith.mulf %[[W]], %[[Q]] : f32
 // CHECK: memref.load %[[QT]][%c1, %[[AT]]] : memref<4x64xf32>
+// CHECK: %[[Q1:.*]] = memref.load %[[QT]][%c0, %{{.*}}] : memref<4x64xf32>
+// CHECK: %[[S1:.*]] = math.fma %{{.*}}, %[[Q1]], %[[S0]] : f32
+// CHECK: math.fma %{{.*}}, %{{.*}}, %[[S1]] : f32
+// CHECK: arith.addf %{{.*}}, %{{.*}} : f32
 // CHECK-NOT: arith.cmpi eq, {{.*}} : vector<16xi32>
 func.func @gear_key(%q: tensor<1x4x1x64xf32>, %kc: tensor<1x2x?x64xi4>, %ks: tensor<1x2x?x64xf16>,
                     %kz: tensor<1x2x?x64xf16>, %a: tensor<1x2x?x2xf32>, %b: tensor<1x2x2x64xf32>,
