@@ -76,13 +76,16 @@ struct KVSource : KVOperand {
   /// put back in channel order when the output is written.
   bool split = false;
   /// GEAR outliers that the per-key kernel applies as sparse terms (see
-  /// findSparseOutliers): the kvq.gear_decode op, the buffers of its
-  /// channel indices and values ([B, H, S, count]), its head dimension and
-  /// the offset of its channels in this operand (non-zero when it is a
-  /// later input of a channel concatenation).
-  GearDecodeOp outlierDecoder;
-  Value outlierIndices, outlierValues;
-  int64_t outlierCount = 0, outlierChannels = 0, outlierOffset = 0;
+  /// findSparseOutliers): the kvq.gear_decode op and the offset of its
+  /// channels in this operand (non-zero when it is a later input of a
+  /// channel concatenation).
+  mutable GearDecodeOp outlierDecoder;
+  int64_t outlierOffset = 0;
+  /// Outliers per token (0 without outlierDecoder).
+  int64_t outlierCount() const {
+    return outlierDecoder ? outlierDecoder.getIndices().getType().getDimSize(3)
+                          : 0;
+  }
 };
 
 class AttentionEmitter;
@@ -2529,10 +2532,6 @@ void AttentionEmitter::findSparseOutliers(KVSource &src) {
       ShapedType::isDynamic(channels))
     return;
   src.outlierDecoder = gear;
-  src.outlierIndices = reader.getBuffer(gear.getIndices());
-  src.outlierValues = reader.getBuffer(gear.getValues());
-  src.outlierCount = count;
-  src.outlierChannels = channels;
   src.outlierOffset = offset;
 }
 
@@ -2541,12 +2540,17 @@ std::pair<Value, Value> AttentionEmitter::loadOutlier(const KVSource &src,
                                                       Value j, int64_t k) {
   SmallVector<Value> pos = {b0, h, j, cIdx(k)};
   Value channel = arith::IndexCastOp::create(
-      b, b.getIndexType(), memref::LoadOp::create(b, src.outlierIndices, pos));
+      b, b.getIndexType(),
+      memref::LoadOp::create(
+          b, reader.getBuffer(src.outlierDecoder.getIndices()), pos));
   Value value = emitExtendToF32(
-      b, b.getLoc(), memref::LoadOp::create(b, src.outlierValues, pos));
+      b, b.getLoc(),
+      memref::LoadOp::create(
+          b, reader.getBuffer(src.outlierDecoder.getValues()), pos));
   // Unsigned, so that a negative index is out of range too.
-  Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, channel,
-                                        cIdx(src.outlierChannels));
+  Value inRange = arith::CmpIOp::create(
+      b, arith::CmpIPredicate::ult, channel,
+      cIdx(src.outlierDecoder.getResult().getType().getDimSize(3)));
   Value at = arith::SelectOp::create(
       b, inRange, arith::AddIOp::create(b, channel, cIdx(src.outlierOffset)),
       c0);
@@ -2768,7 +2772,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             // summed apart and added to the reduced score once, so that
             // they do not lengthen the chain behind the reduction.
             SmallVector<Value> sparse(br);
-            for (int64_t k = 0; k < key->outlierCount; ++k) {
+            for (int64_t k = 0; k < key->outlierCount(); ++k) {
               auto [at, outlier] = loadOutlier(*key, bi, hk, j, k);
               for (int64_t t = 0; t < br; ++t) {
                 Value qc = memref::LoadOp::create(b, qt, {cIdx(t), at});
@@ -2778,7 +2782,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                         : arith::MulFOp::create(b, outlier, qc).getResult();
               }
             }
-            if (key->outlierCount)
+            if (key->outlierCount())
               for (int64_t t = 0; t < br; ++t)
                 rowScores[t] =
                     arith::AddFOp::create(b, rowScores[t], sparse[t]);
@@ -2971,7 +2975,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               for (int64_t t = 0; t < br; ++t)
                 probs.push_back(
                     memref::LoadOp::create(b, scores, {cIdx(t), jj}));
-              for (int64_t k = 0; k < value->outlierCount; ++k) {
+              for (int64_t k = 0; k < value->outlierCount(); ++k) {
                 auto [at, outlier] = loadOutlier(*value, bi, hk, j, k);
                 for (int64_t t = 0; t < br; ++t) {
                   SmallVector<Value> idx = {cIdx(t), at};
