@@ -47,6 +47,8 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   // AVX2 without VNNI: int8 codes in 4-bit halves, which its dot products
   // sum in i16.
   tileOptions.int8Nibbles = options.avx2 && !options.vnni;
+  // Codebooks as kvq.lookup where it becomes a permute.
+  tileOptions.tableLookup = options.avx512 || options.avx2;
   pm.addPass(createKVQTileAttention(tileOptions));
   addMethodLowerings(pm);
 
@@ -68,14 +70,18 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
     scheduleOptions.kind = options.ompSchedule;
     pm.addPass(createKVQOpenMPSchedule(scheduleOptions));
   }
-  // The int8 dot products last: the intrinsic call they may become has no
-  // declared memory effects, which buffer deallocation rejects and which
-  // keeps the canonicalizer from dissolving the OpenMP regions' alloca
-  // scopes.
+  // The int8 dot products and lookups last: the intrinsic calls they may
+  // become have no declared memory effects, which buffer deallocation
+  // rejects and which keeps the canonicalizer from dissolving the OpenMP
+  // regions' alloca scopes.
   KVQLowerDotI8Options dotOptions;
   dotOptions.vnni = options.vnni;
   dotOptions.avx2 = options.avx2;
   pm.addPass(createKVQLowerDotI8(dotOptions));
+  KVQLowerLookupOptions lookupOptions;
+  lookupOptions.avx512 = options.avx512;
+  lookupOptions.avx2 = options.avx2;
+  pm.addPass(createKVQLowerLookup(lookupOptions));
   addHostToLLVM(pm, options.threads);
 }
 

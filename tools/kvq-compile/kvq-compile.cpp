@@ -537,9 +537,10 @@ static LogicalResult parseTargetOptions(const PipelineArgs &pipeline,
 }
 
 /// The CPU pipeline's int8 dot products become AVX512-VNNI instructions
-/// (or AVX2's for narrow codes), and bf16 prefill uses AVX512-BF16 dot
-/// products, where the target CPU has them (unless --vnni / --avx2 /
-/// --avx512-bf16 say otherwise); asking for them on a CPU without is an
+/// (or AVX2's for narrow codes), codebook lookups AVX-512 (or AVX2)
+/// permutes, and bf16 prefill uses AVX512-BF16 dot products, where the
+/// target CPU has them (unless --vnni / --avx2 / --avx512 / --avx512-bf16
+/// say otherwise); asking for them on a CPU without is an
 /// error. The register file the kernels budget their accumulators for
 /// (--vector-registers, --register-bits) is the target's unless given.
 /// Without a target machine (its error is reported when the code is
@@ -556,6 +557,9 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
               {"avx2", "avx2", "AVX2",
                "int8 dot products use portable vector code",
                job.cpuOptions.avx2},
+              {"avx512", "avx512f", "AVX-512",
+               "codebooks are read with AVX2 permutes or selects",
+               job.cpuOptions.avx512},
               {"avx512-bf16", "avx512bf16", "AVX512-BF16",
                "bf16 prefill computes in f32", job.cpuOptions.avx512BF16}};
   for (auto &use : uses) {

@@ -71,6 +71,9 @@ struct CPUKernelFeatures {
   /// enough for AVX2's i16 pair sums (`vpmaddubsw`), where the target has
   /// no VNNI. Without it, int8 codes are one 8-bit operand.
   bool int8Nibbles = false;
+  /// Decoders may read codebooks with kvq.lookup (one permute per vector
+  /// where kvq-lower-lookup has one) instead of trees of selects.
+  bool tableLookup = false;
 
   /// Reports a register file out of range at `loc`.
   LogicalResult verify(Location loc) const;

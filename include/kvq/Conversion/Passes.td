@@ -352,6 +352,14 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
     halves, `u = 16 * hi + lo`, and sum the halves' products apart
     (`16 * hi_sum + lo_sum`). Twice the products, but each pair of them
     fits AVX2's i16 sums, which a whole byte's does not.
+
+    `table-lookup` (for a target with AVX2 or AVX-512: the CPU pipeline
+    sets it from its `avx2` and `avx512`): decoders read their codebooks
+    with `kvq.lookup`, which `kvq-lower-lookup` makes one permute per
+    vector, instead of a tree of selects over constant vectors: PolarQuant's
+    cosine / sine factor of a level with `w`-bit codes is one lookup in a
+    table of `2^(w+1)` entries, the lane's choice of cosine or sine being
+    index bit `w`.
   }];
   let options = [
     Option<"avx512BF16", "avx512-bf16", "bool", /*default=*/"false",
@@ -365,7 +373,10 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
            "256)">,
     Option<"int8Nibbles", "int8-nibbles", "bool", /*default=*/"false",
            "Int8 dot products split int8 codes into two 4-bit halves, whose "
-           "products AVX2 sums in i16 (for a target without VNNI)">
+           "products AVX2 sums in i16 (for a target without VNNI)">,
+    Option<"tableLookup", "table-lookup", "bool", /*default=*/"false",
+           "Decoders read codebooks with kvq.lookup (for a target where "
+           "kvq-lower-lookup makes it a permute: AVX2, AVX-512)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -451,6 +462,45 @@ def KVQLowerDotI8 : Pass<"kvq-lower-dot-i8"> {
     Option<"avx2", "avx2", "bool", /*default=*/"false",
            "Without vnni, lower ops whose operand bounds keep byte-pair "
            "sums in i16 to AVX2 vpmaddubsw + vpmaddwd">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def KVQLowerLookup : Pass<"kvq-lower-lookup"> {
+  let summary = "Lower kvq.lookup to AVX-512 or AVX2 permutes, or portable "
+                "vector code";
+  let description = [{
+    With `avx512`, a `kvq.lookup` whose lane count is a multiple of 16 reads
+    each piece of 16 lanes with AVX-512 permutes: a table of up to 16
+    elements with one `vpermps` / `vpermd` (`llvm.x86.avx512.permvar.sf.512`
+    / `.si.512`; a smaller table is repeated to 16 elements), of 32 with one
+    `vpermi2ps` / `vpermi2d` (`llvm.x86.avx512.vpermi2var.ps.512` /
+    `.d.512`). Otherwise, with `avx2`, a lane count that is a multiple of 8
+    takes pieces of 8 lanes and AVX2's `vpermps` / `vpermd`
+    (`llvm.x86.avx2.permps` / `.permd`) over up to 8 elements. A larger
+    table is read in such slices, the slice chosen by selects on the
+    higher index bits (a 64-element table with AVX-512: two `vpermi2ps`
+    and one select).
+
+    Other ops become the definition in vector code: the table's elements
+    broadcast and a tree of `N - 1` selects on the index bits, which any
+    target runs.
+
+    The CPU pipeline runs it next to `kvq-lower-dot-i8`, for the same
+    reason; `kvq-compile` turns `avx512` and `avx2` on when the target CPU
+    has AVX-512 (AVX512F) and AVX2.
+  }];
+  let options = [
+    Option<"avx512", "avx512", "bool", /*default=*/"false",
+           "Lower lookups over multiples of 16 lanes to AVX-512 vpermps / "
+           "vpermi2ps">,
+    Option<"avx2", "avx2", "bool", /*default=*/"false",
+           "Lower lookups over multiples of 8 lanes to AVX2 vpermps "
+           "(without avx512, or where the lanes are not a multiple of 16)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

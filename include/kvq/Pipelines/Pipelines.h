@@ -54,6 +54,13 @@ struct KVQCPUPipelineOptions
                      "as 4-bit halves) to AVX2 vpmaddubsw + vpmaddwd "
                      "(kvq-compile turns it on when the target has AVX2)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> avx512{
+      *this, "avx512",
+      llvm::cl::desc("Decode codebooks (PolarQuant's factors) with AVX-512 "
+                     "permutes (kvq.lookup as vpermps / vpermi2ps; with "
+                     "avx2 alone, AVX2 vpermps; neither: selects; "
+                     "kvq-compile turns it on when the target has AVX512F)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> avx512BF16{
       *this, "avx512-bf16",
       llvm::cl::desc("Compute bf16 Q K^T in prefill with AVX512-BF16 dot "

@@ -108,6 +108,7 @@ public:
   bool appliesSparseTerms(Operation *op) const override {
     return sparse.contains(op);
   }
+  bool hasTableLookup() const override;
 
   /// The decoders whose sparse terms the kernel being emitted applies.
   llvm::SmallPtrSet<Operation *, 2> sparse;
@@ -508,6 +509,10 @@ Value CPUChunkReader::readQuantizedChunk(OpBuilder &, Location, Value codes,
   static_cast<KVOperand &>(src) = getQuantized(codes, scale);
   return emitter.loadKVChunk(src, coords[0], coords[1], coords[2],
                              start / width);
+}
+
+bool CPUChunkReader::hasTableLookup() const {
+  return emitter.features.tableLookup;
 }
 
 Value CPUChunkReader::loadChunk(OpBuilder &, Location, Value buffer,
@@ -3085,7 +3090,7 @@ struct KVQTileAttentionPass
         })))
       return signalPassFailure();
     CPUKernelFeatures features{avx512BF16, vectorRegisters, registerBits,
-                               int8Nibbles};
+                               int8Nibbles, tableLookup};
     if (failed(features.verify(getOperation().getLoc())))
       return signalPassFailure();
     SmallVector<AttentionOp> ops;

@@ -44,11 +44,11 @@ void mlir::kvq::populateKVQToLinalgConversionPatterns(
 void mlir::kvq::configureKVQToLinalgConversionLegality(
     ConversionTarget &target) {
   // Everything of kvq but the attention op, whose lowerings (CPU loops, GPU
-  // kernels) are conversions of their own, and the vector-level dot_i8
-  // that the CPU loops use (kvq-lower-dot-i8); ops of other dialects stay
-  // legal (a partial conversion).
+  // kernels) are conversions of their own, and the vector-level dot_i8 and
+  // lookup that the CPU loops use (kvq-lower-dot-i8, kvq-lower-lookup); ops
+  // of other dialects stay legal (a partial conversion).
   target.addIllegalDialect<KVQDialect>();
-  target.addLegalOp<AttentionOp, DotI8Op>();
+  target.addLegalOp<AttentionOp, DotI8Op, LookupOp>();
 }
 
 std::string mlir::kvq::getKVQToLinalgFailure(Operation *op) {

@@ -1,5 +1,6 @@
 // RUN: kvq-opt %s -kvq-fuse | FileCheck %s --check-prefix=FUSE
 // RUN: kvq-opt %s -kvq-fuse -kvq-tile-attention -canonicalize | FileCheck %s --check-prefix=TILE
+// RUN: kvq-opt %s -kvq-fuse -kvq-tile-attention=table-lookup=1 -canonicalize | FileCheck %s --check-prefix=TABLE
 
 // Attention over a PolarQuant cache of rotated keys and values: the cache
 // holds polar codes of S k (rotate -> polar_encode at prefill), and the
@@ -47,6 +48,31 @@
 // TILE:         %[[F:.*]] = arith.select
 // TILE:         arith.mulf %{{.*}}, %[[F]] : vector<16xf32>
 // TILE-NOT:     kvq.polar_decode
+// With `table-lookup` (a target that permutes lanes), each level's factor
+// is one kvq.lookup in a table of the codes' cosines, then their sines: the
+// lane's code, or'ed with its sine bit (bit w of the index for w-bit codes;
+// here the second of each pair of lanes at the first level), indexes it:
+// 8 entries for the 2-bit levels, 32 for the 4-bit one. No select is left
+// in the key loop's decoding.
+// TABLE-LABEL: func @polar_attention
+// TABLE-DAG:     %[[SINE1:.*]] = arith.constant dense<[0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16]> : vector<16xi32>
+// TABLE-DAG:     %[[M15:.*]] = arith.constant dense<15> : vector<16xi32>
+// TABLE-DAG:     %[[T1:.*]] = arith.constant dense<[{{.*}}]> : vector<32xf32>
+// TABLE:         scf.for
+// TABLE:         scf.for
+// TABLE-NOT:     arith.select
+// TABLE:         %[[I4:.*]] = arith.ori %{{.*}} : vector<16xi32>
+// TABLE:         %[[F4:.*]] = kvq.lookup %{{.*}}[%[[I4]]] : vector<8xf32>, vector<16xi32>
+// TABLE:         arith.mulf %{{.*}}, %[[F4]] : vector<16xf32>
+// TABLE-NOT:     arith.select
+// TABLE:         arith.shli %{{.*}}, %c24_i32 : i32
+// TABLE:         %[[WORD:.*]] = vector.broadcast %{{.*}} : i32 to vector<16xi32>
+// TABLE:         %[[SHIFTED:.*]] = arith.shrui %[[WORD]], %{{.*}} : vector<16xi32>
+// TABLE:         %[[CODE:.*]] = arith.andi %[[SHIFTED]], %[[M15]] : vector<16xi32>
+// TABLE:         %[[I1:.*]] = arith.ori %[[CODE]], %[[SINE1]] : vector<16xi32>
+// TABLE:         %[[F1:.*]] = kvq.lookup %[[T1]][%[[I1]]] : vector<32xf32>, vector<16xi32>
+// TABLE:         arith.mulf %{{.*}}, %[[F1]] : vector<16xf32>
+// TABLE-NOT:     kvq.polar_decode
 func.func @polar_attention(%q: tensor<1x4x3x64xf32>,
     %kr: tensor<1x2x?x4xf16>, %k1: tensor<1x2x?x16xi8>, %k2: tensor<1x2x?x4xi8>, %k3: tensor<1x2x?x2xi8>, %k4: tensor<1x2x?x1xi8>,
     %vr: tensor<1x2x?x4xf16>, %v1: tensor<1x2x?x16xi8>, %v2: tensor<1x2x?x4xi8>, %v3: tensor<1x2x?x2xi8>, %v4: tensor<1x2x?x1xi8>)

@@ -887,6 +887,32 @@ LogicalResult DotI8Op::verify() {
   return success();
 }
 
+LogicalResult LookupOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  LookupOp::Adaptor adaptor(operands, attributes, properties, regions);
+  auto table = dyn_cast<VectorType>(adaptor.getTable().getType());
+  auto indices = dyn_cast<VectorType>(adaptor.getIndices().getType());
+  if (!table || !indices)
+    return failure();
+  // The indices' shape and the table's element type.
+  inferredReturnTypes.push_back(indices.clone(table.getElementType()));
+  return success();
+}
+
+LogicalResult LookupOp::verify() {
+  auto table = cast<VectorType>(getTable().getType());
+  auto indices = cast<VectorType>(getIndices().getType());
+  if (table.isScalable() || indices.isScalable())
+    return emitOpError("needs fixed-length vectors");
+  int64_t n = table.getNumElements();
+  if (n < 2 || n > kMaxTableSize || (n & (n - 1)) != 0)
+    return emitOpError() << "needs a table of a power of two from 2 to "
+                         << kMaxTableSize << " elements, got " << table;
+  return success();
+}
+
 LogicalResult RotateOp::verify() {
   RankedTensorType type = getInput().getType();
   if (type.getRank() != 4)

@@ -274,8 +274,10 @@ struct GearDecodeDecoderModel
 /// starts are static, so every byte and bit position is a constant: the
 /// chunk loads its few radius and code bytes as scalars, spreads them over
 /// the lanes, shifts each lane's code out with a constant shift vector and
-/// selects the factor among constant vectors (one per code, cosine or sine
-/// per lane).
+/// reads the factor from a table of cosines and sines with kvq.lookup
+/// where the reader's target permutes lanes (the lane's cosine or sine as
+/// one more index bit), else selects it among constant vectors (one per
+/// code, cosine or sine per lane).
 struct PolarDecodeDecoderModel
     : KVDecoderOpInterface::ExternalModel<PolarDecodeDecoderModel,
                                           PolarDecodeOp> {
@@ -332,6 +334,31 @@ struct PolarDecodeDecoderModel
           emitLaneFields(b, loc, reader.getBuffer(polar.getCodes()[level - 1]),
                          prefix, bitOf, w);
       std::vector<float> table = polarTrigTable(level, w);
+      if (reader.hasTableLookup()) {
+        // One lookup in [cos of each code..., sin of each code...]: the
+        // lane's sine is index bit w.
+        SmallVector<float> entries(2 * (int64_t(1) << w));
+        SmallVector<int32_t> sineBits;
+        for (int64_t k = 0; k < (int64_t(1) << w); ++k) {
+          entries[k] = table[2 * k];
+          entries[k + (int64_t(1) << w)] = table[2 * k + 1];
+        }
+        for (bool s : sine)
+          sineBits.push_back(s ? int32_t(1) << w : 0);
+        Value index = arith::OrIOp::create(
+            b, loc, code,
+            arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(i32Vec, ArrayRef<int32_t>(sineBits))));
+        Value entriesVec = arith::ConstantOp::create(
+            b, loc,
+            DenseElementsAttr::get(
+                VectorType::get({int64_t(entries.size())}, b.getF32Type()),
+                ArrayRef<float>(entries)));
+        value = arith::MulFOp::create(
+            b, loc, value, LookupOp::create(b, loc, entriesVec, index));
+        continue;
+      }
       // The factor of code k (cos or sin by lane) by a binary tree of
       // selects on the code's bits: 2^w - 1 selects and w bit tests.
       SmallVector<Value> factors;

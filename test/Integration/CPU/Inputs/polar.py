@@ -12,6 +12,9 @@ polar_decode) on fresh random inputs with ragged and dynamic sizes:
   reference decoding the same codes;
 * layouts: the defaults (L = 4, bits [4, 2, 2, 2], f16 radius, D = 128),
   and padded rows (D = 12 at bits [4, 1]; D = 40 at [2, 4, 1]);
+* attention over PolarQuant K and V of other layouts (D 40 at bits
+  [2, 4, 1], D 12 at [4, 1], D 32 at 1 bit per level), decoded inside the
+  key loop, against NumPy attention over the reference decoding;
 * attention over a PolarQuant cache (GQA, causal, dynamic length): the
   prefill rotate -> polar_encode compiled, then attention over
   rotate^-1(polar_decode(codes)) for K and V, which kvq-fuse turns into
@@ -65,6 +68,7 @@ def module():
             f" -> {t(shape, tout)}\n"
             f"  return %d : {t(shape, tout)}\n}}\n")
     fns.append(attention_fns())
+    fns.extend(layout_attention_fn(*case) for case in LAYOUTS)
     return "".join(fns)
 
 
@@ -91,6 +95,41 @@ def attention_fns():
         f"  %o = kvq.attention q(%q : {q}) k(%k : {t(kv, 'f32')}) v(%v : {t(kv, 'f32')}) {{causal}} -> {q}",
         f"  return %o : {q}", "}"]
     return "\n".join(out) + "\n"
+
+
+# Attention over PolarQuant K and V of other layouts, decoded inside the
+# key loop (no rotation: a Hadamard rotation needs a power-of-two head
+# dimension): (name, head dimension, levels, bits). D 40 leaves 8 lanes of
+# the last 16-lane chunk past the head dimension; 1-bit codes make tables
+# of 4 cosines and sines, the 4-bit second level one of 32.
+LAYOUTS = [
+    ("three_levels", 40, 3, (2, 4, 1)),
+    ("two_levels", 12, 2, (4, 1)),
+    ("one_bit", 32, 4, (1, 1, 1, 1)),
+]
+
+
+def layout_types(d, levels, bits):
+    kv = [1, HKV, None, d]
+    rad = t(kv[:3] + [d >> levels], "f32")
+    codes = [t(kv[:3] + [((d >> lv) * b + 7) // 8], "i8") for lv, b in enumerate(bits, start=1)]
+    return kv, rad, codes
+
+
+def layout_attention_fn(name, d, levels, bits):
+    kv, rad, codes = layout_types(d, levels, bits)
+    q = t([1, HQ, SQ, d], "f32")
+    attrs = f"{{levels = {levels}, bits = array<i64: {', '.join(map(str, bits))}>}}"
+    args = [f"%q: {q}"]
+    body = []
+    for tag in ("k", "v"):
+        names = [f"%{tag}{i}" for i in range(levels)]
+        args += [f"%{tag}r: {rad}"] + [f"{n}: {c}" for n, c in zip(names, codes)]
+        body.append(f"  %{tag} = kvq.polar_decode %{tag}r, {', '.join(names)} {attrs} : {rad}, "
+                    f"{', '.join(codes)} -> {t(kv, 'f32')}")
+    return "\n".join([f"func.func @attention_{name}({', '.join(args)}) -> {q} {{"] + body + [
+        f"  %o = kvq.attention q(%q : {q}) k(%k : {t(kv, 'f32')}) v(%v : {t(kv, 'f32')}) -> {q}",
+        f"  return %o : {q}", "}"]) + "\n"
 
 
 NP = {"f32": np.float32, "f16": np.float16, "bf16": ref.SCALE_DTYPES["bf16"]}
@@ -178,6 +217,20 @@ def main():
         exact = ref.attention(q, k, v, causal=True).ravel()
         cos = float(out.ravel() @ exact / (np.linalg.norm(out) * np.linalg.norm(exact)))
         kt.report(f"polar_attention L={length} vs fp32", cos > 0.94, f"cosine {cos:.4f} (> 0.94)")
+
+    for name, d, levels, bits in LAYOUTS:
+        length = 37
+        q = rng.standard_normal((1, HQ, SQ, d)).astype(np.float32)
+        enc = []
+        for _ in range(2):
+            x = rng.standard_normal((1, HKV, length, d))
+            radius, codes = ref.polar_encode(x, levels, bits, np.float32)
+            enc.append((radius, codes))
+        args = [a for radius, codes in enc for a in [radius] + [c.view(np.int8) for c in codes]]
+        out = np.asarray(getattr(mod, f"attention_{name}")(q, *args), dtype=np.float64)
+        kd, vd = (ref.polar_decode(radius, codes, levels, bits) for radius, codes in enc)
+        kt.check(f"attention {name} D={d} bits={bits}", out, ref.attention(q, kd, vd), att_tol,
+                 shape=False, finite=False)
 
     kt.finish()
 

@@ -54,6 +54,11 @@ public:
   /// once per token instead of into every decoded chunk); the decoder's
   /// chunks then leave them out. False unless a lowering says otherwise.
   virtual bool appliesSparseTerms(Operation *op) const { return false; }
+
+  /// Whether decoders may read small tables (codebooks) with kvq.lookup,
+  /// which the target lowers to vector permutes; otherwise they select
+  /// among constant vectors. False unless a lowering says otherwise.
+  virtual bool hasTableLookup() const { return false; }
 };
 
 } // namespace kvq

@@ -712,6 +712,42 @@ def KVQ_DotI8Op : KVQ_Op<"dot_i8", [Pure,
   let hasVerifier = 1;
 }
 
+def KVQ_LookupOp : KVQ_Op<"lookup", [Pure,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "Lane-wise reads of a small table by index";
+  let description = [{
+    `result[l] = table[indices[l] mod N]` for a table of `N` elements, `N`
+    a power of two from 2 to 256: only the low `log2 N` bits of each index
+    count, so every index is in range. The decoders of the CPU attention
+    kernel use it for codebooks: PolarQuant's cosine / sine factor of each
+    code is one lookup in a table of `2 * 2^bits` entries (the lane's
+    choice of cosine or sine is one more index bit), instead of a tree of
+    `2^bits - 1` selects.
+
+    `kvq-lower-lookup` lowers it: with `avx512`, a table of up to 16
+    elements to one AVX-512 `vpermps` (`vpermd` for i32) per 16 lanes, of
+    32 to one `vpermi2ps` (`vpermi2d`); with `avx2`, up to 8 elements to
+    one AVX2 `vpermps` (`vpermd`) per 8 lanes; larger tables to such
+    lookups in slices of the table, chosen among by selects on the higher
+    index bits; otherwise to portable vector code (a tree of `N - 1`
+    selects on the index bits).
+
+    ```mlir
+    %f = kvq.lookup %table[%codes] : vector<32xf32>, vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [F32, I32]>:$table,
+                       VectorOfRankAndType<[1], [I32]>:$indices);
+  let results = (outs VectorOfRankAndType<[1], [F32, I32]>:$result);
+  let assemblyFormat =
+      "$table `[` $indices `]` attr-dict `:` type($table) `,` type($indices)";
+  let extraClassDeclaration = [{
+    /// The largest table the op takes.
+    static constexpr int64_t kMaxTableSize = 256;
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // GEAR: ExtractOutliersOp, LowRankApproxOp, GearDecodeOp
 //===----------------------------------------------------------------------===//
