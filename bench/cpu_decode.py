@@ -303,12 +303,16 @@ def method_inputs(rng, b, length, method, encode=False):
     return args, sum(a.nbytes for a in args), dense, raw
 
 
-def compile_variant(name, scheme, kv_dtype, options):
+def compile_variant(name, scheme, kv_dtype, options, kvq_compile=None):
+    """The decode kernel of a cache type or method (kvq_compile: another
+    kvq-compile than the default, as bench/cpu_ab.py compares)."""
     if name in METHODS:
-        return kvq.compile(method_module(name), name="decode_" + name, options=options)
+        return kvq.compile(method_module(name), name="decode_" + name, options=options,
+                           kvq_compile=kvq_compile)
     text = attention_module("decode", [-1, HQ, 1, D], [-1, HKV, -1, D], dtype="f32",
                             kv_dtype=kv_dtype, key_scheme=scheme, value_scheme=scheme)
-    return kvq.compile(text, name="decode_" + name.replace("+", "_"), options=options)
+    return kvq.compile(text, name="decode_" + name.replace("+", "_"), options=options,
+                       kvq_compile=kvq_compile)
 
 
 def kv_inputs(rng, b, length, scheme, kv_dtype, random_values=False):
