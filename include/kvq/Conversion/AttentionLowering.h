@@ -71,8 +71,8 @@ struct CPUKernelFeatures {
   /// enough for AVX2's i16 pair sums (`vpmaddubsw`), where the target has
   /// no VNNI. Without it, int8 codes are one 8-bit operand.
   bool int8Nibbles = false;
-  /// Decoders may read codebooks with kvq.lookup (one permute per vector
-  /// where kvq-lower-lookup has one) instead of trees of selects.
+  /// Decoders may read codebooks with kvq.lookup (permutes where
+  /// kvq-lower-lookup has them) instead of trees of selects.
   bool tableLookup = false;
 
   /// Reports a register file out of range at `loc`.

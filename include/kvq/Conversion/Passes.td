@@ -355,8 +355,10 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
 
     `table-lookup` (for a target with AVX2 or AVX-512: the CPU pipeline
     sets it from its `avx2` and `avx512`): decoders read their codebooks
-    with `kvq.lookup`, which `kvq-lower-lookup` makes one permute per
-    vector, instead of a tree of selects over constant vectors: PolarQuant's
+    with `kvq.lookup`, which `kvq-lower-lookup` makes permutes (one
+    `vpermi2ps` per 16 lanes for 32 entries with AVX-512; four `vpermps`
+    and three selects per 8 lanes with AVX2), instead of a tree of selects
+    over constant vectors: PolarQuant's
     cosine / sine factor of a level with `w`-bit codes is one lookup in a
     table of `2^(w+1)` entries, the lane's choice of cosine or sine being
     index bit `w`.
