@@ -83,10 +83,7 @@ def main():
     for b in args.batch:
         for length in args.lengths:
             q = rng.standard_normal((b, cd.HQ, 1, cd.D), dtype=np.float32)
-            if method:
-                kv, nbytes, _, _ = cd.method_inputs(rng, b, length, args.kernel)
-            else:
-                kv, nbytes, _ = cd.kv_inputs(rng, b, length, scheme, kv_dtype)
+            kv, nbytes = cd.timing_inputs(rng, b, length, args.kernel)
             out = np.empty(q.shape, np.float32)
             calls = {label: mod.decode.bind(q, *kv, out=out) for label, mod in mods.items()}
             for call in calls.values():

@@ -356,6 +356,17 @@ def kv_inputs(rng, b, length, scheme, kv_dtype, random_values=False):
     return args, nbytes, dense
 
 
+def timing_inputs(rng, b, length, name):
+    """K and V arguments of cache type or method `name` for a timed call
+    (random codes: timing does not depend on the values), and their bytes."""
+    if name in METHODS:
+        args, nbytes, _, _ = method_inputs(rng, b, length, name)
+    else:
+        scheme, kv_dtype, _ = VARIANTS[name]
+        args, nbytes, _ = kv_inputs(rng, b, length, scheme, kv_dtype)
+    return args, nbytes
+
+
 def check(mods, variants, rng):
     """Correct before fast: every variant vs the fp64 reference at a ragged
     cache length."""
@@ -495,11 +506,8 @@ def main():
     for b in args.batch:
         for length in args.lengths:
             q = rng.standard_normal((b, HQ, 1, D), dtype=np.float32)
-            for name, (scheme, kv_dtype, _) in variants.items():
-                if name in METHODS:
-                    kv, nbytes, _, _ = method_inputs(rng, b, length, name)
-                else:
-                    kv, nbytes, _ = kv_inputs(rng, b, length, scheme, kv_dtype)
+            for name in variants:
+                kv, nbytes = timing_inputs(rng, b, length, name)
                 out = np.empty((b, HQ, 1, D), np.float32)
                 call = mods[name].decode.bind(q, *kv, out=out)
                 t, times = time_call(call, args.reps, limits)
