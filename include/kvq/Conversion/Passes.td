@@ -358,10 +358,9 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
     with `kvq.lookup`, which `kvq-lower-lookup` makes permutes (one
     `vpermi2ps` per 16 lanes for 32 entries with AVX-512; four `vpermps`
     and three selects per 8 lanes with AVX2), instead of a tree of selects
-    over constant vectors: PolarQuant's
-    cosine / sine factor of a level with `w`-bit codes is one lookup in a
-    table of `2^(w+1)` entries, the lane's choice of cosine or sine being
-    index bit `w`.
+    over constant vectors: PolarQuant's cosine / sine factor of a level
+    with `w`-bit codes is one lookup in a table of `2^(w+1)` entries, the
+    lane's choice of cosine or sine being index bit `w`.
   }];
   let options = [
     Option<"avx512BF16", "avx512-bf16", "bool", /*default=*/"false",
