@@ -88,6 +88,15 @@ struct KVSource : KVOperand {
   }
 };
 
+/// Scratch of the per-key kernel's scores over keys whose scales are folded
+/// into the query per token group: each row's scaled query (int8 scores,
+/// channelScaledKeys: in natural channel order, quantized per group; f32
+/// scores, foldKeyScale: times the group's scales, in the key's layout)
+/// and, with a zero point, each row's score offset.
+struct KeyScaleFold {
+  Value query, offset;
+};
+
 class AttentionEmitter;
 
 /// The CPU lowering's KVChunkReader: buffers of the decoders' operands,
@@ -235,8 +244,12 @@ private:
   /// reduceRows before the extraction: vectors in which the sum of row `i`
   /// is lane `(i % rowsPerVector) * lanes` of vector `i / rowsPerVector`
   /// (`lanes` is 1 once the rows fill the lanes).
-  SmallVector<Value> reduceRowsToLanes(ArrayRef<Value> rows,
-                                       int64_t &rowsPerVector, int64_t &lanes);
+  /// `combine` (default: addition) instead of the sum combines the lanes;
+  /// missing rows are zeros.
+  SmallVector<Value>
+  reduceRowsToLanes(ArrayRef<Value> rows, int64_t &rowsPerVector,
+                    int64_t &lanes,
+                    function_ref<Value(Value, Value)> combine = nullptr);
   /// Combines the lanes of each `width`-lane segment of `v` by halving
   /// swaps within the segment; the first lane of a segment then holds its
   /// combination.
@@ -319,11 +332,15 @@ private:
   /// each as unsigned codes `code + 2^(bits-1)`: plane k holds field k of
   /// every byte, `((bytes >> k * bits) ^ 2^(bits-1)) & (2^bits - 1)` (a
   /// shift and one ternary logic op). For int8, `bytes ^ 0x80`.
-  SmallVector<Value> biasedPlanes(Value bytes, unsigned bits);
+  /// With `biased` false (unsigned codes: asymmetric keys), the fields as
+  /// they are, `(bytes >> k * bits) & (2^bits - 1)`.
+  SmallVector<Value> biasedPlanes(Value bytes, unsigned bits,
+                                  bool biased = true);
   /// The 4-bit halves of int8 codes `bytes` biased to `u = code + 128`:
   /// `{lo, hi}` with `u = 16 * hi + lo`, both in [0, 16)
   /// (`bytes & 15` and `(bytes >> 4) ^ 8`): features.int8Nibbles.
-  SmallVector<Value> nibblePlanes(Value bytes);
+  /// With `biased` false (unsigned codes), `hi` is `bytes >> 4`.
+  SmallVector<Value> nibblePlanes(Value bytes, bool biased = true);
   /// Whether int8 codes take the dot products as two 4-bit halves.
   bool splitsInt8(unsigned bits) const {
     return bits == 8 && features.int8Nibbles;
@@ -364,7 +381,45 @@ private:
   /// broadcast (AVX2 has no broadcast operands).
   void emitInt8ScoresByLane(Value bi, Value hk, Value j0, Value n, Value qb,
                             Value qWords, Value gcorr, Value gsq, Value scores,
-                            ArrayRef<Value> posIdx);
+                            ArrayRef<Value> posIdx, const KeyScaleFold *fold);
+  /// Keys whose scales are shared by a group of tokens and vary along the
+  /// channels (KIVI's keys: a scale and zero point per channel and group
+  /// of G tokens): with int8 dot products their scales are folded into the
+  /// query once per token group, `q * s` quantized to int8 as above, so
+  /// that the keys' codes enter the dot products as they are. Unsigned
+  /// (asymmetric) codes `u` are taken as `u - h` (h = 2^(bits-1): their
+  /// planes unbiased, the accumulators from the same start values as for
+  /// signed codes), and their zero points and that shift give each row a
+  /// score offset `sum_c q_c (z_c + h s_c)` in f32, once per group: the
+  /// query's rounding error then meets codes in [-h, h) rather than
+  /// [0, 2h). Taken with the lanes over keys; G must be
+  /// a multiple of kDotLanes and each partition starts at a multiple of
+  /// kDotLanes keys, so that the keys of a vector share one group.
+  bool channelScaledKeys = false;
+  /// The same for the f32 scores (without int8 dot products): where a token
+  /// group starts, each row's query in the key's layout times the group's
+  /// scales (`fold.query`) and `sum_c q_c z_c` (`fold.offset`, added to the
+  /// score with its lanes); each key's chunks are then its bare codes, with
+  /// no scale or zero point read per chunk.
+  bool foldKeyScale = false;
+  void emitFoldedQueryF32(Value bi, Value hk, Value j, Value qt,
+                          const KeyScaleFold &fold);
+  /// Whether `src`'s scales are per group of tokens (not per token, not for
+  /// all tokens) in groups of a multiple of kDotLanes tokens.
+  bool hasTokenGroupScales(const KVSource &src) const;
+  /// Prefetches the key scales (and zero points) of the token group after
+  /// key `j`'s, which the next fold reads at once (every 64-byte line of
+  /// the row; an index past the cache is harmless for a prefetch).
+  void emitPrefetchNextKeyGroup(Value bi, Value hk, Value j);
+
+  /// Quantizes the query for the keys' token group of key `j`
+  /// (channelScaledKeys): `fold.query * s` (s the keys' scales of the
+  /// group, per channel) quantized as emitQueryInt8 does, into `qb` and the
+  /// groups' data `gcorr` and `gsq` (and `qWords` where given), and with a
+  /// zero point each row's offset `sum_c query[c] * (z[c] + h * s[c])`
+  /// into `fold.offset`.
+  void emitFoldedQuery(Value bi, Value hk, Value j, const KeyScaleFold &fold,
+                       Value qb, Value qWords, Value gcorr, Value gsq);
   int64_t dotLaneChannel(int64_t v, int64_t lane) const {
     return (v * kDotBytes + 4 * lane) * dotPlanes;
   }
@@ -373,6 +428,8 @@ private:
   /// planes' layout), the accumulators' start values `corr` and the query
   /// scale of each lane `sqLanes`.
   void emitQueryInt8(Value qn, Value qb, Value corr, Value sqLanes);
+  /// Each row's query's broadcast words ([br, words, 4 * lanes]) from `qb`.
+  void emitQueryWords(Value qb, Value qWords);
   /// Key `j`'s scores for the tile's rows, one vector per row to be summed
   /// over its lanes, from emitQueryInt8's data.
   SmallVector<Value> emitInt8Partials(Value bi, Value hk, Value j, Value qb,
@@ -435,11 +492,17 @@ private:
   /// 4 keys' weights: the exact integer sum of `u * code` per channel
   /// after `h * sum u` is removed, scaled by the step into the f32
   /// accumulators. The planes are the value layout's vectors.
+  /// Asymmetric int4 / int2 values (codes `c` in [0, 2^bits), value
+  /// `s * c + z`) take the same path with their codes as they are (not
+  /// biased), so that the sum is of `u * (c - h)`, and each row's
+  /// `sum p * (z + h * s)` per scale group (`wZero`, exact in f32) is added
+  /// to the group's channels after the block: the weights' rounding then
+  /// meets codes in [-h, h) instead of [0, 2h).
   bool canUseInt8PV() const;
   void emitWeightsInt8(Value bi, Value hk, Value j0, Value scores, Value wq,
-                       Value wStep, Value wOffset);
+                       Value wStep, Value wOffset, Value wZero);
   void emitValueInt8(Value bi, Value hk, Value j0, Value n, Value wq,
-                     Value wStep, Value wOffset, Value accs);
+                     Value wStep, Value wOffset, Value wZero, Value accs);
   bool int8PV = false;
   bool foldValueScale = false;
   int64_t valueGroups = 0;
@@ -706,9 +769,15 @@ SmallVector<Value> AttentionEmitter::reduceRows(ArrayRef<Value> rows) {
   return sums;
 }
 
-SmallVector<Value> AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
-                                                       int64_t &rowsPerVector,
-                                                       int64_t &lanes) {
+SmallVector<Value>
+AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
+                                    int64_t &rowsPerVector, int64_t &lanes,
+                                    function_ref<Value(Value, Value)> combine) {
+  auto add = [&](Value x, Value y) -> Value {
+    return arith::AddFOp::create(b, x, y);
+  };
+  if (!combine)
+    combine = add;
   SmallVector<Value> vectors(rows);
   auto type = cast<VectorType>(rows.front().getType());
   int64_t vectorLanes = type.getNumElements();
@@ -729,8 +798,8 @@ SmallVector<Value> AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
         }
     SmallVector<Value> next;
     for (size_t i = 0; i < vectors.size(); i += 2)
-      next.push_back(arith::AddFOp::create(
-          b, vector::ShuffleOp::create(b, vectors[i], vectors[i + 1], lo),
+      next.push_back(combine(
+          vector::ShuffleOp::create(b, vectors[i], vectors[i + 1], lo),
           vector::ShuffleOp::create(b, vectors[i], vectors[i + 1], hi)));
     vectors = std::move(next);
     lanes = half;
@@ -739,9 +808,7 @@ SmallVector<Value> AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
   // Reduce the lanes of each row segment in place: the first lane of a
   // segment then holds its sum.
   for (Value &v : vectors)
-    v = foldSegments(v, lanes, [&](Value x, Value y) {
-      return arith::AddFOp::create(b, x, y);
-    });
+    v = foldSegments(v, lanes, combine);
   return vectors;
 }
 
@@ -1137,6 +1204,7 @@ LogicalResult AttentionEmitter::emit() {
   }
   int8PV = canUseInt8PV();
   used.int8PV = int8PV;
+  foldKeyScale = !int8Dot && hasTokenGroupScales(*key);
   // GEAR outliers as sparse terms of the per-key kernel's float paths.
   if (!int8Dot)
     findSparseOutliers(*key);
@@ -1149,11 +1217,17 @@ LogicalResult AttentionEmitter::emit() {
     // Scores with the lanes over keys: per-token key scales, whole vectors
     // of keys. The words of a row that hold channels, grouped by query
     // group and key scale group (a word's channels share both).
-    keysByLane = vw == kDotLanes && !key->whole[2] && key->extent[2] == 1;
+    // Keys with scales per token group fold them into the query
+    // (channelScaledKeys); their words then group by query group only.
+    // (Without int8 dot products: foldKeyScale, below.)
+    channelScaledKeys = vw == kDotLanes && hasTokenGroupScales(*key);
+    keysByLane = vw == kDotLanes &&
+                 ((!key->whole[2] && key->extent[2] == 1) || channelScaledKeys);
     int64_t wordChannels = 4 * dotPlanes;
     for (int64_t w = 0; w * wordChannels < d; ++w) {
       int64_t channel = w * wordChannels;
-      int64_t keyGroup = key->whole[3] ? 0 : channel / key->extent[3];
+      int64_t keyGroup =
+          key->whole[3] || channelScaledKeys ? 0 : channel / key->extent[3];
       if (!dotGroups.empty() && dotGroups.back().keyGroup == keyGroup &&
           (dotGroups.back().firstWord * wordChannels) / kQueryGroup ==
               channel / kQueryGroup) {
@@ -1239,7 +1313,8 @@ Value AttentionEmitter::scratch(ArrayRef<int64_t> shape, Type element) {
       b.getI64IntegerAttr(64));
 }
 
-SmallVector<Value> AttentionEmitter::biasedPlanes(Value bytes, unsigned bits) {
+SmallVector<Value> AttentionEmitter::biasedPlanes(Value bytes, unsigned bits,
+                                                  bool biased) {
   auto type = cast<VectorType>(bytes.getType());
   auto splatByte = [&](int64_t v) {
     return arith::ConstantOp::create(
@@ -1252,7 +1327,8 @@ SmallVector<Value> AttentionEmitter::biasedPlanes(Value bytes, unsigned bits) {
     Value field = bytes;
     if (k > 0)
       field = arith::ShRUIOp::create(b, field, splatByte(k * bits));
-    field = arith::XOrIOp::create(b, field, sign);
+    if (biased)
+      field = arith::XOrIOp::create(b, field, sign);
     if (bits < 8)
       field = arith::AndIOp::create(b, field, splatByte((1 << bits) - 1));
     planes.push_back(field);
@@ -1260,15 +1336,16 @@ SmallVector<Value> AttentionEmitter::biasedPlanes(Value bytes, unsigned bits) {
   return planes;
 }
 
-SmallVector<Value> AttentionEmitter::nibblePlanes(Value bytes) {
+SmallVector<Value> AttentionEmitter::nibblePlanes(Value bytes, bool biased) {
   auto type = cast<VectorType>(bytes.getType());
   auto splatByte = [&](int64_t v) {
     return arith::ConstantOp::create(
         b, DenseElementsAttr::get(type, b.getI8IntegerAttr(v)));
   };
   Value lo = arith::AndIOp::create(b, bytes, splatByte(15));
-  Value hi = arith::XOrIOp::create(
-      b, arith::ShRUIOp::create(b, bytes, splatByte(4)), splatByte(8));
+  Value hi = arith::ShRUIOp::create(b, bytes, splatByte(4));
+  if (biased)
+    hi = arith::XOrIOp::create(b, hi, splatByte(8));
   return {lo, hi};
 }
 
@@ -1298,12 +1375,24 @@ Value AttentionEmitter::broadcastWord(Value buffer, ValueRange indices,
       vector::BroadcastOp::create(b, laneI32, word));
 }
 
+bool AttentionEmitter::hasTokenGroupScales(const KVSource &src) const {
+  return src.scheme && !src.decoder &&
+         src.scheme.getGranularity() != Granularity::Fragment &&
+         !src.whole[2] && src.extent[2] > 1 && src.extent[2] % kDotLanes == 0;
+}
+
 bool AttentionEmitter::canUseInt8Dot() const {
   if (!opts.int8Dot || mask || deltaS || pType || qSource || key->decoder ||
-      !key->scheme || key->zeroPoint || !key->scheme.getSymmetric())
+      !key->scheme)
     return false;
   unsigned bits = dotCodeBits(*key);
   if (!bits)
+    return false;
+  // Scales per token group fold into the query (any zero point into a
+  // score offset), with the lanes over keys.
+  if (vw == kDotLanes && hasTokenGroupScales(*key))
+    return true;
+  if (key->zeroPoint || !key->scheme.getSymmetric())
     return false;
   // Each lane's channels must share one key scale group.
   int64_t laneChannels = 4 * (8 / bits);
@@ -1441,11 +1530,15 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
 }
 
 bool AttentionEmitter::canUseInt8PV() const {
-  if (!opts.int8PV || !foldValueScale || vw != kDotLanes || value->zeroPoint ||
-      !value->scheme.getSymmetric())
+  if (!opts.int8PV || !foldValueScale || vw != kDotLanes)
     return false;
   unsigned bits = dotCodeBits(*value);
   if (!bits)
+    return false;
+  // Asymmetric codes: sub-byte ones (int8's [0, 256) is not a signed
+  // operand), with their zero points.
+  if (value->scheme.getSymmetric() ? bool(value->zeroPoint)
+                                   : bits == 8 || !value->zeroPoint)
     return false;
   // Each span of kDotLanes code bytes within one scale group.
   int64_t spanChannels = kDotLanes * (8 / bits);
@@ -1454,7 +1547,7 @@ bool AttentionEmitter::canUseInt8PV() const {
 
 void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
                                        Value scores, Value wq, Value wStep,
-                                       Value wOffset) {
+                                       Value wOffset, Value wZero) {
   auto vecI32 = VectorType::get({vw}, b.getI32Type());
   unsigned bits = dotCodeBits(*value);
   int64_t bias = valueCodeBias(bits);
@@ -1466,11 +1559,20 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
   constexpr int32_t kMagicBits = 0x4B400000;
   Value magic = splat(cF32(kMagic));
   SmallVector<Value> prefix = sideRowIndices(*value, bi, hk);
-  SmallVector<SmallVector<Value>> scales;
-  for (int64_t k = 0; k < vectors; ++k)
-    scales.push_back(readSideKeys(value->scale, prefix,
-                                  arith::AddIOp::create(b, j0, cIdx(k * vw)),
-                                  valueGroups));
+  SmallVector<SmallVector<Value>> scales, shifted;
+  for (int64_t k = 0; k < vectors; ++k) {
+    Value j = arith::AddIOp::create(b, j0, cIdx(k * vw));
+    scales.push_back(readSideKeys(value->scale, prefix, j, valueGroups));
+    // Asymmetric values: z + h * s, the zero point and the codes' centring.
+    if (wZero) {
+      SmallVector<Value> zeros =
+          readSideKeys(value->zeroPoint, prefix, j, valueGroups);
+      for (int64_t g = 0; g < valueGroups; ++g)
+        zeros[g] = math::FmaOp::create(b, scales[k][g],
+                                       splat(cF32(double(bias))), zeros[g]);
+      shifted.push_back(zeros);
+    }
+  }
   for (int64_t t = 0; t < br; ++t) {
     SmallVector<Value> p;
     for (int64_t k = 0; k < vectors; ++k)
@@ -1504,6 +1606,17 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
       }
       memref::StoreOp::create(b, arith::DivFOp::create(b, max, c255), wStep,
                               {cIdx(t), cIdx(g)});
+      if (wZero) {
+        Value acc;
+        for (int64_t k = 0; k < vectors; ++k)
+          acc = acc ? Value(vector::FMAOp::create(b, p[k], shifted[k][g], acc))
+                    : Value(arith::MulFOp::create(b, p[k], shifted[k][g]));
+        memref::StoreOp::create(
+            b,
+            vector::ReductionOp::create(b, vector::CombiningKind::ADD, acc,
+                                        arith::FastMathFlags::reassoc),
+            wZero, {cIdx(t), cIdx(g)});
+      }
       if (bias) {
         // Wrapping i32 arithmetic: the sum of the codes is exact.
         Value total = arith::SubIOp::create(
@@ -1523,7 +1636,7 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
 
 void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
                                      Value wq, Value wStep, Value wOffset,
-                                     Value accs) {
+                                     Value wZero, Value accs) {
   // Code bytes per span: one register of i32 lanes (kDotLanes with
   // 512-bit registers, 8 with AVX2, whose 16 registers would spill the
   // accumulators of 16-byte spans). A span lies in one scale group.
@@ -1600,9 +1713,11 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
           // Sub-byte codes biased to be non-negative; int8 codes are the
           // signed operand as they are, or their biased halves (each in
           // [0, 16): within 5 signed bits).
-          SmallVector<Value> parts = nibbles    ? nibblePlanes(quad)
-                                     : bits < 8 ? biasedPlanes(quad, bits)
-                                                : SmallVector<Value>{quad};
+          SmallVector<Value> parts =
+              nibbles ? nibblePlanes(quad)
+              : bits < 8
+                  ? biasedPlanes(quad, bits, value->scheme.getSymmetric())
+                  : SmallVector<Value>{quad};
           unsigned partBits = nibbles ? 5 : bits < 8 ? bits + 1 : 8;
           int64_t g = groupOf(s0 + sp);
           for (int64_t t = 0; t < br; ++t) {
@@ -1630,6 +1745,7 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
         };
         Value step = side(wStep);
         Value offset = valueCodeBias(bits) ? side(wOffset) : Value();
+        Value zero = wZero ? side(wZero) : Value();
         int64_t byte0 = (s0 + sp) * kSpan;
         int64_t first = (t * count + sp) * fields;
         for (int64_t k = 0; k < planes; ++k) {
@@ -1642,11 +1758,11 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
           if (offset)
             sum = arith::SubFOp::create(b, sum, offset);
           Value idx[2] = {cIdx(t), cIdx(c * vw + byte0 % kDotLanes)};
-          vector::StoreOp::create(
-              b,
-              vector::FMAOp::create(
-                  b, sum, step, vector::LoadOp::create(b, laneF32, accs, idx)),
-              accs, idx);
+          Value acc = vector::LoadOp::create(b, laneF32, accs, idx);
+          if (zero)
+            acc = arith::AddFOp::create(b, acc, zero);
+          vector::StoreOp::create(b, vector::FMAOp::create(b, sum, step, acc),
+                                  accs, idx);
         }
       }
   }
@@ -1670,11 +1786,9 @@ void AttentionEmitter::emitDotGroupData(Value corr, Value sqLanes, Value gcorr,
     }
 }
 
-void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
-                                            Value n, Value qb, Value qWords,
-                                            Value gcorr, Value gsq,
-                                            Value scores,
-                                            ArrayRef<Value> posIdx) {
+void AttentionEmitter::emitInt8ScoresByLane(
+    Value bi, Value hk, Value j0, Value n, Value qb, Value qWords, Value gcorr,
+    Value gsq, Value scores, ArrayRef<Value> posIdx, const KeyScaleFold *fold) {
   // Keys per iteration: one register of i32 lanes (kDotLanes with 512-bit
   // registers; 8 with AVX2, whose 16 registers would spill the scores and
   // accumulators of 16 keys).
@@ -1692,12 +1806,41 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
   // would spill the 64-byte rows.
   int64_t chunkWords = features.registerBits >= 512 ? wordsPerVector : 4;
 
+  bool biased = key->scheme.getSymmetric();
   buildFor(b, c0, n, cIdx(keys), [&](Value jj) {
     Value jBase = arith::AddIOp::create(b, j0, jj);
     Value last = arith::SubIOp::create(b, arith::AddIOp::create(b, j0, n), c1);
-    // The keys' scales, one vector of keys per key group.
-    SmallVector<Value> keyScales =
-        readSideKeys(key->scale, keyPrefix, jBase, keyGroups, keys);
+    // The keys' scales, one vector of keys per key group; or, folded into
+    // the query, the query of their token group: quantized again where a
+    // group starts (and at the block's first keys).
+    SmallVector<Value> keyScales;
+    if (fold) {
+      Value starts = arith::OrIOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, jj, c0),
+          arith::CmpIOp::create(
+              b, arith::CmpIPredicate::eq,
+              arith::RemUIOp::create(b, jBase, cIdx(key->extent[2])), c0));
+      buildIf(b, starts, [&]() {
+        emitFoldedQuery(bi, hk, jBase, *fold, qb, qWords, gcorr, gsq);
+      });
+    } else {
+      keyScales = readSideKeys(key->scale, keyPrefix, jBase, keyGroups, keys);
+    }
+    // Keys whose scales fold into the query: each key's value row, which
+    // P V reads after the block's scores, and the code rows of the keys two
+    // iterations ahead, so that the loads find them in cache. (The fold's
+    // long dependent chain once per group otherwise keeps the core from
+    // issuing those loads early: at batch 8, from memory, KIVI 4 bit took
+    // 1.35x longer without these prefetches. Keys with per-token scales
+    // were 1.1x slower with them.)
+    for (int64_t k = 0; fold && k < keys; ++k) {
+      Value j = arith::AddIOp::create(b, jBase, cIdx(k));
+      emitPrefetchRow(*value, bi, hk, arith::MinUIOp::create(b, j, last));
+      emitPrefetchRow(
+          *key, bi, hk,
+          arith::MinUIOp::create(b, arith::AddIOp::create(b, j, cIdx(2 * keys)),
+                                 arith::SubIOp::create(b, skv, c1)));
+    }
     SmallVector<Value> score(br);
     size_t nextGroup = 0;
     // With int8 nibbles: the low halves' sums in `acc` (from the bias),
@@ -1743,7 +1886,8 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
             }
           Value bytes = vector::BitCastOp::create(b, bytesType, words[w - w0]);
           SmallVector<Value> planes =
-              nibbles ? nibblePlanes(bytes) : biasedPlanes(bytes, dotBits);
+              nibbles ? nibblePlanes(bytes, biased)
+                      : biasedPlanes(bytes, dotBits, biased);
           for (int64_t t = 0; t < br; ++t)
             for (int64_t k = 0; k < dotPlanes; ++k) {
               // The query's 4 codes of these channels, in every lane.
@@ -1768,9 +1912,10 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
               acc[t] = joinNibbleSums(acc[t], accHi[t]);
             Value qs = memref::LoadOp::create(
                 b, gsq, {cIdx(t), cIdx(int64_t(nextGroup))});
-            Value weight = arith::MulFOp::create(
-                b, keyScales[group.keyGroup],
-                vector::BroadcastOp::create(b, laneF32, qs));
+            Value weight = vector::BroadcastOp::create(b, laneF32, qs);
+            if (!fold)
+              weight =
+                  arith::MulFOp::create(b, keyScales[group.keyGroup], weight);
             Value sum = arith::SIToFPOp::create(b, laneF32, acc[t]);
             score[t] =
                 score[t]
@@ -1780,8 +1925,222 @@ void AttentionEmitter::emitInt8ScoresByLane(Value bi, Value hk, Value j0,
           ++nextGroup;
         }
       }
+    // The zero points' share of the scores, the same for the group's keys.
+    if (fold && fold->offset)
+      for (int64_t t = 0; t < br; ++t)
+        score[t] = arith::AddFOp::create(
+            b, score[t],
+            vector::BroadcastOp::create(
+                b, laneF32,
+                memref::LoadOp::create(b, fold->offset, {cIdx(t)})));
     storeScores(score, jj, j0, n, posIdx, scores);
   });
+}
+
+void AttentionEmitter::emitQueryWords(Value qb, Value qWords) {
+  int64_t dotWidth = dotVectors * kDotBytes * dotPlanes;
+  for (int64_t t = 0; t < br; ++t)
+    for (int64_t w = 0; w < dotWidth / 4; ++w)
+      vector::StoreOp::create(
+          b, broadcastWord(qb, {cIdx(t), cIdx(4 * w)}, registerDotLanes()),
+          qWords, {cIdx(t), cIdx(w), c0});
+}
+
+void AttentionEmitter::emitPrefetchNextKeyGroup(Value bi, Value hk, Value j) {
+  SmallVector<Value> indices = sideRowIndices(*key, bi, hk);
+  indices.push_back(
+      arith::AddIOp::create(b, getTokenSideIndex(b, b.getLoc(), *key, j), c1));
+  for (Value side : {key->scale, key->zeroPoint}) {
+    if (!side)
+      continue;
+    auto type = cast<MemRefType>(side.getType());
+    int64_t elements = type.getShape().back();
+    int64_t perLine =
+        std::max<int64_t>(1, 64 * 8 / int64_t(type.getElementTypeBitWidth()));
+    for (int64_t off = 0; off < elements; off += perLine) {
+      SmallVector<Value> at(indices);
+      at.push_back(cIdx(off));
+      memref::PrefetchOp::create(b, side, at, /*isWrite=*/false,
+                                 /*localityHint=*/3, /*isDataCache=*/true);
+    }
+  }
+}
+
+void AttentionEmitter::emitFoldedQueryF32(Value bi, Value hk, Value j, Value qt,
+                                          const KeyScaleFold &fold) {
+  emitPrefetchNextKeyGroup(bi, hk, j);
+  SmallVector<Value> offsets(br);
+  for (int64_t c = 0; c < dChunks; ++c) {
+    // In the key's layout; lanes past the head dim have a zero query.
+    Value scale = loadScaleChunk(*key, key->scale, bi, hk, j, c);
+    if (!isa<VectorType>(scale.getType()))
+      scale = splat(scale);
+    Value zero;
+    if (fold.offset) {
+      zero = loadScaleChunk(*key, key->zeroPoint, bi, hk, j, c);
+      if (!isa<VectorType>(zero.getType()))
+        zero = splat(zero);
+    }
+    for (int64_t t = 0; t < br; ++t) {
+      Value idx[2] = {cIdx(t), cIdx(c * vw)};
+      Value qv = vector::LoadOp::create(b, vecF32, qt, idx);
+      vector::StoreOp::create(b, arith::MulFOp::create(b, qv, scale),
+                              fold.query, idx);
+      if (zero)
+        offsets[t] = offsets[t]
+                         ? Value(vector::FMAOp::create(b, qv, zero, offsets[t]))
+                         : Value(arith::MulFOp::create(b, qv, zero));
+    }
+  }
+  if (fold.offset)
+    for (auto [t, sum] : llvm::enumerate(reduceRows(offsets)))
+      memref::StoreOp::create(b, sum, fold.offset, {cIdx(int64_t(t))});
+}
+
+void AttentionEmitter::emitFoldedQuery(Value bi, Value hk, Value j,
+                                       const KeyScaleFold &fold, Value qb,
+                                       Value qWords, Value gcorr, Value gsq) {
+  // Per row and query group of 32 channels (two vectors: vw is kDotLanes),
+  // as emitQueryInt8 but in registers: the groups' largest magnitudes and
+  // their code sums each come out of one shuffle tree for all pairs.
+  int64_t chunks = llvm::divideCeil(d, vw);
+  int64_t queryGroups = dotGroups.size();
+  int64_t perGroup = kQueryGroup / vw;
+  int64_t h = int64_t(1) << (dotBits - 1);
+  emitPrefetchNextKeyGroup(bi, hk, j);
+  // The group's scales (and zero points) of each vector of channels, in
+  // natural order, read once for all rows; past the head dim the query is
+  // zero and so is its product.
+  SmallVector<Value> scales, zeros;
+  auto spread = [&](Value v) {
+    return isa<VectorType>(v.getType()) ? v : splat(v);
+  };
+  for (int64_t c = 0; c < chunks; ++c) {
+    SmallVector<int64_t> channels;
+    for (int64_t lane = 0; lane < vw; ++lane)
+      channels.push_back(c * vw + lane);
+    scales.push_back(
+        spread(loadScaleLanes(*key, key->scale, bi, hk, j, channels)));
+    // Unsigned codes u enter the dot products centred, as u - h (h =
+    // 2^(bits-1): the same planes, the accumulators starting at
+    // -h * sum of query codes), and the offset takes z + h * s: the
+    // query's rounding error then meets codes of either sign, in [-h, h),
+    // instead of codes in [0, 2h).
+    if (fold.offset)
+      zeros.push_back(math::FmaOp::create(
+          b, scales.back(), splat(cF32(double(h))),
+          spread(loadScaleLanes(*key, key->zeroPoint, bi, hk, j, channels))));
+  }
+  Value zeroVec = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
+  // x[t][c] = query * scales; each (row, group) pair's lane-wise magnitude.
+  SmallVector<SmallVector<Value>> x(br);
+  SmallVector<Value> magnitudes, offsets;
+  for (int64_t t = 0; t < br; ++t) {
+    Value offset;
+    for (int64_t c = 0; c < queryGroups * perGroup; ++c) {
+      if (c >= chunks) {
+        x[t].push_back(zeroVec);
+        continue;
+      }
+      Value qv = vector::LoadOp::create(b, vecF32, fold.query,
+                                        {cIdx(t), cIdx(c * vw)});
+      x[t].push_back(arith::MulFOp::create(b, qv, scales[c]));
+      if (fold.offset)
+        offset = offset ? Value(vector::FMAOp::create(b, qv, zeros[c], offset))
+                        : Value(arith::MulFOp::create(b, qv, zeros[c]));
+    }
+    for (int64_t g = 0; g < queryGroups; ++g) {
+      Value m;
+      for (int64_t k = 0; k < perGroup; ++k) {
+        Value a = math::AbsFOp::create(b, x[t][g * perGroup + k]);
+        m = m ? selectMax(m, a) : a;
+      }
+      magnitudes.push_back(m);
+    }
+    if (fold.offset)
+      offsets.push_back(offset);
+  }
+  if (fold.offset)
+    for (auto [t, sum] : llvm::enumerate(reduceRows(offsets)))
+      memref::StoreOp::create(b, sum, fold.offset, {cIdx(int64_t(t))});
+
+  // Pair i = t * queryGroups + g: its largest magnitude, the inverse step
+  // 127 / max (0 for an all-zero group) and the step max / 127.
+  int64_t perVector, lanes;
+  SmallVector<Value> maxima =
+      reduceRowsToLanes(magnitudes, perVector, lanes,
+                        [&](Value p, Value q) { return selectMax(p, q); });
+  auto pairLane = [&](ArrayRef<Value> vectors, int64_t i) -> Value {
+    return vector::ExtractOp::create(b, vectors[i / perVector],
+                                     (i % perVector) * lanes);
+  };
+  SmallVector<Value> inverse, steps;
+  for (Value m : maxima) {
+    Value nonZero =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, m, zeroVec);
+    inverse.push_back(arith::SelectOp::create(
+        b, nonZero, arith::DivFOp::create(b, splat(cF32(127.0)), m), zeroVec));
+    steps.push_back(arith::DivFOp::create(b, m, splat(cF32(127.0))));
+  }
+  auto bytesOf = [&](int64_t n) { return VectorType::get({n}, b.getI8Type()); };
+  SmallVector<Value> codeSums;
+  for (int64_t t = 0; t < br; ++t)
+    for (int64_t g = 0; g < queryGroups; ++g) {
+      int64_t i = t * queryGroups + g;
+      Value inv = splat(pairLane(inverse, i));
+      memref::StoreOp::create(b, pairLane(steps, i), gsq, {cIdx(t), cIdx(g)});
+      // The group's codes (round to even, as f32 values), then split into
+      // the planes' layout: plane k holds the channels = k mod planes.
+      SmallVector<Value> rounded;
+      Value sum;
+      for (int64_t k = 0; k < perGroup; ++k) {
+        rounded.push_back(math::RoundEvenOp::create(
+            b, arith::MulFOp::create(b, x[t][g * perGroup + k], inv)));
+        sum = sum ? arith::AddFOp::create(b, sum, rounded.back())
+                  : rounded.back();
+      }
+      codeSums.push_back(sum);
+      Value group = rounded.front();
+      for (int64_t k = 1; k < perGroup; ++k) {
+        int64_t n = cast<VectorType>(group.getType()).getNumElements();
+        group = vector::ShuffleOp::create(
+            b, group, rounded[k],
+            llvm::to_vector(llvm::seq<int64_t>(0, n + vw)));
+      }
+      Value codes = arith::FPToSIOp::create(
+          b, VectorType::get({kQueryGroup}, b.getI32Type()), group);
+      int64_t channel0 = g * kQueryGroup;
+      int64_t v = channel0 / (kDotBytes * dotPlanes);
+      for (int64_t k = 0; k < dotPlanes; ++k) {
+        SmallVector<int64_t> lanesOfPlane;
+        for (int64_t l = k; l < kQueryGroup; l += dotPlanes)
+          lanesOfPlane.push_back(l);
+        Value plane = dotPlanes > 1 ? Value(vector::ShuffleOp::create(
+                                          b, codes, codes, lanesOfPlane))
+                                    : codes;
+        int64_t n = kQueryGroup / dotPlanes;
+        int64_t at = (v * dotPlanes + k) * kDotBytes + channel0 / dotPlanes -
+                     v * kDotBytes;
+        vector::StoreOp::create(b,
+                                arith::TruncIOp::create(b, bytesOf(n), plane),
+                                qb, {cIdx(t), cIdx(at)});
+      }
+    }
+  // The accumulators' start values: -h * each group's sum of codes.
+  SmallVector<Value> sums = reduceRowsToLanes(codeSums, perVector, lanes);
+  for (int64_t t = 0; t < br; ++t)
+    for (int64_t g = 0; g < queryGroups; ++g) {
+      Value sum = pairLane(sums, t * queryGroups + g);
+      memref::StoreOp::create(
+          b,
+          arith::FPToSIOp::create(
+              b, b.getI32Type(),
+              arith::MulFOp::create(b, sum, cF32(-double(h)))),
+          gcorr, {cIdx(t), cIdx(g)});
+    }
+  if (qWords)
+    emitQueryWords(qb, qWords);
 }
 
 void AttentionEmitter::storeScores(ArrayRef<Value> rowScores, Value jj,
@@ -2569,8 +2928,19 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
   int64_t dotWidth = dotVectors * kDotBytes * dotPlanes;
   Value qn, qb, qWords, corr, sqLanes;
   Value gcorr, gsq;
+  KeyScaleFold fold, keyFold;
+  if (foldKeyScale) {
+    keyFold.query = scratch({br, dChunks * vw});
+    if (key->zeroPoint)
+      keyFold.offset = scratch({br});
+  }
   if (int8Dot) {
     qn = scratch({br, dotWidth});
+    if (channelScaledKeys) {
+      fold.query = qn;
+      if (key->zeroPoint)
+        fold.offset = scratch({br});
+    }
     qb = scratch({br, dotWidth}, b.getI8Type());
     corr = scratch({br, dotVectors * kDotLanes}, b.getI32Type());
     sqLanes = scratch({br, dotVectors * kDotLanes});
@@ -2590,11 +2960,13 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
     if (value->zeroPoint)
       zeroSums = scratch({br, valueGroups});
   }
-  Value wq, wStep, wOffset;
+  Value wq, wStep, wOffset, wZero;
   if (int8PV) {
     wq = scratch({br, valueGroups, bk}, b.getI8Type());
     wStep = scratch({br, valueGroups});
     wOffset = scratch({br, valueGroups});
+    if (value->zeroPoint)
+      wZero = scratch({br, valueGroups});
   }
   Value accs = scratch({br, dvp});
   Value maxs = scratch({br});
@@ -2649,17 +3021,14 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               b, arith::MulFOp::create(b, inLayout[c], scaleVec), qt,
               {cIdx(t), cIdx(c * vw)});
       }
-      if (int8Dot)
+      // (With channelScaledKeys, per token group in the key loop instead.)
+      if (int8Dot && !channelScaledKeys) {
         emitQueryInt8(qn, qb, corr, sqLanes);
-      if (keysByLane)
-        emitDotGroupData(corr, sqLanes, gcorr, gsq);
-      if (qWords)
-        for (int64_t t = 0; t < br; ++t)
-          for (int64_t w = 0; w < dotWidth / 4; ++w)
-            vector::StoreOp::create(
-                b,
-                broadcastWord(qb, {cIdx(t), cIdx(4 * w)}, registerDotLanes()),
-                qWords, {cIdx(t), cIdx(w), c0});
+        if (keysByLane)
+          emitDotGroupData(corr, sqLanes, gcorr, gsq);
+        if (qWords)
+          emitQueryWords(qb, qWords);
+      }
 
       // Keys any row of the tile may see.
       Value kvEnd = skv;
@@ -2670,6 +3039,13 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             b, c0, arith::MinSIOp::create(b, skv, lastVisible));
       }
       Value splitLen = arith::CeilDivUIOp::create(b, kvEnd, numSplits);
+      // Keys whose scales fold into the query per token group: partitions
+      // start at a multiple of kDotLanes keys (blocks are whole vectors),
+      // so the kDotLanes keys of a vector share a token group.
+      if (channelScaledKeys || foldKeyScale)
+        splitLen = arith::MulIOp::create(
+            b, arith::CeilDivUIOp::create(b, splitLen, cIdx(kDotLanes)),
+            cIdx(kDotLanes));
 
       Value zeroVec = arith::ConstantOp::create(
           b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
@@ -2701,15 +3077,37 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             emitPrefetchRow(*value, bi, hk, j);
             if (int8Dot)
               return emitInt8Partials(bi, hk, j, qb, corr, sqLanes);
+            // Key scales per token group: the query times the group's
+            // scales where a group (or the block) starts, the codes bare.
+            if (foldKeyScale)
+              buildIf(
+                  b,
+                  arith::OrIOp::create(
+                      b,
+                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, j, j0),
+                      arith::CmpIOp::create(
+                          b, arith::CmpIPredicate::eq,
+                          arith::RemUIOp::create(b, j, cIdx(key->extent[2])),
+                          c0)),
+                  [&]() { emitFoldedQueryF32(bi, hk, j, qt, keyFold); });
             SmallVector<Value> kChunks;
             for (int64_t c = 0; c < dChunks; ++c)
-              kChunks.push_back(loadKVChunk(*key, bi, hk, j, c));
+              kChunks.push_back(
+                  loadKVChunk(*key, bi, hk, j, c, /*withScale=*/!foldKeyScale));
             SmallVector<Value> rowAccs;
             for (int64_t t = 0; t < br; ++t) {
-              Value acc = zeroVec;
+              // The zero points' share of the score, summed with the lanes.
+              Value acc = keyFold.offset
+                              ? Value(vector::InsertOp::create(
+                                    b,
+                                    memref::LoadOp::create(b, keyFold.offset,
+                                                           {cIdx(t)}),
+                                    zeroVec, int64_t(0)))
+                              : zeroVec;
               for (int64_t c = 0; c < dChunks; ++c) {
-                Value qv = vector::LoadOp::create(b, vecF32, qt,
-                                                  {cIdx(t), cIdx(c * vw)});
+                Value qv = vector::LoadOp::create(
+                    b, vecF32, foldKeyScale ? keyFold.query : qt,
+                    {cIdx(t), cIdx(c * vw)});
                 acc = vector::FMAOp::create(b, qv, kChunks[c], acc);
               }
               rowAccs.push_back(acc);
@@ -2739,7 +3137,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                   : 1;
           if (keysByLane) {
             emitInt8ScoresByLane(bi, hk, j0, n, qb, qWords, gcorr, gsq, scores,
-                                 posIdx);
+                                 posIdx, channelScaledKeys ? &fold : nullptr);
             unroll = 0;
           } else if (unroll > 1) {
             buildFor(b, c0, n, cIdx(unroll), [&](Value jj) {
@@ -2905,8 +3303,8 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           }
 
           if (int8PV) {
-            emitWeightsInt8(bi, hk, j0, scores, wq, wStep, wOffset);
-            emitValueInt8(bi, hk, j0, n, wq, wStep, wOffset, accs);
+            emitWeightsInt8(bi, hk, j0, scores, wq, wStep, wOffset, wZero);
+            emitValueInt8(bi, hk, j0, n, wq, wStep, wOffset, wZero, accs);
             return;
           }
           if (foldValueScale)

@@ -145,8 +145,72 @@ func.func @tensor_scale(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi8>, %ks
 
 // -----
 
+// Keys whose scales are shared by a group of tokens and vary along the
+// channels (KIVI: a scale and zero point per channel and 32 tokens): the
+// partitions' length is rounded up to whole vectors of 16 keys, so the 16
+// keys of a vector share a token group; where a group starts (or a block),
+// the next group's scales and zero points are prefetched (4 lines each)
+// and the query times the group's scales is quantized again (the groups'
+// largest magnitudes for all rows by one shuffle tree, the codes split
+// into even and odd channels for the int4 planes), and the zero points
+// give each row a score offset (q . (z + 8 s)); the
+// codes are unsigned, so the planes are the fields as they are (no xor),
+// taken as u - 8 by the accumulators' start values, and no key scale
+// multiplies the sums.
+// CHECK-LABEL: func.func @kivi
+// CHECK: %[[LEN:.*]] = arith.ceildivui %{{.*}}, %c16{{.*}} : index
+// CHECK: arith.muli %[[LEN]], %c16{{.*}} : index
+// CHECK: scf.for %{{.*}} step %c16
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %{{.*}}, %c0 : index
+// CHECK: %[[REM:.*]] = arith.remui %{{.*}}, %c32{{.*}} : index
+// CHECK: %[[AT:.*]] = arith.cmpi eq, %[[REM]], %c0 : index
+// CHECK: %[[NEW:.*]] = arith.ori %[[FIRST]], %[[AT]] : i1
+// CHECK: scf.if %[[NEW]] {
+// CHECK: %[[THIS:.*]] = arith.divui %{{.*}}, %c32{{.*}} : index
+// CHECK: %[[NEXT:.*]] = arith.addi %[[THIS]], %c1 : index
+// CHECK-COUNT-8: memref.prefetch %{{.*}}[%{{.*}}, %{{.*}}, %[[NEXT]], %{{.*}}], read, locality<3>, data : memref<1x2x?x128xf16
+// CHECK: %[[G:.*]] = arith.divui %{{.*}}, %c32{{.*}} : index
+// CHECK: vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %[[G]], %c0{{.*}}], %{{.*}} : memref<1x2x?x128xf16, {{.*}}>, vector<16xf16>
+// CHECK: %[[M:.*]] = arith.cmpf ogt, %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: %[[INV:.*]] = arith.divf %{{.*}}, %[[MAX:.*]] : vector<16xf32>
+// CHECK: arith.divf %[[MAX]], %{{.*}} : vector<16xf32>
+// CHECK: math.roundeven %{{.*}} : vector<16xf32>
+// CHECK: math.roundeven %{{.*}} : vector<16xf32>
+// CHECK: %[[CODES:.*]] = arith.fptosi %{{.*}} : vector<32xf32> to vector<32xi32>
+// CHECK: %[[EVEN:.*]] = vector.shuffle %[[CODES]], %[[CODES]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xi32>, vector<32xi32>
+// CHECK: arith.trunci %[[EVEN]] : vector<16xi32> to vector<16xi8>
+// CHECK: %[[ODD:.*]] = vector.shuffle %[[CODES]], %[[CODES]] [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31] : vector<32xi32>, vector<32xi32>
+// CHECK: arith.trunci %[[ODD]] : vector<16xi32> to vector<16xi8>
+// CHECK-NOT: arith.xori
+// CHECK: %[[W:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<64xi8>
+// CHECK: %[[LO:.*]] = arith.andi %[[W]], %{{.*}} : vector<64xi8>
+// CHECK: %[[S:.*]] = arith.shrui %[[W]], %{{.*}} : vector<64xi8>
+// CHECK: %[[HI:.*]] = arith.andi %[[S]], %{{.*}} : vector<64xi8>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[LO]], %{{.*}} {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[HI]], %{{.*}} {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
+// CHECK: int8_dot = 1, int8_pv = 0>}
+func.func @kivi(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi4>, %ks: tensor<1x2x?x128xf16>, %kz: tensor<1x2x?x128xf16>, %v: tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xi4>, #kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16>, scale %ks : tensor<1x2x?x128xf16>, zero_point %kz : tensor<1x2x?x128xf16>) v(%v : tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
+
+// -----
+
+// Token groups that a vector of 16 keys may straddle (8 tokens) keep the
+// f32 scores for asymmetric keys.
+// CHECK-LABEL: func.func @kivi_g8
+// CHECK-NOT: kvq.dot_i8
+// CHECK: int8_dot = 0, int8_pv = 0>}
+func.func @kivi_g8(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xi4>, %ks: tensor<1x2x?x128xf16>, %kz: tensor<1x2x?x128xf16>, %v: tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xi4>, #kvq.quant<i4, asymmetric, group(axis = 2, size = 8), scale = f16>, scale %ks : tensor<1x2x?x128xf16>, zero_point %kz : tensor<1x2x?x128xf16>) v(%v : tensor<1x2x?x128xf32>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
+
+// -----
+
 // Keys the integer path does not take keep the f32 scores, and the
-// recorded schedule says so: asymmetric codes (a zero point), plain f32.
+// recorded schedule says so: asymmetric codes (a zero point) with scales
+// per token, plain f32.
 // CHECK-LABEL: func.func @asymmetric
 // CHECK-NOT: kvq.dot_i8
 // CHECK: int8_dot = 0, int8_pv = 0>}

@@ -133,14 +133,43 @@ func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xf32>, %v: tensor<1
 
 // -----
 
-// Values the integer path does not take keep the f32 P V, and the recorded
-// schedule says so: asymmetric codes (a zero point), int4 groups of 16
-// channels (a span of 16 bytes holds 32), plain f32.
+// Asymmetric int4 values (KIVI's: a scale and zero point per token and 32
+// channels): the codes are the planes as they are (a mask, and a shift and
+// a mask: no xor), the same bias removed after the block, so the sums are
+// of u * (code - 8); per block and row, sum p * (z + 8 s) per group (one
+// reduction) is added to the group's accumulators with the scaled sums.
 // CHECK-LABEL: func.func @asymmetric
-// CHECK-NOT: kvq.dot_i8
-// CHECK: int8_dot = 0, int8_pv = 0>}
+// CHECK: %[[ZS:.*]] = math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
+// CHECK: %[[QUAD:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, 64, 65,
+// CHECK-NOT: arith.xori
+// CHECK: %[[LO:.*]] = arith.andi %[[QUAD]], %{{.*}} : vector<64xi8>
+// CHECK: %[[S:.*]] = arith.shrui %[[QUAD]], %{{.*}} : vector<64xi8>
+// CHECK: %[[HI:.*]] = arith.andi %[[S]], %{{.*}} : vector<64xi8>
+// CHECK-NOT: arith.xori
+// CHECK: kvq.dot_i8 %{{.*}}, %{{.*}}, %[[LO]] {rhs_bits = 5 : i64} : vector<64xi8> -> vector<16xi32>
+// CHECK: kvq.dot_i8 %{{.*}}, %{{.*}}, %[[HI]] {rhs_bits = 5 : i64} : vector<64xi8> -> vector<16xi32>
+// CHECK: %[[SUM:.*]] = arith.subf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: %[[ACC:.*]] = vector.load
+// CHECK: %[[WITHZ:.*]] = arith.addf %[[ACC]], %{{.*}} : vector<16xf32>
+// CHECK: vector.fma %[[SUM]], %{{.*}}, %[[WITHZ]] : vector<16xf32>
+// CHECK: int8_dot = 0, int8_pv = 1>}
 func.func @asymmetric(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi4>, %vs: tensor<1x2x?x4xf16>, %vz: tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi4>, #kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>, scale %vs : tensor<1x2x?x4xf16>, zero_point %vz : tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
+}
+
+// -----
+
+// Values the integer path does not take keep the f32 P V, and the recorded
+// schedule says so: asymmetric int8 codes ([0, 256) is not a signed
+// operand), int4 groups of 16 channels (a span of 16 bytes holds 32),
+// plain f32.
+// CHECK-LABEL: func.func @asymmetric_i8
+// CHECK-NOT: kvq.dot_i8
+// CHECK: int8_dot = 0, int8_pv = 0>}
+func.func @asymmetric_i8(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi8>, %vs: tensor<1x2x?x4xf16>, %vz: tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi8>, #kvq.quant<i8, asymmetric, group(axis = 3, size = 32), scale = f16>, scale %vs : tensor<1x2x?x4xf16>, zero_point %vz : tensor<1x2x?x4xf16>) -> tensor<1x8x1x128xf32>
   return %o : tensor<1x8x1x128xf32>
 }
 

@@ -6,7 +6,9 @@ against two fp64 references:
   per V scale group, the weights w = p * s (p the row's probability, s the
   key's V scale) become codes u = round-to-even(w * 255 / max w), each
   weight u * max w / 255; the output is sum over keys of those weights
-  times V's codes, over the sum of the unrounded p. The integer sums are
+  times V's codes, over the sum of the unrounded p (asymmetric values:
+  times the codes minus h = 2^(bits-1), plus the exact sum of
+  p * (z + h * s) over the keys, z the zero point). The integer sums are
   exact, so the kernel matches this model to f32 rounding (5e-6 of the
   largest output; the quantization's own error is about 5e-3), plus one
   step for each code the model finds within 1e-3 of a tie, which the
@@ -14,12 +16,15 @@ against two fp64 references:
   up to a few 1e-4);
 * exact attention over the same (dequantized) V, within the documented
   bound: each weight is off by at most half its block's step, so output
-  channel c is off by at most sum_k (max_block w / 510) |code_k,c| / sum_k p_k.
+  channel c is off by at most sum_k (max_block w / 510) |code_k,c| / sum_k p_k
+  (asymmetric values: |code_k,c - h|).
 
 Cases: int8, int4 and int2 values (symmetric; group scales along the
-channels or one per token), head dims 128 and a ragged 72, GQA, batch 2,
-ragged cache lengths (1 key, fewer keys than a block, several blocks), one
-partition or three, f32 keys and int4 keys with int8 scores. Run with
+channels or one per token), asymmetric int4 and int2 values (KIVI's:
+scale and zero point per token and group of channels), head dims 128 and
+a ragged 72, GQA, batch 2, ragged cache lengths (1 key, fewer keys than a
+block, several blocks), one partition or three, f32 keys, int4 keys with
+int8 scores and KIVI's keys (per channel and 32 tokens) with int8 scores. Run with
 --options="--int8-pv=1" (VNNI where the CPU has it) and with
 "--int8-pv=1 --vnni=0" (the portable lowering).
 """
@@ -35,6 +40,8 @@ from kvq.builder import attention_module
 BLOCK = 64
 
 I4K = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
+KIVI4K = "#kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16>"
+KIVI4V = "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>"
 # name, V scheme, K scheme (None: f32), head dim, (B, Hq, Hkv), partitions,
 # extra options
 CASES = [
@@ -48,6 +55,11 @@ CASES = [
      None, 128, (1, 8, 2), 3, ""),
     ("v4_k4_dot", "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>",
      I4K, 128, (2, 8, 2), 1, "--int8-dot=1"),
+    ("v4_kivi", KIVI4V, None, 128, (2, 8, 2), 3, ""),
+    ("v4_kivi_d96", KIVI4V, None, 96, (1, 6, 3), 1, ""),
+    ("v2_kivi_g64", "#kvq.quant<i2, asymmetric, group(axis = 3, size = 64), scale = f32>",
+     None, 128, (1, 8, 2), 3, ""),
+    ("v4_kivi_k_dot", KIVI4V, KIVI4K, 128, (2, 8, 2), 1, "--int8-dot=1"),
 ]
 
 
@@ -60,22 +72,29 @@ def blocks(length, partitions):
             yield j, min(j + BLOCK, hi)
 
 
-def model(p, codes, vscale, s, partitions):
+def model(p, codes, vscale, vzero, s, partitions):
     """Output of the weight quantization model and the error bound, fp64.
     p: [B, Hq, L] probabilities (unnormalised), codes [B, Hkv, L, D] (the
-    signed values), vscale the per-token scales [B, Hkv, L, G]."""
+    signed values, or the unsigned codes of asymmetric values), vscale the
+    per-token scales [B, Hkv, L, G], vzero the zero points (or None)."""
     b, hq, length = p.shape
     hkv, d = codes.shape[1], codes.shape[3]
     group = hq // hkv
     size = d if s.granularity == "token" else s.size
     scale_c = np.repeat(vscale.astype(np.float64), size, axis=3)[..., :d]  # [B,Hkv,L,D]
+    bias = 0 if vzero is None else 2 ** (s.bits - 1)
+    codes = codes.astype(np.float64) - bias
+    # Asymmetric values: sum_k p_k (z + h s), exact.
+    shifted = 0.0 if vzero is None else (
+        np.repeat(vzero.astype(np.float64), size, axis=3)[..., :d] + bias * scale_c)
     out = np.zeros((b, hq, d))
     bound = np.zeros((b, hq, d))
     ties = np.zeros((b, hq, d))
     for bi in range(b):
         for h in range(hq):
             sc = scale_c[bi, h // group]
-            cd = codes[bi, h // group].astype(np.float64)
+            cd = codes[bi, h // group]
+            sh = shifted[bi, h // group] if vzero is not None else None
             for j0, j1 in blocks(length, partitions):
                 w = p[bi, h, j0:j1, None] * sc[j0:j1]  # [keys, D]
                 m = w.max(0, keepdims=True)
@@ -83,6 +102,8 @@ def model(p, codes, vscale, s, partitions):
                     u = np.where(m > 0, np.rint(w * (255.0 / m)), 0.0)
                     frac = w * (255.0 / m) - np.floor(w * (255.0 / m))
                 out[bi, h] += (u * (m / 255.0) * cd[j0:j1]).sum(0)
+                if vzero is not None:
+                    out[bi, h] += (p[bi, h, j0:j1, None] * sh[j0:j1]).sum(0)
                 bound[bi, h] += (m / 510.0 * np.abs(cd[j0:j1])).sum(0)
                 # Near-ties, which the kernel's f32 probabilities may round
                 # the other way: one step each.
@@ -108,19 +129,20 @@ def main():
             q = rng.standard_normal((b, hq, 1, d)).astype(np.float32)
             k = rng.standard_normal((b, hkv, length, d)).astype(np.float32)
             v = rng.standard_normal((b, hkv, length, d)).astype(np.float32)
-            vcodes, vscale, _ = ref.quantize(v, s)
-            vd = ref.dequantize(vcodes, vscale, None, s).astype(np.float64)
+            vcodes, vscale, vzero = ref.quantize(v, s)
+            vd = ref.dequantize(vcodes, vscale, vzero, s).astype(np.float64)
+            vside = [vscale] + ([vzero] if vzero is not None else [])
             vin = vcodes
             if s.bits < 8:
                 vin = ref.pack(vcodes, s.bits).reshape(vcodes.shape[:-1] + (-1,))
             kargs, kd = [k], k.astype(np.float64)
             if kscheme:
                 ks = ref.QuantScheme.parse(kscheme)
-                kcodes, kscale, _ = ref.quantize(k, ks)
-                kd = ref.dequantize(kcodes, kscale, None, ks).astype(np.float64)
+                kcodes, kscale, kzero = ref.quantize(k, ks)
+                kd = ref.dequantize(kcodes, kscale, kzero, ks).astype(np.float64)
                 kargs = [ref.pack(kcodes, ks.bits).reshape(kcodes.shape[:-1] + (-1,)),
-                         kscale]
-            got = np.asarray(getattr(mod, name)(q, *kargs, vin, vscale), np.float64)[:, :, 0]
+                         kscale] + ([kzero] if kzero is not None else [])
+            got = np.asarray(getattr(mod, name)(q, *kargs, vin, *vside), np.float64)[:, :, 0]
             exact = ref.attention(q.astype(np.float64), kd, vd)[:, :, 0]
             if kscheme:
                 # int8 scores: compare P V against the kernel's own scores'
@@ -130,7 +152,7 @@ def main():
             kk = np.repeat(kd, hq // hkv, axis=1)
             scores = np.einsum("bhd,bhkd->bhk", q[:, :, 0].astype(np.float64), kk) / np.sqrt(d)
             p = np.exp(scores - scores.max(-1, keepdims=True))
-            want, bound, ties = model(p, vcodes, vscale, s, partitions)
+            want, bound, ties = model(p, vcodes, vscale, vzero, s, partitions)
             diff = np.abs(got - want)
             kt.report(f"{name} L={length}: vs the weight quantization model",
                       bool((diff <= ties + 5e-6 * np.abs(want).max()).all()),
