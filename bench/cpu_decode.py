@@ -85,7 +85,14 @@ INT4 = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
 # int8-dot: the query quantized per 32 channels, AVX512-VNNI where the CPU
 # has it); the others in f32. The "+pv" variants also compute P V as int8
 # dot products (schedule int8-pv: the weights p * scale quantized to 8
-# bits per block of keys).
+# bits per block of keys). A scheme may be a (K scheme, V scheme) pair:
+# KIVI quantizes K per channel over groups of 32 tokens (int8-dot then
+# folds the key scales into the query once per group) and V per token over
+# groups of 32 channels, both asymmetric (int8-pv takes 4-bit values; KIVI
+# 2-bit's groups of 32 channels are narrower than its spans of 64).
+KIVI_KV = {bits: (f"#kvq.quant<i{bits}, asymmetric, group(axis = 2, size = 32), scale = f16>",
+                  f"#kvq.quant<i{bits}, asymmetric, group(axis = 3, size = 32), scale = f16>")
+           for bits in (2, 4)}
 VARIANTS = {
     "fp32": (None, "f32", []),
     "f16": (None, "f16", []),
@@ -97,7 +104,18 @@ VARIANTS = {
     "int4+dot": (INT4, "f32", ["--int8-dot=1"]),
     "int4+dot+pv": (INT4, "f32", ["--int8-dot=1", "--int8-pv=1"]),
     "int2": ("#kvq.quant<i2, asymmetric, group(axis = 3, size = 32), scale = f16>", "f32", []),
+    "kivi4": (KIVI_KV[4], "f32", []),
+    "kivi4+dot": (KIVI_KV[4], "f32", ["--int8-dot=1"]),
+    "kivi4+dot+pv": (KIVI_KV[4], "f32", ["--int8-dot=1", "--int8-pv=1"]),
+    "kivi2": (KIVI_KV[2], "f32", []),
+    "kivi2+dot": (KIVI_KV[2], "f32", ["--int8-dot=1"]),
 }
+
+
+def kv_schemes(scheme):
+    """The K and V schemes of a VARIANTS entry's scheme (one for both, or a
+    pair)."""
+    return scheme if isinstance(scheme, tuple) else (scheme, scheme)
 # Error of the int8 query (and, with +pv, weight) quantization on these
 # inputs (N(0, 1) data), vs fp64 attention over the unquantized query and
 # weights; f32 variants: 1e-4. The tests bound it exactly
@@ -309,8 +327,10 @@ def compile_variant(name, scheme, kv_dtype, options, kvq_compile=None):
     if name in METHODS:
         return kvq.compile(method_module(name), name="decode_" + name, options=options,
                            kvq_compile=kvq_compile)
+    key_scheme, value_scheme = kv_schemes(scheme)
     text = attention_module("decode", [-1, HQ, 1, D], [-1, HKV, -1, D], dtype="f32",
-                            kv_dtype=kv_dtype, key_scheme=scheme, value_scheme=scheme)
+                            kv_dtype=kv_dtype, key_scheme=key_scheme,
+                            value_scheme=value_scheme)
     return kvq.compile(text, name="decode_" + name.replace("+", "_"), options=options,
                        kvq_compile=kvq_compile)
 
@@ -319,7 +339,7 @@ def kv_inputs(rng, b, length, scheme, kv_dtype, random_values=False):
     """Arguments for K and V, the bytes of cache they occupy, and the
     dequantized values (random_values only)."""
     args, nbytes, dense = [], 0, []
-    for _ in range(2):
+    for scheme in kv_schemes(scheme):
         if scheme is None:
             x = rng.standard_normal((b, HKV, length, D), dtype=np.float32)
             x = x.astype(np.float16) if kv_dtype == "f16" else x
@@ -559,7 +579,8 @@ def main():
         "load_after": load_after, "read_bandwidth": bandwidth,
         "max_rel_error": errors, "method_cosine": cosines,
         "shape": {"hq": HQ, "hkv": HKV, "d": D, "q_len": 1},
-        "schemes": {k: METHODS[k] if k in METHODS else v[0] or v[1]
+        "schemes": {k: METHODS[k] if k in METHODS
+                    else " / ".join(kv_schemes(v[0])) if v[0] else v[1]
                     for k, v in variants.items()}, "notes": notes, "rows": rows,
     }
     os.makedirs(args.out, exist_ok=True)
