@@ -121,6 +121,14 @@ public:
 
   /// The decoders whose sparse terms the kernel being emitted applies.
   llvm::SmallPtrSet<Operation *, 2> sparse;
+  /// The codes of a quantized operand whose chunks are read bare (without
+  /// scale and zero point) because the kernel folds its scales into the
+  /// query (see AttentionEmitter::keyScaleSource).
+  Value foldedCodes;
+  /// The quantized operand prepared for (codes, scale).
+  const KVOperand &quantizedOperand(Value codes, Value scale) const {
+    return getQuantized(codes, scale);
+  }
 
 private:
   AttentionEmitter &emitter;
@@ -271,8 +279,11 @@ private:
     for (const KVSource *src : {&*key, &*value})
       if (src->outlierDecoder)
         reader.sparse.insert(src->outlierDecoder);
+    if (foldKeyScale && key->decoder)
+      reader.foldedCodes = keyScaleCodes;
     emitPerKey(bi, hk, s);
     reader.sparse.clear();
+    reader.foldedCodes = Value();
   }
   void emitCombine(Value bi, Value hk);
   /// Finds the kvq.gear_decode whose outliers the per-key kernel applies
@@ -402,6 +413,18 @@ private:
   /// score with its lanes); each key's chunks are then its bare codes, with
   /// no scale or zero point read per chunk.
   bool foldKeyScale = false;
+  /// The quantized operand whose scales foldKeyScale folds: the key itself,
+  /// or, for a decoded key, a dequantization whose chunks the key's lanes
+  /// [keyScaleOffset, keyScaleOffset + its dim) are exactly (GEAR's keys
+  /// after kvq-fuse: a channel concatenation of a kvq.gear_decode of rank 0,
+  /// whose outliers the kernel adds as sparse terms, and the low-rank
+  /// coordinates); the reader then reads that operand's codes bare.
+  std::optional<KVSource> keyScaleSource;
+  int64_t keyScaleOffset = 0;
+  /// For a decoded key, the folded dequantization's codes (a tensor).
+  Value keyScaleCodes;
+  /// Finds keyScaleSource for a decoded key (see above), or leaves it unset.
+  void findFoldedKeyOperand();
   void emitFoldedQueryF32(Value bi, Value hk, Value j, Value qt,
                           const KeyScaleFold &fold);
   /// Whether `src`'s scales are per group of tokens (not per token, not for
@@ -571,7 +594,8 @@ Value CPUChunkReader::readQuantizedChunk(OpBuilder &, Location, Value codes,
   KVSource src;
   static_cast<KVOperand &>(src) = getQuantized(codes, scale);
   return emitter.loadKVChunk(src, coords[0], coords[1], coords[2],
-                             start / width);
+                             start / width,
+                             /*withScale=*/codes != foldedCodes);
 }
 
 bool CPUChunkReader::hasTableLookup() const {
@@ -1204,10 +1228,17 @@ LogicalResult AttentionEmitter::emit() {
   }
   int8PV = canUseInt8PV();
   used.int8PV = int8PV;
-  foldKeyScale = !int8Dot && hasTokenGroupScales(*key);
   // GEAR outliers as sparse terms of the per-key kernel's float paths.
   if (!int8Dot)
     findSparseOutliers(*key);
+  // Key scales per token group folded into the query (f32 scores).
+  if (!int8Dot) {
+    if (hasTokenGroupScales(*key))
+      keyScaleSource = *key;
+    else
+      findFoldedKeyOperand();
+  }
+  foldKeyScale = keyScaleSource.has_value();
   if (!int8PV && !foldValueScale)
     findSparseOutliers(*value);
   if (int8Dot) {
@@ -1947,10 +1978,11 @@ void AttentionEmitter::emitQueryWords(Value qb, Value qWords) {
 }
 
 void AttentionEmitter::emitPrefetchNextKeyGroup(Value bi, Value hk, Value j) {
-  SmallVector<Value> indices = sideRowIndices(*key, bi, hk);
+  const KVSource &src = keyScaleSource ? *keyScaleSource : *key;
+  SmallVector<Value> indices = sideRowIndices(src, bi, hk);
   indices.push_back(
-      arith::AddIOp::create(b, getTokenSideIndex(b, b.getLoc(), *key, j), c1));
-  for (Value side : {key->scale, key->zeroPoint}) {
+      arith::AddIOp::create(b, getTokenSideIndex(b, b.getLoc(), src, j), c1));
+  for (Value side : {src.scale, src.zeroPoint}) {
     if (!side)
       continue;
     auto type = cast<MemRefType>(side.getType());
@@ -1966,20 +1998,99 @@ void AttentionEmitter::emitPrefetchNextKeyGroup(Value bi, Value hk, Value j) {
   }
 }
 
+void AttentionEmitter::findFoldedKeyOperand() {
+  if (!key->decoder)
+    return;
+  // A rank-0 kvq.gear_decode whose outliers the per-key kernel adds as
+  // sparse terms (or that has none) is its base's lanes; a dequantization
+  // is its codes'.
+  auto passThrough = [&](Value v) -> DequantizeOp {
+    if (auto gear = v.getDefiningOp<GearDecodeOp>()) {
+      if (gear != key->outlierDecoder &&
+          gear.getIndices().getType().getDimSize(3) != 0)
+        return {};
+      if (gear.getA().getType().getDimSize(3) != 0)
+        return {};
+      v = gear.getBase();
+    }
+    return v.getDefiningOp<DequantizeOp>();
+  };
+  Operation *op = key->decoder.getOperation();
+  SmallVector<Value> inputs = {op->getResult(0)};
+  if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+    if (concat.getDim() != 3)
+      return;
+    inputs = llvm::to_vector(concat.getInputs());
+  }
+  int64_t offset = 0;
+  for (Value input : inputs) {
+    DequantizeOp dequantize = passThrough(input);
+    if (dequantize && dequantize.getScale() && input.hasOneUse() &&
+        dequantize.getResult().hasOneUse()) {
+      KVSource src;
+      static_cast<KVOperand &>(src) =
+          reader.quantizedOperand(dequantize.getCodes(), dequantize.getScale());
+      if (hasTokenGroupScales(src)) {
+        keyScaleSource = src;
+        keyScaleOffset = offset;
+        keyScaleCodes = dequantize.getCodes();
+        return;
+      }
+    }
+    offset += cast<RankedTensorType>(input.getType()).getDimSize(3);
+  }
+}
+
 void AttentionEmitter::emitFoldedQueryF32(Value bi, Value hk, Value j, Value qt,
                                           const KeyScaleFold &fold) {
   emitPrefetchNextKeyGroup(bi, hk, j);
+  const KVSource &src = *keyScaleSource;
+  auto spread = [&](Value v) {
+    return isa<VectorType>(v.getType()) ? v : splat(v);
+  };
   SmallVector<Value> offsets(br);
   for (int64_t c = 0; c < dChunks; ++c) {
     // In the key's layout; lanes past the head dim have a zero query.
-    Value scale = loadScaleChunk(*key, key->scale, bi, hk, j, c);
-    if (!isa<VectorType>(scale.getType()))
-      scale = splat(scale);
-    Value zero;
-    if (fold.offset) {
-      zero = loadScaleChunk(*key, key->zeroPoint, bi, hk, j, c);
-      if (!isa<VectorType>(zero.getType()))
-        zero = splat(zero);
+    // For a decoded key, the lanes of the folded operand's channels take
+    // its scales (zero points), the others 1 (0).
+    Value scale, zero;
+    if (!key->decoder) {
+      scale = spread(loadScaleChunk(*key, key->scale, bi, hk, j, c));
+      if (fold.offset)
+        zero = spread(loadScaleChunk(*key, key->zeroPoint, bi, hk, j, c));
+    } else {
+      SmallVector<int64_t> channels;
+      SmallVector<bool> inside;
+      for (int64_t lane = 0; lane < vw; ++lane) {
+        int64_t channel = c * vw + lane - keyScaleOffset;
+        inside.push_back(channel >= 0 && channel < src.dim);
+        channels.push_back(channel);
+      }
+      auto first = llvm::find(inside, true);
+      if (first == inside.end()) {
+        // No lane of the operand: the query as it is.
+        for (int64_t t = 0; t < br; ++t) {
+          Value idx[2] = {cIdx(t), cIdx(c * vw)};
+          vector::StoreOp::create(b, vector::LoadOp::create(b, vecF32, qt, idx),
+                                  fold.query, idx);
+        }
+        continue;
+      }
+      int64_t firstChannel = channels[first - inside.begin()];
+      for (int64_t lane = 0; lane < vw; ++lane)
+        if (!inside[lane])
+          channels[lane] = firstChannel;
+      scale = spread(loadScaleLanes(src, src.scale, bi, hk, j, channels));
+      if (fold.offset)
+        zero = spread(loadScaleLanes(src, src.zeroPoint, bi, hk, j, channels));
+      if (!llvm::all_of(inside, [](bool x) { return x; })) {
+        Value mask = arith::ConstantOp::create(
+            b, DenseElementsAttr::get(VectorType::get({vw}, b.getI1Type()),
+                                      ArrayRef<bool>(inside)));
+        scale = arith::SelectOp::create(b, mask, scale, splat(cF32(1.0)));
+        if (zero)
+          zero = arith::SelectOp::create(b, mask, zero, splat(cF32(0.0)));
+      }
     }
     for (int64_t t = 0; t < br; ++t) {
       Value idx[2] = {cIdx(t), cIdx(c * vw)};
@@ -2931,7 +3042,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
   KeyScaleFold fold, keyFold;
   if (foldKeyScale) {
     keyFold.query = scratch({br, dChunks * vw});
-    if (key->zeroPoint)
+    if (keyScaleSource->zeroPoint)
       keyFold.offset = scratch({br});
   }
   if (int8Dot) {
@@ -3087,7 +3198,8 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, j, j0),
                       arith::CmpIOp::create(
                           b, arith::CmpIPredicate::eq,
-                          arith::RemUIOp::create(b, j, cIdx(key->extent[2])),
+                          arith::RemUIOp::create(
+                              b, j, cIdx(keyScaleSource->extent[2])),
                           c0)),
                   [&]() { emitFoldedQueryF32(bi, hk, j, qt, keyFold); });
             SmallVector<Value> kChunks;

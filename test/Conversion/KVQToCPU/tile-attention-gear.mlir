@@ -109,3 +109,37 @@ func.func @gear_key_prefill(%q: tensor<1x4x?x64xf32>, %kc: tensor<1x2x?x64xi4>, 
       v(%v : tensor<1x2x?x64xf32>) -> tensor<1x4x?x64xf32>
   return %o : tensor<1x4x?x64xf32>
 }
+
+// -----
+
+// GEAR's keys as kvq-fuse leaves them: a channel concatenation of a rank-0
+// kvq.gear_decode (whose outliers the decode kernel adds as sparse terms)
+// of KIVI's keys (scales and zero points per channel and 32 tokens) and
+// the low-rank coordinates. The dequantization's scales are folded into
+// the query where a token group starts (its lanes 0-63; the coordinates'
+// lanes keep the query), its zero points into each row's score offset, and
+// each key reads its codes bare: no f16 scale or zero point per key.
+// CHECK-LABEL: func @gear_key_fused
+// CHECK: scf.for
+// CHECK: %[[REM:.*]] = arith.remui %{{.*}}, %c32 : index
+// CHECK: %[[AT:.*]] = arith.cmpi eq, %[[REM]], %c0 : index
+// CHECK: %[[NEW:.*]] = arith.ori %{{.*}}, %[[AT]] : i1
+// CHECK: scf.if %[[NEW]] {
+// CHECK-COUNT-4: vector.transfer_read %{{.*}} : memref<1x2x?x64xf16, {{.*}}>, vector<16xf16>
+// CHECK: vector.transfer_read %{{.*}} : memref<1x2x?x32xi8, {{.*}}>, vector<8xi8>
+// CHECK-NOT: memref<1x2x?x64xf16
+// CHECK: vector.insert %{{.*}}, %{{.*}} [0] : f32 into vector<16xf32>
+// CHECK: vector.fma
+// CHECK: tensor.extract {{.*}} : tensor<1x2x?x3xi32>
+func.func @gear_key_fused(%q: tensor<1x4x1x68xf32>, %kc: tensor<1x2x?x64xi4>, %ks: tensor<1x2x?x64xf16>,
+                          %kz: tensor<1x2x?x64xf16>, %a0: tensor<1x2x?x0xf16>, %b0: tensor<1x2x0x64xf16>,
+                          %i: tensor<1x2x?x3xi32>, %w: tensor<1x2x?x3xf16>, %a: tensor<1x2x?x4xf32>,
+                          %v: tensor<1x2x?x68xf32>) -> tensor<1x4x1x68xf32> {
+  %kd = kvq.dequantize #kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16> %kc, %ks, %kz
+      : tensor<1x2x?x64xi4>, tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16> -> tensor<1x2x?x64xf32>
+  %g = kvq.gear_decode %kd, %a0, %b0, %i, %w
+      : tensor<1x2x?x64xf32>, tensor<1x2x?x0xf16>, tensor<1x2x0x64xf16>, tensor<1x2x?x3xi32>, tensor<1x2x?x3xf16> -> tensor<1x2x?x64xf32>
+  %k = tensor.concat dim(3) %g, %a : (tensor<1x2x?x64xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x68xf32>
+  %o = kvq.attention q(%q : tensor<1x4x1x68xf32>) k(%k : tensor<1x2x?x68xf32>) v(%v : tensor<1x2x?x68xf32>) -> tensor<1x4x1x68xf32>
+  return %o : tensor<1x4x1x68xf32>
+}
