@@ -121,10 +121,11 @@ public:
 
   /// The decoders whose sparse terms the kernel being emitted applies.
   llvm::SmallPtrSet<Operation *, 2> sparse;
-  /// The codes of a quantized operand whose chunks are read bare (without
-  /// scale and zero point) because the kernel folds its scales into the
-  /// query (see AttentionEmitter::keyScaleSource).
-  Value foldedCodes;
+  /// The codes of quantized operands whose chunks are read bare (without
+  /// scale and zero point) because the kernel folds their scales into the
+  /// query or the probabilities (see AttentionEmitter::keyScaleSource and
+  /// valueScaleSource).
+  SmallVector<Value, 2> foldedCodes;
   /// The quantized operand prepared for (codes, scale).
   const KVOperand &quantizedOperand(Value codes, Value scale) const {
     return getQuantized(codes, scale);
@@ -280,10 +281,12 @@ private:
       if (src->outlierDecoder)
         reader.sparse.insert(src->outlierDecoder);
     if (foldKeyScale && key->decoder)
-      reader.foldedCodes = keyScaleCodes;
+      reader.foldedCodes.push_back(keyScaleCodes);
+    if (foldValueScale && value->decoder)
+      reader.foldedCodes.push_back(valueScaleCodes);
     emitPerKey(bi, hk, s);
     reader.sparse.clear();
-    reader.foldedCodes = Value();
+    reader.foldedCodes.clear();
   }
   void emitCombine(Value bi, Value hk);
   /// Finds the kvq.gear_decode whose outliers the per-key kernel applies
@@ -425,6 +428,26 @@ private:
   Value keyScaleCodes;
   /// Finds keyScaleSource for a decoded key (see above), or leaves it unset.
   void findFoldedKeyOperand();
+  /// The input of decoded `src` (itself, or an input of its channel
+  /// concatenation) that is a dequantization, directly or through a rank-0
+  /// kvq.gear_decode whose outliers the per-key kernel adds as sparse terms,
+  /// read by nothing else, whose operand `accept` takes: that operand, its
+  /// first channel in `src` and its codes.
+  bool findPassThroughOperand(const KVSource &src,
+                              function_ref<bool(const KVSource &)> accept,
+                              KVSource &found, int64_t &offset, Value &codes);
+  /// The quantized operand whose per-token scales foldValueScale folds into
+  /// the probabilities: V itself, or for decoded values a dequantization
+  /// passed through as for the keys (GEAR's values), whose vectors of
+  /// channels `chunkGroup` then gives (-1 for vectors outside it, which
+  /// take the probabilities as they are).
+  std::optional<KVSource> valueScaleSource;
+  int64_t valueScaleOffset = 0;
+  Value valueScaleCodes;
+  /// Whether `src`'s scales fold into the probabilities for the vectors of
+  /// channels [offset, offset + src.dim) of V: per token, constant within
+  /// each vector, and every vector wholly inside or outside those channels.
+  bool canFoldValueScaleOf(const KVSource &src, int64_t offset) const;
   void emitFoldedQueryF32(Value bi, Value hk, Value j, Value qt,
                           const KeyScaleFold &fold);
   /// Whether `src`'s scales are per group of tokens (not per token, not for
@@ -593,9 +616,9 @@ Value CPUChunkReader::readQuantizedChunk(OpBuilder &, Location, Value codes,
          "the CPU lowering reads whole vectors");
   KVSource src;
   static_cast<KVOperand &>(src) = getQuantized(codes, scale);
-  return emitter.loadKVChunk(src, coords[0], coords[1], coords[2],
-                             start / width,
-                             /*withScale=*/codes != foldedCodes);
+  return emitter.loadKVChunk(
+      src, coords[0], coords[1], coords[2], start / width,
+      /*withScale=*/!llvm::is_contained(foldedCodes, codes));
 }
 
 bool CPUChunkReader::hasTableLookup() const {
@@ -1220,12 +1243,8 @@ LogicalResult AttentionEmitter::emit() {
   int8Dot = canUseInt8Dot();
   used.int8Dot = int8Dot;
   foldValueScale = canFoldValueScale();
-  if (foldValueScale) {
-    valueGroups = value->whole[3] ? 1 : llvm::divideCeil(dv, value->extent[3]);
-    for (int64_t c = 0; c < dvChunks; ++c)
-      chunkGroup.push_back(
-          value->whole[3] ? 0 : channelOf(*value, c, 0) / value->extent[3]);
-  }
+  if (foldValueScale)
+    valueScaleSource = *value;
   int8PV = canUseInt8PV();
   used.int8PV = int8PV;
   // GEAR outliers as sparse terms of the per-key kernel's float paths.
@@ -1241,6 +1260,30 @@ LogicalResult AttentionEmitter::emit() {
   foldKeyScale = keyScaleSource.has_value();
   if (!int8PV && !foldValueScale)
     findSparseOutliers(*value);
+  // Decoded values whose lanes pass a dequantization with per-token scales
+  // through fold them into the probabilities too.
+  if (!foldValueScale && value->decoder) {
+    KVSource found;
+    if (findPassThroughOperand(
+            *value,
+            [&](const KVSource &x) {
+              return canFoldValueScaleOf(x, valueScaleOffset);
+            },
+            found, valueScaleOffset, valueScaleCodes)) {
+      valueScaleSource = found;
+      foldValueScale = true;
+    }
+  }
+  if (foldValueScale) {
+    const KVSource &src = *valueScaleSource;
+    valueGroups = src.whole[3] ? 1 : llvm::divideCeil(src.dim, src.extent[3]);
+    for (int64_t c = 0; c < dvChunks; ++c) {
+      int64_t channel = channelOf(*value, c, 0) - valueScaleOffset;
+      chunkGroup.push_back(channel < 0 || channel >= src.dim ? -1
+                           : src.whole[3]                    ? 0
+                                          : channel / src.extent[3]);
+    }
+  }
   if (int8Dot) {
     dotBits = dotCodeBits(*key);
     dotPlanes = 8 / dotBits;
@@ -1431,19 +1474,29 @@ bool AttentionEmitter::canUseInt8Dot() const {
 }
 
 bool AttentionEmitter::canFoldValueScale() const {
-  if (!value->scheme || value->decoder || pType || value->whole[2] ||
-      value->extent[2] != 1)
+  return !value->decoder && canFoldValueScaleOf(*value, 0);
+}
+
+bool AttentionEmitter::canFoldValueScaleOf(const KVSource &src,
+                                           int64_t offset) const {
+  if (!src.scheme || src.decoder || pType || src.whole[2] || src.extent[2] != 1)
     return false;
-  if (value->whole[3])
-    return true;
-  // Every vector of channels within one scale group (padding lanes aside).
-  int64_t ext = value->extent[3];
-  for (int64_t c = 0; c < dvChunks; ++c)
+  // Every vector of channels within one scale group (padding lanes aside),
+  // and wholly inside or outside the operand's channels.
+  int64_t ext = src.whole[3] ? src.dim : src.extent[3];
+  for (int64_t c = 0; c < dvChunks; ++c) {
+    int64_t first = channelOf(*value, c, 0) - offset;
+    bool inside = first >= 0 && first < src.dim;
     for (int64_t lane = 0; lane < vw; ++lane) {
-      int64_t channel = channelOf(*value, c, lane);
-      if (channel < dv && channel / ext != channelOf(*value, c, 0) / ext)
+      int64_t channel = channelOf(*value, c, lane) - offset;
+      if (channel + offset >= dv)
+        continue;
+      if ((channel >= 0 && channel < src.dim) != inside)
+        return false;
+      if (inside && channel / ext != first / ext)
         return false;
     }
+  }
   return true;
 }
 
@@ -1521,7 +1574,8 @@ SmallVector<Value> AttentionEmitter::readSideKeys(Value side,
 void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
                                         Value scores, Value weights,
                                         Value zeroSums) {
-  SmallVector<Value> prefix = sideRowIndices(*value, bi, hk);
+  const KVSource &src = *valueScaleSource;
+  SmallVector<Value> prefix = sideRowIndices(src, bi, hk);
   SmallVector<Value> zeroAcc;
   auto zeroVec = [&] {
     return arith::ConstantOp::create(
@@ -1531,11 +1585,10 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
     zeroAcc.assign(br * valueGroups, Value());
   for (int64_t k = 0; k < bk / vw; ++k) {
     Value j = arith::AddIOp::create(b, j0, cIdx(k * vw));
-    SmallVector<Value> scales =
-        readSideKeys(value->scale, prefix, j, valueGroups);
+    SmallVector<Value> scales = readSideKeys(src.scale, prefix, j, valueGroups);
     SmallVector<Value> zeros;
     if (zeroSums)
-      zeros = readSideKeys(value->zeroPoint, prefix, j, valueGroups);
+      zeros = readSideKeys(src.zeroPoint, prefix, j, valueGroups);
     for (int64_t t = 0; t < br; ++t) {
       Value p =
           vector::LoadOp::create(b, vecF32, scores, {cIdx(t), cIdx(k * vw)});
@@ -1561,7 +1614,7 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
 }
 
 bool AttentionEmitter::canUseInt8PV() const {
-  if (!opts.int8PV || !foldValueScale || vw != kDotLanes)
+  if (!opts.int8PV || !foldValueScale || vw != kDotLanes || value->decoder)
     return false;
   unsigned bits = dotCodeBits(*value);
   if (!bits)
@@ -1998,15 +2051,14 @@ void AttentionEmitter::emitPrefetchNextKeyGroup(Value bi, Value hk, Value j) {
   }
 }
 
-void AttentionEmitter::findFoldedKeyOperand() {
-  if (!key->decoder)
-    return;
-  // A rank-0 kvq.gear_decode whose outliers the per-key kernel adds as
-  // sparse terms (or that has none) is its base's lanes; a dequantization
-  // is its codes'.
+bool AttentionEmitter::findPassThroughOperand(
+    const KVSource &src, function_ref<bool(const KVSource &)> accept,
+    KVSource &found, int64_t &offset, Value &codes) {
+  if (!src.decoder)
+    return false;
   auto passThrough = [&](Value v) -> DequantizeOp {
     if (auto gear = v.getDefiningOp<GearDecodeOp>()) {
-      if (gear != key->outlierDecoder &&
+      if (gear != src.outlierDecoder &&
           gear.getIndices().getType().getDimSize(3) != 0)
         return {};
       if (gear.getA().getType().getDimSize(3) != 0)
@@ -2015,30 +2067,36 @@ void AttentionEmitter::findFoldedKeyOperand() {
     }
     return v.getDefiningOp<DequantizeOp>();
   };
-  Operation *op = key->decoder.getOperation();
+  Operation *op = src.decoder.getOperation();
   SmallVector<Value> inputs = {op->getResult(0)};
   if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
     if (concat.getDim() != 3)
-      return;
+      return false;
     inputs = llvm::to_vector(concat.getInputs());
   }
-  int64_t offset = 0;
+  offset = 0;
   for (Value input : inputs) {
     DequantizeOp dequantize = passThrough(input);
     if (dequantize && dequantize.getScale() && input.hasOneUse() &&
         dequantize.getResult().hasOneUse()) {
-      KVSource src;
-      static_cast<KVOperand &>(src) =
+      static_cast<KVOperand &>(found) =
           reader.quantizedOperand(dequantize.getCodes(), dequantize.getScale());
-      if (hasTokenGroupScales(src)) {
-        keyScaleSource = src;
-        keyScaleOffset = offset;
-        keyScaleCodes = dequantize.getCodes();
-        return;
+      if (accept(found)) {
+        codes = dequantize.getCodes();
+        return true;
       }
     }
     offset += cast<RankedTensorType>(input.getType()).getDimSize(3);
   }
+  return false;
+}
+
+void AttentionEmitter::findFoldedKeyOperand() {
+  KVSource found;
+  if (findPassThroughOperand(
+          *key, [&](const KVSource &x) { return hasTokenGroupScales(x); },
+          found, keyScaleOffset, keyScaleCodes))
+    keyScaleSource = found;
 }
 
 void AttentionEmitter::emitFoldedQueryF32(Value bi, Value hk, Value j, Value qt,
@@ -3068,7 +3126,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
   Value weights, zeroSums;
   if (foldValueScale && !int8PV) {
     weights = scratch({br, valueGroups, bk});
-    if (value->zeroPoint)
+    if (valueScaleSource->zeroPoint)
       zeroSums = scratch({br, valueGroups});
   }
   Value wq, wStep, wOffset, wZero;
@@ -3451,14 +3509,13 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                 // The probability, or its weights per scale group.
                 DenseMap<int64_t, Value> weight;
                 auto probability = [&](int64_t c) {
-                  Value &p = weight[foldValueScale ? chunkGroup[c] : 0];
+                  int64_t g = foldValueScale ? chunkGroup[c] : -1;
+                  Value &p = weight[g];
                   if (!p)
-                    p = splat(
-                        foldValueScale
-                            ? memref::LoadOp::create(
-                                  b, weights,
-                                  {cIdx(t), cIdx(chunkGroup[c]), jj})
-                            : memref::LoadOp::create(b, scores, {cIdx(t), jj}));
+                    p = splat(g >= 0 ? memref::LoadOp::create(
+                                           b, weights, {cIdx(t), cIdx(g), jj})
+                                     : memref::LoadOp::create(b, scores,
+                                                              {cIdx(t), jj}));
                   return p;
                 };
                 for (int64_t c = c0g; c < cEnd; ++c)
@@ -3473,7 +3530,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               for (int64_t c = c0g; c < cEnd; ++c) {
                 Value acc = loop.getResult(k++);
                 // The zero points' share: sum of p * z over the block.
-                if (zeroSums)
+                if (zeroSums && chunkGroup[c] >= 0)
                   acc = arith::AddFOp::create(
                       b, acc,
                       splat(memref::LoadOp::create(

@@ -143,3 +143,32 @@ func.func @gear_key_fused(%q: tensor<1x4x1x68xf32>, %kc: tensor<1x2x?x64xi4>, %k
   %o = kvq.attention q(%q : tensor<1x4x1x68xf32>) k(%k : tensor<1x2x?x68xf32>) v(%v : tensor<1x2x?x68xf32>) -> tensor<1x4x1x68xf32>
   return %o : tensor<1x4x1x68xf32>
 }
+
+// -----
+
+// GEAR's values as kvq-fuse leaves them: the dequantization's per-token
+// scales fold into the probabilities (weights [rows, 2 groups, block]), its
+// zero points into each row's sums per group, read 16 keys at a time and
+// transposed to a vector of keys per group; the value rows' codes are read
+// bare, and the low-rank coordinates' lanes take the probabilities.
+// CHECK-LABEL: func @gear_value_fused
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<4x2x64xf32>
+// CHECK: vector.load %{{.*}} : memref<?xf16, strided<[1], offset: ?>>, vector<32xf16>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf16>, vector<32xf16>
+// CHECK: vector.transfer_read %{{.*}} : memref<1x2x?x2xf16, {{.*}}>, vector<16x2xf16>
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c1 iter_args(
+// CHECK: vector.transfer_read %{{.*}} : memref<1x2x?x32xi8, {{.*}}>, vector<8xi8>
+// CHECK-NOT: memref<1x2x?x2xf16
+// CHECK: scf.yield
+func.func @gear_value_fused(%q: tensor<1x4x1x68xf32>, %k: tensor<1x2x?x68xf32>, %vc: tensor<1x2x?x64xi4>,
+                            %vs: tensor<1x2x?x2xf16>, %vz: tensor<1x2x?x2xf16>, %a0: tensor<1x2x?x0xf16>,
+                            %b0: tensor<1x2x0x64xf16>, %i: tensor<1x2x?x3xi32>, %w: tensor<1x2x?x3xf16>,
+                            %a: tensor<1x2x?x4xf32>) -> tensor<1x4x1x68xf32> {
+  %vd = kvq.dequantize #kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16> %vc, %vs, %vz
+      : tensor<1x2x?x64xi4>, tensor<1x2x?x2xf16>, tensor<1x2x?x2xf16> -> tensor<1x2x?x64xf32>
+  %g = kvq.gear_decode %vd, %a0, %b0, %i, %w
+      : tensor<1x2x?x64xf32>, tensor<1x2x?x0xf16>, tensor<1x2x0x64xf16>, tensor<1x2x?x3xi32>, tensor<1x2x?x3xf16> -> tensor<1x2x?x64xf32>
+  %v = tensor.concat dim(3) %g, %a : (tensor<1x2x?x64xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x68xf32>
+  %o = kvq.attention q(%q : tensor<1x4x1x68xf32>) k(%k : tensor<1x2x?x68xf32>) v(%v : tensor<1x2x?x68xf32>) -> tensor<1x4x1x68xf32>
+  return %o : tensor<1x4x1x68xf32>
+}
