@@ -36,7 +36,8 @@ import kvq_testing as kt
 from kvq import reference as ref
 from kvq.builder import attention_module
 
-QUERY_GROUP = 32
+# The model of the query's quantization, shared with the other keys' test.
+from int8_dot import quantized_query
 
 # name, K scheme, head dim, (B, Hq, Hkv, Sq), causal, query dtype
 CASES = [
@@ -51,24 +52,6 @@ CASES = [
     ("kivi4_causal", "#kvq.quant<i4, asymmetric, group(axis = 2, size = 16), scale = f16>",
      64, (1, 4, 2, 3), True, "f32"),
 ]
-
-
-def quantize_rows(x):
-    """The kernel's int8 rows of x (f32, [..., d]), dequantized (fp64), and
-    each channel's step."""
-    d = x.shape[-1]
-    width = -(-d // QUERY_GROUP) * QUERY_GROUP
-    padded = np.zeros(x.shape[:-1] + (width,), np.float32)
-    padded[..., :d] = x
-    groups = padded.reshape(x.shape[:-1] + (width // QUERY_GROUP, QUERY_GROUP))
-    amax = np.abs(groups).max(-1, keepdims=True)
-    with np.errstate(divide="ignore"):
-        inv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
-    codes = np.rint(groups * inv)  # f32 product, rounded half to even
-    step = amax / np.float32(127)
-    deq = (codes.astype(np.float64) * step.astype(np.float64)).reshape(padded.shape)[..., :d]
-    per_channel = np.broadcast_to(step, groups.shape).reshape(padded.shape)[..., :d]
-    return deq, per_channel.astype(np.float64)
 
 
 def softmax_attention(scores, v, causal):
@@ -146,7 +129,7 @@ def model_scores_int(q, ints, kscale, kzero, h, size, softmax_scale):
     for g in range(kscale.shape[2]):
         lo, hi = g * size, min((g + 1) * size, length)
         sg = np.repeat(kscale[:, :, g, :].astype(np.float32), group, axis=1)[:, :, None, :]
-        qd, step = quantize_rows(qs * sg)
+        qd, step = quantized_query(qs * sg, 1.0)
         u = np.repeat(ints[:, :, lo:hi, :].astype(np.float64), group, axis=1)
         scores[..., lo:hi] = np.einsum("bhqd,bhkd->bhqk", qd, u)
         if kzero is not None:
