@@ -163,6 +163,9 @@ private:
   Value splat(Value scalar) {
     return vector::BroadcastOp::create(b, vecF32, scalar);
   }
+  /// `v` if it is a vector (of vw lanes), else splat(v): a scale read by
+  /// loadScaleLanes, one value when the lanes share it.
+  Value spread(Value v) { return isa<VectorType>(v.getType()) ? v : splat(v); }
   Value negInf() { return cF32(-std::numeric_limits<double>::infinity()); }
   /// a > b ? a : b: one maxps. Unlike arith.maximumf (a compare, an
   /// unordered compare and a blend on x86 once expanded) it may drop a NaN
@@ -212,6 +215,9 @@ private:
   /// Prefetches the codes of row (b0, h, j) of `src` (every 64-byte line;
   /// nothing for a decoder's operands).
   void emitPrefetchRow(const KVSource &src, Value b0, Value h, Value j);
+  /// Prefetches every 64-byte line of the innermost row of `memref` at
+  /// the outer indices `prefix` (nothing when that row is dynamic).
+  void emitPrefetchLines(Value memref, ValueRange prefix);
   /// With `withScale` false, quantized codes are returned as f32 codes
   /// without their scale and zero point (see foldValueScale).
   Value loadKVChunk(const KVSource &src, Value b0, Value h, Value j,
@@ -416,7 +422,8 @@ private:
   /// score with its lanes); each key's chunks are then its bare codes, with
   /// no scale or zero point read per chunk.
   bool foldKeyScale = false;
-  /// The quantized operand whose scales foldKeyScale folds: the key itself,
+  /// The quantized operand whose scales fold into the query (foldKeyScale
+  /// or channelScaledKeys): the key itself,
   /// or, for a decoded key, a dequantization whose chunks the key's lanes
   /// [keyScaleOffset, keyScaleOffset + its dim) are exactly (GEAR's keys
   /// after kvq-fuse: a channel concatenation of a kvq.gear_decode of rank 0,
@@ -457,6 +464,9 @@ private:
   /// key `j`'s, which the next fold reads at once (every 64-byte line of
   /// the row; an index past the cache is harmless for a prefetch).
   void emitPrefetchNextKeyGroup(Value bi, Value hk, Value j);
+  /// Whether the query is folded again before key `j`: at the block's first
+  /// key (`first`) and where keyScaleSource's token group starts.
+  Value startsKeyGroup(Value j, Value first);
 
   /// Quantizes the query for the keys' token group of key `j`
   /// (channelScaledKeys): `fold.query * s` (s the keys' scales of the
@@ -920,19 +930,23 @@ Value AttentionEmitter::loadScaleLanes(const KVSource &src, Value side,
 
 void AttentionEmitter::emitPrefetchRow(const KVSource &src, Value b0, Value h,
                                        Value j) {
-  if (src.decoder)
-    return;
-  auto type = cast<MemRefType>(src.data.getType());
+  if (!src.decoder)
+    emitPrefetchLines(src.data, {b0, h, j});
+}
+
+void AttentionEmitter::emitPrefetchLines(Value memref, ValueRange prefix) {
+  auto type = cast<MemRefType>(memref.getType());
   int64_t elements = type.getShape().back();
   if (ShapedType::isDynamic(elements))
     return;
-  // One prefetch per 64-byte line of the row's codes.
   int64_t bits = type.getElementTypeBitWidth();
   int64_t perLine = std::max<int64_t>(1, 64 * 8 / bits);
-  for (int64_t off = 0; off < elements; off += perLine)
-    memref::PrefetchOp::create(b, src.data, ValueRange{b0, h, j, cIdx(off)},
-                               /*isWrite=*/false, /*localityHint=*/3,
-                               /*isDataCache=*/true);
+  for (int64_t off = 0; off < elements; off += perLine) {
+    SmallVector<Value> at(prefix);
+    at.push_back(cIdx(off));
+    memref::PrefetchOp::create(b, memref, at, /*isWrite=*/false,
+                               /*localityHint=*/3, /*isDataCache=*/true);
+  }
 }
 
 /// Loads and decodes chunk `chunk` (lanes chunk*vw ...) of K/V row
@@ -1257,7 +1271,7 @@ LogicalResult AttentionEmitter::emit() {
     else
       findFoldedKeyOperand();
   }
-  foldKeyScale = keyScaleSource.has_value();
+  foldKeyScale = !int8Dot && keyScaleSource.has_value();
   if (!int8PV && !foldValueScale)
     findSparseOutliers(*value);
   // Decoded values whose lanes pass a dequantization with per-token scales
@@ -1295,6 +1309,8 @@ LogicalResult AttentionEmitter::emit() {
     // (channelScaledKeys); their words then group by query group only.
     // (Without int8 dot products: foldKeyScale, below.)
     channelScaledKeys = vw == kDotLanes && hasTokenGroupScales(*key);
+    if (channelScaledKeys)
+      keyScaleSource = *key;
     keysByLane = vw == kDotLanes &&
                  ((!key->whole[2] && key->extent[2] == 1) || channelScaledKeys);
     int64_t wordChannels = 4 * dotPlanes;
@@ -1474,7 +1490,7 @@ bool AttentionEmitter::canUseInt8Dot() const {
 }
 
 bool AttentionEmitter::canFoldValueScale() const {
-  return !value->decoder && canFoldValueScaleOf(*value, 0);
+  return canFoldValueScaleOf(*value, 0);
 }
 
 bool AttentionEmitter::canFoldValueScaleOf(const KVSource &src,
@@ -1899,14 +1915,12 @@ void AttentionEmitter::emitInt8ScoresByLane(
     // group starts (and at the block's first keys).
     SmallVector<Value> keyScales;
     if (fold) {
-      Value starts = arith::OrIOp::create(
-          b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, jj, c0),
-          arith::CmpIOp::create(
-              b, arith::CmpIPredicate::eq,
-              arith::RemUIOp::create(b, jBase, cIdx(key->extent[2])), c0));
-      buildIf(b, starts, [&]() {
-        emitFoldedQuery(bi, hk, jBase, *fold, qb, qWords, gcorr, gsq);
-      });
+      buildIf(b,
+              startsKeyGroup(jBase, arith::CmpIOp::create(
+                                        b, arith::CmpIPredicate::eq, jj, c0)),
+              [&]() {
+                emitFoldedQuery(bi, hk, jBase, *fold, qb, qWords, gcorr, gsq);
+              });
     } else {
       keyScales = readSideKeys(key->scale, keyPrefix, jBase, keyGroups, keys);
     }
@@ -1917,13 +1931,14 @@ void AttentionEmitter::emitInt8ScoresByLane(
     // issuing those loads early: at batch 8, from memory, KIVI 4 bit took
     // 1.35x longer without these prefetches. Keys with per-token scales
     // were 1.1x slower with them.)
+    Value lastKey = fold ? arith::SubIOp::create(b, skv, c1) : Value();
     for (int64_t k = 0; fold && k < keys; ++k) {
       Value j = arith::AddIOp::create(b, jBase, cIdx(k));
       emitPrefetchRow(*value, bi, hk, arith::MinUIOp::create(b, j, last));
       emitPrefetchRow(
           *key, bi, hk,
           arith::MinUIOp::create(b, arith::AddIOp::create(b, j, cIdx(2 * keys)),
-                                 arith::SubIOp::create(b, skv, c1)));
+                                 lastKey));
     }
     SmallVector<Value> score(br);
     size_t nextGroup = 0;
@@ -2030,25 +2045,22 @@ void AttentionEmitter::emitQueryWords(Value qb, Value qWords) {
           qWords, {cIdx(t), cIdx(w), c0});
 }
 
+Value AttentionEmitter::startsKeyGroup(Value j, Value first) {
+  return arith::OrIOp::create(
+      b, first,
+      arith::CmpIOp::create(
+          b, arith::CmpIPredicate::eq,
+          arith::RemUIOp::create(b, j, cIdx(keyScaleSource->extent[2])), c0));
+}
+
 void AttentionEmitter::emitPrefetchNextKeyGroup(Value bi, Value hk, Value j) {
-  const KVSource &src = keyScaleSource ? *keyScaleSource : *key;
+  const KVSource &src = *keyScaleSource;
   SmallVector<Value> indices = sideRowIndices(src, bi, hk);
   indices.push_back(
       arith::AddIOp::create(b, getTokenSideIndex(b, b.getLoc(), src, j), c1));
-  for (Value side : {src.scale, src.zeroPoint}) {
-    if (!side)
-      continue;
-    auto type = cast<MemRefType>(side.getType());
-    int64_t elements = type.getShape().back();
-    int64_t perLine =
-        std::max<int64_t>(1, 64 * 8 / int64_t(type.getElementTypeBitWidth()));
-    for (int64_t off = 0; off < elements; off += perLine) {
-      SmallVector<Value> at(indices);
-      at.push_back(cIdx(off));
-      memref::PrefetchOp::create(b, side, at, /*isWrite=*/false,
-                                 /*localityHint=*/3, /*isDataCache=*/true);
-    }
-  }
+  for (Value side : {src.scale, src.zeroPoint})
+    if (side)
+      emitPrefetchLines(side, indices);
 }
 
 bool AttentionEmitter::findPassThroughOperand(
@@ -2103,9 +2115,6 @@ void AttentionEmitter::emitFoldedQueryF32(Value bi, Value hk, Value j, Value qt,
                                           const KeyScaleFold &fold) {
   emitPrefetchNextKeyGroup(bi, hk, j);
   const KVSource &src = *keyScaleSource;
-  auto spread = [&](Value v) {
-    return isa<VectorType>(v.getType()) ? v : splat(v);
-  };
   SmallVector<Value> offsets(br);
   for (int64_t c = 0; c < dChunks; ++c) {
     // In the key's layout; lanes past the head dim have a zero query.
@@ -2181,9 +2190,6 @@ void AttentionEmitter::emitFoldedQuery(Value bi, Value hk, Value j,
   // natural order, read once for all rows; past the head dim the query is
   // zero and so is its product.
   SmallVector<Value> scales, zeros;
-  auto spread = [&](Value v) {
-    return isa<VectorType>(v.getType()) ? v : splat(v);
-  };
   for (int64_t c = 0; c < chunks; ++c) {
     SmallVector<int64_t> channels;
     for (int64_t lane = 0; lane < vw; ++lane)
@@ -3097,19 +3103,15 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
   int64_t dotWidth = dotVectors * kDotBytes * dotPlanes;
   Value qn, qb, qWords, corr, sqLanes;
   Value gcorr, gsq;
-  KeyScaleFold fold, keyFold;
-  if (foldKeyScale) {
+  KeyScaleFold keyFold;
+  if (keyScaleSource && keyScaleSource->zeroPoint)
+    keyFold.offset = scratch({br});
+  if (foldKeyScale)
     keyFold.query = scratch({br, dChunks * vw});
-    if (keyScaleSource->zeroPoint)
-      keyFold.offset = scratch({br});
-  }
   if (int8Dot) {
     qn = scratch({br, dotWidth});
-    if (channelScaledKeys) {
-      fold.query = qn;
-      if (key->zeroPoint)
-        fold.offset = scratch({br});
-    }
+    if (channelScaledKeys)
+      keyFold.query = qn;
     qb = scratch({br, dotWidth}, b.getI8Type());
     corr = scratch({br, dotVectors * kDotLanes}, b.getI32Type());
     sqLanes = scratch({br, dotVectors * kDotLanes});
@@ -3251,14 +3253,8 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             if (foldKeyScale)
               buildIf(
                   b,
-                  arith::OrIOp::create(
-                      b,
-                      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, j, j0),
-                      arith::CmpIOp::create(
-                          b, arith::CmpIPredicate::eq,
-                          arith::RemUIOp::create(
-                              b, j, cIdx(keyScaleSource->extent[2])),
-                          c0)),
+                  startsKeyGroup(j, arith::CmpIOp::create(
+                                        b, arith::CmpIPredicate::eq, j, j0)),
                   [&]() { emitFoldedQueryF32(bi, hk, j, qt, keyFold); });
             SmallVector<Value> kChunks;
             for (int64_t c = 0; c < dChunks; ++c)
@@ -3307,7 +3303,8 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                   : 1;
           if (keysByLane) {
             emitInt8ScoresByLane(bi, hk, j0, n, qb, qWords, gcorr, gsq, scores,
-                                 posIdx, channelScaledKeys ? &fold : nullptr);
+                                 posIdx,
+                                 channelScaledKeys ? &keyFold : nullptr);
             unroll = 0;
           } else if (unroll > 1) {
             buildFor(b, c0, n, cIdx(unroll), [&](Value jj) {
