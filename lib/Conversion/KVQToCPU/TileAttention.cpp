@@ -255,16 +255,19 @@ private:
   SmallVector<Value> toLayout(const KVSource &layout, ArrayRef<Value> natural);
   /// The inverse: a row in `layout`'s order back to natural-order chunks.
   SmallVector<Value> toNatural(const KVSource &layout, ArrayRef<Value> vectors);
-  SmallVector<Value> reduceRows(ArrayRef<Value> rows);
+  /// `combine` (default: addition) and `pad` as for reduceRowsToLanes.
+  SmallVector<Value>
+  reduceRows(ArrayRef<Value> rows,
+             function_ref<Value(Value, Value)> combine = nullptr,
+             Value pad = nullptr);
   /// reduceRows before the extraction: vectors in which the sum of row `i`
   /// is lane `(i % rowsPerVector) * lanes` of vector `i / rowsPerVector`
   /// (`lanes` is 1 once the rows fill the lanes).
   /// `combine` (default: addition) instead of the sum combines the lanes;
-  /// missing rows are zeros.
-  SmallVector<Value>
-  reduceRowsToLanes(ArrayRef<Value> rows, int64_t &rowsPerVector,
-                    int64_t &lanes,
-                    function_ref<Value(Value, Value)> combine = nullptr);
+  /// missing rows are `pad` (default: zeros), which must be its identity.
+  SmallVector<Value> reduceRowsToLanes(
+      ArrayRef<Value> rows, int64_t &rowsPerVector, int64_t &lanes,
+      function_ref<Value(Value, Value)> combine = nullptr, Value pad = nullptr);
   /// Combines the lanes of each `width`-lane segment of `v` by halving
   /// swaps within the segment; the first lane of a segment then holds its
   /// combination.
@@ -393,8 +396,9 @@ private:
   /// Stores each row's scores of the keys from `jj` (`rowScores[t]`, one
   /// vector), -inf for keys past the block's `n` and, with causal, for
   /// those row t may not see.
+  /// `inRange`: every key of the vector is below n (no mask but causal).
   void storeScores(ArrayRef<Value> rowScores, Value jj, Value j0, Value n,
-                   ArrayRef<Value> posIdx, Value scores);
+                   ArrayRef<Value> posIdx, Value scores, bool inRange = false);
   /// `qWords`, where given: each of the query's words ([br, words] of qb)
   /// already in every lane of one vector ([br, words, 4 * lanes] bytes),
   /// which an AVX2 dot product takes as its memory operand instead of a
@@ -816,9 +820,13 @@ Value AttentionEmitter::foldSegments(
 /// halves the lanes every row occupies and doubles the rows a vector holds
 /// (two shuffles and one add per pair), and the last vector is reduced in
 /// place, so n rows cost about 2n shuffles instead of n * log2(vw).
-SmallVector<Value> AttentionEmitter::reduceRows(ArrayRef<Value> rows) {
+SmallVector<Value>
+AttentionEmitter::reduceRows(ArrayRef<Value> rows,
+                             function_ref<Value(Value, Value)> combine,
+                             Value pad) {
   int64_t rowsPerVector, lanes;
-  SmallVector<Value> vectors = reduceRowsToLanes(rows, rowsPerVector, lanes);
+  SmallVector<Value> vectors =
+      reduceRowsToLanes(rows, rowsPerVector, lanes, combine, pad);
   SmallVector<Value> sums;
   for (size_t i = 0; i < rows.size(); ++i)
     sums.push_back(vector::ExtractOp::create(
@@ -826,11 +834,12 @@ SmallVector<Value> AttentionEmitter::reduceRows(ArrayRef<Value> rows) {
   return sums;
 }
 
-SmallVector<Value>
-AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
-                                    int64_t &rowsPerVector, int64_t &lanes,
-                                    function_ref<Value(Value, Value)> combine) {
+SmallVector<Value> AttentionEmitter::reduceRowsToLanes(
+    ArrayRef<Value> rows, int64_t &rowsPerVector, int64_t &lanes,
+    function_ref<Value(Value, Value)> combine, Value pad) {
   auto add = [&](Value x, Value y) -> Value {
+    if (isa<IntegerType>(getElementTypeOrSelf(x.getType())))
+      return arith::AddIOp::create(b, x, y);
     return arith::AddFOp::create(b, x, y);
   };
   if (!combine)
@@ -838,8 +847,9 @@ AttentionEmitter::reduceRowsToLanes(ArrayRef<Value> rows,
   SmallVector<Value> vectors(rows);
   auto type = cast<VectorType>(rows.front().getType());
   int64_t vectorLanes = type.getNumElements();
-  Value zero = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0)));
+  Value zero = pad ? pad
+                   : Value(arith::ConstantOp::create(
+                         b, cast<TypedAttr>(b.getZeroAttr(type))));
   lanes = vectorLanes; // lanes per row within each vector
   rowsPerVector = 1;
   while (vectors.size() > 1 && lanes > 1) {
@@ -1673,30 +1683,62 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
       shifted.push_back(zeros);
     }
   }
-  for (int64_t t = 0; t < br; ++t) {
+  // Per (row, group) pair, in the order i = t * valueGroups + g: the
+  // weights' lane-wise maximum over the block, then all pairs' maxima (and
+  // below, their code sums and zero-point sums) from one shuffle tree
+  // (reduceRowsToLanes), with the steps and inverse steps computed on its
+  // lanes, instead of one horizontal reduction and scalar division per
+  // pair.
+  auto probabilities = [&](int64_t t) {
     SmallVector<Value> p;
     for (int64_t k = 0; k < vectors; ++k)
       p.push_back(
           vector::LoadOp::create(b, vecF32, scores, {cIdx(t), cIdx(k * vw)}));
+    return p;
+  };
+  SmallVector<Value> maxVecs;
+  for (int64_t t = 0; t < br; ++t) {
+    SmallVector<Value> p = probabilities(t);
     for (int64_t g = 0; g < valueGroups; ++g) {
-      SmallVector<Value> w;
       Value maxVec;
       for (int64_t k = 0; k < vectors; ++k) {
-        w.push_back(arith::MulFOp::create(b, p[k], scales[k][g]));
-        maxVec = maxVec ? selectMax(maxVec, w.back()) : w.back();
+        Value w = arith::MulFOp::create(b, p[k], scales[k][g]);
+        maxVec = maxVec ? selectMax(maxVec, w) : w;
       }
-      // The weights are >= 0 (NaN only where the row's probabilities are,
-      // whose output is NaN through its sum either way); all 0 (a group of
-      // a block no row sees) gives codes and step 0.
-      Value max = reduceSelectMax(maxVec);
-      Value nonZero =
-          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, max, zero);
-      Value inv = splat(arith::SelectOp::create(
-          b, nonZero, arith::DivFOp::create(b, c255, max), zero));
+      maxVecs.push_back(maxVec);
+    }
+  }
+  // Lane `(i % perVector) * lanes` of vector `i / perVector` holds pair i's.
+  int64_t perVector, lanes;
+  auto laneOf = [&](ArrayRef<Value> lanesOf, int64_t i) -> Value {
+    return vector::ExtractOp::create(b, lanesOf[i / perVector],
+                                     (i % perVector) * lanes);
+  };
+  // The weights are >= 0 (NaN only where the row's probabilities are,
+  // whose output is NaN through its sum either way); all 0 (a group of a
+  // block no row sees) gives codes and step 0.
+  SmallVector<Value> maxima =
+      reduceRowsToLanes(maxVecs, perVector, lanes,
+                        [&](Value x, Value y) { return selectMax(x, y); });
+  SmallVector<Value> inverses, steps;
+  for (Value max : maxima) {
+    Value nonZero =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, max, splat(zero));
+    inverses.push_back(arith::SelectOp::create(
+        b, nonZero, arith::DivFOp::create(b, splat(c255), max), splat(zero)));
+    steps.push_back(arith::DivFOp::create(b, max, splat(c255)));
+  }
+  SmallVector<Value> codeSums, zeroSums;
+  for (int64_t t = 0; t < br; ++t) {
+    SmallVector<Value> p = probabilities(t);
+    for (int64_t g = 0; g < valueGroups; ++g) {
+      int64_t i = t * valueGroups + g;
+      Value inv = splat(laneOf(inverses, i));
       Value sum;
       for (int64_t k = 0; k < vectors; ++k) {
+        Value w = arith::MulFOp::create(b, p[k], scales[k][g]);
         Value rounded = arith::BitcastOp::create(
-            b, vecI32, vector::FMAOp::create(b, w[k], inv, magic));
+            b, vecI32, vector::FMAOp::create(b, w, inv, magic));
         vector::StoreOp::create(
             b,
             arith::TruncIOp::create(b, VectorType::get({vw}, b.getI8Type()),
@@ -1704,33 +1746,46 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
             wq, {cIdx(t), cIdx(g), cIdx(k * vw)});
         sum = sum ? arith::AddIOp::create(b, sum, rounded) : rounded;
       }
-      memref::StoreOp::create(b, arith::DivFOp::create(b, max, c255), wStep,
-                              {cIdx(t), cIdx(g)});
+      memref::StoreOp::create(b, laneOf(steps, i), wStep, {cIdx(t), cIdx(g)});
+      codeSums.push_back(sum);
       if (wZero) {
         Value acc;
         for (int64_t k = 0; k < vectors; ++k)
           acc = acc ? Value(vector::FMAOp::create(b, p[k], shifted[k][g], acc))
                     : Value(arith::MulFOp::create(b, p[k], shifted[k][g]));
-        memref::StoreOp::create(
-            b,
-            vector::ReductionOp::create(b, vector::CombiningKind::ADD, acc,
-                                        arith::FastMathFlags::reassoc),
-            wZero, {cIdx(t), cIdx(g)});
-      }
-      if (bias) {
-        // Wrapping i32 arithmetic: the sum of the codes is exact.
-        Value total = arith::SubIOp::create(
-            b, vector::ReductionOp::create(b, vector::CombiningKind::ADD, sum),
-            arith::ConstantOp::create(
-                b, b.getI32IntegerAttr(static_cast<int32_t>(
-                       uint32_t(kMagicBits) * uint32_t(vectors * vw)))));
-        memref::StoreOp::create(
-            b,
-            arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32, total),
-                                  cF32(double(bias))),
-            wOffset, {cIdx(t), cIdx(g)});
+        zeroSums.push_back(acc);
       }
     }
+  }
+  if (wZero) {
+    SmallVector<Value> totals = reduceRowsToLanes(zeroSums, perVector, lanes);
+    for (int64_t t = 0; t < br; ++t)
+      for (int64_t g = 0; g < valueGroups; ++g)
+        memref::StoreOp::create(b, laneOf(totals, t * valueGroups + g), wZero,
+                                {cIdx(t), cIdx(g)});
+  }
+  if (bias) {
+    // Wrapping i32 arithmetic: the sum of the codes is exact; each carries
+    // the magic number's bits.
+    SmallVector<Value> totals = reduceRowsToLanes(codeSums, perVector, lanes);
+    auto laneF32 = cast<VectorType>(totals.front().getType()).clone(f32);
+    Value magicBits = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(
+               cast<VectorType>(totals.front().getType()),
+               b.getI32IntegerAttr(static_cast<int32_t>(
+                   uint32_t(kMagicBits) * uint32_t(vectors * vw)))));
+    Value biasVec = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(laneF32, b.getF32FloatAttr(float(bias))));
+    for (Value &total : totals)
+      total = arith::MulFOp::create(
+          b,
+          arith::SIToFPOp::create(b, laneF32,
+                                  arith::SubIOp::create(b, total, magicBits)),
+          biasVec);
+    for (int64_t t = 0; t < br; ++t)
+      for (int64_t g = 0; g < valueGroups; ++g)
+        memref::StoreOp::create(b, laneOf(totals, t * valueGroups + g), wOffset,
+                                {cIdx(t), cIdx(g)});
   }
 }
 
@@ -1769,8 +1824,21 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
   for (int64_t s0 = 0; s0 < spans; s0 += perPass) {
     int64_t count = std::min(perPass, spans - s0);
     SmallVector<Value> init(br * count * fields, zeroAcc);
-    auto loop = scf::ForOp::create(b, c0, n, cIdx(kKeys * kQuads), init);
-    {
+    // Rows of one 64-byte line (int4 and int2 at D 128): the keys of whole
+    // iterations, then (in the block's last iteration, when n is not a
+    // multiple of kDotLanes) the rest, whose rows past the block read its
+    // last key again (their weights are 0): the clamp only there. Longer
+    // rows keep one loop with the clamp in every iteration (int8 P V
+    // measured slower without it).
+    bool splitTail = rowBytes <= kDotBytes;
+    Value whole =
+        splitTail ? arith::MulIOp::create(
+                        b, arith::DivUIOp::create(b, n, cIdx(kKeys * kQuads)),
+                        cIdx(kKeys * kQuads))
+                  : c0;
+    auto emitLoop = [&](Value lo, Value hi, ValueRange init,
+                        bool clamp) -> scf::ForOp {
+      auto loop = scf::ForOp::create(b, lo, hi, cIdx(kKeys * kQuads), init);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value last = arith::SubIOp::create(b, n, c1);
@@ -1778,15 +1846,13 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
       for (int64_t quadIndex = 0; quadIndex < kQuads; ++quadIndex) {
         Value jq = arith::AddIOp::create(b, loop.getInductionVar(),
                                          cIdx(kKeys * quadIndex));
-        // 4 keys' spans; keys past the block read its last key again (their
-        // weights are 0).
+        // 4 keys' spans.
         auto readType = VectorType::get({count * kSpan}, b.getI8Type());
         SmallVector<Value> rows;
         for (int64_t u = 0; u < kKeys; ++u) {
+          Value jj = arith::AddIOp::create(b, jq, cIdx(u));
           Value j = arith::AddIOp::create(
-              b, j0,
-              arith::MinUIOp::create(b, arith::AddIOp::create(b, jq, cIdx(u)),
-                                     last));
+              b, j0, clamp ? arith::MinUIOp::create(b, jj, last) : jj);
           Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
           rows.push_back(vector::TransferReadOp::create(
               b, readType, value->data, ValueRange{bi, hk, j, cIdx(s0 * kSpan)},
@@ -1831,7 +1897,14 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
         }
       }
       scf::YieldOp::create(b, next);
-    }
+      return loop;
+    };
+    scf::ForOp loop;
+    if (splitTail)
+      loop = emitLoop(c0, whole, init, /*clamp=*/false);
+    loop = emitLoop(whole, n,
+                    loop ? ValueRange(loop.getResults()) : ValueRange(init),
+                    /*clamp=*/true);
     // Into the f32 accumulators: (sum u * (code + h) - h * sum u) * step.
     // Their vectors (vw = kDotLanes lanes) are the planes of 16-byte spans:
     // a narrower span fills part of one.
@@ -1907,9 +1980,24 @@ void AttentionEmitter::emitInt8ScoresByLane(
   int64_t chunkWords = features.registerBits >= 512 ? wordsPerVector : 4;
 
   bool biased = key->scheme.getSymmetric();
-  buildFor(b, c0, n, cIdx(keys), [&](Value jj) {
+  // Rows of one 64-byte line (int4 and int2 at D 128): the keys of whole
+  // iterations, then (in the block's last iteration, when n is not a
+  // multiple of `keys`) the rest, whose rows past the block read its last
+  // key again and whose scores are masked: the clamps and the mask only
+  // there. Longer rows keep one loop with the clamps and the mask in every
+  // iteration: without the clamps LLVM schedules the loads of all 16 keys'
+  // lines first and spills, and int8 keys measured slower.
+  bool splitTail = rowBytes <= kDotBytes;
+  Value whole =
+      splitTail ? arith::MulIOp::create(
+                      b, arith::DivUIOp::create(b, n, cIdx(keys)), cIdx(keys))
+                : c0;
+  auto body = [&](Value jj, bool clamp) {
     Value jBase = arith::AddIOp::create(b, j0, jj);
     Value last = arith::SubIOp::create(b, arith::AddIOp::create(b, j0, n), c1);
+    auto clamped = [&](Value j) -> Value {
+      return clamp ? arith::MinUIOp::create(b, j, last) : j;
+    };
     // The keys' scales, one vector of keys per key group; or, folded into
     // the query, the query of their token group: quantized again where a
     // group starts (and at the block's first keys).
@@ -1934,7 +2022,7 @@ void AttentionEmitter::emitInt8ScoresByLane(
     Value lastKey = fold ? arith::SubIOp::create(b, skv, c1) : Value();
     for (int64_t k = 0; fold && k < keys; ++k) {
       Value j = arith::AddIOp::create(b, jBase, cIdx(k));
-      emitPrefetchRow(*value, bi, hk, arith::MinUIOp::create(b, j, last));
+      emitPrefetchRow(*value, bi, hk, clamped(j));
       emitPrefetchRow(
           *key, bi, hk,
           arith::MinUIOp::create(b, arith::AddIOp::create(b, j, cIdx(2 * keys)),
@@ -1957,8 +2045,7 @@ void AttentionEmitter::emitInt8ScoresByLane(
         auto chunkWordsType = VectorType::get({chunkWords}, b.getI32Type());
         SmallVector<Value> keyWords;
         for (int64_t k = 0; k < keys; ++k) {
-          Value j = arith::MinUIOp::create(
-              b, arith::AddIOp::create(b, jBase, cIdx(k)), last);
+          Value j = clamped(arith::AddIOp::create(b, jBase, cIdx(k)));
           Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
           Value bytes = vector::TransferReadOp::create(
               b, chunkType, key->data, ValueRange{bi, hk, j, cIdx(start)}, pad,
@@ -2032,8 +2119,11 @@ void AttentionEmitter::emitInt8ScoresByLane(
             vector::BroadcastOp::create(
                 b, laneF32,
                 memref::LoadOp::create(b, fold->offset, {cIdx(t)})));
-    storeScores(score, jj, j0, n, posIdx, scores);
-  });
+    storeScores(score, jj, j0, n, posIdx, scores, /*inRange=*/!clamp);
+  };
+  if (splitTail)
+    buildFor(b, c0, whole, cIdx(keys), [&](Value jj) { body(jj, false); });
+  buildFor(b, whole, n, cIdx(keys), [&](Value jj) { body(jj, true); });
 }
 
 void AttentionEmitter::emitQueryWords(Value qb, Value qWords) {
@@ -2320,7 +2410,7 @@ void AttentionEmitter::emitFoldedQuery(Value bi, Value hk, Value j,
 
 void AttentionEmitter::storeScores(ArrayRef<Value> rowScores, Value jj,
                                    Value j0, Value n, ArrayRef<Value> posIdx,
-                                   Value scores) {
+                                   Value scores, bool inRange) {
   int64_t count = cast<VectorType>(rowScores.front().getType()).getShape()[0];
   auto idxType = VectorType::get({count}, b.getIndexType());
   SmallVector<int64_t> steps;
@@ -2330,9 +2420,10 @@ void AttentionEmitter::storeScores(ArrayRef<Value> rowScores, Value jj,
       b, vector::BroadcastOp::create(b, idxType, jj),
       arith::ConstantOp::create(
           b, DenseElementsAttr::get(idxType, ArrayRef<int64_t>(steps))));
-  Value hidden =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::uge, keyIdx,
-                            vector::BroadcastOp::create(b, idxType, n));
+  Value hidden = inRange ? Value()
+                         : Value(arith::CmpIOp::create(
+                               b, arith::CmpIPredicate::uge, keyIdx,
+                               vector::BroadcastOp::create(b, idxType, n)));
   Value negInfs =
       vector::BroadcastOp::create(b, VectorType::get({count}, f32), negInf());
   for (auto [t, score] : llvm::enumerate(rowScores)) {
@@ -2340,15 +2431,15 @@ void AttentionEmitter::storeScores(ArrayRef<Value> rowScores, Value jj,
     if (op.getCausal()) {
       Value limit = arith::SubIOp::create(
           b, arith::AddIOp::create(b, posIdx[t], causalOffset), j0);
-      masked = arith::OrIOp::create(
-          b, masked,
-          arith::CmpIOp::create(
-              b, arith::CmpIPredicate::sgt, keyIdx,
-              vector::BroadcastOp::create(b, idxType, limit)));
+      Value past =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, keyIdx,
+                                vector::BroadcastOp::create(b, idxType, limit));
+      masked = masked ? arith::OrIOp::create(b, masked, past) : past;
     }
-    vector::StoreOp::create(b,
-                            arith::SelectOp::create(b, masked, negInfs, score),
-                            scores, {cIdx(int64_t(t)), jj});
+    Value value =
+        masked ? Value(arith::SelectOp::create(b, masked, negInfs, score))
+               : score;
+    vector::StoreOp::create(b, value, scores, {cIdx(int64_t(t)), jj});
   }
 }
 
@@ -3307,14 +3398,17 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                                  channelScaledKeys ? &keyFold : nullptr);
             unroll = 0;
           } else if (unroll > 1) {
-            buildFor(b, c0, n, cIdx(unroll), [&](Value jj) {
+            // Whole groups of `unroll` keys, then the block's last, partial
+            // one (the clamp and the mask only there).
+            Value whole = arith::MulIOp::create(
+                b, arith::DivUIOp::create(b, n, cIdx(unroll)), cIdx(unroll));
+            auto body = [&](Value jj, bool clamp) {
               Value last = arith::SubIOp::create(b, n, c1);
               SmallVector<Value> rowsOfKeys(br * unroll);
               for (int64_t u = 0; u < unroll; ++u) {
+                Value key = arith::AddIOp::create(b, jj, cIdx(u));
                 Value j = arith::AddIOp::create(
-                    b, j0,
-                    arith::MinUIOp::create(
-                        b, arith::AddIOp::create(b, jj, cIdx(u)), last));
+                    b, j0, clamp ? arith::MinUIOp::create(b, key, last) : key);
                 SmallVector<Value> partials = rowPartials(j);
                 for (int64_t t = 0; t < br; ++t)
                   rowsOfKeys[t * unroll + u] = partials[t];
@@ -3331,8 +3425,13 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                 rowScores.push_back(vector::ShuffleOp::create(
                     b, sums.front(), sums.front(), rowLanes));
               }
-              storeScores(rowScores, jj, j0, n, posIdx, scores);
-            });
+              storeScores(rowScores, jj, j0, n, posIdx, scores,
+                          /*inRange=*/!clamp);
+            };
+            buildFor(b, c0, whole, cIdx(unroll),
+                     [&](Value jj) { body(jj, false); });
+            buildFor(b, whole, n, cIdx(unroll),
+                     [&](Value jj) { body(jj, true); });
           }
           buildFor(b, c0, unroll != 1 ? c0 : n, c1, [&](Value jj) {
             Value j = arith::AddIOp::create(b, j0, jj);
@@ -3397,28 +3496,49 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           });
 
           // Online softmax: new maximum, rescale, exponentiate in place.
-          SmallVector<Value> corrections;
+          // Each row's maximum and sum are lane-wise over the block's
+          // vectors, then the rows' lanes are combined in one shuffle tree
+          // (reduceRows) instead of one reduction per row, and the rows'
+          // correction factors are one vector exponential. The maximum may
+          // pass over a NaN score: its own exp is NaN either way, and so are
+          // the row's sum and output.
+          SmallVector<Value> maxVecs;
           for (int64_t t = 0; t < br; ++t) {
-            // Lane-wise over the block's vectors, then one reduction (also
-            // for the sum below). The maximum may pass over a NaN score: its
-            // own exp is NaN either way, and so are the row's sum and output.
             Value maxVec;
             for (int64_t c = 0; c < bk / vw; ++c) {
               Value v = vector::LoadOp::create(b, vecF32, scores,
                                                {cIdx(t), cIdx(c * vw)});
               maxVec = maxVec ? selectMax(maxVec, v) : v;
             }
-            Value blockMax = reduceSelectMax(maxVec);
+            maxVecs.push_back(maxVec);
+          }
+          SmallVector<Value> blockMaxes = reduceRows(
+              maxVecs, [&](Value x, Value y) { return selectMax(x, y); },
+              splat(negInf()));
+          SmallVector<Value> newMaxes, refs, exponents;
+          for (int64_t t = 0; t < br; ++t) {
             Value oldMax = memref::LoadOp::create(b, maxs, {cIdx(t)});
-            Value newMax = arith::MaximumFOp::create(b, oldMax, blockMax);
+            Value newMax = arith::MaximumFOp::create(b, oldMax, blockMaxes[t]);
             // While every key so far is masked, exponentiate against 0 so
             // that exp(-inf - x) stays 0 instead of NaN.
             Value isEmpty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
                                                   newMax, negInf());
             Value ref = arith::SelectOp::create(b, isEmpty, cF32(0.0), newMax);
-            Value correction =
-                math::ExpOp::create(b, arith::SubFOp::create(b, oldMax, ref));
-            Value refVec = splat(ref);
+            newMaxes.push_back(newMax);
+            refs.push_back(ref);
+            exponents.push_back(arith::SubFOp::create(b, oldMax, ref));
+          }
+          SmallVector<Value> corrections;
+          {
+            Value all = math::ExpOp::create(
+                b, vector::FromElementsOp::create(b, VectorType::get({br}, f32),
+                                                  exponents));
+            for (int64_t t = 0; t < br; ++t)
+              corrections.push_back(vector::ExtractOp::create(b, all, t));
+          }
+          SmallVector<Value> sumVecs;
+          for (int64_t t = 0; t < br; ++t) {
+            Value refVec = splat(refs[t]);
             Value log2eVec = splat(cF32(M_LOG2E));
             Value sumVec;
             for (int64_t c = 0; c < bk / vw; ++c) {
@@ -3439,17 +3559,18 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               }
               sumVec = sumVec ? arith::AddFOp::create(b, sumVec, p) : p;
             }
-            Value blockSum = vector::ReductionOp::create(
-                b, vector::CombiningKind::ADD, sumVec,
-                arith::FastMathFlags::reassoc);
+            sumVecs.push_back(sumVec);
+          }
+          SmallVector<Value> blockSums = reduceRows(sumVecs);
+          for (int64_t t = 0; t < br; ++t) {
             Value oldSum = memref::LoadOp::create(b, sums, {cIdx(t)});
             memref::StoreOp::create(
                 b,
                 arith::AddFOp::create(
-                    b, arith::MulFOp::create(b, oldSum, correction), blockSum),
+                    b, arith::MulFOp::create(b, oldSum, corrections[t]),
+                    blockSums[t]),
                 sums, {cIdx(t)});
-            memref::StoreOp::create(b, newMax, maxs, {cIdx(t)});
-            corrections.push_back(correction);
+            memref::StoreOp::create(b, newMaxes[t], maxs, {cIdx(t)});
           }
           // Once the maximum settles the correction is 1: no rescale. (After
           // all rows, so that the rows' softmax is one straight-line block

@@ -50,7 +50,10 @@
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6,
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 3, 5, 7,
 // CHECK: scf.for
+// Whole iterations of 16 keys (rows of one 64-byte line): no clamp of the
+// row index, no mask of the scores.
 // CHECK: scf.for %{{.*}} step %c16
+// CHECK-NOT: arith.minui
 // CHECK: memref.extract_strided_metadata
 // CHECK: vector.load %{{.*}} : memref<?xf16, strided<[1], offset: ?>>, vector<64xf16>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60] : vector<64xf16>, vector<64xf16>
@@ -71,6 +74,12 @@
 // CHECK: kvq.dot_i8 %{{.*}}, %[[LO]], %[[Q]] {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
 // CHECK: kvq.dot_i8 %{{.*}}, %[[HI]], %{{.*}} {lhs_bits = 4 : i64} : vector<64xi8> -> vector<16xi32>
 // CHECK: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK-NOT: arith.cmpi uge
+// CHECK: vector.store %{{.*}} : memref<4x64xf32>, vector<16xf32>
+// The block's last, partial iteration: rows past the block read its last
+// key again, and their scores are masked.
+// CHECK: scf.for %{{.*}} step %c16
+// CHECK: arith.minui
 // CHECK: arith.cmpi uge, %{{.*}}, %{{.*}} : vector<16xindex>
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
 // CHECK: vector.store %{{.*}} : memref<4x64xf32>, vector<16xf32>

@@ -25,12 +25,22 @@
 // CHECK: vector.transpose %{{.*}}, [1, 0] : vector<16x4xf16> to vector<4x16xf16>
 // CHECK: %[[WGT:.*]] = arith.cmpf ogt, %[[WA:.*]], %[[WB:.*]] : vector<16xf32>
 // CHECK: arith.select %[[WGT]], %[[WA]], %[[WB]] : vector<16xi1>, vector<16xf32>
-// CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 0, 3, 2,
+// The maxima of all (row, group) pairs come out of one shuffle tree, and
+// the inverse steps and steps are divisions of its lanes (no scalar
+// division per pair).
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
+// CHECK: arith.divf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: arith.divf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK-NOT: arith.divf
 // CHECK: %[[R:.*]] = vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: %[[RB:.*]] = arith.bitcast %[[R]] : vector<16xf32> to vector<16xi32>
 // CHECK: arith.trunci %[[RB]] : vector<16xi32> to vector<16xi8>
-// CHECK: arith.constant -805306368 : i32
-// CHECK: scf.for %{{.*}} step %c16{{.*}} iter_args(%[[ACC0:[^ ]*]] = {{.*}}) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// The code sums, also one tree, less the magic number's bits.
+// CHECK: arith.constant dense<-805306368> : vector<16xi32>
+// CHECK: %[[MAIN:.*]]:16 = scf.for %{{.*}} step %c16{{.*}} iter_args(%[[ACC0:[^ ]*]] = {{.*}}) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// Whole iterations read their keys' rows unclamped (the block's last,
+// partial one follows).
+// CHECK-NOT: arith.minui
 // CHECK-COUNT-4: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x64xi8{{.*}}>, vector<32xi8>
 // CHECK: %[[P01:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 32, 1, 33, 2, 34,
 // CHECK: %[[P23:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 32, 1, 33, 2, 34,
@@ -50,6 +60,12 @@
 // The next quad of keys (from 4) adds to the first quad's results.
 // CHECK: %[[J4:.*]] = arith.addi %{{.*}}, %c4{{.*}} : index
 // CHECK: kvq.dot_i8 %[[D0]], %{{.*}}, %{{.*}} {rhs_bits = 5 : i64} : vector<64xi8> -> vector<16xi32>
+// CHECK: scf.yield
+// The block's last keys past whole iterations of 16 (rows of one 64-byte
+// line only; there the row index is clamped to the block) continue the
+// same sums.
+// CHECK: scf.for %{{.*}} step %c16{{.*}} iter_args(%{{.*}} = %[[MAIN]]#0,
+// CHECK: arith.minui
 // CHECK: scf.yield
 // CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
 // CHECK: %[[G:.*]] = arith.subf %[[F]], %{{.*}} : vector<16xf32>
@@ -109,8 +125,8 @@ func.func @int4(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor
 // 2 accumulators per span and row (16 for 2 spans x 4 rows), joined after
 // the block as lo + (hi << 4), less 128 * (the sum of the weights).
 // NIBBLE-LABEL: func.func @int8
-// NIBBLE: arith.constant -805306368 : i32
-// NIBBLE: arith.constant 1.280000e+02 : f32
+// NIBBLE: arith.constant dense<-805306368> : vector<16xi32>
+// NIBBLE: arith.constant dense<1.280000e+02> : vector<16xf32>
 // NIBBLE: %[[R:.*]]:16 = scf.for %{{.*}} step %c16{{.*}} iter_args(
 // NIBBLE: %[[C15:.*]] = arith.constant dense<15> : vector<64xi8>
 // NIBBLE: %[[LO:.*]] = arith.andi %[[Q:.*]], %[[C15]] : vector<64xi8>
@@ -137,10 +153,12 @@ func.func @int8(%q: tensor<1x4x1x72xf32>, %k: tensor<1x1x?x72xf32>, %v: tensor<1
 // channels): the codes are the planes as they are (a mask, and a shift and
 // a mask: no xor), the same bias removed after the block, so the sums are
 // of u * (code - 8); per block and row, sum p * (z + 8 s) per group (one
-// reduction) is added to the group's accumulators with the scaled sums.
+// reduction tree for all rows and groups) is added to the group's
+// accumulators with the scaled sums.
 // CHECK-LABEL: func.func @asymmetric
 // CHECK: %[[ZS:.*]] = math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
-// CHECK: vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
+// CHECK: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
 // CHECK: %[[QUAD:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, 64, 65,
 // CHECK-NOT: arith.xori
 // CHECK: %[[LO:.*]] = arith.andi %[[QUAD]], %{{.*}} : vector<64xi8>

@@ -18,8 +18,9 @@
 // CHECK: memref.load %[[DS]][%{{.*}}, %{{.*}}, %[[G]], %{{.*}}]
 // CHECK: math.fma
 // CHECK: math.exp
-// CHECK: vector.reduction <add>
 // CHECK: arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// The rows' sums of the unrounded probabilities: one shuffle tree.
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
 func.func @sage_operands(%qc: tensor<1x2x5x16xi8>, %qs: tensor<1x2x1x1xf32>, %k: tensor<1x2x9x16xf32>,
                          %ds: tensor<1x2x3x9xf32>) -> tensor<1x2x5x16xf32> {
   %o = kvq.attention q(%qc : tensor<1x2x5x16xi8>, #kvq.quant<i8, symmetric, block(rows = 128, cols = 16)>, scale %qs : tensor<1x2x1x1xf32>)

@@ -32,19 +32,29 @@
 // CHECK: arith.sitofp
 // CHECK: arith.mulf
 // CHECK: vector.fma
-// CHECK: vector.reduction <add>
-// The block maximum: a > b ? a : b lane-wise and down a halving shuffle
-// tree (no maximumf, whose NaN and -0 ordering costs blends and branches).
+// The 4 keys' scores of the 4 rows: one shuffle tree.
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
+// The block's last keys past whole groups of 4 (partial only in the last
+// block) read the block's last key again and mask their scores.
+// CHECK: scf.for
+// CHECK: arith.minui
+// CHECK: arith.cmpi uge
+// The block maximum: a > b ? a : b lane-wise, then the rows' vectors down
+// one halving shuffle tree (two rows per vector after the first step,
+// four after the second) and the last lanes in place (no maximumf, whose
+// NaN and -0 ordering costs blends and branches).
 // CHECK: %[[GT:.*]] = arith.cmpf ogt, %[[MA:.*]], %[[MB:.*]] : vector<16xf32>
 // CHECK: arith.select %[[GT]], %[[MA]], %[[MB]] : vector<16xi1>, vector<16xf32>
-// CHECK: vector.shuffle %{{.*}}, %{{.*}} [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7] : vector<16xf32>, vector<16xf32>
-// CHECK: vector.shuffle %{{.*}}, %{{.*}} [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11] : vector<16xf32>, vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xf32>, vector<16xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27] : vector<16xf32>, vector<16xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [2, 3, 0, 1,
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [1, 0, 3, 2,
 // CHECK-NOT: vector.reduction <maximumf>
-// The block's correction factor is a scalar math.exp; the probabilities
-// 2^((s - m) log2 e) (the f32 2^x of the register-blocked kernel).
-// CHECK: math.exp %{{.*}} : f32
+// The rows' correction factors are one math.exp of a vector; the
+// probabilities 2^((s - m) log2 e) (the f32 2^x of the register-blocked
+// kernel).
+// CHECK: math.exp %{{.*}} : vector<4xf32>
 // CHECK: %[[D:.*]] = arith.subf %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: arith.mulf %[[D]], %{{.*}} : vector<16xf32>
 // CHECK: arith.constant 0x4B40007F : f32
