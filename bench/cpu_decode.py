@@ -88,8 +88,9 @@ INT4 = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
 # bits per block of keys). A scheme may be a (K scheme, V scheme) pair:
 # KIVI quantizes K per channel over groups of 32 tokens (int8-dot then
 # folds the key scales into the query once per group) and V per token over
-# groups of 32 channels, both asymmetric (int8-pv takes 4-bit values; KIVI
-# 2-bit's groups of 32 channels are narrower than its spans of 64).
+# groups of 32 channels, both asymmetric (int8-pv takes 4-bit and 2-bit
+# values; a 2-bit span of 16 code bytes holds two groups, each lane taking
+# its own group's weights).
 KIVI_KV = {bits: (f"#kvq.quant<i{bits}, asymmetric, group(axis = 2, size = 32), scale = f16>",
                   f"#kvq.quant<i{bits}, asymmetric, group(axis = 3, size = 32), scale = f16>")
            for bits in (2, 4)}
@@ -109,6 +110,7 @@ VARIANTS = {
     "kivi4+dot+pv": (KIVI_KV[4], "f32", ["--int8-dot=1", "--int8-pv=1"]),
     "kivi2": (KIVI_KV[2], "f32", []),
     "kivi2+dot": (KIVI_KV[2], "f32", ["--int8-dot=1"]),
+    "kivi2+dot+pv": (KIVI_KV[2], "f32", ["--int8-dot=1", "--int8-pv=1"]),
 }
 
 

@@ -1298,6 +1298,9 @@ LogicalResult AttentionEmitter::emit() {
       foldValueScale = true;
     }
   }
+  if (int8PV && !foldValueScale)
+    valueGroups =
+        value->whole[3] ? 1 : llvm::divideCeil(value->dim, value->extent[3]);
   if (foldValueScale) {
     const KVSource &src = *valueScaleSource;
     valueGroups = src.whole[3] ? 1 : llvm::divideCeil(src.dim, src.extent[3]);
@@ -1640,7 +1643,12 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
 }
 
 bool AttentionEmitter::canUseInt8PV() const {
-  if (!opts.int8PV || !foldValueScale || vw != kDotLanes || value->decoder)
+  // Scales per token (one per token or per group of channels), as the
+  // f32 fold of the scales into the probabilities takes (which also needs
+  // each f32 vector of channels in one group: not so for 2-bit values in
+  // groups of 32 channels, whose split vectors span 64).
+  if (!opts.int8PV || vw != kDotLanes || value->decoder || !value->scheme ||
+      pType || value->whole[2] || value->extent[2] != 1)
     return false;
   unsigned bits = dotCodeBits(*value);
   if (!bits)
@@ -1650,9 +1658,17 @@ bool AttentionEmitter::canUseInt8PV() const {
   if (value->scheme.getSymmetric() ? bool(value->zeroPoint)
                                    : bits == 8 || !value->zeroPoint)
     return false;
-  // Each span of kDotLanes code bytes within one scale group.
-  int64_t spanChannels = kDotLanes * (8 / bits);
-  return value->whole[3] || value->extent[3] % spanChannels == 0;
+  // Each span of kDotLanes code bytes within one scale group, or holding
+  // whole groups of at least 4 code bytes (at most 4 of them: lanes of a
+  // span then take their own group's weights).
+  if (value->whole[3])
+    return true;
+  int64_t groupBits = value->extent[3] * bits;
+  if (groupBits % 8)
+    return false;
+  int64_t groupBytes = groupBits / 8;
+  return groupBytes % kDotLanes == 0 ||
+         (kDotLanes % groupBytes == 0 && groupBytes >= 4);
 }
 
 void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
@@ -1794,7 +1810,8 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
                                      Value wZero, Value accs) {
   // Code bytes per span: one register of i32 lanes (kDotLanes with
   // 512-bit registers, 8 with AVX2, whose 16 registers would spill the
-  // accumulators of 16-byte spans). A span lies in one scale group.
+  // accumulators of 16-byte spans). A span lies in one scale group or
+  // holds whole ones.
   const int64_t kSpan = registerDotLanes();
   constexpr int64_t kKeys = 4;
   // Quads of keys per iteration (kDotLanes keys, which the weights' rows
@@ -1812,8 +1829,31 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
   int64_t spans = llvm::divideCeil(rowBytes, kSpan);
   auto laneI32 = VectorType::get({kSpan}, b.getI32Type());
   auto laneF32 = VectorType::get({kSpan}, f32);
+  // Scale groups within a span (groups narrower than a span, e.g. KIVI's
+  // 2-bit values in groups of 32 channels: 8 bytes): lane i of span `sp`
+  // (byte sp * kSpan + i) takes group groupOf(sp) + i / groupLanes.
+  int64_t groupLanes =
+      value->whole[3] ? kSpan
+                      : std::min(kSpan, value->extent[3] * int64_t(bits) / 8);
+  int64_t spanGroups = kSpan / groupLanes;
   auto groupOf = [&](int64_t span) -> int64_t {
     return value->whole[3] ? 0 : span * kSpan * planes / value->extent[3];
+  };
+  // One vector of `spanGroups` values spread over their lanes, from
+  // `part(p)` per group p of the span (past the head dim, lanes of a
+  // ragged last span keep the last group's).
+  auto perGroup = [&](function_ref<Value(int64_t)> part) {
+    Value spread = part(0);
+    for (int64_t p = 1; p < spanGroups; ++p) {
+      SmallVector<bool> lanes;
+      for (int64_t i = 0; i < kSpan; ++i)
+        lanes.push_back(i / groupLanes == p);
+      Value mask = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(VectorType::get({kSpan}, b.getI1Type()),
+                                    lanes));
+      spread = arith::SelectOp::create(b, mask, part(p), spread);
+    }
+    return spread;
   };
   Value zeroAcc = arith::ConstantOp::create(
       b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
@@ -1887,8 +1927,18 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
           unsigned partBits = nibbles ? 5 : bits < 8 ? bits + 1 : 8;
           int64_t g = groupOf(s0 + sp);
           for (int64_t t = 0; t < br; ++t) {
-            // The 4 keys' weights as one i32, in every lane.
+            // The 4 keys' weights as one i32, in every lane (of their
+            // group's lanes, with several groups per span).
             Value w = broadcastWord(wq, {cIdx(t), cIdx(g), jq}, kSpan);
+            if (spanGroups > 1)
+              w = vector::BitCastOp::create(
+                  b, w.getType(), perGroup([&](int64_t p) -> Value {
+                    int64_t gp = std::min(g + p, valueGroups - 1);
+                    return vector::BitCastOp::create(
+                        b, laneI32,
+                        p ? broadcastWord(wq, {cIdx(t), cIdx(gp), jq}, kSpan)
+                          : w);
+                  }));
             for (int64_t k = 0; k < fields; ++k) {
               int64_t i = (t * count + sp) * fields + k;
               next[i] = dotI8(next[i], w, parts[k], 8, partBits);
@@ -1912,9 +1962,12 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
       for (int64_t sp = 0; sp < count; ++sp) {
         int64_t g = groupOf(s0 + sp);
         auto side = [&](Value buffer) -> Value {
-          return vector::BroadcastOp::create(
-              b, laneF32,
-              memref::LoadOp::create(b, buffer, {cIdx(t), cIdx(g)}));
+          return perGroup([&](int64_t p) -> Value {
+            int64_t gp = std::min(g + p, valueGroups - 1);
+            return vector::BroadcastOp::create(
+                b, laneF32,
+                memref::LoadOp::create(b, buffer, {cIdx(t), cIdx(gp)}));
+          });
         };
         Value step = side(wStep);
         Value offset = valueCodeBias(bits) ? side(wOffset) : Value();

@@ -181,8 +181,7 @@ func.func @asymmetric(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: 
 
 // Values the integer path does not take keep the f32 P V, and the recorded
 // schedule says so: asymmetric int8 codes ([0, 256) is not a signed
-// operand), int4 groups of 16 channels (a span of 16 bytes holds 32),
-// plain f32.
+// operand), plain f32 (and, below, groups of under 4 code bytes).
 // CHECK-LABEL: func.func @asymmetric_i8
 // CHECK-NOT: kvq.dot_i8
 // CHECK: int8_dot = 0, int8_pv = 0>}
@@ -193,9 +192,22 @@ func.func @asymmetric_i8(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %
 
 // -----
 
+// Scale groups narrower than a span of 16 code bytes (int4 in groups of
+// 16 channels: 8 bytes; KIVI's 2-bit values in groups of 32 alike): each
+// lane takes its own group's weights, the 4 keys' i32 of the span's second
+// group selected into lanes 8-15, and after the block its step the same
+// way.
 // CHECK-LABEL: func.func @group16
-// CHECK-NOT: kvq.dot_i8
-// CHECK: int8_dot = 0, int8_pv = 0>}
+// CHECK: %[[WA:.*]] = vector.broadcast %{{.*}} : vector<1xi32> to vector<16xi32>
+// CHECK: %[[WB:.*]] = vector.broadcast %{{.*}} : vector<1xi32> to vector<16xi32>
+// CHECK: %[[WBI:.*]] = vector.bitcast %{{.*}} : vector<64xi8> to vector<16xi32>
+// CHECK: %[[SEL:.*]] = arith.select %[[HALF:.*]], %[[WBI]], %{{.*}} : vector<16xi1>, vector<16xi32>
+// CHECK: %[[W:.*]] = vector.bitcast %[[SEL]] : vector<16xi32> to vector<64xi8>
+// CHECK: kvq.dot_i8 %{{.*}}, %[[W]], %{{.*}} {rhs_bits = 5 : i64} : vector<64xi8> -> vector<16xi32>
+// CHECK: scf.yield
+// CHECK: arith.constant dense<[false, false, false, false, false, false, false, false, true, true, true, true, true, true, true, true]> : vector<16xi1>
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
+// CHECK: int8_dot = 0, int8_pv = 1>}
 func.func @group16(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi4>, %vs: tensor<1x2x?x8xf16>) -> tensor<1x8x1x128xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi4>, #kvq.quant<i4, symmetric, group(axis = 3, size = 16), scale = f16>, scale %vs : tensor<1x2x?x8xf16>) -> tensor<1x8x1x128xf32>
   return %o : tensor<1x8x1x128xf32>
@@ -209,4 +221,16 @@ func.func @group16(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: ten
 func.func @plain(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>) -> tensor<1x8x1x64xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x64xf32>) k(%k : tensor<1x2x?x64xf32>) v(%v : tensor<1x2x?x64xf32>) -> tensor<1x8x1x64xf32>
   return %o : tensor<1x8x1x64xf32>
+}
+
+// -----
+
+// Groups under 4 code bytes (2-bit values in groups of 8 channels: 2
+// bytes, 8 groups per span) keep f32.
+// CHECK-LABEL: func.func @group8_i2
+// CHECK-NOT: kvq.dot_i8
+// CHECK: int8_dot = 0, int8_pv = 0>}
+func.func @group8_i2(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf32>, %v: tensor<1x2x?x128xi2>, %vs: tensor<1x2x?x16xf16>) -> tensor<1x8x1x128xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x128xf32>) k(%k : tensor<1x2x?x128xf32>) v(%v : tensor<1x2x?x128xi2>, #kvq.quant<i2, symmetric, group(axis = 3, size = 8), scale = f16>, scale %vs : tensor<1x2x?x16xf16>) -> tensor<1x8x1x128xf32>
+  return %o : tensor<1x8x1x128xf32>
 }

@@ -42,6 +42,10 @@ BLOCK = 64
 I4K = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
 KIVI4K = "#kvq.quant<i4, asymmetric, group(axis = 2, size = 32), scale = f16>"
 KIVI4V = "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>"
+KIVI2K = "#kvq.quant<i2, asymmetric, group(axis = 2, size = 32), scale = f16>"
+# 2-bit values in groups of 32 channels: 8 code bytes, two groups per span
+# of 16 bytes (each lane takes its own group's weights).
+KIVI2V = "#kvq.quant<i2, asymmetric, group(axis = 3, size = 32), scale = f16>"
 # name, V scheme, K scheme (None: f32), head dim, (B, Hq, Hkv), partitions,
 # extra options
 CASES = [
@@ -60,6 +64,14 @@ CASES = [
     ("v2_kivi_g64", "#kvq.quant<i2, asymmetric, group(axis = 3, size = 64), scale = f32>",
      None, 128, (1, 8, 2), 3, ""),
     ("v4_kivi_k_dot", KIVI4V, KIVI4K, 128, (2, 8, 2), 1, "--int8-dot=1"),
+    ("v2_kivi_g32", KIVI2V, None, 128, (1, 8, 2), 3, ""),
+    ("v2_kivi_k_dot", KIVI2V, KIVI2K, 128, (2, 8, 2), 1, "--int8-dot=1"),
+    # int4 in groups of 16 (2 groups per span); int2 in groups of 16 (4
+    # per span) at a ragged head dim of 80 (its last span partial).
+    ("v4_g16", "#kvq.quant<i4, symmetric, group(axis = 3, size = 16), scale = f16>",
+     None, 128, (2, 8, 2), 1, ""),
+    ("v2_g16_d80", "#kvq.quant<i2, symmetric, group(axis = 3, size = 16), scale = f32>",
+     None, 80, (1, 6, 3), 2, ""),
 ]
 
 
