@@ -1006,12 +1006,15 @@ def extract_outliers(x, count: int):
 def orthonormalize(w) -> np.ndarray:
     """Classical Gram-Schmidt applied twice (CGS2) to the columns of every
     ``[..., N, R]`` matrix of `w`, in float64. A column whose norm after
-    projection is at most 1e-12 of its norm before (it lies in the span of
-    the previous columns, to rounding) becomes zero."""
+    projection is at most 1e-12 of the matrix's largest column norm (it lies
+    in the span of the previous columns, to rounding) becomes zero. (Against
+    the largest column, not the column's own norm: a column of rounding
+    residue, kept once, would otherwise stay a unit vector through every
+    later subspace iteration.)"""
     q = np.array(w, dtype=np.float64)
+    before = np.sqrt((q * q).sum(-2)).max(-1)
     for j in range(q.shape[-1]):
         v = q[..., :, j].copy()
-        before = np.sqrt((v * v).sum(-1))
         prev = q[..., :, :j]
         for _ in range(2):
             c = np.einsum("...nr,...n->...r", prev, v)

@@ -179,6 +179,25 @@ def test_extract_outliers_ties_to_the_lower_channel():
     assert idx.tolist() == [[[[1, 2]]]] and val.tolist() == [[[[-2.0, 2.0]]]]
 
 
+def test_orthonormalize_drops_columns_at_rounding_level_of_the_matrix():
+    # A column at 1e-13 of the largest column's norm is rounding residue of
+    # the matrix, not a direction: it becomes zero even though it is not in
+    # the span of the others (kept and normalized, such a column used to stay
+    # a unit vector through every later subspace iteration).
+    w = rng.standard_normal((2, 9, 4))
+    w[..., :3] *= 1e3
+    w[..., 3] = 1e-13 * w[..., 3] / np.linalg.norm(w[..., 3], axis=-1, keepdims=True)
+    q = ref.orthonormalize(w)
+    np.testing.assert_allclose(np.swapaxes(q, -1, -2) @ q,
+                               np.broadcast_to(np.diag([1.0, 1.0, 1.0, 0.0]), (2, 4, 4)),
+                               atol=1e-12)
+    # A small column well above that level is kept.
+    w[..., 3] *= 1e8
+    q = ref.orthonormalize(w)
+    np.testing.assert_allclose(np.swapaxes(q, -1, -2) @ q,
+                               np.broadcast_to(np.eye(4), (2, 4, 4)), atol=1e-9)
+
+
 @pytest.mark.parametrize("s,rank", [(40, 4), (7, 6), (3, 5)])
 def test_low_rank_approx_reaches_the_svd_optimum(s, rank):
     # Rows near a rank-`rank` subspace: subspace iteration converges to the

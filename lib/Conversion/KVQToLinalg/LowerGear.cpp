@@ -68,9 +68,12 @@ static Value extendToF32(OpBuilder &b, Location loc, Value t) {
 
 /// Orthonormalizes the columns of every [N, R] matrix of `w` [P, Q, N, R]
 /// (f64) in place: classical Gram-Schmidt twice per column, a column left
-/// with at most 1e-12 of its norm becoming zero
-/// (kvq.reference.orthonormalize). An scf.for over the R columns; each step
-/// is a few linalg.generic ops over all P x Q matrices.
+/// with at most 1e-12 of the matrix's largest column norm becoming zero
+/// (kvq.reference.orthonormalize). (Against the largest column, not the
+/// column's own norm: a column of rounding residue, kept once, would
+/// otherwise stay a unit vector through every later subspace iteration.) An
+/// scf.for over the R columns; each step is a few linalg.generic ops over all P
+/// x Q matrices.
 static Value orthonormalize(OpBuilder &b, Location loc, Value w) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(w.getType());
@@ -80,6 +83,37 @@ static Value orthonormalize(OpBuilder &b, Location loc, Value w) {
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
   AffineExpr c0 = b.getAffineConstantExpr(0);
+
+  // The largest squared column norm of each matrix [P, Q]: the column
+  // sums [P, Q, R] (loops p, q, r, n), then their maximum over r.
+  Value sumsInit =
+      createZeros(b, loc, {P, Q, b.getIndexAttr(rank)}, b.getF64Type());
+  Value columnSums =
+      linalg::GenericOp::create(
+          b, loc, sumsInit.getType(), ValueRange{w}, ValueRange{sumsInit},
+          ArrayRef<AffineMap>{map(ctx, 4, {d(0), d(1), d(3), d(2)}),
+                              map(ctx, 4, {d(0), d(1), d(2)})},
+          iterators(3, 1),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value sq = arith::MulFOp::create(nb, nl, args[0], args[0]);
+            linalg::YieldOp::create(
+                nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[1], sq)});
+          })
+          .getResult(0);
+  Value scaleInit = createZeros(b, loc, {P, Q}, b.getF64Type());
+  Value scale =
+      linalg::GenericOp::create(
+          b, loc, scaleInit.getType(), ValueRange{columnSums},
+          ValueRange{scaleInit},
+          ArrayRef<AffineMap>{map(ctx, 3, {d(0), d(1), d(2)}),
+                              map(ctx, 3, {d(0), d(1)})},
+          iterators(2, 1),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            linalg::YieldOp::create(nb, nl,
+                                    ValueRange{arith::MaximumFOp::create(
+                                        nb, nl, args[1], args[0])});
+          })
+          .getResult(0);
 
   Value lb = arith::ConstantIndexOp::create(b, loc, 0);
   Value ub = arith::ConstantIndexOp::create(b, loc, rank);
@@ -111,7 +145,6 @@ static Value orthonormalize(OpBuilder &b, Location loc, Value w) {
                })
         .getResult(0);
   };
-  Value before = squaredNorm(col);
   Value v = col;
   for (int pass = 0; pass < 2; ++pass) {
     // c[p, q, i] = i < j ? sum_n w[n, i] v[n] : 0      loops (p, q, i, n)
@@ -151,12 +184,13 @@ static Value orthonormalize(OpBuilder &b, Location loc, Value w) {
             .getResult(0);
   }
   Value after = squaredNorm(v);
-  // v / |v|, or 0 when |v| <= 1e-12 |col| (v is in the span of the others).
+  // v / |v|, or 0 when |v| <= 1e-12 of the largest column's norm (v is in
+  // the span of the others).
   AffineMap pq = map(ctx, 4, {d(0), d(1)});
   AffineMap id = b.getMultiDimIdentityMap(4);
   Value unit =
       linalg::GenericOp::create(
-          b, loc, v.getType(), ValueRange{before, after}, ValueRange{v},
+          b, loc, v.getType(), ValueRange{scale, after}, ValueRange{v},
           ArrayRef<AffineMap>{pq, pq, id}, iterators(4),
           [&](OpBuilder &nb, Location nl, ValueRange args) {
             Value keep = arith::CmpFOp::create(

@@ -797,7 +797,8 @@ def KVQ_LowRankApproxOp : KVQ_Op<"low_rank_approx", [Pure,
     Gaussian start (`kvq.reference._gaussians(D * rank, seed)`, the same
     for every head, orthonormalized); orthonormalization is classical
     Gram-Schmidt applied twice, and a column that lies in the span of the
-    previous ones (norm <= 1e-12 of its norm before) becomes zero. The
+    previous ones (norm after the projection <= 1e-12 of the largest
+    column norm of the matrix) becomes zero. The
     results are `a = X W` `[B, H, S, rank]` and `b = W^T` `[B, H, rank, D]`,
     so `a b = X W W^T`: the projection of the rows of X on W, the best
     rank-r approximation once W spans the top right singular vectors.
