@@ -1012,7 +1012,7 @@ def orthonormalize(w) -> np.ndarray:
     residue, kept once, would otherwise stay a unit vector through every
     later subspace iteration.)"""
     q = np.array(w, dtype=np.float64)
-    before = np.sqrt((q * q).sum(-2)).max(-1)
+    largest = np.sqrt((q * q).sum(-2)).max(-1)
     for j in range(q.shape[-1]):
         v = q[..., :, j].copy()
         prev = q[..., :, :j]
@@ -1020,7 +1020,7 @@ def orthonormalize(w) -> np.ndarray:
             c = np.einsum("...nr,...n->...r", prev, v)
             v = v - np.einsum("...nr,...r->...n", prev, c)
         norm = np.sqrt((v * v).sum(-1))
-        keep = norm > 1e-12 * before
+        keep = norm > 1e-12 * largest
         q[..., :, j] = np.where(keep[..., None], v / np.where(keep, norm, 1.0)[..., None], 0.0)
     return q
 

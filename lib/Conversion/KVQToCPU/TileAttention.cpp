@@ -55,6 +55,26 @@ static void buildFor(ImplicitLocOpBuilder &b, Value lb, Value ub, Value step,
   body(loop.getInductionVar());
 }
 
+/// `n` rounded down to a multiple of `step`.
+static Value roundDown(ImplicitLocOpBuilder &b, Value n, int64_t step) {
+  Value s = arith::ConstantIndexOp::create(b, step);
+  return arith::MulIOp::create(b, arith::DivUIOp::create(b, n, s), s);
+}
+
+/// Runs `body(iv, partial)` over [0, n) in steps of `step`: with `split`,
+/// the whole steps with `partial` false and then the last, partial step
+/// (if any) with it true; otherwise every step with it true.
+template <typename Fn>
+static void buildWholeThenPartialFor(ImplicitLocOpBuilder &b, Value n,
+                                     int64_t step, bool split, Fn body) {
+  Value c0 = arith::ConstantIndexOp::create(b, 0);
+  Value stepValue = arith::ConstantIndexOp::create(b, step);
+  Value whole = split ? roundDown(b, n, step) : c0;
+  if (split)
+    buildFor(b, c0, whole, stepValue, [&](Value iv) { body(iv, false); });
+  buildFor(b, whole, n, stepValue, [&](Value iv) { body(iv, true); });
+}
+
 /// Runs `body()` under `scf.if cond`.
 template <typename Fn>
 static void buildIf(ImplicitLocOpBuilder &b, Value cond, Fn body) {
@@ -174,9 +194,6 @@ private:
     return arith::SelectOp::create(
         b, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, a, c), a, c);
   }
-  /// The largest lane of `v` by halving selectMax steps (vector.reduction
-  /// <maximumf> orders -0 / +0 and NaN lane by lane, with branches).
-  Value reduceSelectMax(Value v);
   Value dimOf(Value memref, int64_t i) {
     return memref::DimOp::create(b, memref, i);
   }
@@ -464,6 +481,12 @@ private:
   /// Whether `src`'s scales are per group of tokens (not per token, not for
   /// all tokens) in groups of a multiple of kDotLanes tokens.
   bool hasTokenGroupScales(const KVSource &src) const;
+  /// Whether `src` is quantized with scales per token (one per token or per
+  /// group of channels), as folding them into the probabilities needs.
+  bool hasTokenScales(const KVSource &src) const {
+    return src.scheme && !src.decoder && !pType && !src.whole[2] &&
+           src.extent[2] == 1;
+  }
   /// Prefetches the key scales (and zero points) of the token group after
   /// key `j`'s, which the next fold reads at once (every 64-byte line of
   /// the row; an index past the cache is harmless for a prefetch).
@@ -793,12 +816,6 @@ Value AttentionEmitter::unpackSubByte(Value bytes, unsigned bits,
     fields = std::move(next);
   }
   return fields.front();
-}
-
-Value AttentionEmitter::reduceSelectMax(Value v) {
-  v = foldSegments(v, cast<VectorType>(v.getType()).getNumElements(),
-                   [&](Value x, Value y) { return selectMax(x, y); });
-  return vector::ExtractOp::create(b, v, int64_t(0));
 }
 
 Value AttentionEmitter::foldSegments(
@@ -1298,12 +1315,13 @@ LogicalResult AttentionEmitter::emit() {
       foldValueScale = true;
     }
   }
-  if (int8PV && !foldValueScale)
-    valueGroups =
-        value->whole[3] ? 1 : llvm::divideCeil(value->dim, value->extent[3]);
+  if (foldValueScale || int8PV) {
+    // int8 P V folds the value's own scales, also where the f32 fold cannot.
+    const KVSource &src = foldValueScale ? *valueScaleSource : *value;
+    valueGroups = src.whole[3] ? 1 : llvm::divideCeil(src.dim, src.extent[3]);
+  }
   if (foldValueScale) {
     const KVSource &src = *valueScaleSource;
-    valueGroups = src.whole[3] ? 1 : llvm::divideCeil(src.dim, src.extent[3]);
     for (int64_t c = 0; c < dvChunks; ++c) {
       int64_t channel = channelOf(*value, c, 0) - valueScaleOffset;
       chunkGroup.push_back(channel < 0 || channel >= src.dim ? -1
@@ -1508,7 +1526,7 @@ bool AttentionEmitter::canFoldValueScale() const {
 
 bool AttentionEmitter::canFoldValueScaleOf(const KVSource &src,
                                            int64_t offset) const {
-  if (!src.scheme || src.decoder || pType || src.whole[2] || src.extent[2] != 1)
+  if (!hasTokenScales(src))
     return false;
   // Every vector of channels within one scale group (padding lanes aside),
   // and wholly inside or outside the operand's channels.
@@ -1643,12 +1661,11 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
 }
 
 bool AttentionEmitter::canUseInt8PV() const {
-  // Scales per token (one per token or per group of channels), as the
-  // f32 fold of the scales into the probabilities takes (which also needs
-  // each f32 vector of channels in one group: not so for 2-bit values in
-  // groups of 32 channels, whose split vectors span 64).
-  if (!opts.int8PV || vw != kDotLanes || value->decoder || !value->scheme ||
-      pType || value->whole[2] || value->extent[2] != 1)
+  // Scales per token, as the f32 fold of the scales into the probabilities
+  // takes (which also needs each f32 vector of channels in one group: not
+  // so for 2-bit values in groups of 32 channels, whose split vectors span
+  // 64).
+  if (!opts.int8PV || vw != kDotLanes || !hasTokenScales(*value))
     return false;
   unsigned bits = dotCodeBits(*value);
   if (!bits)
@@ -1730,6 +1747,13 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
     return vector::ExtractOp::create(b, lanesOf[i / perVector],
                                      (i % perVector) * lanes);
   };
+  // Each pair's lane into `buffer` [br, valueGroups].
+  auto storePairs = [&](ArrayRef<Value> lanesOf, Value buffer) {
+    for (int64_t t = 0; t < br; ++t)
+      for (int64_t g = 0; g < valueGroups; ++g)
+        memref::StoreOp::create(b, laneOf(lanesOf, t * valueGroups + g), buffer,
+                                {cIdx(t), cIdx(g)});
+  };
   // The weights are >= 0 (NaN only where the row's probabilities are,
   // whose output is NaN through its sum either way); all 0 (a group of a
   // block no row sees) gives codes and step 0.
@@ -1744,6 +1768,7 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
         b, nonZero, arith::DivFOp::create(b, splat(c255), max), splat(zero)));
     steps.push_back(arith::DivFOp::create(b, max, splat(c255)));
   }
+  storePairs(steps, wStep);
   SmallVector<Value> codeSums, zeroSums;
   for (int64_t t = 0; t < br; ++t) {
     SmallVector<Value> p = probabilities(t);
@@ -1762,7 +1787,6 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
             wq, {cIdx(t), cIdx(g), cIdx(k * vw)});
         sum = sum ? arith::AddIOp::create(b, sum, rounded) : rounded;
       }
-      memref::StoreOp::create(b, laneOf(steps, i), wStep, {cIdx(t), cIdx(g)});
       codeSums.push_back(sum);
       if (wZero) {
         Value acc;
@@ -1773,13 +1797,8 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
       }
     }
   }
-  if (wZero) {
-    SmallVector<Value> totals = reduceRowsToLanes(zeroSums, perVector, lanes);
-    for (int64_t t = 0; t < br; ++t)
-      for (int64_t g = 0; g < valueGroups; ++g)
-        memref::StoreOp::create(b, laneOf(totals, t * valueGroups + g), wZero,
-                                {cIdx(t), cIdx(g)});
-  }
+  if (wZero)
+    storePairs(reduceRowsToLanes(zeroSums, perVector, lanes), wZero);
   if (bias) {
     // Wrapping i32 arithmetic: the sum of the codes is exact; each carries
     // the magic number's bits.
@@ -1798,10 +1817,7 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
           arith::SIToFPOp::create(b, laneF32,
                                   arith::SubIOp::create(b, total, magicBits)),
           biasVec);
-    for (int64_t t = 0; t < br; ++t)
-      for (int64_t g = 0; g < valueGroups; ++g)
-        memref::StoreOp::create(b, laneOf(totals, t * valueGroups + g), wOffset,
-                                {cIdx(t), cIdx(g)});
+    storePairs(totals, wOffset);
   }
 }
 
@@ -1871,17 +1887,13 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
     // rows keep one loop with the clamp in every iteration (int8 P V
     // measured slower without it).
     bool splitTail = rowBytes <= kDotBytes;
-    Value whole =
-        splitTail ? arith::MulIOp::create(
-                        b, arith::DivUIOp::create(b, n, cIdx(kKeys * kQuads)),
-                        cIdx(kKeys * kQuads))
-                  : c0;
+    Value whole = splitTail ? roundDown(b, n, kKeys * kQuads) : c0;
     auto emitLoop = [&](Value lo, Value hi, ValueRange init,
                         bool clamp) -> scf::ForOp {
       auto loop = scf::ForOp::create(b, lo, hi, cIdx(kKeys * kQuads), init);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value last = arith::SubIOp::create(b, n, c1);
+      Value last = clamp ? arith::SubIOp::create(b, n, c1) : Value();
       SmallVector<Value> next(loop.getRegionIterArgs());
       for (int64_t quadIndex = 0; quadIndex < kQuads; ++quadIndex) {
         Value jq = arith::AddIOp::create(b, loop.getInductionVar(),
@@ -2040,14 +2052,11 @@ void AttentionEmitter::emitInt8ScoresByLane(
   // there. Longer rows keep one loop with the clamps and the mask in every
   // iteration: without the clamps LLVM schedules the loads of all 16 keys'
   // lines first and spills, and int8 keys measured slower.
-  bool splitTail = rowBytes <= kDotBytes;
-  Value whole =
-      splitTail ? arith::MulIOp::create(
-                      b, arith::DivUIOp::create(b, n, cIdx(keys)), cIdx(keys))
-                : c0;
   auto body = [&](Value jj, bool clamp) {
     Value jBase = arith::AddIOp::create(b, j0, jj);
-    Value last = arith::SubIOp::create(b, arith::AddIOp::create(b, j0, n), c1);
+    Value last =
+        clamp ? arith::SubIOp::create(b, arith::AddIOp::create(b, j0, n), c1)
+              : Value();
     auto clamped = [&](Value j) -> Value {
       return clamp ? arith::MinUIOp::create(b, j, last) : j;
     };
@@ -2174,9 +2183,7 @@ void AttentionEmitter::emitInt8ScoresByLane(
                 memref::LoadOp::create(b, fold->offset, {cIdx(t)})));
     storeScores(score, jj, j0, n, posIdx, scores, /*inRange=*/!clamp);
   };
-  if (splitTail)
-    buildFor(b, c0, whole, cIdx(keys), [&](Value jj) { body(jj, false); });
-  buildFor(b, whole, n, cIdx(keys), [&](Value jj) { body(jj, true); });
+  buildWholeThenPartialFor(b, n, keys, /*split=*/rowBytes <= kDotBytes, body);
 }
 
 void AttentionEmitter::emitQueryWords(Value qb, Value qWords) {
@@ -3453,15 +3460,14 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           } else if (unroll > 1) {
             // Whole groups of `unroll` keys, then the block's last, partial
             // one (the clamp and the mask only there).
-            Value whole = arith::MulIOp::create(
-                b, arith::DivUIOp::create(b, n, cIdx(unroll)), cIdx(unroll));
             auto body = [&](Value jj, bool clamp) {
-              Value last = arith::SubIOp::create(b, n, c1);
+              Value last = clamp ? arith::SubIOp::create(b, n, c1) : Value();
               SmallVector<Value> rowsOfKeys(br * unroll);
               for (int64_t u = 0; u < unroll; ++u) {
                 Value key = arith::AddIOp::create(b, jj, cIdx(u));
-                Value j = arith::AddIOp::create(
-                    b, j0, clamp ? arith::MinUIOp::create(b, key, last) : key);
+                if (clamp)
+                  key = arith::MinUIOp::create(b, key, last);
+                Value j = arith::AddIOp::create(b, j0, key);
                 SmallVector<Value> partials = rowPartials(j);
                 for (int64_t t = 0; t < br; ++t)
                   rowsOfKeys[t * unroll + u] = partials[t];
@@ -3481,10 +3487,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               storeScores(rowScores, jj, j0, n, posIdx, scores,
                           /*inRange=*/!clamp);
             };
-            buildFor(b, c0, whole, cIdx(unroll),
-                     [&](Value jj) { body(jj, false); });
-            buildFor(b, whole, n, cIdx(unroll),
-                     [&](Value jj) { body(jj, true); });
+            buildWholeThenPartialFor(b, n, unroll, /*split=*/true, body);
           }
           buildFor(b, c0, unroll != 1 ? c0 : n, c1, [&](Value jj) {
             Value j = arith::AddIOp::create(b, j0, jj);

@@ -71,9 +71,9 @@ static Value extendToF32(OpBuilder &b, Location loc, Value t) {
 /// with at most 1e-12 of the matrix's largest column norm becoming zero
 /// (kvq.reference.orthonormalize). (Against the largest column, not the
 /// column's own norm: a column of rounding residue, kept once, would
-/// otherwise stay a unit vector through every later subspace iteration.) An
-/// scf.for over the R columns; each step is a few linalg.generic ops over all P
-/// x Q matrices.
+/// otherwise stay a unit vector through every later subspace iteration.)
+/// An scf.for over the R columns; each step is a few linalg.generic ops over
+/// all P x Q matrices.
 static Value orthonormalize(OpBuilder &b, Location loc, Value w) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(w.getType());
