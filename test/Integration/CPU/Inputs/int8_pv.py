@@ -19,6 +19,12 @@ against two fp64 references:
   channel c is off by at most sum_k (max_block w / 510) |code_k,c| / sum_k p_k
   (asymmetric values: |code_k,c - h|).
 
+With int8 scores (quantized keys and --int8-dot=1) the probabilities p
+both references take are those of the int8 scores' own model (the
+quantized query's, Inputs/int8_dot.py and Inputs/int8_dot_groups.py), and
+the bound against exact attention adds that model's: (exp(2 d) - 1) *
+max |v| (d the largest score error of the row).
+
 Cases: int8, int4 and int2 values (symmetric; group scales along the
 channels or one per token), asymmetric int4 and int2 values (KIVI's:
 scale and zero point per token and group of channels), head dims 128 and
@@ -36,6 +42,10 @@ import numpy as np
 import kvq_testing as kt
 from kvq import reference as ref
 from kvq.builder import attention_module
+
+# The int8 scores' models, shared with their own tests.
+from int8_dot import quantized_query, score_error_bound
+from int8_dot_groups import model_scores_int
 
 BLOCK = 64
 
@@ -156,15 +166,29 @@ def main():
                          kscale] + ([kzero] if kzero is not None else [])
             got = np.asarray(getattr(mod, name)(q, *kargs, vin, *vside), np.float64)[:, :, 0]
             exact = ref.attention(q.astype(np.float64), kd, vd)[:, :, 0]
-            if kscheme:
-                # int8 scores: compare P V against the kernel's own scores'
-                # error only through the looser check below.
-                kt.check(f"{name} L={length}: vs exact attention", got, exact, 2e-2)
-                continue
-            kk = np.repeat(kd, hq // hkv, axis=1)
-            scores = np.einsum("bhd,bhkd->bhk", q[:, :, 0].astype(np.float64), kk) / np.sqrt(d)
+            scale = 1.0 / np.sqrt(d)
+            score_limit = 0.0
+            if kscheme and ks.granularity == "group" and ks.axis == 2:
+                # KIVI's keys: the query folded with each token group's
+                # scales, then quantized.
+                h = 0 if ks.symmetric else 2 ** (ks.bits - 1)
+                scores, sbound = model_scores_int(q, kcodes.astype(np.int64) - h, kscale,
+                                                  kzero, h, ks.size, scale)
+                scores, delta = scores[:, :, 0], sbound[:, :, 0].max(-1, keepdims=True)
+            elif kscheme:
+                qd, step = quantized_query(q, scale)
+                kk = np.repeat(kd, hq // hkv, axis=1)
+                scores = np.einsum("bhd,bhkd->bhk", qd[:, :, 0], kk)
+                delta = score_error_bound(step, kd)[:, :, 0].max(-1, keepdims=True)
+            else:
+                kk = np.repeat(kd, hq // hkv, axis=1)
+                scores = np.einsum("bhd,bhkd->bhk", q[:, :, 0].astype(np.float64), kk) * scale
+                delta = None
+            if delta is not None:
+                score_limit = (np.exp(2 * delta) - 1) * np.abs(vd).max()
             p = np.exp(scores - scores.max(-1, keepdims=True))
             want, bound, ties = model(p, vcodes, vscale, vzero, s, partitions)
+            bound = bound + score_limit
             diff = np.abs(got - want)
             kt.report(f"{name} L={length}: vs the weight quantization model",
                       bool((diff <= ties + 5e-6 * np.abs(want).max()).all()),
