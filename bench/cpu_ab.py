@@ -71,7 +71,7 @@ def main():
         mod = cd.compile_variant(args.kernel, scheme, kv_dtype, extra + options,
                                  kvq_compile=compiler)
         if method:
-            errors, _ = cd.check_methods({args.kernel: mod}, [args.kernel], rng)
+            errors, _ = cd.check_methods({args.kernel: mod}, [args.kernel], rng, options)
         else:
             # The arm's options decide the tolerance (int8 knobs are lossy).
             errors = cd.check({args.kernel: mod},

@@ -342,6 +342,26 @@ private:
   /// query group (kQueryGroup channels) and one key scale group. Each lane
   /// is then scaled by its query and key scales in f32.
   bool canUseInt8Dot() const;
+  /// The key the int8 dot products read (dotKey): the key itself, or for
+  /// GEAR's keys as kvq-fuse leaves them (a channel concatenation whose
+  /// first input is a rank-0 kvq.gear_decode of KIVI's keys, passed
+  /// through, and whose other inputs are float channels, the low-rank
+  /// coordinates) that dequantization (dotKeySource, channels [0, dotDim)):
+  /// its scores then add the other inputs' channels (keyTails) and the
+  /// outliers in f32, with the lanes over keys. False for other decoded
+  /// keys.
+  bool findInt8DotKey();
+  std::optional<KVSource> dotKeySource;
+  const KVSource *dotKey = nullptr;
+  int64_t dotDim = 0;
+  /// A float input of a decoded key's channel concatenation that the int8
+  /// scores add in f32: its buffer (f32 or f16, [B, Hkv, S, width]), first
+  /// channel and width.
+  struct KeyTail {
+    Value buffer;
+    int64_t offset, width;
+  };
+  SmallVector<KeyTail> keyTails;
   /// Bits per code of `src`'s integer codes as the int8 dot products read
   /// them (sub-byte codes in the split layout, or int8 storage); 0 for
   /// any other operand.
@@ -422,7 +442,8 @@ private:
   /// broadcast (AVX2 has no broadcast operands).
   void emitInt8ScoresByLane(Value bi, Value hk, Value j0, Value n, Value qb,
                             Value qWords, Value gcorr, Value gsq, Value scores,
-                            ArrayRef<Value> posIdx, const KeyScaleFold *fold);
+                            ArrayRef<Value> posIdx, const KeyScaleFold *fold,
+                            Value qt);
   /// Keys whose scales are shared by a group of tokens and vary along the
   /// channels (KIVI's keys: a scale and zero point per channel and group
   /// of G tokens): with int8 dot products their scales are folded into the
@@ -562,7 +583,8 @@ private:
   /// for the `keys` keys from `j` (default vw): one f32 vector of keys for each
   /// of the first `groups` groups; rows past the cache read as 0.
   SmallVector<Value> readSideKeys(Value side, ArrayRef<Value> prefix, Value j,
-                                  int64_t groups, int64_t keys = 0);
+                                  int64_t groups, int64_t keys = 0,
+                                  bool extend = true);
   /// Int8 P V (schedule int8_pv) for the per-key kernel, over symmetric
   /// int8 / int4 / int2 values whose scales fold into the weights: per
   /// block, each row's weights `w = p * s` of a scale group are quantized
@@ -1279,8 +1301,13 @@ LogicalResult AttentionEmitter::emit() {
   useTiles = !mask && !deltaS && (!pType || useBF16ValueDot()) && !qSource &&
              qType.getShape()[2] != 1;
 
+  // GEAR outliers as sparse terms of the per-key kernel (its float paths
+  // and the int8 scores over GEAR's keys).
+  findSparseOutliers(*key);
   // Int8 dot products for the per-key kernel's scores, where the schedule
   // asks for them and the keys allow (recorded as used or not).
+  if (!findInt8DotKey())
+    dotKey = nullptr;
   int8Dot = canUseInt8Dot();
   used.int8Dot = int8Dot;
   foldValueScale = canFoldValueScale();
@@ -1288,9 +1315,6 @@ LogicalResult AttentionEmitter::emit() {
     valueScaleSource = *value;
   int8PV = canUseInt8PV();
   used.int8PV = int8PV;
-  // GEAR outliers as sparse terms of the per-key kernel's float paths.
-  if (!int8Dot)
-    findSparseOutliers(*key);
   // Key scales per token group folded into the query (f32 scores).
   if (!int8Dot) {
     if (hasTokenGroupScales(*key))
@@ -1330,25 +1354,27 @@ LogicalResult AttentionEmitter::emit() {
     }
   }
   if (int8Dot) {
-    dotBits = dotCodeBits(*key);
+    dotBits = dotCodeBits(*dotKey);
     dotPlanes = 8 / dotBits;
-    dotVectors = llvm::divideCeil(d * dotBits / 8, kDotBytes);
+    dotVectors = llvm::divideCeil(dotDim * dotBits / 8, kDotBytes);
     // Scores with the lanes over keys: per-token key scales, whole vectors
     // of keys. The words of a row that hold channels, grouped by query
     // group and key scale group (a word's channels share both).
     // Keys with scales per token group fold them into the query
     // (channelScaledKeys); their words then group by query group only.
     // (Without int8 dot products: foldKeyScale, below.)
-    channelScaledKeys = vw == kDotLanes && hasTokenGroupScales(*key);
+    channelScaledKeys = vw == kDotLanes && hasTokenGroupScales(*dotKey);
     if (channelScaledKeys)
-      keyScaleSource = *key;
-    keysByLane = vw == kDotLanes &&
-                 ((!key->whole[2] && key->extent[2] == 1) || channelScaledKeys);
+      keyScaleSource = *dotKey;
+    keysByLane =
+        vw == kDotLanes &&
+        ((!dotKey->whole[2] && dotKey->extent[2] == 1) || channelScaledKeys);
     int64_t wordChannels = 4 * dotPlanes;
-    for (int64_t w = 0; w * wordChannels < d; ++w) {
+    for (int64_t w = 0; w * wordChannels < dotDim; ++w) {
       int64_t channel = w * wordChannels;
-      int64_t keyGroup =
-          key->whole[3] || channelScaledKeys ? 0 : channel / key->extent[3];
+      int64_t keyGroup = dotKey->whole[3] || channelScaledKeys
+                             ? 0
+                             : channel / dotKey->extent[3];
       if (!dotGroups.empty() && dotGroups.back().keyGroup == keyGroup &&
           (dotGroups.back().firstWord * wordChannels) / kQueryGroup ==
               channel / kQueryGroup) {
@@ -1502,22 +1528,70 @@ bool AttentionEmitter::hasTokenGroupScales(const KVSource &src) const {
          !src.whole[2] && src.extent[2] > 1 && src.extent[2] % kDotLanes == 0;
 }
 
-bool AttentionEmitter::canUseInt8Dot() const {
-  if (!opts.int8Dot || mask || deltaS || pType || qSource || key->decoder ||
-      !key->scheme)
+bool AttentionEmitter::findInt8DotKey() {
+  dotKey = &*key;
+  dotDim = d;
+  if (!key->decoder)
+    return true;
+  auto concat = dyn_cast<tensor::ConcatOp>(key->decoder.getOperation());
+  if (!concat || concat.getDim() != 3 || vw != kDotLanes)
     return false;
-  unsigned bits = dotCodeBits(*key);
+  KVSource found;
+  int64_t offset;
+  Value codes;
+  if (!findPassThroughOperand(
+          *key,
+          [&](const KVSource &x) {
+            KVSource split = x;
+            split.split = x.packedBits != 0;
+            return hasTokenGroupScales(x) && dotCodeBits(split);
+          },
+          found, offset, codes) ||
+      offset != 0)
+    return false;
+  found.split = found.packedBits != 0;
+  // The other inputs: float channels read as they are (or widened).
+  SmallVector<KeyTail> tails;
+  int64_t at = 0;
+  for (Value input : concat.getInputs()) {
+    int64_t width = cast<RankedTensorType>(input.getType()).getDimSize(3);
+    if (ShapedType::isDynamic(width))
+      return false;
+    if (at > 0) {
+      Value leaf = input;
+      if (auto ext = leaf.getDefiningOp<arith::ExtFOp>())
+        leaf = ext.getIn();
+      Value buffer = reader.getBuffer(leaf);
+      if (!buffer || !isa<FloatType>(getElementTypeOrSelf(buffer.getType())) ||
+          cast<MemRefType>(buffer.getType()).getRank() != 4)
+        return false;
+      tails.push_back({buffer, at, width});
+    }
+    at += width;
+  }
+  dotKeySource = found;
+  dotKey = &*dotKeySource;
+  dotDim = found.dim;
+  keyTails = std::move(tails);
+  return true;
+}
+
+bool AttentionEmitter::canUseInt8Dot() const {
+  if (!opts.int8Dot || mask || deltaS || pType || qSource || !dotKey ||
+      !dotKey->scheme)
+    return false;
+  unsigned bits = dotCodeBits(*dotKey);
   if (!bits)
     return false;
   // Scales per token group fold into the query (any zero point into a
   // score offset), with the lanes over keys.
-  if (vw == kDotLanes && hasTokenGroupScales(*key))
+  if (vw == kDotLanes && hasTokenGroupScales(*dotKey))
     return true;
-  if (key->zeroPoint || !key->scheme.getSymmetric())
+  if (key->decoder || dotKey->zeroPoint || !dotKey->scheme.getSymmetric())
     return false;
   // Each lane's channels must share one key scale group.
   int64_t laneChannels = 4 * (8 / bits);
-  return key->whole[3] || key->extent[3] % laneChannels == 0;
+  return dotKey->whole[3] || dotKey->extent[3] % laneChannels == 0;
 }
 
 bool AttentionEmitter::canFoldValueScale() const {
@@ -1550,14 +1624,18 @@ bool AttentionEmitter::canFoldValueScaleOf(const KVSource &src,
 SmallVector<Value> AttentionEmitter::readSideKeys(Value side,
                                                   ArrayRef<Value> prefix,
                                                   Value j, int64_t groups,
-                                                  int64_t keys) {
+                                                  int64_t keys, bool extend) {
   if (!keys)
     keys = vw;
   auto type = cast<MemRefType>(side.getType());
   Type element = type.getElementType();
   int64_t width = type.getShape()[3];
   auto blockType = VectorType::get({keys, width}, element);
-  SmallVector<Type> resultTypes(groups, VectorType::get({keys}, f32));
+  SmallVector<Type> resultTypes(
+      groups, VectorType::get({keys}, extend ? Type(f32) : element));
+  auto widen = [&](Value v) {
+    return extend ? emitExtendToF32(b, b.getLoc(), v) : v;
+  };
   SmallVector<Value> indices(prefix);
   indices.append({j, c0});
   // All `keys` rows in the cache (every block but the last) and the rows
@@ -1597,8 +1675,8 @@ SmallVector<Value> AttentionEmitter::readSideKeys(Value side,
       SmallVector<int64_t> lanes;
       for (int64_t k = 0; k < keys; ++k)
         lanes.push_back(k * width + g);
-      rows.push_back(emitExtendToF32(
-          b, b.getLoc(), vector::ShuffleOp::create(b, values, values, lanes)));
+      rows.push_back(
+          widen(vector::ShuffleOp::create(b, values, values, lanes)));
     }
     scf::YieldOp::create(b, rows);
   }
@@ -1611,8 +1689,7 @@ SmallVector<Value> AttentionEmitter::readSideKeys(Value side,
         vector::TransposeOp::create(b, block, ArrayRef<int64_t>{1, 0});
     SmallVector<Value> rows;
     for (int64_t g = 0; g < groups; ++g)
-      rows.push_back(emitExtendToF32(b, b.getLoc(),
-                                     vector::ExtractOp::create(b, byGroup, g)));
+      rows.push_back(widen(vector::ExtractOp::create(b, byGroup, g)));
     scf::YieldOp::create(b, rows);
   }
   return SmallVector<Value>(choice.getResults());
@@ -2026,7 +2103,8 @@ void AttentionEmitter::emitDotGroupData(Value corr, Value sqLanes, Value gcorr,
 
 void AttentionEmitter::emitInt8ScoresByLane(
     Value bi, Value hk, Value j0, Value n, Value qb, Value qWords, Value gcorr,
-    Value gsq, Value scores, ArrayRef<Value> posIdx, const KeyScaleFold *fold) {
+    Value gsq, Value scores, ArrayRef<Value> posIdx, const KeyScaleFold *fold,
+    Value qt) {
   // Keys per iteration: one register of i32 lanes (kDotLanes with 512-bit
   // registers; 8 with AVX2, whose 16 registers would spill the scores and
   // accumulators of 16 keys).
@@ -2034,17 +2112,18 @@ void AttentionEmitter::emitInt8ScoresByLane(
   auto laneI32 = VectorType::get({keys}, b.getI32Type());
   auto laneF32 = VectorType::get({keys}, f32);
   auto bytesType = VectorType::get({4 * keys}, b.getI8Type());
-  int64_t rowBytes = d * dotBits / 8;
+  const KVSource &keyCodes = *dotKey;
+  int64_t rowBytes = dotDim * dotBits / 8;
   int64_t wordsPerVector = kDotBytes / 4;
-  int64_t keyGroups = cast<MemRefType>(key->scale.getType()).getShape()[3];
-  SmallVector<Value> keyPrefix = sideRowIndices(*key, bi, hk);
+  int64_t keyGroups = cast<MemRefType>(keyCodes.scale.getType()).getShape()[3];
+  SmallVector<Value> keyPrefix = sideRowIndices(keyCodes, bi, hk);
   // Words read and transposed at a time: all 16 of a vector (16 x 64 bytes
   // of keys live) with 512-bit registers; 4 (16 x 16 bytes, each 4 x 4
   // block transposed on its own) with narrower ones, whose register file
   // would spill the 64-byte rows.
   int64_t chunkWords = features.registerBits >= 512 ? wordsPerVector : 4;
 
-  bool biased = key->scheme.getSymmetric();
+  bool biased = keyCodes.scheme.getSymmetric();
   // Rows of one 64-byte line (int4 and int2 at D 128): the keys of whole
   // iterations, then (in the block's last iteration, when n is not a
   // multiple of `keys`) the rest, whose rows past the block read its last
@@ -2072,7 +2151,8 @@ void AttentionEmitter::emitInt8ScoresByLane(
                 emitFoldedQuery(bi, hk, jBase, *fold, qb, qWords, gcorr, gsq);
               });
     } else {
-      keyScales = readSideKeys(key->scale, keyPrefix, jBase, keyGroups, keys);
+      keyScales =
+          readSideKeys(keyCodes.scale, keyPrefix, jBase, keyGroups, keys);
     }
     // Keys whose scales fold into the query: each key's value row, which
     // P V reads after the block's scores, and the code rows of the keys two
@@ -2086,7 +2166,7 @@ void AttentionEmitter::emitInt8ScoresByLane(
       Value j = arith::AddIOp::create(b, jBase, cIdx(k));
       emitPrefetchRow(*value, bi, hk, clamped(j));
       emitPrefetchRow(
-          *key, bi, hk,
+          keyCodes, bi, hk,
           arith::MinUIOp::create(b, arith::AddIOp::create(b, j, cIdx(2 * keys)),
                                  lastKey));
     }
@@ -2110,8 +2190,8 @@ void AttentionEmitter::emitInt8ScoresByLane(
           Value j = clamped(arith::AddIOp::create(b, jBase, cIdx(k)));
           Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
           Value bytes = vector::TransferReadOp::create(
-              b, chunkType, key->data, ValueRange{bi, hk, j, cIdx(start)}, pad,
-              ArrayRef<bool>{start + 4 * chunkWords <= rowBytes});
+              b, chunkType, keyCodes.data, ValueRange{bi, hk, j, cIdx(start)},
+              pad, ArrayRef<bool>{start + 4 * chunkWords <= rowBytes});
           keyWords.push_back(
               vector::BitCastOp::create(b, chunkWordsType, bytes));
         }
@@ -2173,6 +2253,54 @@ void AttentionEmitter::emitInt8ScoresByLane(
           ++nextGroup;
         }
       }
+    // GEAR's keys: the concatenation's float channels (the low-rank
+    // coordinates), one vector of keys per channel against the row's
+    // scaled query; then each outlier slot's values times the query at the
+    // keys' channels (gathered; an index outside the head adds nothing).
+    for (const KeyTail &tail : keyTails) {
+      SmallVector<Value> channels =
+          readSideKeys(tail.buffer, {bi, hk}, jBase, tail.width, keys);
+      for (int64_t c = 0; c < tail.width; ++c)
+        for (int64_t t = 0; t < br; ++t)
+          score[t] = vector::FMAOp::create(
+              b,
+              vector::BroadcastOp::create(
+                  b, laneF32,
+                  memref::LoadOp::create(b, qt,
+                                         {cIdx(t), cIdx(tail.offset + c)})),
+              channels[c], score[t]);
+    }
+    if (int64_t count = key->outlierCount()) {
+      GearDecodeOp gear = key->outlierDecoder;
+      Value indexBuffer = reader.getBuffer(gear.getIndices());
+      SmallVector<Value> slots =
+          readSideKeys(indexBuffer, {bi, hk}, jBase, count, keys,
+                       /*extend=*/false);
+      SmallVector<Value> values = readSideKeys(
+          reader.getBuffer(gear.getValues()), {bi, hk}, jBase, count, keys);
+      int64_t channels = gear.getResult().getType().getDimSize(3);
+      auto laneI32 = VectorType::get({keys}, b.getI32Type());
+      Value zeros = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(laneF32, b.getF32FloatAttr(0.0)));
+      for (int64_t o = 0; o < count; ++o) {
+        // Unsigned, so that a negative index is outside too.
+        Value inside = arith::CmpIOp::create(
+            b, arith::CmpIPredicate::ult, slots[o],
+            arith::ConstantOp::create(
+                b, DenseElementsAttr::get(
+                       laneI32, b.getI32IntegerAttr(int32_t(channels)))));
+        Value at = arith::AddIOp::create(
+            b, slots[o],
+            arith::ConstantOp::create(
+                b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(int32_t(
+                                                       key->outlierOffset)))));
+        for (int64_t t = 0; t < br; ++t) {
+          Value q = vector::GatherOp::create(b, laneF32, qt, {cIdx(t), c0}, at,
+                                             inside, zeros);
+          score[t] = vector::FMAOp::create(b, values[o], q, score[t]);
+        }
+      }
+    }
     // The zero points' share of the scores, the same for the group's keys.
     if (fold && fold->offset)
       for (int64_t t = 0; t < br; ++t)
@@ -2331,7 +2459,7 @@ void AttentionEmitter::emitFoldedQuery(Value bi, Value hk, Value j,
   // Per row and query group of 32 channels (two vectors: vw is kDotLanes),
   // as emitQueryInt8 but in registers: the groups' largest magnitudes and
   // their code sums each come out of one shuffle tree for all pairs.
-  int64_t chunks = llvm::divideCeil(d, vw);
+  int64_t chunks = llvm::divideCeil(dotDim, vw);
   int64_t queryGroups = dotGroups.size();
   int64_t perGroup = kQueryGroup / vw;
   int64_t h = int64_t(1) << (dotBits - 1);
@@ -2345,16 +2473,17 @@ void AttentionEmitter::emitFoldedQuery(Value bi, Value hk, Value j,
     for (int64_t lane = 0; lane < vw; ++lane)
       channels.push_back(c * vw + lane);
     scales.push_back(
-        spread(loadScaleLanes(*key, key->scale, bi, hk, j, channels)));
+        spread(loadScaleLanes(*dotKey, dotKey->scale, bi, hk, j, channels)));
     // Unsigned codes u enter the dot products centred, as u - h (h =
     // 2^(bits-1): the same planes, the accumulators starting at
     // -h * sum of query codes), and the offset takes z + h * s: the
     // query's rounding error then meets codes of either sign, in [-h, h),
     // instead of codes in [0, 2h).
     if (fold.offset)
-      zeros.push_back(math::FmaOp::create(
-          b, scales.back(), splat(cF32(double(h))),
-          spread(loadScaleLanes(*key, key->zeroPoint, bi, hk, j, channels))));
+      zeros.push_back(
+          math::FmaOp::create(b, scales.back(), splat(cF32(double(h))),
+                              spread(loadScaleLanes(*dotKey, dotKey->zeroPoint,
+                                                    bi, hk, j, channels))));
   }
   Value zeroVec = arith::ConstantOp::create(
       b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
@@ -2587,7 +2716,8 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
   auto laneF32 = VectorType::get({kDotLanes}, f32);
   auto laneI32 = VectorType::get({kDotLanes}, b.getI32Type());
   auto bytesType = VectorType::get({kDotBytes}, b.getI8Type());
-  int64_t rowBytes = d * dotBits / 8;
+  const KVSource &keyCodes = *dotKey;
+  int64_t rowBytes = dotDim * dotBits / 8;
   Value zero = arith::ConstantOp::create(
       b, DenseElementsAttr::get(laneF32, b.getF32FloatAttr(0.0)));
   SmallVector<Value> partial(br, zero);
@@ -2595,7 +2725,7 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
     int64_t start = v * kDotBytes;
     Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
     Value bytes = vector::TransferReadOp::create(
-        b, bytesType, key->data, ValueRange{bi, hk, j, cIdx(start)}, pad,
+        b, bytesType, keyCodes.data, ValueRange{bi, hk, j, cIdx(start)}, pad,
         ArrayRef<bool>{start + kDotBytes <= rowBytes});
     bool nibbles = splitsInt8(dotBits);
     SmallVector<Value> planes =
@@ -2603,7 +2733,8 @@ SmallVector<Value> AttentionEmitter::emitInt8Partials(Value bi, Value hk,
     SmallVector<int64_t> channels;
     for (int64_t lane = 0; lane < kDotLanes; ++lane)
       channels.push_back(dotLaneChannel(v, lane));
-    Value keyScale = loadScaleLanes(*key, key->scale, bi, hk, j, channels);
+    Value keyScale =
+        loadScaleLanes(keyCodes, keyCodes.scale, bi, hk, j, channels);
     if (!isa<VectorType>(keyScale.getType()))
       keyScale = vector::BroadcastOp::create(b, laneF32, keyScale);
     for (int64_t t = 0; t < br; ++t) {
@@ -3327,14 +3458,36 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                   : readF32Chunk(q, {bi, headIdx[t], posIdx[t]}, c * vw, d));
         }
         if (int8Dot) {
+          // Decoded keys (GEAR's): their other channels and outliers take
+          // the scaled query in f32, in channel order.
+          if (key->decoder)
+            for (int64_t c = 0; c < dChunks; ++c)
+              vector::StoreOp::create(
+                  b, arith::MulFOp::create(b, natural[c], scaleVec), qt,
+                  {cIdx(t), cIdx(c * vw)});
           Value zeros = arith::ConstantOp::create(
               b, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0.0)));
-          for (int64_t c = 0; c < dotWidth / vw; ++c)
-            vector::StoreOp::create(
-                b,
-                c < qChunks ? arith::MulFOp::create(b, natural[c], scaleVec)
-                            : zeros,
-                qn, {cIdx(t), cIdx(c * vw)});
+          // The int8 query holds the dot products' channels only (GEAR's
+          // other channels are past dotDim).
+          for (int64_t c = 0; c < dotWidth / vw; ++c) {
+            Value chunk = zeros;
+            if (c * vw < dotDim && c < qChunks) {
+              chunk = arith::MulFOp::create(b, natural[c], scaleVec);
+              if ((c + 1) * vw > dotDim) {
+                SmallVector<bool> inside;
+                for (int64_t lane = 0; lane < vw; ++lane)
+                  inside.push_back(c * vw + lane < dotDim);
+                chunk = arith::SelectOp::create(
+                    b,
+                    arith::ConstantOp::create(
+                        b, DenseElementsAttr::get(
+                               VectorType::get({vw}, b.getI1Type()),
+                               ArrayRef<bool>(inside))),
+                    chunk, zeros);
+              }
+            }
+            vector::StoreOp::create(b, chunk, qn, {cIdx(t), cIdx(c * vw)});
+          }
           continue;
         }
         SmallVector<Value> inLayout = toLayout(*key, natural);
@@ -3454,8 +3607,8 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                   : 1;
           if (keysByLane) {
             emitInt8ScoresByLane(bi, hk, j0, n, qb, qWords, gcorr, gsq, scores,
-                                 posIdx,
-                                 channelScaledKeys ? &keyFold : nullptr);
+                                 posIdx, channelScaledKeys ? &keyFold : nullptr,
+                                 qt);
             unroll = 0;
           } else if (unroll > 1) {
             // Whole groups of `unroll` keys, then the block's last, partial
