@@ -582,7 +582,8 @@ def main():
     result = {
         "date": stamp, "commit": commit, "machine": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(), "cpu": results.cpu_description(), "threads": args.threads,
-        "block_time_ms": kvq.get_block_time(), "load_before": load_before,
+        "block_time_ms": kvq.get_block_time(), "options": args.options,
+        "load_before": load_before,
         "load_after": load_after, "read_bandwidth": bandwidth,
         "max_rel_error": errors, "method_cosine": cosines,
         "shape": {"hq": HQ, "hkv": HKV, "d": D, "q_len": 1},
@@ -613,6 +614,9 @@ def main():
                 "which quantizes the weights p * scale) and the peers' ggml types. Speed vs "
                 "ik_llama.cpp: its fastest quantized cache (q8_0, q8_KV, q4_0) on the "
                 "same shape over this row's time.\n\n")
+        if args.options:
+            f.write(f"kvq-compile options of every kvq kernel in this run (`--options`): "
+                    f"`{args.options}`.\n\n")
         for m in methods:
             f.write(f"- {m}: {METHODS[m]}; cosine {cosines[m]:.4f} with fp64 attention over "
                     "the uncompressed K, V (N(0, 1), b 2, L 1000)\n")
