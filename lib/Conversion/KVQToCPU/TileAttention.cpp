@@ -2279,7 +2279,6 @@ void AttentionEmitter::emitInt8ScoresByLane(
       SmallVector<Value> values = readSideKeys(
           reader.getBuffer(gear.getValues()), {bi, hk}, jBase, count, keys);
       int64_t channels = gear.getResult().getType().getDimSize(3);
-      auto laneI32 = VectorType::get({keys}, b.getI32Type());
       Value zeros = arith::ConstantOp::create(
           b, DenseElementsAttr::get(laneF32, b.getF32FloatAttr(0.0)));
       for (int64_t o = 0; o < count; ++o) {
