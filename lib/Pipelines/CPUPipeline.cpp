@@ -49,6 +49,8 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   tileOptions.int8Nibbles = options.avx2 && !options.vnni;
   // Codebooks as kvq.lookup where it becomes a permute.
   tileOptions.tableLookup = options.avx512 || options.avx2;
+  // Byte tables as kvq.lookup where it becomes vpermi2b.
+  tileOptions.byteTables = options.avx512Vbmi;
   pm.addPass(createKVQTileAttention(tileOptions));
   addMethodLowerings(pm);
 
@@ -81,6 +83,7 @@ void mlir::kvq::buildKVQCPUPipeline(OpPassManager &pm,
   KVQLowerLookupOptions lookupOptions;
   lookupOptions.avx512 = options.avx512;
   lookupOptions.avx2 = options.avx2;
+  lookupOptions.vbmi = options.avx512Vbmi;
   pm.addPass(createKVQLowerLookup(lookupOptions));
   addHostToLLVM(pm, options.threads);
 }

@@ -561,7 +561,11 @@ static LogicalResult chooseCPUFeatures(Job &job, TargetMachine *tm) {
                "codebooks are read with AVX2 permutes or selects",
                job.cpuOptions.avx512},
               {"avx512-bf16", "avx512bf16", "AVX512-BF16",
-               "bf16 prefill computes in f32", job.cpuOptions.avx512BF16}};
+               "bf16 prefill computes in f32", job.cpuOptions.avx512BF16},
+              {"avx512-vbmi", "avx512vbmi", "AVX512-VBMI",
+               "VidKV's int8 P V computes its value digits by "
+               "multiply-shift division",
+               job.cpuOptions.avx512Vbmi}};
   for (auto &use : uses) {
     bool has = kvq::hasTargetFeature(*tm, use.feature);
     if (!use.value.hasValue())

@@ -74,6 +74,10 @@ struct CPUKernelFeatures {
   /// Decoders may read codebooks with kvq.lookup (permutes where
   /// kvq-lower-lookup has them) instead of trees of selects.
   bool tableLookup = false;
+  /// Int8 P V over VidKV's values reads each code byte's base-3 digits with
+  /// kvq.lookup in tables of 256 bytes (two vpermi2b per 64 bytes where
+  /// kvq-lower-lookup has AVX512-VBMI) instead of multiply-shift divisions.
+  bool byteTables = false;
 
   /// Reports a register file out of range at `loc`.
   LogicalResult verify(Location loc) const;

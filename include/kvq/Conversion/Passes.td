@@ -361,6 +361,12 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
     over constant vectors: PolarQuant's cosine / sine factor of a level
     with `w`-bit codes is one lookup in a table of `2^(w+1)` entries, the
     lane's choice of cosine or sine being index bit `w`.
+
+    `byte-tables` (for a target with AVX512-VBMI: the CPU pipeline sets it
+    from its `avx512-vbmi`): int8 P V over VidKV's values takes each code
+    byte's 5 base-3 digits from 5 `kvq.lookup`s in tables of 256 bytes
+    over 64 byte lanes (two `vpermi2b` and a select each) instead of a
+    multiply-shift division per digit in 16-bit lanes.
   }];
   let options = [
     Option<"avx512BF16", "avx512-bf16", "bool", /*default=*/"false",
@@ -377,7 +383,11 @@ def KVQTileAttention : Pass<"kvq-tile-attention", "ModuleOp"> {
            "products AVX2 sums in i16 (for a target without VNNI)">,
     Option<"tableLookup", "table-lookup", "bool", /*default=*/"false",
            "Decoders read codebooks with kvq.lookup (for a target where "
-           "kvq-lower-lookup makes it a permute: AVX2, AVX-512)">
+           "kvq-lower-lookup makes it a permute: AVX2, AVX-512)">,
+    Option<"byteTables", "byte-tables", "bool", /*default=*/"false",
+           "Byte tables of 256 entries as kvq.lookup over 64 byte lanes "
+           "(for a target where kvq-lower-lookup makes it two vpermi2b: "
+           "AVX512-VBMI): VidKV's value digits in int8 P V">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -487,6 +497,13 @@ def KVQLowerLookup : Pass<"kvq-lower-lookup"> {
     higher index bits (a 64-element table with AVX-512: two `vpermi2ps`
     and one select).
 
+    Byte lookups (an i8 table read by i8 indices) take, with `vbmi`, pieces
+    of 64 lanes and AVX512-VBMI's `vpermb` (`llvm.x86.avx512.permvar.qi.512`,
+    up to 64 elements) or `vpermi2b` (`llvm.x86.avx512.vpermi2var.qi.512`,
+    128); a table of 256 bytes is two `vpermi2b` and one select on index
+    bit 7. The AVX-512 and AVX2 permutes above are for 32-bit elements and
+    indices only.
+
     Other ops become the definition in vector code: the table's elements
     broadcast and a tree of `N - 1` selects on the index bits, which any
     target runs.
@@ -499,6 +516,9 @@ def KVQLowerLookup : Pass<"kvq-lower-lookup"> {
     Option<"avx512", "avx512", "bool", /*default=*/"false",
            "Lower lookups over multiples of 16 lanes to AVX-512 vpermps / "
            "vpermi2ps">,
+    Option<"vbmi", "vbmi", "bool", /*default=*/"false",
+           "Lower byte lookups (i8 tables and indices) over multiples of 64 "
+           "lanes to AVX512-VBMI vpermb / vpermi2b">,
     Option<"avx2", "avx2", "bool", /*default=*/"false",
            "Lower lookups over multiples of 8 lanes to AVX2 vpermps "
            "(without avx512, or where the lanes are not a multiple of 16)">

@@ -61,6 +61,12 @@ struct KVQCPUPipelineOptions
                      "avx2 alone, AVX2 vpermps; neither: selects; "
                      "kvq-compile turns it on when the target has AVX512F)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> avx512Vbmi{
+      *this, "avx512-vbmi",
+      llvm::cl::desc("Read byte tables with AVX512-VBMI permutes (vpermi2b): "
+                     "VidKV's value digits in int8 P V (kvq-compile turns "
+                     "it on when the target has AVX512-VBMI)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> avx512BF16{
       *this, "avx512-bf16",
       llvm::cl::desc("Compute bf16 Q K^T in prefill with AVX512-BF16 dot "

@@ -26,12 +26,14 @@ using namespace mlir::kvq;
 
 namespace {
 /// How one piece of lanes reads a table of at most `leafSize` elements in
-/// one permute: AVX-512 (16 lanes, up to 32 elements in two registers) or
-/// AVX2 (8 lanes, up to 8 elements).
+/// one permute: AVX-512 (16 lanes, up to 32 elements in two registers),
+/// AVX2 (8 lanes, up to 8 elements) or, for bytes, AVX512-VBMI (64 lanes,
+/// up to 128 elements in two registers).
 struct Permute {
+  enum Kind { AVX2, AVX512, VBMI };
   int64_t lanes;
   int64_t leafSize;
-  bool avx512;
+  Kind kind;
 };
 
 class LookupLowering {
@@ -60,15 +62,17 @@ public:
     if (test)
       return test;
     auto type = cast<VectorType>(indices.getType());
-    auto splat = [&](int32_t v) {
+    auto splat = [&](int64_t v) {
       return arith::ConstantOp::create(
           rewriter, loc,
-          DenseElementsAttr::get(type, rewriter.getI32IntegerAttr(v)));
+          DenseElementsAttr::get(
+              type, rewriter.getIntegerAttr(
+                        type.getElementType(),
+                        APInt(type.getElementTypeBitWidth(), uint64_t(v)))));
     };
     test = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::ne,
-        arith::AndIOp::create(rewriter, loc, indices,
-                              splat(static_cast<int32_t>(1u << bit))),
+        arith::AndIOp::create(rewriter, loc, indices, splat(int64_t(1) << bit)),
         splat(0));
     return test;
   }
@@ -101,7 +105,17 @@ public:
     return readRange(
         indices, 0, tableSize, permute.leafSize,
         [&](int64_t start, int64_t size) -> Value {
-          if (!permute.avx512)
+          if (permute.kind == Permute::VBMI) {
+            if (size <= 64)
+              // vpermb: 64 bytes, index bits 0-5.
+              return call("llvm.x86.avx512.permvar.qi.512",
+                          {slice(start, size, 64 / size), indices});
+            // vpermi2b: 128 bytes in two registers, index bits 0-6.
+            return call(
+                "llvm.x86.avx512.vpermi2var.qi.512",
+                {slice(start, 64, 1), indices, slice(start + 64, 64, 1)});
+          }
+          if (permute.kind == Permute::AVX2)
             // vpermps / vpermd: 8 elements, index bits 0-2.
             return call(isFloat ? "llvm.x86.avx2.permps"
                                 : "llvm.x86.avx2.permd",
@@ -170,11 +184,18 @@ struct KVQLowerLookupPass : kvq::impl::KVQLowerLookupBase<KVQLowerLookupPass> {
           cast<VectorType>(op.getIndices().getType()).getNumElements();
       rewriter.setInsertionPoint(op);
       LookupLowering lowering(rewriter, op);
+      // The permutes of 32-bit elements and indices, or of bytes.
+      Type element = op.getTable().getType().getElementType();
+      Type index = op.getIndices().getType().getElementType();
+      bool words = index.isInteger(32) && !element.isInteger(8);
+      bool bytes = index.isInteger(8) && element.isInteger(8);
       Value result;
-      if (avx512 && lanes % 16 == 0)
-        result = lowering.permute(op.getIndices(), {16, 32, true});
-      else if (avx2 && lanes % 8 == 0)
-        result = lowering.permute(op.getIndices(), {8, 8, false});
+      if (bytes && vbmi && lanes % 64 == 0)
+        result = lowering.permute(op.getIndices(), {64, 128, Permute::VBMI});
+      else if (words && avx512 && lanes % 16 == 0)
+        result = lowering.permute(op.getIndices(), {16, 32, Permute::AVX512});
+      else if (words && avx2 && lanes % 8 == 0)
+        result = lowering.permute(op.getIndices(), {8, 8, Permute::AVX2});
       else
         result = lowering.portable(op.getIndices());
       rewriter.replaceOp(op, result);

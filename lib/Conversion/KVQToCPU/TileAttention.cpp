@@ -95,6 +95,9 @@ struct KVSource : KVOperand {
   /// stored in the key's layout and the accumulators in the value's, and
   /// put back in channel order when the output is written.
   bool split = false;
+  /// Codes per byte of the split layout where that is not 8 / packedBits:
+  /// 5 for VidKV's values (base-3 digits) read by int8 P V.
+  int64_t fields = 0;
   /// GEAR outliers that the per-key kernel applies as sparse terms (see
   /// findSparseOutliers): the kvq.gear_decode op and the offset of its
   /// channels in this operand (non-zero when it is a later input of a
@@ -252,13 +255,16 @@ private:
   Value unpackSubByte(Value bytes, unsigned bits, bool isSigned);
   /// Codes per vector lane group of `src`'s layout (1 unless split).
   int64_t fieldsOf(const KVSource &src) const {
-    return src.split ? 8 / src.packedBits : 1;
+    if (!src.split)
+      return 1;
+    return src.fields ? src.fields : 8 / src.packedBits;
   }
   /// Vectors that hold a row of `src` in its layout.
   int64_t numVectors(const KVSource &src) const {
     if (!src.split)
       return llvm::divideCeil(src.dim, vw);
-    int64_t bytes = src.dim * src.packedBits / 8;
+    int64_t bytes = src.fields ? llvm::divideCeil(src.dim, src.fields)
+                               : src.dim * src.packedBits / 8;
     return llvm::divideCeil(bytes, vw) * fieldsOf(src);
   }
   /// The channel of lane `lane` of vector `c` in `src`'s layout.
@@ -271,7 +277,10 @@ private:
   /// `layout`'s order.
   SmallVector<Value> toLayout(const KVSource &layout, ArrayRef<Value> natural);
   /// The inverse: a row in `layout`'s order back to natural-order chunks.
+  /// (Both also for a layout of 5 fields: each vector then one shuffle of
+  /// all, joinVectors.)
   SmallVector<Value> toNatural(const KVSource &layout, ArrayRef<Value> vectors);
+  Value joinVectors(ArrayRef<Value> vectors);
   /// `combine` (default: addition) and `pad` as for reduceRowsToLanes.
   SmallVector<Value>
   reduceRows(ArrayRef<Value> rows,
@@ -362,6 +371,25 @@ private:
     int64_t offset, width;
   };
   SmallVector<KeyTail> keyTails;
+  /// VidKV's keys as kvq-fuse leaves them (kvq.vidkv_decode_key_slots over
+  /// a dequantization of the 2-bit high channels): the spectral slots after
+  /// the high ones, one bit each, whose value is `(2 bit - 1) * scale` with
+  /// a scale per slot and group of tokens. Their scores are int8 dot
+  /// products too, with the lanes over keys: per token group, each row's
+  /// `x = 2 * query * scale` of the slots, quantized per 32 slots (`words`
+  /// in the bits' plane order, `steps`), and minus `sum x / 2` in the
+  /// fold's offset; per 16 keys, each 32 slots' bits as 8 planes of 0 / 1
+  /// bytes against those codes.
+  struct SignTail {
+    Value codes, scale;
+    int64_t offset, width, groupSize;
+    Value words, steps;
+  };
+  std::optional<SignTail> signTail;
+  /// Fills signTail's table and subtracts the query's sum from
+  /// `fold.offset`, for the token group of key `j` (after emitFoldedQuery).
+  void emitSignTailQuery(Value bi, Value hk, Value j, Value qt,
+                         const KeyScaleFold &fold);
   /// Bits per code of `src`'s integer codes as the int8 dot products read
   /// them (sub-byte codes in the split layout, or int8 storage); 0 for
   /// any other operand.
@@ -604,6 +632,26 @@ private:
   /// to the group's channels after the block: the weights' rounding then
   /// meets codes in [-h, h) instead of [0, 2h).
   bool canUseInt8PV() const;
+  /// VidKV's values (kvq.vidkv_decode_value: base-3 bytes of 5 ternary
+  /// digits along the channels, a scale per channel and group of tokens)
+  /// with int8 P V: the value layout is the split one with 5 fields (lane
+  /// `i` of vector `c` is channel `((c / 5) * vw + i) * 5 + c % 5`), each
+  /// code byte's digits `t` in {-1, 0, 1} are the signed operand of the
+  /// dot products with the quantized probabilities of 4 keys, and the i32
+  /// sums go into the f32 accumulators, times the channels' scales, where a
+  /// token group (or the block) ends.
+  struct TernaryValue {
+    Value codes, scale;
+    int64_t groupSize;
+  };
+  std::optional<TernaryValue> ternaryValue;
+  void findTernaryValue();
+  /// Ternary planes `which` (of 0 to 4) of `bytes` (vector<n x i8> of
+  /// base-3 bytes): plane `k` holds `floor(byte / 3^k) mod 3 - 1` of each
+  /// byte.
+  SmallVector<Value> ternaryPlanes(Value bytes, ArrayRef<int64_t> which);
+  void emitTernaryValueInt8(Value bi, Value hk, Value j0, Value n, Value wq,
+                            Value wStep, Value accs);
   void emitWeightsInt8(Value bi, Value hk, Value j0, Value scores, Value wq,
                        Value wStep, Value wOffset, Value wZero);
   void emitValueInt8(Value bi, Value hk, Value j0, Value n, Value wq,
@@ -1085,11 +1133,41 @@ Value AttentionEmitter::loadKVChunk(const KVSource &src, Value b0, Value h,
   return values;
 }
 
+/// `vectors` (of one element type) as one vector, side by side.
+Value AttentionEmitter::joinVectors(ArrayRef<Value> vectors) {
+  Value all = vectors.front();
+  for (Value v : vectors.drop_front()) {
+    int64_t n = cast<VectorType>(all.getType()).getNumElements() +
+                cast<VectorType>(v.getType()).getNumElements();
+    all = vector::ShuffleOp::create(b, all, v,
+                                    llvm::to_vector(llvm::seq<int64_t>(0, n)));
+  }
+  return all;
+}
+
 SmallVector<Value> AttentionEmitter::toLayout(const KVSource &layout,
                                               ArrayRef<Value> natural) {
   int64_t p = fieldsOf(layout);
   if (p == 1)
     return SmallVector<Value>(natural);
+  if (!llvm::isPowerOf2_64(p)) {
+    // Any number of fields (VidKV's 5): every vector of the layout picks
+    // its lanes from all natural chunks side by side (zeros past them).
+    SmallVector<Value> chunks(natural);
+    chunks.push_back(splat(cF32(0.0)));
+    Value all = joinVectors(chunks);
+    int64_t zero = int64_t(natural.size()) * vw;
+    SmallVector<Value> out;
+    for (int64_t c = 0; c < numVectors(layout); ++c) {
+      SmallVector<int64_t> lanes;
+      for (int64_t i = 0; i < vw; ++i) {
+        int64_t channel = channelOf(layout, c, i);
+        lanes.push_back(channel < zero ? channel : zero);
+      }
+      out.push_back(vector::ShuffleOp::create(b, all, all, lanes));
+    }
+    return out;
+  }
   SmallVector<Value> out;
   for (size_t k = 0; k < natural.size(); k += p) {
     // The block's p natural chunks as one vector of p * vw lanes.
@@ -1119,6 +1197,22 @@ SmallVector<Value> AttentionEmitter::toNatural(const KVSource &layout,
   int64_t p = fieldsOf(layout);
   if (p == 1)
     return SmallVector<Value>(vectors);
+  if (!llvm::isPowerOf2_64(p)) {
+    // Any number of fields: natural chunk c's lane i is channel c * vw + i,
+    // lane (r / p) of the layout's vector (block * p + r % p).
+    Value all = joinVectors(vectors);
+    SmallVector<Value> out;
+    for (int64_t c = 0; c < int64_t(vectors.size()); ++c) {
+      SmallVector<int64_t> lanes;
+      for (int64_t i = 0; i < vw; ++i) {
+        int64_t channel = c * vw + i;
+        int64_t block = channel / (vw * p), r = channel % (vw * p);
+        lanes.push_back((block * p + r % p) * vw + r / p);
+      }
+      out.push_back(vector::ShuffleOp::create(b, all, all, lanes));
+    }
+    return out;
+  }
   SmallVector<Value> out;
   for (size_t k = 0; k < vectors.size(); k += p) {
     // Interleaving the fields restores channel order (as unpackSubByte).
@@ -1211,6 +1305,11 @@ LogicalResult AttentionEmitter::emit() {
   // layout; the rest channel order.
   key->split = key->packedBits && !key->decoder;
   value->split = value->packedBits && !value->decoder;
+  findTernaryValue();
+  if (ternaryValue) {
+    value->split = true;
+    value->fields = 5;
+  }
   dChunks = numVectors(*key);
   dvChunks = numVectors(*value);
 
@@ -1313,7 +1412,7 @@ LogicalResult AttentionEmitter::emit() {
   foldValueScale = canFoldValueScale();
   if (foldValueScale)
     valueScaleSource = *value;
-  int8PV = canUseInt8PV();
+  int8PV = ternaryValue || canUseInt8PV();
   used.int8PV = int8PV;
   // Key scales per token group folded into the query (f32 scores).
   if (!int8Dot) {
@@ -1342,7 +1441,9 @@ LogicalResult AttentionEmitter::emit() {
   if (foldValueScale || int8PV) {
     // int8 P V folds the value's own scales, also where the f32 fold cannot.
     const KVSource &src = foldValueScale ? *valueScaleSource : *value;
-    valueGroups = src.whole[3] ? 1 : llvm::divideCeil(src.dim, src.extent[3]);
+    valueGroups = ternaryValue || src.whole[3]
+                      ? 1
+                      : llvm::divideCeil(src.dim, src.extent[3]);
   }
   if (foldValueScale) {
     const KVSource &src = *valueScaleSource;
@@ -1534,7 +1635,10 @@ bool AttentionEmitter::findInt8DotKey() {
   if (!key->decoder)
     return true;
   auto concat = dyn_cast<tensor::ConcatOp>(key->decoder.getOperation());
-  if (!concat || concat.getDim() != 3 || vw != kDotLanes)
+  auto slots = dyn_cast<VidKVDecodeKeySlotsOp>(key->decoder.getOperation());
+  if ((!concat || concat.getDim() != 3) && !slots)
+    return false;
+  if (vw != kDotLanes)
     return false;
   KVSource found;
   int64_t offset;
@@ -1550,6 +1654,31 @@ bool AttentionEmitter::findInt8DotKey() {
       offset != 0)
     return false;
   found.split = found.packedBits != 0;
+  if (slots) {
+    // The spectral slots' bits and scales, read as they are; their token
+    // groups must each be whole groups of the high channels' (whose starts
+    // refill the table), and those have zero points (the fold's offset).
+    auto codesType = cast<RankedTensorType>(slots.getLowCodes().getType());
+    auto scaleType = cast<RankedTensorType>(slots.getLowScale().getType());
+    int64_t width = scaleType.getDimSize(3);
+    Value codesBuffer = reader.getBuffer(slots.getLowCodes());
+    Value scaleBuffer = reader.getBuffer(slots.getLowScale());
+    if (ShapedType::isDynamic(width) || codesType.isDynamicDim(3) ||
+        !codesBuffer || !scaleBuffer || !found.zeroPoint ||
+        slots.getGroupSize() % found.extent[2] != 0)
+      return false;
+    signTail = SignTail{codesBuffer,
+                        scaleBuffer,
+                        found.dim,
+                        width,
+                        int64_t(slots.getGroupSize()),
+                        Value(),
+                        Value()};
+    dotKeySource = found;
+    dotKey = &*dotKeySource;
+    dotDim = found.dim;
+    return true;
+  }
   // The other inputs: float channels read as they are (or widened).
   SmallVector<KeyTail> tails;
   int64_t at = 0;
@@ -1682,9 +1811,25 @@ SmallVector<Value> AttentionEmitter::readSideKeys(Value side,
   }
   b.setInsertionPointToStart(choice.elseBlock());
   {
+    // Row by row (a 2-D read with rows out of bounds is lowered through a
+    // stack buffer, which inside the kernel's loops is allocated again in
+    // every iteration): rows past the cache read its last row, then 0.
     Value pad = arith::ConstantOp::create(b, b.getZeroAttr(element));
-    Value block = vector::TransferReadOp::create(
-        b, blockType, side, indices, pad, ArrayRef<bool>{false, true});
+    auto rowType = VectorType::get({width}, element);
+    Value zeroRow = arith::ConstantOp::create(b, b.getZeroAttr(rowType));
+    Value lastRow = arith::SubIOp::create(b, dimOf(side, 2), c1);
+    Value block = arith::ConstantOp::create(b, b.getZeroAttr(blockType));
+    for (int64_t k = 0; k < keys; ++k) {
+      Value row = arith::AddIOp::create(b, j, cIdx(k));
+      SmallVector<Value> at(prefix);
+      at.append({arith::MinUIOp::create(b, row, lastRow), c0});
+      Value values = vector::TransferReadOp::create(b, rowType, side, at, pad,
+                                                    ArrayRef<bool>{true});
+      Value inside =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ule, row, lastRow);
+      block = vector::InsertOp::create(
+          b, arith::SelectOp::create(b, inside, values, zeroRow), block, k);
+    }
     Value byGroup =
         vector::TransposeOp::create(b, block, ArrayRef<int64_t>{1, 0});
     SmallVector<Value> rows;
@@ -1769,8 +1914,8 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
                                        Value scores, Value wq, Value wStep,
                                        Value wOffset, Value wZero) {
   auto vecI32 = VectorType::get({vw}, b.getI32Type());
-  unsigned bits = dotCodeBits(*value);
-  int64_t bias = valueCodeBias(bits);
+  // VidKV's ternary digits are signed; their scales apply later.
+  int64_t bias = ternaryValue ? 0 : valueCodeBias(dotCodeBits(*value));
   int64_t vectors = bk / vw;
   Value zero = cF32(0.0), c255 = cF32(255.0);
   // u = round_to_even(w * inv) as the low byte of the f32 w * inv + 1.5 *
@@ -1778,10 +1923,15 @@ void AttentionEmitter::emitWeightsInt8(Value bi, Value hk, Value j0,
   constexpr float kMagic = 12582912.0f;
   constexpr int32_t kMagicBits = 0x4B400000;
   Value magic = splat(cF32(kMagic));
-  SmallVector<Value> prefix = sideRowIndices(*value, bi, hk);
+  SmallVector<Value> prefix =
+      ternaryValue ? SmallVector<Value>() : sideRowIndices(*value, bi, hk);
   SmallVector<SmallVector<Value>> scales, shifted;
   for (int64_t k = 0; k < vectors; ++k) {
     Value j = arith::AddIOp::create(b, j0, cIdx(k * vw));
+    if (ternaryValue) {
+      scales.push_back({splat(cF32(1.0))});
+      continue;
+    }
     scales.push_back(readSideKeys(value->scale, prefix, j, valueGroups));
     // Asymmetric values: z + h * s, the zero point and the codes' centring.
     if (wZero) {
@@ -2083,6 +2233,204 @@ void AttentionEmitter::emitValueInt8(Value bi, Value hk, Value j0, Value n,
   }
 }
 
+void AttentionEmitter::findTernaryValue() {
+  auto decode =
+      dyn_cast_or_null<VidKVDecodeValueOp>(value->decoder.getOperation());
+  // The per-key kernel of decode shapes (one query token), token groups of
+  // whole iterations of kDotLanes keys.
+  if (!decode || !opts.int8PV || vw != kDotLanes || qType.getShape()[2] != 1 ||
+      decode.getGroupSize() % kDotLanes != 0)
+    return;
+  auto codesType = cast<RankedTensorType>(decode.getCodes().getType());
+  auto scaleType = cast<RankedTensorType>(decode.getScale().getType());
+  Value codes = reader.getBuffer(decode.getCodes());
+  Value scale = reader.getBuffer(decode.getScale());
+  if (!codes || !scale || codesType.isDynamicDim(3) ||
+      scaleType.isDynamicDim(3) ||
+      codesType.getDimSize(3) != int64_t(llvm::divideCeil(dv, 5)))
+    return;
+  ternaryValue = TernaryValue{codes, scale, int64_t(decode.getGroupSize())};
+}
+
+SmallVector<Value> AttentionEmitter::ternaryPlanes(Value bytes,
+                                                   ArrayRef<int64_t> which) {
+  auto bytesType = cast<VectorType>(bytes.getType());
+  if (features.byteTables && bytesType.getNumElements() % 64 == 0) {
+    // One lookup per digit in a table of the 256 byte values (those past
+    // 3^5 = 243 are no code: 0).
+    SmallVector<Value> planes;
+    auto tableType = VectorType::get({256}, b.getI8Type());
+    for (int64_t k : which) {
+      int64_t power = 1;
+      for (int64_t i = 0; i < k; ++i)
+        power *= 3;
+      SmallVector<int8_t> table(256, 0);
+      for (int64_t x = 0; x < 243; ++x)
+        table[x] = int8_t((x / power) % 3 - 1);
+      Value constant = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(tableType, ArrayRef<int8_t>(table)));
+      planes.push_back(LookupOp::create(b, constant, bytes));
+    }
+    return planes;
+  }
+  // In 16-bit lanes (the even bytes, then the odd ones): q / 3 is
+  // (q * 171) >> 9 for q < 256 (in 16 bits, with no widening multiply),
+  // so each digit is q - 3 (q / 3) and the next q is q / 3; the last digit
+  // is what remains.
+  int64_t n = bytesType.getNumElements();
+  auto halfType = VectorType::get({n / 2}, b.getI16Type());
+  auto splat16 = [&](int64_t v) -> Value {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(halfType, b.getI16IntegerAttr(v)));
+  };
+  Value words = vector::BitCastOp::create(b, halfType, bytes);
+  Value q[2] = {arith::AndIOp::create(b, words, splat16(0xff)),
+                arith::ShRUIOp::create(b, words, splat16(8))};
+  auto third = [&](Value x) -> Value {
+    return arith::ShRUIOp::create(b, arith::MulIOp::create(b, x, splat16(171)),
+                                  splat16(9));
+  };
+  SmallVector<Value> planes;
+  for (int k = 0; k < 5; ++k) {
+    Value digit[2];
+    for (int h = 0; h < 2; ++h) {
+      if (k == 4) {
+        digit[h] = q[h];
+        continue;
+      }
+      Value next = third(q[h]);
+      digit[h] = arith::SubIOp::create(
+          b, q[h], arith::MulIOp::create(b, next, splat16(3)));
+      q[h] = next;
+    }
+    Value joined = arith::OrIOp::create(
+        b, digit[0], arith::ShLIOp::create(b, digit[1], splat16(8)));
+    planes.push_back(arith::SubIOp::create(
+        b, vector::BitCastOp::create(b, bytesType, joined),
+        arith::ConstantOp::create(
+            b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(1)))));
+  }
+  SmallVector<Value> chosen;
+  for (int64_t k : which)
+    chosen.push_back(planes[k]);
+  return chosen;
+}
+
+void AttentionEmitter::emitTernaryValueInt8(Value bi, Value hk, Value j0,
+                                            Value n, Value wq, Value wStep,
+                                            Value accs) {
+  const TernaryValue &tv = *ternaryValue;
+  constexpr int64_t kSpan = kDotLanes;
+  constexpr int64_t kKeys = 4;
+  constexpr int64_t kQuads = kDotLanes / kKeys;
+  constexpr int64_t kPlanes = 5;
+  int64_t rowBytes = llvm::divideCeil(dv, kPlanes);
+  int64_t spans = llvm::divideCeil(rowBytes, kSpan);
+  auto laneI32 = VectorType::get({kSpan}, b.getI32Type());
+  auto laneF32 = VectorType::get({kSpan}, f32);
+  Value zeroAcc = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
+  // One span (16 code bytes, 80 channels) at a time: its planes' i32
+  // accumulators for each row. With the byte tables in two passes, planes
+  // 0-2 then 3-4 (each lookup reads its own table: a pass holds 3 or 2
+  // tables' 4 registers and as many accumulators per row, which all 5 at
+  // once would spill); the multiply-shift digits come out of one chain.
+  SmallVector<SmallVector<int64_t>> passes =
+      features.byteTables ? SmallVector<SmallVector<int64_t>>{{0, 1, 2}, {3, 4}}
+                          : SmallVector<SmallVector<int64_t>>{{0, 1, 2, 3, 4}};
+  for (int64_t sp = 0; sp < spans; ++sp)
+    for (ArrayRef<int64_t> which : passes) {
+      int64_t count = which.size();
+      SmallVector<Value> init(br * count, zeroAcc);
+      auto loop = scf::ForOp::create(b, c0, n, cIdx(kKeys * kQuads), init);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value jj0 = loop.getInductionVar();
+      Value last = arith::SubIOp::create(b, n, c1);
+      SmallVector<Value> next(loop.getRegionIterArgs());
+      for (int64_t quadIndex = 0; quadIndex < kQuads; ++quadIndex) {
+        Value jq = arith::AddIOp::create(b, jj0, cIdx(kKeys * quadIndex));
+        // 4 keys' bytes of the span (keys past the block read its last key
+        // again: their weights are 0), byte i of the 4 keys side by side.
+        auto readType = VectorType::get({kSpan}, b.getI8Type());
+        SmallVector<Value> rows;
+        for (int64_t u = 0; u < kKeys; ++u) {
+          Value jj = arith::MinUIOp::create(
+              b, arith::AddIOp::create(b, jq, cIdx(u)), last);
+          Value j = arith::AddIOp::create(b, j0, jj);
+          Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+          rows.push_back(vector::TransferReadOp::create(
+              b, readType, tv.codes, ValueRange{bi, hk, j, cIdx(sp * kSpan)},
+              pad, ArrayRef<bool>{(sp + 1) * kSpan <= rowBytes}));
+        }
+        SmallVector<int64_t> pairLanes, quadLanes;
+        for (int64_t i = 0; i < kSpan; ++i)
+          pairLanes.append({i, kSpan + i});
+        for (int64_t i = 0; i < kSpan; ++i)
+          quadLanes.append(
+              {2 * i, 2 * i + 1, 2 * kSpan + 2 * i, 2 * kSpan + 2 * i + 1});
+        Value pair01 =
+            vector::ShuffleOp::create(b, rows[0], rows[1], pairLanes);
+        Value pair23 =
+            vector::ShuffleOp::create(b, rows[2], rows[3], pairLanes);
+        Value quad = vector::ShuffleOp::create(b, pair01, pair23, quadLanes);
+        SmallVector<Value> planes = ternaryPlanes(quad, which);
+        for (int64_t t = 0; t < br; ++t) {
+          Value w = broadcastWord(wq, {cIdx(t), c0, jq}, kSpan);
+          for (int64_t k = 0; k < count; ++k) {
+            int64_t i = t * count + k;
+            next[i] = dotI8(next[i], w, planes[k], 8, 2);
+          }
+        }
+      }
+      // Where the keys' token group ends (or the block): into the f32
+      // accumulators, times the step and the channels' scales, and start
+      // again.
+      Value jNext = arith::AddIOp::create(b, jj0, cIdx(kKeys * kQuads));
+      Value groupEnds = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::eq,
+          arith::RemUIOp::create(b, arith::AddIOp::create(b, j0, jNext),
+                                 cIdx(tv.groupSize)),
+          c0);
+      Value blockEnds =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::uge, jNext, n);
+      auto flush = scf::IfOp::create(
+          b, ValueRange(next).getTypes(),
+          arith::OrIOp::create(b, groupEnds, blockEnds), /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard flushGuard(b);
+        b.setInsertionPointToStart(flush.thenBlock());
+        Value group = arith::DivUIOp::create(
+            b, arith::AddIOp::create(b, j0, jj0), cIdx(tv.groupSize));
+        SmallVector<Value> natural;
+        for (int64_t c = 0, e = llvm::divideCeil(dv, vw); c < e; ++c)
+          natural.push_back(
+              readF32Chunk(tv.scale, {bi, hk, group}, c * vw, dv));
+        SmallVector<Value> scales = toLayout(*value, natural);
+        for (int64_t t = 0; t < br; ++t) {
+          Value step = vector::BroadcastOp::create(
+              b, laneF32, memref::LoadOp::create(b, wStep, {cIdx(t), c0}));
+          for (int64_t k = 0; k < count; ++k) {
+            int64_t c = sp * kPlanes + which[k];
+            Value sum =
+                arith::SIToFPOp::create(b, laneF32, next[t * count + k]);
+            Value idx[2] = {cIdx(t), cIdx(c * vw)};
+            Value acc = vector::LoadOp::create(b, laneF32, accs, idx);
+            vector::StoreOp::create(
+                b,
+                vector::FMAOp::create(
+                    b, sum, arith::MulFOp::create(b, step, scales[c]), acc),
+                accs, idx);
+          }
+        }
+        scf::YieldOp::create(b, init);
+        b.setInsertionPointToStart(flush.elseBlock());
+        scf::YieldOp::create(b, next);
+      }
+      scf::YieldOp::create(b, flush.getResults());
+    }
+}
+
 void AttentionEmitter::emitDotGroupData(Value corr, Value sqLanes, Value gcorr,
                                         Value gsq) {
   for (int64_t t = 0; t < br; ++t)
@@ -2120,8 +2468,12 @@ void AttentionEmitter::emitInt8ScoresByLane(
   // Words read and transposed at a time: all 16 of a vector (16 x 64 bytes
   // of keys live) with 512-bit registers; 4 (16 x 16 bytes, each 4 x 4
   // block transposed on its own) with narrower ones, whose register file
-  // would spill the 64-byte rows.
-  int64_t chunkWords = features.registerBits >= 512 ? wordsPerVector : 4;
+  // would spill the 64-byte rows; and 4 for rows of up to 16 bytes (VidKV's
+  // 64 high slots of 2 bits: a transpose of 16 words, 12 of them past the
+  // row, made its scores 1.05x slower; 8 words for rows of 32 bytes measured
+  // no faster than 16).
+  int64_t chunkWords =
+      features.registerBits >= 512 && rowBytes > 16 ? wordsPerVector : 4;
 
   bool biased = keyCodes.scheme.getSymmetric();
   // Rows of one 64-byte line (int4 and int2 at D 128): the keys of whole
@@ -2149,6 +2501,8 @@ void AttentionEmitter::emitInt8ScoresByLane(
                                         b, arith::CmpIPredicate::eq, jj, c0)),
               [&]() {
                 emitFoldedQuery(bi, hk, jBase, *fold, qb, qWords, gcorr, gsq);
+                if (signTail)
+                  emitSignTailQuery(bi, hk, jBase, qt, *fold);
               });
     } else {
       keyScales =
@@ -2270,6 +2624,62 @@ void AttentionEmitter::emitInt8ScoresByLane(
                                          {cIdx(t), cIdx(tail.offset + c)})),
               channels[c], score[t]);
     }
+    // VidKV's spectral slots: each 32 slots' bits of the keys as one
+    // vector of i32 lanes (a key each), its 8 planes of 0 / 1 bytes
+    // (plane k, byte i: slot 8 * i + k) dotted with the row's codes, the
+    // sums scaled by the row's step.
+    if (signTail) {
+      int64_t bytes = llvm::divideCeil(signTail->width, int64_t(8));
+      int64_t words = llvm::divideCeil(bytes, int64_t(4));
+      SmallVector<Value> columns =
+          readSideKeys(signTail->codes, {bi, hk}, jBase, bytes, keys,
+                       /*extend=*/false);
+      auto laneI8 = VectorType::get({keys}, b.getI8Type());
+      while (int64_t(columns.size()) < 4 * words)
+        columns.push_back(arith::ConstantOp::create(b, b.getZeroAttr(laneI8)));
+      // Lane 4 * k + i of the joined bytes: byte i of key k.
+      SmallVector<int64_t> byKey;
+      for (int64_t k = 0; k < keys; ++k)
+        for (int64_t i = 0; i < 4; ++i)
+          byKey.push_back(i * keys + k);
+      Value lowBits = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0x01010101)));
+      Value zeroAcc = arith::ConstantOp::create(b, b.getZeroAttr(laneI32));
+      for (int64_t w = 0; w < words; ++w) {
+        auto seq = llvm::to_vector(llvm::seq<int64_t>(0, 2 * keys));
+        Value bytes01 = vector::ShuffleOp::create(b, columns[4 * w],
+                                                  columns[4 * w + 1], seq);
+        Value bytes23 = vector::ShuffleOp::create(b, columns[4 * w + 2],
+                                                  columns[4 * w + 3], seq);
+        Value word = vector::BitCastOp::create(
+            b, laneI32, vector::ShuffleOp::create(b, bytes01, bytes23, byKey));
+        SmallVector<Value> acc(br, zeroAcc);
+        for (int64_t k = 0; k < 8; ++k) {
+          Value shifted =
+              k ? Value(arith::ShRUIOp::create(
+                      b, word,
+                      arith::ConstantOp::create(
+                          b, DenseElementsAttr::get(
+                                 laneI32, b.getI32IntegerAttr(int32_t(k))))))
+                : word;
+          Value plane = vector::BitCastOp::create(
+              b, bytesType, arith::AndIOp::create(b, shifted, lowBits));
+          for (int64_t t = 0; t < br; ++t)
+            acc[t] = dotI8(acc[t], plane,
+                           broadcastWord(signTail->words,
+                                         {cIdx(t), cIdx(32 * w + 4 * k)}, keys),
+                           1, 8);
+        }
+        for (int64_t t = 0; t < br; ++t)
+          score[t] = vector::FMAOp::create(
+              b, arith::SIToFPOp::create(b, laneF32, acc[t]),
+              vector::BroadcastOp::create(
+                  b, laneF32,
+                  memref::LoadOp::create(b, signTail->steps,
+                                         {cIdx(t), cIdx(w)})),
+              score[t]);
+      }
+    }
     if (int64_t count = key->outlierCount()) {
       GearDecodeOp gear = key->outlierDecoder;
       Value indexBuffer = reader.getBuffer(gear.getIndices());
@@ -2311,6 +2721,84 @@ void AttentionEmitter::emitInt8ScoresByLane(
     storeScores(score, jj, j0, n, posIdx, scores, /*inRange=*/!clamp);
   };
   buildWholeThenPartialFor(b, n, keys, /*split=*/rowBytes <= kDotBytes, body);
+}
+
+void AttentionEmitter::emitSignTailQuery(Value bi, Value hk, Value j, Value qt,
+                                         const KeyScaleFold &fold) {
+  const SignTail &tail = *signTail;
+  Value group = arith::DivUIOp::create(b, j, cIdx(tail.groupSize));
+  // Whole words of 32 slots (two vectors each; vw is kDotLanes), zero past
+  // the slots.
+  int64_t words = llvm::divideCeil(tail.width, int64_t(32));
+  int64_t chunks = 2 * words;
+  int64_t qtWidth = cast<MemRefType>(qt.getType()).getShape()[1];
+  SmallVector<Value> scales;
+  for (int64_t c = 0; c < chunks; ++c)
+    scales.push_back(
+        c * vw < tail.width
+            ? readF32Chunk(tail.scale, {bi, hk, group}, c * vw, tail.width)
+            : splat(cF32(0.0)));
+  // Byte 4 * k + i of a word's codes: slot 8 * i + k (plane k, byte i).
+  SmallVector<int64_t> planeOrder;
+  for (int64_t k = 0; k < 8; ++k)
+    for (int64_t i = 0; i < 4; ++i)
+      planeOrder.push_back(8 * i + k);
+  SmallVector<Value> sums, magnitudes;
+  SmallVector<SmallVector<Value>> x(br);
+  for (int64_t t = 0; t < br; ++t) {
+    Value sum;
+    for (int64_t c = 0; c < chunks; ++c) {
+      int64_t at = tail.offset + c * vw;
+      Value q = vector::TransferReadOp::create(
+          b, vecF32, qt, ValueRange{cIdx(t), cIdx(at)}, cF32(0.0),
+          ArrayRef<bool>{at + vw <= qtWidth});
+      Value product = arith::MulFOp::create(b, q, scales[c]);
+      sum = sum ? arith::AddFOp::create(b, sum, product) : product;
+      x[t].push_back(arith::AddFOp::create(b, product, product));
+    }
+    sums.push_back(sum);
+    for (int64_t w = 0; w < words; ++w)
+      magnitudes.push_back(selectMax(math::AbsFOp::create(b, x[t][2 * w]),
+                                     math::AbsFOp::create(b, x[t][2 * w + 1])));
+  }
+  // Pair i = t * words + w: its largest magnitude (all pairs from one
+  // shuffle tree), the step max / 127 and the codes round(x * 127 / max).
+  int64_t perVector, lanes;
+  SmallVector<Value> maxima =
+      reduceRowsToLanes(magnitudes, perVector, lanes,
+                        [&](Value p, Value q) { return selectMax(p, q); });
+  for (int64_t t = 0; t < br; ++t)
+    for (int64_t w = 0; w < words; ++w) {
+      int64_t i = t * words + w;
+      Value m = vector::ExtractOp::create(b, maxima[i / perVector],
+                                          (i % perVector) * lanes);
+      Value nonZero =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, m, cF32(0.0));
+      Value inv = splat(arith::SelectOp::create(
+          b, nonZero, arith::DivFOp::create(b, cF32(127.0), m), cF32(0.0)));
+      memref::StoreOp::create(b, arith::DivFOp::create(b, m, cF32(127.0)),
+                              tail.steps, {cIdx(t), cIdx(w)});
+      SmallVector<Value> codes;
+      for (int64_t h = 0; h < 2; ++h)
+        codes.push_back(arith::FPToSIOp::create(
+            b, VectorType::get({vw}, b.getI32Type()),
+            math::RoundEvenOp::create(
+                b, arith::MulFOp::create(b, x[t][2 * w + h], inv))));
+      Value word = arith::TruncIOp::create(
+          b, VectorType::get({32}, b.getI8Type()),
+          vector::ShuffleOp::create(
+              b, codes[0], codes[1],
+              llvm::to_vector(llvm::seq<int64_t>(0, 32))));
+      vector::StoreOp::create(
+          b, vector::ShuffleOp::create(b, word, word, planeOrder), tail.words,
+          {cIdx(t), cIdx(32 * w)});
+    }
+  // All rows' sums from one shuffle tree.
+  for (auto [t, total] : llvm::enumerate(reduceRows(sums))) {
+    Value offset = memref::LoadOp::create(b, fold.offset, {cIdx(int64_t(t))});
+    memref::StoreOp::create(b, arith::SubFOp::create(b, offset, total),
+                            fold.offset, {cIdx(int64_t(t))});
+  }
 }
 
 void AttentionEmitter::emitQueryWords(Value qb, Value qWords) {
@@ -2363,6 +2851,9 @@ bool AttentionEmitter::findPassThroughOperand(
       return false;
     inputs = llvm::to_vector(concat.getInputs());
   }
+  // VidKV's key slots: the high channels come first, as they are.
+  if (auto slots = dyn_cast<VidKVDecodeKeySlotsOp>(op))
+    inputs = {slots.getHigh()};
   offset = 0;
   for (Value input : inputs) {
     DequantizeOp dequantize = passThrough(input);
@@ -3391,6 +3882,11 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
     keyFold.query = scratch({br, dChunks * vw});
   if (int8Dot) {
     qn = scratch({br, dotWidth});
+    if (signTail) {
+      int64_t words = llvm::divideCeil(signTail->width, int64_t(32));
+      signTail->words = scratch({br, 32 * words}, b.getI8Type());
+      signTail->steps = scratch({br, words});
+    }
     if (channelScaledKeys)
       keyFold.query = qn;
     qb = scratch({br, dotWidth}, b.getI8Type());
@@ -3516,7 +4012,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
       // Keys whose scales fold into the query per token group: partitions
       // start at a multiple of kDotLanes keys (blocks are whole vectors),
       // so the kDotLanes keys of a vector share a token group.
-      if (channelScaledKeys || foldKeyScale)
+      if (channelScaledKeys || foldKeyScale || ternaryValue)
         splitLen = arith::MulIOp::create(
             b, arith::CeilDivUIOp::create(b, splitLen, cIdx(kDotLanes)),
             cIdx(kDotLanes));
@@ -3800,7 +4296,10 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
 
           if (int8PV) {
             emitWeightsInt8(bi, hk, j0, scores, wq, wStep, wOffset, wZero);
-            emitValueInt8(bi, hk, j0, n, wq, wStep, wOffset, wZero, accs);
+            if (ternaryValue)
+              emitTernaryValueInt8(bi, hk, j0, n, wq, wStep, accs);
+            else
+              emitValueInt8(bi, hk, j0, n, wq, wStep, wOffset, wZero, accs);
             return;
           }
           if (foldValueScale)
@@ -3982,8 +4481,8 @@ struct KVQTileAttentionPass
           return emitError(getOperation().getLoc()) << "kvq-tile-attention: ";
         })))
       return signalPassFailure();
-    CPUKernelFeatures features{avx512BF16, vectorRegisters, registerBits,
-                               int8Nibbles, tableLookup};
+    CPUKernelFeatures features{avx512BF16,  vectorRegisters, registerBits,
+                               int8Nibbles, tableLookup,     byteTables};
     if (failed(features.verify(getOperation().getLoc())))
       return signalPassFailure();
     SmallVector<AttentionOp> ops;

@@ -1,6 +1,7 @@
 // RUN: kvq-opt %s -kvq-lower-lookup="avx512=1 avx2=1" -cse | FileCheck %s --check-prefix=AVX512
 // RUN: kvq-opt %s -kvq-lower-lookup=avx2=1 -cse | FileCheck %s --check-prefix=AVX2
 // RUN: kvq-opt %s -kvq-lower-lookup -cse | FileCheck %s --check-prefix=PORTABLE
+// RUN: kvq-opt %s -kvq-lower-lookup="avx512=1 avx2=1 vbmi=1" -cse | FileCheck %s --check-prefix=VBMI
 
 // A table of 32 f32 read by 16 lanes (PolarQuant's 4-bit level: 16
 // cosines, then 16 sines).
@@ -103,4 +104,43 @@ func.func @lanes(%t: vector<32xf32>, %i32: vector<32xi32>, %t8: vector<8xf32>, %
   %1 = kvq.lookup %t8[%i8] : vector<8xf32>, vector<8xi32>
   %2 = kvq.lookup %t4[%i4] : vector<4xf32>, vector<4xi32>
   return %0, %1, %2 : vector<32xf32>, vector<8xf32>, vector<4xf32>
+}
+
+// Bytes: a table of 256 read by 64 byte lanes (VidKV's value digits). With
+// AVX512-VBMI, two vpermi2b over the table's halves (bytes 0-127 and
+// 128-255), chosen by index bit 7; without it, AVX-512's and AVX2's
+// permutes (32-bit elements) do not apply: the portable selects.
+// VBMI-LABEL: func.func @bytes256
+// VBMI-SAME:    (%[[T:.*]]: vector<256xi8>, %[[I:.*]]: vector<64xi8>)
+// VBMI:         %[[A:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"(%{{.*}}, %[[I]], %{{.*}}) : (vector<64xi8>, vector<64xi8>, vector<64xi8>) -> vector<64xi8>
+// VBMI:         %[[B:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"
+// VBMI:         %[[BIT7:.*]] = arith.constant dense<-128> : vector<64xi8>
+// VBMI:         %[[M:.*]] = arith.andi %[[I]], %[[BIT7]] : vector<64xi8>
+// VBMI:         %[[SET:.*]] = arith.cmpi ne, %[[M]], %{{.*}} : vector<64xi8>
+// VBMI:         %[[R:.*]] = arith.select %[[SET]], %[[B]], %[[A]] : vector<64xi1>, vector<64xi8>
+// VBMI:         return %[[R]]
+// AVX512-LABEL: func.func @bytes256
+// AVX512-NOT:     llvm.call_intrinsic
+// AVX512-COUNT-255: arith.select
+// AVX512:         return
+func.func @bytes256(%t: vector<256xi8>, %i: vector<64xi8>) -> vector<64xi8> {
+  %0 = kvq.lookup %t[%i] : vector<256xi8>, vector<64xi8>
+  return %0 : vector<64xi8>
+}
+
+// A table of 64 bytes over 128 lanes: one vpermb per piece of 64 lanes.
+// Byte tables over 16 lanes (not a multiple of 64) and byte indices into
+// an f32 table take the portable code.
+// VBMI-LABEL: func.func @bytes64
+// VBMI-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.permvar.qi.512"({{.*}}) : (vector<64xi8>, vector<64xi8>) -> vector<64xi8>
+// VBMI-NOT:     llvm.call_intrinsic
+// VBMI-COUNT-15: arith.select {{.*}} : vector<16xi1>, vector<16xi8>
+// VBMI-COUNT-7: arith.select {{.*}} : vector<16xi1>, vector<16xf32>
+// VBMI:         return
+func.func @bytes64(%t: vector<64xi8>, %i: vector<128xi8>, %t16: vector<16xi8>, %i16: vector<16xi8>,
+                   %f8: vector<8xf32>) -> (vector<128xi8>, vector<16xi8>, vector<16xf32>) {
+  %0 = kvq.lookup %t[%i] : vector<64xi8>, vector<128xi8>
+  %1 = kvq.lookup %t16[%i16] : vector<16xi8>, vector<16xi8>
+  %2 = kvq.lookup %f8[%i16] : vector<8xf32>, vector<16xi8>
+  return %0, %1, %2 : vector<128xi8>, vector<16xi8>, vector<16xf32>
 }

@@ -155,7 +155,7 @@ func.func @gear_key_fused(%q: tensor<1x4x1x68xf32>, %kc: tensor<1x2x?x64xi4>, %k
 // CHECK: memref.alloc() {alignment = 64 : i64} : memref<4x2x64xf32>
 // CHECK: vector.load %{{.*}} : memref<?xf16, strided<[1], offset: ?>>, vector<32xf16>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf16>, vector<32xf16>
-// CHECK: vector.transfer_read %{{.*}} : memref<1x2x?x2xf16, {{.*}}>, vector<16x2xf16>
+// CHECK: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x2x?x2xf16, {{.*}}>, vector<2xf16>
 // CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c1 iter_args(
 // CHECK: vector.transfer_read %{{.*}} : memref<1x2x?x32xi8, {{.*}}>, vector<8xi8>
 // CHECK-NOT: memref<1x2x?x2xf16

@@ -21,7 +21,7 @@
 // CHECK: scf.if %{{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: vector.load %{{.*}} : memref<?xf16, strided<[1], offset: ?>>, vector<64xf16>
 // CHECK: } else {
-// CHECK: vector.transfer_read %{{.*}} {in_bounds = [false, true]} : memref<{{.*}}xf16{{.*}}>, vector<16x4xf16>
+// CHECK: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<{{.*}}xf16{{.*}}>, vector<4xf16>
 // CHECK: vector.transpose %{{.*}}, [1, 0] : vector<16x4xf16> to vector<4x16xf16>
 // CHECK: %[[WGT:.*]] = arith.cmpf ogt, %[[WA:.*]], %[[WB:.*]] : vector<16xf32>
 // CHECK: arith.select %[[WGT]], %[[WA]], %[[WB]] : vector<16xi1>, vector<16xf32>

@@ -4,8 +4,9 @@
 // channels: per block, the scales of 16 keys are read at once, one vector
 // of keys per group: when all 16 keys are in the cache and the scale rows
 // are dense (the usual layout), as 16 x groups contiguous values split by
-// group with one shuffle each; otherwise as a 16 x groups block (the keys
-// past the cache read as 0), transposed. They are multiplied with each
+// group with one shuffle each; otherwise row by row into a 16 x groups
+// block (the keys past the cache read its last row, then 0: no 2-D read,
+// whose lowering allocates a stack buffer in every iteration), transposed. They are multiplied with each
 // row's probabilities into the weights [rows, groups, keys]; P V then
 // multiplies the bare codes by the weights (no per-chunk scale).
 // CHECK-LABEL: func.func @symmetric
@@ -17,7 +18,11 @@
 // CHECK: vector.shuffle %[[ALL]], %[[ALL]] [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60]
 // CHECK: vector.shuffle %[[ALL]], %[[ALL]] [3, 7, 11, 15, 19, 23, 27, 31, 35, 39, 43, 47, 51, 55, 59, 63]
 // CHECK: } else {
-// CHECK: vector.transfer_read %{{.*}} {in_bounds = [false, true]} : memref<1x2x?x4xf16, {{.*}}>, vector<16x4xf16>
+// CHECK: %[[LAST:.*]] = arith.subi %{{.*}}, %c1 : index
+// CHECK: %[[ROW:.*]] = arith.minui %{{.*}}, %[[LAST]] : index
+// CHECK: vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %[[ROW]], %c0], %{{.*}} {in_bounds = [true]} : memref<1x2x?x4xf16, {{.*}}>, vector<4xf16>
+// CHECK: vector.insert %{{.*}}, %{{.*}} [0] : vector<4xf16> into vector<16x4xf16>
+// CHECK: vector.insert %{{.*}}, %{{.*}} [15] : vector<4xf16> into vector<16x4xf16>
 // CHECK: %[[T:.*]] = vector.transpose %{{.*}}, [1, 0] : vector<16x4xf16> to vector<4x16xf16>
 // CHECK: vector.extract %[[T]][0] : vector<16xf16> from vector<4x16xf16>
 // CHECK: }

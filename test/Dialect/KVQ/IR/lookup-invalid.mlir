@@ -33,7 +33,7 @@ func.func @scalable(%t: vector<16xf32>, %i: vector<[4]xi32>) -> vector<[4]xf32> 
 // -----
 
 func.func @index_type(%t: vector<16xf32>, %i: vector<16xi64>) -> vector<16xf32> {
-  // expected-error @+1 {{op operand #1 must be vector of 32-bit signless integer values of ranks 1}}
+  // expected-error @+1 {{op operand #1 must be vector of 32-bit signless integer or 8-bit signless integer values of ranks 1}}
   %0 = "kvq.lookup"(%t, %i) : (vector<16xf32>, vector<16xi64>) -> vector<16xf32>
   return %0 : vector<16xf32>
 }
@@ -41,7 +41,7 @@ func.func @index_type(%t: vector<16xf32>, %i: vector<16xi64>) -> vector<16xf32> 
 // -----
 
 func.func @table_type(%t: vector<16xf16>, %i: vector<16xi32>) -> vector<16xf16> {
-  // expected-error @+1 {{op operand #0 must be vector of 32-bit float or 32-bit signless integer values of ranks 1}}
+  // expected-error @+1 {{op operand #0 must be vector of 32-bit float or 32-bit signless integer or 8-bit signless integer values of ranks 1}}
   %0 = "kvq.lookup"(%t, %i) : (vector<16xf16>, vector<16xi32>) -> vector<16xf16>
   return %0 : vector<16xf16>
 }
@@ -58,7 +58,7 @@ func.func @result_type(%t: vector<16xf32>, %i: vector<16xi32>) -> vector<8xf32> 
 // -----
 
 func.func @rank(%t: vector<4x4xf32>, %i: vector<16xi32>) -> vector<16xf32> {
-  // expected-error @+1 {{op operand #0 must be vector of 32-bit float or 32-bit signless integer values of ranks 1}}
+  // expected-error @+1 {{op operand #0 must be vector of 32-bit float or 32-bit signless integer or 8-bit signless integer values of ranks 1}}
   %0 = "kvq.lookup"(%t, %i) : (vector<4x4xf32>, vector<16xi32>) -> vector<16xf32>
   return %0 : vector<16xf32>
 }

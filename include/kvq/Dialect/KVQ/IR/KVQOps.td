@@ -722,12 +722,17 @@ def KVQ_LookupOp : KVQ_Op<"lookup", [Pure,
     kernel use it for codebooks: PolarQuant's cosine / sine factor of each
     code is one lookup in a table of `2 * 2^bits` entries (the lane's
     choice of cosine or sine is one more index bit), instead of a tree of
-    `2^bits - 1` selects.
+    `2^bits - 1` selects. A table of bytes read by byte indices (the index
+    bytes taken as unsigned) serves decoders whose codes are bytes:
+    VidKV's base-3 digits, 5 per byte, one lookup per digit in a table of
+    256.
 
     `kvq-lower-lookup` lowers it: with `avx512`, a table of up to 16
     elements to one AVX-512 `vpermps` (`vpermd` for i32) per 16 lanes, of
     32 to one `vpermi2ps` (`vpermi2d`); with `avx2`, up to 8 elements to
-    one AVX2 `vpermps` (`vpermd`) per 8 lanes; larger tables to such
+    one AVX2 `vpermps` (`vpermd`) per 8 lanes; with `vbmi`, byte tables
+    of up to 64 elements to one AVX512-VBMI `vpermb` per 64 lanes, of 128
+    to one `vpermi2b`; larger tables to such
     lookups in slices of the table, chosen among by selects on the higher
     index bits; otherwise to portable vector code (a tree of `N - 1`
     selects on the index bits).
@@ -736,9 +741,9 @@ def KVQ_LookupOp : KVQ_Op<"lookup", [Pure,
     %f = kvq.lookup %table[%codes] : vector<32xf32>, vector<16xi32>
     ```
   }];
-  let arguments = (ins VectorOfRankAndType<[1], [F32, I32]>:$table,
-                       VectorOfRankAndType<[1], [I32]>:$indices);
-  let results = (outs VectorOfRankAndType<[1], [F32, I32]>:$result);
+  let arguments = (ins VectorOfRankAndType<[1], [F32, I32, I8]>:$table,
+                       VectorOfRankAndType<[1], [I32, I8]>:$indices);
+  let results = (outs VectorOfRankAndType<[1], [F32, I32, I8]>:$result);
   let assemblyFormat =
       "$table `[` $indices `]` attr-dict `:` type($table) `,` type($indices)";
   let extraClassDeclaration = [{
