@@ -2342,92 +2342,103 @@ void AttentionEmitter::emitTernaryValueInt8(Value bi, Value hk, Value j0,
     for (ArrayRef<int64_t> which : passes) {
       int64_t count = which.size();
       SmallVector<Value> init(br * count, zeroAcc);
-      auto loop = scf::ForOp::create(b, c0, n, cIdx(kKeys * kQuads), init);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value jj0 = loop.getInductionVar();
-      Value last = arith::SubIOp::create(b, n, c1);
-      SmallVector<Value> next(loop.getRegionIterArgs());
-      for (int64_t quadIndex = 0; quadIndex < kQuads; ++quadIndex) {
-        Value jq = arith::AddIOp::create(b, jj0, cIdx(kKeys * quadIndex));
-        // 4 keys' bytes of the span (keys past the block read its last key
-        // again: their weights are 0), byte i of the 4 keys side by side.
-        auto readType = VectorType::get({kSpan}, b.getI8Type());
-        SmallVector<Value> rows;
-        for (int64_t u = 0; u < kKeys; ++u) {
-          Value jj = arith::MinUIOp::create(
-              b, arith::AddIOp::create(b, jq, cIdx(u)), last);
-          Value j = arith::AddIOp::create(b, j0, jj);
-          Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
-          rows.push_back(vector::TransferReadOp::create(
-              b, readType, tv.codes, ValueRange{bi, hk, j, cIdx(sp * kSpan)},
-              pad, ArrayRef<bool>{(sp + 1) * kSpan <= rowBytes}));
-        }
-        SmallVector<int64_t> pairLanes, quadLanes;
-        for (int64_t i = 0; i < kSpan; ++i)
-          pairLanes.append({i, kSpan + i});
-        for (int64_t i = 0; i < kSpan; ++i)
-          quadLanes.append(
-              {2 * i, 2 * i + 1, 2 * kSpan + 2 * i, 2 * kSpan + 2 * i + 1});
-        Value pair01 =
-            vector::ShuffleOp::create(b, rows[0], rows[1], pairLanes);
-        Value pair23 =
-            vector::ShuffleOp::create(b, rows[2], rows[3], pairLanes);
-        Value quad = vector::ShuffleOp::create(b, pair01, pair23, quadLanes);
-        SmallVector<Value> planes = ternaryPlanes(quad, which);
-        for (int64_t t = 0; t < br; ++t) {
-          Value w = broadcastWord(wq, {cIdx(t), c0, jq}, kSpan);
-          for (int64_t k = 0; k < count; ++k) {
-            int64_t i = t * count + k;
-            next[i] = dotI8(next[i], w, planes[k], 8, 2);
+      // The block's whole iterations of 16 keys, then (when n is not a
+      // multiple of 16) the last, whose keys past the block read its last
+      // key again (their weights are 0): the clamps only there.
+      auto emitLoop = [&](Value lo, Value hi, ValueRange start,
+                          bool clamp) -> scf::ForOp {
+        auto loop = scf::ForOp::create(b, lo, hi, cIdx(kKeys * kQuads), start);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value jj0 = loop.getInductionVar();
+        Value last = clamp ? arith::SubIOp::create(b, n, c1) : Value();
+        SmallVector<Value> next(loop.getRegionIterArgs());
+        for (int64_t quadIndex = 0; quadIndex < kQuads; ++quadIndex) {
+          Value jq = arith::AddIOp::create(b, jj0, cIdx(kKeys * quadIndex));
+          // 4 keys' bytes of the span (keys past the block read its last key
+          // again: their weights are 0), byte i of the 4 keys side by side.
+          auto readType = VectorType::get({kSpan}, b.getI8Type());
+          SmallVector<Value> rows;
+          for (int64_t u = 0; u < kKeys; ++u) {
+            Value jj = arith::AddIOp::create(b, jq, cIdx(u));
+            if (clamp)
+              jj = arith::MinUIOp::create(b, jj, last);
+            Value j = arith::AddIOp::create(b, j0, jj);
+            Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+            rows.push_back(vector::TransferReadOp::create(
+                b, readType, tv.codes, ValueRange{bi, hk, j, cIdx(sp * kSpan)},
+                pad, ArrayRef<bool>{(sp + 1) * kSpan <= rowBytes}));
+          }
+          SmallVector<int64_t> pairLanes, quadLanes;
+          for (int64_t i = 0; i < kSpan; ++i)
+            pairLanes.append({i, kSpan + i});
+          for (int64_t i = 0; i < kSpan; ++i)
+            quadLanes.append(
+                {2 * i, 2 * i + 1, 2 * kSpan + 2 * i, 2 * kSpan + 2 * i + 1});
+          Value pair01 =
+              vector::ShuffleOp::create(b, rows[0], rows[1], pairLanes);
+          Value pair23 =
+              vector::ShuffleOp::create(b, rows[2], rows[3], pairLanes);
+          Value quad = vector::ShuffleOp::create(b, pair01, pair23, quadLanes);
+          SmallVector<Value> planes = ternaryPlanes(quad, which);
+          for (int64_t t = 0; t < br; ++t) {
+            Value w = broadcastWord(wq, {cIdx(t), c0, jq}, kSpan);
+            for (int64_t k = 0; k < count; ++k) {
+              int64_t i = t * count + k;
+              next[i] = dotI8(next[i], w, planes[k], 8, 2);
+            }
           }
         }
-      }
-      // Where the keys' token group ends (or the block): into the f32
-      // accumulators, times the step and the channels' scales, and start
-      // again.
-      Value jNext = arith::AddIOp::create(b, jj0, cIdx(kKeys * kQuads));
-      Value groupEnds = arith::CmpIOp::create(
-          b, arith::CmpIPredicate::eq,
-          arith::RemUIOp::create(b, arith::AddIOp::create(b, j0, jNext),
-                                 cIdx(tv.groupSize)),
-          c0);
-      Value blockEnds =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::uge, jNext, n);
-      auto flush = scf::IfOp::create(
-          b, ValueRange(next).getTypes(),
-          arith::OrIOp::create(b, groupEnds, blockEnds), /*withElse=*/true);
-      {
-        OpBuilder::InsertionGuard flushGuard(b);
-        b.setInsertionPointToStart(flush.thenBlock());
-        Value group = arith::DivUIOp::create(
-            b, arith::AddIOp::create(b, j0, jj0), cIdx(tv.groupSize));
-        SmallVector<Value> natural;
-        for (int64_t c = 0, e = llvm::divideCeil(dv, vw); c < e; ++c)
-          natural.push_back(
-              readF32Chunk(tv.scale, {bi, hk, group}, c * vw, dv));
-        SmallVector<Value> scales = toLayout(*value, natural);
-        for (int64_t t = 0; t < br; ++t) {
-          Value step = vector::BroadcastOp::create(
-              b, laneF32, memref::LoadOp::create(b, wStep, {cIdx(t), c0}));
-          for (int64_t k = 0; k < count; ++k) {
-            int64_t c = sp * kPlanes + which[k];
-            Value sum =
-                arith::SIToFPOp::create(b, laneF32, next[t * count + k]);
-            Value idx[2] = {cIdx(t), cIdx(c * vw)};
-            Value acc = vector::LoadOp::create(b, laneF32, accs, idx);
-            vector::StoreOp::create(
-                b,
-                vector::FMAOp::create(
-                    b, sum, arith::MulFOp::create(b, step, scales[c]), acc),
-                accs, idx);
+        // Where the keys' token group ends (or the block): into the f32
+        // accumulators, times the step and the channels' scales, and start
+        // again.
+        Value jNext = arith::AddIOp::create(b, jj0, cIdx(kKeys * kQuads));
+        Value groupEnds = arith::CmpIOp::create(
+            b, arith::CmpIPredicate::eq,
+            arith::RemUIOp::create(b, arith::AddIOp::create(b, j0, jNext),
+                                   cIdx(tv.groupSize)),
+            c0);
+        Value blockEnds =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::uge, jNext, n);
+        auto flush = scf::IfOp::create(
+            b, ValueRange(next).getTypes(),
+            arith::OrIOp::create(b, groupEnds, blockEnds), /*withElse=*/true);
+        {
+          OpBuilder::InsertionGuard flushGuard(b);
+          b.setInsertionPointToStart(flush.thenBlock());
+          Value group = arith::DivUIOp::create(
+              b, arith::AddIOp::create(b, j0, jj0), cIdx(tv.groupSize));
+          SmallVector<Value> natural;
+          for (int64_t c = 0, e = llvm::divideCeil(dv, vw); c < e; ++c)
+            natural.push_back(
+                readF32Chunk(tv.scale, {bi, hk, group}, c * vw, dv));
+          SmallVector<Value> scales = toLayout(*value, natural);
+          for (int64_t t = 0; t < br; ++t) {
+            Value step = vector::BroadcastOp::create(
+                b, laneF32, memref::LoadOp::create(b, wStep, {cIdx(t), c0}));
+            for (int64_t k = 0; k < count; ++k) {
+              int64_t c = sp * kPlanes + which[k];
+              Value sum =
+                  arith::SIToFPOp::create(b, laneF32, next[t * count + k]);
+              Value idx[2] = {cIdx(t), cIdx(c * vw)};
+              Value acc = vector::LoadOp::create(b, laneF32, accs, idx);
+              vector::StoreOp::create(
+                  b,
+                  vector::FMAOp::create(
+                      b, sum, arith::MulFOp::create(b, step, scales[c]), acc),
+                  accs, idx);
+            }
           }
+          scf::YieldOp::create(b, init);
+          b.setInsertionPointToStart(flush.elseBlock());
+          scf::YieldOp::create(b, next);
         }
-        scf::YieldOp::create(b, init);
-        b.setInsertionPointToStart(flush.elseBlock());
-        scf::YieldOp::create(b, next);
-      }
-      scf::YieldOp::create(b, flush.getResults());
+        scf::YieldOp::create(b, flush.getResults());
+        return loop;
+      };
+      Value whole = roundDown(b, n, kKeys * kQuads);
+      scf::ForOp first = emitLoop(c0, whole, init, /*clamp=*/false);
+      emitLoop(whole, n, first.getResults(), /*clamp=*/true);
     }
 }
 
@@ -2468,12 +2479,8 @@ void AttentionEmitter::emitInt8ScoresByLane(
   // Words read and transposed at a time: all 16 of a vector (16 x 64 bytes
   // of keys live) with 512-bit registers; 4 (16 x 16 bytes, each 4 x 4
   // block transposed on its own) with narrower ones, whose register file
-  // would spill the 64-byte rows; and 4 for rows of up to 16 bytes (VidKV's
-  // 64 high slots of 2 bits: a transpose of 16 words, 12 of them past the
-  // row, made its scores 1.05x slower; 8 words for rows of 32 bytes measured
-  // no faster than 16).
-  int64_t chunkWords =
-      features.registerBits >= 512 && rowBytes > 16 ? wordsPerVector : 4;
+  // would spill the 64-byte rows.
+  int64_t chunkWords = features.registerBits >= 512 ? wordsPerVector : 4;
 
   bool biased = keyCodes.scheme.getSymmetric();
   // Rows of one 64-byte line (int4 and int2 at D 128): the keys of whole
