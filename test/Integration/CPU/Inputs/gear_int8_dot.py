@@ -29,6 +29,7 @@ import numpy as np
 import kvq_testing as kt
 from kvq import reference as ref
 
+from int8_dot import report_within_bound
 from int8_dot_groups import model_scores_int, softmax_attention
 
 KIVI_V = "#kvq.quant<i4, asymmetric, group(axis = 3, size = 32), scale = f16>"
@@ -155,11 +156,7 @@ def main():
                                   causal=causal)
             delta = bound.max(-1, keepdims=True)
             limit = (np.exp(2 * delta) - 1) * np.abs(v).max()
-            err = np.abs(got - exact)
-            kt.report(f"{name} L={length}: vs exact within the bound",
-                      bool((err <= limit + 2e-5 * np.abs(exact).max()).all()),
-                      f"max error {err.max():.2e}, bound {limit.min():.2e} to "
-                      f"{limit.max():.2e}")
+            report_within_bound(f"{name} L={length}", got, exact, limit)
     kt.finish()
 
 

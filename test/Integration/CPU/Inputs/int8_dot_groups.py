@@ -37,7 +37,7 @@ from kvq import reference as ref
 from kvq.builder import attention_module
 
 # The model of the query's quantization, shared with the other keys' test.
-from int8_dot import quantized_query
+from int8_dot import quantized_query, report_within_bound
 
 # name, K scheme, head dim, (B, Hq, Hkv, Sq), causal, query dtype
 CASES = [
@@ -109,11 +109,7 @@ def main():
             kt.check(f"{name} L={length}: vs the quantized-query model", got, model, tol)
             delta = bound.max(-1, keepdims=True)
             limit = (np.exp(2 * delta) - 1) * np.abs(v).max()
-            err = np.abs(got - exact)
-            kt.report(f"{name} L={length}: vs exact within the bound",
-                      bool((err <= limit + 2e-5 * np.abs(exact).max()).all()),
-                      f"max error {err.max():.2e}, bound {limit.min():.2e} to "
-                      f"{limit.max():.2e}")
+            report_within_bound(f"{name} L={length}", got, exact, limit)
     kt.finish()
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import kvq_testing as kt
 from kvq import reference as ref
 
+from int8_dot import report_within_bound
 from int8_dot_groups import model_scores_int
 
 # name, head dim, (B, Hq, Hkv, Sq), token group, side data type,
@@ -230,11 +231,7 @@ def main():
                       f"({int((ties > 0).sum())} channels with near-ties)")
             exact = ref.attention(q.astype(np.float64), kd, vd, causal=causal)
             limit = (np.exp(2 * delta) - 1) * np.abs(vd).max() + pbound
-            err = np.abs(got - exact)
-            kt.report(f"{name} L={length}: vs exact within the bound",
-                      bool((err <= limit + 2e-5 * np.abs(exact).max()).all()),
-                      f"max error {err.max():.2e}, bound {limit.min():.2e} to "
-                      f"{limit.max():.2e}")
+            report_within_bound(f"{name} L={length}", got, exact, limit)
     kt.finish()
 
 
