@@ -1259,9 +1259,31 @@ void AttentionEmitter::writeRow(Value out, Value b0, Value head, Value pos,
 
 /// Rounds probabilities (vector<vw x f32>) to the `p_type` of the op and
 /// back to f32: FP8 with saturation and round to nearest even (the
-/// conversion of the reference kernels), f16 to nearest even.
+/// conversion of the reference kernels), f16 and bf16 to nearest even.
 Value AttentionEmitter::roundProbabilities(Value p) {
   Type pType = *op.getPType();
+  if (pType.isBF16()) {
+    // bf16 keeps f32's exponent: rounding the f32 bits to their high half,
+    // `(x + 0x7fff + (x >> 16 & 1)) & 0xffff0000`, is the conversion to
+    // nearest even and back (subnormals and overflow to inf included), in 5
+    // integer operations; a NaN is kept as it is.
+    auto vecI32 = VectorType::get({vw}, b.getI32Type());
+    auto splatI32 = [&](int64_t v) {
+      return arith::ConstantOp::create(
+          b, DenseElementsAttr::get(vecI32, b.getI32IntegerAttr(v)));
+    };
+    Value bits = arith::BitcastOp::create(b, vecI32, p);
+    Value odd = arith::AndIOp::create(
+        b, arith::ShRUIOp::create(b, bits, splatI32(16)), splatI32(1));
+    Value rounded = arith::AndIOp::create(
+        b,
+        arith::AddIOp::create(b, bits,
+                              arith::AddIOp::create(b, odd, splatI32(0x7fff))),
+        splatI32(int32_t(0xffff0000u)));
+    Value isNaN = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, p, p);
+    return arith::SelectOp::create(
+        b, isNaN, p, arith::BitcastOp::create(b, p.getType(), rounded));
+  }
   if (isa<Float8E4M3FNType>(pType)) {
     auto scheme =
         QuantSchemeAttr::get(b.getContext(), pType,
@@ -1396,8 +1418,12 @@ LogicalResult AttentionEmitter::emit() {
   // reductions; P V as kTileRows rows x tileVecs value vectors of
   // accumulators with each probability broadcast. K and V blocks are
   // decoded once per tile into channel-order scratch. Masks, Delta-S,
-  // rounded probabilities and quantized queries use the per-key kernel.
-  useTiles = !mask && !deltaS && (!pType || useBF16ValueDot()) && !qSource &&
+  // quantized queries and FP8 probabilities (scaled before rounding) use
+  // the per-key kernel. Probabilities rounded to bf16 or f16 without bf16
+  // dot products: the tiles round them where the softmax stores them, and
+  // P V runs in f32.
+  useTiles = !mask && !deltaS &&
+             (!pType || useBF16ValueDot() || pScale == 1.0) && !qSource &&
              qType.getShape()[2] != 1;
 
   // GEAR outliers as sparse terms of the per-key kernel (its float paths
@@ -3585,7 +3611,11 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
               b, vector::LoadOp::create(b, vecF32, st, {jj, cIdx(i * vw)}),
               ref);
           Value pv = bf16PV ? emitRoundedProbabilityExp(x) : emitExp2(x);
-          vector::StoreOp::create(b, pv, st, {jj, cIdx(i * vw)});
+          // Rounded to p_type for P V in f32; the row sum takes them
+          // unrounded. (bf16 P V rounds them where it packs their pairs.)
+          vector::StoreOp::create(
+              b, pType && !bf16PV ? roundProbabilities(pv) : pv, st,
+              {jj, cIdx(i * vw)});
           scf::YieldOp::create(b, ValueRange{arith::AddFOp::create(
                                       b, sumLoop.getRegionIterArgs()[0], pv)});
         }

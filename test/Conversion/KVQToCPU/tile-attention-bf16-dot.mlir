@@ -61,8 +61,8 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
 
 // -----
 
-// p_type = bf16 with bf16 V: the register-blocked kernel (other rounded
-// probabilities use the per-key kernel) packs, once per block, each row's
+// p_type = bf16 with bf16 V: the register-blocked kernel packs, once per
+// block, each row's
 // probabilities of keys 2 jp, 2 jp + 1 rounded to bf16 into one i32 and the
 // two keys' values interleaved per channel ([block / 2, 2 dv] bf16, for
 // every row group), and accumulates with bf16 dot products. The
@@ -100,9 +100,30 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
 // CHECK: %[[PB:.*]] = vector.broadcast %[[P]] : i32 to vector<16xi32>
 // CHECK: %[[PV:.*]] = vector.bitcast %[[PB]] : vector<16xi32> to vector<32xbf16>
 // CHECK: x86vector.avx512.dot %{{.*}}, %[[VL]], %[[PV]] : vector<32xbf16> -> vector<16xf32>
+// Without AVX512-BF16 the register-blocked kernel too: where the softmax
+// stores a vector of probabilities it rounds them to bf16 in f32 (the bits
+// plus 0x7fff plus their bit 16, the low half cleared; a NaN kept), for
+// P V's f32 multiply-adds, and the row sum takes them unrounded.
 // OFF-LABEL: func.func @bf16_probabilities
 // OFF-NOT: x86vector
-// OFF: math.exp
+// OFF: %[[BITS:.*]] = arith.bitcast %[[P:.*]] : vector<16xf32> to vector<16xi32>
+// OFF-NEXT: arith.constant dense<16> : vector<16xi32>
+// OFF-NEXT: %[[HI:.*]] = arith.shrui %[[BITS]], %{{.*}} : vector<16xi32>
+// OFF-NEXT: arith.constant dense<1> : vector<16xi32>
+// OFF-NEXT: %[[ODD:.*]] = arith.andi %[[HI]], %{{.*}} : vector<16xi32>
+// OFF-NEXT: arith.constant dense<32767> : vector<16xi32>
+// OFF-NEXT: %[[BIAS:.*]] = arith.addi %[[ODD]], %{{.*}} : vector<16xi32>
+// OFF-NEXT: %[[SUM:.*]] = arith.addi %[[BITS]], %[[BIAS]] : vector<16xi32>
+// OFF-NEXT: arith.constant dense<-65536> : vector<16xi32>
+// OFF-NEXT: %[[R:.*]] = arith.andi %[[SUM]], %{{.*}} : vector<16xi32>
+// OFF-NEXT: %[[NAN:.*]] = arith.cmpf uno, %[[P]], %[[P]] : vector<16xf32>
+// OFF-NEXT: %[[RF:.*]] = arith.bitcast %[[R]] : vector<16xi32> to vector<16xf32>
+// OFF-NEXT: %[[ROUNDED:.*]] = arith.select %[[NAN]], %[[P]], %[[RF]] : vector<16xi1>, vector<16xf32>
+// OFF: vector.store %[[ROUNDED]], %[[ST:.*]][%{{.*}}, %{{.*}}] : memref<64x32xf32>, vector<16xf32>
+// OFF-NEXT: arith.addf %{{.*}}, %[[P]] : vector<16xf32>
+// OFF: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// OFF: memref.load %[[ST]]
+// OFF: vector.fma
 // OFF: return
 func.func @bf16_probabilities(%q: tensor<1x4x20x32xf32>, %k: tensor<1x2x?x32xbf16>, %v: tensor<1x2x?x32xbf16>) -> tensor<1x4x20x32xf32> {
   %o = kvq.attention q(%q : tensor<1x4x20x32xf32>) k(%k : tensor<1x2x?x32xbf16>) v(%v : tensor<1x2x?x32xbf16>) {p_type = bf16} -> tensor<1x4x20x32xf32>
