@@ -1249,7 +1249,11 @@ void AttentionEmitter::writeRow(Value out, Value b0, Value head, Value pos,
     if (start >= dv)
       break;
     Value o = arith::MulFOp::create(b, chunk, invVec);
-    if (elementType != f32)
+    // bf16 without AVX512-BF16: on the bits (LLVM's fptrunc would call
+    // __truncsfbf2 per element, which took a third of a bf16 prefill).
+    if (elementType.isBF16() && !features.avx512BF16)
+      o = emitConvertFromF32(b, b.getLoc(), o, elementType);
+    else if (elementType != f32)
       o = arith::TruncFOp::create(b, VectorType::get({vw}, elementType), o);
     vector::TransferWriteOp::create(b, o, out,
                                     ValueRange{b0, head, pos, cIdx(start)},

@@ -305,20 +305,39 @@ static Value truncateF32ToHalfWidth(OpBuilder &b, Location loc, Value value,
   auto c = [&](int64_t v) { return intConstant(b, loc, i32Type, v); };
 
   Value bits = arith::BitcastOp::create(b, loc, i32Type, value);
-  Value sign = arith::AndIOp::create(
-      b, loc, arith::ShRUIOp::create(b, loc, bits, c(16)), c(0x8000));
-  Value magnitude = arith::AndIOp::create(b, loc, bits, c(0x7FFFFFFF));
-  Value result =
-      roundF32Bits(b, loc, magnitude, exponentBits, mantissaBits, infBits);
-  Value payload = arith::ShRUIOp::create(
-      b, loc, arith::AndIOp::create(b, loc, magnitude, c(0x7FFFFF)),
-      c(dropped));
-  Value quietNan = arith::OrIOp::create(
-      b, loc, payload, c(infBits | (int64_t(1) << (mantissaBits - 1))));
-  Value isNan = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                      magnitude, c(0x7F800000));
-  result = select(b, loc, isNan, quietNan, result);
-  result = arith::OrIOp::create(b, loc, result, sign);
+  Value result;
+  if (isBF16) {
+    // bf16 keeps f32's exponent, so rounding the bits to their high half,
+    // `(x + 0x7FFF + (x >> 16 & 1)) >> 16`, is the conversion for every
+    // non-NaN value, subnormals and overflow to Inf included, sign and all;
+    // a NaN keeps its sign and upper payload bits, made quiet.
+    Value high = arith::ShRUIOp::create(b, loc, bits, c(16));
+    Value odd = arith::AndIOp::create(b, loc, high, c(1));
+    Value rounded = arith::ShRUIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, bits,
+                              arith::AddIOp::create(b, loc, odd, c(0x7FFF))),
+        c(16));
+    Value isNan =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, value, value);
+    result = select(b, loc, isNan, arith::OrIOp::create(b, loc, high, c(0x40)),
+                    rounded);
+  } else {
+    Value sign = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, bits, c(16)), c(0x8000));
+    Value magnitude = arith::AndIOp::create(b, loc, bits, c(0x7FFFFFFF));
+    result =
+        roundF32Bits(b, loc, magnitude, exponentBits, mantissaBits, infBits);
+    Value payload = arith::ShRUIOp::create(
+        b, loc, arith::AndIOp::create(b, loc, magnitude, c(0x7FFFFF)),
+        c(dropped));
+    Value quietNan = arith::OrIOp::create(
+        b, loc, payload, c(infBits | (int64_t(1) << (mantissaBits - 1))));
+    Value isNan = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                        magnitude, c(0x7F800000));
+    result = select(b, loc, isNan, quietNan, result);
+    result = arith::OrIOp::create(b, loc, result, sign);
+  }
   Value half = arith::TruncIOp::create(
       b, loc, withElementType(type, b.getI16Type()), result);
   return arith::BitcastOp::create(b, loc, withElementType(type, elementType),
