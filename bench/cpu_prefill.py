@@ -70,12 +70,12 @@ def pairs(sq, skv, causal):
     return int(np.minimum(i + 1 + skv - sq, skv).clip(0).sum())
 
 
-def compile_case(hq, hkv, causal, dtype, options):
+def compile_case(hq, hkv, causal, dtype, options, kvq_compile=None):
     element, _, rounded = dtype.partition("+p")
     text = attention_module("prefill", [1, hq, -1, D], [1, hkv, -1, D], dtype=element,
                             causal=causal, p_type=rounded or None)
     return kvq.compile(text, name=f"prefill_{hq}_{hkv}_{int(causal)}_{dtype.replace('+', '_')}",
-                       options=options)
+                       options=options, kvq_compile=kvq_compile)
 
 
 def check(mod, hq, hkv, causal, dtype, rng):
