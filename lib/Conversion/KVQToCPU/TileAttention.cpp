@@ -1263,31 +1263,10 @@ void AttentionEmitter::writeRow(Value out, Value b0, Value head, Value pos,
 
 /// Rounds probabilities (vector<vw x f32>) to the `p_type` of the op and
 /// back to f32: FP8 with saturation and round to nearest even (the
-/// conversion of the reference kernels), f16 and bf16 to nearest even.
+/// conversion of the reference kernels), f16 and bf16 to nearest even (bf16
+/// on the bits: emitConvertFromF32).
 Value AttentionEmitter::roundProbabilities(Value p) {
   Type pType = *op.getPType();
-  if (pType.isBF16()) {
-    // bf16 keeps f32's exponent: rounding the f32 bits to their high half,
-    // `(x + 0x7fff + (x >> 16 & 1)) & 0xffff0000`, is the conversion to
-    // nearest even and back (subnormals and overflow to inf included), in 5
-    // integer operations; a NaN is kept as it is.
-    auto vecI32 = VectorType::get({vw}, b.getI32Type());
-    auto splatI32 = [&](int64_t v) {
-      return arith::ConstantOp::create(
-          b, DenseElementsAttr::get(vecI32, b.getI32IntegerAttr(v)));
-    };
-    Value bits = arith::BitcastOp::create(b, vecI32, p);
-    Value odd = arith::AndIOp::create(
-        b, arith::ShRUIOp::create(b, bits, splatI32(16)), splatI32(1));
-    Value rounded = arith::AndIOp::create(
-        b,
-        arith::AddIOp::create(b, bits,
-                              arith::AddIOp::create(b, odd, splatI32(0x7fff))),
-        splatI32(int32_t(0xffff0000u)));
-    Value isNaN = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, p, p);
-    return arith::SelectOp::create(
-        b, isNaN, p, arith::BitcastOp::create(b, p.getType(), rounded));
-  }
   if (isa<Float8E4M3FNType>(pType)) {
     auto scheme =
         QuantSchemeAttr::get(b.getContext(), pType,

@@ -101,9 +101,10 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
 // CHECK: %[[PV:.*]] = vector.bitcast %[[PB]] : vector<16xi32> to vector<32xbf16>
 // CHECK: x86vector.avx512.dot %{{.*}}, %[[VL]], %[[PV]] : vector<32xbf16> -> vector<16xf32>
 // Without AVX512-BF16 the register-blocked kernel too: where the softmax
-// stores a vector of probabilities it rounds them to bf16 in f32 (the bits
-// plus 0x7fff plus their bit 16, the low half cleared; a NaN kept), for
-// P V's f32 multiply-adds, and the row sum takes them unrounded.
+// stores a vector of probabilities it rounds them to bf16 on the bits (the
+// bits plus 0x7fff plus their bit 16, the high half kept; a NaN made
+// quiet) and back to f32, for P V's f32 multiply-adds, and the row sum
+// takes them unrounded.
 // OFF-LABEL: func.func @bf16_probabilities
 // OFF-NOT: x86vector
 // OFF: %[[BITS:.*]] = arith.bitcast %[[P:.*]] : vector<16xf32> to vector<16xi32>
@@ -114,11 +115,15 @@ func.func @odd_head_dim(%q: tensor<1x4x20x33xbf16>, %k: tensor<1x2x?x33xbf16>, %
 // OFF-NEXT: arith.constant dense<32767> : vector<16xi32>
 // OFF-NEXT: %[[BIAS:.*]] = arith.addi %[[ODD]], %{{.*}} : vector<16xi32>
 // OFF-NEXT: %[[SUM:.*]] = arith.addi %[[BITS]], %[[BIAS]] : vector<16xi32>
-// OFF-NEXT: arith.constant dense<-65536> : vector<16xi32>
-// OFF-NEXT: %[[R:.*]] = arith.andi %[[SUM]], %{{.*}} : vector<16xi32>
+// OFF-NEXT: arith.constant dense<16> : vector<16xi32>
+// OFF-NEXT: %[[R:.*]] = arith.shrui %[[SUM]], %{{.*}} : vector<16xi32>
 // OFF-NEXT: %[[NAN:.*]] = arith.cmpf uno, %[[P]], %[[P]] : vector<16xf32>
-// OFF-NEXT: %[[RF:.*]] = arith.bitcast %[[R]] : vector<16xi32> to vector<16xf32>
-// OFF-NEXT: %[[ROUNDED:.*]] = arith.select %[[NAN]], %[[P]], %[[RF]] : vector<16xi1>, vector<16xf32>
+// OFF-NEXT: arith.constant dense<64> : vector<16xi32>
+// OFF-NEXT: %[[QUIET:.*]] = arith.ori %[[HI]], %{{.*}} : vector<16xi32>
+// OFF-NEXT: %[[SEL:.*]] = arith.select %[[NAN]], %[[QUIET]], %[[R]] : vector<16xi1>, vector<16xi32>
+// OFF-NEXT: %[[H:.*]] = arith.trunci %[[SEL]] : vector<16xi32> to vector<16xi16>
+// OFF-NEXT: arith.bitcast %[[H]] : vector<16xi16> to vector<16xbf16>
+// OFF: %[[ROUNDED:.*]] = arith.bitcast %{{.*}} : vector<16xi32> to vector<16xf32>
 // OFF: vector.store %[[ROUNDED]], %[[ST:.*]][%{{.*}}, %{{.*}}] : memref<64x32xf32>, vector<16xf32>
 // OFF-NEXT: arith.addf %{{.*}}, %[[P]] : vector<16xf32>
 // OFF: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
