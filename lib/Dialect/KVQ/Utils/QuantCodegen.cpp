@@ -296,17 +296,13 @@ static Value roundF32Bits(OpBuilder &b, Location loc, Value magnitude,
 /// becomes a quiet NaN with the same sign and upper payload bits.
 static Value truncateF32ToHalfWidth(OpBuilder &b, Location loc, Value value,
                                     Type elementType) {
-  bool isBF16 = elementType.isBF16();
-  int exponentBits = isBF16 ? 8 : 5, mantissaBits = isBF16 ? 7 : 10;
-  int64_t dropped = 23 - mantissaBits;
-  int64_t infBits = ((int64_t(1) << exponentBits) - 1) << mantissaBits;
   Type type = value.getType();
   Type i32Type = withElementType(type, b.getI32Type());
   auto c = [&](int64_t v) { return intConstant(b, loc, i32Type, v); };
 
   Value bits = arith::BitcastOp::create(b, loc, i32Type, value);
   Value result;
-  if (isBF16) {
+  if (elementType.isBF16()) {
     // bf16 keeps f32's exponent, so rounding the bits to their high half,
     // `(x + 0x7FFF + (x >> 16 & 1)) >> 16`, is the conversion for every
     // non-NaN value, subnormals and overflow to Inf included, sign and all;
@@ -323,6 +319,11 @@ static Value truncateF32ToHalfWidth(OpBuilder &b, Location loc, Value value,
     result = select(b, loc, isNan, arith::OrIOp::create(b, loc, high, c(0x40)),
                     rounded);
   } else {
+    // f16: 5 exponent and 10 mantissa bits.
+    constexpr int exponentBits = 5, mantissaBits = 10;
+    constexpr int64_t dropped = 23 - mantissaBits;
+    constexpr int64_t infBits = ((int64_t(1) << exponentBits) - 1)
+                                << mantissaBits;
     Value sign = arith::AndIOp::create(
         b, loc, arith::ShRUIOp::create(b, loc, bits, c(16)), c(0x8000));
     Value magnitude = arith::AndIOp::create(b, loc, bits, c(0x7FFFFFFF));

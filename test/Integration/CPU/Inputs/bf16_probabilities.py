@@ -25,7 +25,7 @@ from kvq import reference as ref
 BLOCK = 64
 
 
-def function(name, d, hq, hkv, sq, causal, ptype="bf16"):
+def function(name, d, hq, hkv, sq, causal, ptype):
     qt = f"tensor<1x{hq}x{sq}x{d}xf32>"
     kt_ = f"tensor<1x{hkv}x?x{d}xbf16>"
     attrs = f"causal, p_type = {ptype}" if causal else f"p_type = {ptype}"
@@ -36,7 +36,7 @@ func.func @{name}(%q: {qt}, %k: {kt_}, %v: {kt_}) -> {qt} {{
 }}"""
 
 
-def model(q, k, v, causal, ptype="bf16"):
+def model(q, k, v, causal, ptype):
     """Flash attention in fp64 over blocks of BLOCK keys with P rounded to
     `ptype` (bf16 or f16) for P V."""
     rounded = ml_dtypes.bfloat16 if ptype == "bf16" else np.float16
@@ -66,8 +66,8 @@ def model(q, k, v, causal, ptype="bf16"):
     return o / l[..., None]
 
 
-CASES = [("mha", 64, 4, 4, 40, False), ("gqa_causal", 32, 8, 2, 24, True),
-         ("decode", 64, 8, 2, 1, False), ("f16_causal", 32, 8, 2, 24, True, "f16")]
+CASES = [("mha", 64, 4, 4, 40, False, "bf16"), ("gqa_causal", 32, 8, 2, 24, True, "bf16"),
+         ("decode", 64, 8, 2, 1, False, "bf16"), ("f16_causal", 32, 8, 2, 24, True, "f16")]
 
 
 def main():
@@ -76,21 +76,21 @@ def main():
     if mod is None:
         return
     rng = kt.rng()
-    for name, d, hq, hkv, sq, causal, *ptype in CASES:
+    for name, d, hq, hkv, sq, causal, ptype in CASES:
         for extra in (0, 29, 150):
             length = sq + extra
             q = rng.standard_normal((1, hq, sq, d)).astype(np.float32)
             k = rng.standard_normal((1, hkv, length, d)).astype(ml_dtypes.bfloat16)
             v = rng.standard_normal((1, hkv, length, d)).astype(ml_dtypes.bfloat16)
             got = np.asarray(getattr(mod, name)(q, k, v), np.float64)
-            want = model(q, k, v, causal, *ptype)
+            want = model(q, k, v, causal, ptype)
             exact = ref.attention(q.astype(np.float64), k.astype(np.float64),
                                   v.astype(np.float64), causal=causal)
             kt.check(f"{name} L={length}", got, want, 2e-3,
                      detail=f"P unrounded: {kt.errors(got, exact):.1e}")
             median = float(np.median(np.abs(got - want)) / np.abs(want).max())
             # f16's rounding moves the outputs 10x less than bf16's.
-            tol = 1e-6 if ptype == ["f16"] else 1e-5
+            tol = 1e-6 if ptype == "f16" else 1e-5
             kt.report(f"{name} L={length}: median error", median <= tol,
                       f"{median:.1e} (tol {tol:.0e}; P unrounded: "
                       f"{float(np.median(np.abs(exact - want)) / np.abs(want).max()):.1e})")
