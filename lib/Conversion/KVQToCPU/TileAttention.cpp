@@ -2524,15 +2524,17 @@ void AttentionEmitter::emitInt8ScoresByLane(
       keyScales =
           readSideKeys(keyCodes.scale, keyPrefix, jBase, keyGroups, keys);
     }
-    // Keys whose scales fold into the query: each key's value row, which
-    // P V reads after the block's scores, and the code rows of the keys two
-    // iterations ahead, so that the loads find them in cache. (The fold's
-    // long dependent chain once per group otherwise keeps the core from
-    // issuing those loads early: at batch 8, from memory, KIVI 4 bit took
-    // 1.35x longer without these prefetches. Keys with per-token scales
-    // were 1.1x slower with them.)
-    Value lastKey = fold ? arith::SubIOp::create(b, skv, c1) : Value();
-    for (int64_t k = 0; fold && k < keys; ++k) {
+    // Each key's value row, which P V reads after the block's scores, and
+    // the code rows of the keys two iterations ahead, so that the loads
+    // find them in cache: the core reads one stream at a time otherwise
+    // (the keys', then the values'), and one stream per core leaves the
+    // memory idle. (Keys whose scales fold into the query: the fold's long
+    // dependent chain once per group kept the core from issuing those loads
+    // early, and at batch 8, from memory, KIVI 4 bit took 1.35x longer
+    // without these prefetches. Keys with group scales, INT4 from memory
+    // on Ice Lake: 1.20-1.24x faster with them.)
+    Value lastKey = arith::SubIOp::create(b, skv, c1);
+    for (int64_t k = 0; k < keys; ++k) {
       Value j = arith::AddIOp::create(b, jBase, cIdx(k));
       emitPrefetchRow(*value, bi, hk, clamped(j));
       emitPrefetchRow(
@@ -4065,6 +4067,20 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
           // one vector per row whose lanes sum to the score.
           auto rowPartials = [&](Value j) {
             emitPrefetchRow(*value, bi, hk, j);
+            // And the key row 8 keys ahead, unless plain f32: rows of codes
+            // or halves take longer to decode than to load, and without
+            // the prefetch the core has one stream in flight (f16 and INT8
+            // from memory, Ice Lake: 1.08-1.10x faster). An f32 row's own
+            // loads keep the memory busy (the same from memory there, 4-8%
+            // slower with it on an AVX2 CPU).
+            if (!key->decoder &&
+                (key->scheme || !cast<MemRefType>(key->data.getType())
+                                     .getElementType()
+                                     .isF32()))
+              emitPrefetchRow(*key, bi, hk,
+                              arith::MinUIOp::create(
+                                  b, arith::AddIOp::create(b, j, cIdx(8)),
+                                  arith::SubIOp::create(b, skv, c1)));
             if (int8Dot)
               return emitInt8Partials(bi, hk, j, qb, corr, sqLanes);
             // Key scales per token group: the query times the group's

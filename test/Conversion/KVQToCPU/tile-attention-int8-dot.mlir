@@ -57,6 +57,15 @@
 // CHECK: memref.extract_strided_metadata
 // CHECK: vector.load %{{.*}} : memref<?xf16, strided<[1], offset: ?>>, vector<64xf16>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60] : vector<64xf16>, vector<64xf16>
+// Each key's value row (8 lines of f32 here), which P V reads after the
+// block's scores, and the code row of the key 2 iterations (32 keys)
+// ahead, clamped to the last key, are prefetched: with one stream of the
+// cache in flight per core (the keys', then the values') the memory idles.
+// CHECK: memref.prefetch %{{.*}}[%{{.*}}, %{{.*}}, %[[J:.*]], %c0{{.*}}], read, locality<3>, data : memref<1x2x?x128xf32
+// CHECK-COUNT-7: memref.prefetch %{{.*}}[%{{.*}}, %{{.*}}, %[[J]], %c{{[0-9]+}}{{.*}}], read, locality<3>, data : memref<1x2x?x128xf32
+// CHECK: %[[AHEAD:.*]] = arith.addi %[[J]], %c32{{.*}} : index
+// CHECK-NEXT: %[[KJ:.*]] = arith.minui %[[AHEAD]], %{{.*}} : index
+// CHECK: memref.prefetch %{{.*}}[%{{.*}}, %{{.*}}, %[[KJ]], %c0{{.*}}], read, locality<3>, data : memref<1x2x?x64xi8
 // CHECK-COUNT-16: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<{{.*}}xi8{{.*}}>, vector<64xi8>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30] : vector<16xi32>, vector<16xi32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29] : vector<16xi32>, vector<16xi32>

@@ -11,9 +11,12 @@
 // AVX2. Each key's value row is prefetched (one per 64-byte line) while
 // its score is computed, ahead of P V's passes over the block.
 // CHECK-LABEL: func.func @decode
+// CHECK: %[[K32:.*]] = bufferization.to_buffer %arg1
 // CHECK: memref.prefetch %[[V:.*]][%{{.*}}, %{{.*}}, %[[J:.*]], %c0{{.*}}], read, locality<3>, data
 // CHECK-NEXT: arith.constant 16 : index
 // CHECK-NEXT: memref.prefetch %[[V]][%{{.*}}, %{{.*}}, %[[J]], %c16{{.*}}], read, locality<3>, data
+// f32 keys are not prefetched: their loads keep the memory busy.
+// CHECK-NOT: memref.prefetch %[[K32]]
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // AVX2-LABEL: func.func @decode
 // AVX2: memref.prefetch
@@ -23,6 +26,27 @@
 // BADBITS: error: kvq-tile-attention: register-bits must be a power of two from 128 to 2048, not 384
 func.func @decode(%q: tensor<1x8x1x32xf32>, %k: tensor<1x2x?x32xf32>, %v: tensor<1x2x?x32xf32>) -> tensor<1x8x1x32xf32> {
   %o = kvq.attention q(%q : tensor<1x8x1x32xf32>) k(%k : tensor<1x2x?x32xf32>) v(%v : tensor<1x2x?x32xf32>) -> tensor<1x8x1x32xf32>
+  return %o : tensor<1x8x1x32xf32>
+}
+
+// -----
+
+// Keys narrower than f32 (f16 here, and codes) take longer to decode than
+// to load: with the value row of each key, the key row 8 keys ahead is
+// prefetched (clamped to the last key), so that the core has more than one
+// stream of the cache in flight.
+// CHECK-LABEL: func.func @decode_f16
+// CHECK-DAG: %[[K:.*]] = bufferization.to_buffer %arg1
+// CHECK-DAG: %[[V:.*]] = bufferization.to_buffer %arg2
+// CHECK: memref.prefetch %[[V]][%{{.*}}, %{{.*}}, %[[J:.*]], %c0{{.*}}], read, locality<3>, data
+// CHECK-NEXT: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-NEXT: %[[AHEAD:.*]] = arith.addi %[[J]], %[[C8]] : index
+// CHECK-NEXT: %[[LAST:.*]] = arith.subi %{{.*}}, %c1 : index
+// CHECK-NEXT: %[[KJ:.*]] = arith.minui %[[AHEAD]], %[[LAST]] : index
+// CHECK: memref.prefetch %[[K]][%{{.*}}, %{{.*}}, %[[KJ]], %c0{{.*}}], read, locality<3>, data
+// AVX2-LABEL: func.func @decode_f16
+func.func @decode_f16(%q: tensor<1x8x1x32xf32>, %k: tensor<1x2x?x32xf16>, %v: tensor<1x2x?x32xf16>) -> tensor<1x8x1x32xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x32xf32>) k(%k : tensor<1x2x?x32xf16>) v(%v : tensor<1x2x?x32xf16>) -> tensor<1x8x1x32xf32>
   return %o : tensor<1x8x1x32xf32>
 }
 
