@@ -4065,6 +4065,7 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
 
           // Each key row is decoded once for all rows of the tile, into
           // one vector per row whose lanes sum to the score.
+          Value lastKey = arith::SubIOp::create(b, skv, c1);
           auto rowPartials = [&](Value j) {
             emitPrefetchRow(*value, bi, hk, j);
             // And the key row 8 keys ahead, unless plain f32: rows of codes
@@ -4073,14 +4074,11 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
             // from memory, Ice Lake: 1.08-1.10x faster). An f32 row's own
             // loads keep the memory busy (the same from memory there, 4-8%
             // slower with it on an AVX2 CPU).
-            if (!key->decoder &&
-                (key->scheme || !cast<MemRefType>(key->data.getType())
-                                     .getElementType()
-                                     .isF32()))
-              emitPrefetchRow(*key, bi, hk,
-                              arith::MinUIOp::create(
-                                  b, arith::AddIOp::create(b, j, cIdx(8)),
-                                  arith::SubIOp::create(b, skv, c1)));
+            if (!key->decoder && !isPlain(*key, f32))
+              emitPrefetchRow(
+                  *key, bi, hk,
+                  arith::MinUIOp::create(
+                      b, arith::AddIOp::create(b, j, cIdx(8)), lastKey));
             if (int8Dot)
               return emitInt8Partials(bi, hk, j, qb, corr, sqLanes);
             // Key scales per token group: the query times the group's

@@ -38,10 +38,11 @@ func.func @decode(%q: tensor<1x8x1x32xf32>, %k: tensor<1x2x?x32xf32>, %v: tensor
 // CHECK-LABEL: func.func @decode_f16
 // CHECK-DAG: %[[K:.*]] = bufferization.to_buffer %arg1
 // CHECK-DAG: %[[V:.*]] = bufferization.to_buffer %arg2
+// CHECK: %[[SKV:.*]] = memref.dim %[[K]], %c2{{.*}} : memref<1x2x?x32xf16
+// CHECK: %[[LAST:.*]] = arith.subi %[[SKV]], %c1 : index
 // CHECK: memref.prefetch %[[V]][%{{.*}}, %{{.*}}, %[[J:.*]], %c0{{.*}}], read, locality<3>, data
 // CHECK-NEXT: %[[C8:.*]] = arith.constant 8 : index
 // CHECK-NEXT: %[[AHEAD:.*]] = arith.addi %[[J]], %[[C8]] : index
-// CHECK-NEXT: %[[LAST:.*]] = arith.subi %{{.*}}, %c1 : index
 // CHECK-NEXT: %[[KJ:.*]] = arith.minui %[[AHEAD]], %[[LAST]] : index
 // CHECK: memref.prefetch %[[K]][%{{.*}}, %{{.*}}, %[[KJ]], %c0{{.*}}], read, locality<3>, data
 // AVX2-LABEL: func.func @decode_f16
