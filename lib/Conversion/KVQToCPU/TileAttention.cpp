@@ -242,6 +242,26 @@ private:
   /// without their scale and zero point (see foldValueScale).
   Value loadKVChunk(const KVSource &src, Value b0, Value h, Value j,
                     int64_t chunk, bool withScale = true);
+  /// Chunks [first, end) of row (b0, h, j), as loadKVChunk would return
+  /// them. Symmetric f8E4M3FN codes (fp8HalfUnits) take one NaN test over
+  /// the chunks' bytes, then the cheap decoding in 2^-8 units
+  /// (emitDecodeF8E4M3FNHalfUnits) with the 2^8 folded into the scale, or,
+  /// for a row holding a NaN code, loadKVChunk's. With `halfUnits` (and
+  /// `withScale` false) they stay in 2^-8 units, for a caller that folds
+  /// the 2^8 into the scales it applies.
+  SmallVector<Value> loadKVChunks(const KVSource &src, Value b0, Value h,
+                                  Value j, int64_t first, int64_t end,
+                                  bool withScale, bool halfUnits = false);
+  /// Whether loadKVChunks decodes `src` in 2^-8 units behind a NaN test.
+  /// Whether P V reads the values in 2^-8 units (loadKVChunks), their
+  /// weights (emitValueWeights) scaled by 2^8.
+  bool valueWeightsInHalfUnits() const {
+    return foldValueScale && !value->decoder && fp8HalfUnits(*value);
+  }
+  bool fp8HalfUnits(const KVSource &src) const {
+    return !src.decoder && src.scheme && !src.split && !src.packedBits &&
+           !src.zeroPoint && isa<Float8E4M3FNType>(src.scheme.getStorageType());
+  }
   Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
                        Value j, int64_t chunk);
   /// The scale (or zero point) values of row (b0, h, j) for lanes whose
@@ -1044,6 +1064,71 @@ void AttentionEmitter::emitPrefetchLines(Value memref, ValueRange prefix) {
     memref::PrefetchOp::create(b, memref, at, /*isWrite=*/false,
                                /*localityHint=*/3, /*isDataCache=*/true);
   }
+}
+
+SmallVector<Value> AttentionEmitter::loadKVChunks(const KVSource &src, Value b0,
+                                                  Value h, Value j,
+                                                  int64_t first, int64_t end,
+                                                  bool withScale,
+                                                  bool halfUnits) {
+  auto exact = [&](double factor) {
+    SmallVector<Value> chunks;
+    for (int64_t c = first; c < end; ++c) {
+      Value chunk = loadKVChunk(src, b0, h, j, c, withScale);
+      if (factor != 1.0)
+        chunk = arith::MulFOp::create(b, chunk, splat(cF32(factor)));
+      chunks.push_back(chunk);
+    }
+    return chunks;
+  };
+  int64_t lo = first * vw, hi = std::min(end * vw, src.dim);
+  if (!fp8HalfUnits(src) || lo >= hi)
+    return exact(1.0);
+  bool units = halfUnits && !withScale;
+  Type storage = src.scheme.getStorageType();
+  Value pad = arith::ConstantOp::create(b, b.getZeroAttr(storage));
+  SmallVector<Value> prefix = {b0, h, j};
+  auto read = [&](int64_t at, int64_t width) {
+    SmallVector<Value> indices(prefix);
+    indices.push_back(cIdx(at));
+    return vector::TransferReadOp::create(
+        b, VectorType::get({width}, storage), src.data, indices, pad,
+        ArrayRef<bool>{at + width <= src.dim});
+  };
+  // One test per 64 bytes (one AVX-512 compare), on the bytes themselves.
+  Value anyNaN;
+  for (int64_t at = lo; at < hi; at += 64) {
+    int64_t width = int64_t(llvm::PowerOf2Ceil(std::min<int64_t>(64, hi - at)));
+    Value bytes = arith::BitcastOp::create(
+        b, VectorType::get({width}, b.getI8Type()), read(at, width));
+    Value nan = emitAnyF8E4M3FNNaN(b, b.getLoc(), bytes);
+    anyNaN = anyNaN ? arith::OrIOp::create(b, anyNaN, nan).getResult() : nan;
+  }
+  SmallVector<Type> types(end - first, vecF32);
+  auto ifOp = scf::IfOp::create(b, types, anyNaN, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    scf::YieldOp::create(b, exact(units ? 1.0 / 256.0 : 1.0));
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    SmallVector<Value> chunks;
+    for (int64_t c = first; c < end; ++c) {
+      Value v = emitDecodeF8E4M3FNHalfUnits(b, b.getLoc(), read(c * vw, vw));
+      if (withScale) {
+        Value scale = emitExtendToF32(
+            b, b.getLoc(), loadScaleChunk(src, src.scale, b0, h, j, c));
+        if (!isa<VectorType>(scale.getType()))
+          scale = splat(scale);
+        v = arith::MulFOp::create(
+            b, v, arith::MulFOp::create(b, scale, splat(cF32(256.0))));
+      } else if (!units) {
+        v = arith::MulFOp::create(b, v, splat(cF32(256.0)));
+      }
+      chunks.push_back(v);
+    }
+    scf::YieldOp::create(b, chunks);
+  }
+  return SmallVector<Value>(ifOp.getResults());
 }
 
 /// Loads and decodes chunk `chunk` (lanes chunk*vw ...) of K/V row
@@ -1867,6 +1952,10 @@ void AttentionEmitter::emitValueWeights(Value bi, Value hk, Value j0,
     SmallVector<Value> zeros;
     if (zeroSums)
       zeros = readSideKeys(src.zeroPoint, prefix, j, valueGroups);
+    // FP8 values decoded in 2^-8 units: the 2^8 goes with the scales.
+    if (valueWeightsInHalfUnits())
+      for (Value &scale : scales)
+        scale = arith::MulFOp::create(b, scale, splat(cF32(256.0)));
     for (int64_t t = 0; t < br; ++t) {
       Value p =
           vector::LoadOp::create(b, vecF32, scores, {cIdx(t), cIdx(k * vw)});
@@ -4089,10 +4178,8 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
                   startsKeyGroup(j, arith::CmpIOp::create(
                                         b, arith::CmpIPredicate::eq, j, j0)),
                   [&]() { emitFoldedQueryF32(bi, hk, j, qt, keyFold); });
-            SmallVector<Value> kChunks;
-            for (int64_t c = 0; c < dChunks; ++c)
-              kChunks.push_back(
-                  loadKVChunk(*key, bi, hk, j, c, /*withScale=*/!foldKeyScale));
+            SmallVector<Value> kChunks = loadKVChunks(
+                *key, bi, hk, j, 0, dChunks, /*withScale=*/!foldKeyScale);
             SmallVector<Value> rowAccs;
             for (int64_t t = 0; t < br; ++t) {
               // The zero points' share of the score, summed with the lanes.
@@ -4359,10 +4446,9 @@ void AttentionEmitter::emitPerKey(Value bi, Value hk, Value s) {
               b.setInsertionPointToStart(loop.getBody());
               Value jj = loop.getInductionVar();
               Value j = arith::AddIOp::create(b, j0, jj);
-              SmallVector<Value> vChunks;
-              for (int64_t c = c0g; c < cEnd; ++c)
-                vChunks.push_back(
-                    loadKVChunk(*value, bi, hk, j, c, !foldValueScale));
+              SmallVector<Value> vChunks =
+                  loadKVChunks(*value, bi, hk, j, c0g, cEnd, !foldValueScale,
+                               /*halfUnits=*/valueWeightsInHalfUnits());
               SmallVector<Value> next;
               for (int64_t t = 0; t < br; ++t) {
                 // The probability, or its weights per scale group.

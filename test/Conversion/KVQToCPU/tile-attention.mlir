@@ -232,3 +232,48 @@ func.func @long_head(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf16>, %v: t
       -> tensor<1x8x1x128xf32>
   return %o : tensor<1x8x1x128xf32>
 }
+
+// -----
+
+// FP8 e4m3 rows: one NaN test per 64 bytes of a row (the 72 bytes of D 72:
+// 64, then 8), on the bytes. A row holding a NaN code takes the exact
+// decoding (zero-extended, its NaN codes selected); the others three
+// integer operations per vector (sign-extend, shift by 7, clear bit 14),
+// whose f16 is the value times 2^-8: the keys' scale times 2^8 multiplies
+// them, and the values' 2^8 goes into P V's weights (scale times 2^8), so
+// the decoded values are not multiplied at all.
+// CHECK-LABEL: func @fp8_rows
+// CHECK: vector.transfer_read {{.*}} vector<64xf8E4M3FN>
+// CHECK: vector.reduction <or>, %{{.*}} : vector<64xi1> into i1
+// CHECK: vector.transfer_read {{.*}} vector<8xf8E4M3FN>
+// CHECK: vector.reduction <or>, %{{.*}} : vector<8xi1> into i1
+// CHECK: %[[ANY:.*]] = arith.ori
+// CHECK: scf.if %[[ANY]] -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: arith.extui %{{.*}} : vector<16xi8> to vector<16xi16>
+// CHECK: } else {
+// CHECK: %[[S:.*]] = arith.extsi %{{.*}} : vector<16xi8> to vector<16xi16>
+// CHECK-NEXT: %[[SEVEN:.*]] = arith.constant dense<7> : vector<16xi16>
+// CHECK-NEXT: %[[L:.*]] = arith.shli %[[S]], %[[SEVEN]]
+// CHECK-NEXT: %[[M:.*]] = arith.constant dense<-16385> : vector<16xi16>
+// CHECK-NEXT: %[[H:.*]] = arith.andi %[[L]], %[[M]]
+// CHECK-NEXT: %[[F:.*]] = arith.bitcast %[[H]] : vector<16xi16> to vector<16xf16>
+// CHECK-NEXT: %[[W:.*]] = arith.extf %[[F]] : vector<16xf16> to vector<16xf32>
+// CHECK: %[[KS:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK-NEXT: arith.mulf %[[W]], %[[KS]] : vector<16xf32>
+// CHECK: %[[VS:.*]] = scf.if %{{.*}} -> (vector<16xf32>)
+// CHECK: %[[UNIT:.*]] = arith.constant 2.560000e+02 : f32
+// CHECK-NEXT: %[[UNITS:.*]] = vector.broadcast %[[UNIT]]
+// CHECK-NEXT: %[[SCALES:.*]] = arith.mulf %[[VS]], %[[UNITS]]
+// CHECK: arith.mulf %{{.*}}, %[[SCALES]] : vector<16xf32>
+// CHECK: vector.transfer_read {{.*}} vector<64xf8E4M3FN>
+// CHECK: scf.if %{{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: } else {
+// CHECK: %[[V:.*]] = arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// CHECK-NOT: arith.mulf
+// CHECK: scf.yield
+func.func @fp8_rows(%q: tensor<1x8x1x72xf32>, %kc: tensor<1x2x?x72xf8E4M3FN>, %ks: tensor<1x2x?x1xf16>,
+                    %vc: tensor<1x2x?x72xf8E4M3FN>, %vs: tensor<1x2x?x1xf16>) -> tensor<1x8x1x72xf32> {
+  %o = kvq.attention q(%q : tensor<1x8x1x72xf32>) k(%kc : tensor<1x2x?x72xf8E4M3FN>, #kvq.quant<f8E4M3FN, symmetric, token, scale = f16>, scale %ks : tensor<1x2x?x1xf16>)
+      v(%vc : tensor<1x2x?x72xf8E4M3FN>, #kvq.quant<f8E4M3FN, symmetric, token, scale = f16>, scale %vs : tensor<1x2x?x1xf16>) -> tensor<1x8x1x72xf32>
+  return %o : tensor<1x8x1x72xf32>
+}

@@ -141,6 +141,35 @@ Value mlir::kvq::emitDecodeF8E4M3FNByHalf(OpBuilder &b, Location loc,
                                floatConstant(b, loc, f32Type, 256.0));
 }
 
+Value mlir::kvq::emitDecodeF8E4M3FNHalfUnits(OpBuilder &b, Location loc,
+                                             Value codes) {
+  Type type = codes.getType();
+  Type i8Type = withElementType(type, b.getI8Type());
+  Type i16Type = withElementType(type, b.getI16Type());
+  // s eeee mmm sign-extended, shifted left by 7: s s eeee mmm 0000000;
+  // bit 14 cleared leaves the f16 s 0 eeee mmm 0000000.
+  Value wide = arith::ExtSIOp::create(
+      b, loc, i16Type, arith::BitcastOp::create(b, loc, i8Type, codes));
+  Value half = arith::AndIOp::create(
+      b, loc,
+      arith::ShLIOp::create(b, loc, wide, intConstant(b, loc, i16Type, 7)),
+      intConstant(b, loc, i16Type, -16385)); // 0xBFFF
+  return arith::ExtFOp::create(
+      b, loc, withElementType(type, b.getF32Type()),
+      arith::BitcastOp::create(b, loc, withElementType(type, b.getF16Type()),
+                               half)
+          .getResult());
+}
+
+Value mlir::kvq::emitAnyF8E4M3FNNaN(OpBuilder &b, Location loc, Value bytes) {
+  Type type = bytes.getType();
+  Value nanBits = intConstant(b, loc, type, 0x7F);
+  Value isNan = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      arith::AndIOp::create(b, loc, bytes, nanBits), nanBits);
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::OR, isNan);
+}
+
 /// f8E5M2 is the upper byte of an f16.
 static Value decodeF8E5M2(OpBuilder &b, Location loc, Value codes) {
   Type type = codes.getType();

@@ -7,7 +7,9 @@ back as the kernel decodes it inside the attention loop: the value of the
 code (ml_dtypes' conversion to f64 is the reference), exactly, NaN codes
 as NaN, subnormals included (-0 reads as 0: the weighted sum starts from
 +0). A head dim of 16-lane chunks and a ragged one (a partial last
-chunk), one key, and two keys with equal weights (causal).
+chunk), one key, and two keys with equal weights (causal); and every
+finite code in rows without a NaN code, with power-of-two scales. A NaN
+code in a key makes the rows of its KV head NaN.
 
 Exits non-zero on any mismatch.
 """
@@ -37,23 +39,33 @@ def main():
                                  key_scheme=scheme, value_scheme=scheme)
         text += attention_module(f"causal_{name}", [1, 2, 1, 128], [1, 2, 2, 128],
                                  key_scheme=scheme, value_scheme=scheme, causal=True)
+        text += attention_module(f"nonan_{name}", [1, 2, 1, 128], [1, 2, 1, 128],
+                                 key_scheme=scheme, value_scheme=scheme)
+        text += attention_module(f"nankey_{name}", [1, 8, 1, 72], [1, 2, 3, 72],
+                                 key_scheme=scheme, value_scheme=scheme)
     mod = kt.library(opts, text, "fp8_codes")
     codes = np.arange(256, dtype=np.uint8)
     for name, (dtype, _) in SCHEMES.items():
-        want_all = codes.view(dtype).astype(np.float64)
+        nan_codes = np.isnan(codes.view(dtype).astype(np.float64))
+        # "nonan": every code but the NaN ones, so that no value row holds
+        # a NaN code (the kernel's decoding for rows without one; the other
+        # kinds' rows mostly hold one), with power-of-two token scales.
         for kind, heads, d, keys in (("full", 2, 128, 1), ("ragged", 4, 72, 1),
-                                     ("causal", 2, 128, 2)):
+                                     ("causal", 2, 128, 2), ("nonan", 2, 128, 1)):
             n = heads * d
-            order = rng.permutation(256)
-            v_bytes = np.resize(codes[order], n).reshape(1, heads, 1, d)
+            pool = codes[~nan_codes] if kind == "nonan" else codes
+            v_bytes = np.resize(rng.permutation(pool), n).reshape(1, heads, 1, d)
             k_bytes = rng.integers(0, 0x70, (1, heads, keys, d), dtype=np.uint8)
             # q = 0: every score is 0 and every weight 1, so with the same
             # codes in every key the output is (keys * v) / keys = v exactly.
             v = np.concatenate([v_bytes] * keys, axis=2)
             q = np.zeros((1, heads, 1, d), np.float32)
             scale = np.ones((1, heads, keys, 1), np.float32)
-            out = mod[f"{kind}_{name}"](q, k_bytes.view(dtype), scale, v.view(dtype), scale)
-            want = v_bytes.view(dtype).astype(np.float64)[:, :, 0]
+            v_scale = scale
+            if kind == "nonan":
+                v_scale = np.exp2(rng.integers(-6, 7, scale.shape)).astype(np.float32)
+            out = mod[f"{kind}_{name}"](q, k_bytes.view(dtype), scale, v.view(dtype), v_scale)
+            want = v_bytes.view(dtype).astype(np.float64)[:, :, 0] * v_scale[:, :, 0]
             got = out[:, :, 0].astype(np.float64)
             nan_ok = np.array_equal(np.isnan(got), np.isnan(want))
             finite = ~np.isnan(want)
@@ -64,6 +76,19 @@ def main():
                       "" if nan_ok and same else
                       f"{int(np.sum(got[finite] != want[finite]))} values differ, NaN "
                       f"positions {'match' if nan_ok else 'differ'}")
+        # A NaN code in one key (the others finite) makes the rows of its
+        # head NaN, and only those (4 query rows per KV head, D 72).
+        k_bytes = rng.integers(0, 0x70, (1, 2, 3, 72), dtype=np.uint8)
+        v_bytes = rng.integers(0, 0x70, (1, 2, 3, 72), dtype=np.uint8)
+        k_bytes[0, 1, 1, rng.integers(72)] = rng.choice(codes[nan_codes])
+        q = rng.standard_normal((1, 8, 1, 72)).astype(np.float32)
+        scale = np.full((1, 2, 3, 1), 0.01, np.float32)
+        out = np.asarray(mod[f"nankey_{name}"](q, k_bytes.view(dtype), scale,
+                                               v_bytes.view(dtype), scale))
+        nan_rows = np.isnan(out).all(-1)[0, :, 0]
+        ok = nan_rows[4:].all() and np.isfinite(out[0, :4]).all()
+        kt.report(f"{name} NaN code in a key: the rows of its head NaN", ok,
+                  f"NaN rows {np.flatnonzero(nan_rows).tolist()} (want [4, 5, 6, 7])")
     kt.finish()
 
 

@@ -40,6 +40,17 @@ Value emitDecodeCodes(OpBuilder &b, Location loc, QuantSchemeAttr scheme,
 /// 16-bit lanes.
 Value emitDecodeF8E4M3FNByHalf(OpBuilder &b, Location loc, Value codes);
 
+/// f8E4M3FN codes to f32 in units of 2^-8 (the value times 2^-8), through
+/// f16 with three integer operations (sign-extend, shift, clear bit 14):
+/// exact for every finite code, subnormals included, but NaN codes
+/// (S.1111.111) decode to +-1.875. For rows known to hold no NaN code
+/// (emitAnyF8E4M3FNNaN), with the 2^8 folded into the scale.
+Value emitDecodeF8E4M3FNHalfUnits(OpBuilder &b, Location loc, Value codes);
+
+/// Whether any of `bytes` (a vector of i8, f8E4M3FN codes) is a NaN code
+/// (S.1111.111): an i1.
+Value emitAnyF8E4M3FNNaN(OpBuilder &b, Location loc, Value bytes);
+
 /// Reconstructs f32 values: `code * scale` or `code * scale + zeroPoint`.
 /// `codeValues` is the result of emitDecodeCodes; `scale` / `zeroPoint` are
 /// any float type and are splatted to the shape of `codeValues` when they
