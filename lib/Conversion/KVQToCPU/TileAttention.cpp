@@ -3504,13 +3504,13 @@ void AttentionEmitter::emitRegisterBlocked(Value bi, Value hk, Value s) {
       buildFor(b, c0, n, c1, [&](Value jj) {
         Value j = arith::AddIOp::create(b, j0, jj);
         if (!kInPlace)
-          for (int64_t c = 0; c < dn; ++c)
-            vector::StoreOp::create(b, loadKVChunk(kNat, bi, hk, j, c), kb,
-                                    {jj, cIdx(c * vw)});
+          for (auto [c, chunk] : llvm::enumerate(
+                   loadKVChunks(kNat, bi, hk, j, 0, dn, /*withScale=*/true)))
+            vector::StoreOp::create(b, chunk, kb, {jj, cIdx(c * vw)});
         if (!vInPlace)
-          for (int64_t c = 0; c < dvn; ++c)
-            vector::StoreOp::create(b, loadKVChunk(vNat, bi, hk, j, c), vb,
-                                    {jj, cIdx(c * vw)});
+          for (auto [c, chunk] : llvm::enumerate(
+                   loadKVChunks(vNat, bi, hk, j, 0, dvn, /*withScale=*/true)))
+            vector::StoreOp::create(b, chunk, vb, {jj, cIdx(c * vw)});
       });
       // Scores: micro-tiles of tileKeys keys x rv row vectors, then the
       // block's last keys one at a time, so that every key row read is in

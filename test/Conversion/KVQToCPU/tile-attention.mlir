@@ -277,3 +277,22 @@ func.func @fp8_rows(%q: tensor<1x8x1x72xf32>, %kc: tensor<1x2x?x72xf8E4M3FN>, %k
       v(%vc : tensor<1x2x?x72xf8E4M3FN>, #kvq.quant<f8E4M3FN, symmetric, token, scale = f16>, scale %vs : tensor<1x2x?x1xf16>) -> tensor<1x8x1x72xf32>
   return %o : tensor<1x8x1x72xf32>
 }
+
+// -----
+
+// The prefill kernel decodes a block's FP8 rows into scratch the same way:
+// one NaN test per 64 bytes of a row, then the row's chunks from the branch.
+// CHECK-LABEL: func @fp8_prefill
+// CHECK: vector.transfer_read {{.*}} vector<64xf8E4M3FN>
+// CHECK: %[[K:.*]]:4 = scf.if %{{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.store %[[K]]#0, %{{.*}} : memref<{{.*}}xf32>, vector<16xf32>
+// CHECK: vector.store %[[K]]#3, %{{.*}} : memref<{{.*}}xf32>, vector<16xf32>
+// CHECK: vector.transfer_read {{.*}} vector<64xf8E4M3FN>
+// CHECK: %[[V:.*]]:4 = scf.if %{{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.store %[[V]]#0, %{{.*}} : memref<{{.*}}xf32>, vector<16xf32>
+func.func @fp8_prefill(%q: tensor<1x2x5x64xf32>, %kc: tensor<1x2x?x64xf8E4M3FN>, %ks: tensor<1x2x?x1xf16>,
+                       %vc: tensor<1x2x?x64xf8E4M3FN>, %vs: tensor<1x2x?x1xf16>) -> tensor<1x2x5x64xf32> {
+  %o = kvq.attention q(%q : tensor<1x2x5x64xf32>) k(%kc : tensor<1x2x?x64xf8E4M3FN>, #kvq.quant<f8E4M3FN, symmetric, token, scale = f16>, scale %ks : tensor<1x2x?x1xf16>)
+      v(%vc : tensor<1x2x?x64xf8E4M3FN>, #kvq.quant<f8E4M3FN, symmetric, token, scale = f16>, scale %vs : tensor<1x2x?x1xf16>) -> tensor<1x2x5x64xf32>
+  return %o : tensor<1x2x5x64xf32>
+}

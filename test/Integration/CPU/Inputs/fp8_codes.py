@@ -8,8 +8,10 @@ code (ml_dtypes' conversion to f64 is the reference), exactly, NaN codes
 as NaN, subnormals included (-0 reads as 0: the weighted sum starts from
 +0). A head dim of 16-lane chunks and a ragged one (a partial last
 chunk), one key, and two keys with equal weights (causal); and every
-finite code in rows without a NaN code, with power-of-two scales. A NaN
-code in a key makes the rows of its KV head NaN.
+code but the NaN ones in rows without a NaN code, with power-of-two
+scales; both again with 3 query rows (the prefill kernel, which decodes a
+block's rows into scratch). A NaN code in a key makes the rows of its KV
+head NaN.
 
 Exits non-zero on any mismatch.
 """
@@ -43,6 +45,11 @@ def main():
                                  key_scheme=scheme, value_scheme=scheme)
         text += attention_module(f"nankey_{name}", [1, 8, 1, 72], [1, 2, 3, 72],
                                  key_scheme=scheme, value_scheme=scheme)
+        # 3 query rows: the prefill kernel, which decodes the block's rows
+        # into scratch first.
+        for kind in ("prefill", "prefill_nonan"):
+            text += attention_module(f"{kind}_{name}", [1, 2, 3, 128], [1, 2, 1, 128],
+                                     key_scheme=scheme, value_scheme=scheme)
     mod = kt.library(opts, text, "fp8_codes")
     codes = np.arange(256, dtype=np.uint8)
     for name, (dtype, _) in SCHEMES.items():
@@ -50,23 +57,26 @@ def main():
         # "nonan": every code but the NaN ones, so that no value row holds
         # a NaN code (the kernel's decoding for rows without one; the other
         # kinds' rows mostly hold one), with power-of-two token scales.
-        for kind, heads, d, keys in (("full", 2, 128, 1), ("ragged", 4, 72, 1),
-                                     ("causal", 2, 128, 2), ("nonan", 2, 128, 1)):
+        for kind, heads, d, keys, rows in (
+                ("full", 2, 128, 1, 1), ("ragged", 4, 72, 1, 1), ("causal", 2, 128, 2, 1),
+                ("nonan", 2, 128, 1, 1), ("prefill", 2, 128, 1, 3),
+                ("prefill_nonan", 2, 128, 1, 3)):
             n = heads * d
-            pool = codes[~nan_codes] if kind == "nonan" else codes
+            nonan = kind.endswith("nonan")
+            pool = codes[~nan_codes] if nonan else codes
             v_bytes = np.resize(rng.permutation(pool), n).reshape(1, heads, 1, d)
             k_bytes = rng.integers(0, 0x70, (1, heads, keys, d), dtype=np.uint8)
             # q = 0: every score is 0 and every weight 1, so with the same
             # codes in every key the output is (keys * v) / keys = v exactly.
             v = np.concatenate([v_bytes] * keys, axis=2)
-            q = np.zeros((1, heads, 1, d), np.float32)
+            q = np.zeros((1, heads, rows, d), np.float32)
             scale = np.ones((1, heads, keys, 1), np.float32)
             v_scale = scale
-            if kind == "nonan":
+            if nonan:
                 v_scale = np.exp2(rng.integers(-6, 7, scale.shape)).astype(np.float32)
             out = mod[f"{kind}_{name}"](q, k_bytes.view(dtype), scale, v.view(dtype), v_scale)
-            want = v_bytes.view(dtype).astype(np.float64)[:, :, 0] * v_scale[:, :, 0]
-            got = out[:, :, 0].astype(np.float64)
+            want = np.repeat(v_bytes.view(dtype).astype(np.float64) * v_scale[:, :, :1], rows, axis=2)
+            got = np.asarray(out, np.float64)
             nan_ok = np.array_equal(np.isnan(got), np.isnan(want))
             finite = ~np.isnan(want)
             same = np.array_equal(got[finite], want[finite])
