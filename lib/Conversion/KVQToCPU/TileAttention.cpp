@@ -253,14 +253,14 @@ private:
                                   Value j, int64_t first, int64_t end,
                                   bool withScale, bool halfUnits = false);
   /// Whether loadKVChunks decodes `src` in 2^-8 units behind a NaN test.
+  bool fp8HalfUnits(const KVSource &src) const {
+    return !src.decoder && src.scheme && !src.split && !src.packedBits &&
+           !src.zeroPoint && isa<Float8E4M3FNType>(src.scheme.getStorageType());
+  }
   /// Whether P V reads the values in 2^-8 units (loadKVChunks), their
   /// weights (emitValueWeights) scaled by 2^8.
   bool valueWeightsInHalfUnits() const {
     return foldValueScale && !value->decoder && fp8HalfUnits(*value);
-  }
-  bool fp8HalfUnits(const KVSource &src) const {
-    return !src.decoder && src.scheme && !src.split && !src.packedBits &&
-           !src.zeroPoint && isa<Float8E4M3FNType>(src.scheme.getStorageType());
   }
   Value loadScaleChunk(const KVSource &src, Value side, Value b0, Value h,
                        Value j, int64_t chunk);
