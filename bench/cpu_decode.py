@@ -94,6 +94,7 @@ INT4 = "#kvq.quant<i4, symmetric, group(axis = 3, size = 32), scale = f16>"
 KIVI_KV = {bits: (f"#kvq.quant<i{bits}, asymmetric, group(axis = 2, size = 32), scale = f16>",
                   f"#kvq.quant<i{bits}, asymmetric, group(axis = 3, size = 32), scale = f16>")
            for bits in (2, 4)}
+INT2 = "#kvq.quant<i2, asymmetric, group(axis = 3, size = 32), scale = f16>"
 VARIANTS = {
     "fp32": (None, "f32", []),
     "f16": (None, "f16", []),
@@ -104,7 +105,9 @@ VARIANTS = {
     "int4": (INT4, "f32", []),
     "int4+dot": (INT4, "f32", ["--int8-dot=1"]),
     "int4+dot+pv": (INT4, "f32", ["--int8-dot=1", "--int8-pv=1"]),
-    "int2": ("#kvq.quant<i2, asymmetric, group(axis = 3, size = 32), scale = f16>", "f32", []),
+    "int2": (INT2, "f32", []),
+    "int2+dot": (INT2, "f32", ["--int8-dot=1"]),
+    "int2+dot+pv": (INT2, "f32", ["--int8-dot=1", "--int8-pv=1"]),
     "kivi4": (KIVI_KV[4], "f32", []),
     "kivi4+dot": (KIVI_KV[4], "f32", ["--int8-dot=1"]),
     "kivi4+dot+pv": (KIVI_KV[4], "f32", ["--int8-dot=1", "--int8-pv=1"]),
