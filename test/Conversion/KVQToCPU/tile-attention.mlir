@@ -94,17 +94,19 @@ func.func @causal(%q: tensor<2x4x33x16xf32>, %k: tensor<2x4x33x16xf32>, %v: tens
 
 // FP8 e4m3 values are decoded through f16 (no f8 arithmetic reaches LLVM;
 // x86 converts f16 in hardware): sign and exponent-mantissa bits moved into
-// an f16 (shift left 8, arithmetic shift right 1, bit 14 cleared), the
-// NaN code selected, widened, scaled by 2^8; an asymmetric zero point is
-// added after the scale.
+// an f16 (sign-extended, shift left 7, bit 14 cleared), the NaN code
+// (exponent-mantissa bits all set) selected, widened, scaled by 2^8; an
+// asymmetric zero point is added after the scale. (Within a row's test
+// for NaN codes: the row that holds one.)
 // CHECK-LABEL: func @fp8_and_asym
 // CHECK: %[[C:.*]] = vector.transfer_read {{.*}} vector<16xf8E4M3FN>
 // CHECK-NEXT: %[[B:.*]] = arith.bitcast %[[C]] : vector<16xf8E4M3FN> to vector<16xi8>
-// CHECK-NEXT: %[[U:.*]] = arith.extui %[[B]] : vector<16xi8> to vector<16xi16>
+// CHECK-NEXT: %[[U:.*]] = arith.extsi %[[B]] : vector<16xi8> to vector<16xi16>
 // CHECK: %[[L:.*]] = arith.shli %[[U]], %{{.*}} : vector<16xi16>
-// CHECK: %[[R:.*]] = arith.shrsi %[[L]], %{{.*}} : vector<16xi16>
-// CHECK: %[[H:.*]] = arith.andi %[[R]], %{{.*}} : vector<16xi16>
-// CHECK: %[[NAN:.*]] = arith.cmpi eq
+// CHECK: %[[H:.*]] = arith.andi %[[L]], %{{.*}} : vector<16xi16>
+// CHECK: %[[NB:.*]] = arith.constant dense<16256> : vector<16xi16>
+// CHECK: %[[NM:.*]] = arith.andi %[[H]], %[[NB]] : vector<16xi16>
+// CHECK: %[[NAN:.*]] = arith.cmpi eq, %[[NM]], %[[NB]]
 // CHECK: %[[S:.*]] = arith.select %[[NAN]], %{{.*}}, %[[H]] : vector<16xi1>, vector<16xi16>
 // CHECK: %[[F:.*]] = arith.bitcast %[[S]] : vector<16xi16> to vector<16xf16>
 // CHECK: %[[W:.*]] = arith.extf %[[F]] : vector<16xf16> to vector<16xf32>
@@ -237,7 +239,7 @@ func.func @long_head(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf16>, %v: t
 
 // FP8 e4m3 rows: one NaN test per 64 bytes of a row (the 72 bytes of D 72:
 // 64, then 8), on the bytes. A row holding a NaN code takes the exact
-// decoding (zero-extended, its NaN codes selected); the others three
+// decoding (its NaN codes selected); the others three
 // integer operations per vector (sign-extend, shift by 7, clear bit 14),
 // whose f16 is the value times 2^-8: the keys' scale times 2^8 multiplies
 // them, and the values' 2^8 goes into P V's weights (scale times 2^8), so
@@ -249,7 +251,7 @@ func.func @long_head(%q: tensor<1x8x1x128xf32>, %k: tensor<1x2x?x128xf16>, %v: t
 // CHECK: vector.reduction <or>, %{{.*}} : vector<8xi1> into i1
 // CHECK: %[[ANY:.*]] = arith.ori
 // CHECK: scf.if %[[ANY]] -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK: arith.extui %{{.*}} : vector<16xi8> to vector<16xi16>
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xi16>
 // CHECK: } else {
 // CHECK: %[[S:.*]] = arith.extsi %{{.*}} : vector<16xi8> to vector<16xi16>
 // CHECK-NEXT: %[[SEVEN:.*]] = arith.constant dense<7> : vector<16xi16>

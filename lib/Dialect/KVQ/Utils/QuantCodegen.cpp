@@ -111,54 +111,52 @@ static Value decodeF8E4M3FN(OpBuilder &b, Location loc, Value codes) {
   return arith::BitcastOp::create(b, loc, f32Type, result);
 }
 
+/// The f16 bits `s 0 eeee mmm 0000000` of f8E4M3FN codes (an i16 vector):
+/// the f16 of the code's value times 2^-8, for every code but NaN's. The
+/// code sign-extended and shifted left by 7 is `s s eeee mmm 0000000`;
+/// bit 14 is cleared.
+static Value f8E4M3FNHalfBits(OpBuilder &b, Location loc, Value codes) {
+  Type type = codes.getType();
+  Type i16Type = withElementType(type, b.getI16Type());
+  Value wide = arith::ExtSIOp::create(
+      b, loc, i16Type,
+      arith::BitcastOp::create(b, loc, withElementType(type, b.getI8Type()),
+                               codes));
+  return arith::AndIOp::create(
+      b, loc,
+      arith::ShLIOp::create(b, loc, wide, intConstant(b, loc, i16Type, 7)),
+      intConstant(b, loc, i16Type, -16385)); // 0xBFFF
+}
+
+/// f16 bits to f32.
+static Value halfBitsToF32(OpBuilder &b, Location loc, Value bits) {
+  Type type = bits.getType();
+  return arith::ExtFOp::create(
+      b, loc, withElementType(type, b.getF32Type()),
+      arith::BitcastOp::create(b, loc, withElementType(type, b.getF16Type()),
+                               bits)
+          .getResult());
+}
+
 Value mlir::kvq::emitDecodeF8E4M3FNByHalf(OpBuilder &b, Location loc,
                                           Value codes) {
-  Type type = codes.getType();
-  Type i8Type = withElementType(type, b.getI8Type());
-  Type i16Type = withElementType(type, b.getI16Type());
-  Type f16Type = withElementType(type, b.getF16Type());
-  Type f32Type = withElementType(type, b.getF32Type());
-  Value u = arith::ExtUIOp::create(
-      b, loc, i16Type, arith::BitcastOp::create(b, loc, i8Type, codes));
-  // s eeee mmm -> s 0 eeee mmm 0000000: shifted to the top, then one right
-  // arithmetically (the sign lands in bits 15 and 14), bit 14 cleared.
-  Value half = arith::AndIOp::create(
-      b, loc,
-      arith::ShRSIOp::create(
-          b, loc,
-          arith::ShLIOp::create(b, loc, u, intConstant(b, loc, i16Type, 8)),
-          intConstant(b, loc, i16Type, 1)),
-      intConstant(b, loc, i16Type, -16385)); // 0xBFFF
+  Value half = f8E4M3FNHalfBits(b, loc, codes);
+  // NaN (S.1111.111): the exponent-mantissa bits 13..7 all set.
+  Type i16Type = half.getType();
+  Value nanBits = intConstant(b, loc, i16Type, 0x3F80);
   Value isNan = arith::CmpIOp::create(
       b, loc, arith::CmpIPredicate::eq,
-      arith::AndIOp::create(b, loc, u, intConstant(b, loc, i16Type, 0x7F)),
-      intConstant(b, loc, i16Type, 0x7F));
+      arith::AndIOp::create(b, loc, half, nanBits), nanBits);
   half = arith::SelectOp::create(b, loc, isNan,
                                  intConstant(b, loc, i16Type, 0x7E00), half);
-  Value bits16 = arith::BitcastOp::create(b, loc, f16Type, half);
-  Value wide = arith::ExtFOp::create(b, loc, f32Type, bits16);
+  Value wide = halfBitsToF32(b, loc, half);
   return arith::MulFOp::create(b, loc, wide,
-                               floatConstant(b, loc, f32Type, 256.0));
+                               floatConstant(b, loc, wide.getType(), 256.0));
 }
 
 Value mlir::kvq::emitDecodeF8E4M3FNHalfUnits(OpBuilder &b, Location loc,
                                              Value codes) {
-  Type type = codes.getType();
-  Type i8Type = withElementType(type, b.getI8Type());
-  Type i16Type = withElementType(type, b.getI16Type());
-  // s eeee mmm sign-extended, shifted left by 7: s s eeee mmm 0000000;
-  // bit 14 cleared leaves the f16 s 0 eeee mmm 0000000.
-  Value wide = arith::ExtSIOp::create(
-      b, loc, i16Type, arith::BitcastOp::create(b, loc, i8Type, codes));
-  Value half = arith::AndIOp::create(
-      b, loc,
-      arith::ShLIOp::create(b, loc, wide, intConstant(b, loc, i16Type, 7)),
-      intConstant(b, loc, i16Type, -16385)); // 0xBFFF
-  return arith::ExtFOp::create(
-      b, loc, withElementType(type, b.getF32Type()),
-      arith::BitcastOp::create(b, loc, withElementType(type, b.getF16Type()),
-                               half)
-          .getResult());
+  return halfBitsToF32(b, loc, f8E4M3FNHalfBits(b, loc, codes));
 }
 
 Value mlir::kvq::emitAnyF8E4M3FNNaN(OpBuilder &b, Location loc, Value bytes) {
